@@ -1,0 +1,1 @@
+"""Staff accounts: roles, login, sessions and the admin's user management."""

@@ -1,0 +1,228 @@
+"""Sign-in, sessions and user management. Services commit their own transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, StaffSession, User
+from app.accounts.passwords import (
+    DUMMY_HASH,
+    generate_one_time_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.i18n import N_
+from app.ratelimit import Limit, RateLimiter, counter_key
+
+SESSION_LIFETIME = dt.timedelta(hours=12)
+# Failed sign-ins allowed before the account, or the address, has to wait.
+ACCOUNT_FAILURES = Limit(count=5, seconds=15 * 60)
+ADDRESS_FAILURES = Limit(count=50, seconds=15 * 60)
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+
+class LoginFailedError(DomainError):
+    status_code = 400
+
+
+class LoginThrottledError(DomainError):
+    status_code = 429
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class SignInGuard:
+    """Counts failed sign-ins per account and per client address, across workers."""
+
+    limiter: RateLimiter
+    secret: str
+
+    def _keys(self, email: str, address: str) -> tuple[str, str]:
+        return (
+            counter_key(self.secret, "login-account", normalise_email(email)),
+            counter_key(self.secret, "login-address", address),
+        )
+
+    async def check(self, email: str, address: str) -> None:
+        account_key, address_key = self._keys(email, address)
+        if await self.limiter.hits(account_key, ACCOUNT_FAILURES) >= ACCOUNT_FAILURES.count:
+            raise LoginThrottledError(N_("Too many failed sign-ins for this account. Wait 15 minutes and try again."))
+        if await self.limiter.hits(address_key, ADDRESS_FAILURES) >= ADDRESS_FAILURES.count:
+            raise LoginThrottledError(N_("Too many failed sign-ins from your network. Wait 15 minutes and try again."))
+
+    async def record_failure(self, email: str, address: str) -> None:
+        account_key, address_key = self._keys(email, address)
+        await self.limiter.hit(account_key, ACCOUNT_FAILURES)
+        await self.limiter.hit(address_key, ADDRESS_FAILURES)
+
+    async def clear_account(self, email: str) -> None:
+        account_key, _ = self._keys(email, "")
+        await self.limiter.reset(account_key, ACCOUNT_FAILURES)
+
+
+async def authenticate(
+    session: AsyncSession, guard: SignInGuard, email: str, password: str, address: str
+) -> User:
+    await guard.check(email, address)
+    user = await session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.is_active:
+        await verify_password(DUMMY_HASH, password)
+        await guard.record_failure(email, address)
+        raise LoginFailedError(N_("The e-mail address or password is wrong."))
+    if not await verify_password(user.password_hash, password):
+        await guard.record_failure(email, address)
+        raise LoginFailedError(N_("The e-mail address or password is wrong."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    await guard.clear_account(email)
+    return user
+
+
+async def start_session(session: AsyncSession, user: User) -> str:
+    """Sign the user in with a fresh token (a new one at every sign-in: no session fixation)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        StaffSession(
+            token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME
+        )
+    )
+    user.last_login_at = now
+    await session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+    await session.commit()
+    return token
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    await session.commit()
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    row = await session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == _token_hash(token))
+    )
+    if row is None or row.expires_at < utcnow():
+        return None
+    user = await session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, display_name: str, role: Role
+) -> tuple[User, str]:
+    """Create an account with a one-time password, which the caller shows once."""
+    email = normalise_email(email)
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError(N_("An account with this e-mail address already exists."))
+    password = generate_one_time_password()
+    user = User(
+        email=email,
+        display_name=display_name,
+        role=role.value,
+        password_hash=await hash_password(password),
+        must_change_password=True,
+        is_active=True,
+    )
+    session.add(user)
+    await session.commit()
+    return user, password
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(N_("No such account."))
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).order_by(User.display_name, User.email)))
+
+
+async def _active_admins(session: AsyncSession) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.is_active)
+    ) or 0
+
+
+async def update_user(
+    session: AsyncSession, user: User, *, display_name: str, role: Role, is_active: bool
+) -> User:
+    losing_admin = user.role == Role.ADMIN.value and user.is_active and (
+        role != Role.ADMIN or not is_active
+    )
+    if losing_admin and await _active_admins(session) <= 1:
+        raise DomainError(N_("The last active administrator cannot be removed or demoted."))
+    user.display_name = display_name
+    if user.role != role.value or (user.is_active and not is_active):
+        # A changed role or a closed account signs that person out everywhere.
+        await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    user.role = role.value
+    user.is_active = is_active
+    await session.commit()
+    return user
+
+
+async def reset_password(session: AsyncSession, user: User) -> str:
+    password = generate_one_time_password()
+    user.password_hash = await hash_password(password)
+    user.must_change_password = True
+    await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    await session.commit()
+    return password
+
+
+def password_problem(password: str, email: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return N_("The password must be at least 12 characters long.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return N_("The password can be at most 256 characters long.")
+    if password.strip().lower() == normalise_email(email):
+        return N_("The password cannot be your e-mail address.")
+    return None
+
+
+async def change_password(
+    session: AsyncSession, user: User, *, current: str, new: str, keep_token: str | None
+) -> None:
+    if not await verify_password(user.password_hash, current):
+        raise DomainError(N_("The current password is wrong."))
+    problem = password_problem(new, user.email)
+    if problem:
+        raise DomainError(problem)
+    if new == current:
+        raise DomainError(N_("Choose a new password that differs from the current one."))
+    user.password_hash = await hash_password(new)
+    user.must_change_password = False
+    # Other browsers signed in as this user are signed out.
+    other_sessions = delete(StaffSession).where(StaffSession.user_id == user.id)
+    if keep_token:
+        other_sessions = other_sessions.where(StaffSession.token_hash != _token_hash(keep_token))
+    await session.execute(other_sessions)
+    await session.commit()
+
+
+async def ensure_admin(session: AsyncSession, email: str, display_name: str) -> tuple[User, str | None]:
+    """Idempotent: the admin account, and its one-time password when it was just made."""
+    user = await session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is not None:
+        return user, None
+    return await create_user(session, email=email, display_name=display_name, role=Role.ADMIN)

@@ -1,0 +1,1 @@
+"""Areas of the city and their resident populations by year."""

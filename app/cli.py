@@ -1,0 +1,126 @@
+"""The `tori` command: serve, migrate, seed-demo, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from app.settings import InsecureSettingsError, Settings
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+async def _migrate(settings: Settings) -> None:
+    from app.database import create_engine  # noqa: PLC0415 - keep `tori --help` fast
+    from app.migrate import upgrade_to_head  # noqa: PLC0415
+
+    engine = create_engine(settings.database_url)
+    async with engine.begin() as connection:
+        await upgrade_to_head(connection)
+    await engine.dispose()
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from app.accounts.services import ensure_admin  # noqa: PLC0415
+    from app.database import Database  # noqa: PLC0415
+    from app.demo import seed_areas, seed_events  # noqa: PLC0415
+
+    database = Database(settings.database_url)
+    async with database.sessionmaker() as session:
+        areas = await seed_areas(session)
+        created = await seed_events(session, areas, timezone=settings.timezone)
+        _user, password = await ensure_admin(session, DEMO_ADMIN_EMAIL, "Demo Admin")
+    await database.dispose()
+    print(f"Areas: {len(areas)}; events created now: {created}.")
+    if password:
+        print(f"Staff admin: {DEMO_ADMIN_EMAIL}  one-time password: {password}")
+        print("Sign in at /staff/login; you will be asked to choose your own password.")
+    else:
+        print(f"The staff admin {DEMO_ADMIN_EMAIL} already exists (its password is unchanged).")
+
+
+async def _create_admin(settings: Settings, email: str, name: str) -> int:
+    from app.accounts.models import Role  # noqa: PLC0415
+    from app.accounts.services import create_user  # noqa: PLC0415
+    from app.database import Database  # noqa: PLC0415
+    from app.errors import DomainError  # noqa: PLC0415
+    from app.forms import Form  # noqa: PLC0415
+
+    form = Form({"email": [email], "name": [name]})
+    email = form.email("email")
+    name = form.text("name", required=True, max_length=120)
+    if not form.is_valid:
+        for field, message in form.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    try:
+        async with database.sessionmaker() as session:
+            _user, password = await create_user(session, email=email, display_name=name, role=Role.ADMIN)
+    except DomainError as error:
+        print(error.translated(), file=sys.stderr)
+        return 2
+    finally:
+        await database.dispose()
+    print(f"Admin {email} created. One-time password: {password}")
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    uvicorn.run(
+        "app.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tori", description="Tori – resident participation for cities.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="bring the database to the newest schema (safe to repeat)")
+    commands.add_parser("seed-demo", help="add demo areas, events and a staff admin (safe to repeat)")
+    admin = commands.add_parser("create-admin", help="create an administrator with a one-time password")
+    admin.add_argument("email")
+    admin.add_argument("--name", default="Administrator")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_environment()
+    except InsecureSettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if arguments.command == "serve":
+        if not 1 <= arguments.workers <= 64:
+            print("--workers must be from 1 to 64", file=sys.stderr)
+            return 2
+        _serve(settings, arguments.host, arguments.port, arguments.workers)
+        return 0
+    if arguments.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("The database schema is up to date.")
+        return 0
+    if arguments.command == "seed-demo":
+        asyncio.run(_seed_demo(settings))
+        return 0
+    if arguments.command == "create-admin":
+        return asyncio.run(_create_admin(settings, arguments.email, arguments.name))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

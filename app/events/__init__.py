@@ -1,0 +1,1 @@
+"""Resident events and the public calendar with its iCalendar feed."""

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.areas.models import Area
+from app.database import Base, PortableJSON, UTCDateTime, utcnow
+from app.i18n import N_
+
+
+class EventType(enum.StrEnum):
+    RESIDENT_EVENING = "resident_evening"
+    THEME_PANEL = "theme_panel"
+    TOWN_HALL = "town_hall"
+    POP_UP = "pop_up"
+    CITY_MEETUP = "city_meetup"
+    DIGITAL = "digital"
+    CO_CREATION = "co_creation"
+
+    @property
+    def label(self) -> str:
+        return EVENT_TYPE_LABELS[self]
+
+
+EVENT_TYPE_LABELS = {
+    EventType.RESIDENT_EVENING: N_("Resident evening"),
+    EventType.THEME_PANEL: N_("Theme panel"),
+    EventType.TOWN_HALL: N_("Town Hall meeting for foreign-language residents"),
+    EventType.POP_UP: N_("Pop-up"),
+    EventType.CITY_MEETUP: N_("City meet-up"),
+    EventType.DIGITAL: N_("Digital event"),
+    EventType.CO_CREATION: N_("Co-creation workshop"),
+}
+
+
+class OrganiserKind(enum.StrEnum):
+    CITY_UNIT = "city_unit"
+    ASSOCIATION = "association"
+    RESIDENTS = "residents"
+
+    @property
+    def label(self) -> str:
+        return ORGANISER_KIND_LABELS[self]
+
+
+ORGANISER_KIND_LABELS = {
+    OrganiserKind.CITY_UNIT: N_("City unit"),
+    OrganiserKind.ASSOCIATION: N_("Association"),
+    OrganiserKind.RESIDENTS: N_("Residents"),
+}
+
+
+class EventSeries(Base):
+    """Events that repeat: each occurrence is its own event, tied together here."""
+
+    __tablename__ = "event_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recurrence: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_public_starts", "is_public", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    description: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    theme: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    event_type: Mapped[str] = mapped_column(String(32), index=True)
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    # Languages the event is held in, e.g. ["fi", "en"].
+    languages: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    participant_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visitor_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    area: Mapped[Area | None] = relationship(lazy="joined")
+    organisers: Mapped[list[EventOrganiser]] = relationship(
+        back_populates="event",
+        cascade="all, delete-orphan",
+        order_by="EventOrganiser.position",
+        lazy="selectin",
+    )
+
+    @property
+    def type_enum(self) -> EventType:
+        return EventType(self.event_type)
+
+    @property
+    def hours(self) -> float:
+        """Hours of activity, the monitoring figure that comes from start and end."""
+        return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+
+class EventOrganiser(Base):
+    __tablename__ = "event_organiser"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    event: Mapped[Event] = relationship(back_populates="organisers")
+
+    @property
+    def kind_enum(self) -> OrganiserKind:
+        return OrganiserKind(self.kind)

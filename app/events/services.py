@@ -1,0 +1,206 @@
+"""Events: staff maintain them; the public calendar and the feed read them."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.events.models import Event, EventOrganiser, EventSeries, EventType, OrganiserKind
+from app.i18n import N_
+
+MAX_DURATION = dt.timedelta(days=14)
+MAX_OCCURRENCES = 52
+RECURRENCES = ("weekly", "biweekly", "monthly")
+
+
+@dataclass(frozen=True)
+class EventInput:
+    title: dict[str, str]
+    event_type: EventType
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    languages: list[str]
+    description: dict[str, str] = field(default_factory=dict)
+    theme: dict[str, str] = field(default_factory=dict)
+    area_id: int | None = None
+    venue: str = ""
+    organisers: list[tuple[OrganiserKind, str]] = field(default_factory=list)
+    participant_count: int | None = None
+    visitor_count: int | None = None
+    is_public: bool = True
+
+    def check(self) -> None:
+        if self.ends_at <= self.starts_at:
+            raise DomainError(N_("The event must end after it starts."))
+        if self.ends_at - self.starts_at > MAX_DURATION:
+            raise DomainError(N_("An event can last at most 14 days."))
+
+
+@dataclass(frozen=True)
+class CalendarFilter:
+    area_id: int | None = None
+    event_type: EventType | None = None
+    language: str | None = None
+
+    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [Event.is_public.is_(True)]
+        if self.area_id is not None:
+            conditions.append(Event.area_id == self.area_id)
+        if self.event_type is not None:
+            conditions.append(Event.event_type == self.event_type.value)
+        if self.language is not None:
+            conditions.append(json_list_contains(Event.languages, self.language, dialect))
+        return conditions
+
+
+def json_list_contains(column, value: str, dialect: str) -> ColumnElement[bool]:
+    """`value in column` for a JSON list column, as each backend can index or scan it."""
+    if dialect == "postgresql":
+        return column.contains([value])
+    members = func.json_each(column).table_valued("value").alias("members")
+    return select(members.c.value).where(members.c.value == value).exists()
+
+
+def occurrences(start: dt.datetime, end: dt.datetime, recurrence: str, count: int, zone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Start and end of each occurrence, keeping the local wall-clock time across DST changes."""
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    duration = local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None)
+    result = []
+    for index in range(count):
+        if recurrence == "monthly":
+            month_index = local_start.month - 1 + index
+            year, month = local_start.year + month_index // 12, month_index % 12 + 1
+            day = min(local_start.day, calendar.monthrange(year, month)[1])
+            naive = local_start.replace(tzinfo=None, year=year, month=month, day=day)
+        else:
+            step = dt.timedelta(weeks=2 if recurrence == "biweekly" else 1)
+            naive = local_start.replace(tzinfo=None) + step * index
+        begins = naive.replace(tzinfo=zone)
+        result.append((begins.astimezone(dt.UTC), (naive + duration).replace(tzinfo=zone).astimezone(dt.UTC)))
+    return result
+
+
+def _apply(event: Event, data: EventInput) -> None:
+    event.title = data.title
+    event.description = data.description
+    event.theme = data.theme
+    event.event_type = data.event_type.value
+    event.area_id = data.area_id
+    event.venue = data.venue
+    event.languages = data.languages
+    event.starts_at = data.starts_at
+    event.ends_at = data.ends_at
+    event.participant_count = data.participant_count
+    event.visitor_count = data.visitor_count
+    event.is_public = data.is_public
+    event.organisers = [
+        EventOrganiser(kind=kind.value, name=name, position=position)
+        for position, (kind, name) in enumerate(data.organisers)
+    ]
+
+
+async def create_events(
+    session: AsyncSession, data: EventInput, *, recurrence: str | None = None, count: int = 1, zone: ZoneInfo
+) -> list[Event]:
+    """One event, or a recurring series of `count` occurrences."""
+    data.check()
+    if recurrence is not None and recurrence not in RECURRENCES:
+        raise DomainError(N_("Choose how the event repeats."))
+    if recurrence is not None and not 2 <= count <= MAX_OCCURRENCES:
+        raise DomainError(N_("A series has 2 to 52 occurrences."))
+    series = None
+    times = [(data.starts_at, data.ends_at)]
+    if recurrence is not None:
+        series = EventSeries(recurrence=recurrence)
+        session.add(series)
+        await session.flush()
+        times = occurrences(data.starts_at, data.ends_at, recurrence, count, zone)
+    events = []
+    for starts_at, ends_at in times:
+        event = Event(series_id=series.id if series else None)
+        _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at))
+        session.add(event)
+        events.append(event)
+    await session.commit()
+    return events
+
+
+async def update_event(session: AsyncSession, event: Event, data: EventInput) -> Event:
+    data.check()
+    _apply(event, data)
+    await session.commit()
+    return event
+
+
+async def delete_event(session: AsyncSession, event: Event, *, whole_series: bool = False) -> int:
+    if whole_series and event.series_id is not None:
+        result = await session.execute(delete(Event).where(Event.series_id == event.series_id))
+        await session.commit()
+        return result.rowcount or 0
+    await session.delete(event)
+    await session.commit()
+    return 1
+
+
+async def get_event(session: AsyncSession, event_id: int, *, public_only: bool = False) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None or (public_only and not event.is_public):
+        raise NotFoundError(N_("No such event."))
+    return event
+
+
+async def upcoming_events(
+    session: AsyncSession, filters: CalendarFilter, *, since: dt.datetime | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Event], bool]:
+    """Public events that have not ended yet, soonest first, and whether more follow."""
+    dialect = session.bind.dialect.name
+    query = (
+        select(Event)
+        .where(Event.ends_at >= (since or utcnow()), *filters.conditions(dialect))
+        .order_by(Event.starts_at, Event.id)
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    events = list(await session.scalars(query))
+    return events[:limit], len(events) > limit
+
+
+async def events_between(
+    session: AsyncSession, filters: CalendarFilter, start: dt.datetime, end: dt.datetime
+) -> list[Event]:
+    dialect = session.bind.dialect.name
+    query = (
+        select(Event)
+        .where(Event.starts_at < end, Event.ends_at > start, *filters.conditions(dialect))
+        .order_by(Event.starts_at, Event.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def staff_events(
+    session: AsyncSession, *, past: bool, limit: int = 50, offset: int = 0
+) -> tuple[list[Event], int]:
+    now = utcnow()
+    condition = Event.ends_at < now if past else Event.ends_at >= now
+    order = (Event.starts_at.desc(),) if past else (Event.starts_at,)
+    total = await session.scalar(select(func.count()).select_from(Event).where(condition)) or 0
+    events = await session.scalars(select(Event).where(condition).order_by(*order, Event.id).offset(offset).limit(limit))
+    return list(events), total
+
+
+async def events_missing_counts(session: AsyncSession, limit: int = 10) -> list[Event]:
+    """Past events whose participant count has not been entered: the monitoring figures need it."""
+    query = (
+        select(Event)
+        .where(Event.ends_at < utcnow(), Event.participant_count.is_(None))
+        .order_by(Event.starts_at.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

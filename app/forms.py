@@ -1,0 +1,224 @@
+"""Reading and checking submitted forms, with error messages in the reader's language.
+
+Every value is checked for presence, length, type and range, and text is
+normalised (Unicode NFC, control characters refused) before a service sees it.
+A form with any error stores nothing: the controller shows it again with the
+errors beside the fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.exceptions import ClientException
+
+from app.i18n import LANGUAGES, gettext, ngettext
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+MAX_FIELD_VALUES = 200
+
+
+class FormReadError(ClientException):
+    """The body was not a readable form (wrong encoding, too many fields)."""
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """The submitted fields as lists of strings, refusing bodies that are not valid UTF-8."""
+    body = await request.body()
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FormReadError(detail="form body is not valid UTF-8") from error
+    form = await request.form()
+    fields: dict[str, list[str]] = {}
+    count = 0
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        count += 1
+        if count > MAX_FIELD_VALUES:
+            raise FormReadError(detail="too many form fields")
+        fields.setdefault(key, []).append(value)
+    return fields
+
+
+class Form:
+    """One submitted form: typed accessors that collect errors instead of raising."""
+
+    def __init__(self, data: Mapping[str, list[str]] | None = None) -> None:
+        self.data: dict[str, list[str]] = dict(data or {})
+        self.errors: dict[str, str] = {}
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    @classmethod
+    def prefilled(cls, values: Mapping[str, Any]) -> Form:
+        """A form showing existing values, e.g. when editing a saved record."""
+        data: dict[str, list[str]] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if isinstance(value, list | tuple):
+                data[key] = [str(item) for item in value]
+            elif isinstance(value, bool):
+                data[key] = ["on"] if value else []
+            else:
+                data[key] = [str(value)]
+        return cls(data)
+
+    def raw(self, name: str) -> str:
+        values = self.data.get(name) or [""]
+        return values[0]
+
+    def values(self, name: str) -> list[str]:
+        return list(self.data.get(name) or [])
+
+    def add_error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def _clean(self, name: str, value: str, *, multiline: bool) -> str | None:
+        value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+        if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+            self.add_error(name, gettext("Remove the special control characters from this field."))
+            return None
+        return value.strip()
+
+    def text(
+        self, name: str, *, required: bool = False, max_length: int = 200, multiline: bool = False
+    ) -> str:
+        value = self._clean(name, self.raw(name), multiline=multiline)
+        if value is None:
+            return ""
+        if required and not value:
+            self.add_error(name, gettext("This field is required."))
+        elif len(value) > max_length:
+            self.add_error(
+                name,
+                ngettext(
+                    "Use at most %(num)d character.", "Use at most %(num)d characters.", max_length
+                )
+                % {"num": max_length},
+            )
+        return value
+
+    def lines(self, name: str, *, max_lines: int = 20, max_length: int = 200) -> list[str]:
+        value = self.text(name, max_length=max_lines * (max_length + 1), multiline=True)
+        lines = [line.strip() for line in value.split("\n") if line.strip()]
+        if len(lines) > max_lines:
+            self.add_error(name, gettext("Give at most %(num)d lines.") % {"num": max_lines})
+        elif any(len(line) > max_length for line in lines):
+            self.add_error(
+                name, gettext("Each line can be at most %(num)d characters.") % {"num": max_length}
+            )
+        return lines
+
+    def translated_text(
+        self, prefix: str, *, required: bool = False, max_length: int = 200, multiline: bool = False
+    ) -> dict[str, str]:
+        """Fields `<prefix>_fi`, `_sv`, `_en`; when required, at least one language is needed."""
+        values = {
+            language: self.text(f"{prefix}_{language}", max_length=max_length, multiline=multiline)
+            for language in LANGUAGES
+        }
+        values = {language: text for language, text in values.items() if text}
+        if required and not values and not any(
+            f"{prefix}_{language}" in self.errors for language in LANGUAGES
+        ):
+            self.add_error(f"{prefix}_fi", gettext("Give this in at least one language."))
+        return values
+
+    def email(self, name: str, *, required: bool = True) -> str:
+        value = self.text(name, required=required, max_length=254)
+        if value and name not in self.errors and not _EMAIL.match(value):
+            self.add_error(name, gettext("Enter an e-mail address, such as name@example.fi."))
+        return value.lower()
+
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
+        value = self.raw(name).strip().replace("\u00a0", "").replace(" ", "")
+        if not value:
+            if required:
+                self.add_error(name, gettext("This field is required."))
+            return None
+        if not re.fullmatch(r"[+-]?\d{1,12}", value):
+            self.add_error(name, gettext("Enter a whole number, such as 120."))
+            return None
+        number = int(value)
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            self.add_error(
+                name,
+                gettext("Enter a number from %(minimum)s to %(maximum)s.")
+                % {"minimum": minimum if minimum is not None else "", "maximum": maximum if maximum is not None else ""},
+            )
+            return None
+        return number
+
+    def choice(self, name: str, choices: Iterable[str], *, required: bool = True) -> str | None:
+        value = self.raw(name).strip()
+        if not value:
+            if required:
+                self.add_error(name, gettext("Choose one of the options."))
+            return None
+        if value not in set(choices):
+            self.add_error(name, gettext("Choose one of the options."))
+            return None
+        return value
+
+    def choices(self, name: str, choices: Iterable[str], *, at_least: int = 0) -> list[str]:
+        allowed = list(choices)
+        picked = self.values(name)
+        if any(value not in allowed for value in picked):
+            self.add_error(name, gettext("Choose from the options shown."))
+            return []
+        if len(picked) < at_least:
+            self.add_error(name, gettext("Choose at least one."))
+        return [value for value in allowed if value in picked]
+
+    def boolean(self, name: str) -> bool:
+        return self.raw(name) in {"on", "true", "1", "yes"}
+
+    def date(self, name: str, *, required: bool = True) -> dt.date | None:
+        value = self.raw(name).strip()
+        if not value:
+            if required:
+                self.add_error(name, gettext("This field is required."))
+            return None
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            self.add_error(name, gettext("Enter a date as year-month-day, such as 2026-05-31."))
+            return None
+        if not 2000 <= parsed.year <= 2100:
+            self.add_error(name, gettext("Enter a date between the years 2000 and 2100."))
+            return None
+        return parsed
+
+    def time(self, name: str, *, required: bool = True) -> dt.time | None:
+        value = self.raw(name).strip()
+        if not value:
+            if required:
+                self.add_error(name, gettext("This field is required."))
+            return None
+        if not re.fullmatch(r"\d{1,2}[:.]\d{2}", value):
+            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17:30."))
+            return None
+        hours, minutes = (int(part) for part in re.split(r"[:.]", value))
+        if hours > 23 or minutes > 59:
+            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17:30."))
+            return None
+        return dt.time(hours, minutes)
+
+
+def local_datetime(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
+

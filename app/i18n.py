@@ -1,0 +1,202 @@
+"""Languages: gettext catalogs, locale negotiation, per-language content and formatting.
+
+Finnish is the default; Swedish is the second official language; English serves
+newcomers. Catalogs are read straight from the `.po` files at start-up, so no
+compile step stands between an edit and a running server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+DEFAULT_LANGUAGE = "fi"
+LANGUAGE_COOKIE = "tori_lang"
+# Each language's own name, shown in the switcher whatever the current language is.
+LANGUAGE_NAMES: dict[str, str] = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+_current_language: ContextVar[str] = ContextVar("tori_language", default=DEFAULT_LANGUAGE)
+_catalogs: dict[str, Translations] = {}
+
+
+def gettext_noop(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+N_ = gettext_noop
+
+
+def load_catalogs(locale_dir: Path) -> None:
+    for language in LANGUAGES:
+        po_path = locale_dir / language / "LC_MESSAGES" / "messages.po"
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        _catalogs[language] = Translations(fp=buffer, domain="messages")
+
+
+def set_language(language: str) -> None:
+    _current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    return _current_language.get()
+
+
+def _translations() -> Translations | None:
+    return _catalogs.get(_current_language.get())
+
+
+def gettext(message: str) -> str:
+    translations = _translations()
+    return translations.gettext(message) if translations else message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    translations = _translations()
+    if translations:
+        return translations.ngettext(singular, plural, n)
+    return singular if n == 1 else plural
+
+
+def pgettext(context: str, message: str) -> str:
+    translations = _translations()
+    return translations.pgettext(context, message) if translations else message
+
+
+_ = gettext
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Supported languages from an Accept-Language header, best first."""
+    if not header:
+        return []
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:20]):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for parameter in pieces[1:]:
+            name, _sep, value = parameter.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.split("-")[0]
+        # Norwegian and Danish readers understand Swedish better than Finnish or English.
+        if primary in {"nb", "nn", "no", "da"}:
+            primary = "sv"
+        if primary in LANGUAGES and quality > 0:
+            weighted.append((-quality, position, primary))
+    result: list[str] = []
+    for _q, _p, language in sorted(weighted):
+        if language not in result:
+            result.append(language)
+    return result
+
+
+def negotiate_language(
+    explicit: str | None, cookie: str | None, accept_language: str | None
+) -> str:
+    """Explicit choice, then the remembered cookie, then the browser's wish, then Finnish."""
+    for candidate in (explicit, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    preferred = parse_accept_language(accept_language)
+    return preferred[0] if preferred else DEFAULT_LANGUAGE
+
+
+def fallback_order(language: str) -> tuple[str, ...]:
+    rest = tuple(code for code in LANGUAGES if code != language)
+    return (language, *rest)
+
+
+def localized(value: Mapping[str, str] | str | None, language: str | None = None) -> str:
+    """Staff-entered text in the wanted language, falling back to the others in order."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    for code in fallback_order(language or current_language()):
+        text = value.get(code)
+        if text:
+            return text
+    return ""
+
+
+def localized_language(value: Mapping[str, str] | None, language: str | None = None) -> str:
+    """Which language `localized` picked, so the page can mark it with `lang`."""
+    if not value:
+        return language or current_language()
+    for code in fallback_order(language or current_language()):
+        if value.get(code):
+            return code
+    return language or current_language()
+
+
+class Formatter:
+    """Dates, times and numbers the way the reader's language writes them."""
+
+    def __init__(self, timezone: str) -> None:
+        self.zone = ZoneInfo(timezone)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.zone)
+
+    def date(self, value: dt.date | dt.datetime, style: str = "medium") -> str:
+        if isinstance(value, dt.datetime):
+            value = self.local(value).date()
+        return dates.format_date(value, format=style, locale=current_language())
+
+    def weekday_date(self, value: dt.date | dt.datetime) -> str:
+        if isinstance(value, dt.datetime):
+            value = self.local(value).date()
+        return dates.format_date(value, format="full", locale=current_language())
+
+    def time(self, value: dt.datetime) -> str:
+        return dates.format_time(self.local(value), format="short", locale=current_language())
+
+    def datetime(self, value: dt.datetime, style: str = "medium") -> str:
+        return dates.format_datetime(
+            self.local(value), format=style, tzinfo=self.zone, locale=current_language()
+        )
+
+    def month(self, value: dt.date) -> str:
+        return dates.format_skeleton("yMMMM", value, locale=current_language())
+
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return numbers.format_decimal(value, format=pattern, locale=current_language())
+
+    def weekday_names(self) -> list[str]:
+        names = Locale.parse(current_language()).days["stand-alone"]["abbreviated"]
+        return [names[index] for index in range(7)]
+
+    def template_globals(self) -> dict[str, Any]:
+        return {
+            "format_date": self.date,
+            "format_weekday_date": self.weekday_date,
+            "format_time": self.time,
+            "format_datetime": self.datetime,
+            "format_month": self.month,
+            "format_number": self.number,
+            "weekday_names": self.weekday_names,
+            "local_time": self.local,
+        }

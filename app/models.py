@@ -1,0 +1,21 @@
+"""Every table of every feature, imported so that Alembic and the tests see the whole schema."""
+
+from app.accounts.models import StaffSession, User
+from app.areas.models import Area, AreaPopulation
+from app.database import Base
+from app.events.models import Event, EventOrganiser, EventSeries
+from app.ratelimit import RateLimitCounter
+
+metadata = Base.metadata
+
+__all__ = [
+    "Area",
+    "AreaPopulation",
+    "Event",
+    "EventOrganiser",
+    "EventSeries",
+    "RateLimitCounter",
+    "StaffSession",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,131 @@
+"""The Jinja environment shared by every feature package, and the language of each request."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+from app import PROJECT_ROOT
+from app.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Formatter,
+    current_language,
+    gettext,
+    localized,
+    localized_language,
+    negotiate_language,
+    ngettext,
+    pgettext,
+    set_language,
+)
+from app.settings import Settings
+
+TEMPLATE_DIRECTORIES = [
+    PROJECT_ROOT / "app" / "templates",
+    PROJECT_ROOT / "surveys" / "templates",
+    PROJECT_ROOT / "voting" / "templates",
+]
+ONE_YEAR = 365 * 24 * 3600
+
+
+class Renderer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.formatter = Formatter(settings.timezone)
+        self.environment = Environment(
+            loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRECTORIES if d.exists()]),
+            autoescape=select_autoescape(["html", "xml", "svg"]),
+            extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+        self._static_versions: dict[str, str] = {}
+        self.environment.globals.update(
+            LANGUAGES=LANGUAGES,
+            LANGUAGE_NAMES=LANGUAGE_NAMES,
+            current_language=current_language,
+            static_url=self.static_url,
+            language_url=language_url,
+            query_url=query_url,
+            contact_email=settings.contact_email,
+            **self.formatter.template_globals(),
+        )
+        self.environment.filters["loc"] = localized
+        self.environment.filters["loc_lang"] = localized_language
+
+    def static_url(self, name: str) -> str:
+        """A URL that changes when the file does, so browsers may cache it for a year."""
+        version = self._static_versions.get(name)
+        if version is None:
+            path = Path(self.settings.static_dir) / name
+            version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            self._static_versions[name] = version
+        return f"/static/{name}?v={version}"
+
+    def choose_language(self, request: Request) -> str:
+        explicit = request.query_params.get("lang")
+        language = negotiate_language(
+            explicit, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+        )
+        set_language(language)
+        request.state.language = language
+        request.state.remember_language = explicit in LANGUAGES and explicit != request.cookies.get(
+            LANGUAGE_COOKIE
+        )
+        return language
+
+    def render(self, request: Request, name: str, context: dict[str, Any]) -> str:
+        from litestar.template.base import csrf_token  # noqa: PLC0415 - Litestar's own helper
+
+        template = self.environment.get_template(name)
+        scope_context = {"request": request}
+        return template.render(
+            request=request,
+            csrf_token=lambda: csrf_token(scope_context),
+            csrf_input="",
+            current_user=request.scope.get("user"),
+            **context,
+        )
+
+    def remember_language_hook(self):
+        """A `before_send` hook: an explicit `?lang=` choice is remembered in a cookie for a year."""
+        secure = "; Secure" if self.settings.https else ""
+
+        async def remember_language(message: Message, scope: Scope) -> None:
+            if message["type"] != "http.response.start":
+                return
+            state = scope.get("state", {})
+            if state.get("remember_language"):
+                cookie = f"{LANGUAGE_COOKIE}={state['language']}; Max-Age={ONE_YEAR}; Path=/; HttpOnly; SameSite=Lax{secure}"
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+
+        return remember_language
+
+
+def language_url(request: Request, language: str) -> str:
+    """The current page in another language; works without JavaScript."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    params.append(("lang", language))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def query_url(request: Request, **changes: Any) -> str:
+    """The current page with some query parameters changed (None removes one)."""
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path

@@ -1,0 +1,102 @@
+"""The ASGI application: `create_app()` wires settings, database, languages and every feature."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar_htmx import HTMXPlugin
+
+from app.accounts.controllers import SignInController, UsersController
+from app.accounts.middleware import StaffSessionMiddleware
+from app.accounts.services import SignInGuard
+from app.areas.controllers import AreasController
+from app.database import Database
+from app.errors import exception_handlers
+from app.events.controllers import CalendarController, StaffEventsController
+from app.i18n import load_catalogs
+from app.logs import access_log_middleware, configure_logging
+from app.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+from app.security import security_headers
+from app.settings import Settings
+from app.site.controllers import SiteController, StaffHomeController
+from app.templating import ONE_YEAR, Renderer
+
+# Forms are small; a larger body is refused with a 413 page before it is read.
+MAX_BODY_BYTES = 256 * 1024
+CSRF_COOKIE = "tori_csrf"
+
+ROUTE_HANDLERS = [
+    SiteController,
+    CalendarController,
+    SignInController,
+    StaffHomeController,
+    StaffEventsController,
+    AreasController,
+    UsersController,
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_environment()
+    configure_logging(settings.log_level)
+    load_catalogs(settings.locale_dir)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    limiter = (
+        RedisRateLimiter(settings.redis_url) if settings.redis_url else DatabaseRateLimiter(database.sessionmaker)
+    )
+    renderer = Renderer(settings)
+    sign_in_guard = SignInGuard(limiter=limiter, secret=settings.secret_key)
+
+    async def choose_language(request: Request) -> None:
+        renderer.choose_language(request)
+
+    async def close_resources() -> None:
+        if isinstance(limiter, RedisRateLimiter):
+            await limiter.close()
+        await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(
+                path="/static", directories=[settings.static_dir], name="static", include_in_schema=False,
+                cache_control=CacheControlHeader(public=True, max_age=ONE_YEAR),
+            ),
+        ],
+        dependencies={
+            "db_session": Provide(database.session),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "sign_in_guard": Provide(lambda: sign_in_guard, use_cache=True, sync_to_thread=False),
+        },
+        state=State({"db": database, "settings": settings, "renderer": renderer, "limiter": limiter}),
+        middleware=[
+            access_log_middleware,
+            DefineMiddleware(StaffSessionMiddleware, exclude=["^/static/", "^/healthz$"]),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE,
+            cookie_secure=settings.https,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(renderer.environment)),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
+        plugins=[HTMXPlugin()],
+        before_request=choose_language,
+        before_send=[security_headers(https=settings.https), renderer.remember_language_hook()],
+        exception_handlers=exception_handlers(renderer),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_shutdown=[close_resources],
+        openapi_config=None,
+        logging_config=None,
+        debug=settings.debug,
+    )

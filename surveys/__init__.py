@@ -1,0 +1,1 @@
+"""The standard feedback questionnaire, cross-event comparison and quick polls."""

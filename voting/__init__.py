@@ -1,0 +1,1 @@
+"""Participatory budgeting: rounds, proposals, voting, the count and its audit."""
