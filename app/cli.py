@@ -57,7 +57,9 @@ async def _create_admin(settings: Settings, email: str, name: str) -> int:
     database = Database(settings.database_url)
     try:
         async with database.sessionmaker() as session:
-            _user, password = await create_user(session, email=email, display_name=name, role=Role.ADMIN)
+            _user, password = await create_user(
+                session, email=email, display_name=name, role=Role.ADMIN
+            )
     except DomainError as error:
         print(error.translated(), file=sys.stderr)
         return 2
@@ -83,15 +85,21 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tori", description="Tori – resident participation for cities.")
+    parser = argparse.ArgumentParser(
+        prog="tori", description="Tori – resident participation for cities."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web application")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="bring the database to the newest schema (safe to repeat)")
-    commands.add_parser("seed-demo", help="add demo areas, events and a staff admin (safe to repeat)")
-    admin = commands.add_parser("create-admin", help="create an administrator with a one-time password")
+    commands.add_parser(
+        "seed-demo", help="add demo areas, events and a staff admin (safe to repeat)"
+    )
+    admin = commands.add_parser(
+        "create-admin", help="create an administrator with a one-time password"
+    )
     admin.add_argument("email")
     admin.add_argument("--name", default="Administrator")
     return parser

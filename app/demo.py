@@ -17,13 +17,48 @@ from app.events.models import Event, EventOrganiser, EventType, OrganiserKind
 # Espoo's own statistics, population on 1 January 2017, by major area.
 POPULATION_YEAR = 2017
 ESPOO_AREAS = [
-    ("suur-leppavaara", {"fi": "Suur-Leppävaara", "sv": "Stor-Alberga", "en": "Greater Leppävaara"}, 67_814, "Sellon kirjasto"),
-    ("suur-tapiola", {"fi": "Suur-Tapiola", "sv": "Stor-Hagalund", "en": "Greater Tapiola"}, 46_052, "Tapiolan kirjasto"),
-    ("suur-matinkyla", {"fi": "Suur-Matinkylä", "sv": "Stor-Mattby", "en": "Greater Matinkylä"}, 40_389, "Ison Omenan kirjasto"),
-    ("suur-espoonlahti", {"fi": "Suur-Espoonlahti", "sv": "Stor-Esboviken", "en": "Greater Espoonlahti"}, 54_248, "Lippulaivan kirjasto"),
-    ("suur-kauklahti", {"fi": "Suur-Kauklahti", "sv": "Stor-Köklax", "en": "Greater Kauklahti"}, 9_634, "Kauklahden kirjasto"),
-    ("vanha-espoo", {"fi": "Vanha-Espoo", "sv": "Gamla Esbo", "en": "Old Espoo"}, 39_908, "Entressen kirjasto"),
-    ("pohjois-espoo", {"fi": "Pohjois-Espoo", "sv": "Norra Esbo", "en": "North Espoo"}, 11_200, "Kalajärven kirjasto"),
+    (
+        "suur-leppavaara",
+        {"fi": "Suur-Leppävaara", "sv": "Stor-Alberga", "en": "Greater Leppävaara"},
+        67_814,
+        "Sellon kirjasto",
+    ),
+    (
+        "suur-tapiola",
+        {"fi": "Suur-Tapiola", "sv": "Stor-Hagalund", "en": "Greater Tapiola"},
+        46_052,
+        "Tapiolan kirjasto",
+    ),
+    (
+        "suur-matinkyla",
+        {"fi": "Suur-Matinkylä", "sv": "Stor-Mattby", "en": "Greater Matinkylä"},
+        40_389,
+        "Ison Omenan kirjasto",
+    ),
+    (
+        "suur-espoonlahti",
+        {"fi": "Suur-Espoonlahti", "sv": "Stor-Esboviken", "en": "Greater Espoonlahti"},
+        54_248,
+        "Lippulaivan kirjasto",
+    ),
+    (
+        "suur-kauklahti",
+        {"fi": "Suur-Kauklahti", "sv": "Stor-Köklax", "en": "Greater Kauklahti"},
+        9_634,
+        "Kauklahden kirjasto",
+    ),
+    (
+        "vanha-espoo",
+        {"fi": "Vanha-Espoo", "sv": "Gamla Esbo", "en": "Old Espoo"},
+        39_908,
+        "Entressen kirjasto",
+    ),
+    (
+        "pohjois-espoo",
+        {"fi": "Pohjois-Espoo", "sv": "Norra Esbo", "en": "North Espoo"},
+        11_200,
+        "Kalajärven kirjasto",
+    ),
 ]
 
 THEMES = [
@@ -39,13 +74,29 @@ THEMES = [
 ]
 
 TITLES = {
-    EventType.RESIDENT_EVENING: ("Asukasilta: {fi}", "Invånarkväll: {sv}", "Resident evening: {en}"),
+    EventType.RESIDENT_EVENING: (
+        "Asukasilta: {fi}",
+        "Invånarkväll: {sv}",
+        "Resident evening: {en}",
+    ),
     EventType.THEME_PANEL: ("Teemapaneeli: {fi}", "Temapanel: {sv}", "Theme panel: {en}"),
-    EventType.TOWN_HALL: ("Town Hall -tilaisuus: {fi}", "Town Hall-möte: {sv}", "Town Hall meeting: {en}"),
-    EventType.POP_UP: ("Pop-up: kerro mielipiteesi – {fi}", "Pop-up: säg vad du tycker – {sv}", "Pop-up: have your say – {en}"),
+    EventType.TOWN_HALL: (
+        "Town Hall -tilaisuus: {fi}",
+        "Town Hall-möte: {sv}",
+        "Town Hall meeting: {en}",
+    ),
+    EventType.POP_UP: (
+        "Pop-up: kerro mielipiteesi – {fi}",
+        "Pop-up: säg vad du tycker – {sv}",
+        "Pop-up: have your say – {en}",
+    ),
     EventType.CITY_MEETUP: ("Kaupunkikohtaaminen: {fi}", "Stadsträff: {sv}", "City meet-up: {en}"),
     EventType.DIGITAL: ("Verkkotilaisuus: {fi}", "Webbevenemang: {sv}", "Online event: {en}"),
-    EventType.CO_CREATION: ("Yhteiskehittämisen työpaja: {fi}", "Samutvecklingsverkstad: {sv}", "Co-creation workshop: {en}"),
+    EventType.CO_CREATION: (
+        "Yhteiskehittämisen työpaja: {fi}",
+        "Samutvecklingsverkstad: {sv}",
+        "Co-creation workshop: {en}",
+    ),
 }
 
 DESCRIPTIONS = (
@@ -54,8 +105,19 @@ DESCRIPTIONS = (
     "Come and tell us what you think and hear about the city's plans. The event is free and you do not need to sign up in advance.",
 )
 
-CITY_UNITS = ["Asukasosallisuus", "Kirjastopalvelut", "Nuorisopalvelut", "Kaupunkisuunnittelu", "Liikuntapalvelut"]
-ASSOCIATIONS = ["Kaupunginosayhdistys", "Nuorisoseura", "Eläkeläisyhdistys", "Monikulttuurinen yhdistys"]
+CITY_UNITS = [
+    "Asukasosallisuus",
+    "Kirjastopalvelut",
+    "Nuorisopalvelut",
+    "Kaupunkisuunnittelu",
+    "Liikuntapalvelut",
+]
+ASSOCIATIONS = [
+    "Kaupunginosayhdistys",
+    "Nuorisoseura",
+    "Eläkeläisyhdistys",
+    "Monikulttuurinen yhdistys",
+]
 
 
 async def seed_areas(session: AsyncSession) -> list[Area]:
@@ -76,7 +138,9 @@ def _languages(event_type: EventType, rng: random.Random) -> list[str]:
     return rng.choice([["fi"], ["fi"], ["fi"], ["fi", "sv"], ["fi", "en"], ["sv"]])
 
 
-async def seed_events(session: AsyncSession, areas: list[Area], *, timezone: str, today: dt.date | None = None) -> int:
+async def seed_events(
+    session: AsyncSession, areas: list[Area], *, timezone: str, today: dt.date | None = None
+) -> int:
     """A year of events around today (half past, half coming); skipped when events exist."""
     if await session.scalar(select(func.count()).select_from(Event)):
         return 0
@@ -97,15 +161,33 @@ async def seed_events(session: AsyncSession, areas: list[Area], *, timezone: str
             starts = dt.datetime.combine(day, dt.time(start_hour, rng.choice([0, 30])), tzinfo=zone)
             ends = starts + dt.timedelta(hours=duration)
             titles = TITLES[event_type]
-            organisers = [EventOrganiser(kind=OrganiserKind.CITY_UNIT.value, name=rng.choice(CITY_UNITS), position=0)]
+            organisers = [
+                EventOrganiser(
+                    kind=OrganiserKind.CITY_UNIT.value, name=rng.choice(CITY_UNITS), position=0
+                )
+            ]
             if rng.random() < 0.4:
-                organisers.append(EventOrganiser(kind=OrganiserKind.ASSOCIATION.value, name=rng.choice(ASSOCIATIONS), position=1))
+                organisers.append(
+                    EventOrganiser(
+                        kind=OrganiserKind.ASSOCIATION.value,
+                        name=rng.choice(ASSOCIATIONS),
+                        position=1,
+                    )
+                )
             if rng.random() < 0.2:
-                organisers.append(EventOrganiser(kind=OrganiserKind.RESIDENTS.value, name="Asukasryhmä", position=2))
+                organisers.append(
+                    EventOrganiser(
+                        kind=OrganiserKind.RESIDENTS.value, name="Asukasryhmä", position=2
+                    )
+                )
             past = ends.date() < today
             participants = rng.randint(8, 120) if past else None
             event = Event(
-                title={"fi": titles[0].format(fi=theme[0]), "sv": titles[1].format(sv=theme[1]), "en": titles[2].format(en=theme[2])},
+                title={
+                    "fi": titles[0].format(fi=theme[0]),
+                    "sv": titles[1].format(sv=theme[1]),
+                    "en": titles[2].format(en=theme[2]),
+                },
                 description={"fi": DESCRIPTIONS[0], "sv": DESCRIPTIONS[1], "en": DESCRIPTIONS[2]},
                 theme={"fi": theme[0], "sv": theme[1], "en": theme[2]},
                 event_type=event_type.value,
@@ -115,7 +197,9 @@ async def seed_events(session: AsyncSession, areas: list[Area], *, timezone: str
                 starts_at=starts.astimezone(dt.UTC),
                 ends_at=ends.astimezone(dt.UTC),
                 participant_count=participants,
-                visitor_count=(participants + rng.randint(0, 300)) if event_type == EventType.POP_UP and participants else participants,
+                visitor_count=(participants + rng.randint(0, 300))
+                if event_type == EventType.POP_UP and participants
+                else participants,
                 is_public=rng.random() > 0.05,
                 organisers=organisers,
             )

@@ -57,24 +57,47 @@ class PasswordChangeRequiredError(PermissionDeniedException):
 
 # Titles and explanations by status; a status not listed falls back to its class (4xx or 5xx).
 ERROR_TEXTS: dict[int, tuple[str, str]] = {
-    400: (N_("The request could not be handled"), N_("Something in what was sent was not valid. Go back, check the form and try again.")),
+    400: (
+        N_("The request could not be handled"),
+        N_("Something in what was sent was not valid. Go back, check the form and try again."),
+    ),
     401: (N_("Please sign in"), N_("This page is for signed-in staff.")),
     403: (N_("Access denied"), N_("You do not have permission to do this.")),
-    404: (N_("Page not found"), N_("The page may have moved or been removed. Check the address, or start from the front page.")),
+    404: (
+        N_("Page not found"),
+        N_(
+            "The page may have moved or been removed. Check the address, or start from the front page."
+        ),
+    ),
     405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
-    413: (N_("Too much data"), N_("What was sent is larger than Tori accepts. Shorten the text or send a smaller file.")),
+    413: (
+        N_("Too much data"),
+        N_("What was sent is larger than Tori accepts. Shorten the text or send a smaller file."),
+    ),
     429: (N_("Too many attempts"), N_("Please wait a moment and try again.")),
-    500: (N_("Something went wrong"), N_("The error was recorded and we will look into it. Please try again in a moment.")),
-    503: (N_("Service temporarily unavailable"), N_("Tori is being serviced or is very busy. Please try again in a moment.")),
+    500: (
+        N_("Something went wrong"),
+        N_("The error was recorded and we will look into it. Please try again in a moment."),
+    ),
+    503: (
+        N_("Service temporarily unavailable"),
+        N_("Tori is being serviced or is very busy. Please try again in a moment."),
+    ),
 }
 CSRF_TEXTS = (
     N_("The form has expired"),
-    N_("For your security the form could not be accepted. Reload the page and send the form again."),
+    N_(
+        "For your security the form could not be accepted. Reload the page and send the form again."
+    ),
 )
 
 
 def error_response(
-    request: Request, renderer: Renderer, status_code: int, *, detail: str | None = None,
+    request: Request,
+    renderer: Renderer,
+    status_code: int,
+    *,
+    detail: str | None = None,
     texts: tuple[str, str] | None = None,
 ) -> Response:
     renderer.choose_language(request)
@@ -89,13 +112,17 @@ def error_response(
     headers = {}
     if status_code == 429:
         headers["Retry-After"] = "60"
-    return Response(content=html, status_code=status_code, media_type=MediaType.HTML, headers=headers)
+    return Response(
+        content=html, status_code=status_code, media_type=MediaType.HTML, headers=headers
+    )
 
 
 def exception_handlers(renderer: Renderer) -> dict:
     def handle_http_exception(request: Request, exc: HTTPException) -> Response:
         if isinstance(exc, LoginRequiredError) and request.method == "GET":
-            return Redirect(path="/staff/login", query_params={"next": request.url.path}, status_code=303)
+            return Redirect(
+                path="/staff/login", query_params={"next": request.url.path}, status_code=303
+            )
         if isinstance(exc, PasswordChangeRequiredError) and request.method == "GET":
             return Redirect(path="/staff/password", status_code=303)
         if isinstance(exc, PermissionDeniedException) and exc.detail == CSRF_FAILURE_DETAIL:
@@ -106,7 +133,7 @@ def exception_handlers(renderer: Renderer) -> dict:
         return error_response(request, renderer, exc.status_code, detail=exc.translated())
 
     def handle_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(request, renderer, HTTP_500_INTERNAL_SERVER_ERROR)
 
     return {

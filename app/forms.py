@@ -21,7 +21,9 @@ from litestar.exceptions import ClientException
 from app.i18n import LANGUAGES, gettext, ngettext
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
 MAX_FIELD_VALUES = 200
 
 
@@ -130,8 +132,10 @@ class Form:
             for language in LANGUAGES
         }
         values = {language: text for language, text in values.items() if text}
-        if required and not values and not any(
-            f"{prefix}_{language}" in self.errors for language in LANGUAGES
+        if (
+            required
+            and not values
+            and not any(f"{prefix}_{language}" in self.errors for language in LANGUAGES)
         ):
             self.add_error(f"{prefix}_fi", gettext("Give this in at least one language."))
         return values
@@ -143,7 +147,12 @@ class Form:
         return value.lower()
 
     def integer(
-        self, name: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int | None:
         value = self.raw(name).strip().replace("\u00a0", "").replace(" ", "")
         if not value:
@@ -158,7 +167,10 @@ class Form:
             self.add_error(
                 name,
                 gettext("Enter a number from %(minimum)s to %(maximum)s.")
-                % {"minimum": minimum if minimum is not None else "", "maximum": maximum if maximum is not None else ""},
+                % {
+                    "minimum": minimum if minimum is not None else "",
+                    "maximum": maximum if maximum is not None else "",
+                },
             )
             return None
         return number
@@ -221,4 +233,3 @@ class Form:
 
 def local_datetime(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
-

@@ -49,7 +49,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.environment.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+        self.environment.install_gettext_callables(
+            gettext, ngettext, newstyle=True, pgettext=pgettext
+        )
         self._static_versions: dict[str, str] = {}
         self.environment.globals.update(
             LANGUAGES=LANGUAGES,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar_htmx import HTMXPlugin
@@ -49,7 +49,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     load_catalogs(settings.locale_dir)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     limiter = (
-        RedisRateLimiter(settings.redis_url) if settings.redis_url else DatabaseRateLimiter(database.sessionmaker)
+        RedisRateLimiter(settings.redis_url)
+        if settings.redis_url
+        else DatabaseRateLimiter(database.sessionmaker)
     )
     renderer = Renderer(settings)
     sign_in_guard = SignInGuard(limiter=limiter, secret=settings.secret_key)
@@ -66,7 +68,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *ROUTE_HANDLERS,
             create_static_files_router(
-                path="/static", directories=[settings.static_dir], name="static", include_in_schema=False,
+                path="/static",
+                directories=[settings.static_dir],
+                name="static",
+                include_in_schema=False,
                 cache_control=CacheControlHeader(public=True, max_age=ONE_YEAR),
             ),
         ],
@@ -75,7 +80,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "sign_in_guard": Provide(lambda: sign_in_guard, use_cache=True, sync_to_thread=False),
         },
-        state=State({"db": database, "settings": settings, "renderer": renderer, "limiter": limiter}),
+        state=State(
+            {"db": database, "settings": settings, "renderer": renderer, "limiter": limiter}
+        ),
         middleware=[
             access_log_middleware,
             DefineMiddleware(StaffSessionMiddleware, exclude=["^/static/", "^/healthz$"]),
@@ -88,8 +95,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
         ),
-        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(renderer.environment)),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(renderer.environment)
+        ),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=512, gzip_compress_level=6
+        ),
         plugins=[HTMXPlugin()],
         before_request=choose_language,
         before_send=[security_headers(https=settings.https), renderer.remember_language_hook()],

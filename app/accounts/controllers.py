@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import services
 from app.accounts.guards import ADMINS, READERS, current_user, signed_in_staff
 from app.accounts.middleware import SESSION_COOKIE
 from app.accounts.models import Role
+from app.dependencies import AppSettings, DbSession, SignInGuardDependency
 from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import gettext
-from app.settings import Settings
 
 
 def safe_next(target: str | None) -> str:
@@ -33,14 +30,21 @@ class SignInController(Controller):
     path = "/staff"
 
     @get("/login", name="login")
-    async def login_page(self, request: Request, next_: Annotated[str | None, Parameter(query="next")] = None) -> Template | Redirect:
+    async def login_page(self, request: Request) -> Template | Redirect:
+        target = safe_next(request.query_params.get("next"))
         if current_user(request) is not None:
-            return Redirect(path=safe_next(next_), status_code=303)
-        return Template(template_name="accounts/login.html", context={"form": Form(), "next": safe_next(next_)})
+            return Redirect(path=target, status_code=303)
+        return Template(
+            template_name="accounts/login.html", context={"form": Form(), "next": target}
+        )
 
     @post("/login", status_code=303)
     async def login(
-        self, request: Request, db_session: AsyncSession, settings: Settings, sign_in_guard: services.SignInGuard
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        sign_in_guard: SignInGuardDependency,
     ) -> Template | Redirect:
         form = Form(await read_form(request))
         email = form.email("email")
@@ -53,7 +57,9 @@ class SignInController(Controller):
         status = 400
         if form.is_valid:
             try:
-                user = await services.authenticate(db_session, sign_in_guard, email, password, client_address(request))
+                user = await services.authenticate(
+                    db_session, sign_in_guard, email, password, client_address(request)
+                )
             except services.LoginThrottledError as error:
                 form.add_error("form", error.translated())
                 status = 429
@@ -78,11 +84,13 @@ class SignInController(Controller):
                     ],
                 )
         return Template(
-            template_name="accounts/login.html", context={"form": form, "next": target}, status_code=status
+            template_name="accounts/login.html",
+            context={"form": form, "next": target},
+            status_code=status,
         )
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request, db_session: AsyncSession) -> Redirect:
+    async def logout(self, request: Request, db_session: DbSession) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await services.end_session(db_session, token)
@@ -90,14 +98,21 @@ class SignInController(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @get("/password", guards=[signed_in_staff], opt={"allow_one_time_password": True, "roles": READERS})
+    @get(
+        "/password",
+        guards=[signed_in_staff],
+        opt={"allow_one_time_password": True, "roles": READERS},
+    )
     async def password_page(self) -> Template:
         return Template(template_name="accounts/password.html", context={"form": Form()})
 
     @post(
-        "/password", guards=[signed_in_staff], opt={"allow_one_time_password": True, "roles": READERS}, status_code=303
+        "/password",
+        guards=[signed_in_staff],
+        opt={"allow_one_time_password": True, "roles": READERS},
+        status_code=303,
     )
-    async def change_password(self, request: Request, db_session: AsyncSession) -> Template | Redirect:
+    async def change_password(self, request: Request, db_session: DbSession) -> Template | Redirect:
         form = Form(await read_form(request))
         current = form.raw("current_password")
         new = form.raw("new_password")
@@ -111,14 +126,20 @@ class SignInController(Controller):
             user = await services.get_user(db_session, current_user(request).id)
             try:
                 await services.change_password(
-                    db_session, user, current=current, new=new, keep_token=request.cookies.get(SESSION_COOKIE)
+                    db_session,
+                    user,
+                    current=current,
+                    new=new,
+                    keep_token=request.cookies.get(SESSION_COOKIE),
                 )
             except DomainError as error:
                 field = "current_password" if "current" in error.message else "new_password"
                 form.add_error(field, error.translated())
             else:
                 return Redirect(path="/staff", query_params={"done": "password"}, status_code=303)
-        return Template(template_name="accounts/password.html", context={"form": form}, status_code=400)
+        return Template(
+            template_name="accounts/password.html", context={"form": form}, status_code=400
+        )
 
 
 def _role_choices() -> list[str]:
@@ -133,19 +154,25 @@ class UsersController(Controller):
     opt = {"roles": ADMINS}
 
     @get("/")
-    async def list_users(self, db_session: AsyncSession) -> Template:
+    async def list_users(self, db_session: DbSession) -> Template:
         users = await services.list_users(db_session)
-        return Template(template_name="accounts/users.html", context={"users": users, "roles": list(Role)})
+        return Template(
+            template_name="accounts/users.html", context={"users": users, "roles": list(Role)}
+        )
 
     @get("/new")
     async def new_user_page(self) -> Template:
         return Template(
             template_name="accounts/user_form.html",
-            context={"form": Form.prefilled({"role": Role.STAFF.value}), "user": None, "roles": list(Role)},
+            context={
+                "form": Form.prefilled({"role": Role.STAFF.value}),
+                "user": None,
+                "roles": list(Role),
+            },
         )
 
     @post("/new", status_code=303)
-    async def create_user(self, request: Request, db_session: AsyncSession) -> Template:
+    async def create_user(self, request: Request, db_session: DbSession) -> Template:
         form = Form(await read_form(request))
         email = form.email("email")
         name = form.text("display_name", required=True, max_length=120)
@@ -170,17 +197,20 @@ class UsersController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def edit_user_page(self, db_session: AsyncSession, user_id: int) -> Template:
+    async def edit_user_page(self, db_session: DbSession, user_id: FromPath[int]) -> Template:
         user = await services.get_user(db_session, user_id)
         form = Form.prefilled(
             {"display_name": user.display_name, "role": user.role, "is_active": user.is_active}
         )
         return Template(
-            template_name="accounts/user_form.html", context={"form": form, "user": user, "roles": list(Role)}
+            template_name="accounts/user_form.html",
+            context={"form": form, "user": user, "roles": list(Role)},
         )
 
     @post("/{user_id:int}", status_code=303)
-    async def update_user(self, request: Request, db_session: AsyncSession, user_id: int) -> Template | Redirect:
+    async def update_user(
+        self, request: Request, db_session: DbSession, user_id: FromPath[int]
+    ) -> Template | Redirect:
         user = await services.get_user(db_session, user_id)
         form = Form(await read_form(request))
         name = form.text("display_name", required=True, max_length=120)
@@ -188,11 +218,15 @@ class UsersController(Controller):
         is_active = form.boolean("is_active")
         if form.is_valid:
             try:
-                await services.update_user(db_session, user, display_name=name, role=Role(role), is_active=is_active)
+                await services.update_user(
+                    db_session, user, display_name=name, role=Role(role), is_active=is_active
+                )
             except DomainError as error:
                 form.add_error("role", error.translated())
             else:
-                return Redirect(path="/staff/users", query_params={"done": "saved"}, status_code=303)
+                return Redirect(
+                    path="/staff/users", query_params={"done": "saved"}, status_code=303
+                )
         return Template(
             template_name="accounts/user_form.html",
             context={"form": form, "user": user, "roles": list(Role)},
@@ -200,12 +234,10 @@ class UsersController(Controller):
         )
 
     @post("/{user_id:int}/reset-password", status_code=201)
-    async def reset_password(self, db_session: AsyncSession, user_id: int) -> Template:
+    async def reset_password(self, db_session: DbSession, user_id: FromPath[int]) -> Template:
         user = await services.get_user(db_session, user_id)
         password = await services.reset_password(db_session, user)
         return Template(
-            template_name="accounts/one_time_password.html", context={"user": user, "password": password}
+            template_name="accounts/one_time_password.html",
+            context={"user": user, "password": password},
         )
-
-
-

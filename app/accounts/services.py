@@ -63,9 +63,13 @@ class SignInGuard:
     async def check(self, email: str, address: str) -> None:
         account_key, address_key = self._keys(email, address)
         if await self.limiter.hits(account_key, ACCOUNT_FAILURES) >= ACCOUNT_FAILURES.count:
-            raise LoginThrottledError(N_("Too many failed sign-ins for this account. Wait 15 minutes and try again."))
+            raise LoginThrottledError(
+                N_("Too many failed sign-ins for this account. Wait 15 minutes and try again.")
+            )
         if await self.limiter.hits(address_key, ADDRESS_FAILURES) >= ADDRESS_FAILURES.count:
-            raise LoginThrottledError(N_("Too many failed sign-ins from your network. Wait 15 minutes and try again."))
+            raise LoginThrottledError(
+                N_("Too many failed sign-ins from your network. Wait 15 minutes and try again.")
+            )
 
     async def record_failure(self, email: str, address: str) -> None:
         account_key, address_key = self._keys(email, address)
@@ -101,7 +105,10 @@ async def start_session(session: AsyncSession, user: User) -> str:
     now = utcnow()
     session.add(
         StaffSession(
-            token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
         )
     )
     user.last_login_at = now
@@ -158,16 +165,21 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def _active_admins(session: AsyncSession) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.is_active)
-    ) or 0
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN.value, User.is_active)
+        )
+        or 0
+    )
 
 
 async def update_user(
     session: AsyncSession, user: User, *, display_name: str, role: Role, is_active: bool
 ) -> User:
-    losing_admin = user.role == Role.ADMIN.value and user.is_active and (
-        role != Role.ADMIN or not is_active
+    losing_admin = (
+        user.role == Role.ADMIN.value and user.is_active and (role != Role.ADMIN or not is_active)
     )
     if losing_admin and await _active_admins(session) <= 1:
         raise DomainError(N_("The last active administrator cannot be removed or demoted."))
@@ -220,7 +232,9 @@ async def change_password(
     await session.commit()
 
 
-async def ensure_admin(session: AsyncSession, email: str, display_name: str) -> tuple[User, str | None]:
+async def ensure_admin(
+    session: AsyncSession, email: str, display_name: str
+) -> tuple[User, str | None]:
     """Idempotent: the admin account, and its one-time password when it was just made."""
     user = await session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is not None:

@@ -11,7 +11,7 @@ class Area(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
-    # {"fi": ..., "sv": ..., "en": ...}
+    # One entry per language code: fi, sv, en.
     name: Mapped[dict[str, str]] = mapped_column(PortableJSON)
     populations: Mapped[list[AreaPopulation]] = relationship(
         back_populates="area",

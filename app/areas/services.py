@@ -26,7 +26,9 @@ def slugify(text: str) -> str:
 
 async def list_areas(session: AsyncSession) -> list[Area]:
     areas = list(await session.scalars(select(Area)))
-    return sorted(areas, key=lambda area: (area.name.get("fi") or next(iter(area.name.values()), "")).lower())
+    return sorted(
+        areas, key=lambda area: (area.name.get("fi") or next(iter(area.name.values()), "")).lower()
+    )
 
 
 async def get_area(session: AsyncSession, area_id: int) -> Area:
@@ -78,10 +80,13 @@ async def update_area(session: AsyncSession, area: Area, data: AreaInput) -> Are
 async def delete_area(session: AsyncSession, area: Area) -> None:
     from app.events.models import Event  # noqa: PLC0415 - events depend on areas, not the reverse
 
-    in_use = await session.scalar(select(func.count()).select_from(Event).where(Event.area_id == area.id))
+    in_use = await session.scalar(
+        select(func.count()).select_from(Event).where(Event.area_id == area.id)
+    )
     if in_use:
         raise DomainError(
-            N_("This area has %(count)s events. Move or delete them before deleting the area."), count=in_use
+            N_("This area has %(count)s events. Move or delete them before deleting the area."),
+            count=in_use,
         )
     await session.delete(area)
     await session.commit()

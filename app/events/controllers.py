@@ -5,21 +5,21 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar_htmx import HTMXRequest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import EDITORS, signed_in_staff
 from app.areas.models import Area
 from app.areas.services import list_areas
 from app.database import utcnow
+from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
 from app.events import services
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType, OrganiserKind
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
-from app.settings import Settings
 
 PAGE_SIZE = 30
 ORGANISER_FIELDS = {kind: f"organisers_{kind.value}" for kind in OrganiserKind}
@@ -45,7 +45,9 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
         if area_value.isdigit() and int(area_value) in {area.id for area in areas}:
             area_id = int(area_value)
         else:
-            problems.append(gettext("The chosen area was not found, so events of all areas are shown."))
+            problems.append(
+                gettext("The chosen area was not found, so events of all areas are shown.")
+            )
     type_value = params.get("type", "")
     if type_value:
         try:
@@ -57,7 +59,9 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
         if language_value in LANGUAGES:
             language = language_value
         else:
-            problems.append(gettext("The chosen language was not found, so events in all languages are shown."))
+            problems.append(
+                gettext("The chosen language was not found, so events in all languages are shown.")
+            )
     view = params.get("view", "list")
     if view not in {"list", "month"}:
         view = "list"
@@ -79,7 +83,9 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
     )
 
 
-def month_grid(month: dt.date, events: list[Event], zone: ZoneInfo) -> list[list[tuple[dt.date, list[Event]]]]:
+def month_grid(
+    month: dt.date, events: list[Event], zone: ZoneInfo
+) -> list[list[tuple[dt.date, list[Event]]]]:
     """Weeks from Monday to Sunday covering the month, each day with the events starting on it."""
     by_day: dict[dt.date, list[Event]] = {}
     for event in events:
@@ -105,7 +111,9 @@ class CalendarController(Controller):
     """The public calendar of upcoming events, as a list or a month, and its iCalendar feed."""
 
     @get(["/", "/calendar"], name="calendar")
-    async def calendar(self, request: HTMXRequest, db_session: AsyncSession, settings: Settings) -> Template:
+    async def calendar(
+        self, request: HTMXRequest, db_session: DbSession, settings: AppSettings
+    ) -> Template:
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
         query = read_calendar_query(request, areas, zone)
@@ -132,32 +140,46 @@ class CalendarController(Controller):
                 db_session, query.filters, limit=PAGE_SIZE * query.page
             )
             context.update(events=events, has_more=has_more)
-        template = "events/_calendar_results.html" if request.htmx and request.htmx.target == "calendar-results" else "events/calendar.html"
-        return Template(template_name=template, context=context, status_code=400 if query.problems else 200)
+        template = (
+            "events/_calendar_results.html"
+            if request.htmx and request.htmx.target == "calendar-results"
+            else "events/calendar.html"
+        )
+        return Template(
+            template_name=template, context=context, status_code=400 if query.problems else 200
+        )
 
     @get("/calendar.ics", name="calendar_feed")
-    async def calendar_feed(self, request: Request, db_session: AsyncSession, settings: Settings) -> Response:
+    async def calendar_feed(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Response:
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
         query = read_calendar_query(request, areas, zone)
         events, _ = await services.upcoming_events(
             db_session, query.filters, since=utcnow() - dt.timedelta(days=30), limit=2000
         )
-        return ical_response(request, events, gettext("Tori – resident events"), "tori-calendar.ics")
+        return ical_response(
+            request, events, gettext("Tori – resident events"), "tori-calendar.ics"
+        )
 
     @get("/events/{event_id:int}", name="event")
-    async def event_page(self, db_session: AsyncSession, event_id: int) -> Template:
+    async def event_page(self, db_session: DbSession, event_id: FromPath[int]) -> Template:
         event = await services.get_event(db_session, event_id, public_only=True)
         return Template(template_name="events/event.html", context={"event": event})
 
     @get("/events/{event_id:int}/calendar.ics")
-    async def event_feed(self, request: Request, db_session: AsyncSession, event_id: int) -> Response:
+    async def event_feed(
+        self, request: Request, db_session: DbSession, event_id: FromPath[int]
+    ) -> Response:
         event = await services.get_event(db_session, event_id, public_only=True)
         return ical_response(request, [event], localized(event.title), f"tori-event-{event.id}.ics")
 
 
 def feed_entry(request: Request, event: Event) -> FeedEntry:
-    location = ", ".join(part for part in (event.venue, localized(event.area.name) if event.area else "") if part)
+    location = ", ".join(
+        part for part in (event.venue, localized(event.area.name) if event.area else "") if part
+    )
     return FeedEntry(
         uid=f"event-{event.id}@{request.url.hostname or 'tori'}",
         starts_at=event.starts_at,
@@ -189,7 +211,9 @@ def ical_response(request: Request, events: list[Event], name: str, filename: st
 
 def event_form(event: Event | None, zone: ZoneInfo) -> Form:
     if event is None:
-        return Form.prefilled({"languages": ["fi"], "is_public": True, "starts_time": "17:00", "ends_time": "19:00"})
+        return Form.prefilled(
+            {"languages": ["fi"], "is_public": True, "starts_time": "17:00", "ends_time": "19:00"}
+        )
     starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
     values: dict[str, object] = {
         "event_type": event.event_type,
@@ -271,7 +295,7 @@ class StaffEventsController(Controller):
     guards = [signed_in_staff]
 
     @get("/")
-    async def list_events(self, request: Request, db_session: AsyncSession) -> Template:
+    async def list_events(self, request: Request, db_session: DbSession) -> Template:
         past = request.query_params.get("when") == "past"
         page_value = request.query_params.get("page", "1")
         page = int(page_value) if page_value.isdigit() and 0 < int(page_value) <= 10_000 else 1
@@ -280,21 +304,35 @@ class StaffEventsController(Controller):
         )
         return Template(
             template_name="events/staff_list.html",
-            context={"events": events, "past": past, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "total": total},
+            context={
+                "events": events,
+                "past": past,
+                "page": page,
+                "pages": max(1, -(-total // PAGE_SIZE)),
+                "total": total,
+            },
         )
 
     @get("/new", opt={"roles": EDITORS})
-    async def new_event_page(self, db_session: AsyncSession, settings: Settings) -> Template:
-        return _form_page(event_form(None, ZoneInfo(settings.timezone)), None, await list_areas(db_session))
+    async def new_event_page(self, db_session: DbSession, settings: AppSettings) -> Template:
+        return _form_page(
+            event_form(None, ZoneInfo(settings.timezone)), None, await list_areas(db_session)
+        )
 
     @post("/new", opt={"roles": EDITORS}, status_code=303)
-    async def create_event(self, request: Request, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+    async def create_event(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
         form = Form(await read_form(request))
         data = read_event(form, areas, zone)
         recurrence = form.choice("recurrence", services.RECURRENCES, required=False)
-        count = form.integer("occurrences", minimum=2, maximum=services.MAX_OCCURRENCES) if recurrence else 1
+        count = (
+            form.integer("occurrences", minimum=2, maximum=services.MAX_OCCURRENCES)
+            if recurrence
+            else 1
+        )
         if recurrence and count is None and "occurrences" not in form.errors:
             form.add_error("occurrences", gettext("Give the number of occurrences, from 2 to 52."))
         if data is not None and form.is_valid:
@@ -306,18 +344,28 @@ class StaffEventsController(Controller):
                 form.add_error("ends_time", error.translated())
             else:
                 return Redirect(
-                    path=f"/staff/events/{events[0].id}", query_params={"done": "created"}, status_code=303
+                    path=f"/staff/events/{events[0].id}",
+                    query_params={"done": "created"},
+                    status_code=303,
                 )
         return _form_page(form, None, areas, 400)
 
     @get("/{event_id:int}")
-    async def edit_event_page(self, db_session: AsyncSession, settings: Settings, event_id: int) -> Template:
+    async def edit_event_page(
+        self, db_session: DbSession, settings: AppSettings, event_id: FromPath[int]
+    ) -> Template:
         event = await services.get_event(db_session, event_id)
-        return _form_page(event_form(event, ZoneInfo(settings.timezone)), event, await list_areas(db_session))
+        return _form_page(
+            event_form(event, ZoneInfo(settings.timezone)), event, await list_areas(db_session)
+        )
 
     @post("/{event_id:int}", opt={"roles": EDITORS}, status_code=303)
     async def update_event(
-        self, request: Request, db_session: AsyncSession, settings: Settings, event_id: int
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        event_id: FromPath[int],
     ) -> Template | Redirect:
         zone = ZoneInfo(settings.timezone)
         event = await services.get_event(db_session, event_id)
@@ -330,11 +378,17 @@ class StaffEventsController(Controller):
             except DomainError as error:
                 form.add_error("ends_time", error.translated())
             else:
-                return Redirect(path=f"/staff/events/{event.id}", query_params={"done": "saved"}, status_code=303)
+                return Redirect(
+                    path=f"/staff/events/{event.id}",
+                    query_params={"done": "saved"},
+                    status_code=303,
+                )
         return _form_page(form, event, areas, 400)
 
     @post("/{event_id:int}/delete", opt={"roles": EDITORS}, status_code=303)
-    async def delete_event(self, request: Request, db_session: AsyncSession, event_id: int) -> Redirect:
+    async def delete_event(
+        self, request: Request, db_session: DbSession, event_id: FromPath[int]
+    ) -> Redirect:
         event = await services.get_event(db_session, event_id)
         form = Form(await read_form(request))
         await services.delete_event(db_session, event, whole_series=form.boolean("whole_series"))

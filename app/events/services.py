@@ -68,7 +68,9 @@ def json_list_contains(column, value: str, dialect: str) -> ColumnElement[bool]:
     return select(members.c.value).where(members.c.value == value).exists()
 
 
-def occurrences(start: dt.datetime, end: dt.datetime, recurrence: str, count: int, zone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+def occurrences(
+    start: dt.datetime, end: dt.datetime, recurrence: str, count: int, zone: ZoneInfo
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """Start and end of each occurrence, keeping the local wall-clock time across DST changes."""
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     duration = local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None)
@@ -83,7 +85,9 @@ def occurrences(start: dt.datetime, end: dt.datetime, recurrence: str, count: in
             step = dt.timedelta(weeks=2 if recurrence == "biweekly" else 1)
             naive = local_start.replace(tzinfo=None) + step * index
         begins = naive.replace(tzinfo=zone)
-        result.append((begins.astimezone(dt.UTC), (naive + duration).replace(tzinfo=zone).astimezone(dt.UTC)))
+        result.append(
+            (begins.astimezone(dt.UTC), (naive + duration).replace(tzinfo=zone).astimezone(dt.UTC))
+        )
     return result
 
 
@@ -107,7 +111,12 @@ def _apply(event: Event, data: EventInput) -> None:
 
 
 async def create_events(
-    session: AsyncSession, data: EventInput, *, recurrence: str | None = None, count: int = 1, zone: ZoneInfo
+    session: AsyncSession,
+    data: EventInput,
+    *,
+    recurrence: str | None = None,
+    count: int = 1,
+    zone: ZoneInfo,
 ) -> list[Event]:
     """One event, or a recurring series of `count` occurrences."""
     data.check()
@@ -157,7 +166,12 @@ async def get_event(session: AsyncSession, event_id: int, *, public_only: bool =
 
 
 async def upcoming_events(
-    session: AsyncSession, filters: CalendarFilter, *, since: dt.datetime | None = None, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    filters: CalendarFilter,
+    *,
+    since: dt.datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Event], bool]:
     """Public events that have not ended yet, soonest first, and whether more follow."""
     dialect = session.bind.dialect.name
@@ -191,7 +205,9 @@ async def staff_events(
     condition = Event.ends_at < now if past else Event.ends_at >= now
     order = (Event.starts_at.desc(),) if past else (Event.starts_at,)
     total = await session.scalar(select(func.count()).select_from(Event).where(condition)) or 0
-    events = await session.scalars(select(Event).where(condition).order_by(*order, Event.id).offset(offset).limit(limit))
+    events = await session.scalars(
+        select(Event).where(condition).order_by(*order, Event.id).offset(offset).limit(limit)
+    )
     return list(events), total
 
 

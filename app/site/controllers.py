@@ -3,19 +3,19 @@ from __future__ import annotations
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.response import Template
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import signed_in_staff
+from app.dependencies import DbSession
 from app.events.services import events_missing_counts
 
 
 class SiteController(Controller):
     @get("/healthz", media_type=MediaType.JSON, opt={"skip_language": True})
-    async def health(self, db_session: AsyncSession) -> Response:
+    async def health(self, db_session: DbSession) -> Response:
         """For load balancers: 200 while this worker can reach the database, 503 otherwise."""
         try:
             await db_session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        except Exception:
             return Response(content={"status": "unavailable"}, status_code=503)
         return Response(content={"status": "ok"})
 
@@ -33,6 +33,6 @@ class StaffHomeController(Controller):
     guards = [signed_in_staff]
 
     @get("/", name="staff_home")
-    async def staff_home(self, request: Request, db_session: AsyncSession) -> Template:
+    async def staff_home(self, request: Request, db_session: DbSession) -> Template:
         missing = await events_missing_counts(db_session)
         return Template(template_name="staff/home.html", context={"missing_counts": missing})

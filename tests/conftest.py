@@ -1,0 +1,100 @@
+"""Shared fixtures: a real PostgreSQL database migrated once per run, emptied after each test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.database import Database, create_engine
+from app.migrate import upgrade_to_head
+from app.models import metadata
+from app.settings import Settings
+from app.web import create_app
+from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TABLES = ", ".join(f'"{table.name}"' for table in reversed(metadata.sorted_tables))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailableError as error:
+        pytest.exit(str(error), returncode=3)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    try:
+        with fresh_database(postgres_server_url) as url:
+            yield url
+    except PostgresUnavailableError as error:
+        pytest.exit(str(error), returncode=3)
+
+
+@pytest.fixture(scope="session")
+async def migrated(database_url: str) -> str:
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await upgrade_to_head(connection)
+    await engine.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(migrated: str) -> Settings:
+    return Settings(
+        environment="test", secret_key=TEST_SECRET, database_url=migrated, log_level="WARNING"
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def database(migrated: str) -> AsyncIterator[Database]:
+    database = Database(migrated)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking; every table is emptied after the test."""
+    async with database.sessionmaker() as session:
+        yield session
+    async with database.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app: Litestar, db: AsyncSession) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+async def csrf_token(client: AsyncTestClient, path: str = "/staff/login") -> str:
+    """The token a browser would send: read from a form on a page, as a person's browser does."""
+    response = await client.get(path)
+    match = CSRF_FIELD.search(response.text)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def pytest_report_header() -> list[str]:
+    source = os.environ.get("TEST_DATABASE_URL") or "a throwaway cluster started by the suite"
+    return [f"PostgreSQL: {source}"]
