@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -32,21 +33,33 @@ class FormReadError(ClientException):
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
-    """The submitted fields as lists of strings, refusing bodies that are not valid UTF-8."""
-    body = await request.body()
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise FormReadError(detail="form body is not valid UTF-8") from error
-    form = await request.form()
-    fields: dict[str, list[str]] = {}
-    count = 0
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            continue
-        count += 1
-        if count > MAX_FIELD_VALUES:
+    """The submitted fields as lists of strings, refusing anything that is not valid UTF-8.
+
+    URL-encoded bodies are decoded strictly here: the framework's own parser would
+    quietly turn bad bytes into replacement characters and store them.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        body = await request.body()
+        try:
+            pairs = parse_qsl(
+                body.decode("ascii"),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=MAX_FIELD_VALUES,
+            )
+        except (UnicodeDecodeError, ValueError) as error:
+            raise FormReadError(
+                detail="form body is not valid UTF-8 or has too many fields"
+            ) from error
+    else:
+        form = await request.form()
+        pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        if len(pairs) > MAX_FIELD_VALUES:
             raise FormReadError(detail="too many form fields")
+    fields: dict[str, list[str]] = {}
+    for key, value in pairs:
         fields.setdefault(key, []).append(value)
     return fields
 

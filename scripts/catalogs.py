@@ -19,14 +19,27 @@ LOCALE = ROOT / "locale"
 POT = LOCALE / "messages.pot"
 LANGUAGES = ("fi", "sv", "en")
 EXTRACT = [
-    sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-    "-k", "N_", "-k", "gettext_noop", "--no-location", "--sort-output", "--omit-header",
-    "--project", "Tori", "-o",
+    sys.executable,
+    "-m",
+    "babel.messages.frontend",
+    "extract",
+    "-F",
+    "babel.cfg",
+    "-k",
+    "N_",
+    "-k",
+    "gettext_noop",
+    "--no-location",
+    "--sort-output",
+    "--omit-header",
+    "--project",
+    "Tori",
+    "-o",
 ]
 
 
 def extract(target: Path) -> None:
-    subprocess.run([*EXTRACT, str(target), "app", "surveys", "voting"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*EXTRACT, str(target), "."], cwd=ROOT, check=True, capture_output=True)
 
 
 def update() -> None:
@@ -41,10 +54,16 @@ def update() -> None:
         catalog.obsolete.clear()
         if language == "en":
             for message in catalog:
-                if message.id and not message.string or (isinstance(message.string, tuple) and not all(message.string)):
+                if (
+                    (message.id
+                    and not message.string)
+                    or (isinstance(message.string, tuple) and not all(message.string))
+                ):
                     message.string = message.id
         with path.open("wb") as handle:
-            write_po(handle, catalog, omit_header=False, no_location=True, sort_output=True, width=100)
+            write_po(
+                handle, catalog, omit_header=False, no_location=True, sort_output=True, width=100
+            )
     print("Catalogs updated; translate the empty fi and sv entries.")
 
 

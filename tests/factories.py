@@ -51,6 +51,8 @@ async def sign_in(client: AsyncTestClient, user: User, password: str = PASSWORD)
 
 
 async def signed_in_as(client: AsyncTestClient, db: AsyncSession, role: Role) -> User:
+    """A signed-in user of that role, reading Tori in English."""
+    await client.get("/?lang=en")
     user = await make_user(db, role)
     await sign_in(client, user)
     return user

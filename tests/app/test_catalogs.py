@@ -8,14 +8,18 @@ import pytest
 from babel.messages.pofile import read_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import catalogs  # noqa: E402
+import catalogs
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def message_keys(path: Path) -> set:
     with path.open("rb") as handle:
-        return {(m.id if isinstance(m.id, str) else tuple(m.id), m.context) for m in read_po(handle) if m.id}
+        return {
+            (m.id if isinstance(m.id, str) else tuple(m.id), m.context)
+            for m in read_po(handle)
+            if m.id
+        }
 
 
 def test_messages_pot_is_not_stale(tmp_path):
@@ -32,7 +36,9 @@ def test_every_message_is_translated_and_none_is_fuzzy(language):
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     template = message_keys(catalogs.POT)
-    assert {(m.id if isinstance(m.id, str) else tuple(m.id), m.context) for m in catalog if m.id} == template
+    assert {
+        (m.id if isinstance(m.id, str) else tuple(m.id), m.context) for m in catalog if m.id
+    } == template
     for message in catalog:
         if not message.id:
             continue
