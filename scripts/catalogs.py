@@ -54,10 +54,8 @@ def update() -> None:
         catalog.obsolete.clear()
         if language == "en":
             for message in catalog:
-                if (
-                    (message.id
-                    and not message.string)
-                    or (isinstance(message.string, tuple) and not all(message.string))
+                if (message.id and not message.string) or (
+                    isinstance(message.string, tuple) and not all(message.string)
                 ):
                     message.string = message.id
         with path.open("wb") as handle:

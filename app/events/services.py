@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import utcnow
@@ -63,7 +64,7 @@ class CalendarFilter:
 def json_list_contains(column, value: str, dialect: str) -> ColumnElement[bool]:
     """`value in column` for a JSON list column, as each backend can index or scan it."""
     if dialect == "postgresql":
-        return column.contains([value])
+        return type_coerce(column, JSONB).contains([value])
     members = func.json_each(column).table_valued("value").alias("members")
     return select(members.c.value).where(members.c.value == value).exists()
 

@@ -1,0 +1,141 @@
+"""Schema, migrations, rate limits and commands on PostgreSQL and on the embedded SQLite default."""
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, text
+
+from app.database import Database, create_engine
+from app.events.models import Event
+from app.migrate import upgrade_to_head
+from app.models import metadata
+from app.ratelimit import DatabaseRateLimiter, Limit, RedisRateLimiter
+from app.settings import Settings
+from app.web import create_app
+from tests.conftest import TEST_SECRET
+from tests.postgres import fresh_database
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def drift(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, metadata)
+
+
+async def migrate_and_diff(url: str) -> list:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await upgrade_to_head(connection)
+        await upgrade_to_head(connection)  # a second run is a no-op
+        differences = await connection.run_sync(drift)
+    await engine.dispose()
+    return differences
+
+
+def test_postgres_upgrade_from_empty_matches_the_models(postgres_server_url):
+    with fresh_database(postgres_server_url, "mig") as url:
+        assert asyncio.run(migrate_and_diff(url)) == []
+
+
+async def test_sqlite_upgrade_from_empty_matches_the_models(tmp_path):
+    assert await migrate_and_diff(f"sqlite+aiosqlite:///{tmp_path / 'tori.sqlite3'}") == []
+
+
+async def test_database_rate_limiter_counts_per_key_and_window(database):
+    limiter = DatabaseRateLimiter(database.sessionmaker)
+    limit = Limit(count=3, seconds=60)
+    assert [await limiter.hit("k1", limit) for _ in range(4)] == [1, 2, 3, 4]
+    assert await limiter.hits("k2", limit) == 0
+    await limiter.reset("k1", limit)
+    assert await limiter.hits("k1", limit) == 0
+    async with database.engine.begin() as connection:
+        await connection.execute(text("TRUNCATE rate_limit_counter"))
+
+
+async def test_redis_rate_limiter_counts_across_clients():
+    first, second = RedisRateLimiter(REDIS_URL), RedisRateLimiter(REDIS_URL)
+    limit = Limit(count=5, seconds=60)
+    key = f"test-{os.getpid()}"
+    try:
+        await first.reset(key, limit)
+        assert await first.hit(key, limit) == 1
+        assert await second.hit(key, limit) == 2
+        assert await first.hits(key, limit) == 2
+        await second.reset(key, limit)
+    except OSError as error:
+        pytest.fail(f"Redis is needed at {REDIS_URL} (set TEST_REDIS_URL): {error}")
+    finally:
+        await first.close()
+        await second.close()
+
+
+def run_tori(*arguments: str, database_url: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_commands_are_idempotent_on_postgres(postgres_server_url):
+    with fresh_database(postgres_server_url, "cli") as url:
+        assert run_tori("migrate", database_url=url).returncode == 0
+        assert run_tori("migrate", database_url=url).returncode == 0
+        first = run_tori("seed-demo", database_url=url)
+        assert first.returncode == 0, first.stderr
+        assert "one-time password:" in first.stdout
+        second = run_tori("seed-demo", database_url=url)
+        assert "events created now: 0" in second.stdout
+        assert "already exists" in second.stdout
+        bad = run_tori("create-admin", "not-an-email", database_url=url)
+        assert bad.returncode == 2
+        assert "e-mail" in bad.stderr
+        good = run_tori("create-admin", "boss@example.fi", "--name", "Boss", database_url=url)
+        assert good.returncode == 0
+        assert "One-time password" in good.stdout
+        again = run_tori("create-admin", "boss@example.fi", database_url=url)
+        assert again.returncode == 2
+
+
+def test_production_mode_with_a_default_secret_refuses_to_start():
+    environment = {**os.environ, "TORI_ENV": "production", "SECRET_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Refusing to start in production mode" in result.stderr
+
+
+async def test_demo_site_runs_on_embedded_sqlite(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    for command in ("migrate", "seed-demo"):
+        result = run_tori(command, database_url=url)
+        assert result.returncode == 0, result.stderr
+    database = Database(url)
+    async with database.sessionmaker() as session:
+        public_events = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.is_public)
+        )
+    await database.dispose()
+    assert public_events > 100
+    app = create_app(Settings(environment="test", secret_key=TEST_SECRET, database_url=url))
+    async with AsyncTestClient(app=app) as client:
+        calendar = await client.get("/?lang=en&language=sv")
+        assert calendar.status_code == 200
+        assert "Upcoming events" in calendar.text
+        assert (await client.get("/?view=month")).status_code == 200
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
