@@ -80,6 +80,7 @@ def run_tori(*arguments: str, database_url: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *arguments],
+        check=False,
         env=environment,
         capture_output=True,
         text=True,
@@ -111,6 +112,7 @@ def test_production_mode_with_a_default_secret_refuses_to_start():
     environment = {**os.environ, "TORI_ENV": "production", "SECRET_KEY": ""}
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "migrate"],
+        check=False,
         env=environment,
         capture_output=True,
         text=True,
