@@ -133,7 +133,20 @@ def _psql_admin(url: str, sql: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run())
+    run_in_own_loop(run)
+
+
+def run_in_own_loop(coroutine_function) -> None:
+    """Run a coroutine to completion on a fresh event loop in a helper thread.
+
+    Fixtures call this from synchronous code that may itself be running under the
+    test session's event loop, where asyncio.run() is not allowed.
+    """
+    import asyncio  # noqa: PLC0415
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(asyncio.run, coroutine_function()).result()
 
 
 @contextlib.contextmanager

@@ -212,7 +212,7 @@ def ical_response(request: Request, events: list[Event], name: str, filename: st
 def event_form(event: Event | None, zone: ZoneInfo) -> Form:
     if event is None:
         return Form.prefilled(
-            {"languages": ["fi"], "is_public": True, "starts_time": "17:00", "ends_time": "19:00"}
+            {"languages": ["fi"], "is_public": True, "starts_time": "17.00", "ends_time": "19.00"}
         )
     starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
     values: dict[str, object] = {
@@ -221,9 +221,9 @@ def event_form(event: Event | None, zone: ZoneInfo) -> Form:
         "venue": event.venue,
         "languages": event.languages,
         "starts_date": starts.date().isoformat(),
-        "starts_time": starts.strftime("%H:%M"),
+        "starts_time": starts.strftime("%H.%M"),
         "ends_date": ends.date().isoformat(),
-        "ends_time": ends.strftime("%H:%M"),
+        "ends_time": ends.strftime("%H.%M"),
         "participant_count": event.participant_count,
         "visitor_count": event.visitor_count,
         "is_public": event.is_public,

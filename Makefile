@@ -1,0 +1,55 @@
+# Tori – `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run install install-dev chromium test lint format messages clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tori needs Python 3.11 or newer"' \
+		|| { echo "Tori needs Python 3.11 or newer (found $$($(PYTHON) --version))."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
+	@$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python ## install Tori into .venv
+	@$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python ## install Tori and the test tools into .venv
+	@$(BIN)/pip install -q -e '.[dev]'
+
+run: install ## run Tori with demo data on the embedded SQLite file, at http://127.0.0.1:8000
+	@$(BIN)/tori migrate
+	@$(BIN)/tori seed-demo
+	@echo "Tori runs at http://$(HOST):$(PORT) (Ctrl+C stops it)"
+	@$(BIN)/tori serve --host $(HOST) --port $(PORT)
+
+chromium: ## install Debian's Chromium for the browser tests when it is missing
+	@if [ -x /usr/bin/chromium ] || [ -n "$$TORI_CHROMIUM" ]; then exit 0; fi; \
+	echo "Installing Debian's Chromium for the browser tests..."; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "The browser tests need Chromium: run 'apt-get install chromium fonts-dejavu-core' as root."; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null \
+		|| { echo "Could not install Chromium with apt-get."; exit 1; }
+
+lint: install-dev ## ruff lint and format check
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+test: install-dev chromium lint ## run the whole suite: PostgreSQL, SQLite and browser tests
+	@$(BIN)/pytest
+
+format: install-dev ## format the code
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+messages: install-dev ## extract messages and update the fi, sv and en catalogs
+	@$(BIN)/python scripts/catalogs.py update
+
+clean: ## remove the virtual environment, caches and the demo database
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tori.sqlite3 tori.sqlite3-*

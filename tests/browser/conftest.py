@@ -1,0 +1,161 @@
+"""A real Tori server on PostgreSQL, driven by Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from app.accounts.models import Role
+from app.database import Database
+from tests.conftest import TEST_SECRET
+from tests.postgres import fresh_database, run_in_own_loop
+
+CHROMIUM = os.environ.get("TORI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+STAFF_PASSWORD = "browser test password 1"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+    admin_email: str
+    auditor_email: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _make_staff(database_url: str) -> None:
+    from app.accounts.passwords import hash_password  # noqa: PLC0415
+    from app.accounts.models import User  # noqa: PLC0415
+
+    database = Database(database_url)
+    async with database.sessionmaker() as session:
+        for email, role in (("browser.admin@example.fi", Role.ADMIN), ("browser.auditor@example.fi", Role.AUDITOR)):
+            session.add(
+                User(
+                    email=email, display_name=f"Browser {role.value}", role=role.value,
+                    password_hash=await hash_password(STAFF_PASSWORD), must_change_password=False, is_active=True,
+                )
+            )
+        await session.commit()
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
+    with fresh_database(postgres_server_url, "web") as database_url:
+        environment = {
+            **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TORI_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+        }
+        for command in ("migrate", "seed-demo"):
+            subprocess.run([sys.executable, "-m", "app.cli", command], env=environment, check=True, capture_output=True)
+        run_in_own_loop(lambda: _make_staff(database_url))
+        port = _free_port()
+        ARTIFACTS.mkdir(exist_ok=True)
+        log = (ARTIFACTS / "server.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.web:create_app", "--factory", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log", "--log-level", "warning"],
+            env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                        if response.status == 200:
+                            break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"the Tori server did not start; see {ARTIFACTS / 'server.log'}")
+                    time.sleep(0.2)
+            yield LiveServer(url, database_url, "browser.admin@example.fi", "browser.auditor@example.fi")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.exit(
+            f"Browser tests need Debian's Chromium at {CHROMIUM}: apt-get install chromium "
+            "(`make test` installs it), or set TORI_CHROMIUM.",
+            returncode=3,
+        )
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser):
+    """Pages with their own cookies; console errors (such as CSP refusals) fail the test."""
+    contexts = []
+    problems: list[str] = []
+
+    def make(viewport: dict | None = None, *, javascript: bool = True) -> Page:
+        context = browser.new_context(
+            viewport=viewport or PHONE, java_script_enabled=javascript, locale="fi-FI",
+        )
+        contexts.append(context)
+        page = context.new_page()
+        # Error statuses of pages visited on purpose show up as "Failed to load resource"; anything
+        # else on the console (a CSP refusal, a script error) is a defect.
+        page.on(
+            "console",
+            lambda message: message.type == "error"
+            and not message.text.startswith("Failed to load resource")
+            and problems.append(message.text),
+        )
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert problems == [], f"browser console errors: {problems}"
+
+
+def sign_in(page: Page, server: LiveServer, email: str | None = None, lang: str = "en") -> None:
+    page.goto(f"{server.url}/staff/login?lang={lang}")
+    page.fill("#field-email", email or server.admin_email)
+    page.fill("#field-password", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/staff")

@@ -1,0 +1,63 @@
+"""Zero axe-core violations on every page, at phone and desktop widths, in Finnish, Swedish and English."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
+
+pytestmark = pytest.mark.browser
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
+PUBLIC_PAGES = ["/", "/?view=month", "/accessibility", "/privacy", "/staff/login", "/no/such/page", "/?area=nonsense"]
+STAFF_PAGES = [
+    "/staff", "/staff/events", "/staff/events?when=past", "/staff/events/new", "/staff/areas", "/staff/areas/new",
+    "/staff/users", "/staff/users/new", "/staff/password",
+]
+axe = Axe()
+
+
+def first_link(page: Page, url: str, selector: str) -> str:
+    page.goto(url)
+    return page.locator(selector).first.get_attribute("href")
+
+
+def violations(page: Page, url: str) -> list[str]:
+    page.goto(url)
+    result = axe.run(page, options=AXE_OPTIONS)
+    return [f"{url}: {v['id']} – {v['help']} ({len(v['nodes'])}×: {v['nodes'][0]['target']})" for v in result.response["violations"]]
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, language, viewport):
+    page = new_page(viewport)
+    base = live_server.url
+    page.goto(f"{base}/?lang={language}")
+    found: list[str] = []
+    event_page = first_link(page, f"{base}/", "a.event-title")
+    for path in [*PUBLIC_PAGES, event_page]:
+        found += violations(page, base + path)
+    # A form shown again with its errors.
+    page.goto(f"{base}/staff/login")
+    page.click("button[type=submit]")
+    found += [f"login errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
+    sign_in(page, live_server, lang=language)
+    staff_pages = [
+        *STAFF_PAGES,
+        first_link(page, f"{base}/staff/events", "table a"),
+        first_link(page, f"{base}/staff/areas", "table a"),
+        first_link(page, f"{base}/staff/users", "table a"),
+    ]
+    for path in staff_pages:
+        found += violations(page, base + path)
+    page.goto(f"{base}/staff/events/new")
+    page.click("form[action='/staff/events/new'] button[type=submit]")
+    found += [f"event form errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
+    assert page.locator(".error-summary").is_visible()
+    assert found == [], "\n".join(found)
