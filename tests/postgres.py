@@ -113,7 +113,6 @@ def throwaway_cluster() -> Iterator[str]:
 
 
 def _psql_admin(url: str, sql: str) -> None:
-    import asyncio
 
     import asyncpg
 
@@ -142,8 +141,8 @@ def run_in_own_loop(coroutine_function) -> None:
     Fixtures call this from synchronous code that may itself be running under the
     test session's event loop, where asyncio.run() is not allowed.
     """
-    import asyncio  # noqa: PLC0415
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as executor:
         executor.submit(asyncio.run, coroutine_function()).result()

@@ -52,16 +52,23 @@ def _free_port() -> int:
 
 
 async def _make_staff(database_url: str) -> None:
-    from app.accounts.passwords import hash_password  # noqa: PLC0415
-    from app.accounts.models import User  # noqa: PLC0415
+    from app.accounts.models import User
+    from app.accounts.passwords import hash_password
 
     database = Database(database_url)
     async with database.sessionmaker() as session:
-        for email, role in (("browser.admin@example.fi", Role.ADMIN), ("browser.auditor@example.fi", Role.AUDITOR)):
+        for email, role in (
+            ("browser.admin@example.fi", Role.ADMIN),
+            ("browser.auditor@example.fi", Role.AUDITOR),
+        ):
             session.add(
                 User(
-                    email=email, display_name=f"Browser {role.value}", role=role.value,
-                    password_hash=await hash_password(STAFF_PASSWORD), must_change_password=False, is_active=True,
+                    email=email,
+                    display_name=f"Browser {role.value}",
+                    role=role.value,
+                    password_hash=await hash_password(STAFF_PASSWORD),
+                    must_change_password=False,
+                    is_active=True,
                 )
             )
         await session.commit()
@@ -72,33 +79,59 @@ async def _make_staff(database_url: str) -> None:
 def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
     with fresh_database(postgres_server_url, "web") as database_url:
         environment = {
-            **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "TORI_ENV": "test",
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET,
+            "TORI_ENV": "test",
             "LOG_LEVEL": "WARNING",
         }
         for command in ("migrate", "seed-demo"):
-            subprocess.run([sys.executable, "-m", "app.cli", command], env=environment, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", command],
+                env=environment,
+                check=True,
+                capture_output=True,
+            )
         run_in_own_loop(lambda: _make_staff(database_url))
         port = _free_port()
         ARTIFACTS.mkdir(exist_ok=True)
         log = (ARTIFACTS / "server.log").open("wb")
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.web:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            env=environment, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.web:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
                         if response.status == 200:
                             break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"the Tori server did not start; see {ARTIFACTS / 'server.log'}")
+                        pytest.fail(
+                            f"the Tori server did not start; see {ARTIFACTS / 'server.log'}"
+                        )
                     time.sleep(0.2)
-            yield LiveServer(url, database_url, "browser.admin@example.fi", "browser.auditor@example.fi")
+            yield LiveServer(
+                url, database_url, "browser.admin@example.fi", "browser.auditor@example.fi"
+            )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -119,7 +152,9 @@ def playwright_instance() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+    )
     yield browser
     browser.close()
 
@@ -132,7 +167,9 @@ def new_page(browser: Browser):
 
     def make(viewport: dict | None = None, *, javascript: bool = True) -> Page:
         context = browser.new_context(
-            viewport=viewport or PHONE, java_script_enabled=javascript, locale="fi-FI",
+            viewport=viewport or PHONE,
+            java_script_enabled=javascript,
+            locale="fi-FI",
         )
         contexts.append(context)
         page = context.new_page()
@@ -140,9 +177,11 @@ def new_page(browser: Browser):
         # else on the console (a CSP refusal, a script error) is a defect.
         page.on(
             "console",
-            lambda message: message.type == "error"
-            and not message.text.startswith("Failed to load resource")
-            and problems.append(message.text),
+            lambda message: (
+                message.type == "error"
+                and not message.text.startswith("Failed to load resource")
+                and problems.append(message.text)
+            ),
         )
         page.on("pageerror", lambda error: problems.append(str(error)))
         return page

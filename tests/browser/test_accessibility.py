@@ -11,13 +11,31 @@ from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
 pytestmark = pytest.mark.browser
 
 AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+    },
     "resultTypes": ["violations"],
 }
-PUBLIC_PAGES = ["/", "/?view=month", "/accessibility", "/privacy", "/staff/login", "/no/such/page", "/?area=nonsense"]
+PUBLIC_PAGES = [
+    "/",
+    "/?view=month",
+    "/accessibility",
+    "/privacy",
+    "/staff/login",
+    "/no/such/page",
+    "/?area=nonsense",
+]
 STAFF_PAGES = [
-    "/staff", "/staff/events", "/staff/events?when=past", "/staff/events/new", "/staff/areas", "/staff/areas/new",
-    "/staff/users", "/staff/users/new", "/staff/password",
+    "/staff",
+    "/staff/events",
+    "/staff/events?when=past",
+    "/staff/events/new",
+    "/staff/areas",
+    "/staff/areas/new",
+    "/staff/users",
+    "/staff/users/new",
+    "/staff/password",
 ]
 axe = Axe()
 
@@ -30,7 +48,10 @@ def first_link(page: Page, url: str, selector: str) -> str:
 def violations(page: Page, url: str) -> list[str]:
     page.goto(url)
     result = axe.run(page, options=AXE_OPTIONS)
-    return [f"{url}: {v['id']} – {v['help']} ({len(v['nodes'])}×: {v['nodes'][0]['target']})" for v in result.response["violations"]]
+    return [
+        f"{url}: {v['id']} – {v['help']} ({len(v['nodes'])}×: {v['nodes'][0]['target']})"
+        for v in result.response["violations"]
+    ]
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
@@ -46,7 +67,10 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
     # A form shown again with its errors.
     page.goto(f"{base}/staff/login")
     page.click("button[type=submit]")
-    found += [f"login errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
+    found += [
+        f"login errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
     sign_in(page, live_server, lang=language)
     staff_pages = [
         *STAFF_PAGES,
@@ -58,6 +82,9 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         found += violations(page, base + path)
     page.goto(f"{base}/staff/events/new")
     page.click("form[action='/staff/events/new'] button[type=submit]")
-    found += [f"event form errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
+    found += [
+        f"event form errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
     assert page.locator(".error-summary").is_visible()
     assert found == [], "\n".join(found)

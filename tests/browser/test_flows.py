@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -54,7 +55,7 @@ def test_staff_signs_in_and_adds_an_event_with_the_keyboard_only(new_page, live_
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/staff/events/new")
 
-    day = dt.date.today() + dt.timedelta(days=20)
+    day = dt.datetime.now(ZoneInfo("Europe/Helsinki")).date() + dt.timedelta(days=20)
     tab_to(page, "#field-title_fi")
     page.keyboard.type("Näppäimistöilta")
     tab_to(page, "#field-title_en")
@@ -120,7 +121,11 @@ def test_phone_calendar_screenshot_for_the_readme(new_page, live_server: LiveSer
     page.goto(f"{live_server.url}/?lang=fi")
     expect(page.locator("h1")).to_have_text("Asukastilaisuuksien kalenteri")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "calendar-phone.png"), full_page=True, clip={"x": 0, "y": 0, "width": 390, "height": 1400})
+    page.screenshot(
+        path=str(SCREENSHOTS / "calendar-phone.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 390, "height": 1400},
+    )
     assert (SCREENSHOTS / "calendar-phone.png").stat().st_size > 10_000
 
 
@@ -129,5 +134,7 @@ def test_page_at_200_percent_zoom_does_not_scroll_sideways(new_page, live_server
     page = new_page({"width": 640, "height": 400})
     for path in ("/?lang=en", "/?view=month", "/staff/login", "/accessibility"):
         page.goto(live_server.url + path)
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 200 % zoom"
