@@ -17,7 +17,9 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.i18n import N_, gettext
 
@@ -132,7 +134,20 @@ def exception_handlers(renderer: Renderer) -> dict:
     def handle_domain_error(request: Request, exc: DomainError) -> Response:
         return error_response(request, renderer, exc.status_code, detail=exc.translated())
 
+    def handle_database_unavailable(request: Request, exc: Exception) -> Response:
+        log.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        response = error_response(request, renderer, HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = "10"
+        return response
+
     def handle_unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OSError | OperationalError | InterfaceError):
+            return handle_database_unavailable(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(request, renderer, HTTP_500_INTERNAL_SERVER_ERROR)
 

@@ -28,11 +28,15 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _ToriHandler(logging.StreamHandler):
+    """Marks the handler Tori installs, so a second app in one process replaces it, not others."""
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _ToriHandler(sys.stderr)
     handler.setFormatter(JSONFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _ToriHandler)] + [handler]
     root.setLevel(level)
     # The access log below replaces uvicorn's, which would print query strings.
     logging.getLogger("uvicorn.access").disabled = True

@@ -43,7 +43,7 @@ ROUTE_HANDLERS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple = ()) -> Litestar:
     settings = settings or Settings.from_environment()
     configure_logging(settings.log_level)
     load_catalogs(settings.locale_dir)
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
+            *extra_route_handlers,
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir],

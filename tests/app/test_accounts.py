@@ -243,3 +243,22 @@ async def test_outdated_password_hash_is_upgraded_at_sign_in(client, db):
     assert user.password_hash != old_hash
     assert user.password_hash.startswith("$argon2id$")
     assert await hash_password("x") != await hash_password("x")
+
+
+async def test_many_failures_from_one_address_slow_down_every_account_from_it(client, db):
+    from app.accounts.services import ADDRESS_FAILURES
+
+    await client.get("/?lang=en")
+    token = await csrf_token(client)
+    for number in range(ADDRESS_FAILURES.count):
+        response = await client.post(
+            "/staff/login",
+            data={"email": f"guess{number}@example.fi", "password": "wrong", "_csrf_token": token},
+        )
+        assert response.status_code == 400
+    user = await make_user(db)
+    response = await client.post(
+        "/staff/login", data={"email": user.email, "password": PASSWORD, "_csrf_token": token}
+    )
+    assert response.status_code == 429
+    assert "from your network" in response.text

@@ -122,3 +122,61 @@ async def test_static_files_are_cached_for_a_year(client, db):
     response = await client.get("/static/htmx-2.0.11.min.js")
     assert response.status_code == 200
     assert "max-age=31536000" in response.headers["cache-control"]
+
+
+async def test_database_outage_gets_a_503_page_and_health_check_fails(caplog):
+    from litestar.testing import AsyncTestClient
+
+    from app.settings import Settings
+    from app.web import create_app
+    from tests.conftest import TEST_SECRET
+
+    broken = create_app(
+        Settings(
+            environment="test",
+            secret_key=TEST_SECRET,
+            database_url="postgresql+asyncpg://nobody@127.0.0.1:9/none",
+        )
+    )
+    async with AsyncTestClient(app=broken) as client:
+        response = await client.get("/?lang=sv")
+        health = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "10"
+    assert "Tjänsten är tillfälligt otillgänglig" in response.text
+    assert "127.0.0.1:9" not in response.text
+    assert health.status_code == 503
+    assert any("database unavailable" in record.getMessage() for record in caplog.records)
+
+
+async def test_unexpected_failure_gets_a_500_page_without_a_traceback(settings, caplog):
+    from litestar import get
+    from litestar.testing import AsyncTestClient
+
+    from app.web import create_app
+
+    @get("/explode")
+    async def explode() -> str:
+        secret = "password=hunter2"
+        raise RuntimeError(secret)
+
+    async with AsyncTestClient(app=create_app(settings, extra_route_handlers=(explode,))) as client:
+        response = await client.get("/explode?lang=fi")
+    assert response.status_code == 500
+    assert "Jokin meni vikaan" in response.text
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert any("unhandled error" in record.getMessage() for record in caplog.records)
+
+
+async def test_strict_transport_security_is_sent_under_https(settings):
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from app.web import create_app
+
+    async with AsyncTestClient(app=create_app(replace(settings, https=True))) as client:
+        response = await client.get("/privacy")
+    assert "max-age=63072000" in response.headers["strict-transport-security"]
+    assert "Secure" in response.headers["set-cookie"]
