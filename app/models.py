@@ -6,6 +6,10 @@ from app.database import Base
 from app.events.models import Event, EventOrganiser, EventSeries
 from app.ratelimit import RateLimitCounter
 
+from app.features import load_features
+
+# The feature packages' tables belong to the same schema and the same Alembic history.
+load_features()
 metadata = Base.metadata
 
 __all__ = [

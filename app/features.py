@@ -1,0 +1,42 @@
+"""Feature packages (surveys, voting) plug into the core through an entry point.
+
+The core never imports a feature by name – `surveys` and `voting` depend on
+`app`, not the reverse. Each feature declares in pyproject.toml
+
+    [project.entry-points."tori.features"]
+    surveys = "surveys.feature:feature"
+
+and `create_app`, the Alembic environment and the `tori` command find it here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    route_handlers: Sequence[Any] = ()
+    # Modules whose import registers the feature's tables on the shared metadata.
+    model_modules: Sequence[str] = ()
+    # Extra `tori` subcommands: name -> (help, add_arguments(parser), run(settings, arguments) -> exit code)
+    commands: dict[str, tuple[str, Callable, Callable]] = field(default_factory=dict)
+    # Called by `tori seed-demo` with (session, settings) after the core's demo data.
+    seed_demo: Callable | None = None
+
+
+@cache
+def load_features() -> tuple[Feature, ...]:
+    features = []
+    for entry in sorted(entry_points(group="tori.features"), key=lambda e: e.name):
+        feature = entry.load()
+        for module in feature.model_modules:
+            importlib.import_module(module)
+        features.append(feature)
+    return tuple(features)

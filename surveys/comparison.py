@@ -1,0 +1,387 @@
+"""Comparing feedback across events: counts aggregated in SQL, summaries computed from them.
+
+One query returns, per group, question key and answer value, how many
+respondents gave that value (the tally plus counts not yet folded into it);
+a second returns the monitoring figures of the events per group. No response
+row is loaded: everything else is arithmetic on those counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.areas.models import Area
+from app.events.models import Event, EventOrganiser, EventType
+from app.events.services import json_list_contains
+from app.i18n import LANGUAGES, N_
+from surveys.definitions import (
+    NUMERIC_TYPES,
+    RESPONDENTS_VALUE,
+    RESPONSES_KEY,
+    Question,
+    parse_question,
+)
+from surveys.instruments import parse_instrument
+from surveys.models import FeedbackPending, FeedbackTally, InstrumentRecord, QuestionnaireTemplate
+from surveys.statistics import (
+    MIN_GROUP_SIZE,
+    NumericSummary,
+    Proportion,
+    proportion,
+    summarise_numeric,
+)
+
+GROUPINGS = {
+    "type": N_("Event type"),
+    "area": N_("Area"),
+    "language": N_("Answering language"),
+    "event": N_("Event"),
+    "month": N_("Month"),
+    "year": N_("Year"),
+    "none": N_("All together"),
+}
+MAX_EVENT_GROUPS = 60
+WHOLE_CITY = "city"
+
+
+@dataclass(frozen=True)
+class ComparisonFilter:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    event_types: tuple[str, ...] = ()
+    area_ids: tuple[int, ...] = ()
+    languages: tuple[str, ...] = ()
+    organiser_kinds: tuple[str, ...] = ()
+    organiser_name: str = ""
+    event_ids: tuple[int, ...] = ()
+
+    def event_conditions(self, zone: str, dialect: str) -> list:
+        conditions = []
+        if self.start:
+            conditions.append(
+                Event.starts_at >= dt.datetime.combine(self.start, dt.time(), tzinfo=_zone(zone))
+            )
+        if self.end:
+            conditions.append(
+                Event.starts_at
+                < dt.datetime.combine(
+                    self.end + dt.timedelta(days=1), dt.time(), tzinfo=_zone(zone)
+                )
+            )
+        if self.event_types:
+            conditions.append(Event.event_type.in_(self.event_types))
+        if self.area_ids:
+            conditions.append(Event.area_id.in_(self.area_ids))
+        if self.event_ids:
+            conditions.append(Event.id.in_(self.event_ids))
+        if self.organiser_kinds or self.organiser_name:
+            organiser = select(EventOrganiser.id).where(EventOrganiser.event_id == Event.id)
+            if self.organiser_kinds:
+                organiser = organiser.where(EventOrganiser.kind.in_(self.organiser_kinds))
+            if self.organiser_name:
+                pattern = (
+                    "%"
+                    + self.organiser_name.lower()
+                    .replace("\\", "\\\\")
+                    .replace("%", "\\%")
+                    .replace("_", "\\_")
+                    + "%"
+                )
+                organiser = organiser.where(
+                    func.lower(EventOrganiser.name).like(pattern, escape="\\")
+                )
+            conditions.append(organiser.exists())
+        return conditions
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    return ZoneInfo(name)
+
+
+def _period_expression(grouping: str, zone: str, dialect: str):
+    pattern = {"month": ("YYYY-MM", "%Y-%m"), "year": ("YYYY", "%Y")}[grouping]
+    if dialect == "postgresql":
+        return func.to_char(func.timezone(zone, Event.starts_at), pattern[0])
+    # SQLite keeps UTC; a local-time month boundary differs by at most the zone's offset.
+    return func.strftime(pattern[1], Event.starts_at)
+
+
+def _group_expression(grouping: str, counts, zone: str, dialect: str):
+    if grouping == "type":
+        return Event.event_type
+    if grouping == "area":
+        return func.coalesce(cast(Event.area_id, String), literal(WHOLE_CITY))
+    if grouping == "language":
+        return counts.c.language
+    if grouping == "event":
+        return cast(Event.id, String)
+    if grouping in ("month", "year"):
+        return _period_expression(grouping, zone, dialect)
+    return literal("all")
+
+
+def _hours_expression(dialect: str):
+    if dialect == "postgresql":
+        return func.extract("epoch", Event.ends_at - Event.starts_at) / 3600.0
+    return (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 24.0
+
+
+@dataclass
+class Group:
+    key: str
+    events: int = 0
+    hours: float = 0.0
+    participants: int = 0
+    visitors: int = 0
+    organisers: int = 0
+    responses: int = 0
+    population: int | None = None
+    counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+
+    @property
+    def suppressed(self) -> bool:
+        return self.responses < MIN_GROUP_SIZE
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.responses / self.participants if self.participants else None
+
+    @property
+    def participants_per_thousand(self) -> float | None:
+        return self.participants / self.population * 1000 if self.population else None
+
+    def numeric(self, key: str) -> NumericSummary | None:
+        if self.suppressed:
+            return None
+        values = self.counts.get(key, {})
+        return summarise_numeric({int(v): c for v, c in values.items() if v.lstrip("-").isdigit()})
+
+    def shares(
+        self, key: str, option_keys: tuple[str, ...], multiple: bool
+    ) -> list[tuple[str, Proportion]] | None:
+        if self.suppressed:
+            return None
+        values = self.counts.get(key, {})
+        n = (
+            values.get(RESPONDENTS_VALUE, 0)
+            if multiple
+            else sum(c for v, c in values.items() if v != RESPONDENTS_VALUE)
+        )
+        if n == 0:
+            return []
+        return [(option, proportion(values.get(option, 0), n)) for option in option_keys]
+
+
+@dataclass
+class Comparison:
+    grouping: str
+    groups: list[Group]
+    questions: list[Question]
+    truncated: bool = False
+
+    @property
+    def total_responses(self) -> int:
+        return sum(group.responses for group in self.groups)
+
+
+async def question_catalogue(session: AsyncSession, areas: list[Area]) -> dict[str, Question]:
+    """Every question key ever asked in the standard template (newest wording wins), and instrument scores."""
+    from surveys.services import STANDARD_TEMPLATE, area_options  # noqa: PLC0415
+
+    catalogue: dict[str, Question] = {}
+    template = await session.scalar(
+        select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == STANDARD_TEMPLATE)
+    )
+    for version in template.versions if template else []:
+        for data in version.questions:
+            question = parse_question(data, "question")
+            if question.options_from == "areas":
+                question = question.with_options(area_options(areas))
+            catalogue[question.key] = question
+    for record in await session.scalars(
+        select(InstrumentRecord).order_by(InstrumentRecord.version)
+    ):
+        instrument = parse_instrument(record.definition)
+        catalogue[instrument.score_key] = Question(
+            key=instrument.score_key, type="score100", text=instrument.name, locked=True
+        )
+    return catalogue
+
+
+async def compare(
+    session: AsyncSession,
+    filters: ComparisonFilter,
+    grouping: str,
+    *,
+    zone: str,
+    areas: list[Area],
+    extra_questions: list[Question] | None = None,
+) -> Comparison:
+    if grouping not in GROUPINGS:
+        raise ValueError(grouping)
+    dialect = session.bind.dialect.name
+    conditions = filters.event_conditions(zone, dialect)
+    truncated = False
+    if grouping == "event" and not filters.event_ids:
+        chosen = (
+            select(Event.id)
+            .where(*conditions)
+            .order_by(Event.starts_at.desc())
+            .limit(MAX_EVENT_GROUPS + 1)
+        )
+        ids = list(await session.scalars(chosen))
+        truncated = len(ids) > MAX_EVENT_GROUPS
+        conditions.append(Event.id.in_(ids[:MAX_EVENT_GROUPS]))
+
+    counts = union_all(
+        select(
+            FeedbackTally.event_id,
+            FeedbackTally.language,
+            FeedbackTally.question_key,
+            FeedbackTally.value,
+            FeedbackTally.count,
+        ),
+        select(
+            FeedbackPending.event_id,
+            FeedbackPending.language,
+            FeedbackPending.question_key,
+            FeedbackPending.value,
+            literal(1).label("count"),
+        ),
+    ).subquery("counts")
+    group_key = _group_expression(grouping, counts, zone, dialect).label("group_key")
+    answer_conditions = list(conditions)
+    if filters.languages:
+        answer_conditions.append(counts.c.language.in_(filters.languages))
+    query = (
+        select(group_key, counts.c.question_key, counts.c.value, func.sum(counts.c.count))
+        .select_from(counts.join(Event, Event.id == counts.c.event_id))
+        .where(*answer_conditions)
+        .group_by(group_key, counts.c.question_key, counts.c.value)
+    )
+    groups: dict[str, Group] = {}
+    for key, question_key, value, count in await session.execute(query):
+        group = groups.setdefault(str(key), Group(str(key)))
+        if question_key == RESPONSES_KEY:
+            group.responses += int(count)
+        else:
+            group.counts[question_key][value] = int(count)
+
+    await _add_monitoring_figures(
+        session, groups, grouping, conditions, filters=filters, zone=zone, dialect=dialect
+    )
+    _add_populations(groups, grouping, filters, areas)
+    catalogue = await question_catalogue(session, areas)
+    seen = {key for group in groups.values() for key in group.counts}
+    questions = [q for key, q in catalogue.items() if key in seen or not q.key.endswith(".score")]
+    questions += [q for q in (extra_questions or []) if q.key in seen]
+    return Comparison(
+        grouping,
+        sorted(groups.values(), key=lambda g: _sort_key(grouping, g.key)),
+        questions,
+        truncated,
+    )
+
+
+async def _add_monitoring_figures(
+    session, groups, grouping, conditions, *, filters, zone, dialect
+) -> None:
+    organisers = (
+        select(func.count(EventOrganiser.id))
+        .where(EventOrganiser.event_id == Event.id)
+        .scalar_subquery()
+    )
+    figures = [
+        func.count(Event.id),
+        func.sum(_hours_expression(dialect)),
+        func.sum(func.coalesce(Event.participant_count, 0)),
+        func.sum(func.coalesce(Event.visitor_count, 0)),
+        func.sum(organisers),
+    ]
+    languages = filters.languages or LANGUAGES
+    if grouping == "language":
+        query = union_all(
+            *[
+                select(literal(language).label("group_key"), *figures).where(
+                    *conditions, json_list_contains(Event.languages, language, dialect)
+                )
+                for language in languages
+            ]
+        )
+    else:
+        event_conditions = list(conditions)
+        if filters.languages:
+            from sqlalchemy import or_  # noqa: PLC0415
+
+            event_conditions.append(
+                or_(
+                    *[
+                        json_list_contains(Event.languages, language, dialect)
+                        for language in filters.languages
+                    ]
+                )
+            )
+        key = _group_expression(grouping, None, zone, dialect).label("group_key")
+        query = select(key, *figures).where(*event_conditions).group_by(key)
+    for key, events, hours, participants, visitors, organiser_count in await session.execute(query):
+        if not events:
+            continue
+        group = groups.setdefault(str(key), Group(str(key)))
+        group.events = int(events)
+        group.hours = float(hours or 0)
+        group.participants = int(participants or 0)
+        group.visitors = int(visitors or 0)
+        group.organisers = int(organiser_count or 0)
+
+
+def _add_populations(
+    groups: dict[str, Group], grouping: str, filters: ComparisonFilter, areas: list[Area]
+) -> None:
+    """Residents behind each group: the area's, or all chosen areas' together, in the year of the period."""
+    year = (filters.end or dt.datetime.now(dt.UTC).date()).year
+    chosen = [area for area in areas if not filters.area_ids or area.id in filters.area_ids]
+
+    def residents(of: list[Area], in_year: int) -> int | None:
+        figures = [row.population for area in of if (row := area.population_in(in_year))]
+        return sum(figures) if figures else None
+
+    for group in groups.values():
+        if grouping == "area":
+            group.population = (
+                None
+                if group.key == WHOLE_CITY
+                else residents([a for a in areas if str(a.id) == group.key], year)
+            )
+        elif grouping == "year" and group.key.isdigit():
+            group.population = residents(chosen, int(group.key))
+        elif grouping == "month" and group.key[:4].isdigit():
+            group.population = residents(chosen, int(group.key[:4]))
+        elif grouping != "event":
+            group.population = residents(chosen, year)
+
+
+def _sort_key(grouping: str, key: str) -> Any:
+    if grouping == "type":
+        order = [t.value for t in EventType]
+        return order.index(key) if key in order else len(order)
+    if grouping == "language":
+        return LANGUAGES.index(key) if key in LANGUAGES else 9
+    if grouping == "event":
+        return -int(key) if key.isdigit() else 0
+    return key
+
+
+def mean_satisfaction(group: Group) -> NumericSummary | None:
+    return group.numeric("satisfaction")
+
+
+def is_numeric(question: Question) -> bool:
+    return question.type in (*NUMERIC_TYPES, "score100")

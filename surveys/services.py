@@ -1,0 +1,456 @@
+"""The feedback questionnaire: templates, per-event forms, answering, and the counts behind comparison."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import random
+import secrets
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.areas.models import Area
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.events.models import Event
+from app.i18n import N_, localized
+from surveys.definitions import (
+    DefinitionError,
+    Option,
+    Question,
+    parse_question,
+    parse_questions,
+    question_to_data,
+    tally_rows,
+)
+from surveys.instruments import Instrument, instrument_to_data, load_instrument, parse_instrument
+from surveys.models import (
+    FeedbackPending,
+    FeedbackResponse,
+    FeedbackTally,
+    InstrumentRecord,
+    Questionnaire,
+    QuestionnaireTemplate,
+    TemplateVersion,
+)
+
+STANDARD_TEMPLATE = "standard_feedback"
+SLUG_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+SLUG_LENGTH = 6
+MAX_EXTRA_QUESTIONS = 10
+# Fold pending counts into the tally now and then while answering, so the pending table stays small.
+FOLD_CHANCE = 1 / 500
+
+
+def canonical_hash(data: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+# --- templates and instruments ---------------------------------------------------------------
+
+
+def standard_definition() -> dict[str, Any]:
+    return json.loads(
+        resources.files("surveys").joinpath("data/standard_feedback.json").read_text("utf-8")
+    )
+
+
+async def import_template(
+    session: AsyncSession, data: dict[str, Any]
+) -> tuple[TemplateVersion, bool]:
+    """Store a template version from its definition; the same content again changes nothing.
+
+    A changed wording needs a higher version number: existing versions are never edited.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+        raise DefinitionError("the definition needs a key")
+    questions = parse_questions(data.get("questions"))
+    stored = [question_to_data(q) for q in questions]
+    intro = data.get("intro") or {}
+    content_hash = canonical_hash({"intro": intro, "questions": stored})
+    template = await session.scalar(
+        select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == data["key"])
+    )
+    if template is None:
+        template = QuestionnaireTemplate(
+            key=data["key"], name=data.get("name") or {"en": data["key"]}, versions=[]
+        )
+        session.add(template)
+        await session.flush()
+    for existing in template.versions:
+        if existing.content_hash == content_hash:
+            return existing, False
+    number = data.get("version") or (template.versions[-1].version + 1 if template.versions else 1)
+    if any(v.version == number for v in template.versions):
+        raise DefinitionError(
+            f"version {number} of {data['key']} exists with other wording: give a higher version"
+        )
+    version = TemplateVersion(
+        template_id=template.id,
+        version=number,
+        intro=intro,
+        questions=stored,
+        content_hash=content_hash,
+    )
+    session.add(version)
+    await session.commit()
+    await session.refresh(template)
+    return version, True
+
+
+async def standard_version(session: AsyncSession) -> TemplateVersion:
+    """The newest version of the standard feedback questionnaire, imported on first use."""
+    template = await session.scalar(
+        select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == STANDARD_TEMPLATE)
+    )
+    if template is None or not template.versions:
+        version, _ = await import_template(session, standard_definition())
+        return version
+    return template.latest
+
+
+async def import_instrument(session: AsyncSession, raw: bytes) -> tuple[InstrumentRecord, bool]:
+    instrument = load_instrument(raw)
+    definition = instrument_to_data(instrument)
+    content_hash = canonical_hash(definition)
+    existing = await session.scalar(
+        select(InstrumentRecord).where(
+            InstrumentRecord.key == instrument.key, InstrumentRecord.version == instrument.version
+        )
+    )
+    if existing is not None:
+        if existing.content_hash == content_hash:
+            return existing, False
+        raise DefinitionError(
+            f"version {instrument.version} of {instrument.key} was imported with other wording; "
+            "an imported wording is locked: give the new wording a higher version"
+        )
+    record = InstrumentRecord(
+        key=instrument.key,
+        version=instrument.version,
+        definition=definition,
+        content_hash=content_hash,
+    )
+    session.add(record)
+    await session.commit()
+    return record, True
+
+
+async def list_instruments(session: AsyncSession) -> list[InstrumentRecord]:
+    return list(
+        await session.scalars(
+            select(InstrumentRecord).order_by(InstrumentRecord.key, InstrumentRecord.version)
+        )
+    )
+
+
+def instrument_of(questionnaire: Questionnaire) -> Instrument | None:
+    return (
+        parse_instrument(questionnaire.instrument.definition) if questionnaire.instrument else None
+    )
+
+
+# --- per-event questionnaires ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionnaireSettings:
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    instrument_id: int | None = None
+
+    def check(self) -> None:
+        if self.closes_at <= self.opens_at:
+            raise DomainError(N_("The questionnaire must close after it opens."))
+
+
+async def questionnaire_for_event(session: AsyncSession, event_id: int) -> Questionnaire | None:
+    return await session.scalar(select(Questionnaire).where(Questionnaire.event_id == event_id))
+
+
+async def _new_slug(session: AsyncSession) -> str:
+    while True:
+        slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
+        if await session.scalar(select(Questionnaire.id).where(Questionnaire.slug == slug)) is None:
+            return slug
+
+
+async def create_questionnaire(
+    session: AsyncSession, event: Event, settings: QuestionnaireSettings
+) -> Questionnaire:
+    settings.check()
+    if await questionnaire_for_event(session, event.id) is not None:
+        raise DomainError(N_("This event already has a feedback questionnaire."))
+    if (
+        settings.instrument_id is not None
+        and await session.get(InstrumentRecord, settings.instrument_id) is None
+    ):
+        raise NotFoundError(N_("No such instrument."))
+    version = await standard_version(session)
+    questionnaire = Questionnaire(
+        event_id=event.id,
+        version_id=version.id,
+        instrument_id=settings.instrument_id,
+        slug=await _new_slug(session),
+        extra_questions=[],
+        opens_at=settings.opens_at,
+        closes_at=settings.closes_at,
+    )
+    session.add(questionnaire)
+    await session.commit()
+    return await get_questionnaire(session, questionnaire.id)
+
+
+async def update_questionnaire(
+    session: AsyncSession, questionnaire: Questionnaire, settings: QuestionnaireSettings
+) -> None:
+    settings.check()
+    questionnaire.opens_at = settings.opens_at
+    questionnaire.closes_at = settings.closes_at
+    if settings.instrument_id != questionnaire.instrument_id:
+        if await response_count(session, questionnaire.id):
+            raise DomainError(N_("The instrument cannot be changed after the first answers."))
+        if (
+            settings.instrument_id is not None
+            and await session.get(InstrumentRecord, settings.instrument_id) is None
+        ):
+            raise NotFoundError(N_("No such instrument."))
+        questionnaire.instrument_id = settings.instrument_id
+    await session.commit()
+
+
+async def add_extra_question(
+    session: AsyncSession, questionnaire: Questionnaire, data: dict[str, Any]
+) -> None:
+    """An event's own question. Its key is the event's own, so it is never pooled with other events."""
+    if len(questionnaire.extra_questions) >= MAX_EXTRA_QUESTIONS:
+        raise DomainError(N_("An event can have at most 10 extra questions."))
+    if await response_count(session, questionnaire.id):
+        raise DomainError(N_("Questions cannot be added after the first answers."))
+    data = {**data, "key": f"x{questionnaire.event_id}_{len(questionnaire.extra_questions) + 1}"}
+    question = parse_question(data, "extra question")
+    questionnaire.extra_questions = [*questionnaire.extra_questions, question_to_data(question)]
+    await session.commit()
+
+
+async def remove_extra_question(
+    session: AsyncSession, questionnaire: Questionnaire, key: str
+) -> None:
+    if await response_count(session, questionnaire.id):
+        raise DomainError(N_("Questions cannot be removed after the first answers."))
+    questionnaire.extra_questions = [q for q in questionnaire.extra_questions if q["key"] != key]
+    await session.commit()
+
+
+async def get_questionnaire(session: AsyncSession, questionnaire_id: int) -> Questionnaire:
+    questionnaire = await session.get(Questionnaire, questionnaire_id, populate_existing=True)
+    if questionnaire is None:
+        raise NotFoundError(N_("No such questionnaire."))
+    return questionnaire
+
+
+async def questionnaire_by_slug(session: AsyncSession, slug: str) -> Questionnaire:
+    if len(slug) > 16:
+        raise NotFoundError(N_("No such questionnaire."))
+    questionnaire = await session.scalar(
+        select(Questionnaire).where(Questionnaire.slug == slug.lower())
+    )
+    if questionnaire is None or not questionnaire.event.is_public:
+        raise NotFoundError(N_("No such questionnaire."))
+    return questionnaire
+
+
+def area_options(areas: list[Area]) -> list[Option]:
+    ordered = sorted(areas, key=lambda area: localized(area.name, "fi").lower())
+    return [Option(key=area.slug, label=area.name) for area in ordered]
+
+
+def questions_for(
+    questionnaire: Questionnaire, language: str, areas: list[Area]
+) -> tuple[Question, ...]:
+    """The questions in the order asked: standard, the event's own, then the instrument when its wording exists in this language."""
+    questions = [parse_question(data, "question") for data in questionnaire.version.questions]
+    questions = [
+        q.with_options(area_options(areas)) if q.options_from == "areas" else q for q in questions
+    ]
+    questions += [parse_question(data, "extra question") for data in questionnaire.extra_questions]
+    instrument = instrument_of(questionnaire)
+    if instrument and language in instrument.languages:
+        questions += list(instrument.questions())
+    return tuple(questions)
+
+
+def status_of(questionnaire: Questionnaire, now: dt.datetime | None = None) -> str:
+    now = now or utcnow()
+    if now < questionnaire.opens_at:
+        return "not_open"
+    if now >= questionnaire.closes_at:
+        return "closed"
+    return "open"
+
+
+# --- answering -------------------------------------------------------------------------------
+
+
+def sign_token(secret: str, slug: str, nonce: str) -> str:
+    mac = hmac.new(
+        secret.encode(), f"feedback-token\0{slug}\0{nonce}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+    return f"{nonce}.{mac}"
+
+
+def new_submission_token(secret: str, slug: str) -> str:
+    return sign_token(secret, slug, secrets.token_hex(12))
+
+
+def token_is_genuine(secret: str, slug: str, token: str) -> bool:
+    nonce, _, _mac = token.partition(".")
+    return (
+        len(token) <= 64
+        and len(nonce) == 24
+        and hmac.compare_digest(sign_token(secret, slug, nonce), token)
+    )
+
+
+async def submit_response(
+    session: AsyncSession,
+    questionnaire: Questionnaire,
+    *,
+    questions: tuple[Question, ...],
+    answers: dict[str, Any],
+    language: str,
+    token: str,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Store one response and its counts in one transaction; False when this token was already used."""
+    now = now or utcnow()
+    if status_of(questionnaire, now) != "open":
+        raise DomainError(N_("This questionnaire is not open for answers."))
+    instrument = instrument_of(questionnaire)
+    rows = tally_rows(questions, answers)
+    if instrument and (score := instrument.score(answers)) is not None:
+        rows.append((instrument.score_key, str(score)))
+    dialect = session.bind.dialect.name
+    insert_statement = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_statement(FeedbackResponse)
+        .values(
+            questionnaire_id=questionnaire.id,
+            event_id=questionnaire.event_id,
+            language=language,
+            submitted_on=now.date(),
+            submission_token=token,
+            answers=answers,
+        )
+        .on_conflict_do_nothing(index_elements=["submission_token"])
+        .returning(FeedbackResponse.id)
+    )
+    response_id = await session.scalar(statement)
+    if response_id is None:
+        await session.rollback()
+        return False
+    await session.execute(
+        insert(FeedbackPending),
+        [
+            {
+                "event_id": questionnaire.event_id,
+                "language": language,
+                "question_key": key,
+                "value": value,
+            }
+            for key, value in rows
+        ],
+    )
+    await session.commit()
+    if random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping, not security
+        await fold_pending_counts(session)
+    return True
+
+
+async def fold_pending_counts(session: AsyncSession) -> int:
+    """Move pending counts into the tally, exactly once each, safely beside concurrent answering.
+
+    On PostgreSQL one statement deletes the pending rows it sees and adds them to
+    the tally, so rows committed meanwhile wait for the next fold, and nothing is
+    counted twice or lost. SQLite runs one writer at a time, so two statements in
+    one transaction are as safe there.
+    """
+    dialect = session.bind.dialect.name
+    if dialect == "postgresql":
+        result = await session.execute(postgresql_fold_statement())
+        moved = result.scalar() or 0
+    else:
+        top = await session.scalar(select(func.max(FeedbackPending.id)))
+        if top is None:
+            return 0
+        grouped = (
+            select(
+                FeedbackPending.event_id,
+                FeedbackPending.language,
+                FeedbackPending.question_key,
+                FeedbackPending.value,
+                func.count().label("count"),
+            )
+            .where(FeedbackPending.id <= top)
+            .group_by(
+                FeedbackPending.event_id,
+                FeedbackPending.language,
+                FeedbackPending.question_key,
+                FeedbackPending.value,
+            )
+        )
+        upsert = sqlite.insert(FeedbackTally).from_select(
+            ["event_id", "language", "question_key", "value", "count"], grouped
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["event_id", "language", "question_key", "value"],
+            set_={"count": FeedbackTally.count + upsert.excluded.count},
+        )
+        await session.execute(upsert)
+        moved = (
+            await session.execute(delete(FeedbackPending).where(FeedbackPending.id <= top))
+        ).rowcount or 0
+    await session.commit()
+    return moved
+
+
+def postgresql_fold_statement():
+    from sqlalchemy import text  # noqa: PLC0415
+
+    return text(
+        """
+        WITH moved AS (
+            DELETE FROM feedback_pending RETURNING event_id, language, question_key, value
+        ), grouped AS (
+            SELECT event_id, language, question_key, value, count(*) AS count
+            FROM moved GROUP BY event_id, language, question_key, value
+        ), added AS (
+            INSERT INTO feedback_tally (event_id, language, question_key, value, count)
+            SELECT event_id, language, question_key, value, count FROM grouped
+            ON CONFLICT (event_id, language, question_key, value)
+            DO UPDATE SET count = feedback_tally.count + EXCLUDED.count
+            RETURNING 1
+        )
+        SELECT coalesce(sum(count), 0) FROM grouped
+        """
+    )
+
+
+async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(FeedbackResponse)
+            .where(FeedbackResponse.questionnaire_id == questionnaire_id)
+        )
+        or 0
+    )
