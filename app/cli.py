@@ -25,14 +25,18 @@ async def _seed_demo(settings: Settings) -> None:
     from app.accounts.services import ensure_admin  # noqa: PLC0415
     from app.database import Database  # noqa: PLC0415
     from app.demo import seed_areas, seed_events  # noqa: PLC0415
+    from app.features import load_features  # noqa: PLC0415
 
     database = Database(settings.database_url)
     async with database.sessionmaker() as session:
         areas = await seed_areas(session)
         created = await seed_events(session, areas, timezone=settings.timezone)
         _user, password = await ensure_admin(session, DEMO_ADMIN_EMAIL, "Demo Admin")
+        print(f"Areas: {len(areas)}; events created now: {created}.")
+        for feature in load_features():
+            if feature.seed_demo is not None:
+                print(await feature.seed_demo(session, settings))
     await database.dispose()
-    print(f"Areas: {len(areas)}; events created now: {created}.")
     if password:
         print(f"Staff admin: {DEMO_ADMIN_EMAIL}  one-time password: {password}")
         print("Sign in at /staff/login; you will be asked to choose your own password.")
@@ -84,6 +88,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
+def _feature_commands() -> dict:
+    from app.features import load_features  # noqa: PLC0415
+
+    return {
+        name: command for feature in load_features() for name, command in feature.commands.items()
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tori", description="Tori – resident participation for cities."
@@ -102,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("email")
     admin.add_argument("--name", default="Administrator")
+    for name, (help_text, add_arguments, _run) in _feature_commands().items():
+        add_arguments(commands.add_parser(name, help=help_text))
     return parser
 
 
@@ -127,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command == "create-admin":
         return asyncio.run(_create_admin(settings, arguments.email, arguments.name))
-    return 2
+    _help, _add, run = _feature_commands()[arguments.command]
+    return run(settings, arguments)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,21 @@ class Feature:
     commands: dict[str, tuple[str, Callable, Callable]] = field(default_factory=dict)
     # Called by `tori seed-demo` with (session, settings) after the core's demo data.
     seed_demo: Callable | None = None
+    # Links the core's staff pages show: (msgid, path); in event links "{id}" is the event's id.
+    staff_links: Sequence[tuple[str, str]] = ()
+    event_links: Sequence[tuple[str, str]] = ()
+
+
+def staff_links() -> list[tuple[str, str]]:
+    return [link for feature in load_features() for link in feature.staff_links]
+
+
+def event_links(event_id: int) -> list[tuple[str, str]]:
+    return [
+        (label, path.format(id=event_id))
+        for feature in load_features()
+        for label, path in feature.event_links
+    ]
 
 
 @cache

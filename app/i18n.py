@@ -81,6 +81,12 @@ def pgettext(context: str, message: str) -> str:
 _ = gettext
 
 
+def gettext_in(language: str, message: str) -> str:
+    """A message in a given language, whatever the reader's: for posters in several languages."""
+    translations = _catalogs.get(language)
+    return translations.gettext(message) if translations else message
+
+
 def parse_accept_language(header: str | None) -> list[str]:
     """Supported languages from an Accept-Language header, best first."""
     if not header:

@@ -4,9 +4,8 @@ from app.accounts.models import StaffSession, User
 from app.areas.models import Area, AreaPopulation
 from app.database import Base
 from app.events.models import Event, EventOrganiser, EventSeries
-from app.ratelimit import RateLimitCounter
-
 from app.features import load_features
+from app.ratelimit import RateLimitCounter
 
 # The feature packages' tables belong to the same schema and the same Alembic history.
 load_features()

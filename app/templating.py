@@ -13,6 +13,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
+from app.features import event_links, staff_links
 from app.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_NAMES,
@@ -61,9 +62,14 @@ class Renderer:
             language_url=language_url,
             query_url=query_url,
             contact_email=settings.contact_email,
+            feature_staff_links=staff_links,
+            feature_event_links=event_links,
             **self.formatter.template_globals(),
         )
         self.environment.filters["loc"] = localized
+        self.environment.filters["capfirst"] = lambda text: (
+            text[:1].upper() + text[1:] if text else text
+        )
         self.environment.filters["loc_lang"] = localized_language
 
     def static_url(self, name: str) -> str:

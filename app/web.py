@@ -20,6 +20,7 @@ from app.areas.controllers import AreasController
 from app.database import Database
 from app.errors import exception_handlers
 from app.events.controllers import CalendarController, StaffEventsController
+from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.ratelimit import DatabaseRateLimiter, RedisRateLimiter
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
     return Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
+            *(handler for feature in load_features() for handler in feature.route_handlers),
             *extra_route_handlers,
             create_static_files_router(
                 path="/static",

@@ -31,6 +31,8 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.instruments import Instrument, instrument_to_data, load_instrument, parse_instrument
+
+__all__ = ["parse_instrument"]
 from surveys.models import (
     FeedbackPending,
     FeedbackResponse,
@@ -339,6 +341,7 @@ async def submit_response(
     rows = tally_rows(questions, answers)
     if instrument and (score := instrument.score(answers)) is not None:
         rows.append((instrument.score_key, str(score)))
+        answers = {**answers, instrument.score_key: score}
     dialect = session.bind.dialect.name
     insert_statement = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -454,3 +457,29 @@ async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
         )
         or 0
     )
+
+
+async def text_answers(
+    session: AsyncSession, questionnaire: Questionnaire, *, search: str = "", limit: int = 500
+) -> list[tuple[str, str, str]]:
+    """(question key, language, text) of one event's free-text answers, newest first, optionally searched."""
+    text_keys = [
+        q["key"]
+        for q in [*questionnaire.version.questions, *questionnaire.extra_questions]
+        if q["type"] in ("short_text", "long_text")
+    ]
+    rows = await session.execute(
+        select(FeedbackResponse.language, FeedbackResponse.answers)
+        .where(FeedbackResponse.questionnaire_id == questionnaire.id)
+        .order_by(FeedbackResponse.id.desc())
+    )
+    needle = search.casefold()
+    found = []
+    for language, answers in rows:
+        for key in text_keys:
+            text = answers.get(key)
+            if isinstance(text, str) and (not needle or needle in text.casefold()):
+                found.append((key, language, text))
+                if len(found) >= limit:
+                    return found
+    return found

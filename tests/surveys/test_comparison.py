@@ -17,8 +17,12 @@ ZONE = "Europe/Helsinki"
 
 async def test_groups_by_event_type_match_statistics_of_the_raw_answers(db):
     area = await make_area(db, "Suur-Tapiola", population=46052)
-    panel = await make_event(db, area=area, event_type=EventType.THEME_PANEL, starts_in=-dt.timedelta(days=2))
-    evening = await make_event(db, area=area, event_type=EventType.RESIDENT_EVENING, starts_in=-dt.timedelta(days=1))
+    panel = await make_event(
+        db, area=area, event_type=EventType.THEME_PANEL, starts_in=-dt.timedelta(days=2)
+    )
+    evening = await make_event(
+        db, area=area, event_type=EventType.RESIDENT_EVENING, starts_in=-dt.timedelta(days=1)
+    )
     panel.participant_count, evening.participant_count = 40, 12
     await db.commit()
     panel_form = await open_questionnaire(db, panel)
@@ -26,11 +30,22 @@ async def test_groups_by_event_type_match_statistics_of_the_raw_answers(db):
     panel_scores = [5, 4, 4, 3, 5, 2, 4]
     evening_scores = [3, 3, 2, 4, 5, 1]
     for score in panel_scores:
-        assert await answer(db, panel_form, {"satisfaction": score, "again": "yes", "heard_from": ["friend", "poster"]})
+        assert await answer(
+            db,
+            panel_form,
+            {"satisfaction": score, "again": "yes", "heard_from": ["friend", "poster"]},
+        )
     for index, score in enumerate(evening_scores):
-        assert await answer(db, evening_form, {"satisfaction": score, "again": "no" if index % 2 else "yes"}, language="sv")
+        assert await answer(
+            db,
+            evening_form,
+            {"satisfaction": score, "again": "no" if index % 2 else "yes"},
+            language="sv",
+        )
     await services.fold_pending_counts(db)  # half folded …
-    assert await answer(db, evening_form, {"satisfaction": 5}, language="en")  # … and one still pending
+    assert await answer(
+        db, evening_form, {"satisfaction": 5}, language="en"
+    )  # … and one still pending
     evening_scores.append(5)
 
     result = await compare(db, ComparisonFilter(), "type", zone=ZONE, areas=await list_areas(db))
@@ -52,7 +67,9 @@ async def test_groups_by_event_type_match_statistics_of_the_raw_answers(db):
     again = dict(groups["resident_evening"].shares("again", ("yes", "no"), multiple=False))
     assert again["no"].count == 3
     assert again["no"].ci == wilson_interval(3, 6)
-    heard = dict(groups["theme_panel"].shares("heard_from", ("friend", "poster", "newspaper"), multiple=True))
+    heard = dict(
+        groups["theme_panel"].shares("heard_from", ("friend", "poster", "newspaper"), multiple=True)
+    )
     assert heard["friend"].share == 1.0
     assert heard["newspaper"].count == 0
 
@@ -79,12 +96,16 @@ async def test_filters_by_language_area_and_period(db):
         for language in ("fi", "fi", "sv", "en", "sv", "fi"):
             await answer(db, form, {"satisfaction": 4}, language=language)
     areas = await list_areas(db)
-    by_language = await compare(db, ComparisonFilter(languages=("sv",)), "language", zone=ZONE, areas=areas)
+    by_language = await compare(
+        db, ComparisonFilter(languages=("sv",)), "language", zone=ZONE, areas=areas
+    )
     assert [(g.key, g.responses) for g in by_language.groups] == [("sv", 4)]
     recent = ComparisonFilter(start=(dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).date())
     by_area = await compare(db, recent, "area", zone=ZONE, areas=areas)
     assert [(g.key, g.responses) for g in by_area.groups] == [(str(south.id), 6)]
-    only_north = await compare(db, ComparisonFilter(area_ids=(north.id,)), "none", zone=ZONE, areas=areas)
+    only_north = await compare(
+        db, ComparisonFilter(area_ids=(north.id,)), "none", zone=ZONE, areas=areas
+    )
     assert only_north.groups[0].responses == 6
 
 

@@ -46,7 +46,11 @@ def test_mean_interval_matches_scipy_on_random_answers():
             continue
         assert summary.ci.low == pytest.approx(low, rel=1e-6)
         assert summary.ci.high == pytest.approx(high, rel=1e-6)
-        assert summary.median == pytest.approx(float(sorted(answers)[n // 2]) if n % 2 else sum(sorted(answers)[n // 2 - 1 : n // 2 + 1]) / 2)
+        assert summary.median == pytest.approx(
+            float(sorted(answers)[n // 2])
+            if n % 2
+            else sum(sorted(answers)[n // 2 - 1 : n // 2 + 1]) / 2
+        )
 
 
 @pytest.mark.parametrize(("count", "n"), [(0, 10), (10, 10), (3, 10), (47, 120), (1, 1)])

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.areas.services import list_areas
+from app.dependencies import AppSettings, DbSession
+from app.errors import DomainError
+from app.forms import read_form
+from app.i18n import LANGUAGES, N_, gettext, gettext_in, set_language
+from app.ratelimit import Limit, counter_key
+from app.signing import sign, unsign
+from surveys import services
+from surveys.definitions import AnswerError, read_answers
+from surveys.qr import qr_svg
+
+POSTER_CALL = N_("Tell us what you thought!")
+POSTER_HELP = N_(
+    "Scan the code with your phone's camera or open the address. Answering takes two minutes, and you answer anonymously."
+)
+ANSWERED_COOKIE = "tori_answered"
+ANSWERED_PURPOSE = "answered-questionnaires"
+REMEMBERED_QUESTIONNAIRES = 40
+# Bursts from one address are slowed down, but a full hall on one Wi-Fi network is not.
+ANSWERS_PER_ADDRESS = Limit(count=300, seconds=600)
+
+
+def answered_ids(request: Request, secret: str) -> list[str]:
+    value = unsign(secret, ANSWERED_PURPOSE, request.cookies.get(ANSWERED_COOKIE))
+    return [item for item in (value or "").split(",") if item.isdigit()]
+
+
+def translate_errors(errors: dict[str, AnswerError]) -> dict[str, str]:
+    return {
+        key: gettext(error.message) % dict(error.params) if error.params else gettext(error.message)
+        for key, error in errors.items()
+    }
+
+
+class FeedbackController(Controller):
+    """Residents answer an event's questionnaire: anonymous, no account, works without JavaScript."""
+
+    path = "/f"
+
+    async def _page(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: str,
+        *,
+        values: dict[str, list[str]] | None = None,
+        errors: dict[str, str] | None = None,
+        token: str | None = None,
+        status_code: int = 200,
+        notice: str | None = None,
+    ) -> Template:
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        language = request.state.language
+        state = services.status_of(questionnaire)
+        if (
+            state == "open"
+            and str(questionnaire.id) in answered_ids(request, settings.secret_key)
+            and not errors
+        ):
+            state = "answered"
+        questions = services.questions_for(questionnaire, language, await list_areas(db_session))
+        instrument = services.instrument_of(questionnaire)
+        return Template(
+            template_name="surveys/answer.html",
+            context={
+                "questionnaire": questionnaire,
+                "event": questionnaire.event,
+                "questions": questions,
+                "instrument": instrument,
+                "instrument_missing_language": bool(
+                    instrument and language not in instrument.languages
+                ),
+                "state": state,
+                "values": values or {},
+                "errors": errors or {},
+                "token": token
+                or services.new_submission_token(settings.secret_key, questionnaire.slug),
+                "notice": notice,
+            },
+            status_code=status_code,
+        )
+
+    @get("/{slug:str}", name="feedback_form")
+    async def form(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        return await self._page(request, db_session, settings, slug)
+
+    @post("/{slug:str}", status_code=303)
+    async def answer(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        submitted = await read_form(request)
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        token = (submitted.get("token") or [""])[0]
+        switch_to = (submitted.get("_switch_language") or [""])[0]
+        if switch_to:
+            # Another language, the answers given so far kept; nothing is stored yet.
+            if switch_to in LANGUAGES:
+                set_language(switch_to)
+                request.state.language = switch_to
+                request.state.remember_language = True
+            genuine = services.token_is_genuine(settings.secret_key, questionnaire.slug, token)
+            return await self._page(
+                request,
+                db_session,
+                settings,
+                slug,
+                values=submitted,
+                token=token if genuine else None,
+            )
+        language = (submitted.get("answer_language") or [""])[0]
+        problem = None
+        status = 400
+        if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
+            problem = gettext("The form was not recognised. Reload the page and answer again.")
+        elif language not in LANGUAGES:
+            problem = gettext(
+                "The language of the answers was not recognised. Reload the page and answer again."
+            )
+        elif str(questionnaire.id) in answered_ids(request, settings.secret_key):
+            problem, status = (
+                gettext("You have already answered this questionnaire on this device. Thank you!"),
+                409,
+            )
+        elif services.status_of(questionnaire) != "open":
+            problem = gettext("This questionnaire is not open for answers.")
+        else:
+            limiter = request.app.state.limiter
+            address = request.client.host if request.client else "unknown"
+            if (
+                await limiter.hit(
+                    counter_key(settings.secret_key, "feedback-address", address),
+                    ANSWERS_PER_ADDRESS,
+                )
+                > ANSWERS_PER_ADDRESS.count
+            ):
+                problem, status = (
+                    gettext(
+                        "Too many answers are coming from your network just now. Please wait a moment and send again."
+                    ),
+                    429,
+                )
+        if problem:
+            return await self._page(
+                request,
+                db_session,
+                settings,
+                slug,
+                values=submitted,
+                errors={"": problem},
+                token=token if status != 400 else None,
+                status_code=status,
+            )
+        questions = services.questions_for(questionnaire, language, await list_areas(db_session))
+        answers, errors = read_answers(questions, submitted)
+        if errors:
+            return await self._page(
+                request,
+                db_session,
+                settings,
+                slug,
+                values=submitted,
+                errors=translate_errors(errors),
+                token=token,
+                status_code=400,
+            )
+        try:
+            await services.submit_response(
+                db_session,
+                questionnaire,
+                questions=questions,
+                answers=answers,
+                language=language,
+                token=token,
+            )
+        except DomainError as error:
+            return await self._page(
+                request,
+                db_session,
+                settings,
+                slug,
+                values=submitted,
+                errors={"": error.translated()},
+                status_code=400,
+            )
+        remembered = [str(questionnaire.id), *answered_ids(request, settings.secret_key)][
+            :REMEMBERED_QUESTIONNAIRES
+        ]
+        return Redirect(
+            path=f"/f/{questionnaire.slug}/thanks",
+            status_code=303,
+            cookies=[
+                Cookie(
+                    key=ANSWERED_COOKIE,
+                    value=sign(settings.secret_key, ANSWERED_PURPOSE, ",".join(remembered)),
+                    max_age=365 * 24 * 3600,
+                    path="/f",
+                    httponly=True,
+                    samesite="lax",
+                    secure=settings.https,
+                )
+            ],
+        )
+
+    @get("/{slug:str}/thanks")
+    async def thanks(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        return Template(template_name="surveys/thanks.html", context={"event": questionnaire.event})
+
+    @get("/{slug:str}/qr.svg", media_type="image/svg+xml")
+    async def qr_code(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Response:
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        return Response(
+            content=qr_svg(public_url(request, questionnaire.slug)),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @get("/{slug:str}/poster", name="feedback_poster")
+    async def poster(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        event = questionnaire.event
+        languages = [code for code in LANGUAGES if code in event.languages] or ["fi"]
+        return Template(
+            template_name="surveys/poster.html",
+            context={
+                "questionnaire": questionnaire,
+                "event": event,
+                "poster_languages": languages,
+                "url": public_url(request, questionnaire.slug),
+                "qr": qr_svg(public_url(request, questionnaire.slug), title=None),
+                "size": "a5" if request.query_params.get("size") == "a5" else "a4",
+                "poster_texts": {
+                    code: (gettext_in(code, POSTER_CALL), gettext_in(code, POSTER_HELP))
+                    for code in languages
+                },
+            },
+        )
+
+
+def public_url(request: Request, slug: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/f/{slug}"

@@ -1,0 +1,205 @@
+"""Open-data exports: the aggregates, the monitoring figures and the anonymous responses.
+
+Column names are stable: question keys, option keys and fixed English field
+names, the same in every language of the interface.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from app.areas.models import Area
+from app.events.models import Event
+from surveys.comparison import Comparison, ComparisonFilter, is_numeric
+from surveys.definitions import Question
+from surveys.instruments import parse_instrument
+from surveys.models import FeedbackResponse, InstrumentRecord
+
+MONITORING_COLUMNS = [
+    "group",
+    "events",
+    "hours",
+    "participants",
+    "visitors",
+    "organisers",
+    "responses",
+    "response_rate",
+    "residents",
+    "participants_per_1000_residents",
+    "satisfaction_mean",
+    "suppressed",
+]
+ANSWER_COLUMNS = [
+    "group",
+    "question_key",
+    "option_key",
+    "n",
+    "mean",
+    "median",
+    "sd",
+    "ci95_low",
+    "ci95_high",
+    "count",
+    "share",
+    "share_ci95_low",
+    "share_ci95_high",
+]
+RESPONSE_FIXED_COLUMNS = [
+    "response_id",
+    "event_id",
+    "event_type",
+    "area",
+    "event_date",
+    "language",
+    "submitted_on",
+]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def monitoring_rows(comparison: Comparison) -> list[list]:
+    rows: list[list] = [MONITORING_COLUMNS]
+    for group in comparison.groups:
+        satisfaction = group.numeric("satisfaction")
+        rows.append(
+            [
+                group.key,
+                group.events,
+                _round(group.hours, 2),
+                group.participants,
+                group.visitors,
+                group.organisers,
+                group.responses,
+                _round(group.response_rate),
+                group.population,
+                _round(group.participants_per_thousand),
+                _round(satisfaction.mean) if satisfaction else None,
+                int(group.suppressed),
+            ]
+        )
+    return rows
+
+
+def answer_rows(comparison: Comparison) -> list[list]:
+    rows: list[list] = [ANSWER_COLUMNS]
+    for question in comparison.questions:
+        for group in comparison.groups:
+            if group.suppressed:
+                continue
+            if is_numeric(question):
+                summary = group.numeric(question.key)
+                if summary:
+                    rows.append(
+                        [
+                            group.key,
+                            question.key,
+                            "",
+                            summary.n,
+                            _round(summary.mean),
+                            summary.median,
+                            _round(summary.sd),
+                            _round(summary.ci.low) if summary.ci else None,
+                            _round(summary.ci.high) if summary.ci else None,
+                            None,
+                            None,
+                            None,
+                            None,
+                        ]
+                    )
+            elif question.type in ("single", "multiple", "yes_no"):
+                for option, share in (
+                    group.shares(question.key, question.option_keys, question.type == "multiple")
+                    or []
+                ):
+                    rows.append(
+                        [
+                            group.key,
+                            question.key,
+                            option,
+                            share.n,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            share.count,
+                            _round(share.share),
+                            _round(share.ci.low),
+                            _round(share.ci.high),
+                        ]
+                    )
+    return rows
+
+
+def csv_text(rows: Iterable[Sequence]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def safe_cell(value):
+    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+async def response_columns(
+    sessionmaker: async_sessionmaker, questions: Sequence[Question]
+) -> list[str]:
+    keys = [q.key for q in questions if not q.key.endswith(".score")]
+    async with sessionmaker() as session:
+        for record in await session.scalars(
+            select(InstrumentRecord).order_by(InstrumentRecord.key, InstrumentRecord.version)
+        ):
+            instrument = parse_instrument(record.definition)
+            keys += [q.key for q in instrument.questions() if q.key not in keys]
+            keys.append(instrument.score_key)
+    return list(dict.fromkeys(keys))
+
+
+async def response_rows(
+    sessionmaker: async_sessionmaker,
+    filters: ComparisonFilter,
+    columns: list[str],
+    *,
+    zone: str,
+    batch: int = 2000,
+) -> AsyncIterator[list]:
+    """Every matching response, streamed in batches from its own session (the request's has ended)."""
+    yield RESPONSE_FIXED_COLUMNS + columns
+    async with sessionmaker() as session:
+        dialect = session.bind.dialect.name
+        areas = {area.id: area.slug for area in await session.scalars(select(Area))}
+        query = (
+            select(FeedbackResponse, Event.event_type, Event.area_id, Event.starts_at)
+            .join(Event, Event.id == FeedbackResponse.event_id)
+            .where(*filters.event_conditions(zone, dialect))
+            .order_by(FeedbackResponse.id)
+            .execution_options(yield_per=batch)
+        )
+        if filters.languages:
+            query = query.where(FeedbackResponse.language.in_(filters.languages))
+        result = await session.stream(query)
+        async for response, event_type, area_id, starts_at in result:
+            answers = response.answers
+            yield [
+                response.id,
+                response.event_id,
+                event_type,
+                areas.get(area_id, "city"),
+                starts_at.date().isoformat(),
+                response.language,
+                response.submitted_on.isoformat(),
+                *[";".join(v) if isinstance(v := answers.get(key), list) else v for key in columns],
+            ]

@@ -1,0 +1,26 @@
+"""QR codes as small, crisp SVG: print any size on a poster, scan from a phone."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+
+
+def qr_svg(url: str, *, title: str | None = None) -> str:
+    code = segno.make(url, error="m", micro=False)
+    buffer = io.BytesIO()
+    # No XML declaration, so that the SVG can also be placed inside a page.
+    code.save(
+        buffer,
+        kind="svg",
+        scale=10,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        title=title,
+        nl=False,
+        svgclass="qr",
+        lineclass=None,
+    )
+    return buffer.getvalue().decode()

@@ -1,0 +1,482 @@
+"""Staff pages of the feedback questionnaire: per-event forms and results, comparison, exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+
+from app.accounts.guards import EDITORS, signed_in_staff
+from app.areas.models import Area
+from app.areas.services import list_areas
+from app.dependencies import AppSettings, DbSession
+from app.errors import DomainError, NotFoundError
+from app.events.models import EventType, OrganiserKind
+from app.events.services import get_event
+from app.forms import Form, local_datetime, read_form
+from app.i18n import LANGUAGES, N_, gettext
+from surveys import services
+from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
+from surveys.definitions import DefinitionError, parse_question
+from surveys.exports import (
+    answer_rows,
+    csv_text,
+    monitoring_rows,
+    response_columns,
+    response_rows,
+    safe_cell,
+)
+from surveys.xlsx import workbook
+
+EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
+TYPE_LABELS = {
+    "scale5": N_("Scale 1–5"),
+    "scale10": N_("Scale 0–10"),
+    "yes_no": N_("Yes or no"),
+    "single": N_("One choice"),
+    "multiple": N_("Several choices"),
+    "short_text": N_("Short text"),
+    "long_text": N_("Long text"),
+    "score100": N_("Score 0–100"),
+}
+EXPORT_KINDS = ("monitoring", "answers", "responses")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_XLSX_RESPONSES = 200_000
+
+
+def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter, str, list[str]]:
+    """The dashboard's query string; values not understood are named and left out."""
+    params = request.query_params
+    problems: list[str] = []
+
+    def dates(name: str) -> dt.date | None:
+        value = params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            problems.append(
+                gettext("A date was not understood and was left out. Use the form year-month-day.")
+            )
+            return None
+        return day if 2000 <= day.year <= 2100 else None
+
+    def chosen(name: str, allowed: list[str]) -> tuple[str, ...]:
+        values = params.getall(name, [])
+        if any(value not in allowed for value in values):
+            problems.append(gettext("A choice was not recognised and was left out."))
+        return tuple(value for value in allowed if value in values)
+
+    area_ids = chosen("area", [str(area.id) for area in areas])
+    organiser = params.get("organiser", "").strip()[:100]
+    grouping = params.get("group", "type")
+    if grouping not in GROUPINGS:
+        problems.append(gettext("A choice was not recognised and was left out."))
+        grouping = "type"
+    filters = ComparisonFilter(
+        start=dates("start"),
+        end=dates("end"),
+        event_types=chosen("type", [t.value for t in EventType]),
+        area_ids=tuple(int(a) for a in area_ids),
+        languages=chosen("language", list(LANGUAGES)),
+        organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
+        organiser_name=organiser,
+    )
+    return filters, grouping, problems
+
+
+def group_labels(comparison, areas: list[Area], events: dict[int, str]) -> dict[str, str]:
+    from app.i18n import LANGUAGE_NAMES, localized  # noqa: PLC0415
+
+    labels: dict[str, str] = {}
+    names = {str(area.id): localized(area.name) for area in areas}
+    for group in comparison.groups:
+        key = group.key
+        if comparison.grouping == "type":
+            labels[key] = (
+                gettext(EventType(key).label) if key in {t.value for t in EventType} else key
+            )
+        elif comparison.grouping == "area":
+            labels[key] = names.get(key, gettext("Whole city"))
+        elif comparison.grouping == "language":
+            labels[key] = LANGUAGE_NAMES.get(key, key)
+        elif comparison.grouping == "event":
+            labels[key] = events.get(int(key), key) if key.isdigit() else key
+        elif comparison.grouping == "none":
+            labels[key] = gettext("All chosen events")
+        else:
+            labels[key] = key
+    return labels
+
+
+async def event_titles(session, comparison) -> dict[int, str]:
+    if comparison.grouping != "event":
+        return {}
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from app.events.models import Event  # noqa: PLC0415
+    from app.i18n import localized  # noqa: PLC0415
+
+    ids = [int(group.key) for group in comparison.groups if group.key.isdigit()]
+    rows = await session.execute(
+        select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(ids))
+    )
+    return {
+        event_id: f"{localized(title)} ({starts_at.date().isoformat()})"
+        for event_id, title, starts_at in rows
+    }
+
+
+class CompareController(Controller):
+    path = "/staff/feedback"
+    guards = [signed_in_staff]
+
+    @get("/", name="feedback_compare")
+    async def dashboard(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        areas = await list_areas(db_session)
+        filters, grouping, problems = read_filters(request, areas)
+        await services.fold_pending_counts(db_session)
+        comparison = await compare(
+            db_session, filters, grouping, zone=settings.timezone, areas=areas
+        )
+        labels = group_labels(comparison, areas, await event_titles(db_session, comparison))
+        return Template(
+            template_name="surveys/compare.html",
+            context={
+                "comparison": comparison,
+                "labels": labels,
+                "areas": areas,
+                "filters": filters,
+                "grouping": grouping,
+                "groupings": GROUPINGS,
+                "event_types": list(EventType),
+                "organiser_kinds": list(OrganiserKind),
+                "problems": problems,
+                "is_numeric": is_numeric,
+                "type_labels": TYPE_LABELS,
+                "query_string": request.url.query,
+            },
+            status_code=400 if problems else 200,
+        )
+
+    @get("/export/{filename:str}")
+    async def export(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        filename: FromPath[str],
+    ) -> Response:
+        kind, fmt = export_name(filename)
+        areas = await list_areas(db_session)
+        filters, grouping, _problems = read_filters(request, areas)
+        return await export_response(
+            request, db_session, settings, filters, grouping, kind, fmt, areas
+        )
+
+
+def export_name(filename: str) -> tuple[str, str]:
+    kind, _dot, fmt = filename.partition(".")
+    if kind not in EXPORT_KINDS or fmt not in ("csv", "xlsx"):
+        raise NotFoundError(N_("No such export."))
+    return kind, fmt
+
+
+async def export_response(
+    request, db_session, settings, filters, grouping, kind, fmt, areas, extra_questions=()
+) -> Response:
+    filename = f"tori-feedback-{kind}-{dt.datetime.now(dt.UTC).date().isoformat()}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "responses":
+        catalogue_comparison = await compare(
+            db_session,
+            ComparisonFilter(event_ids=(-1,)),
+            "none",
+            zone=settings.timezone,
+            areas=areas,
+        )
+        columns = await response_columns(
+            request.app.state.db.sessionmaker, [*catalogue_comparison.questions, *extra_questions]
+        )
+        rows = response_rows(
+            request.app.state.db.sessionmaker, filters, columns, zone=settings.timezone
+        )
+        if fmt == "csv":
+            return Stream(
+                _csv_stream(rows), media_type="text/csv; charset=utf-8", headers=disposition
+            )
+        collected = []
+        async for row in rows:
+            collected.append(row)
+            if len(collected) > MAX_XLSX_RESPONSES:
+                raise DomainError(N_("Too many responses for a spreadsheet; download them as CSV."))
+        return Response(
+            workbook([("responses", collected)]), media_type=XLSX_TYPE, headers=disposition
+        )
+    await services.fold_pending_counts(db_session)
+    comparison = await compare(
+        db_session,
+        filters,
+        grouping,
+        zone=settings.timezone,
+        areas=areas,
+        extra_questions=list(extra_questions),
+    )
+    table = monitoring_rows(comparison) if kind == "monitoring" else answer_rows(comparison)
+    if fmt == "csv":
+        return Response(csv_text(table), media_type="text/csv; charset=utf-8", headers=disposition)
+    return Response(
+        workbook(
+            [("monitoring", monitoring_rows(comparison)), ("answers", answer_rows(comparison))]
+        ),
+        media_type=XLSX_TYPE,
+        headers=disposition,
+    )
+
+
+async def _csv_stream(rows: AsyncIterator[list]) -> AsyncIterator[bytes]:
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    yield "\ufeff".encode()  # so that spreadsheet programs read the file as UTF-8
+    async for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def settings_form(questionnaire, event, zone: ZoneInfo) -> Form:
+    opens = questionnaire.opens_at if questionnaire else event.starts_at - dt.timedelta(hours=1)
+    closes = questionnaire.closes_at if questionnaire else event.ends_at + dt.timedelta(days=14)
+    return Form.prefilled(
+        {
+            "opens_date": opens.astimezone(zone).date().isoformat(),
+            "opens_time": opens.astimezone(zone).strftime("%H.%M"),
+            "closes_date": closes.astimezone(zone).date().isoformat(),
+            "closes_time": closes.astimezone(zone).strftime("%H.%M"),
+            "instrument_id": questionnaire.instrument_id
+            if questionnaire and questionnaire.instrument_id
+            else "",
+        }
+    )
+
+
+def read_settings(
+    form: Form, zone: ZoneInfo, instrument_ids: list[str]
+) -> services.QuestionnaireSettings | None:
+    opens_date, opens_time = form.date("opens_date"), form.time("opens_time")
+    closes_date, closes_time = form.date("closes_date"), form.time("closes_time")
+    instrument = form.choice("instrument_id", instrument_ids, required=False)
+    if not form.is_valid:
+        return None
+    return services.QuestionnaireSettings(
+        opens_at=local_datetime(opens_date, opens_time, zone),
+        closes_at=local_datetime(closes_date, closes_time, zone),
+        instrument_id=int(instrument) if instrument else None,
+    )
+
+
+def read_extra_question(form: Form) -> dict | None:
+    kind = form.choice("type", EXTRA_TYPES)
+    text = form.translated_text("text", required=True, max_length=300)
+    options: list[dict] = []
+    if kind in ("single", "multiple"):
+        columns = {
+            language: form.lines(f"options_{language}", max_lines=12, max_length=120)
+            for language in LANGUAGES
+        }
+        count = max((len(lines) for lines in columns.values()), default=0)
+        if count < 2:
+            form.add_error("options_fi", gettext("Give at least two options, one per line."))
+        elif any(lines and len(lines) != count for lines in columns.values()):
+            form.add_error(
+                "options_fi", gettext("Give the same number of options in every language you use.")
+            )
+        else:
+            for index in range(count):
+                label = {language: lines[index] for language, lines in columns.items() if lines}
+                options.append({"key": f"o{index + 1}", "label": label})
+    max_choices = form.integer("max_choices", minimum=1, maximum=12) if kind == "multiple" else None
+    if not form.is_valid:
+        return None
+    data = {
+        "key": "extra",
+        "type": kind,
+        "text": text,
+        "required": form.boolean("required"),
+        "options": options,
+    }
+    if max_choices:
+        data["max_choices"] = max_choices
+    return data
+
+
+class EventFeedbackController(Controller):
+    """One event's questionnaire: link, QR code and poster, extra questions, results and answers."""
+
+    path = "/staff/events/{event_id:int}/feedback"
+    guards = [signed_in_staff]
+
+    async def _page(
+        self, request, db_session, settings, event_id, *, form=None, question_form=None, status=200
+    ) -> Template:
+        zone = ZoneInfo(settings.timezone)
+        event = await get_event(db_session, event_id)
+        questionnaire = await services.questionnaire_for_event(db_session, event.id)
+        areas = await list_areas(db_session)
+        context = {
+            "event": event,
+            "questionnaire": questionnaire,
+            "instruments": await services.list_instruments(db_session),
+            "form": form or settings_form(questionnaire, event, zone),
+            "question_form": question_form or Form.prefilled({"type": "scale5"}),
+            "extra_types": EXTRA_TYPES,
+            "type_labels": TYPE_LABELS,
+            "is_numeric": is_numeric,
+        }
+        if questionnaire:
+            extra = [parse_question(q, "extra") for q in questionnaire.extra_questions]
+            await services.fold_pending_counts(db_session)
+            comparison = await compare(
+                db_session,
+                ComparisonFilter(event_ids=(event.id,)),
+                "none",
+                zone=settings.timezone,
+                areas=areas,
+                extra_questions=extra,
+            )
+            search = request.query_params.get("q", "").strip()[:100]
+            context.update(
+                comparison=comparison,
+                group=comparison.groups[0] if comparison.groups else None,
+                responses=await services.response_count(db_session, questionnaire.id),
+                texts=await services.text_answers(db_session, questionnaire, search=search),
+                search=search,
+                public_url=f"{str(request.base_url).rstrip('/')}/f/{questionnaire.slug}",
+                state=services.status_of(questionnaire),
+                extra_questions=extra,
+            )
+        return Template(
+            template_name="surveys/event_feedback.html", context=context, status_code=status
+        )
+
+    @get("/")
+    async def page(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        event_id: FromPath[int],
+    ) -> Template:
+        return await self._page(request, db_session, settings, event_id)
+
+    @post("/", opt={"roles": EDITORS}, status_code=303)
+    async def save(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        event_id: FromPath[int],
+    ) -> Template | Redirect:
+        event = await get_event(db_session, event_id)
+        form = Form(await read_form(request))
+        instruments = [str(i.id) for i in await services.list_instruments(db_session)]
+        data = read_settings(form, ZoneInfo(settings.timezone), instruments)
+        if data is not None:
+            try:
+                existing = await services.questionnaire_for_event(db_session, event.id)
+                if existing:
+                    await services.update_questionnaire(db_session, existing, data)
+                else:
+                    await services.create_questionnaire(db_session, event, data)
+            except DomainError as error:
+                form.add_error("closes_date", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/events/{event.id}/feedback",
+                    query_params={"done": "saved"},
+                    status_code=303,
+                )
+        return await self._page(request, db_session, settings, event_id, form=form, status=400)
+
+    @post("/questions", opt={"roles": EDITORS}, status_code=303)
+    async def add_question(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        event_id: FromPath[int],
+    ) -> Template | Redirect:
+        questionnaire = await services.questionnaire_for_event(db_session, event_id)
+        if questionnaire is None:
+            raise NotFoundError(N_("No such questionnaire."))
+        form = Form(await read_form(request))
+        data = read_extra_question(form)
+        if data is not None:
+            try:
+                await services.add_extra_question(db_session, questionnaire, data)
+            except (DomainError, DefinitionError) as error:
+                form.add_error(
+                    "type",
+                    error.translated()
+                    if isinstance(error, DomainError)
+                    else gettext("The question could not be added."),
+                )
+            else:
+                return Redirect(
+                    path=f"/staff/events/{event_id}/feedback",
+                    query_params={"done": "question"},
+                    status_code=303,
+                )
+        return await self._page(
+            request, db_session, settings, event_id, question_form=form, status=400
+        )
+
+    @post("/questions/{key:str}/delete", opt={"roles": EDITORS}, status_code=303)
+    async def remove_question(
+        self, db_session: DbSession, event_id: FromPath[int], key: FromPath[str]
+    ) -> Redirect:
+        questionnaire = await services.questionnaire_for_event(db_session, event_id)
+        if questionnaire is None:
+            raise NotFoundError(N_("No such questionnaire."))
+        await services.remove_extra_question(db_session, questionnaire, key)
+        return Redirect(path=f"/staff/events/{event_id}/feedback", status_code=303)
+
+    @get("/export/{filename:str}")
+    async def export(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        event_id: FromPath[int],
+        filename: FromPath[str],
+    ) -> Response:
+        kind, fmt = export_name(filename)
+        questionnaire = await services.questionnaire_for_event(db_session, event_id)
+        if questionnaire is None:
+            raise NotFoundError(N_("No such questionnaire."))
+        extra = [parse_question(q, "extra") for q in questionnaire.extra_questions]
+        areas = await list_areas(db_session)
+        return await export_response(
+            request,
+            db_session,
+            settings,
+            ComparisonFilter(event_ids=(event_id,)),
+            "none",
+            kind,
+            fmt,
+            areas,
+            extra,
+        )
