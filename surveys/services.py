@@ -359,8 +359,7 @@ async def submit_response(
     )
     response_id = await session.scalar(statement)
     if response_id is None:
-        await session.rollback()
-        return False
+        return False  # this form was already sent: the first sending counts, nothing is added
     await session.execute(
         insert(FeedbackPending),
         [
