@@ -25,8 +25,13 @@ async def form_page(client, slug, lang="en"):
 
 
 async def send(client, slug, answers, *, lang="en", token=None, extra=None):
-    page, form_token = await form_page(client, slug, lang)
-    data = {"_csrf_token": client.cookies["tori_csrf"], "token": token or form_token, "answer_language": lang, **answers}
+    _page, form_token = await form_page(client, slug, lang)
+    data = {
+        "_csrf_token": client.cookies["tori_csrf"],
+        "token": token or form_token,
+        "answer_language": lang,
+        **answers,
+    }
     data.update(extra or {})
     return await client.post(f"/f/{slug}", data=data)
 
@@ -35,13 +40,24 @@ async def stored(db) -> int:
     return await db.scalar(select(func.count()).select_from(FeedbackResponse))
 
 
-@pytest.mark.parametrize(("lang", "thanks"), [("fi", "Kiitos!"), ("sv", "Tack!"), ("en", "Thank you!")])
+@pytest.mark.parametrize(
+    ("lang", "thanks"), [("fi", "Kiitos!"), ("sv", "Tack!"), ("en", "Thank you!")]
+)
 async def test_resident_answers_anonymously_in_each_language(client, db, lang, thanks):
     area = await make_area(db, "Suur-Leppävaara")
-    questionnaire = await open_questionnaire(db, await make_event(db, area=area, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, area=area, starts_in=-dt.timedelta(hours=2))
+    )
     response = await send(
-        client, questionnaire.slug,
-        {"q_satisfaction": "4", "q_again": "yes", "q_heard_from": ["friend", "poster"], "q_home_area": area.slug, "q_comment": "Hyvä ilta"},
+        client,
+        questionnaire.slug,
+        {
+            "q_satisfaction": "4",
+            "q_again": "yes",
+            "q_heard_from": ["friend", "poster"],
+            "q_home_area": area.slug,
+            "q_comment": "Hyvä ilta",
+        },
         lang=lang,
     )
     assert response.status_code == 303
@@ -50,11 +66,23 @@ async def test_resident_answers_anonymously_in_each_language(client, db, lang, t
     assert thanks in page.text
     row = await db.scalar(select(FeedbackResponse))
     assert row.language == lang
-    assert row.answers == {"satisfaction": 4, "again": "yes", "heard_from": ["poster", "friend"], "home_area": area.slug, "comment": "Hyvä ilta"}
+    assert row.answers == {
+        "satisfaction": 4,
+        "again": "yes",
+        "heard_from": ["poster", "friend"],
+        "home_area": area.slug,
+        "comment": "Hyvä ilta",
+    }
     assert row.submitted_on == utcnow().date()
     # Nothing that could identify the person: only these columns exist.
     assert set(FeedbackResponse.__table__.columns.keys()) == {
-        "id", "questionnaire_id", "event_id", "language", "submitted_on", "submission_token", "answers"
+        "id",
+        "questionnaire_id",
+        "event_id",
+        "language",
+        "submitted_on",
+        "submission_token",
+        "answers",
     }
     pending = {(p.question_key, p.value) for p in await db.scalars(select(FeedbackPending))}
     assert ("satisfaction", "4") in pending
@@ -63,12 +91,20 @@ async def test_resident_answers_anonymously_in_each_language(client, db, lang, t
 
 
 async def test_switching_language_keeps_the_answers_and_stores_nothing(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
-    page, token = await form_page(client, questionnaire.slug, "fi")
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
+    _page, token = await form_page(client, questionnaire.slug, "fi")
     response = await client.post(
         f"/f/{questionnaire.slug}",
-        data={"_csrf_token": client.cookies["tori_csrf"], "token": token, "answer_language": "fi",
-              "q_satisfaction": "2", "q_comment": "Kommentti", "_switch_language": "sv"},
+        data={
+            "_csrf_token": client.cookies["tori_csrf"],
+            "token": token,
+            "answer_language": "fi",
+            "q_satisfaction": "2",
+            "q_comment": "Kommentti",
+            "_switch_language": "sv",
+        },
     )
     assert response.status_code == 200
     assert '<html lang="sv">' in response.text
@@ -81,29 +117,52 @@ async def test_switching_language_keeps_the_answers_and_stores_nothing(client, d
 
 
 async def test_double_tap_and_replayed_token_record_one_response(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
-    page, token = await form_page(client, questionnaire.slug)
-    data = {"_csrf_token": client.cookies["tori_csrf"], "token": token, "answer_language": "en", "q_satisfaction": "5"}
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
+    _page, token = await form_page(client, questionnaire.slug)
+    data = {
+        "_csrf_token": client.cookies["tori_csrf"],
+        "token": token,
+        "answer_language": "en",
+        "q_satisfaction": "5",
+    }
     first = await client.post(f"/f/{questionnaire.slug}", data=data)
     client.cookies.delete("tori_answered")  # a retry from a browser that lost the answer
     second = await client.post(f"/f/{questionnaire.slug}", data=data)
     assert first.status_code == second.status_code == 303
     assert await stored(db) == 1
-    assert await db.scalar(select(func.count()).select_from(FeedbackPending).where(FeedbackPending.question_key == "satisfaction")) == 1
+    assert (
+        await db.scalar(
+            select(func.count())
+            .select_from(FeedbackPending)
+            .where(FeedbackPending.question_key == "satisfaction")
+        )
+        == 1
+    )
 
 
 async def test_second_answer_from_the_same_device_is_refused_kindly(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     assert (await send(client, questionnaire.slug, {"q_satisfaction": "3"})).status_code == 303
     again = await client.get(f"/f/{questionnaire.slug}?lang=en")
     assert "You have already answered this questionnaire on this device" in again.text
-    page = await send(client, questionnaire.slug, {"q_satisfaction": "1"}, token=services.new_submission_token("x", "y"))
+    page = await send(
+        client,
+        questionnaire.slug,
+        {"q_satisfaction": "1"},
+        token=services.new_submission_token("x", "y"),
+    )
     assert page.status_code in (400, 409)
     assert await stored(db) == 1
 
 
 async def test_forged_answered_cookie_is_ignored(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     client.cookies.set("tori_answered", "MSwyLDM.forged", path="/f")
     assert (await send(client, questionnaire.slug, {"q_satisfaction": "3"})).status_code == 303
 
@@ -118,20 +177,40 @@ async def test_forged_answered_cookie_is_ignored(client, db):
         ({"q_satisfaction": ["4", "5"]}, {}, "Choose only one option."),
         ({"q_satisfaction": "4", "q_recommend": "11"}, {}, "Choose a value from 0 to 10."),
         ({"q_satisfaction": "4", "q_again": "maybe"}, {}, "Choose from the options shown."),
-        ({"q_satisfaction": "4", "q_heard_from": ["friend", "poster", "newspaper", "other"]}, {}, "Choose at most 3 options."),
-        ({"q_satisfaction": "4", "q_heard_from": ["friend", "friend"]}, {}, "Choose from the options shown."),
+        (
+            {"q_satisfaction": "4", "q_heard_from": ["friend", "poster", "newspaper", "other"]},
+            {},
+            "Choose at most 3 options.",
+        ),
+        (
+            {"q_satisfaction": "4", "q_heard_from": ["friend", "friend"]},
+            {},
+            "Choose from the options shown.",
+        ),
         ({"q_satisfaction": "4", "q_heard_from": ["hacked"]}, {}, "Choose from the options shown."),
         ({"q_satisfaction": "4", "q_home_area": "atlantis"}, {}, "Choose from the options shown."),
         ({"q_satisfaction": "4", "q_comment": "x" * 2001}, {}, "Use at most 2000 characters."),
         ({"q_satisfaction": "4", "q_comment": "bad\x00byte"}, {}, "control characters"),
-        ({"q_satisfaction": "4", "q_injected": "1"}, {}, "questions that are not in this questionnaire"),
-        ({"q_satisfaction": "4"}, {"answer_language": "de"}, "language of the answers was not recognised"),
+        (
+            {"q_satisfaction": "4", "q_injected": "1"},
+            {},
+            "questions that are not in this questionnaire",
+        ),
+        (
+            {"q_satisfaction": "4"},
+            {"answer_language": "de"},
+            "language of the answers was not recognised",
+        ),
         ({"q_satisfaction": "4"}, {"token": "forged.token"}, "The form was not recognised"),
         ({"q_satisfaction": "4"}, {"token": ""}, "The form was not recognised"),
     ],
 )
-async def test_bad_answers_get_a_clear_message_and_store_nothing(client, db, answers, extra, message):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+async def test_bad_answers_get_a_clear_message_and_store_nothing(
+    client, db, answers, extra, message
+):
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     response = await send(client, questionnaire.slug, answers, extra=extra)
     assert response.status_code == 400
     assert message in response.text
@@ -149,27 +228,44 @@ async def test_a_token_of_another_questionnaire_is_refused(client, db):
 
 
 async def test_missing_csrf_token_is_refused(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     _page, token = await form_page(client, questionnaire.slug)
-    response = await client.post(f"/f/{questionnaire.slug}", data={"token": token, "answer_language": "en", "q_satisfaction": "4"})
+    response = await client.post(
+        f"/f/{questionnaire.slug}",
+        data={"token": token, "answer_language": "en", "q_satisfaction": "4"},
+    )
     assert response.status_code == 403
     assert await stored(db) == 0
 
 
 async def test_closed_future_and_unknown_questionnaires(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(days=30)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(days=30))
+    )
     _page, token = await form_page(client, questionnaire.slug)
     questionnaire.closes_at = utcnow() - dt.timedelta(minutes=1)
     await db.commit()
     closed_page = await client.get(f"/f/{questionnaire.slug}?lang=en")
     assert "This questionnaire has closed" in closed_page.text
-    refused = await client.post(f"/f/{questionnaire.slug}", data={"_csrf_token": client.cookies["tori_csrf"], "token": token, "answer_language": "en", "q_satisfaction": "4"})
+    refused = await client.post(
+        f"/f/{questionnaire.slug}",
+        data={
+            "_csrf_token": client.cookies["tori_csrf"],
+            "token": token,
+            "answer_language": "en",
+            "q_satisfaction": "4",
+        },
+    )
     assert refused.status_code == 400
     assert "not open for answers" in refused.text
     questionnaire.opens_at = utcnow() + dt.timedelta(days=1)
     questionnaire.closes_at = utcnow() + dt.timedelta(days=2)
     await db.commit()
-    assert "The questionnaire opens on" in (await client.get(f"/f/{questionnaire.slug}?lang=en")).text
+    assert (
+        "The questionnaire opens on" in (await client.get(f"/f/{questionnaire.slug}?lang=en")).text
+    )
     unknown = await client.get("/f/zzzzzz?lang=fi")
     assert unknown.status_code == 404
     assert "Kyselyä ei löydy." in unknown.text or "Sivua ei löydy" in unknown.text
@@ -178,21 +274,38 @@ async def test_closed_future_and_unknown_questionnaires(client, db):
 
 
 async def test_conditional_question_counts_only_when_its_condition_holds(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     page, _token = await form_page(client, questionnaire.slug)
     assert 'data-show-if-key="again" data-show-if-value="no"' in page.text
-    await send(client, questionnaire.slug, {"q_satisfaction": "4", "q_again": "yes", "q_again_if": "should be dropped"})
+    await send(
+        client,
+        questionnaire.slug,
+        {"q_satisfaction": "4", "q_again": "yes", "q_again_if": "should be dropped"},
+    )
     client.cookies.delete("tori_answered")
-    await send(client, questionnaire.slug, {"q_satisfaction": "2", "q_again": "no", "q_again_if": "Shorter speeches"})
-    answers = [row.answers for row in await db.scalars(select(FeedbackResponse).order_by(FeedbackResponse.id))]
+    await send(
+        client,
+        questionnaire.slug,
+        {"q_satisfaction": "2", "q_again": "no", "q_again_if": "Shorter speeches"},
+    )
+    answers = [
+        row.answers
+        for row in await db.scalars(select(FeedbackResponse).order_by(FeedbackResponse.id))
+    ]
     assert "again_if" not in answers[0]
     assert answers[1]["again_if"] == "Shorter speeches"
 
 
 async def test_instrument_is_offered_only_where_its_wording_exists_and_is_scored(client, db):
-    record, created = await services.import_instrument(db, (DATA / "made_up_instrument.json").read_bytes())
+    record, created = await services.import_instrument(
+        db, (DATA / "made_up_instrument.json").read_bytes()
+    )
     assert created
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)), instrument_id=record.id)
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2)), instrument_id=record.id
+    )
     finnish, _ = await form_page(client, questionnaire.slug, "fi")
     assert "Tunnen kuuluvani naapurustooni." in finnish.text
     assert "Täysin samaa mieltä" in finnish.text
@@ -200,15 +313,23 @@ async def test_instrument_is_offered_only_where_its_wording_exists_and_is_scored
     assert "naapurustooni" not in swedish.text
     assert "belong" not in swedish.text
     response = await send(
-        client, questionnaire.slug,
-        {"q_satisfaction": "4", "q_made_up_inclusion.belong": "5", "q_made_up_inclusion.useful": "4", "q_made_up_inclusion.left_out": "2"},
+        client,
+        questionnaire.slug,
+        {
+            "q_satisfaction": "4",
+            "q_made_up_inclusion.belong": "5",
+            "q_made_up_inclusion.useful": "4",
+            "q_made_up_inclusion.left_out": "2",
+        },
         lang="en",
     )
     assert response.status_code == 303
     row = await db.scalar(select(FeedbackResponse))
     # (5 + 4 + (6 - 2)) / 3 = 4.333 on 1–5 → (4.333 - 1) / 4 * 100 = 83
     assert row.answers["made_up_inclusion.score"] == 83
-    assert ("made_up_inclusion.score", "83") in {(p.question_key, p.value) for p in await db.scalars(select(FeedbackPending))}
+    assert ("made_up_inclusion.score", "83") in {
+        (p.question_key, p.value) for p in await db.scalars(select(FeedbackPending))
+    }
 
 
 async def test_imported_instrument_wording_is_locked(db):
@@ -239,7 +360,9 @@ async def test_answers_are_rate_limited_per_address_across_workers(client, db, m
     from surveys import controllers
 
     monkeypatch.setattr(controllers, "ANSWERS_PER_ADDRESS", Limit(count=2, seconds=600))
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     for _ in range(2):
         client.cookies.delete("tori_answered")
         assert (await send(client, questionnaire.slug, {"q_satisfaction": "4"})).status_code == 303
@@ -250,6 +373,8 @@ async def test_answers_are_rate_limited_per_address_across_workers(client, db, m
 
 
 async def test_answer_page_without_csrf_cookie_still_offers_a_form(client, db):
-    questionnaire = await open_questionnaire(db, await make_event(db, starts_in=-dt.timedelta(hours=2)))
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
     token = await csrf_token(client, f"/f/{questionnaire.slug}")
     assert token
