@@ -43,12 +43,35 @@ class LiveServer:
     database_url: str
     admin_email: str
     auditor_email: str
+    open_questionnaire: str
+    open_questionnaire_event: int
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def _open_questionnaire(database_url: str, found: list) -> None:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from app.database import utcnow  # noqa: PLC0415
+    from surveys.models import Questionnaire  # noqa: PLC0415
+
+    database = Database(database_url)
+    async with database.sessionmaker() as session:
+        now = utcnow()
+        row = (
+            await session.execute(
+                select(Questionnaire.slug, Questionnaire.event_id)
+                .where(Questionnaire.opens_at < now, Questionnaire.closes_at > now)
+                .order_by(Questionnaire.id)
+                .limit(1)
+            )
+        ).one()
+        found.extend(row)
+    await database.dispose()
 
 
 async def _make_staff(database_url: str) -> None:
@@ -93,6 +116,8 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                 capture_output=True,
             )
         run_in_own_loop(lambda: _make_staff(database_url))
+        open_form: list = []
+        run_in_own_loop(lambda: _open_questionnaire(database_url, open_form))
         port = _free_port()
         ARTIFACTS.mkdir(exist_ok=True)
         log = (ARTIFACTS / "server.log").open("wb")
@@ -130,7 +155,12 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                         )
                     time.sleep(0.2)
             yield LiveServer(
-                url, database_url, "browser.admin@example.fi", "browser.auditor@example.fi"
+                url,
+                database_url,
+                "browser.admin@example.fi",
+                "browser.auditor@example.fi",
+                open_form[0],
+                open_form[1],
             )
         finally:
             server.terminate()

@@ -62,7 +62,9 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
     page.goto(f"{base}/?lang={language}")
     found: list[str] = []
     event_page = first_link(page, f"{base}/", "a.event-title")
-    for path in [*PUBLIC_PAGES, event_page]:
+    slug = live_server.open_questionnaire
+    feedback_pages = [f"/f/{slug}", f"/f/{slug}/poster", f"/f/{slug}/thanks"]
+    for path in [*PUBLIC_PAGES, event_page, *feedback_pages]:
         found += violations(page, base + path)
     # A form shown again with its errors.
     page.goto(f"{base}/staff/login")
@@ -77,6 +79,10 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         first_link(page, f"{base}/staff/events", "table a"),
         first_link(page, f"{base}/staff/areas", "table a"),
         first_link(page, f"{base}/staff/users", "table a"),
+        "/staff/feedback",
+        "/staff/feedback?group=month",
+        "/staff/feedback?group=area&type=nonsense",
+        f"/staff/events/{live_server.open_questionnaire_event}/feedback",
     ]
     for path in staff_pages:
         found += violations(page, base + path)
@@ -87,4 +93,8 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
     ]
     assert page.locator(".error-summary").is_visible()
+    # The questionnaire shown again with a missing required answer.
+    page.goto(f"{base}/f/{slug}")
+    page.click("#feedback-form button[type=submit]")
+    found += [f"questionnaire errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
     assert found == [], "\n".join(found)
