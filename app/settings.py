@@ -49,6 +49,8 @@ class Settings:
     log_level: str = "INFO"
     database_pool_size: int = 10
     contact_email: str = "osallisuus@example.fi"
+    # Questionnaire answers accepted from one network address per 10 minutes (a full hall fits).
+    answers_per_address: int = 300
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -74,6 +76,7 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             database_pool_size=int(env.get("DATABASE_POOL_SIZE", "10")),
             contact_email=env.get("TORI_CONTACT_EMAIL", "osallisuus@example.fi"),
+            answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
         )
         settings.check()
         return settings

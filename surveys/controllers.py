@@ -23,8 +23,8 @@ POSTER_HELP = N_(
 ANSWERED_COOKIE = "tori_answered"
 ANSWERED_PURPOSE = "answered-questionnaires"
 REMEMBERED_QUESTIONNAIRES = 40
-# Bursts from one address are slowed down, but a full hall on one Wi-Fi network is not.
-ANSWERS_PER_ADDRESS = Limit(count=300, seconds=600)
+# Bursts from one address are slowed down (TORI_ANSWERS_PER_ADDRESS per window), a full hall is not.
+ANSWER_WINDOW_SECONDS = 600
 
 
 def answered_ids(request: Request, secret: str) -> list[str]:
@@ -136,12 +136,12 @@ class FeedbackController(Controller):
         else:
             limiter = request.app.state.limiter
             address = request.client.host if request.client else "unknown"
+            limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
             if (
                 await limiter.hit(
-                    counter_key(settings.secret_key, "feedback-address", address),
-                    ANSWERS_PER_ADDRESS,
+                    counter_key(settings.secret_key, "feedback-address", address), limit
                 )
-                > ANSWERS_PER_ADDRESS.count
+                > limit.count
             ):
                 problem, status = (
                     gettext(

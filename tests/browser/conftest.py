@@ -54,10 +54,10 @@ def _free_port() -> int:
 
 
 async def _open_questionnaire(database_url: str, found: list) -> None:
-    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy import select
 
-    from app.database import utcnow  # noqa: PLC0415
-    from surveys.models import Questionnaire  # noqa: PLC0415
+    from app.database import utcnow
+    from surveys.models import Questionnaire
 
     database = Database(database_url)
     async with database.sessionmaker() as session:

@@ -96,5 +96,8 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
     # The questionnaire shown again with a missing required answer.
     page.goto(f"{base}/f/{slug}")
     page.click("#feedback-form button[type=submit]")
-    found += [f"questionnaire errors: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]]
+    found += [
+        f"questionnaire errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
     assert found == [], "\n".join(found)

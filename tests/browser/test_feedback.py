@@ -14,9 +14,21 @@ from tests.browser.conftest import PHONE, LiveServer, sign_in
 pytestmark = pytest.mark.browser
 
 TEXTS = {
-    "fi": ("Kuinka tyytyväinen olit tilaisuuteen kokonaisuutena?", "Kiitos!", "Mikä saisi sinut osallistumaan uudelleen?"),
-    "sv": ("Hur nöjd var du med evenemanget som helhet?", "Tack!", "Vad skulle få dig att delta igen?"),
-    "en": ("Overall, how satisfied were you with the event?", "Thank you!", "What would make you take part again?"),
+    "fi": (
+        "Kuinka tyytyväinen olit tilaisuuteen kokonaisuutena?",
+        "Kiitos!",
+        "Mikä saisi sinut osallistumaan uudelleen?",
+    ),
+    "sv": (
+        "Hur nöjd var du med evenemanget som helhet?",
+        "Tack!",
+        "Vad skulle få dig att delta igen?",
+    ),
+    "en": (
+        "Overall, how satisfied were you with the event?",
+        "Thank you!",
+        "What would make you take part again?",
+    ),
 }
 
 
@@ -57,12 +69,16 @@ def test_switching_language_without_javascript_keeps_the_answers(new_page, live_
     expect(page.locator("#question-comment-text")).to_have_value("Hyvä ilta")
 
 
-def test_missing_required_answer_is_explained_next_to_the_question(new_page, live_server: LiveServer):
+def test_missing_required_answer_is_explained_next_to_the_question(
+    new_page, live_server: LiveServer
+):
     page = new_page(PHONE, javascript=False)
     page.goto(f"{live_server.url}/f/{live_server.open_questionnaire}?lang=en")
     page.click("#feedback-form button[type=submit]")
     expect(page.locator(".error-summary")).to_contain_text("Please answer this question.")
-    expect(page.locator("#question-satisfaction")).to_have_attribute("aria-describedby", re.compile("question-satisfaction-error"))
+    expect(page.locator("#question-satisfaction")).to_have_attribute(
+        "aria-describedby", re.compile("question-satisfaction-error")
+    )
 
 
 def test_staff_compare_two_event_types_and_export(new_page, live_server: LiveServer):
@@ -74,7 +90,11 @@ def test_staff_compare_two_event_types_and_export(new_page, live_server: LiveSer
     page.check("#type-theme_panel")
     page.select_option("#filter-group", "type")
     page.click("form.compare-filters button[type=submit]")
-    expect(page).to_have_url(re.compile(r"type=resident_evening.*type=theme_panel|type=theme_panel.*type=resident_evening"))
+    expect(page).to_have_url(
+        re.compile(
+            r"type=resident_evening.*type=theme_panel|type=theme_panel.*type=resident_evening"
+        )
+    )
     table = page.locator("table.figures")
     expect(table).to_contain_text("Resident evening")
     expect(table).to_contain_text("Theme panel")
@@ -82,6 +102,8 @@ def test_staff_compare_two_event_types_and_export(new_page, live_server: LiveSer
     expect(page.locator("svg.means-chart").first).to_be_visible()
     with page.expect_download() as download_info:
         page.click("a[href^='/staff/feedback/export/answers.csv']")
-    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8").read())))
+    rows = list(
+        csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8").read()))
+    )
     assert {row["group"] for row in rows} == {"resident_evening", "theme_panel"}
     assert {"satisfaction", "recommend"} <= {row["question_key"] for row in rows}

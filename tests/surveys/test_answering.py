@@ -355,20 +355,29 @@ async def test_bad_instrument_files_are_refused_with_the_reason(db, raw, message
         await services.import_instrument(db, raw)
 
 
-async def test_answers_are_rate_limited_per_address_across_workers(client, db, monkeypatch):
-    from app.ratelimit import Limit
-    from surveys import controllers
+async def test_answers_are_rate_limited_per_address(settings, db):
+    from dataclasses import replace
 
-    monkeypatch.setattr(controllers, "ANSWERS_PER_ADDRESS", Limit(count=2, seconds=600))
+    from litestar.testing import AsyncTestClient
+
+    from app.web import create_app
+
     questionnaire = await open_questionnaire(
         db, await make_event(db, starts_in=-dt.timedelta(hours=2))
     )
-    for _ in range(2):
-        client.cookies.delete("tori_answered")
-        assert (await send(client, questionnaire.slug, {"q_satisfaction": "4"})).status_code == 303
-    client.cookies.delete("tori_answered")
-    limited = await send(client, questionnaire.slug, {"q_satisfaction": "4"})
+    async with AsyncTestClient(
+        app=create_app(replace(settings, answers_per_address=2))
+    ) as limited_client:
+        limited_client.follow_redirects = False
+        for _ in range(2):
+            limited_client.cookies.delete("tori_answered")
+            assert (
+                await send(limited_client, questionnaire.slug, {"q_satisfaction": "4"})
+            ).status_code == 303
+        limited_client.cookies.delete("tori_answered")
+        limited = await send(limited_client, questionnaire.slug, {"q_satisfaction": "4"})
     assert limited.status_code == 429
+    assert "Too many answers are coming from your network" in limited.text
     assert await stored(db) == 2
 
 
