@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -102,8 +103,7 @@ def test_staff_compare_two_event_types_and_export(new_page, live_server: LiveSer
     expect(page.locator("svg.means-chart").first).to_be_visible()
     with page.expect_download() as download_info:
         page.click("a[href^='/staff/feedback/export/answers.csv']")
-    rows = list(
-        csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8").read()))
-    )
+    text = Path(download_info.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert {row["group"] for row in rows} == {"resident_evening", "theme_panel"}
     assert {"satisfaction", "recommend"} <= {row["question_key"] for row in rows}
