@@ -108,12 +108,14 @@ class RedisRateLimiter:
         return f"tori:rl:{key}:{_window(limit)}"
 
     async def hit(self, key: str, limit: Limit) -> int:
+        # One round trip in the common case; the window's first hit also sets its expiry. Were
+        # that second call lost, the key would still never be counted again: the next window
+        # has a key of its own.
         redis_key = self._key(key, limit)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, limit.seconds + 1)
-            hits, _ = await pipe.execute()
-        return int(hits)
+        hits = int(await self.redis.incr(redis_key))
+        if hits == 1:
+            await self.redis.expire(redis_key, limit.seconds + 1)
+        return hits
 
     async def hits(self, key: str, limit: Limit) -> int:
         value = await self.redis.get(self._key(key, limit))

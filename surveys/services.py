@@ -8,13 +8,14 @@ import hmac
 import json
 import random
 import secrets
+import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
 from app.database import utcnow
@@ -155,10 +156,260 @@ async def list_instruments(session: AsyncSession) -> list[InstrumentRecord]:
     )
 
 
-def instrument_of(questionnaire: Questionnaire) -> Instrument | None:
-    return (
-        parse_instrument(questionnaire.instrument.definition) if questionnaire.instrument else None
+def instrument_of(form: Questionnaire | AnsweringForm) -> Instrument | None:
+    if isinstance(form, AnsweringForm):
+        return form.instrument
+    return _instrument(form.instrument.id, form.instrument.definition) if form.instrument else None
+
+
+# Versions and instruments never change once stored, so each process keeps them parsed.
+_parsed_versions: dict[int, tuple[Question, ...]] = {}
+_parsed_instruments: dict[int, Instrument] = {}
+
+
+def _version_questions(version_id: int, questions: list[dict]) -> tuple[Question, ...]:
+    if version_id not in _parsed_versions:
+        _parsed_versions[version_id] = tuple(parse_question(data, "question") for data in questions)
+    return _parsed_versions[version_id]
+
+
+def _instrument(instrument_id: int, definition: dict) -> Instrument:
+    if instrument_id not in _parsed_instruments:
+        _parsed_instruments[instrument_id] = parse_instrument(definition)
+    return _parsed_instruments[instrument_id]
+
+
+@dataclass(frozen=True)
+class AnsweringForm:
+    """What answering needs of a questionnaire, read with one light query on the busy path."""
+
+    id: int
+    slug: str
+    event_id: int
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    version_questions: tuple[Question, ...]
+    extra_questions: tuple[Question, ...]
+    instrument: Instrument | None
+
+
+def answering_form_of(questionnaire: Questionnaire) -> AnsweringForm:
+    return AnsweringForm(
+        id=questionnaire.id,
+        slug=questionnaire.slug,
+        event_id=questionnaire.event_id,
+        opens_at=questionnaire.opens_at,
+        closes_at=questionnaire.closes_at,
+        version_questions=_version_questions(
+            questionnaire.version_id, questionnaire.version.questions
+        ),
+        extra_questions=tuple(
+            parse_question(data, "extra question") for data in questionnaire.extra_questions
+        ),
+        instrument=instrument_of(questionnaire),
     )
+
+
+_ANSWERING_FORM = (
+    select(
+        Questionnaire.id,
+        Questionnaire.slug,
+        Questionnaire.event_id,
+        Questionnaire.opens_at,
+        Questionnaire.closes_at,
+        Questionnaire.version_id,
+        Questionnaire.extra_questions,
+        Questionnaire.instrument_id,
+    )
+    .join(Event, Event.id == Questionnaire.event_id)
+    .where(Questionnaire.slug == bindparam("slug"), Event.is_public.is_(True))
+)
+
+
+_ANSWERING_FORM = (
+    select(
+        Questionnaire.id,
+        Questionnaire.slug,
+        Questionnaire.event_id,
+        Questionnaire.opens_at,
+        Questionnaire.closes_at,
+        Questionnaire.version_id,
+        Questionnaire.extra_questions,
+        Questionnaire.instrument_id,
+    )
+    .join(Event, Event.id == Questionnaire.event_id)
+    .where(Questionnaire.slug == bindparam("slug"), Event.is_public.is_(True))
+)
+
+
+async def load_answering_form(session: AsyncSession | AsyncConnection, slug: str) -> AnsweringForm:
+    """The questionnaire behind a public link, without loading ORM objects (the answering hot path)."""
+    if len(slug) > 16:
+        raise NotFoundError(N_("No such questionnaire."))
+    row = (await session.execute(_ANSWERING_FORM, {"slug": slug.lower()})).first()
+    if row is None:
+        raise NotFoundError(N_("No such questionnaire."))
+    if row.version_id not in _parsed_versions:
+        questions = await session.scalar(
+            select(TemplateVersion.questions).where(TemplateVersion.id == row.version_id)
+        )
+        _version_questions(row.version_id, questions)
+    instrument = None
+    if row.instrument_id is not None:
+        if row.instrument_id not in _parsed_instruments:
+            definition = await session.scalar(
+                select(InstrumentRecord.definition).where(InstrumentRecord.id == row.instrument_id)
+            )
+            _instrument(row.instrument_id, definition)
+        instrument = _parsed_instruments[row.instrument_id]
+    return AnsweringForm(
+        id=row.id,
+        slug=row.slug,
+        event_id=row.event_id,
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        version_questions=_parsed_versions[row.version_id],
+        extra_questions=tuple(
+            parse_question(data, "extra question") for data in row.extra_questions
+        ),
+        instrument=instrument,
+    )
+
+
+_AREA_OPTIONS = select(Area.slug, Area.name)
+
+
+# Areas change a few times a year; each process reads them again at most every AREA_CACHE_SECONDS.
+AREA_CACHE_SECONDS = 30.0
+_area_cache: tuple[float, list[Option]] | None = None
+
+
+def forget_cached_areas() -> None:
+    global _area_cache  # noqa: PLW0603 - a per-process cache
+    _area_cache = None
+
+
+# The answering hot path on PostgreSQL talks to asyncpg directly: the same SQL as below, without
+# the ORM's and Core's per-statement work, which cost more than the database itself here.
+_PG_ANSWERING_FORM = (
+    "SELECT q.id, q.slug, q.event_id, q.opens_at, q.closes_at, q.version_id, q.extra_questions::text,"
+    " q.instrument_id FROM questionnaire q JOIN event e ON e.id = q.event_id"
+    " WHERE q.slug = $1 AND e.is_public"
+)
+_PG_INSERT_RESPONSE_WITH_COUNTS = (
+    "WITH response AS ("
+    " INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (submission_token) DO NOTHING RETURNING id"
+    "), counts AS ("
+    " INSERT INTO feedback_pending (event_id, language, question_key, value)"
+    " SELECT $2, $3, key, value FROM unnest($7::text[], $8::text[]) AS t(key, value)"
+    " WHERE EXISTS (SELECT 1 FROM response)"
+    ") SELECT id FROM response"
+)
+
+
+async def load_answering_form_pg(connection: Any, slug: str) -> AnsweringForm:
+    """load_answering_form on a raw asyncpg connection."""
+    if len(slug) > 16:
+        raise NotFoundError(N_("No such questionnaire."))
+    row = await connection.fetchrow(_PG_ANSWERING_FORM, slug.lower())
+    if row is None:
+        raise NotFoundError(N_("No such questionnaire."))
+    (form_id, form_slug, event_id, opens_at, closes_at, version_id, extra, instrument_id) = row
+    if version_id not in _parsed_versions:
+        questions = await connection.fetchval(
+            "SELECT questions::text FROM questionnaire_version WHERE id = $1", version_id
+        )
+        _version_questions(version_id, json.loads(questions))
+    instrument = None
+    if instrument_id is not None:
+        if instrument_id not in _parsed_instruments:
+            definition = await connection.fetchval(
+                "SELECT definition::text FROM instrument WHERE id = $1", instrument_id
+            )
+            _instrument(instrument_id, json.loads(definition))
+        instrument = _parsed_instruments[instrument_id]
+    return AnsweringForm(
+        id=form_id,
+        slug=form_slug,
+        event_id=event_id,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        version_questions=_parsed_versions[version_id],
+        extra_questions=tuple(parse_question(data, "extra question") for data in json.loads(extra)),
+        instrument=instrument,
+    )
+
+
+async def area_options_pg(connection: Any) -> list[Option]:
+    global _area_cache  # noqa: PLW0603 - a per-process cache
+    now = time.monotonic()
+    if _area_cache is not None and now - _area_cache[0] < AREA_CACHE_SECONDS:
+        return _area_cache[1]
+    rows = [
+        (slug, json.loads(name))
+        for slug, name in await connection.fetch("SELECT slug, name::text FROM area")
+    ]
+    options = [
+        Option(key=slug, label=name)
+        for slug, name in sorted(rows, key=lambda r: localized(r[1], "fi").lower())
+    ]
+    _area_cache = (now, options)
+    return options
+
+
+async def submit_response_pg(
+    connection: Any,
+    form: AnsweringForm,
+    *,
+    questions: tuple[Question, ...],
+    answers: dict[str, Any],
+    language: str,
+    token: str,
+    now: dt.datetime | None = None,
+) -> bool:
+    """submit_response on a raw asyncpg connection outside any transaction: one atomic statement."""
+    now = now or utcnow()
+    if status_of(form, now) != "open":
+        raise DomainError(N_("This questionnaire is not open for answers."))
+    rows, answers = counted_answers(form, questions, answers)
+    response_id = await connection.fetchval(
+        _PG_INSERT_RESPONSE_WITH_COUNTS,
+        form.id,
+        form.event_id,
+        language,
+        now.date(),
+        token,
+        json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
+        [key for key, _ in rows],
+        [value for _, value in rows],
+    )
+    if response_id is not None and random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping
+        await connection.execute(_FOLD_PG)
+    return response_id is not None
+
+
+def counted_answers(
+    form: AnsweringForm, questions: tuple[Question, ...], answers: dict[str, Any]
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The (key, value) counts a response adds, and its answers with the instrument score added."""
+    rows = tally_rows(questions, answers)
+    if form.instrument and (score := form.instrument.score(answers)) is not None:
+        rows.append((form.instrument.score_key, str(score)))
+        answers = {**answers, form.instrument.score_key: score}
+    return rows, answers
+
+
+async def current_area_options(session: AsyncSession | AsyncConnection) -> list[Option]:
+    global _area_cache  # noqa: PLW0603 - a per-process cache
+    now = time.monotonic()
+    if _area_cache is not None and now - _area_cache[0] < AREA_CACHE_SECONDS:
+        return _area_cache[1]
+    rows = await session.execute(_AREA_OPTIONS)
+    ordered = sorted(rows, key=lambda row: localized(row.name, "fi").lower())
+    options = [Option(key=row.slug, label=row.name) for row in ordered]
+    _area_cache = (now, options)
+    return options
 
 
 # --- per-event questionnaires ----------------------------------------------------------------
@@ -277,21 +528,23 @@ def area_options(areas: list[Area]) -> list[Option]:
 
 
 def questions_for(
-    questionnaire: Questionnaire, language: str, areas: list[Area]
+    form: Questionnaire | AnsweringForm, language: str, areas: list[Area] | list[Option]
 ) -> tuple[Question, ...]:
     """The questions in the order asked: standard, the event's own, then the instrument when its wording exists in this language."""
-    questions = [parse_question(data, "question") for data in questionnaire.version.questions]
+    if isinstance(form, Questionnaire):
+        form = answering_form_of(form)
+    options = [a if isinstance(a, Option) else Option(key=a.slug, label=a.name) for a in areas]
+    options.sort(key=lambda option: localized(option.label, "fi").lower())
     questions = [
-        q.with_options(area_options(areas)) if q.options_from == "areas" else q for q in questions
+        q.with_options(options) if q.options_from == "areas" else q for q in form.version_questions
     ]
-    questions += [parse_question(data, "extra question") for data in questionnaire.extra_questions]
-    instrument = instrument_of(questionnaire)
-    if instrument and language in instrument.languages:
-        questions += list(instrument.questions())
+    questions += list(form.extra_questions)
+    if form.instrument and language in form.instrument.languages:
+        questions += list(form.instrument.questions())
     return tuple(questions)
 
 
-def status_of(questionnaire: Questionnaire, now: dt.datetime | None = None) -> str:
+def status_of(questionnaire: Questionnaire | AnsweringForm, now: dt.datetime | None = None) -> str:
     now = now or utcnow()
     if now < questionnaire.opens_at:
         return "not_open"
@@ -325,7 +578,7 @@ def token_is_genuine(secret: str, slug: str, token: str) -> bool:
 
 async def submit_response(
     session: AsyncSession,
-    questionnaire: Questionnaire,
+    questionnaire: AnsweringForm | Questionnaire,
     *,
     questions: tuple[Question, ...],
     answers: dict[str, Any],
@@ -337,48 +590,75 @@ async def submit_response(
     now = now or utcnow()
     if status_of(questionnaire, now) != "open":
         raise DomainError(N_("This questionnaire is not open for answers."))
-    instrument = instrument_of(questionnaire)
-    rows = tally_rows(questions, answers)
-    if instrument and (score := instrument.score(answers)) is not None:
-        rows.append((instrument.score_key, str(score)))
-        answers = {**answers, instrument.score_key: score}
-    dialect = session.bind.dialect.name
-    insert_statement = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_statement(FeedbackResponse)
-        .values(
-            questionnaire_id=questionnaire.id,
-            event_id=questionnaire.event_id,
-            language=language,
-            submitted_on=now.date(),
-            submission_token=token,
-            answers=answers,
-        )
-        .on_conflict_do_nothing(index_elements=["submission_token"])
-        .returning(FeedbackResponse.id)
-    )
-    response_id = await session.scalar(statement)
-    if response_id is None:
-        return False  # this form was already sent: the first sending counts, nothing is added
-    await session.execute(
-        insert(FeedbackPending),
-        [
+    if isinstance(questionnaire, Questionnaire):
+        questionnaire = answering_form_of(questionnaire)
+    rows, answers = counted_answers(questionnaire, questions, answers)
+    # Plain SQL prepared once: this is the busiest write of the feedback feature.
+    parameters = {
+        "questionnaire_id": questionnaire.id,
+        "event_id": questionnaire.event_id,
+        "language": language,
+        "submitted_on": now.date(),
+        "token": token,
+        "answers": json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
+    }
+    if dialect_of(session) == "postgresql":
+        # One statement, so one round trip: the response and its counts together, or neither.
+        response_id = await session.scalar(
+            _INSERT_RESPONSE_WITH_COUNTS_PG,
             {
-                "event_id": questionnaire.event_id,
-                "language": language,
-                "question_key": key,
-                "value": value,
-            }
-            for key, value in rows
-        ],
-    )
+                **parameters,
+                "keys": [key for key, _ in rows],
+                "values": [value for _, value in rows],
+            },
+        )
+        if response_id is None:
+            return False  # this form was already sent: the first sending counts, nothing is added
+    else:
+        response_id = await session.scalar(_INSERT_RESPONSE_SQLITE, parameters)
+        if response_id is None:
+            return False
+        await session.execute(
+            _INSERT_PENDING_SQLITE,
+            [
+                {"event_id": questionnaire.event_id, "language": language, "key": k, "value": v}
+                for k, v in rows
+            ],
+        )
     await session.commit()
     if random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping, not security
         await fold_pending_counts(session)
     return True
 
 
-async def fold_pending_counts(session: AsyncSession) -> int:
+_INSERT_RESPONSE_WITH_COUNTS_PG = text(
+    "WITH response AS ("
+    " INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers)"
+    " VALUES (:questionnaire_id, :event_id, :language, :submitted_on, :token, CAST(:answers AS JSONB))"
+    " ON CONFLICT (submission_token) DO NOTHING RETURNING id"
+    "), counts AS ("
+    " INSERT INTO feedback_pending (event_id, language, question_key, value)"
+    " SELECT :event_id, :language, key, value"
+    " FROM unnest(CAST(:keys AS TEXT[]), CAST(:values AS TEXT[])) AS t(key, value)"
+    " WHERE EXISTS (SELECT 1 FROM response)"
+    ") SELECT id FROM response"
+)
+_INSERT_RESPONSE_SQLITE = text(
+    "INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers) "
+    "VALUES (:questionnaire_id, :event_id, :language, :submitted_on, :token, :answers) "
+    "ON CONFLICT (submission_token) DO NOTHING RETURNING id"
+)
+_INSERT_PENDING_SQLITE = text(
+    "INSERT INTO feedback_pending (event_id, language, question_key, value) VALUES (:event_id, :language, :key, :value)"
+)
+
+
+def dialect_of(executor: AsyncSession | AsyncConnection) -> str:
+    bind = executor.bind if isinstance(executor, AsyncSession) else executor
+    return bind.dialect.name
+
+
+async def fold_pending_counts(session: AsyncSession | AsyncConnection) -> int:
     """Move pending counts into the tally, exactly once each, safely beside concurrent answering.
 
     On PostgreSQL one statement deletes the pending rows it sees and adds them to
@@ -386,7 +666,7 @@ async def fold_pending_counts(session: AsyncSession) -> int:
     counted twice or lost. SQLite runs one writer at a time, so two statements in
     one transaction are as safe there.
     """
-    dialect = session.bind.dialect.name
+    dialect = dialect_of(session)
     if dialect == "postgresql":
         result = await session.execute(postgresql_fold_statement())
         moved = result.scalar() or 0
@@ -426,10 +706,10 @@ async def fold_pending_counts(session: AsyncSession) -> int:
 
 
 def postgresql_fold_statement():
-    from sqlalchemy import text  # noqa: PLC0415
+    return text(_FOLD_PG)
 
-    return text(
-        """
+
+_FOLD_PG = """
         WITH moved AS (
             DELETE FROM feedback_pending RETURNING event_id, language, question_key, value
         ), grouped AS (
@@ -444,7 +724,6 @@ def postgresql_fold_statement():
         )
         SELECT coalesce(sum(count), 0) FROM grouped
         """
-    )
 
 
 async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
