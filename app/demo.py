@@ -203,6 +203,7 @@ async def seed_events(
                 is_public=rng.random() > 0.05,
                 organisers=organisers,
             )
+            event.set_local_period(zone)
             session.add(event)
             created += 1
         day += dt.timedelta(days=1)

@@ -106,26 +106,19 @@ def _zone(name: str):
     return ZoneInfo(name)
 
 
-def _period_expression(grouping: str, zone: str, dialect: str):
-    pattern = {"month": ("YYYY-MM", "%Y-%m"), "year": ("YYYY", "%Y")}[grouping]
-    if dialect == "postgresql":
-        return func.to_char(func.timezone(zone, Event.starts_at), pattern[0])
-    # SQLite keeps UTC; a local-time month boundary differs by at most the zone's offset.
-    return func.strftime(pattern[1], Event.starts_at)
+def _group_expression(grouping: str):
+    """The group of an event, as a plain column where possible so the database can plan well.
 
-
-def _group_expression(grouping: str, counts, zone: str, dialect: str):
-    if grouping == "type":
-        return Event.event_type
-    if grouping == "area":
-        return func.coalesce(cast(Event.area_id, String), literal(WHOLE_CITY))
-    if grouping == "language":
-        return counts.c.language
-    if grouping == "event":
-        return cast(Event.id, String)
-    if grouping in ("month", "year"):
-        return _period_expression(grouping, zone, dialect)
-    return literal("all")
+    For "language" the answering language is used instead, per counted row.
+    """
+    expressions = {
+        "type": lambda: Event.event_type,
+        "area": lambda: func.coalesce(cast(Event.area_id, String), literal(WHOLE_CITY)),
+        "event": lambda: cast(Event.id, String),
+        "month": lambda: Event.local_month,
+        "year": lambda: cast(Event.local_year, String),
+    }
+    return expressions.get(grouping, lambda: literal("all" if grouping == "none" else ""))()
 
 
 def _hours_expression(dialect: str):
@@ -241,39 +234,36 @@ async def compare(
         truncated = len(ids) > MAX_EVENT_GROUPS
         conditions.append(Event.id.in_(ids[:MAX_EVENT_GROUPS]))
 
-    counts = union_all(
+    # The group of each chosen event is worked out once per event, not once per counted row.
+    chosen = (
         select(
-            FeedbackTally.event_id,
-            FeedbackTally.language,
-            FeedbackTally.question_key,
-            FeedbackTally.value,
-            FeedbackTally.count,
-        ),
-        select(
-            FeedbackPending.event_id,
-            FeedbackPending.language,
-            FeedbackPending.question_key,
-            FeedbackPending.value,
-            literal(1).label("count"),
-        ),
-    ).subquery("counts")
-    group_key = _group_expression(grouping, counts, zone, dialect).label("group_key")
-    answer_conditions = list(conditions)
-    if filters.languages:
-        answer_conditions.append(counts.c.language.in_(filters.languages))
-    query = (
-        select(group_key, counts.c.question_key, counts.c.value, func.sum(counts.c.count))
-        .select_from(counts.join(Event, Event.id == counts.c.event_id))
-        .where(*answer_conditions)
-        .group_by(group_key, counts.c.question_key, counts.c.value)
+            Event.id.label("event_id"),
+            _group_expression(grouping).label("group_key"),
+        )
+        .where(*conditions)
+        .subquery("chosen")
     )
     groups: dict[str, Group] = {}
-    for key, question_key, value, count in await session.execute(query):
-        group = groups.setdefault(str(key), Group(str(key)))
-        if question_key == RESPONSES_KEY:
-            group.responses += int(count)
-        else:
-            group.counts[question_key][value] = int(count)
+    # The folded tally and the few counts not yet folded are summed separately, so that
+    # PostgreSQL can scan and aggregate the large tally in parallel.
+    for table, count in ((FeedbackTally, FeedbackTally.count), (FeedbackPending, literal(1))):
+        group_key = table.language if grouping == "language" else chosen.c.group_key
+        query = (
+            select(group_key, table.question_key, table.value, func.sum(count))
+            .select_from(table)
+            .join(chosen, chosen.c.event_id == table.event_id)
+            .group_by(group_key, table.question_key, table.value)
+        )
+        if filters.languages:
+            query = query.where(table.language.in_(filters.languages))
+        for key, question_key, value, total in await session.execute(query):
+            group = groups.setdefault(str(key), Group(str(key)))
+            if question_key == RESPONSES_KEY:
+                group.responses += int(total)
+            else:
+                group.counts[question_key][value] = group.counts[question_key].get(value, 0) + int(
+                    total
+                )
 
     await _add_monitoring_figures(
         session, groups, grouping, conditions, filters=filters, zone=zone, dialect=dialect
@@ -329,7 +319,7 @@ async def _add_monitoring_figures(
                     ]
                 )
             )
-        key = _group_expression(grouping, None, zone, dialect).label("group_key")
+        key = _group_expression(grouping).label("group_key")
         query = select(key, *figures).where(*event_conditions).group_by(key)
     for key, events, hours, participants, visitors, organiser_count in await session.execute(query):
         if not events:

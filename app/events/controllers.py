@@ -374,7 +374,7 @@ class StaffEventsController(Controller):
         data = read_event(form, areas, zone)
         if data is not None and form.is_valid:
             try:
-                await services.update_event(db_session, event, data)
+                await services.update_event(db_session, event, data, zone=zone)
             except DomainError as error:
                 form.add_error("ends_time", error.translated())
             else:

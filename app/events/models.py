@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -83,6 +84,10 @@ class Event(Base):
     participant_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     visitor_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The local month ("2026-11") and year of the start, kept with the event so that reports can
+    # group by them as plain columns (the database then knows how many there are).
+    local_month: Mapped[str] = mapped_column(String(7), index=True)
+    local_year: Mapped[int] = mapped_column(Integer, index=True)
     series_id: Mapped[int | None] = mapped_column(
         ForeignKey("event_series.id", ondelete="SET NULL"), nullable=True, index=True
     )
@@ -100,6 +105,11 @@ class Event(Base):
     @property
     def type_enum(self) -> EventType:
         return EventType(self.event_type)
+
+    def set_local_period(self, zone: ZoneInfo) -> None:
+        local = self.starts_at.astimezone(zone)
+        self.local_month = f"{local.year:04d}-{local.month:02d}"
+        self.local_year = local.year
 
     @property
     def hours(self) -> float:

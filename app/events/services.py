@@ -92,7 +92,7 @@ def occurrences(
     return result
 
 
-def _apply(event: Event, data: EventInput) -> None:
+def _apply(event: Event, data: EventInput, zone: ZoneInfo) -> None:
     event.title = data.title
     event.description = data.description
     event.theme = data.theme
@@ -105,6 +105,7 @@ def _apply(event: Event, data: EventInput) -> None:
     event.participant_count = data.participant_count
     event.visitor_count = data.visitor_count
     event.is_public = data.is_public
+    event.set_local_period(zone)
     event.organisers = [
         EventOrganiser(kind=kind.value, name=name, position=position)
         for position, (kind, name) in enumerate(data.organisers)
@@ -135,16 +136,18 @@ async def create_events(
     events = []
     for starts_at, ends_at in times:
         event = Event(series_id=series.id if series else None)
-        _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at))
+        _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at), zone)
         session.add(event)
         events.append(event)
     await session.commit()
     return events
 
 
-async def update_event(session: AsyncSession, event: Event, data: EventInput) -> Event:
+async def update_event(
+    session: AsyncSession, event: Event, data: EventInput, *, zone: ZoneInfo
+) -> Event:
     data.check()
-    _apply(event, data)
+    _apply(event, data, zone)
     await session.commit()
     return event
 

@@ -1,0 +1,307 @@
+"""Benchmark: the comparison dashboard over 1,000,000 responses from 10,000 events on PostgreSQL.
+
+    .venv/bin/python -m benchmarks.feedback_compare [--responses 1000000] [--events 10000]
+
+Generates the data with COPY (events over three years in seven areas, the
+standard questionnaire answered in three languages), then times full page
+renders of /staff/feedback through the application, beside two baselines
+measured in the same run: a simple staff page, and a bare COUNT(*) of the
+responses in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import random
+import statistics
+import time
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+
+from app.accounts.models import Role, User
+from app.accounts.passwords import hash_password
+from app.areas.services import AreaInput, create_area
+from app.database import Database
+from app.demo import ESPOO_AREAS
+from app.events.models import EventType
+from app.migrate import upgrade_to_head
+from app.settings import Settings
+from app.web import create_app
+from benchmarks.common import SECRET, bench_database
+from surveys import services
+from surveys.definitions import tally_rows
+from surveys.demo import demo_answers
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+PAGES = [
+    ("group by event type", "/staff/feedback?group=type"),
+    ("group by area", "/staff/feedback?group=area"),
+    ("group by month", "/staff/feedback?group=month"),
+    ("group by year", "/staff/feedback?group=year"),
+    ("group by language", "/staff/feedback?group=language"),
+    ("group by event (60 newest)", "/staff/feedback?group=event"),
+    (
+        "2 types, 1 year, by area",
+        "/staff/feedback?group=area&type=theme_panel&type=pop_up&start=2025-01-01&end=2025-12-31",
+    ),
+]
+
+
+async def generate(url: str, events: int, responses: int) -> None:
+    database = Database(url)
+    async with database.engine.begin() as connection:
+        await upgrade_to_head(connection)
+    async with database.sessionmaker() as session:
+        areas = [
+            await create_area(
+                session,
+                AreaInput(
+                    name=name, populations={2024: population, 2025: population, 2026: population}
+                ),
+                slug=slug,
+            )
+            for slug, name, population, _venue in ESPOO_AREAS
+        ]
+        version = await services.standard_version(session)
+        questions = services.questions_for(
+            services.AnsweringForm(
+                0,
+                "",
+                0,
+                None,
+                None,
+                services._version_questions(version.id, version.questions),
+                (),
+                None,
+            ),
+            "fi",
+            areas,
+        )
+        session.add(
+            User(
+                email="bench@example.fi",
+                display_name="Bench",
+                role=Role.STAFF.value,
+                password_hash=await hash_password("benchmark password"),
+                must_change_password=False,
+            )
+        )
+        await session.commit()
+    await database.dispose()
+
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
+    )
+    rng = random.Random(2017)
+    start = dt.datetime(2024, 1, 1, 15, tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    event_rows = []
+    for number in range(events):
+        begins = start + dt.timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60 // 10) * 10)
+        event_type = rng.choice(list(EventType)).value
+        area = rng.choice(areas)
+        participants = rng.randint(5, 200)
+        event_rows.append(
+            (
+                number + 1,
+                json.dumps({"fi": f"Tapahtuma {number + 1}"}),
+                "{}",
+                "{}",
+                event_type,
+                area.id,
+                "Kirjasto",
+                json.dumps(rng.choice([["fi"], ["fi", "sv"], ["fi", "en"], ["sv"], ["en", "fi"]])),
+                begins,
+                begins + dt.timedelta(hours=rng.choice([1.5, 2, 3])),
+                participants,
+                participants + rng.randint(0, 50),
+                True,
+                now,
+                now,
+                begins.astimezone(HELSINKI).strftime("%Y-%m"),
+                begins.astimezone(HELSINKI).year,
+            )
+        )
+    await connection.copy_records_to_table(
+        "event",
+        records=event_rows,
+        columns=[
+            "id",
+            "title",
+            "description",
+            "theme",
+            "event_type",
+            "area_id",
+            "venue",
+            "languages",
+            "starts_at",
+            "ends_at",
+            "participant_count",
+            "visitor_count",
+            "is_public",
+            "created_at",
+            "updated_at",
+            "local_month",
+            "local_year",
+        ],
+    )
+    await connection.copy_records_to_table(
+        "event_organiser",
+        records=[(i, i, "city_unit", "Asukasosallisuus", 0) for i in range(1, events + 1)],
+        columns=["id", "event_id", "kind", "name", "position"],
+    )
+    await connection.copy_records_to_table(
+        "questionnaire",
+        records=[
+            (i, i, version.id, f"b{i:07d}", "[]", row[8], row[9] + dt.timedelta(days=14), now)
+            for i, row in enumerate(event_rows, start=1)
+        ],
+        columns=[
+            "id",
+            "event_id",
+            "version_id",
+            "slug",
+            "extra_questions",
+            "opens_at",
+            "closes_at",
+            "created_at",
+        ],
+    )
+    tally: Counter = Counter()
+    area_slugs = [area.slug for area in areas]
+    batch = []
+    for number in range(responses):
+        event_number = rng.randrange(events)
+        event = event_rows[event_number]
+        language = rng.choice(json.loads(event[7]))
+        answers = demo_answers(rng, (event_number % 7 - 3) / 6, area_slugs)
+        for key, value in tally_rows(questions, answers):
+            tally[(event_number + 1, language, key, value)] += 1
+        batch.append(
+            (
+                event_number + 1,
+                event_number + 1,
+                language,
+                event[9].date(),
+                f"bench{number}",
+                json.dumps(answers),
+            )
+        )
+        if len(batch) == 100_000:
+            await connection.copy_records_to_table(
+                "feedback_response",
+                records=batch,
+                columns=[
+                    "questionnaire_id",
+                    "event_id",
+                    "language",
+                    "submitted_on",
+                    "submission_token",
+                    "answers",
+                ],
+            )
+            batch = []
+    if batch:
+        await connection.copy_records_to_table(
+            "feedback_response",
+            records=batch,
+            columns=[
+                "questionnaire_id",
+                "event_id",
+                "language",
+                "submitted_on",
+                "submission_token",
+                "answers",
+            ],
+        )
+    await connection.copy_records_to_table(
+        "feedback_tally",
+        records=[(*key, count) for key, count in tally.items()],
+        columns=["event_id", "language", "question_key", "value", "count"],
+    )
+    for table in ("event", "event_organiser", "questionnaire"):
+        await connection.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+    await connection.execute("VACUUM ANALYZE")
+    print(f"generated {events} events, {responses} responses, {len(tally)} tally rows")
+    await connection.close()
+
+
+async def measure(url: str, repeats: int) -> list[tuple[str, float, float]]:
+    settings = Settings(
+        environment="test", secret_key=SECRET, database_url=url, log_level="WARNING"
+    )
+    results = []
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.follow_redirects = False
+        await client.get("/staff/login?lang=en")
+        response = await client.post(
+            "/staff/login",
+            data={
+                "email": "bench@example.fi",
+                "password": "benchmark password",
+                "_csrf_token": client.cookies["tori_csrf"],
+            },
+        )
+        assert response.status_code == 303, response.status_code
+
+        async def timed(path: str) -> tuple[float, float]:
+            (await client.get(path)).raise_for_status()  # warm-up
+            seconds = []
+            for _ in range(repeats):
+                began = time.perf_counter()
+                page = await client.get(path)
+                seconds.append(time.perf_counter() - began)
+                assert page.status_code == 200, (path, page.status_code)
+            return statistics.median(seconds), max(seconds)
+
+        results.append(("baseline: staff home page", *await timed("/staff")))
+        for label, path in PAGES:
+            results.append((label, *await timed(path)))
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
+    )
+    seconds = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        await connection.fetchval("SELECT count(*) FROM feedback_response")
+        seconds.append(time.perf_counter() - began)
+    await connection.close()
+    results.insert(
+        1, ("baseline: SELECT count(*) of responses", statistics.median(seconds), max(seconds))
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    arguments = parser.parse_args()
+    with bench_database("compare") as url:
+        began = time.perf_counter()
+        asyncio.run(generate(url, arguments.events, arguments.responses))
+        print(f"data generated in {time.perf_counter() - began:.0f} s")
+        results = asyncio.run(measure(url, arguments.repeats))
+    print(
+        f"/staff/feedback over {arguments.responses:,} responses from {arguments.events:,} events, PostgreSQL, "
+        f"median and max of {arguments.repeats} renders"
+    )
+    print(f"{'':42}{'median ms':>11}{'max ms':>9}")
+    for label, median, longest in results:
+        print(f"{label:42}{median * 1000:11.0f}{longest * 1000:9.0f}")
+
+
+if __name__ == "__main__":
+    main()
