@@ -138,6 +138,7 @@ class Group:
     responses: int = 0
     population: int | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    _numeric: dict[str, NumericSummary | None] = field(default_factory=dict, repr=False)
 
     @property
     def suppressed(self) -> bool:
@@ -154,8 +155,12 @@ class Group:
     def numeric(self, key: str) -> NumericSummary | None:
         if self.suppressed:
             return None
-        values = self.counts.get(key, {})
-        return summarise_numeric({int(v): c for v, c in values.items() if v.lstrip("-").isdigit()})
+        if key not in self._numeric:
+            values = self.counts.get(key, {})
+            self._numeric[key] = summarise_numeric(
+                {int(v): c for v, c in values.items() if v.lstrip("-").isdigit()}
+            )
+        return self._numeric[key]
 
     def shares(
         self, key: str, option_keys: tuple[str, ...], multiple: bool
