@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium test lint format messages clean
+.PHONY: help run install install-dev chromium test lint format messages bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ format: install-dev ## format the code
 
 messages: install-dev ## extract messages and update the fi, sv and en catalogs
 	@$(BIN)/python scripts/catalogs.py update
+
+bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and Redis; takes a few minutes)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "The benchmarks need wrk: apt-get install wrk"; exit 1; }
+	@$(BIN)/python -m benchmarks.feedback_compare
+	@$(BIN)/python -m benchmarks.feedback_submit
 
 clean: ## remove the virtual environment, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tori.sqlite3 tori.sqlite3-*
