@@ -226,22 +226,6 @@ _ANSWERING_FORM = (
 )
 
 
-_ANSWERING_FORM = (
-    select(
-        Questionnaire.id,
-        Questionnaire.slug,
-        Questionnaire.event_id,
-        Questionnaire.opens_at,
-        Questionnaire.closes_at,
-        Questionnaire.version_id,
-        Questionnaire.extra_questions,
-        Questionnaire.instrument_id,
-    )
-    .join(Event, Event.id == Questionnaire.event_id)
-    .where(Questionnaire.slug == bindparam("slug"), Event.is_public.is_(True))
-)
-
-
 async def load_answering_form(session: AsyncSession | AsyncConnection, slug: str) -> AnsweringForm:
     """The questionnaire behind a public link, without loading ORM objects (the answering hot path)."""
     if len(slug) > 16:
@@ -577,7 +561,7 @@ def token_is_genuine(secret: str, slug: str, token: str) -> bool:
 
 
 async def submit_response(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     questionnaire: AnsweringForm | Questionnaire,
     *,
     questions: tuple[Question, ...],
@@ -592,8 +576,22 @@ async def submit_response(
         raise DomainError(N_("This questionnaire is not open for answers."))
     if isinstance(questionnaire, Questionnaire):
         questionnaire = answering_form_of(questionnaire)
+    if dialect_of(session) == "postgresql":
+        # The same single atomic statement as the answering hot path, inside this transaction.
+        connection = await session.connection() if isinstance(session, AsyncSession) else session
+        driver = (await connection.get_raw_connection()).driver_connection
+        stored = await submit_response_pg(
+            driver,
+            questionnaire,
+            questions=questions,
+            answers=answers,
+            language=language,
+            token=token,
+            now=now,
+        )
+        await session.commit()
+        return stored
     rows, answers = counted_answers(questionnaire, questions, answers)
-    # Plain SQL prepared once: this is the busiest write of the feedback feature.
     parameters = {
         "questionnaire_id": questionnaire.id,
         "event_id": questionnaire.event_id,
@@ -602,47 +600,22 @@ async def submit_response(
         "token": token,
         "answers": json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
     }
-    if dialect_of(session) == "postgresql":
-        # One statement, so one round trip: the response and its counts together, or neither.
-        response_id = await session.scalar(
-            _INSERT_RESPONSE_WITH_COUNTS_PG,
-            {
-                **parameters,
-                "keys": [key for key, _ in rows],
-                "values": [value for _, value in rows],
-            },
-        )
-        if response_id is None:
-            return False  # this form was already sent: the first sending counts, nothing is added
-    else:
-        response_id = await session.scalar(_INSERT_RESPONSE_SQLITE, parameters)
-        if response_id is None:
-            return False
-        await session.execute(
-            _INSERT_PENDING_SQLITE,
-            [
-                {"event_id": questionnaire.event_id, "language": language, "key": k, "value": v}
-                for k, v in rows
-            ],
-        )
+    response_id = await session.scalar(_INSERT_RESPONSE_SQLITE, parameters)
+    if response_id is None:
+        return False  # this form was already sent: the first sending counts, nothing is added
+    await session.execute(
+        _INSERT_PENDING_SQLITE,
+        [
+            {"event_id": questionnaire.event_id, "language": language, "key": k, "value": v}
+            for k, v in rows
+        ],
+    )
     await session.commit()
     if random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping, not security
         await fold_pending_counts(session)
     return True
 
 
-_INSERT_RESPONSE_WITH_COUNTS_PG = text(
-    "WITH response AS ("
-    " INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers)"
-    " VALUES (:questionnaire_id, :event_id, :language, :submitted_on, :token, CAST(:answers AS JSONB))"
-    " ON CONFLICT (submission_token) DO NOTHING RETURNING id"
-    "), counts AS ("
-    " INSERT INTO feedback_pending (event_id, language, question_key, value)"
-    " SELECT :event_id, :language, key, value"
-    " FROM unnest(CAST(:keys AS TEXT[]), CAST(:values AS TEXT[])) AS t(key, value)"
-    " WHERE EXISTS (SELECT 1 FROM response)"
-    ") SELECT id FROM response"
-)
 _INSERT_RESPONSE_SQLITE = text(
     "INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers) "
     "VALUES (:questionnaire_id, :event_id, :language, :submitted_on, :token, :answers) "
