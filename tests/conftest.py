@@ -97,3 +97,9 @@ async def csrf_token(client: AsyncTestClient, path: str = "/") -> str:
 def pytest_report_header() -> list[str]:
     source = os.environ.get("TEST_DATABASE_URL") or "a throwaway cluster started by the suite"
     return [f"PostgreSQL: {source}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's synchronous API keeps its own event loop running until
+    the session ends, and the asyncio tests cannot start theirs beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
