@@ -345,3 +345,72 @@ async def test_sqlite_aggregates_equal_postgresql_aggregates(db, tmp_path):
         ]
 
     assert snapshot(postgres) == snapshot(lite)
+
+
+async def test_extra_question_text_is_capped_and_hostile_text_is_escaped(client, db):
+    await signed_in_as(client, db, Role.STAFF)
+    questionnaire = await open_questionnaire(db, await make_event(db))
+    token = await csrf_token(client, f"/staff/events/{questionnaire.event_id}/feedback")
+    path = f"/staff/events/{questionnaire.event_id}/feedback/questions"
+    too_long = await client.post(
+        path, data={"type": "scale5", "text_fi": "K" * 301, "_csrf_token": token}
+    )
+    assert too_long.status_code == 400
+    assert "Use at most 300 characters." in too_long.text
+    hostile = "<script>alert('x')</script>"
+    added = await client.post(
+        path, data={"type": "yes_no", "text_fi": hostile, "_csrf_token": token}
+    )
+    assert added.status_code == 303
+    page = await client.get(f"/f/{questionnaire.slug}?lang=fi")
+    assert "&lt;script&gt;alert(" in page.text
+    assert "<script>alert(" not in page.text
+
+
+def run_tori(arguments: list[str], database_url: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *arguments],
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_questionnaire_and_instrument_import_commands(tmp_path):
+    import json
+    from pathlib import Path
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert run_tori(["migrate"], url).returncode == 0
+    definition = services.standard_definition()
+    source = tmp_path / "standard.json"
+    source.write_text(json.dumps(definition), encoding="utf-8")
+    first = run_tori(["questionnaire-import", str(source)], url)
+    assert first.returncode == 0, first.stderr
+    assert "version 1: stored as a new version" in first.stdout
+    assert "unchanged" in run_tori(["questionnaire-import", str(source)], url).stdout
+    definition["questions"][0]["text"]["fi"] = "Uusi sanamuoto"
+    source.write_text(json.dumps(definition), encoding="utf-8")
+    clash = run_tori(["questionnaire-import", str(source)], url)
+    assert clash.returncode == 2
+    assert "give a higher version" in clash.stderr
+    for content, message in (
+        (b"{", "not a UTF-8 JSON file"),
+        (b'{"key": "x", "questions": []}', "non-empty list"),
+    ):
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(content)
+        result = run_tori(["questionnaire-import", str(bad)], url)
+        assert result.returncode == 2
+        assert message in result.stderr
+    assert run_tori(["questionnaire-import", str(tmp_path / "missing.json")], url).returncode == 2
+    instrument = Path(__file__).resolve().parents[1] / "data" / "made_up_instrument.json"
+    imported = run_tori(["instrument-import", str(instrument)], url)
+    assert imported.returncode == 0
+    assert "offered in: fi, en" in imported.stdout
