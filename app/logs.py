@@ -64,7 +64,7 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            if not scope["path"].startswith("/static/"):
+            if access_log.isEnabledFor(logging.INFO) and not scope["path"].startswith("/static/"):
                 access_log.info(
                     "request",
                     extra={

@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         ),
         middleware=[
             access_log_middleware,
-            DefineMiddleware(StaffSessionMiddleware, exclude=["^/static/", "^/healthz$"]),
+            # Residents' questionnaire pages never need a staff session.
+            DefineMiddleware(StaffSessionMiddleware, exclude=["^/static/", "^/healthz$", "^/f/"]),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

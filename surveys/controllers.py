@@ -3,7 +3,6 @@ from __future__ import annotations
 from functools import partial
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -159,20 +158,15 @@ class FeedbackController(Controller):
         remembered = [str(questionnaire.id), *answered_ids(request, settings.secret_key)][
             :REMEMBERED_QUESTIONNAIRES
         ]
+        # The header is written by hand: this response is sent for every answer.
+        cookie = sign(settings.secret_key, ANSWERED_PURPOSE, ",".join(remembered))
+        secure = "; Secure" if settings.https else ""
         return Redirect(
             path=f"/f/{questionnaire.slug}/thanks",
             status_code=303,
-            cookies=[
-                Cookie(
-                    key=ANSWERED_COOKIE,
-                    value=sign(settings.secret_key, ANSWERED_PURPOSE, ",".join(remembered)),
-                    max_age=365 * 24 * 3600,
-                    path="/f",
-                    httponly=True,
-                    samesite="lax",
-                    secure=settings.https,
-                )
-            ],
+            headers={
+                "Set-Cookie": f"{ANSWERED_COOKIE}={cookie}; Max-Age={365 * 24 * 3600}; Path=/f; HttpOnly; SameSite=Lax{secure}"
+            },
         )
 
     async def _problem(
