@@ -61,7 +61,7 @@ class ComparisonFilter:
     organiser_name: str = ""
     event_ids: tuple[int, ...] = ()
 
-    def event_conditions(self, zone: str, dialect: str) -> list:
+    def event_conditions(self, zone: str) -> list:
         conditions = []
         if self.start:
             conditions.append(
@@ -226,7 +226,7 @@ async def compare(
     if grouping not in GROUPINGS:
         raise ValueError(grouping)
     dialect = session.bind.dialect.name
-    conditions = filters.event_conditions(zone, dialect)
+    conditions = filters.event_conditions(zone)
     truncated = False
     if grouping == "event" and not filters.event_ids:
         chosen = (
@@ -271,7 +271,7 @@ async def compare(
                 )
 
     await _add_monitoring_figures(
-        session, groups, grouping, conditions, filters=filters, zone=zone, dialect=dialect
+        session, groups, grouping, conditions, filters=filters, dialect=dialect
     )
     _add_populations(groups, grouping, filters, areas)
     catalogue = await question_catalogue(session, areas)
@@ -287,7 +287,7 @@ async def compare(
 
 
 async def _add_monitoring_figures(
-    session, groups, grouping, conditions, *, filters, zone, dialect
+    session, groups, grouping, conditions, *, filters, dialect
 ) -> None:
     organisers = (
         select(func.count(EventOrganiser.id))

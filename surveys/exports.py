@@ -179,12 +179,11 @@ async def response_rows(
     """Every matching response, streamed in batches from its own session (the request's has ended)."""
     yield RESPONSE_FIXED_COLUMNS + columns
     async with sessionmaker() as session:
-        dialect = session.bind.dialect.name
         areas = {area.id: area.slug for area in await session.scalars(select(Area))}
         query = (
             select(FeedbackResponse, Event.event_type, Event.area_id, Event.starts_at)
             .join(Event, Event.id == FeedbackResponse.event_id)
-            .where(*filters.event_conditions(zone, dialect))
+            .where(*filters.event_conditions(zone))
             .order_by(FeedbackResponse.id)
             .execution_options(yield_per=batch)
         )

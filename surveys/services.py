@@ -9,6 +9,7 @@ import json
 import random
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -326,20 +327,13 @@ async def load_answering_form_pg(connection: Any, slug: str) -> AnsweringForm:
 
 
 async def area_options_pg(connection: Any) -> list[Option]:
-    global _area_cache  # noqa: PLW0603 - a per-process cache
-    now = time.monotonic()
-    if _area_cache is not None and now - _area_cache[0] < AREA_CACHE_SECONDS:
-        return _area_cache[1]
-    rows = [
-        (slug, json.loads(name))
-        for slug, name in await connection.fetch("SELECT slug, name::text FROM area")
-    ]
-    options = [
-        Option(key=slug, label=name)
-        for slug, name in sorted(rows, key=lambda r: localized(r[1], "fi").lower())
-    ]
-    _area_cache = (now, options)
-    return options
+    async def read() -> list[tuple[str, dict]]:
+        return [
+            (slug, json.loads(name))
+            for slug, name in await connection.fetch("SELECT slug, name::text FROM area")
+        ]
+
+    return await _cached_area_options(read)
 
 
 async def submit_response_pg(
@@ -385,15 +379,18 @@ def counted_answers(
 
 
 async def current_area_options(session: AsyncSession | AsyncConnection) -> list[Option]:
+    async def read() -> list[tuple[str, dict]]:
+        return [(row.slug, row.name) for row in await session.execute(_AREA_OPTIONS)]
+
+    return await _cached_area_options(read)
+
+
+async def _cached_area_options(read) -> list[Option]:
     global _area_cache  # noqa: PLW0603 - a per-process cache
     now = time.monotonic()
-    if _area_cache is not None and now - _area_cache[0] < AREA_CACHE_SECONDS:
-        return _area_cache[1]
-    rows = await session.execute(_AREA_OPTIONS)
-    ordered = sorted(rows, key=lambda row: localized(row.name, "fi").lower())
-    options = [Option(key=row.slug, label=row.name) for row in ordered]
-    _area_cache = (now, options)
-    return options
+    if _area_cache is None or now - _area_cache[0] >= AREA_CACHE_SECONDS:
+        _area_cache = (now, area_options(await read()))
+    return _area_cache[1]
 
 
 # --- per-event questionnaires ----------------------------------------------------------------
@@ -506,9 +503,11 @@ async def questionnaire_by_slug(session: AsyncSession, slug: str) -> Questionnai
     return questionnaire
 
 
-def area_options(areas: list[Area]) -> list[Option]:
-    ordered = sorted(areas, key=lambda area: localized(area.name, "fi").lower())
-    return [Option(key=area.slug, label=area.name) for area in ordered]
+def area_options(areas: Iterable[Area | tuple[str, dict]]) -> list[Option]:
+    """The city's areas as answer options, in Finnish alphabetical order in every language."""
+    pairs = [(area.slug, area.name) if isinstance(area, Area) else area for area in areas]
+    pairs.sort(key=lambda pair: localized(pair[1], "fi").lower())
+    return [Option(key=slug, label=name) for slug, name in pairs]
 
 
 def questions_for(
@@ -517,8 +516,7 @@ def questions_for(
     """The questions in the order asked: standard, the event's own, then the instrument when its wording exists in this language."""
     if isinstance(form, Questionnaire):
         form = answering_form_of(form)
-    options = [a if isinstance(a, Option) else Option(key=a.slug, label=a.name) for a in areas]
-    options.sort(key=lambda option: localized(option.label, "fi").lower())
+    options = list(areas) if areas and isinstance(areas[0], Option) else area_options(areas)
     questions = [
         q.with_options(options) if q.options_from == "areas" else q for q in form.version_questions
     ]
@@ -641,7 +639,7 @@ async def fold_pending_counts(session: AsyncSession | AsyncConnection) -> int:
     """
     dialect = dialect_of(session)
     if dialect == "postgresql":
-        result = await session.execute(postgresql_fold_statement())
+        result = await session.execute(_FOLD_PG_STATEMENT)
         moved = result.scalar() or 0
     else:
         top = await session.scalar(select(func.max(FeedbackPending.id)))
@@ -678,10 +676,6 @@ async def fold_pending_counts(session: AsyncSession | AsyncConnection) -> int:
     return moved
 
 
-def postgresql_fold_statement():
-    return text(_FOLD_PG)
-
-
 _FOLD_PG = """
         WITH moved AS (
             DELETE FROM feedback_pending RETURNING event_id, language, question_key, value
@@ -697,6 +691,7 @@ _FOLD_PG = """
         )
         SELECT coalesce(sum(count), 0) FROM grouped
         """
+_FOLD_PG_STATEMENT = text(_FOLD_PG)
 
 
 async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
