@@ -85,6 +85,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         proxy_headers=True,
         log_config=None,
         access_log=False,
+        # Open live-result streams are ended after a few seconds; browsers reconnect by themselves.
+        timeout_graceful_shutdown=5,
     )
 
 

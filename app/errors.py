@@ -49,6 +49,12 @@ class NotFoundError(DomainError):
     status_code = 404
 
 
+class ForbiddenError(DomainError):
+    """Not allowed, for a reason the person can act on (shown in their language)."""
+
+    status_code = 403
+
+
 class LoginRequiredError(NotAuthorizedException):
     """Raised by guards: a GET is sent to the login page, anything else gets a 401 page."""
 

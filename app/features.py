@@ -12,7 +12,7 @@ and `create_app`, the Alembic environment and the `tori` command find it here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -32,6 +32,21 @@ class Feature:
     # Links the core's staff pages show: (msgid, path); in event links "{id}" is the event's id.
     staff_links: Sequence[tuple[str, str]] = ()
     event_links: Sequence[tuple[str, str]] = ()
+    # Called with a session by the public home page: what residents can take part in right now.
+    highlights: Callable[[Any], Awaitable[list[Highlight]]] | None = None
+    # Called with the application when it stops (closing the feature's own connections).
+    on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Something open for taking part, shown on the home page: a msgid for its kind, a title by
+    language, a link and when it closes."""
+
+    kind: str
+    title: dict[str, str]
+    url: str
+    closes_at: Any
 
 
 def staff_links() -> list[tuple[str, str]]:
@@ -43,6 +58,15 @@ def event_links(event_id: int) -> list[tuple[str, str]]:
         (label, path.format(id=event_id))
         for feature in load_features()
         for label, path in feature.event_links
+    ]
+
+
+async def highlights(session: Any) -> list[Highlight]:
+    return [
+        item
+        for feature in load_features()
+        if feature.highlights
+        for item in await feature.highlights(session)
     ]
 
 

@@ -191,6 +191,9 @@ class Formatter:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return numbers.format_decimal(value, format=pattern, locale=current_language())
 
+    def percent(self, share: float) -> str:
+        return numbers.format_percent(share, locale=current_language())
+
     def weekday_names(self) -> list[str]:
         names = Locale.parse(current_language()).days["stand-alone"]["abbreviated"]
         return [names[index] for index in range(7)]
@@ -203,6 +206,7 @@ class Formatter:
             "format_datetime": self.datetime,
             "format_month": self.month,
             "format_number": self.number,
+            "format_percent": self.percent,
             "weekday_names": self.weekday_names,
             "local_time": self.local,
         }

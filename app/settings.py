@@ -51,6 +51,9 @@ class Settings:
     contact_email: str = "osallisuus@example.fi"
     # Questionnaire answers accepted from one network address per 10 minutes (a full hall fits).
     answers_per_address: int = 300
+    # Poll votes accepted from one network address per 10 minutes: a crowd at a pop-up stand or
+    # behind a library's network votes freely, a script is slowed down.
+    votes_per_address: int = 600
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -77,6 +80,7 @@ class Settings:
             database_pool_size=int(env.get("DATABASE_POOL_SIZE", "10")),
             contact_email=env.get("TORI_CONTACT_EMAIL", "osallisuus@example.fi"),
             answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
+            votes_per_address=int(env.get("TORI_VOTES_PER_ADDRESS", "600")),
         )
         settings.check()
         return settings

@@ -103,14 +103,21 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             engine=JinjaTemplateEngine.from_environment(renderer.environment)
         ),
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=512, gzip_compress_level=6
+            backend="gzip",
+            minimum_size=512,
+            gzip_compress_level=6,
+            # Server-sent events must reach the browser one by one, not in compressed blocks.
+            exclude_opt_key="skip_compression",
         ),
         plugins=[HTMXPlugin()],
         before_request=choose_language,
         before_send=[security_headers(https=settings.https), renderer.remember_language_hook()],
         exception_handlers=exception_handlers(renderer),
         request_max_body_size=MAX_BODY_BYTES,
-        on_shutdown=[close_resources],
+        on_shutdown=[
+            *(hook for feature in load_features() for hook in feature.on_shutdown),
+            close_resources,
+        ],
         openapi_config=None,
         logging_config=None,
         debug=settings.debug,

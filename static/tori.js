@@ -15,7 +15,40 @@
       block.hidden = !shown;
     });
   }
+  // Live results: the server says "update" (server-sent events); the region fetches itself again.
+  function followLive(region) {
+    if (!window.EventSource || !window.htmx) { return; }
+    var source = new EventSource(region.getAttribute("data-live-source"));
+    var waiting = false;
+    source.addEventListener("update", function () {
+      if (waiting) { return; }
+      waiting = true;
+      setTimeout(function () {
+        waiting = false;
+        htmx.ajax("GET", region.getAttribute("data-live-fragment"), { target: region, swap: "innerHTML" });
+      }, 500);
+    });
+  }
+  // A kiosk starts again for the next person a few seconds after a vote, unless asked to wait.
+  function kioskReset(root) {
+    root.querySelectorAll("[data-kiosk-reset]").forEach(function (block) {
+      var note = root.querySelector("[data-kiosk-note]");
+      var timer = setTimeout(function () {
+        window.location.assign(block.getAttribute("data-kiosk-url"));
+      }, 1000 * Number(block.getAttribute("data-kiosk-reset")));
+      if (note) {
+        note.hidden = false;
+        note.querySelector("[data-kiosk-pause]").addEventListener("click", function () {
+          clearTimeout(timer);
+          note.hidden = true;
+        });
+      }
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { kioskReset(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-source]").forEach(followLive);
+    if (!window.htmx) { kioskReset(document); }
     document.querySelectorAll("form[data-conditional]").forEach(function (form) {
       form.querySelectorAll("[data-condition-note]").forEach(function (note) { note.hidden = true; });
       updateConditions(form);

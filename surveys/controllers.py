@@ -12,9 +12,9 @@ from app.errors import DomainError
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, gettext_in, set_language
 from app.ratelimit import Limit, counter_key
-from app.signing import sign, unsign
 from surveys import services
 from surveys.definitions import AnswerError, read_answers
+from surveys.device import remember_header, remembered_ids
 from surveys.qr import qr_svg
 
 POSTER_CALL = N_("Tell us what you thought!")
@@ -23,14 +23,12 @@ POSTER_HELP = N_(
 )
 ANSWERED_COOKIE = "tori_answered"
 ANSWERED_PURPOSE = "answered-questionnaires"
-REMEMBERED_QUESTIONNAIRES = 40
 # Bursts from one address are slowed down (TORI_ANSWERS_PER_ADDRESS per window), a full hall is not.
 ANSWER_WINDOW_SECONDS = 600
 
 
 def answered_ids(request: Request, secret: str) -> list[str]:
-    value = unsign(secret, ANSWERED_PURPOSE, request.cookies.get(ANSWERED_COOKIE))
-    return [item for item in (value or "").split(",") if item.isdigit()]
+    return remembered_ids(request, secret, ANSWERED_COOKIE, ANSWERED_PURPOSE)
 
 
 def translate_errors(errors: dict[str, AnswerError]) -> dict[str, str]:
@@ -155,18 +153,17 @@ class FeedbackController(Controller):
                 )
             except DomainError as error:
                 return await show_again(errors={"": error.translated()}, status_code=400)
-        remembered = [str(questionnaire.id), *answered_ids(request, settings.secret_key)][
-            :REMEMBERED_QUESTIONNAIRES
-        ]
-        # The header is written by hand: this response is sent for every answer.
-        cookie = sign(settings.secret_key, ANSWERED_PURPOSE, ",".join(remembered))
-        secure = "; Secure" if settings.https else ""
+        cookie = remember_header(
+            request,
+            settings.secret_key,
+            ANSWERED_COOKIE,
+            ANSWERED_PURPOSE,
+            questionnaire.id,
+            path="/f",
+            https=settings.https,
+        )
         return Redirect(
-            path=f"/f/{questionnaire.slug}/thanks",
-            status_code=303,
-            headers={
-                "Set-Cookie": f"{ANSWERED_COOKIE}={cookie}; Max-Age={365 * 24 * 3600}; Path=/f; HttpOnly; SameSite=Lax{secure}"
-            },
+            path=f"/f/{questionnaire.slug}/thanks", status_code=303, headers={"Set-Cookie": cookie}
         )
 
     async def _problem(
@@ -222,8 +219,8 @@ class FeedbackController(Controller):
         return Template(
             template_name="surveys/poster.html",
             context={
-                "questionnaire": questionnaire,
-                "event": event,
+                "title": event.title,
+                "qr_label": gettext("QR code that opens the questionnaire"),
                 "poster_languages": languages,
                 "url": public_url(request, questionnaire.slug),
                 "qr": qr_svg(public_url(request, questionnaire.slug), title=None),

@@ -1,18 +1,53 @@
 """How the surveys package plugs into Tori (see app/features.py)."""
 
-from app.features import Feature
+from litestar import Litestar
+
+from app.features import Feature, Highlight
 from app.i18n import N_
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
+from surveys.polls import services as poll_services
+from surveys.polls.controllers import KioskStartController, PollController
+from surveys.polls.demo import seed_polls
+from surveys.polls.staff import StaffPollsController
 from surveys.staff import CompareController, EventFeedbackController
+
+
+async def open_poll_highlights(session) -> list[Highlight]:
+    return [
+        Highlight(
+            kind=N_("Quick poll"), title=poll.title, url=f"/p/{poll.slug}", closes_at=poll.closes_at
+        )
+        for poll in await poll_services.open_polls(session)
+    ]
+
+
+async def seed_surveys(session, settings) -> str:
+    return "\n".join([await seed_feedback(session, settings), await seed_polls(session, settings)])
+
+
+async def stop_live_results(app: Litestar) -> None:
+    notifier = app.state.get("poll_notifier")
+    if notifier is not None:
+        await notifier.close()
+
 
 feature = Feature(
     name="surveys",
-    route_handlers=(FeedbackController, CompareController, EventFeedbackController),
-    staff_links=((N_("Compare feedback"), "/staff/feedback"),),
+    route_handlers=(
+        FeedbackController,
+        CompareController,
+        EventFeedbackController,
+        PollController,
+        KioskStartController,
+        StaffPollsController,
+    ),
+    staff_links=((N_("Compare feedback"), "/staff/feedback"), (N_("Polls"), "/staff/polls")),
     event_links=((N_("Feedback questionnaire"), "/staff/events/{id}/feedback"),),
-    model_modules=("surveys.models",),
-    seed_demo=seed_feedback,
+    model_modules=("surveys.models", "surveys.polls.models"),
+    seed_demo=seed_surveys,
     commands=COMMANDS,
+    highlights=open_poll_highlights,
+    on_shutdown=(stop_live_results,),
 )

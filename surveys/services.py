@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import random
 import secrets
@@ -23,6 +22,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
 from app.i18n import N_, localized
+from app.signing import form_token, form_token_is_genuine
 from surveys.definitions import (
     DefinitionError,
     Option,
@@ -538,24 +538,12 @@ def status_of(questionnaire: Questionnaire | AnsweringForm, now: dt.datetime | N
 # --- answering -------------------------------------------------------------------------------
 
 
-def sign_token(secret: str, slug: str, nonce: str) -> str:
-    mac = hmac.new(
-        secret.encode(), f"feedback-token\0{slug}\0{nonce}".encode(), hashlib.sha256
-    ).hexdigest()[:32]
-    return f"{nonce}.{mac}"
-
-
 def new_submission_token(secret: str, slug: str) -> str:
-    return sign_token(secret, slug, secrets.token_hex(12))
+    return form_token(secret, "feedback-token", slug)
 
 
 def token_is_genuine(secret: str, slug: str, token: str) -> bool:
-    nonce, _, _mac = token.partition(".")
-    return (
-        len(token) <= 64
-        and len(nonce) == 24
-        and hmac.compare_digest(sign_token(secret, slug, nonce), token)
-    )
+    return form_token_is_genuine(secret, "feedback-token", slug, token)
 
 
 async def submit_response(

@@ -289,35 +289,46 @@ def read_settings(
 
 
 def read_extra_question(form: Form) -> dict | None:
-    kind = form.choice("type", EXTRA_TYPES)
-    text = form.translated_text("text", required=True, max_length=300)
+    data = read_question(form, EXTRA_TYPES)
+    if data is None:
+        return None
+    return {"key": "extra", **data, "required": form.boolean("required")}
+
+
+def read_question(form: Form, types: tuple[str, ...], prefix: str = "") -> dict | None:
+    """One question written by staff: kind, wording in each language, options one per line.
+
+    Fields are named `<prefix>type`, `<prefix>text_fi`, `<prefix>options_fi`, `<prefix>max_choices`
+    … so one form can hold several questions (polls have up to three).
+    """
+    kind = form.choice(f"{prefix}type", list(types))
+    text = form.translated_text(f"{prefix}text", required=True, max_length=300)
     options: list[dict] = []
     if kind in ("single", "multiple"):
         columns = {
-            language: form.lines(f"options_{language}", max_lines=12, max_length=120)
+            language: form.lines(f"{prefix}options_{language}", max_lines=12, max_length=120)
             for language in LANGUAGES
         }
         count = max((len(lines) for lines in columns.values()), default=0)
         if count < 2:
-            form.add_error("options_fi", gettext("Give at least two options, one per line."))
+            form.add_error(
+                f"{prefix}options_fi", gettext("Give at least two options, one per line.")
+            )
         elif any(lines and len(lines) != count for lines in columns.values()):
             form.add_error(
-                "options_fi", gettext("Give the same number of options in every language you use.")
+                f"{prefix}options_fi",
+                gettext("Give the same number of options in every language you use."),
             )
         else:
             for index in range(count):
                 label = {language: lines[index] for language, lines in columns.items() if lines}
                 options.append({"key": f"o{index + 1}", "label": label})
-    max_choices = form.integer("max_choices", minimum=1, maximum=12) if kind == "multiple" else None
+    max_choices = (
+        form.integer(f"{prefix}max_choices", minimum=1, maximum=12) if kind == "multiple" else None
+    )
     if not form.is_valid:
         return None
-    data = {
-        "key": "extra",
-        "type": kind,
-        "text": text,
-        "required": form.boolean("required"),
-        "options": options,
-    }
+    data = {"type": kind, "text": text, "options": options}
     if max_choices:
         data["max_choices"] = max_choices
     return data

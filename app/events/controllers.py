@@ -18,6 +18,7 @@ from app.errors import DomainError
 from app.events import services
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType, OrganiserKind
+from app.features import highlights as feature_highlights
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
 
@@ -145,6 +146,8 @@ class CalendarController(Controller):
             if request.htmx and request.htmx.target == "calendar-results"
             else "events/calendar.html"
         )
+        if template == "events/calendar.html":
+            context["highlights"] = await feature_highlights(db_session)
         return Template(
             template_name=template, context=context, status_code=400 if query.problems else 200
         )

@@ -45,6 +45,8 @@ class LiveServer:
     auditor_email: str
     open_questionnaire: str
     open_questionnaire_event: int
+    open_poll: str
+    closed_poll: str
 
 
 def _free_port() -> int:
@@ -58,6 +60,7 @@ async def _open_questionnaire(database_url: str, found: list) -> None:
 
     from app.database import utcnow
     from surveys.models import Questionnaire
+    from surveys.polls.models import Poll
 
     database = Database(database_url)
     async with database.sessionmaker() as session:
@@ -71,6 +74,15 @@ async def _open_questionnaire(database_url: str, found: list) -> None:
             )
         ).one()
         found.extend(row)
+        for condition in (Poll.closes_at > now, Poll.closes_at < now):
+            found.append(
+                await session.scalar(
+                    select(Poll.slug)
+                    .where(Poll.opens_at < now, condition)
+                    .order_by(Poll.id)
+                    .limit(1)
+                )
+            )
     await database.dispose()
 
 
@@ -133,6 +145,8 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "3",
                 "--log-level",
                 "warning",
             ],
@@ -159,8 +173,7 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                 database_url,
                 "browser.admin@example.fi",
                 "browser.auditor@example.fi",
-                open_form[0],
-                open_form[1],
+                *open_form,
             )
         finally:
             server.terminate()

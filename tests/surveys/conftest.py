@@ -9,3 +9,13 @@ def fresh_area_options():
     services.forget_cached_areas()
     yield
     services.forget_cached_areas()
+
+
+@pytest.fixture(autouse=True)
+def fresh_poll_cache():
+    """Polls are cached per process by slug; a test's polls must not be seen by the next."""
+    from surveys.polls import services as poll_services
+
+    poll_services.forget_cached_polls()
+    yield
+    poll_services.forget_cached_polls()

@@ -1,0 +1,31 @@
+"""What a resident's own device remembers: which questionnaires and polls it has answered.
+
+A signed cookie (the device can read but not alter it) holds the latest ids; it is the
+only memory of taking part, and no record in the database points back to it.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from app.signing import sign, unsign
+
+REMEMBERED = 40
+ONE_YEAR_SECONDS = 365 * 24 * 3600
+
+
+def remembered_ids(request: Request, secret: str, cookie: str, purpose: str) -> list[str]:
+    value = unsign(secret, purpose, request.cookies.get(cookie))
+    return [item for item in (value or "").split(",") if item.isdigit()]
+
+
+def remember_header(
+    request: Request, secret: str, cookie: str, purpose: str, new_id: int, *, path: str, https: bool
+) -> str:
+    """The Set-Cookie value that adds `new_id`; written by hand, as it is sent with every answer."""
+    ids = [str(new_id), *remembered_ids(request, secret, cookie, purpose)][:REMEMBERED]
+    value = sign(secret, purpose, ",".join(ids))
+    secure = "; Secure" if https else ""
+    return (
+        f"{cookie}={value}; Max-Age={ONE_YEAR_SECONDS}; Path={path}; HttpOnly; SameSite=Lax{secure}"
+    )

@@ -1,0 +1,398 @@
+"""Residents' side of polls: the poll page, one tap per answer, results, QR code, poster, kiosk."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
+
+from app.areas.services import list_areas
+from app.dependencies import AppSettings, DbSession
+from app.errors import ForbiddenError
+from app.forms import read_form
+from app.i18n import LANGUAGES, N_, gettext, gettext_in
+from app.ratelimit import Limit, counter_key
+from surveys.controllers import translate_errors
+from surveys.definitions import read_answers
+from surveys.device import remember_header, remembered_ids
+from surveys.polls import services
+from surveys.polls.live import PollNotifier
+from surveys.qr import qr_svg
+
+VOTED_COOKIE = "tori_voted"
+VOTED_PURPOSE = "voted-polls"
+KIOSK_COOKIE = "tori_kiosk"
+VOTE_WINDOW_SECONDS = 600
+# A kiosk serves one person at a time: a vote every two seconds is already a queue.
+KIOSK_LIMIT = Limit(count=30, seconds=60)
+KIOSK_RESET_SECONDS = 8
+LIVE_SECONDS = 600
+LIVE_HEARTBEAT_SECONDS = 20.0
+KIOSK_REVOKED = N_("This kiosk is no longer allowed to collect votes. Ask the staff for help.")
+NOT_OPEN = N_("This poll is not open for votes.")
+CHANGED = N_("The poll was changed just now. Please answer again.")
+OUTCOME_REFUSALS = {
+    services.NOT_OPEN: (NOT_OPEN, 400),
+    services.KIOSK_REVOKED: (KIOSK_REVOKED, 403),
+    services.CHANGED: (CHANGED, 409),
+}
+POSTER_CALL = N_("Quick poll – answer with one tap!")
+POSTER_HELP = N_(
+    "Scan the code with your phone's camera or open the address. No registration; you answer anonymously."
+)
+
+
+class Refusal(Exception):  # noqa: N818 - a refusal, not a failure
+    """A vote that cannot be taken: a message in the voter's language and the status to send."""
+
+    def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message, self.status, self.errors = message, status, errors
+
+
+def notifier_of(request: Request) -> PollNotifier:
+    state = request.app.state
+    if "poll_notifier" not in state:
+        state.poll_notifier = PollNotifier(state.db)
+    return state.poll_notifier
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def voted_ids(request: Request, secret: str) -> list[str]:
+    return remembered_ids(request, secret, VOTED_COOKIE, VOTED_PURPOSE)
+
+
+def public_url(request: Request, slug: str, query: str = "") -> str:
+    return f"{str(request.base_url).rstrip('/')}/p/{slug}{query}"
+
+
+def one_tap(questions) -> bool:
+    """A single one-choice question is answered by tapping its option: no separate send button."""
+    return len(questions) == 1 and questions[0].type in ("single", "yes_no", "scale5")
+
+
+class PollController(Controller):
+    path = "/p"
+
+    async def _page(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: str,
+        *,
+        kiosk: bool = False,
+        errors: dict[str, str] | None = None,
+        values: dict[str, list[str]] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        poll = await services.poll_by_slug(db_session, slug)
+        state = services.status_of(poll)
+        if (
+            state == "open"
+            and not kiosk
+            and str(poll.id) in voted_ids(request, settings.secret_key)
+        ):
+            state = "voted"
+        questions = services.questions_of(poll)
+        # After a refused vote the form keeps the channel and area it was sent with.
+        sent = values or {}
+        via = (sent.get("channel") or [request.query_params.get("via")])[0]
+        area = (sent.get("area") or [request.query_params.get("area", "")])[0]
+        context = {
+            "poll": poll,
+            "state": state,
+            "questions": questions,
+            "one_tap": one_tap(questions),
+            "errors": errors or {},
+            "values": values or {},
+            "token": services.new_vote_token(settings.secret_key, poll.slug),
+            "channel": "kiosk" if kiosk else ("qr" if via == "qr" else "link"),
+            "area": area if area.isdigit() and len(area) < 10 else "",
+            "kiosk": kiosk,
+            "results_public": services.results_public(poll),
+        }
+        name = "polls/_poll.html" if is_htmx(request) else "polls/poll.html"
+        return Template(template_name=name, context=context, status_code=status_code)
+
+    @get("/{slug:str}", name="poll")
+    async def show(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        return await self._page(request, db_session, settings, slug)
+
+    @post("/{slug:str}", status_code=303)
+    async def vote(
+        self, request: Request, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        """The busiest write of polls: a cached poll, one counter hit and one storing statement."""
+        submitted = await read_form(request)
+        kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
+        try:
+            poll, outcome = await self._store(request, settings, slug, submitted, kiosk=kiosk)
+        except Refusal as refusal:
+            async with request.app.state.db.sessionmaker() as session:
+                return await self._page(
+                    request,
+                    session,
+                    settings,
+                    slug,
+                    kiosk=kiosk,
+                    errors=refusal.errors or {"": refusal.message},
+                    values=submitted,
+                    status_code=refusal.status,
+                )
+        if outcome == services.STORED:
+            notifier_of(request).changed(poll.id)
+        return await self._after_vote(request, settings, poll, kiosk)
+
+    async def _store(self, request, settings, slug, submitted, *, kiosk: bool):
+        """Check and store the vote; raises Refusal. A double tap's second request is DUPLICATE."""
+        # On PostgreSQL the vote goes through raw asyncpg calls on a pooled connection, outside any
+        # transaction: storing is one atomic statement. SQLite stores in one transaction.
+        async with request.app.state.db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                raw = (await connection.get_raw_connection()).driver_connection
+                load, cast = partial(services.voting_poll, raw), partial(services.cast_vote_pg, raw)
+            else:
+                load = partial(services.voting_poll, connection)
+                cast = partial(services.cast_vote, connection)
+            poll = await load(slug)
+            outcome = await cast(await self._ballot(request, settings, poll, submitted, kiosk))
+            if outcome == services.CHANGED:
+                # Staff edited the poll a moment ago: check the vote against the new wording.
+                poll = await load(slug, fresh=True)
+                ballot = await self._ballot(request, settings, poll, submitted, kiosk, count=False)
+                outcome = await cast(ballot)
+        if outcome in OUTCOME_REFUSALS:
+            message, status = OUTCOME_REFUSALS[outcome]
+            raise Refusal(gettext(message), status)
+        return poll, outcome
+
+    async def _ballot(self, request, settings, poll, submitted, kiosk, *, count=True):
+        """The checked ballot; raises Refusal saying why it cannot be taken."""
+        if not kiosk and str(poll.id) in voted_ids(request, settings.secret_key):
+            raise Refusal(gettext("You have already voted in this poll. Thank you!"), 409)
+        token = (submitted.get("token") or [""])[0]
+        if not services.vote_token_is_genuine(settings.secret_key, poll.slug, token):
+            raise Refusal(gettext("The form was not recognised. Reload the page and vote again."))
+        language = (submitted.get("answer_language") or [""])[0]
+        if language not in LANGUAGES:
+            raise Refusal(
+                gettext(
+                    "The language of the answers was not recognised. Reload the page and vote again."
+                )
+            )
+        kiosk_parts = None
+        if kiosk:
+            kiosk_parts = services.split_kiosk_token(request.cookies.get(KIOSK_COOKIE))
+            if kiosk_parts is None:
+                raise Refusal(gettext(KIOSK_REVOKED), 403)
+        if services.status_of(poll) != "open":
+            raise Refusal(gettext(NOT_OPEN))
+        if count:
+            if kiosk_parts:
+                limit = KIOSK_LIMIT
+                key = counter_key(settings.secret_key, "poll-kiosk", str(kiosk_parts[0]))
+            else:
+                limit = Limit(count=settings.votes_per_address, seconds=VOTE_WINDOW_SECONDS)
+                address = request.client.host if request.client else "unknown"
+                key = counter_key(settings.secret_key, "poll-address", address)
+            if await request.app.state.limiter.hit(key, limit) > limit.count:
+                raise Refusal(
+                    gettext(
+                        "Too many votes are coming from your network just now. Please wait a moment and vote again."
+                    ),
+                    429,
+                )
+        answers, errors = read_answers(poll.questions, submitted)
+        if errors:
+            messages = translate_errors(errors)
+            raise Refusal(next(iter(messages.values())), 400, messages)
+        channel = (submitted.get("channel") or [""])[0]
+        area = (submitted.get("area") or [""])[0]
+        return services.Ballot(
+            poll=poll,
+            token=token,
+            channel=channel if channel in services.CHANNELS else "link",
+            language=language,
+            voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
+            rows=services.ballot_rows(poll.questions, answers),
+            area_id=int(area) if area.isdigit() and len(area) < 10 else None,
+            kiosk_id=kiosk_parts[0] if kiosk_parts else None,
+            kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
+        )
+
+    async def _after_vote(self, request, settings, poll, kiosk) -> Template | Redirect:
+        headers = {}
+        if not kiosk:
+            headers["Set-Cookie"] = remember_header(
+                request,
+                settings.secret_key,
+                VOTED_COOKIE,
+                VOTED_PURPOSE,
+                poll.id,
+                path="/p",
+                https=settings.https,
+            )
+        target = f"/p/{poll.slug}/kiosk?voted=1" if kiosk else f"/p/{poll.slug}/thanks"
+        if is_htmx(request):
+            # htmx swaps the thanks in place; the address bar follows for reloads and sharing.
+            headers["HX-Push-Url"] = target
+            async with request.app.state.db.sessionmaker() as session:
+                full = await services.get_poll(session, poll.id)
+                return Template(
+                    template_name="polls/_thanks.html",
+                    context=await self._thanks_context(session, full, kiosk=kiosk),
+                    headers=headers,
+                    status_code=200,
+                )
+        return Redirect(path=target, status_code=303, headers=headers)
+
+    async def _thanks_context(self, session, poll, *, kiosk: bool) -> dict:
+        public = services.results_public(poll)
+        return {
+            "poll": poll,
+            "kiosk": kiosk,
+            "results_public": public,
+            "results": await services.poll_results(session, poll) if public else None,
+            "reset_seconds": KIOSK_RESET_SECONDS,
+        }
+
+    @get("/{slug:str}/thanks")
+    async def thanks(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        poll = await services.poll_by_slug(db_session, slug)
+        return Template(
+            template_name="polls/thanks.html",
+            context=await self._thanks_context(db_session, poll, kiosk=False),
+        )
+
+    @get("/{slug:str}/results", name="poll_results")
+    async def results(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
+        poll = await services.poll_by_slug(db_session, slug)
+        public = services.results_public(poll)
+        context = {
+            "poll": poll,
+            "results_public": public,
+            "results": await services.poll_results(db_session, poll) if public else None,
+            "live_source": f"/p/{poll.slug}/live",
+            "state": services.status_of(poll),
+        }
+        if is_htmx(request):
+            return Template(template_name="polls/_results.html", context=context)
+        return Template(
+            template_name="polls/results.html",
+            context=context,
+            status_code=200 if public else 403,
+        )
+
+    @get("/{slug:str}/live", opt={"skip_compression": True})
+    async def live(self, request: Request, db_session: DbSession, slug: FromPath[str]) -> Response:
+        poll = await services.poll_by_slug(db_session, slug)
+        if not services.results_public(poll):
+            return Response(content="", status_code=204)
+        return ServerSentEvent(live_updates(notifier_of(request), poll.id))
+
+    @get("/{slug:str}/qr.svg", media_type="image/svg+xml")
+    async def qr_code(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Response:
+        poll = await services.poll_by_slug(db_session, slug)
+        return Response(
+            content=qr_svg(public_url(request, poll.slug, "?via=qr")),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @get("/{slug:str}/poster", name="poll_poster")
+    async def poster(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
+        poll = await services.poll_by_slug(db_session, slug)
+        languages = poll.languages or ["fi"]
+        areas = {str(area.id) for area in await list_areas(db_session)}
+        area = request.query_params.get("area", "")
+        query = f"?via=qr&area={area}" if area in areas else "?via=qr"
+        url = public_url(request, poll.slug, query)
+        return Template(
+            template_name="surveys/poster.html",
+            context={
+                "title": poll.title,
+                "qr_label": gettext("QR code that opens the poll"),
+                "poster_languages": languages,
+                "url": public_url(request, poll.slug),
+                "qr": qr_svg(url, title=None),
+                "size": "a5" if request.query_params.get("size") == "a5" else "a4",
+                "poster_texts": {
+                    code: (gettext_in(code, POSTER_CALL), gettext_in(code, POSTER_HELP))
+                    for code in languages
+                },
+            },
+        )
+
+    @get("/{slug:str}/kiosk", name="poll_kiosk")
+    async def kiosk(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        poll = await services.poll_by_slug(db_session, slug)
+        kiosk = await services.active_kiosk(db_session, request.cookies.get(KIOSK_COOKIE))
+        if kiosk is None or kiosk.poll_id != poll.id:
+            raise ForbiddenError(KIOSK_REVOKED)
+        if request.query_params.get("voted"):
+            context = await self._thanks_context(db_session, poll, kiosk=True)
+            return Template(template_name="polls/kiosk_thanks.html", context=context)
+        return await self._page(request, db_session, settings, slug, kiosk=True)
+
+
+class KioskStartController(Controller):
+    """Staff open `/kiosk?t=<token>` once on the tablet; the token moves into a cookie."""
+
+    path = "/kiosk"
+
+    @get("/")
+    async def start(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Redirect:
+        token = request.query_params.get("t", "")
+        kiosk = await services.active_kiosk(db_session, token)
+        if kiosk is None:
+            raise ForbiddenError(KIOSK_REVOKED)
+        poll = await services.get_poll(db_session, kiosk.poll_id)
+        secure = "; Secure" if settings.https else ""
+        return Redirect(
+            path=f"/p/{poll.slug}/kiosk",
+            status_code=303,
+            headers={
+                "Set-Cookie": f"{KIOSK_COOKIE}={token}; Max-Age={90 * 24 * 3600}; Path=/p; HttpOnly; SameSite=Lax{secure}",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+
+async def live_updates(
+    notifier: PollNotifier, poll_id: int, *, lifetime: float = LIVE_SECONDS
+) -> AsyncIterator[ServerSentEventMessage]:
+    """`update` whenever the poll gets votes, a heartbeat meanwhile; the browser reconnects later."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + lifetime
+    async with notifier.subscription(poll_id) as queue:
+        yield ServerSentEventMessage(comment="live", retry=5000)
+        while (left := ends - loop.time()) > 0:
+            try:
+                async with asyncio.timeout(min(LIVE_HEARTBEAT_SECONDS, left)):
+                    await queue.get()
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="heartbeat")
+            else:
+                yield ServerSentEventMessage(event="update", data=str(poll_id))

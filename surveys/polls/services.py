@@ -1,0 +1,621 @@
+"""Polls: creating and editing them, casting votes, and counting the results.
+
+A vote is stored by one statement: on PostgreSQL a single `WITH … INSERT` that
+checks in the same breath that the poll is open, unchanged since the voter's page
+was checked, and that a kiosk is not revoked; on SQLite the same in one
+transaction. A token in the form makes a double tap or a retry count once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.areas.models import Area
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.i18n import LANGUAGES, N_, gettext_in
+from app.signing import form_token, form_token_is_genuine
+from surveys.definitions import (
+    RESPONDENTS_VALUE,
+    RESPONSES_KEY,
+    DefinitionError,
+    Question,
+    parse_questions,
+    tally_rows,
+)
+from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
+from surveys.services import SLUG_ALPHABET, SLUG_LENGTH
+
+POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
+MAX_QUESTIONS = 3
+MAX_OPTIONS = 8
+VISIBILITIES = ("immediate", "after_close", "staff")
+CHANNELS = ("qr", "link", "kiosk")
+TOKEN_PURPOSE = "poll-vote"  # noqa: S105 - a MAC purpose label, not a secret
+# A poll's definition is read again by each process at most this often (edits also bump the
+# revision, which the storing statement checks, so an outdated copy never stores a vote).
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class PollDraft:
+    """A poll as staff wrote it, checked by the form reader; `check` adds the rules across fields."""
+
+    title: dict[str, str]
+    questions: list[dict[str, Any]]
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    visibility: str
+    area_id: int | None = None
+    event_id: int | None = None
+
+    @property
+    def languages(self) -> list[str]:
+        return [code for code in LANGUAGES if code in self.title]
+
+    def check(self) -> tuple[Question, ...]:
+        if self.closes_at <= self.opens_at:
+            raise DomainError(N_("The closing time must be after the opening time."))
+        if self.visibility not in VISIBILITIES:
+            raise DomainError(N_("Choose who sees the results."))
+        if not 1 <= len(self.questions) <= MAX_QUESTIONS:
+            raise DomainError(N_("A poll has one to three questions."))
+        try:
+            questions = parse_questions(self.questions)
+        except DefinitionError as error:
+            raise DomainError(N_("The questions could not be saved.")) from error
+        for question in questions:
+            if question.type not in POLL_TYPES or not question.required:
+                raise DomainError(N_("The questions could not be saved."))
+            missing = [code for code in self.languages if code not in question.text] + [
+                code
+                for option in question.options
+                for code in self.languages
+                if code not in option.label
+            ]
+            if missing:
+                raise DomainError(
+                    N_("Write every question and option in each language the poll has a title in.")
+                )
+        return questions
+
+
+@dataclass(frozen=True)
+class VotingPoll:
+    """What casting a vote needs of a poll, cached per process for a few seconds."""
+
+    id: int
+    slug: str
+    revision: int
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    visibility: str
+    questions: tuple[Question, ...]
+    read_at: float = field(default=0.0, compare=False)
+
+
+def status_of(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
+    now = now or utcnow()
+    if now < poll.opens_at:
+        return "not_open"
+    if now >= poll.closes_at:
+        return "closed"
+    return "open"
+
+
+def results_public(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> bool:
+    if poll.visibility == "immediate":
+        return True
+    return poll.visibility == "after_close" and status_of(poll, now) == "closed"
+
+
+def questions_of(poll: Poll) -> tuple[Question, ...]:
+    return parse_questions(poll.questions)
+
+
+def new_vote_token(secret: str, slug: str) -> str:
+    return form_token(secret, TOKEN_PURPOSE, slug)
+
+
+def vote_token_is_genuine(secret: str, slug: str, token: str) -> bool:
+    return form_token_is_genuine(secret, TOKEN_PURPOSE, slug, token)
+
+
+# --- staff: polls and kiosks ------------------------------------------------------------------
+
+
+async def _new_slug(session: AsyncSession) -> str:
+    while True:
+        slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
+        if await session.scalar(select(Poll.id).where(Poll.slug == slug)) is None:
+            return slug
+
+
+async def create_poll(session: AsyncSession, draft: PollDraft) -> Poll:
+    draft.check()
+    poll = Poll(
+        slug=await _new_slug(session),
+        title=draft.title,
+        questions=draft.questions,
+        languages=draft.languages,
+        opens_at=draft.opens_at,
+        closes_at=draft.closes_at,
+        visibility=draft.visibility,
+        area_id=draft.area_id,
+        event_id=draft.event_id,
+        revision=1,
+    )
+    session.add(poll)
+    await session.commit()
+    return await get_poll(session, poll.id)
+
+
+async def update_poll(session: AsyncSession, poll: Poll, draft: PollDraft) -> None:
+    """Times, visibility, area and event can always change; the wording only before any vote."""
+    draft.check()
+    if (draft.questions != poll.questions or draft.title != poll.title) and await vote_count(
+        session, poll.id
+    ):
+        raise DomainError(N_("The questions cannot be changed after the first vote."))
+    poll.title = draft.title
+    poll.questions = draft.questions
+    poll.languages = draft.languages
+    poll.opens_at = draft.opens_at
+    poll.closes_at = draft.closes_at
+    poll.visibility = draft.visibility
+    poll.area_id = draft.area_id
+    poll.event_id = draft.event_id
+    poll.revision += 1
+    await session.commit()
+    forget_cached_polls()
+
+
+async def close_poll_now(session: AsyncSession, poll: Poll) -> None:
+    now = utcnow()
+    if poll.closes_at > now:
+        poll.closes_at = max(now, poll.opens_at)
+        poll.revision += 1
+        await session.commit()
+        forget_cached_polls()
+
+
+async def get_poll(session: AsyncSession, poll_id: int) -> Poll:
+    poll = await session.get(Poll, poll_id, populate_existing=True)
+    if poll is None:
+        raise NotFoundError(N_("No such poll."))
+    return poll
+
+
+async def poll_by_slug(session: AsyncSession, slug: str) -> Poll:
+    if len(slug) > 16:
+        raise NotFoundError(N_("No such poll."))
+    poll = await session.scalar(select(Poll).where(Poll.slug == slug.lower()))
+    if poll is None:
+        raise NotFoundError(N_("No such poll."))
+    return poll
+
+
+async def list_polls(session: AsyncSession) -> list[Poll]:
+    return list(await session.scalars(select(Poll).order_by(Poll.closes_at.desc(), Poll.id.desc())))
+
+
+async def open_polls(session: AsyncSession, now: dt.datetime | None = None) -> list[Poll]:
+    now = now or utcnow()
+    statement = (
+        select(Poll)
+        .where(Poll.opens_at <= now, Poll.closes_at > now)
+        .order_by(Poll.closes_at, Poll.id)
+        .limit(20)
+    )
+    return list(await session.scalars(statement))
+
+
+async def vote_count(session: AsyncSession | AsyncConnection, poll_id: int) -> int:
+    return await session.scalar(select(func.count()).where(PollVote.poll_id == poll_id)) or 0
+
+
+def kiosk_secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_kiosk(
+    session: AsyncSession, poll: Poll, name: str, area_id: int | None
+) -> tuple[PollKiosk, str]:
+    """A kiosk and its token (`<id>.<secret>`); only the secret's hash is stored."""
+    secret = secrets.token_urlsafe(24)
+    kiosk = PollKiosk(
+        poll_id=poll.id, name=name, area_id=area_id, secret_hash=kiosk_secret_hash(secret)
+    )
+    session.add(kiosk)
+    await session.commit()
+    return kiosk, f"{kiosk.id}.{secret}"
+
+
+async def list_kiosks(session: AsyncSession, poll_id: int) -> list[PollKiosk]:
+    statement = select(PollKiosk).where(PollKiosk.poll_id == poll_id).order_by(PollKiosk.id)
+    return list(await session.scalars(statement))
+
+
+async def revoke_kiosk(session: AsyncSession, poll_id: int, kiosk_id: int) -> None:
+    await session.execute(
+        update(PollKiosk)
+        .where(
+            PollKiosk.id == kiosk_id, PollKiosk.poll_id == poll_id, PollKiosk.revoked_at.is_(None)
+        )
+        .values(revoked_at=utcnow())
+    )
+    await session.commit()
+
+
+def split_kiosk_token(token: str | None) -> tuple[int, str] | None:
+    if not token or len(token) > 80:
+        return None
+    kiosk_id, _, secret = token.partition(".")
+    if not kiosk_id.isdigit() or len(kiosk_id) > 9 or not secret:
+        return None
+    return int(kiosk_id), secret
+
+
+async def active_kiosk(session: AsyncSession, token: str | None) -> PollKiosk | None:
+    """The kiosk this token opens, or None when it is unknown, forged or revoked."""
+    parts = split_kiosk_token(token)
+    if parts is None:
+        return None
+    kiosk = await session.get(PollKiosk, parts[0])
+    if (
+        kiosk is None
+        or kiosk.revoked_at is not None
+        or not secrets.compare_digest(kiosk.secret_hash, kiosk_secret_hash(parts[1]))
+    ):
+        return None
+    return kiosk
+
+
+# --- casting votes --------------------------------------------------------------------------
+
+_voting_polls: dict[str, VotingPoll] = {}
+
+
+def forget_cached_polls() -> None:
+    _voting_polls.clear()
+
+
+def _voting_poll(row: Any) -> VotingPoll:
+    questions = row["questions"]
+    return VotingPoll(
+        id=row["id"],
+        slug=row["slug"],
+        revision=row["revision"],
+        opens_at=row["opens_at"],
+        closes_at=row["closes_at"],
+        visibility=row["visibility"],
+        questions=parse_questions(
+            json.loads(questions) if isinstance(questions, str) else questions
+        ),
+        read_at=time.monotonic(),
+    )
+
+
+_PG_VOTING_POLL = (
+    "SELECT id, slug, revision, opens_at, closes_at, visibility, questions::text FROM poll"
+    " WHERE slug = $1"
+)
+
+
+async def voting_poll(connection: Any, slug: str, *, fresh: bool = False) -> VotingPoll:
+    """The poll behind a public link (raw asyncpg connection or SQLAlchemy connection)."""
+    slug = slug.lower()
+    cached = _voting_polls.get(slug)
+    if cached and not fresh and time.monotonic() - cached.read_at < CACHE_SECONDS:
+        return cached
+    if len(slug) > 16:
+        raise NotFoundError(N_("No such poll."))
+    if isinstance(connection, AsyncConnection):
+        columns = (Poll.id, Poll.slug, Poll.revision, Poll.opens_at, Poll.closes_at)
+        statement = select(*columns, Poll.visibility, Poll.questions).where(Poll.slug == slug)
+        found = (await connection.execute(statement)).mappings().first()
+    else:
+        found = await connection.fetchrow(_PG_VOTING_POLL, slug)
+    if found is None:
+        raise NotFoundError(N_("No such poll."))
+    poll = _voting_poll(found)
+    if len(_voting_polls) > 1000:
+        _voting_polls.clear()
+    _voting_polls[slug] = poll
+    return poll
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """A checked vote, ready to store."""
+
+    poll: VotingPoll
+    token: str
+    channel: str
+    language: str
+    voted_on: dt.date
+    rows: list[tuple[str, str]]
+    area_id: int | None = None
+    kiosk_id: int | None = None
+    kiosk_secret_hash: str | None = None
+
+
+# Outcomes of storing a ballot.
+STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = (
+    "stored",
+    "duplicate",
+    "changed",
+    "not_open",
+    "kiosk_revoked",
+)
+
+_PG_CAST = (
+    "WITH p AS ("
+    " SELECT id, area_id FROM poll WHERE id = $1 AND revision = $2"
+    " AND opens_at <= now() AND closes_at > now()"
+    "), k AS ("
+    " SELECT id, area_id FROM poll_kiosk WHERE id = $7 AND poll_id = $1 AND secret_hash = $8"
+    " AND revoked_at IS NULL"
+    "), vote AS ("
+    " INSERT INTO poll_vote (poll_id, token, channel, area_id, language, voted_on)"
+    " SELECT p.id, $3::text, $4::text, COALESCE((SELECT area_id FROM k),"
+    " (SELECT id FROM area WHERE id = $5::int), p.area_id), $6::text, $9::date FROM p WHERE $7::int IS NULL OR EXISTS (SELECT 1 FROM k)"
+    " ON CONFLICT (token) DO NOTHING RETURNING id, channel, area_id"
+    "), choices AS ("
+    " INSERT INTO poll_choice (vote_id, poll_id, question_key, value, channel, area_id)"
+    " SELECT vote.id, $1, c.key, c.value, vote.channel, vote.area_id"
+    " FROM vote, unnest($10::text[], $11::text[]) AS c(key, value)"
+    ") SELECT count(*) FROM vote"
+)
+
+
+async def cast_vote_pg(connection: Any, ballot: Ballot) -> str:
+    """Store a ballot with one statement on a raw asyncpg connection; returns the outcome."""
+    keys, values = zip(*ballot.rows, strict=True)
+    stored = await connection.fetchval(
+        _PG_CAST,
+        ballot.poll.id,
+        ballot.poll.revision,
+        ballot.token,
+        ballot.channel,
+        ballot.area_id,
+        ballot.language,
+        ballot.kiosk_id,
+        ballot.kiosk_secret_hash,
+        ballot.voted_on,
+        list(keys),
+        list(values),
+    )
+    if stored:
+        return STORED
+    return await _why_not_stored(connection, ballot)
+
+
+async def _why_not_stored(connection: Any, ballot: Ballot) -> str:
+    sql = (
+        "SELECT (SELECT count(*) FROM poll_vote WHERE token = $1),"
+        " (SELECT revision FROM poll WHERE id = $2),"
+        " (SELECT count(*) FROM poll WHERE id = $2 AND opens_at <= now() AND closes_at > now())"
+    )
+    if isinstance(connection, AsyncConnection):
+        now, poll_id = utcnow(), ballot.poll.id
+        row = (
+            await connection.execute(
+                select(
+                    select(func.count()).where(PollVote.token == ballot.token).scalar_subquery(),
+                    select(Poll.revision).where(Poll.id == poll_id).scalar_subquery(),
+                    select(func.count())
+                    .where(Poll.id == poll_id, Poll.opens_at <= now, Poll.closes_at > now)
+                    .scalar_subquery(),
+                )
+            )
+        ).one()
+    else:
+        row = await connection.fetchrow(sql, ballot.token, ballot.poll.id)
+    used, revision, is_open = row[0], row[1], row[2]
+    if used:
+        return DUPLICATE
+    if revision != ballot.poll.revision:
+        forget_cached_polls()
+        return CHANGED
+    if not is_open:
+        return NOT_OPEN
+    return KIOSK_REVOKED
+
+
+async def cast_vote(connection: AsyncConnection, ballot: Ballot) -> str:
+    """Store a ballot in one transaction through SQLAlchemy (SQLite, and PostgreSQL in tests)."""
+    try:
+        stored = await _insert_ballot(connection, ballot)
+    except BaseException:
+        await connection.rollback()
+        raise
+    if stored:
+        await connection.commit()
+        return STORED
+    await connection.rollback()
+    return await _why_not_stored(connection, ballot)
+
+
+async def _insert_ballot(connection: AsyncConnection, ballot: Ballot) -> bool:
+    now = utcnow()
+    poll = (
+        await connection.execute(
+            select(Poll.id, Poll.area_id).where(
+                Poll.id == ballot.poll.id,
+                Poll.revision == ballot.poll.revision,
+                Poll.opens_at <= now,
+                Poll.closes_at > now,
+            )
+        )
+    ).first()
+    kiosk = None
+    if ballot.kiosk_id is not None:
+        kiosk = (
+            await connection.execute(
+                select(PollKiosk.id, PollKiosk.area_id).where(
+                    PollKiosk.id == ballot.kiosk_id,
+                    PollKiosk.poll_id == ballot.poll.id,
+                    PollKiosk.secret_hash == ballot.kiosk_secret_hash,
+                    PollKiosk.revoked_at.is_(None),
+                )
+            )
+        ).first()
+    used = await connection.scalar(select(PollVote.id).where(PollVote.token == ballot.token))
+    if poll is None or used is not None or (ballot.kiosk_id is not None and kiosk is None):
+        return False
+    area_id = kiosk.area_id if kiosk else None
+    if area_id is None and ballot.area_id is not None:
+        area_id = await connection.scalar(select(Area.id).where(Area.id == ballot.area_id))
+    area_id = area_id or poll.area_id
+    vote_id = (
+        await connection.execute(
+            PollVote.__table__.insert()
+            .values(
+                poll_id=ballot.poll.id,
+                token=ballot.token,
+                channel=ballot.channel,
+                area_id=area_id,
+                language=ballot.language,
+                voted_on=ballot.voted_on,
+            )
+            .returning(PollVote.id)
+        )
+    ).scalar_one()
+    await connection.execute(
+        PollChoice.__table__.insert(),
+        [
+            {
+                "vote_id": vote_id,
+                "poll_id": ballot.poll.id,
+                "question_key": key,
+                "value": value,
+                "channel": ballot.channel,
+                "area_id": area_id,
+            }
+            for key, value in ballot.rows
+        ],
+    )
+    return True
+
+
+def ballot_rows(questions: tuple[Question, ...], answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (question, value) rows of one vote: one per answer, plus one counting the voter."""
+    return tally_rows(questions, answers)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class OptionResult:
+    key: str
+    label: dict[str, str]
+    count: int = 0
+    # Votes by (channel, area id).
+    cells: dict[tuple[str, int | None], int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    by_area: dict[int | None, int] = field(default_factory=dict)
+
+    def share(self, respondents: int) -> float:
+        return self.count / respondents if respondents else 0.0
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    respondents: int
+    options: list[OptionResult]
+
+    @property
+    def mean(self) -> float | None:
+        if self.question.scale is None or not self.respondents:
+            return None
+        return sum(int(o.key) * o.count for o in self.options) / self.respondents
+
+
+@dataclass
+class PollResults:
+    votes: int
+    by_channel: dict[str, int]
+    by_area: dict[int | None, int]
+    questions: list[QuestionResult]
+    # Votes by (channel, area id).
+    cells: dict[tuple[str, int | None], int] = field(default_factory=dict)
+
+
+YES_NO_LABELS = {"yes": N_("Yes"), "no": N_("No")}
+
+
+def option_labels(question: Question) -> list[tuple[str, dict[str, str]]]:
+    """Each option's key and label by language; the points of a scale are labelled by number."""
+    if question.type == "yes_no":
+        return [
+            (key, {code: gettext_in(code, YES_NO_LABELS[key]) for code in LANGUAGES})
+            for key in ("yes", "no")
+        ]
+    if question.scale is not None:
+        return [(str(value), {code: str(value) for code in LANGUAGES}) for value in question.scale]
+    return [(option.key, dict(option.label)) for option in question.options]
+
+
+async def poll_results(session: AsyncSession | AsyncConnection, poll: Poll) -> PollResults:
+    rows = await session.execute(
+        select(
+            PollChoice.question_key,
+            PollChoice.value,
+            PollChoice.channel,
+            PollChoice.area_id,
+            func.count(),
+        )
+        .where(PollChoice.poll_id == poll.id)
+        .group_by(PollChoice.question_key, PollChoice.value, PollChoice.channel, PollChoice.area_id)
+    )
+    counts: dict[tuple[str, str], dict[tuple[str, int | None], int]] = defaultdict(dict)
+    for key, value, channel, area_id, count in rows:
+        counts[key, value][channel, area_id] = count
+
+    def summed(cells: dict[tuple[str, int | None], int], by: int) -> dict:
+        totals: dict = defaultdict(int)
+        for parts, count in cells.items():
+            totals[parts[by]] += count
+        return dict(totals)
+
+    voters = counts.get((RESPONSES_KEY, ""), {})
+    results = []
+    for question in questions_of(poll):
+        options = []
+        for key, label in option_labels(question):
+            cells = counts.get((question.key, key), {})
+            options.append(
+                OptionResult(
+                    key=key,
+                    label=label,
+                    count=sum(cells.values()),
+                    cells=cells,
+                    by_channel=summed(cells, 0),
+                    by_area=summed(cells, 1),
+                )
+            )
+        if question.type == "multiple":
+            respondents = sum(counts.get((question.key, RESPONDENTS_VALUE), {}).values())
+        else:
+            respondents = sum(option.count for option in options)
+        results.append(QuestionResult(question, respondents, options))
+    return PollResults(
+        votes=sum(voters.values()),
+        by_channel=summed(voters, 0),
+        by_area=summed(voters, 1),
+        questions=results,
+        cells=dict(voters),
+    )
