@@ -1,4 +1,4 @@
-"""Demo polls: one open with votes from every channel, one closed, one still to come."""
+"""Demo polls: two open (one with votes from every channel), one closed, one still to come."""
 
 from __future__ import annotations
 
@@ -43,14 +43,35 @@ LIBRARY_POLL = {
                 },
             ],
         },
+    ],
+}
+SUMMER_POLL = {
+    "title": {"fi": "Kesän tapahtumat", "sv": "Sommarens evenemang", "en": "Summer events"},
+    "questions": [
+        {
+            "key": "q1",
+            "type": "multiple",
+            "required": True,
+            "max_choices": 2,
+            "text": {
+                "fi": "Mitä tapahtumia toivot kesäksi? Valitse enintään kaksi.",
+                "sv": "Vilka evenemang önskar du i sommar? Välj högst två.",
+                "en": "Which events would you like this summer? Choose up to two.",
+            },
+            "options": [
+                {"key": "o1", "label": {"fi": "Konsertit", "sv": "Konserter", "en": "Concerts"}},
+                {"key": "o2", "label": {"fi": "Torit", "sv": "Torgdagar", "en": "Markets"}},
+                {"key": "o3", "label": {"fi": "Liikunta", "sv": "Motion", "en": "Sports"}},
+            ],
+        },
         {
             "key": "q2",
             "type": "yes_no",
             "required": True,
             "text": {
-                "fi": "Kävitkö kirjastossa viime kuussa?",
-                "sv": "Besökte du biblioteket förra månaden?",
-                "en": "Did you visit the library last month?",
+                "fi": "Aiotko osallistua kesän tapahtumiin?",
+                "sv": "Tänker du delta i sommarens evenemang?",
+                "en": "Do you plan to take part in events this summer?",
             },
         },
     ],
@@ -86,6 +107,15 @@ async def seed_polls(session: AsyncSession, _settings) -> str:
             closes_at=now + dt.timedelta(days=30),
             visibility="immediate",
             area_id=areas[0].id if areas else None,
+        ),
+    )
+    await services.create_poll(
+        session,
+        services.PollDraft(
+            **SUMMER_POLL,
+            opens_at=now - dt.timedelta(days=1),
+            closes_at=now + dt.timedelta(days=20),
+            visibility="after_close",
         ),
     )
     park = await services.create_poll(
@@ -144,4 +174,4 @@ async def seed_polls(session: AsyncSession, _settings) -> str:
                 )
             votes += 1
     await session.commit()
-    return f"Polls: 3 demo polls, {votes} votes."
+    return f"Polls: 4 demo polls, {votes} votes."

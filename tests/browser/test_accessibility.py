@@ -64,7 +64,18 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
     event_page = first_link(page, f"{base}/", "a.event-title")
     slug = live_server.open_questionnaire
     feedback_pages = [f"/f/{slug}", f"/f/{slug}/poster", f"/f/{slug}/thanks"]
-    for path in [*PUBLIC_PAGES, event_page, *feedback_pages]:
+    poll, closed = live_server.open_poll, live_server.closed_poll
+    poll_pages = [
+        f"/p/{poll}",
+        f"/p/{poll}/results",
+        f"/p/{poll}/thanks",
+        f"/p/{poll}/poster",
+        f"/p/{closed}",
+        f"/p/{closed}/results",
+        "/p/nosuch",
+        "/kiosk?t=forged",
+    ]
+    for path in [*PUBLIC_PAGES, event_page, *feedback_pages, *poll_pages]:
         found += violations(page, base + path)
     # A form shown again with its errors.
     page.goto(f"{base}/staff/login")
@@ -83,7 +94,11 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/staff/feedback?group=month",
         "/staff/feedback?group=area&type=nonsense",
         f"/staff/events/{live_server.open_questionnaire_event}/feedback",
+        "/staff/polls",
+        "/staff/polls/new",
     ]
+    poll_page = first_link(page, f"{base}/staff/polls", "table a")
+    staff_pages += [poll_page, f"{poll_page}/edit", f"{poll_page}/present"]
     for path in staff_pages:
         found += violations(page, base + path)
     page.goto(f"{base}/staff/events/new")
@@ -93,6 +108,40 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
     ]
     assert page.locator(".error-summary").is_visible()
+    # A poll form and a kiosk form shown again with errors; a kiosk link shown once.
+    page.goto(f"{base}/staff/polls/new")
+    page.click("form[action='/staff/polls/new'] button[type=submit]")
+    found += [
+        f"poll form errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    page.goto(base + poll_page)
+    page.click(f"form[action='{poll_page}/kiosks'] button[type=submit]")
+    page.fill("#field-name", "Axe")
+    page.click(f"form[action='{poll_page}/kiosks'] button[type=submit]")
+    found += [
+        f"kiosk created: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    # A kiosk on a tablet, before and after a vote.
+    kiosk_link = page.locator(".kiosk-link code").inner_text()
+    page.goto(kiosk_link)
+    found += violations(page, page.url)
+    page.locator("button.tap").first.click()
+    page.locator("[data-kiosk-pause]").click()
+    found += [
+        f"kiosk thanks: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    # A poll vote refused with a message.
+    page.goto(f"{base}/p/{live_server.open_poll}")
+    page.evaluate("document.querySelector('input[name=token]').value = 'forged'")
+    page.locator("button.tap").first.click()
+    page.wait_for_selector(".error-summary")
+    found += [
+        f"poll refused: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
     # The questionnaire shown again with a missing required answer.
     page.goto(f"{base}/f/{slug}")
     page.click("#feedback-form button[type=submit]")
