@@ -88,8 +88,11 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         ),
         middleware=[
             access_log_middleware,
-            # Residents' questionnaire pages never need a staff session.
-            DefineMiddleware(StaffSessionMiddleware, exclude=["^/static/", "^/healthz$", "^/f/"]),
+            # Residents' questionnaire, poll and kiosk pages never need a staff session.
+            DefineMiddleware(
+                StaffSessionMiddleware,
+                exclude=["^/static/", "^/healthz$", "^/f/", "^/p/", "^/kiosk"],
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

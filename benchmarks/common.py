@@ -44,12 +44,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(
-    command: list[str], env: dict[str, str], port: int, health: str = "/healthz"
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    health: str = "/healthz",
+    started: list[subprocess.Popen] | None = None,
 ) -> Iterator[str]:
+    """A server for the length of the block; `started` receives its process, for fault drills."""
     log = open(ROOT / "test-artifacts" / f"bench-server-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
     )
+    if started is not None:
+        started.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -77,7 +84,14 @@ class WrkResult:
     per_second: float
     p50_ms: float
     p99_ms: float
+    # Responses other than 2xx/3xx, and connections that broke without a response.
     errors: int
+    rejected: int = 0
+
+    @property
+    def acknowledged(self) -> int:
+        """Requests the client saw succeed (wrk counts only completed responses as requests)."""
+        return self.requests - self.rejected
 
 
 def _milliseconds(text: str) -> float:
@@ -124,6 +138,7 @@ def wrk(
     p50 = _milliseconds(re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE).group(1))
     p99 = _milliseconds(re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE).group(1))
     errors = 0
+    rejected = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     for pattern in (
         r"Non-2xx or 3xx responses: (\d+)",
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
@@ -131,7 +146,75 @@ def wrk(
         match = re.search(pattern, output)
         if match:
             errors += sum(int(value) for value in match.groups())
-    return WrkResult(requests, per_second, p50, p99, errors)
+    return WrkResult(
+        requests, per_second, p50, p99, errors, int(rejected.group(1)) if rejected else 0
+    )
+
+
+async def count_rows(url: str, table: str) -> int:
+    connection = await _connect(url)
+    try:
+        return await connection.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        await connection.close()
+
+
+async def _connect(url: str):
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
+    )
+
+
+def measure_bare(url: str, *, seconds: int, connections: int) -> tuple[WrkResult, int]:
+    """The baseline in the same run: a bare Litestar + asyncpg endpoint, one INSERT per request,
+    2 uvicorn workers, the same wrk settings. Returns wrk's figures and the rows stored."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    async def create_table() -> None:
+        connection = await _connect(url)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS bare_insert"
+            " (id bigserial PRIMARY KEY, body text NOT NULL, created timestamptz DEFAULT now())"
+        )
+        await connection.close()
+
+    asyncio.run(create_table())
+    parsed = make_url(url)
+    dsn = f"postgresql://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
+    port = free_port()
+    command = [
+        python(),
+        *("-m", "uvicorn", "benchmarks.bare_insert:app", "--port", str(port)),
+        *("--workers", "2", "--no-access-log", "--log-level", "warning"),
+    ]
+    script = Path(__file__).resolve().parent / "bare.lua"
+    with running(command, {"BARE_DSN": dsn}, port) as base:
+        wrk(base + "/insert", script, seconds=3, connections=connections)
+        before = asyncio.run(count_rows(url, "bare_insert"))
+        result = wrk(base + "/insert", script, seconds=seconds, connections=connections)
+    return result, asyncio.run(count_rows(url, "bare_insert")) - before
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The uvicorn worker processes under a `--workers N` server (not multiprocessing helpers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "spawn_main" in command:
+            pids.append(int(entry.name))
+    return sorted(pids)
 
 
 def python() -> str:

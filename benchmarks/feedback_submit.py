@@ -17,16 +17,24 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-import asyncpg
 from litestar.middleware.csrf import generate_csrf_token
-from sqlalchemy.engine import make_url
 
 from app.areas.services import AreaInput, create_area
 from app.database import Database, utcnow
 from app.events.models import EventType
 from app.events.services import EventInput, create_events
 from app.migrate import upgrade_to_head
-from benchmarks.common import ROOT, SECRET, bench_database, free_port, python, running, wrk
+from benchmarks.common import (
+    ROOT,
+    SECRET,
+    bench_database,
+    count_rows,
+    free_port,
+    measure_bare,
+    python,
+    running,
+    wrk,
+)
 from surveys import services
 
 HERE = Path(__file__).resolve().parent
@@ -97,28 +105,6 @@ def write_bodies(slugs: list[str], csrf: str, count: int) -> Path:
     return path
 
 
-async def count_rows(url: str, table: str) -> int:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
-    try:
-        return await connection.fetchval(f"SELECT count(*) FROM {table}")
-    finally:
-        await connection.close()
-
-
-async def create_bare_table(url: str) -> None:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
-    await connection.execute(
-        "CREATE TABLE bare_insert (id bigserial PRIMARY KEY, body text NOT NULL, created timestamptz DEFAULT now())"
-    )
-    await connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
@@ -159,36 +145,12 @@ def main() -> None:
             )
         after = asyncio.run(count_rows(url, "feedback_response"))
         stored = after - before
-        asyncio.run(create_bare_table(url))
-        port = free_port()
-        parsed = make_url(url)
-        dsn = f"postgresql://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
-        bare_command = [
-            python(),
-            "-m",
-            "uvicorn",
-            "benchmarks.bare_insert:app",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        with running(bare_command, {"BARE_DSN": dsn}, port) as base:
-            wrk(base + "/insert", HERE / "bare.lua", seconds=3, connections=arguments.connections)
-            bare_before = asyncio.run(count_rows(url, "bare_insert"))
-            bare = wrk(
-                base + "/insert",
-                HERE / "bare.lua",
-                seconds=arguments.seconds,
-                connections=arguments.connections,
-            )
-        bare_stored = asyncio.run(count_rows(url, "bare_insert")) - bare_before
+        bare, bare_stored = measure_bare(
+            url, seconds=arguments.seconds, connections=arguments.connections
+        )
         bodies.unlink()
         warm_up.unlink()
-    acknowledged = tori.requests - tori.errors
+    acknowledged = tori.acknowledged
     print(
         f"wrk -t2 -c{arguments.connections} -d{arguments.seconds}s, 2 workers each, PostgreSQL, this machine ({_cpus()} cores)"
     )
@@ -199,7 +161,7 @@ def main() -> None:
         f"{'Tori questionnaire answer':28}{tori.per_second:12.0f}{tori.p50_ms:9.1f}{tori.p99_ms:9.1f}{tori.errors:8}{acknowledged:14}{stored:9}"
     )
     print(
-        f"{'bare INSERT (baseline)':28}{bare.per_second:12.0f}{bare.p50_ms:9.1f}{bare.p99_ms:9.1f}{bare.errors:8}{bare.requests - bare.errors:14}{bare_stored:9}"
+        f"{'bare INSERT (baseline)':28}{bare.per_second:12.0f}{bare.p50_ms:9.1f}{bare.p99_ms:9.1f}{bare.errors:8}{bare.acknowledged:14}{bare_stored:9}"
     )
     print(
         f"Tori / baseline: {tori.per_second / bare.per_second:.0%}; lost acknowledged answers: {max(0, acknowledged - stored)}"
