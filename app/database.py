@@ -6,6 +6,8 @@ embedded SQLite default and PostgreSQL in production.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -88,11 +90,50 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.pool_size = pool_size
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.is_postgresql = self.engine.dialect.name == "postgresql"
+        self._raw_pool: Any = None
+        self._raw_pool_lock = asyncio.Lock()
 
     async def dispose(self) -> None:
+        if self._raw_pool is not None:
+            await self._raw_pool.close()
+            self._raw_pool = None
         await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def hot_connection(self) -> AsyncIterator[Any]:
+        """For the busiest paths: a plain asyncpg connection on PostgreSQL (see `raw_connection`),
+        an SQLAlchemy connection on SQLite."""
+        if self.is_postgresql:
+            async with self.raw_connection() as connection:
+                yield connection
+        else:
+            async with self.engine.connect() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def raw_connection(self) -> AsyncIterator[Any]:
+        """A plain asyncpg connection, for the busiest writes only (PostgreSQL).
+
+        A small pool of its own: checking a connection out of SQLAlchemy's pool and unwrapping
+        it cost more than the one statement a vote needs. Each statement commits by itself.
+        """
+        if self._raw_pool is None:
+            async with self._raw_pool_lock:
+                if self._raw_pool is None:
+                    import asyncpg  # noqa: PLC0415 - PostgreSQL only
+
+                    url = self.engine.url.set(drivername="postgresql")
+                    self._raw_pool = await asyncpg.create_pool(
+                        url.render_as_string(hide_password=False),
+                        min_size=1,
+                        max_size=self.pool_size,
+                    )
+        async with self._raw_pool.acquire() as connection:
+            yield connection
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session for one request; whatever a service did not commit is rolled back."""

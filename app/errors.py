@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from asyncpg import exceptions as pg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tori.errors")
 
+# The database could not be reached or went away: through SQLAlchemy, or on the plain asyncpg
+# connections of the busiest paths (see Database.raw_connection).
+DATABASE_UNAVAILABLE = (
+    OSError,
+    OperationalError,
+    InterfaceError,
+    pg.InterfaceError,
+    pg.PostgresConnectionError,
+    pg.CannotConnectNowError,
+    pg.OperatorInterventionError,
+)
 CSRF_FAILURE_DETAIL = "CSRF token verification failed"
 
 
@@ -152,7 +164,7 @@ def exception_handlers(renderer: Renderer) -> dict:
         return response
 
     def handle_unexpected(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, OSError | OperationalError | InterfaceError):
+        if isinstance(exc, DATABASE_UNAVAILABLE):
             return handle_database_unavailable(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(request, renderer, HTTP_500_INTERNAL_SERVER_ERROR)

@@ -40,24 +40,30 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
-        body = await request.body()
-        try:
-            pairs = parse_qsl(
-                body.decode("ascii"),
-                keep_blank_values=True,
-                encoding="utf-8",
-                errors="strict",
-                max_num_fields=MAX_FIELD_VALUES,
-            )
-        except (UnicodeDecodeError, ValueError) as error:
-            raise FormReadError(
-                detail="form body is not valid UTF-8 or has too many fields"
-            ) from error
-    else:
-        form = await request.form()
-        pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-        if len(pairs) > MAX_FIELD_VALUES:
-            raise FormReadError(detail="too many form fields")
+        return parse_urlencoded(await request.body())
+    form = await request.form()
+    pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    if len(pairs) > MAX_FIELD_VALUES:
+        raise FormReadError(detail="too many form fields")
+    return _collect(pairs)
+
+
+def parse_urlencoded(body: bytes) -> dict[str, list[str]]:
+    """An URL-encoded body as lists of strings; FormReadError unless it is valid UTF-8."""
+    try:
+        pairs = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELD_VALUES,
+        )
+    except (UnicodeDecodeError, ValueError) as error:
+        raise FormReadError(detail="form body is not valid UTF-8 or has too many fields") from error
+    return _collect(pairs)
+
+
+def _collect(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for key, value in pairs:
         fields.setdefault(key, []).append(value)

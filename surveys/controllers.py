@@ -110,9 +110,9 @@ class FeedbackController(Controller):
         # On PostgreSQL the answer is read and stored with raw asyncpg calls on a pooled connection,
         # outside any transaction: storing is one atomic statement. SQLite goes through SQLAlchemy
         # and stores in two statements inside a transaction.
-        async with database.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                pg = (await connection.get_raw_connection()).driver_connection
+        async with database.hot_connection() as connection:
+            if database.is_postgresql:
+                pg = connection
                 load = partial(services.load_answering_form_pg, pg)
                 area_options = partial(services.area_options_pg, pg)
                 store = partial(services.submit_response_pg, pg)

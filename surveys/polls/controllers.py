@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import AsyncIterator
-from functools import partial
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -16,44 +13,30 @@ from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.forms import read_form
-from app.i18n import LANGUAGES, N_, gettext, gettext_in
-from app.ratelimit import Limit, counter_key
-from surveys.controllers import translate_errors
-from surveys.definitions import read_answers
-from surveys.device import remember_header, remembered_ids
+from app.i18n import N_, gettext, gettext_in
+from surveys.device import remember_header
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
+from surveys.polls.voting import (
+    KIOSK_COOKIE,
+    KIOSK_REVOKED,
+    VOTED_COOKIE,
+    VOTED_PURPOSE,
+    FastVoteMiddleware,
+    Refusal,
+    check_csrf,
+    store_vote,
+    voted_ids,
+)
 from surveys.qr import qr_svg
 
-VOTED_COOKIE = "tori_voted"
-VOTED_PURPOSE = "voted-polls"
-KIOSK_COOKIE = "tori_kiosk"
-VOTE_WINDOW_SECONDS = 600
-# A kiosk serves one person at a time: a vote every two seconds is already a queue.
-KIOSK_LIMIT = Limit(count=30, seconds=60)
 KIOSK_RESET_SECONDS = 8
 LIVE_SECONDS = 600
 LIVE_HEARTBEAT_SECONDS = 20.0
-KIOSK_REVOKED = N_("This kiosk is no longer allowed to collect votes. Ask the staff for help.")
-NOT_OPEN = N_("This poll is not open for votes.")
-CHANGED = N_("The poll was changed just now. Please answer again.")
-OUTCOME_REFUSALS = {
-    services.NOT_OPEN: (NOT_OPEN, 400),
-    services.KIOSK_REVOKED: (KIOSK_REVOKED, 403),
-    services.CHANGED: (CHANGED, 409),
-}
 POSTER_CALL = N_("Quick poll – answer with one tap!")
 POSTER_HELP = N_(
     "Scan the code with your phone's camera or open the address. No registration; you answer anonymously."
 )
-
-
-class Refusal(Exception):  # noqa: N818 - a refusal, not a failure
-    """A vote that cannot be taken: a message in the voter's language and the status to send."""
-
-    def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message, self.status, self.errors = message, status, errors
 
 
 def notifier_of(request: Request) -> PollNotifier:
@@ -65,10 +48,6 @@ def notifier_of(request: Request) -> PollNotifier:
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
-
-
-def voted_ids(request: Request, secret: str) -> list[str]:
-    return remembered_ids(request, secret, VOTED_COOKIE, VOTED_PURPOSE)
 
 
 def public_url(request: Request, slug: str, query: str = "") -> str:
@@ -130,15 +109,22 @@ class PollController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post("/{slug:str}", status_code=303)
+    @post(
+        "/{slug:str}",
+        status_code=303,
+        middleware=[FastVoteMiddleware],
+        # The CSRF check is `check_csrf`, on the form this handler reads anyway.
+        opt={"exclude_from_csrf": True},
+    )
     async def vote(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        """The busiest write of polls: a cached poll, one counter hit and one storing statement."""
+        """Votes the fast path passed on: refusals, htmx requests, kiosks (see voting.py)."""
         submitted = await read_form(request)
+        check_csrf(request, settings, submitted)
         kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
         try:
-            poll, outcome = await self._store(request, settings, slug, submitted, kiosk=kiosk)
+            poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
         except Refusal as refusal:
             async with request.app.state.db.sessionmaker() as session:
                 return await self._page(
@@ -154,83 +140,6 @@ class PollController(Controller):
         if outcome == services.STORED:
             notifier_of(request).changed(poll.id)
         return await self._after_vote(request, settings, poll, kiosk)
-
-    async def _store(self, request, settings, slug, submitted, *, kiosk: bool):
-        """Check and store the vote; raises Refusal. A double tap's second request is DUPLICATE."""
-        # On PostgreSQL the vote goes through raw asyncpg calls on a pooled connection, outside any
-        # transaction: storing is one atomic statement. SQLite stores in one transaction.
-        async with request.app.state.db.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                raw = (await connection.get_raw_connection()).driver_connection
-                load, cast = partial(services.voting_poll, raw), partial(services.cast_vote_pg, raw)
-            else:
-                load = partial(services.voting_poll, connection)
-                cast = partial(services.cast_vote, connection)
-            poll = await load(slug)
-            outcome = await cast(await self._ballot(request, settings, poll, submitted, kiosk))
-            if outcome == services.CHANGED:
-                # Staff edited the poll a moment ago: check the vote against the new wording.
-                poll = await load(slug, fresh=True)
-                ballot = await self._ballot(request, settings, poll, submitted, kiosk, count=False)
-                outcome = await cast(ballot)
-        if outcome in OUTCOME_REFUSALS:
-            message, status = OUTCOME_REFUSALS[outcome]
-            raise Refusal(gettext(message), status)
-        return poll, outcome
-
-    async def _ballot(self, request, settings, poll, submitted, kiosk, *, count=True):
-        """The checked ballot; raises Refusal saying why it cannot be taken."""
-        if not kiosk and str(poll.id) in voted_ids(request, settings.secret_key):
-            raise Refusal(gettext("You have already voted in this poll. Thank you!"), 409)
-        token = (submitted.get("token") or [""])[0]
-        if not services.vote_token_is_genuine(settings.secret_key, poll.slug, token):
-            raise Refusal(gettext("The form was not recognised. Reload the page and vote again."))
-        language = (submitted.get("answer_language") or [""])[0]
-        if language not in LANGUAGES:
-            raise Refusal(
-                gettext(
-                    "The language of the answers was not recognised. Reload the page and vote again."
-                )
-            )
-        kiosk_parts = None
-        if kiosk:
-            kiosk_parts = services.split_kiosk_token(request.cookies.get(KIOSK_COOKIE))
-            if kiosk_parts is None:
-                raise Refusal(gettext(KIOSK_REVOKED), 403)
-        if services.status_of(poll) != "open":
-            raise Refusal(gettext(NOT_OPEN))
-        if count:
-            if kiosk_parts:
-                limit = KIOSK_LIMIT
-                key = counter_key(settings.secret_key, "poll-kiosk", str(kiosk_parts[0]))
-            else:
-                limit = Limit(count=settings.votes_per_address, seconds=VOTE_WINDOW_SECONDS)
-                address = request.client.host if request.client else "unknown"
-                key = counter_key(settings.secret_key, "poll-address", address)
-            if await request.app.state.limiter.hit(key, limit) > limit.count:
-                raise Refusal(
-                    gettext(
-                        "Too many votes are coming from your network just now. Please wait a moment and vote again."
-                    ),
-                    429,
-                )
-        answers, errors = read_answers(poll.questions, submitted)
-        if errors:
-            messages = translate_errors(errors)
-            raise Refusal(next(iter(messages.values())), 400, messages)
-        channel = (submitted.get("channel") or [""])[0]
-        area = (submitted.get("area") or [""])[0]
-        return services.Ballot(
-            poll=poll,
-            token=token,
-            channel=channel if channel in services.CHANNELS else "link",
-            language=language,
-            voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
-            rows=services.ballot_rows(poll.questions, answers),
-            area_id=int(area) if area.isdigit() and len(area) < 10 else None,
-            kiosk_id=kiosk_parts[0] if kiosk_parts else None,
-            kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
-        )
 
     async def _after_vote(self, request, settings, poll, kiosk) -> Template | Redirect:
         headers = {}

@@ -29,7 +29,7 @@ log = logging.getLogger("tori.polls.live")
 class PollNotifier:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.postgres = database.engine.dialect.name == "postgresql"
+        self.postgres = database.is_postgresql
         self.subscribers: dict[int, set[asyncio.Queue[None]]] = defaultdict(set)
         self.pending: set[int] = set()
         self.flusher: asyncio.Task | None = None
@@ -47,17 +47,21 @@ class PollNotifier:
             self.flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
-        poll_ids, self.pending = self.pending, set()
-        if not self.postgres:
-            for poll_id in poll_ids:
-                self.wake(poll_id)
-            return
-        try:
-            async with self.database.engine.connect() as connection:
-                pg = (await connection.get_raw_connection()).driver_connection
+        # Polls that change while a notice is being sent are sent in the next round.
+        while self.pending:
+            await asyncio.sleep(COALESCE_SECONDS)
+            poll_ids, self.pending = self.pending, set()
+            if self.postgres:
+                await self._notify(poll_ids)
+            else:
                 for poll_id in poll_ids:
-                    await pg.execute("SELECT pg_notify($1, $2)", CHANNEL, str(poll_id))
+                    self.wake(poll_id)
+
+    async def _notify(self, poll_ids: set[int]) -> None:
+        try:
+            async with self.database.raw_connection() as connection:
+                for poll_id in poll_ids:
+                    await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, str(poll_id))
         except Exception:
             log.warning("could not send a live-results notice", exc_info=True)
 
