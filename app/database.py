@@ -85,6 +85,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
+async def _nothing_to_reset(_connection: Any) -> None:
+    return None
+
+
 class Database:
     """The engine and session factory of one process."""
 
@@ -131,6 +135,10 @@ class Database:
                         url.render_as_string(hide_password=False),
                         min_size=1,
                         max_size=self.pool_size,
+                        # These connections never set session state, listen or lock, so a returned
+                        # connection needs no RESET ALL round trip (an open transaction is still
+                        # rolled back by asyncpg itself).
+                        reset=_nothing_to_reset,
                     )
         async with self._raw_pool.acquire() as connection:
             yield connection
