@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -9,6 +10,7 @@ from litestar.response import Redirect, Template
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
+from app.fastpath import FAST_PATH_OPTIONS, HandOver, check_form_csrf, fast_path
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, gettext_in, set_language
 from app.ratelimit import Limit, counter_key
@@ -36,6 +38,102 @@ def translate_errors(errors: dict[str, AnswerError]) -> dict[str, str]:
         key: gettext(error.message) % dict(error.params) if error.params else gettext(error.message)
         for key, error in errors.items()
     }
+
+
+async def answer_problem(
+    request: Request, settings, questionnaire, token: str, language: str
+) -> tuple[str | None, int]:
+    """Why this sending cannot be taken, with its status; (None, 200) when it can."""
+    if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
+        return gettext("The form was not recognised. Reload the page and answer again."), 400
+    if language not in LANGUAGES:
+        return gettext(
+            "The language of the answers was not recognised. Reload the page and answer again."
+        ), 400
+    if str(questionnaire.id) in answered_ids(request, settings.secret_key):
+        return gettext(
+            "You have already answered this questionnaire on this device. Thank you!"
+        ), 409
+    if services.status_of(questionnaire) != "open":
+        return gettext("This questionnaire is not open for answers."), 400
+    limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
+    address = request.client.host if request.client else "unknown"
+    # Counted once per request, though a refusal found by the fast path is checked again.
+    hits = request.state.get("answer_hits")
+    if hits is None:
+        hits = request.state.answer_hits = await request.app.state.limiter.hit(
+            counter_key(settings.secret_key, "feedback-address", address), limit
+        )
+    if hits > limit.count:
+        return gettext(
+            "Too many answers are coming from your network just now. Please wait a moment and send again."
+        ), 429
+    return None, 200
+
+
+class AnswerProblem(HandOver):
+    """Why an answer sheet was not stored: messages by question key ("" for the whole form)."""
+
+    def __init__(self, errors: dict[str, str], status: int, *, keep_token: bool) -> None:
+        super().__init__(next(iter(errors.values())))
+        self.errors, self.status, self.keep_token = errors, status, keep_token
+
+
+async def take_answer(request: Request, settings, slug: str, submitted) -> Any:
+    """Check and store one answer sheet; raises AnswerProblem. Shared by both paths.
+
+    On PostgreSQL the answer is read and stored with plain asyncpg calls outside any
+    transaction: storing is one atomic statement. SQLite goes through SQLAlchemy and
+    stores in two statements inside a transaction.
+    """
+    database = request.app.state.db
+    async with database.hot_connection() as connection:
+        if database.is_postgresql:
+            load = partial(services.load_answering_form_pg, connection)
+            area_options = partial(services.area_options_pg, connection)
+            store = partial(services.submit_response_pg, connection)
+        else:
+            load = partial(services.load_answering_form, connection)
+            area_options = partial(services.current_area_options, connection)
+            store = partial(services.submit_response, connection)
+        questionnaire = await load(slug)
+        token = (submitted.get("token") or [""])[0]
+        language = (submitted.get("answer_language") or [""])[0]
+        problem, status = await answer_problem(request, settings, questionnaire, token, language)
+        if problem:
+            raise AnswerProblem({"": problem}, status, keep_token=status != 400)
+        questions = services.questions_for(questionnaire, language, await area_options())
+        answers, errors = read_answers(questions, submitted)
+        if errors:
+            raise AnswerProblem(translate_errors(errors), 400, keep_token=True)
+        try:
+            await store(
+                questionnaire, questions=questions, answers=answers, language=language, token=token
+            )
+        except DomainError as error:
+            raise AnswerProblem({"": error.translated()}, 400, keep_token=False) from error
+    return questionnaire
+
+
+def answered_cookie(request: Request, settings, questionnaire_id: int) -> str:
+    return remember_header(
+        request,
+        settings.secret_key,
+        ANSWERED_COOKIE,
+        ANSWERED_PURPOSE,
+        questionnaire_id,
+        path="/f",
+        https=settings.https,
+    )
+
+
+async def answer_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The fast path's attempt (app/fastpath.py): an answer sheet that is in order."""
+    if fields.get("_switch_language"):
+        return None
+    settings = request.app.state.settings
+    questionnaire = await take_answer(request, settings, request.path_params["slug"], fields)
+    return f"/f/{questionnaire.slug}/thanks", answered_cookie(request, settings, questionnaire.id)
 
 
 class FeedbackController(Controller):
@@ -93,105 +191,48 @@ class FeedbackController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post("/{slug:str}", status_code=303)
+    @post(
+        "/{slug:str}",
+        status_code=303,
+        middleware=[fast_path(answer_fast)],
+        opt=FAST_PATH_OPTIONS,
+    )
     async def answer(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        """The busiest write of the feature: one light read and two inserts on a plain connection."""
+        """Answers the fast path passed on: refusals and language switches (see app/fastpath.py)."""
         submitted = await read_form(request)
-        database = request.app.state.db
+        check_form_csrf(request, settings.secret_key, submitted)
+        token = (submitted.get("token") or [""])[0]
 
         async def show_again(**options) -> Template:
-            async with database.sessionmaker() as session:
+            async with request.app.state.db.sessionmaker() as session:
                 return await self._page(
                     request, session, settings, slug, values=submitted, **options
                 )
 
-        # On PostgreSQL the answer is read and stored with raw asyncpg calls on a pooled connection,
-        # outside any transaction: storing is one atomic statement. SQLite goes through SQLAlchemy
-        # and stores in two statements inside a transaction.
-        async with database.hot_connection() as connection:
-            if database.is_postgresql:
-                pg = connection
-                load = partial(services.load_answering_form_pg, pg)
-                area_options = partial(services.area_options_pg, pg)
-                store = partial(services.submit_response_pg, pg)
-            else:
-                load = partial(services.load_answering_form, connection)
-                area_options = partial(services.current_area_options, connection)
-                store = partial(services.submit_response, connection)
-            questionnaire = await load(slug)
-            token = (submitted.get("token") or [""])[0]
-            switch_to = (submitted.get("_switch_language") or [""])[0]
-            if switch_to:
-                # Another language, the answers given so far kept; nothing is stored yet.
-                if switch_to in LANGUAGES:
-                    set_language(switch_to)
-                    request.state.language = switch_to
-                    request.state.remember_language = True
-                genuine = services.token_is_genuine(settings.secret_key, questionnaire.slug, token)
-                return await show_again(token=token if genuine else None)
-            language = (submitted.get("answer_language") or [""])[0]
-            problem, status = await self._problem(request, settings, questionnaire, token, language)
-            if problem:
-                return await show_again(
-                    errors={"": problem}, token=token if status != 400 else None, status_code=status
-                )
-            questions = services.questions_for(questionnaire, language, await area_options())
-            answers, errors = read_answers(questions, submitted)
-            if errors:
-                return await show_again(
-                    errors=translate_errors(errors), token=token, status_code=400
-                )
-            try:
-                await store(
-                    questionnaire,
-                    questions=questions,
-                    answers=answers,
-                    language=language,
-                    token=token,
-                )
-            except DomainError as error:
-                return await show_again(errors={"": error.translated()}, status_code=400)
-        cookie = remember_header(
-            request,
-            settings.secret_key,
-            ANSWERED_COOKIE,
-            ANSWERED_PURPOSE,
-            questionnaire.id,
-            path="/f",
-            https=settings.https,
-        )
+        switch_to = (submitted.get("_switch_language") or [""])[0]
+        if switch_to:
+            # Another language, the answers given so far kept; nothing is stored yet.
+            if switch_to in LANGUAGES:
+                set_language(switch_to)
+                request.state.language = switch_to
+                request.state.remember_language = True
+            genuine = services.token_is_genuine(settings.secret_key, slug.lower(), token)
+            return await show_again(token=token if genuine else None)
+        try:
+            questionnaire = await take_answer(request, settings, slug, submitted)
+        except AnswerProblem as problem:
+            return await show_again(
+                errors=problem.errors,
+                token=token if problem.keep_token else None,
+                status_code=problem.status,
+            )
         return Redirect(
-            path=f"/f/{questionnaire.slug}/thanks", status_code=303, headers={"Set-Cookie": cookie}
+            path=f"/f/{questionnaire.slug}/thanks",
+            status_code=303,
+            headers={"Set-Cookie": answered_cookie(request, settings, questionnaire.id)},
         )
-
-    async def _problem(
-        self, request: Request, settings, questionnaire, token: str, language: str
-    ) -> tuple[str | None, int]:
-        """Why this sending cannot be taken, with its status; (None, 200) when it can."""
-        if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
-            return gettext("The form was not recognised. Reload the page and answer again."), 400
-        if language not in LANGUAGES:
-            return gettext(
-                "The language of the answers was not recognised. Reload the page and answer again."
-            ), 400
-        if str(questionnaire.id) in answered_ids(request, settings.secret_key):
-            return gettext(
-                "You have already answered this questionnaire on this device. Thank you!"
-            ), 409
-        if services.status_of(questionnaire) != "open":
-            return gettext("This questionnaire is not open for answers."), 400
-        limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
-        address = request.client.host if request.client else "unknown"
-        hits = await request.app.state.limiter.hit(
-            counter_key(settings.secret_key, "feedback-address", address), limit
-        )
-        if hits > limit.count:
-            return gettext(
-                "Too many answers are coming from your network just now. Please wait a moment and send again."
-            ), 429
-        return None, 200
 
     @get("/{slug:str}/thanks")
     async def thanks(self, db_session: DbSession, slug: FromPath[str]) -> Template:

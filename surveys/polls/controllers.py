@@ -12,6 +12,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
+from app.fastpath import FAST_PATH_OPTIONS, check_form_csrf, fast_path
 from app.forms import read_form
 from app.i18n import N_, gettext, gettext_in
 from surveys.device import remember_header
@@ -22,10 +23,9 @@ from surveys.polls.voting import (
     KIOSK_REVOKED,
     VOTED_COOKIE,
     VOTED_PURPOSE,
-    FastVoteMiddleware,
     Refusal,
-    check_csrf,
     store_vote,
+    vote_fast,
     voted_ids,
 )
 from surveys.qr import qr_svg
@@ -112,16 +112,15 @@ class PollController(Controller):
     @post(
         "/{slug:str}",
         status_code=303,
-        middleware=[FastVoteMiddleware],
-        # The CSRF check is `check_csrf`, on the form this handler reads anyway.
-        opt={"exclude_from_csrf": True},
+        middleware=[fast_path(vote_fast)],
+        opt=FAST_PATH_OPTIONS,
     )
     async def vote(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
         """Votes the fast path passed on: refusals, htmx requests, kiosks (see voting.py)."""
         submitted = await read_form(request)
-        check_csrf(request, settings, submitted)
+        check_form_csrf(request, settings.secret_key, submitted)
         kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
         try:
             poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)

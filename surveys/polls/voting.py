@@ -1,7 +1,7 @@
 """Taking a vote: every check and the storing, shared by the controller and the fast path.
 
 The busiest write of polls. A plain form vote that is in order is taken by
-`FastVoteMiddleware` in front of the controller, without the framework's
+the fast path (app/fastpath.py) in front of the controller, without the framework's
 per-request machinery (dependency injection, response building); anything else
 - a refusal to explain, an htmx request, a kiosk - goes to the controller, which
 runs the same checks and renders the page in the resident's language.
@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from hmac import compare_digest
 from zoneinfo import ZoneInfo
 
 from litestar import Request
-from litestar.exceptions import PermissionDeniedException
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 
-from app.errors import CSRF_FAILURE_DETAIL, DomainError
-from app.forms import FormReadError, parse_urlencoded
+from app.fastpath import HandOver
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
 from surveys.controllers import translate_errors
@@ -30,7 +26,6 @@ from surveys.polls import services
 VOTED_COOKIE = "tori_voted"
 VOTED_PURPOSE = "voted-polls"
 KIOSK_COOKIE = "tori_kiosk"
-CSRF_COOKIE = "tori_csrf"
 VOTE_WINDOW_SECONDS = 600
 # A kiosk serves one person at a time: a vote every two seconds is already a queue.
 KIOSK_LIMIT = Limit(count=30, seconds=60)
@@ -44,7 +39,7 @@ OUTCOME_REFUSALS = {
 }
 
 
-class Refusal(Exception):  # noqa: N818 - a refusal, not a failure
+class Refusal(HandOver):
     """A vote that cannot be taken: a message in the voter's language and the status to send."""
 
     def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
@@ -54,24 +49,6 @@ class Refusal(Exception):  # noqa: N818 - a refusal, not a failure
 
 def voted_ids(request: Request, secret: str) -> list[str]:
     return remembered_ids(request, secret, VOTED_COOKIE, VOTED_PURPOSE)
-
-
-def _decode_csrf(token: str, secret: str) -> str | None:
-    if len(token) < CSRF_SECRET_LENGTH + 1 or len(token) > 256:
-        return None
-    value, mac = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
-    return value if compare_digest(mac, generate_csrf_hash(token=value, secret=secret)) else None
-
-
-def check_csrf(request: Request, settings, submitted: dict[str, list[str]]) -> None:
-    """The framework's double-submit check, done here because the vote route is excluded from the
-    CSRF middleware (which would parse the form a second time): the form's token must be the
-    cookie's, and both must carry this instance's MAC."""
-    sent = (submitted.get("_csrf_token") or [request.headers.get("x-csrftoken", "")])[0]
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    ours = _decode_csrf(sent, settings.secret_key)
-    if ours is None or ours != _decode_csrf(cookie, settings.secret_key):
-        raise PermissionDeniedException(CSRF_FAILURE_DETAIL)
 
 
 async def store_vote(request: Request, settings, slug: str, submitted, *, kiosk: bool):
@@ -155,98 +132,25 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
     )
 
 
-class FastVoteMiddleware:
-    """Takes a plain-form vote that is in order without the framework's per-request machinery.
+async def vote_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The fast path's attempt (app/fastpath.py): a plain-form vote that is in order."""
+    if (fields.get("channel") or [""])[0] == "kiosk":
+        return None
+    settings = request.app.state.settings
+    poll, outcome = await store_vote(
+        request, settings, request.path_params["slug"], fields, kiosk=False
+    )
+    if outcome == services.STORED:
+        from surveys.polls.controllers import notifier_of  # noqa: PLC0415 - import cycle
 
-    Route middleware of the vote handler: routing, the access log, security headers (a
-    `before_send` hook) and the exception pages still apply. It answers only when the vote is
-    stored (or was already, a double tap); anything else is passed on to the controller with
-    the body replayed, which runs the same checks and explains the refusal in the resident's
-    language. A vote is never counted twice by the rate limiter (`request.state.vote_hits`).
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if (
-            scope["method"] != "POST"
-            or content_type != b"application/x-www-form-urlencoded"
-            or headers.get(b"hx-request")
-        ):
-            await self.app(scope, receive, send)
-            return
-        body, more = await _read_body(receive, limit=MAX_FAST_BODY)
-        replay = _replaying(body, more, receive)
-        request = Request(scope, receive=replay)
-        settings = request.app.state.settings
-        try:
-            submitted = parse_urlencoded(body) if not more else None
-            if submitted is None or (submitted.get("channel") or [""])[0] == "kiosk":
-                raise Refusal("", 400)
-            check_csrf(request, settings, submitted)
-            poll, outcome = await store_vote(
-                request, settings, scope["path_params"]["slug"], submitted, kiosk=False
-            )
-        except (Refusal, PermissionDeniedException, DomainError, FormReadError):
-            await self.app(scope, replay, send)
-            return
-        if outcome == services.STORED:
-            from surveys.polls.controllers import notifier_of  # noqa: PLC0415 - import cycle
-
-            notifier_of(request).changed(poll.id)
-        cookie = remember_header(
-            request,
-            settings.secret_key,
-            VOTED_COOKIE,
-            VOTED_PURPOSE,
-            poll.id,
-            path="/p",
-            https=settings.https,
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [
-                    (b"location", f"/p/{poll.slug}/thanks".encode()),
-                    (b"set-cookie", cookie.encode()),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-
-# A vote's form is a few hundred bytes; anything much larger is left to the controller's limits.
-MAX_FAST_BODY = 16 * 1024
-
-
-async def _read_body(receive, *, limit: int) -> tuple[bytes, bool]:
-    """The body, and whether more is left unread (it was over the limit)."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks), False
-        if size > limit:
-            return b"".join(chunks), True
-
-
-def _replaying(body: bytes, more: bool, receive):
-    """A receive callable that hands the body read so far to the next app, then the rest."""
-    pending = [{"type": "http.request", "body": body, "more_body": more}]
-
-    async def replay():
-        if pending:
-            return pending.pop()
-        return await receive()
-
-    return replay
+        notifier_of(request).changed(poll.id)
+    cookie = remember_header(
+        request,
+        settings.secret_key,
+        VOTED_COOKIE,
+        VOTED_PURPOSE,
+        poll.id,
+        path="/p",
+        https=settings.https,
+    )
+    return f"/p/{poll.slug}/thanks", cookie

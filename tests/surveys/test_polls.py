@@ -598,3 +598,23 @@ async def test_live_stream_sends_updates(db, database):
     await stream.aclose()
     assert poll.id not in notifier.subscribers
     await notifier.close()
+
+
+async def test_fast_path_answer_carries_the_security_headers(client, db):
+    """A plain-form vote in order is answered by the fast path (app/fastpath.py), not the controller,
+    and its answer is sent with the same security headers as every page."""
+    poll = await make_poll(db)
+    response = await vote(client, poll.slug, {"q_q1": "o1"})
+    assert response.status_code == 303
+    assert response.headers["content-length"] == "0"
+    assert "content-type" not in response.headers  # the controller's redirect would have one
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("token", ["forged", "a" * 64 + "b" * 64, ""])
+async def test_forged_csrf_tokens_are_refused(client, db, token):
+    poll = await make_poll(db)
+    response = await vote(client, poll.slug, {"q_q1": "o1"}, extra={"_csrf_token": token})
+    assert response.status_code == 403
+    assert await votes(db) == 0
