@@ -55,6 +55,7 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "The benchmarks need wrk: apt-get install wrk"; exit 1; }
 	@$(BIN)/python -m benchmarks.feedback_compare
 	@$(BIN)/python -m benchmarks.feedback_submit
+	@$(BIN)/python -m benchmarks.poll_vote
 
 clean: ## remove the virtual environment, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tori.sqlite3 tori.sqlite3-*
