@@ -127,15 +127,17 @@ async def test_a_device_votes_once_and_a_double_tap_counts_once(client, db):
     assert await votes(db) == 1
 
 
-async def test_concurrent_casts_of_one_token_store_one_vote(db, database):
-    poll = await make_poll(db)
+async def test_200_concurrent_casts_of_one_token_store_one_vote(db, database):
+    """200 submissions of one form at once, on 50 connections: exactly one vote is recorded."""
+    from app.database import Database
 
+    poll = await make_poll(db)
     token = services.new_vote_token("s", poll.slug)
+    crowd = Database(database.url, pool_size=50)
 
     async def cast_once() -> str:
-        async with database.engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
-            voting = await services.voting_poll(raw, poll.slug)
+        async with crowd.raw_connection() as connection:
+            voting = await services.voting_poll(connection, poll.slug)
             ballot = services.Ballot(
                 poll=voting,
                 token=token,
@@ -144,12 +146,24 @@ async def test_concurrent_casts_of_one_token_store_one_vote(db, database):
                 voted_on=utcnow().date(),
                 rows=[("__responses__", ""), ("q1", "o1")],
             )
-            return await services.cast_vote_pg(raw, ballot)
+            return await services.cast_vote_pg(connection, ballot)
 
-    outcomes = await asyncio.gather(*(cast_once() for _ in range(8)))
-    assert sorted(outcomes) == ["duplicate"] * 7 + ["stored"]
+    try:
+        outcomes = await asyncio.gather(*(cast_once() for _ in range(200)))
+    finally:
+        await crowd.dispose()
+    assert sorted(outcomes) == ["duplicate"] * 199 + ["stored"]
     assert await votes(db) == 1
     assert await choices(db) == 2
+
+
+async def test_forged_or_foreign_voted_cookie_neither_blocks_nor_breaks(client, db):
+    poll = await make_poll(db)
+    client.cookies.set("tori_voted", "MQ.forgedmac", path="/p")
+    assert "already voted" not in (await client.get(f"/p/{poll.slug}?lang=en")).text
+    response = await vote(client, poll.slug, {"q_q1": "o1"})
+    assert response.status_code == 303
+    assert await votes(db) == 1
 
 
 async def test_multiple_choice_with_a_maximum_and_three_questions(client, db):
