@@ -26,3 +26,11 @@ function request()
     ["Cookie"] = "tori_csrf=" .. csrf,
   }, item[2])
 end
+
+-- Paced runs: each connection waits this long before its next request (TORI_BENCH_DELAY_MS).
+local pause = tonumber(os.getenv("TORI_BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end
