@@ -25,7 +25,7 @@ from app.events.controllers import CalendarController, StaffEventsController
 from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
-from app.ratelimit import DatabaseRateLimiter, RedisRateLimiter
+from app.ratelimit import BatchedCounter, DatabaseRateLimiter, RedisRateLimiter
 from app.security import security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
@@ -93,7 +93,14 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             "sign_in_guard": Provide(lambda: sign_in_guard, use_cache=True, sync_to_thread=False),
         },
         state=State(
-            {"db": database, "settings": settings, "renderer": renderer, "limiter": limiter}
+            {
+                "db": database,
+                "settings": settings,
+                "renderer": renderer,
+                "limiter": limiter,
+                # Per-address counters of votes and answers: large limits, hit in bursts.
+                "burst_counter": BatchedCounter(limiter),
+            }
         ),
         middleware=[
             access_log_middleware,

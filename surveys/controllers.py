@@ -61,7 +61,7 @@ async def answer_problem(
     # Counted once per request, though a refusal found by the fast path is checked again.
     hits = request.state.get("answer_hits")
     if hits is None:
-        hits = request.state.answer_hits = await request.app.state.limiter.hit(
+        hits = request.state.answer_hits = await request.app.state.burst_counter.hit(
             counter_key(settings.secret_key, "feedback-address", address), limit
         )
     if hits > limit.count:

@@ -105,7 +105,8 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         # Counted once per request, though a refusal found by the fast path is checked again.
         hits = request.state.get("vote_hits")
         if hits is None:
-            hits = request.state.vote_hits = await request.app.state.limiter.hit(key, limit)
+            counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
+            hits = request.state.vote_hits = await counter.hit(key, limit)
         if hits > limit.count:
             raise Refusal(
                 gettext(

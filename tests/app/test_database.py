@@ -15,7 +15,7 @@ from app.database import Database, create_engine
 from app.events.models import Event
 from app.migrate import upgrade_to_head
 from app.models import metadata
-from app.ratelimit import DatabaseRateLimiter, Limit, RedisRateLimiter
+from app.ratelimit import BatchedCounter, DatabaseRateLimiter, Limit, RedisRateLimiter
 from app.settings import Settings
 from app.web import create_app
 from tests.conftest import TEST_SECRET
@@ -74,6 +74,51 @@ async def test_redis_rate_limiter_counts_across_clients():
     finally:
         await first.close()
         await second.close()
+
+
+class CountingLimiter:
+    """A real Redis limiter that also counts its round trips."""
+
+    def __init__(self, limiter: RedisRateLimiter) -> None:
+        self.limiter, self.calls = limiter, 0
+
+    async def add(self, key, limit, amount):
+        self.calls += 1
+        return await self.limiter.add(key, limit, amount)
+
+
+async def test_batched_counters_share_one_count_and_save_round_trips():
+    """Two processes' batched counters over one Redis: exact near the limit, batched far from it."""
+    redis = RedisRateLimiter(REDIS_URL)
+    key = f"batched-{os.getpid()}"
+    try:
+        shared = CountingLimiter(redis)
+        first, second = BatchedCounter(shared), BatchedCounter(shared)
+        far = Limit(count=10_000, seconds=60)
+        await redis.reset(key, far)
+        counts = [await first.hit(key, far) for _ in range(200)]
+        assert counts == list(range(1, 201))
+        assert shared.calls <= 5  # one round trip per 50 ms, not one per hit
+        await asyncio.sleep(0.06)
+        assert await second.hit(key, far) == 201  # the other process sees the first one's hits
+        assert await redis.hits(key, far) == 201
+        near = Limit(count=10, seconds=60)
+        other = key + "-near"
+        await redis.reset(other, near)
+        for number in range(12):
+            await (first if number % 2 else second).hit(other, near)
+        # Within 50 ms each process may count only its own hits; then every hit is in the shared
+        # counter, and near the limit each hit is counted at once, whichever process takes it.
+        await asyncio.sleep(0.06)
+        assert await redis.hits(other, near) == 12
+        assert await first.hit(other, near) == 13
+        assert await second.hit(other, near) == 14
+        await redis.reset(key, far)
+        await redis.reset(other, near)
+    except OSError as error:
+        pytest.fail(f"Redis is needed at {REDIS_URL} (set TEST_REDIS_URL): {error}")
+    finally:
+        await redis.close()
 
 
 def run_tori(*arguments: str, database_url: str) -> subprocess.CompletedProcess:
