@@ -63,10 +63,7 @@ class Outcome:
 
 def greedy(election: Election, sat: str = "cost", budget: Fraction | None = None) -> Outcome:
     limit = election.budget if budget is None else budget
-    totals: dict[str, Fraction] = dict.fromkeys(election.costs, Fraction(0))
-    for satisfaction, count in _satisfactions(election, sat):
-        for project, value in satisfaction.items():
-            totals[project] += value * count
+    totals = _total_satisfaction(election, sat)
     infinity = Fraction(10) ** 60
 
     def density(project: str) -> Fraction:
@@ -88,6 +85,23 @@ def greedy(election: Election, sat: str = "cost", budget: Fraction | None = None
             outcome.reasons[project] = "did_not_fit"
             outcome.remaining[project] = remaining
     return outcome
+
+
+def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
+    """Each project's satisfaction summed over the voters (counted once per voter and project)."""
+    if sat not in SATISFACTIONS:
+        raise ValueError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
+    if sat == "points":
+        points: dict[str, Fraction] = dict.fromkeys(election.costs, Fraction(0))
+        for ballot in election.ballots:
+            for project, value in ballot.items():
+                points[project] += value
+        return points
+    approvals: Counter = Counter()
+    for ballot in election.ballots:
+        approvals.update(project for project, value in ballot.items() if value > 0)
+    unit = election.costs if sat == "cost" else dict.fromkeys(election.costs, Fraction(1))
+    return {project: unit[project] * approvals[project] for project in election.costs}
 
 
 @dataclass
