@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.tally [--instance PATH.pb]
 
 Greedy runs on a generated round (each voter approves 1–10 of 200 projects). Equal shares
-runs on a real pabulib instance (default: Warszawa 2024, Ursynów, from the pabumeasures
+runs on a real pabulib instance (default: Warszawa 2024, the whole city, from the pabumeasures
 0.2.2 source package, downloaded to ~/.cache/tori-test-data by the tests) with Tori and with
 pabutools 1.2 in the same run; the outcomes must be identical.
 """
@@ -20,9 +20,7 @@ from pathlib import Path
 from voting.tally import parse_pabulib, tally
 from voting.tally.pabulib import Election
 
-DEFAULT = (
-    Path.home() / ".cache/tori-test-data/pabumeasures-0.2.2/data/poland_warszawa_2024_ursynow.pb"
-)
+DEFAULT = Path.home() / ".cache/tori-test-data/pabumeasures-0.2.2/data/poland_warszawa_2024_.pb"
 
 
 def generated(voters: int = 100_000, projects: int = 200) -> Election:

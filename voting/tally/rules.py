@@ -141,7 +141,14 @@ class _ApprovalShares:
     def __init__(self, election: Election, sat: str, budget: Fraction | None, outcome: Outcome):
         self.outcome = outcome
         share = (election.budget if budget is None else budget) / len(election.ballots)
-        self.groups, self.supporters = _approval_groups(election)
+        # Projects are numbered here (integer keys are cheaper than ids); ties still go by id.
+        self.ids = list(election.costs)
+        number = {project: index for index, project in enumerate(self.ids)}
+        groups, supporters = _approval_groups(election)
+        self.groups = [
+            (tuple(number[project] for project in ballot), count) for ballot, count in groups
+        ]
+        self.supporters = [supporters[project] for project in self.ids]
         denominator = share.denominator
         for cost in election.costs.values():
             denominator = denominator * cost.denominator // gcd(denominator, cost.denominator)
@@ -150,18 +157,18 @@ class _ApprovalShares:
         self.amounts: list[int] = [int(share * denominator)]
         self.classes: dict[int, int] = {self.amounts[0]: 0}
         self.holder = [0] * len(self.groups)
-        self.costs: dict[str, int] = {}
-        self.unit: dict[str, Fraction] = {}
-        self.holdings: dict[str, dict[int, int]] = {}
-        self.money: dict[str, int] = {}
-        self.affordability: dict[str, Fraction] = {}
-        for project, cost in election.costs.items():
+        self.costs: dict[int, int] = {}
+        self.unit: dict[int, Fraction] = {}
+        self.holdings: dict[int, dict[int, int]] = {}
+        self.money: dict[int, int] = {}
+        self.affordability: dict[int, Fraction] = {}
+        for project, cost in enumerate(election.costs.values()):
             count = sum(self.groups[g][1] for g in self.supporters[project])
             if count == 0:
-                outcome.reasons[project] = "no_support"
+                outcome.reasons[self.ids[project]] = "no_support"
             elif cost == 0:
-                outcome.selected.append(project)
-                outcome.reasons[project] = "selected"
+                outcome.selected.append(self.ids[project])
+                outcome.reasons[self.ids[project]] = "selected"
             else:
                 self.costs[project] = int(cost * denominator)
                 self.unit[project] = cost if sat == "cost" else Fraction(1)
@@ -172,11 +179,11 @@ class _ApprovalShares:
     def run(self) -> Outcome:
         while True:
             best: Fraction | None = None
-            tied: dict[str, tuple[int, int]] = {}
+            tied: dict[int, tuple[int, int]] = {}
             for project in sorted(self.affordability, key=self.affordability.__getitem__):
                 if self.money[project] < self.costs[project]:
                     del self.affordability[project], self.holdings[project]
-                    self.outcome.reasons[project] = "not_enough_support"
+                    self.outcome.reasons[self.ids[project]] = "not_enough_support"
                     continue
                 if best is not None and self.affordability[project] > best:
                     break  # affordabilities only grow: no later project can beat the best
@@ -189,14 +196,14 @@ class _ApprovalShares:
                     tied[project] = (owed, payers)
             if not tied:
                 return self.outcome
-            chosen = min(tied)
-            self.outcome.selected.append(chosen)
-            self.outcome.reasons[chosen] = "selected"
+            chosen = min(tied, key=self.ids.__getitem__)
+            self.outcome.selected.append(self.ids[chosen])
+            self.outcome.reasons[self.ids[chosen]] = "selected"
             del self.affordability[chosen], self.holdings[chosen]
             owed, payers = tied[chosen]
             self._pay(chosen, owed, payers)
 
-    def _price(self, project: str) -> tuple[int, int]:
+    def _price(self, project: int) -> tuple[int, int]:
         """What is left to pay once the poorest supporters have paid all they hold, and by how many
         voters it is shared: each of them pays owed / payers (the price times the satisfaction)."""
         held = self.holdings[project]
@@ -216,7 +223,7 @@ class _ApprovalShares:
         self.costs = {project: cost * factor for project, cost in self.costs.items()}
         self.money = {project: money * factor for project, money in self.money.items()}
 
-    def _pay(self, chosen: str, owed: int, payers: int) -> None:
+    def _pay(self, chosen: int, owed: int, payers: int) -> None:
         """Each supporter pays owed / payers or all it holds; holdings and money of the projects
         still in the running follow, one update per project and change of class."""
         factor = payers // gcd(owed, payers)
@@ -226,7 +233,7 @@ class _ApprovalShares:
         price = owed // payers
         moved: dict[int, int] = {}
         # For each class that pays: how many of its payers support each project.
-        shifts: dict[int, defaultdict[str, int]] = {}
+        shifts: dict[int, defaultdict[int, int]] = {}
         holder, groups, amounts = self.holder, self.groups, self.amounts
         for g in self.supporters[chosen]:
             before = holder[g]
