@@ -257,6 +257,29 @@ def test_written_files_read_back_the_same(vote_type):
     assert again.meta["num_votes"] == "20"
 
 
+PABULIB_RULES = {"greedy": "greedy", "equalshares": "mes", "equalshares/add1": "mes-add1"}
+
+
+@pytest.mark.parametrize(
+    "name", ["poland_swiecie_2023_.pb", "poland_wieliczka_2023_green-budget.pb"]
+)
+def test_exported_files_pass_pabulib_checker_with_our_selection(real_instances, name):
+    """Written back with the projects Tori selects under the file's own rule (Equal Shares with
+    add-one completion for both), the file passes pabulib-checker without an error or a
+    warning - the checker recomputes the rule and would report "rule not followed"."""
+    from pabulib.checker import Checker
+
+    election = parse_pabulib((real_instances / name).read_text(encoding="utf-8"))
+    rule = PABULIB_RULES[election.meta["rule"]]
+    selected = set(tally(election, rule, "cost").selected)
+    results = Checker().process_files([write_pabulib(election, selected)])
+    assert results["summary"] == {}
+    # And a wrong selection is caught by the same check.
+    wrong = set(tally(election, "greedy", "cost").selected)
+    assert wrong != selected
+    assert Checker().process_files([write_pabulib(election, wrong)])["summary"] != {}
+
+
 # --- the command ----------------------------------------------------------------------------
 
 

@@ -156,8 +156,18 @@ def _plain(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
-def write_pabulib(election: Election) -> str:
-    """The election as a `.pb` file (num_projects and num_votes are set from the data)."""
+# The column and key orders pabulib.org/format gives (and pabulib-checker expects).
+META_ORDER = ["description", "country", "unit", "district", "subunit", "instance", "num_projects", "num_votes", "budget", "vote_type", "rule", "date_begin", "date_end", "min_length", "max_length", "min_sum_cost", "max_sum_cost", "min_points", "max_points", "min_sum_points", "max_sum_points", "default_score", "min_project_cost", "max_project_cost", "min_project_score_threshold", "neighborhoods", "subdistricts", "categories", "edition", "language", "currency", "fully_funded", "experimental", "comment", "acknowledgments", "leftover_budget"]
+PROJECT_ORDER = ["project_id", "cost", "votes", "score", "name", "category", "beneficiaries", "selected", "neighborhood", "subunit", "district", "description", "proposer", "public_id", "latitude", "longitude"]
+
+
+def _ordered(keys, order: list[str]) -> list[str]:
+    known = [key for key in order if key in keys]
+    return known + sorted(key for key in keys if key not in order)
+
+
+def write_pabulib(election: Election, selected: set[str] | None = None) -> str:
+    """The election as a `.pb` file; with `selected`, the projects carry votes and selected."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
     meta = {
@@ -169,14 +179,25 @@ def write_pabulib(election: Election) -> str:
     }
     writer.writerow(["META"])
     writer.writerow(["key", "value"])
-    for key, value in meta.items():
-        writer.writerow([key, value])
-    writer.writerow(["PROJECTS"])
-    extra = sorted({k for m in election.project_meta.values() for k in m} - {"project_id", "cost"})
-    writer.writerow(["project_id", "cost", *extra])
+    for key in _ordered(meta, META_ORDER):
+        writer.writerow([key, meta[key]])
+    votes = dict.fromkeys(election.costs, 0)
+    for ballot in election.ballots:
+        for project in ballot:
+            votes[project] += 1
+    rows = {}
     for project_id, cost in election.costs.items():
-        row_meta = election.project_meta.get(project_id, {})
-        writer.writerow([project_id, _plain(cost), *(row_meta.get(k, "") for k in extra)])
+        row = {**election.project_meta.get(project_id, {}), "project_id": project_id}
+        row["cost"] = _plain(cost)
+        if selected is not None:
+            row["votes"] = str(votes[project_id])
+            row["selected"] = "1" if project_id in selected else "0"
+        rows[project_id] = row
+    columns = _ordered({key for row in rows.values() for key in row}, PROJECT_ORDER)
+    writer.writerow(["PROJECTS"])
+    writer.writerow(columns)
+    for row in rows.values():
+        writer.writerow([row.get(column, "") for column in columns])
     writer.writerow(["VOTES"])
     cumulative = election.vote_type == "cumulative"
     writer.writerow(["voter_id", "vote", *(["points"] if cumulative else [])])
