@@ -157,8 +157,62 @@ def _plain(value: Fraction) -> str:
 
 
 # The column and key orders pabulib.org/format gives (and pabulib-checker expects).
-META_ORDER = ["description", "country", "unit", "district", "subunit", "instance", "num_projects", "num_votes", "budget", "vote_type", "rule", "date_begin", "date_end", "min_length", "max_length", "min_sum_cost", "max_sum_cost", "min_points", "max_points", "min_sum_points", "max_sum_points", "default_score", "min_project_cost", "max_project_cost", "min_project_score_threshold", "neighborhoods", "subdistricts", "categories", "edition", "language", "currency", "fully_funded", "experimental", "comment", "acknowledgments", "leftover_budget"]
-PROJECT_ORDER = ["project_id", "cost", "votes", "score", "name", "category", "beneficiaries", "selected", "neighborhood", "subunit", "district", "description", "proposer", "public_id", "latitude", "longitude"]
+META_ORDER = [
+    "description",
+    "country",
+    "unit",
+    "district",
+    "subunit",
+    "instance",
+    "num_projects",
+    "num_votes",
+    "budget",
+    "vote_type",
+    "rule",
+    "date_begin",
+    "date_end",
+    "min_length",
+    "max_length",
+    "min_sum_cost",
+    "max_sum_cost",
+    "min_points",
+    "max_points",
+    "min_sum_points",
+    "max_sum_points",
+    "default_score",
+    "min_project_cost",
+    "max_project_cost",
+    "min_project_score_threshold",
+    "neighborhoods",
+    "subdistricts",
+    "categories",
+    "edition",
+    "language",
+    "currency",
+    "fully_funded",
+    "experimental",
+    "comment",
+    "acknowledgments",
+    "leftover_budget",
+]
+PROJECT_ORDER = [
+    "project_id",
+    "cost",
+    "votes",
+    "score",
+    "name",
+    "category",
+    "beneficiaries",
+    "selected",
+    "neighborhood",
+    "subunit",
+    "district",
+    "description",
+    "proposer",
+    "public_id",
+    "latitude",
+    "longitude",
+]
 
 
 def _ordered(keys, order: list[str]) -> list[str]:
