@@ -632,3 +632,18 @@ async def test_forged_csrf_tokens_are_refused(client, db, token):
     response = await vote(client, poll.slug, {"q_q1": "o1"}, extra={"_csrf_token": token})
     assert response.status_code == 403
     assert await votes(db) == 0
+
+
+async def test_a_refused_vote_is_counted_once_by_the_rate_limit(settings, db):
+    """The fast path hands a refusal to the controller; the per-address counter is hit once."""
+    app = create_app(Settings(**{**settings.__dict__, "votes_per_address": 3}))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        client.follow_redirects = False
+        poll = await make_poll(db)
+        assert (await vote(client, poll.slug, {"q_q1": "o1"})).status_code == 303
+        client.cookies.delete("tori_voted")
+        assert (await vote(client, poll.slug, {"q_q1": "o9"})).status_code == 400
+        assert (await vote(client, poll.slug, {"q_q1": "o2"})).status_code == 303
+        client.cookies.delete("tori_voted")
+        assert (await vote(client, poll.slug, {"q_q1": "o2"})).status_code == 429
+    assert await votes(db) == 2
