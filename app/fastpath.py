@@ -42,6 +42,17 @@ class HandOver(Exception):  # noqa: N818 - not a failure: the controller takes o
     """The fast path cannot finish this request; the controller will."""
 
 
+async def hit_once(request: Request, counter: Any, key: str, limit: Any) -> int:
+    """A rate-limit hit counted once per request: when the fast path hands a refusal over, the
+    controller checks the same request again and must see the same count, not add another."""
+    counted = request.state.get("rate_limit_hits")
+    if counted is None:
+        counted = request.state.rate_limit_hits = {}
+    if key not in counted:
+        counted[key] = await counter.hit(key, limit)
+    return counted[key]
+
+
 def fast_path(attempt: Attempt) -> DefineMiddleware:
     return DefineMiddleware(FastPathMiddleware, attempt=attempt)
 

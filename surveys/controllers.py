@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
-from app.fastpath import FAST_PATH_OPTIONS, HandOver, check_form_csrf, fast_path
+from app.fastpath import FAST_PATH_OPTIONS, HandOver, check_form_csrf, fast_path, hit_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, gettext_in, set_language
 from app.ratelimit import Limit, counter_key
@@ -58,12 +58,8 @@ async def answer_problem(
         return gettext("This questionnaire is not open for answers."), 400
     limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
     address = request.client.host if request.client else "unknown"
-    # Counted once per request, though a refusal found by the fast path is checked again.
-    hits = request.state.get("answer_hits")
-    if hits is None:
-        hits = request.state.answer_hits = await request.app.state.burst_counter.hit(
-            counter_key(settings.secret_key, "feedback-address", address), limit
-        )
+    key = counter_key(settings.secret_key, "feedback-address", address)
+    hits = await hit_once(request, request.app.state.burst_counter, key, limit)
     if hits > limit.count:
         return gettext(
             "Too many answers are coming from your network just now. Please wait a moment and send again."

@@ -411,10 +411,11 @@ async def questionnaire_for_event(session: AsyncSession, event_id: int) -> Quest
     return await session.scalar(select(Questionnaire).where(Questionnaire.event_id == event_id))
 
 
-async def _new_slug(session: AsyncSession) -> str:
+async def new_slug(session: AsyncSession, model: Any = Questionnaire) -> str:
+    """A short public link id not yet used by `model` (a questionnaire or a poll)."""
     while True:
         slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
-        if await session.scalar(select(Questionnaire.id).where(Questionnaire.slug == slug)) is None:
+        if await session.scalar(select(model.id).where(model.slug == slug)) is None:
             return slug
 
 
@@ -434,7 +435,7 @@ async def create_questionnaire(
         event_id=event.id,
         version_id=version.id,
         instrument_id=settings.instrument_id,
-        slug=await _new_slug(session),
+        slug=await new_slug(session),
         extra_questions=[],
         opens_at=settings.opens_at,
         closes_at=settings.closes_at,

@@ -34,7 +34,7 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
-from surveys.services import SLUG_ALPHABET, SLUG_LENGTH
+from surveys.services import new_slug
 
 POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3
@@ -134,17 +134,10 @@ def vote_token_is_genuine(secret: str, slug: str, token: str) -> bool:
 # --- staff: polls and kiosks ------------------------------------------------------------------
 
 
-async def _new_slug(session: AsyncSession) -> str:
-    while True:
-        slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
-        if await session.scalar(select(Poll.id).where(Poll.slug == slug)) is None:
-            return slug
-
-
 async def create_poll(session: AsyncSession, draft: PollDraft) -> Poll:
     draft.check()
     poll = Poll(
-        slug=await _new_slug(session),
+        slug=await new_slug(session, Poll),
         title=draft.title,
         questions=draft.questions,
         languages=draft.languages,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request
 
-from app.fastpath import HandOver
+from app.fastpath import HandOver, hit_once
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
 from surveys.controllers import translate_errors
@@ -102,11 +102,8 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
             limit = Limit(count=settings.votes_per_address, seconds=VOTE_WINDOW_SECONDS)
             address = request.client.host if request.client else "unknown"
             key = counter_key(settings.secret_key, "poll-address", address)
-        # Counted once per request, though a refusal found by the fast path is checked again.
-        hits = request.state.get("vote_hits")
-        if hits is None:
-            counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
-            hits = request.state.vote_hits = await counter.hit(key, limit)
+        counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
+        hits = await hit_once(request, counter, key, limit)
         if hits > limit.count:
             raise Refusal(
                 gettext(

@@ -30,26 +30,17 @@ SATISFACTIONS = ("cost", "cardinality", "points")
 RULES = ("greedy", "mes", "mes-add1")
 
 
-def _satisfactions(election: Election, sat: str) -> list[tuple[dict[str, Fraction], int]]:
-    """Distinct ballots as (project -> satisfaction, how many voters cast it)."""
+def _check_satisfaction(sat: str) -> None:
     if sat not in SATISFACTIONS:
         raise ValueError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
-    counted: Counter = Counter()
-    for ballot in election.ballots:
-        if sat == "points":
-            key = tuple(sorted((p, v) for p, v in ballot.items() if v > 0))
-        else:
-            key = tuple(sorted(p for p, v in ballot.items() if v > 0))
-        counted[key] += 1
-    groups = []
-    for key, count in counted.items():
-        if sat == "points":
-            groups.append((dict(key), count))
-        elif sat == "cost":
-            groups.append(({p: election.costs[p] for p in key}, count))
-        else:
-            groups.append((dict.fromkeys(key, Fraction(1)), count))
-    return groups
+
+
+def _point_groups(election: Election) -> list[tuple[dict[str, Fraction], int]]:
+    """Distinct ballots as (project -> points given, how many voters cast it)."""
+    counted = Counter(
+        tuple(sorted((p, v) for p, v in ballot.items() if v > 0)) for ballot in election.ballots
+    )
+    return [(dict(key), count) for key, count in counted.items()]
 
 
 @dataclass
@@ -90,8 +81,7 @@ def greedy(election: Election, sat: str = "cost", budget: Fraction | None = None
 
 def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
     """Each project's satisfaction summed over the voters (counted once per voter and project)."""
-    if sat not in SATISFACTIONS:
-        raise ValueError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
+    _check_satisfaction(sat)
     if sat == "points":
         points: dict[str, Fraction] = dict.fromkeys(election.costs, Fraction(0))
         for ballot in election.ballots:
@@ -117,19 +107,20 @@ class _Project:
 def method_of_equal_shares(
     election: Election, sat: str = "cost", budget: Fraction | None = None
 ) -> Outcome:
-    if sat in ("cost", "cardinality"):
-        return _equal_shares_approval(election, sat, budget)
-    return _equal_shares_general(election, sat, budget)
+    _check_satisfaction(sat)
+    if sat == "points":
+        return _equal_shares_points(election, budget)
+    return _equal_shares_approval(election, sat, budget)
 
 
 def _equal_shares_approval(election: Election, sat: str, budget: Fraction | None) -> Outcome:
     """Equal shares when every supporter of a project gets the same satisfaction from it.
 
-    The same rounds as the general version, with less work per round: voters who hold the same
+    The same rounds as `_equal_shares_points`, with less work per round: voters who hold the same
     amount are interchangeable when a project's price is worked out, so each project keeps how
     many of its supporters hold each amount, and their money, updated only for those who pay.
     Amounts are integers in units of 1/D, D growing as prices need it, so that the inner loops
-    compare and add integers. Gives exactly the general outcome (see the tests).
+    compare and add integers. Gives exactly pabutools' outcome (see the tests).
     """
     outcome = Outcome(selected=[])
     if not election.ballots:
@@ -278,9 +269,10 @@ def _approval_groups(election: Election):
     return groups, supporters
 
 
-def _equal_shares_general(election: Election, sat: str, budget: Fraction | None) -> Outcome:
-    """Equal shares with any additive satisfaction (points), supporter by supporter."""
-    groups = _satisfactions(election, sat)
+def _equal_shares_points(election: Election, budget: Fraction | None) -> Outcome:
+    """Equal shares with points as satisfaction, which differ by supporter: supporter by
+    supporter, as pabutools does it."""
+    groups = _point_groups(election)
     limit = election.budget if budget is None else budget
     voters = len(election.ballots)
     outcome = Outcome(selected=[])
