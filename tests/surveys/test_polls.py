@@ -647,3 +647,25 @@ async def test_a_refused_vote_is_counted_once_by_the_rate_limit(settings, db):
         client.cookies.delete("tori_voted")
         assert (await vote(client, poll.slug, {"q_q1": "o2"})).status_code == 429
     assert await votes(db) == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": ""}, "This field is required."),
+        ({"name": "x" * 101}, "at most 100"),
+        ({"name": "Sello\x00"}, "control characters"),
+        ({"name": "Sello", "area_id": "999999"}, "Choose one of the options."),
+    ],
+)
+async def test_bad_kiosk_forms_are_refused_and_store_nothing(client, db, fields, message):
+    poll = await make_poll(db)
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.post(
+        f"/staff/polls/{poll.id}/kiosks",
+        data={"_csrf_token": client.cookies["tori_csrf"], **fields},
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert "/kiosk?t=" not in response.text
+    assert await db.scalar(select(func.count()).select_from(PollKiosk)) == 0
