@@ -218,7 +218,9 @@ class Form:
     def boolean(self, name: str) -> bool:
         return self.raw(name) in {"on", "true", "1", "yes"}
 
-    def date(self, name: str, *, required: bool = True) -> dt.date | None:
+    def date(
+        self, name: str, *, required: bool = True, years: tuple[int, int] = (2000, 2100)
+    ) -> dt.date | None:
         value = self.raw(name).strip()
         if not value:
             if required:
@@ -229,8 +231,12 @@ class Form:
         except ValueError:
             self.add_error(name, gettext("Enter a date as year-month-day, such as 2026-05-31."))
             return None
-        if not 2000 <= parsed.year <= 2100:
-            self.add_error(name, gettext("Enter a date between the years 2000 and 2100."))
+        if not years[0] <= parsed.year <= years[1]:
+            self.add_error(
+                name,
+                gettext("Enter a date between the years %(first)d and %(last)d.")
+                % {"first": years[0], "last": years[1]},
+            )
             return None
         return parsed
 

@@ -191,6 +191,18 @@ class Formatter:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return numbers.format_decimal(value, format=pattern, locale=current_language())
 
+    def euros(self, amount: int | None) -> str:
+        """Whole euros as the language writes money: "12 000 €", "€12,000"."""
+        if amount is None:
+            return "–"
+        return numbers.format_currency(
+            amount,
+            "EUR",
+            format="#,##0\u00a0¤" if current_language() != "en" else "¤#,##0",
+            locale=current_language(),
+            currency_digits=False,
+        )
+
     def percent(self, share: float) -> str:
         return numbers.format_percent(share, locale=current_language())
 
@@ -207,6 +219,7 @@ class Formatter:
             "format_month": self.month,
             "format_number": self.number,
             "format_percent": self.percent,
+            "format_euros": self.euros,
             "weekday_names": self.weekday_names,
             "local_time": self.local,
         }

@@ -6,6 +6,8 @@ Development defaults let `tori serve` run on a fresh machine; production mode
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,12 +56,31 @@ class Settings:
     # Poll votes accepted from one network address per 10 minutes: a crowd at a pop-up stand or
     # behind a library's network votes freely, a script is slowed down.
     votes_per_address: int = 600
+    # Key of the HMAC that stands in for personal identifiers on voter rolls (TORI_ROLL_KEY).
+    # Kept apart from SECRET_KEY so that rotating that one does not orphan a roll.
+    roll_key_setting: str | None = None
+    # OpenID Connect identity broker for strong identification of voters (all three or none).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # The ID token claim holding the verified personal identifier.
+    oidc_identifier_claim: str = "hetu"
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def roll_key(self) -> str:
+        if self.roll_key_setting:
+            return self.roll_key_setting
+        return hmac.new(self.secret_key.encode(), b"tori voter roll", hashlib.sha256).hexdigest()
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
 
     @property
     def uses_sqlite(self) -> bool:
@@ -81,6 +102,11 @@ class Settings:
             contact_email=env.get("TORI_CONTACT_EMAIL", "osallisuus@example.fi"),
             answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
             votes_per_address=int(env.get("TORI_VOTES_PER_ADDRESS", "600")),
+            roll_key_setting=env.get("TORI_ROLL_KEY") or None,
+            oidc_issuer=env.get("OIDC_ISSUER") or None,
+            oidc_client_id=env.get("OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
+            oidc_identifier_claim=env.get("OIDC_IDENTIFIER_CLAIM", "hetu"),
         )
         settings.check()
         return settings
@@ -103,6 +129,11 @@ class Settings:
             problems.append("TORI_DEBUG must be off")
         if not self.https:
             problems.append("TORI_HTTPS must be on (Tori is served over HTTPS in production)")
+        if not self.roll_key_setting or len(self.roll_key_setting) < MIN_SECRET_LENGTH:
+            problems.append(
+                f"TORI_ROLL_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters, kept apart from SECRET_KEY (it keys the voter roll's identifiers)"
+            )
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")
         if problems:

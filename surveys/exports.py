@@ -6,9 +6,7 @@ names, the same in every language of the interface.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -58,7 +56,6 @@ RESPONSE_FIXED_COLUMNS = [
     "language",
     "submitted_on",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -137,21 +134,6 @@ def answer_rows(comparison: Comparison) -> list[list]:
                         ]
                     )
     return rows
-
-
-def csv_text(rows: Iterable[Sequence]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-    return buffer.getvalue()
-
-
-def safe_cell(value):
-    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
 
 
 async def response_columns(

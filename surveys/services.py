@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import random
-import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from app.errors import DomainError, NotFoundError
 from app.events.models import Event
 from app.i18n import N_, localized
 from app.signing import form_token, form_token_is_genuine
+from app.slugs import new_slug
 from surveys.definitions import (
     DefinitionError,
     Option,
@@ -46,8 +46,6 @@ from surveys.models import (
 )
 
 STANDARD_TEMPLATE = "standard_feedback"
-SLUG_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-SLUG_LENGTH = 6
 MAX_EXTRA_QUESTIONS = 10
 # Fold pending counts into the tally now and then while answering, so the pending table stays small.
 FOLD_CHANCE = 1 / 500
@@ -411,14 +409,6 @@ async def questionnaire_for_event(session: AsyncSession, event_id: int) -> Quest
     return await session.scalar(select(Questionnaire).where(Questionnaire.event_id == event_id))
 
 
-async def new_slug(session: AsyncSession, model: Any = Questionnaire) -> str:
-    """A short public link id not yet used by `model` (a questionnaire or a poll)."""
-    while True:
-        slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
-        if await session.scalar(select(model.id).where(model.slug == slug)) is None:
-            return slug
-
-
 async def create_questionnaire(
     session: AsyncSession, event: Event, settings: QuestionnaireSettings
 ) -> Questionnaire:
@@ -435,7 +425,7 @@ async def create_questionnaire(
         event_id=event.id,
         version_id=version.id,
         instrument_id=settings.instrument_id,
-        slug=await new_slug(session),
+        slug=await new_slug(session, Questionnaire),
         extra_questions=[],
         opens_at=settings.opens_at,
         closes_at=settings.closes_at,

@@ -19,17 +19,11 @@ from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, N_, gettext
+from app.spreadsheets import csv_text, safe_cell
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
 from surveys.definitions import DefinitionError, parse_question
-from surveys.exports import (
-    answer_rows,
-    csv_text,
-    monitoring_rows,
-    response_columns,
-    response_rows,
-    safe_cell,
-)
+from surveys.exports import answer_rows, monitoring_rows, response_columns, response_rows
 from surveys.xlsx import workbook
 
 EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")

@@ -1,11 +1,24 @@
-"""`tori tally FILE.pb`: anyone can check a count on published pabulib data."""
+"""`tori` subcommands of participatory budgeting.
+
+- `tori tally FILE.pb`: anyone can check a count on published pabulib data;
+- `tori pb-import FILE.pb`: a published instance as a round (to compare, train or demo);
+- `tori voter-roll ROUND FILE.csv`: import the census file, with progress, all or nothing;
+- `tori voting-codes ROUND OUT.csv`: the mailing file of new letter codes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
 
+from app.areas.services import list_areas
+from app.database import Database
+from app.errors import NotFoundError
+from voting.exports import codes_csv, import_pabulib
+from voting.roll import import_roll, issue_letter_codes, parse_roll
+from voting.rounds import round_by_slug
 from voting.tally import RULES, SATISFACTIONS, PabulibError, parse_pabulib, tally
 
 
@@ -15,17 +28,23 @@ def add_tally_arguments(parser) -> None:
     parser.add_argument("--sat", choices=SATISFACTIONS, default="cost")
 
 
+def _read_pabulib(path: str):
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"{path}: cannot be read: {error}", file=sys.stderr)
+        return None
+    try:
+        return parse_pabulib(text)
+    except PabulibError as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return None
+
+
 def tally_command(_settings, arguments) -> int:
     """Prints the selected project ids as a JSON list (sorted as strings)."""
-    try:
-        text = Path(arguments.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"{arguments.file}: cannot be read: {error}", file=sys.stderr)
-        return 2
-    try:
-        election = parse_pabulib(text)
-    except PabulibError as error:
-        print(f"{arguments.file}: {error}", file=sys.stderr)
+    election = _read_pabulib(arguments.file)
+    if election is None:
         return 2
     if arguments.sat == "points" and election.vote_type != "cumulative":
         print(f"{arguments.file}: --sat points needs cumulative ballots", file=sys.stderr)
@@ -35,10 +54,139 @@ def tally_command(_settings, arguments) -> int:
     return 0
 
 
+def add_import_arguments(parser) -> None:
+    parser.add_argument("file", help="a pabulib .pb file")
+    parser.add_argument("--title", help="the round's title (default: the file's description)")
+
+
+def pb_import_command(settings, arguments) -> int:
+
+    election = _read_pabulib(arguments.file)
+    if election is None:
+        return 2
+    title = (arguments.title or election.meta.get("description") or Path(arguments.file).stem)[:200]
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        try:
+            async with database.sessionmaker() as session:
+                round_ = await import_pabulib(session, election, title)
+        except ValueError as error:
+            print(f"{arguments.file}: {error}", file=sys.stderr)
+            return 2
+        finally:
+            await database.dispose()
+        print(
+            f"Imported as round {round_.slug}: {len(election.costs)} projects, "
+            f"{len(election.ballots)} ballots; results at /pb/{round_.slug}/results"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def add_roll_arguments(parser) -> None:
+    parser.add_argument("round", help="the round's short id (as in /pb/<id>)")
+    parser.add_argument("file", help="CSV: identifier, birth date, area[, reference]")
+
+
+def _progress(label: str):
+    def show(done: int, total: int) -> None:
+        print(f"\r{label}: {done:,} / {total:,}", end="" if done < total else "\n", file=sys.stderr)
+
+    return show
+
+
+def voter_roll_command(settings, arguments) -> int:
+
+    try:
+        data = Path(arguments.file).read_bytes()
+    except OSError as error:
+        print(f"{arguments.file}: cannot be read: {error.strerror}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        try:
+            async with database.sessionmaker() as session:
+                round_ = await round_by_slug(session, arguments.round)
+                parsed = parse_roll(data, await list_areas(session), settings.roll_key)
+                if parsed.errors:
+                    for line, message in parsed.errors:
+                        print(f"{arguments.file}:{line}: {message}", file=sys.stderr)
+                    print("Nothing was imported.", file=sys.stderr)
+                    return 2
+                summary = await import_roll(session, round_, parsed.rows, _progress("Stored"))
+        except NotFoundError:
+            print(f"No round {arguments.round!r}.", file=sys.stderr)
+            return 2
+        finally:
+            await database.dispose()
+        print(
+            f"Voter roll of {round_.slug}: {summary.added} added, {summary.updated} updated, "
+            f"{summary.removed} removed, {summary.kept_voted} kept because they have voted."
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def add_codes_arguments(parser) -> None:
+    parser.add_argument("round", help="the round's short id")
+    parser.add_argument("out", help="the CSV file to write for the mailing")
+
+
+def voting_codes_command(settings, arguments) -> int:
+
+    out = Path(arguments.out)
+    if out.exists():
+        print(f"{out}: exists already; codes are written to a new file only.", file=sys.stderr)
+        return 2
+
+    async def run() -> str | None:
+        database = Database(settings.database_url)
+        try:
+            async with database.sessionmaker() as session:
+                round_ = await round_by_slug(session, arguments.round)
+                issued = await issue_letter_codes(session, round_, _progress("Codes"))
+                areas = {area.id: area for area in await list_areas(session)}
+        except NotFoundError:
+            print(f"No round {arguments.round!r}.", file=sys.stderr)
+            return None
+        finally:
+            await database.dispose()
+        print(f"{len(issued)} new codes.")
+        return codes_csv(issued, areas)
+
+    text = asyncio.run(run())
+    if text is None:
+        return 2
+    # Only the owner may read the file: it holds the secrets until the letters are printed.
+    out.touch(mode=0o600)
+    out.write_text(text, encoding="utf-8")
+    print(f"Written to {out}.")
+    return 0
+
+
 COMMANDS = {
     "tally": (
         "count a pabulib .pb file: prints the selected project ids as JSON",
         add_tally_arguments,
         tally_command,
-    )
+    ),
+    "pb-import": (
+        "import a pabulib .pb file as a closed round",
+        add_import_arguments,
+        pb_import_command,
+    ),
+    "voter-roll": (
+        "import a round's voter roll from a census CSV file",
+        add_roll_arguments,
+        voter_roll_command,
+    ),
+    "voting-codes": (
+        "issue letter codes for a round's roll, written to a CSV file",
+        add_codes_arguments,
+        voting_codes_command,
+    ),
 }

@@ -53,11 +53,13 @@ class SignInGuard:
 
     limiter: RateLimiter
     secret: str
+    # Staff and resident accounts are counted apart.
+    purpose: str = "login"
 
     def _keys(self, email: str, address: str) -> tuple[str, str]:
         return (
-            counter_key(self.secret, "login-account", normalise_email(email)),
-            counter_key(self.secret, "login-address", address),
+            counter_key(self.secret, f"{self.purpose}-account", normalise_email(email)),
+            counter_key(self.secret, f"{self.purpose}-address", address),
         )
 
     async def check(self, email: str, address: str) -> None:

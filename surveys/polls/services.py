@@ -25,6 +25,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import LANGUAGES, N_, gettext_in
 from app.signing import form_token, form_token_is_genuine
+from app.slugs import new_slug
 from surveys.definitions import (
     RESPONDENTS_VALUE,
     RESPONSES_KEY,
@@ -34,7 +35,6 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
-from surveys.services import new_slug
 
 POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3

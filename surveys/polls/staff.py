@@ -18,7 +18,7 @@ from app.errors import DomainError
 from app.events.models import Event
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, N_, gettext, localized
-from surveys.exports import csv_text
+from app.spreadsheets import csv_text
 from surveys.polls import services
 from surveys.polls.controllers import live_updates, notifier_of, public_url
 from surveys.qr import qr_svg

@@ -10,6 +10,7 @@ GOOD_PRODUCTION = {
     "SECRET_KEY": "x" * 48,
     "TORI_HTTPS": "1",
     "DATABASE_URL": "postgresql://tori@db/tori",
+    "TORI_ROLL_KEY": "r" * 40,
 }
 
 
@@ -34,6 +35,8 @@ def test_production_with_safe_settings_starts():
         ({"TORI_HTTPS": "0"}, "TORI_HTTPS"),
         ({"TORI_DEBUG": "1"}, "TORI_DEBUG"),
         ({"DATABASE_URL": "sqlite:///tori.sqlite3"}, "PostgreSQL"),
+        ({"TORI_ROLL_KEY": ""}, "TORI_ROLL_KEY"),
+        ({"TORI_ROLL_KEY": "short"}, "TORI_ROLL_KEY"),
     ],
 )
 def test_production_refuses_insecure_settings_with_a_clear_message(change, complaint):

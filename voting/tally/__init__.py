@@ -7,17 +7,30 @@ project id compared as a string, as pabutools does by default.
 """
 
 from voting.tally.pabulib import Election, PabulibError, parse_pabulib, write_pabulib
-from voting.tally.rules import RULES, SATISFACTIONS, greedy, mes_add1, method_of_equal_shares, tally
+from voting.tally.rules import (
+    RULES,
+    SATISFACTIONS,
+    Outcome,
+    equal_shares_completed,
+    greedy,
+    mes_add1,
+    method_of_equal_shares,
+    tally,
+    votes_per_project,
+)
 
 __all__ = [
     "RULES",
     "SATISFACTIONS",
     "Election",
+    "Outcome",
     "PabulibError",
+    "equal_shares_completed",
     "greedy",
     "mes_add1",
     "method_of_equal_shares",
     "parse_pabulib",
     "tally",
+    "votes_per_project",
     "write_pabulib",
 ]

@@ -53,7 +53,15 @@ class Outcome:
     remaining: dict[str, Fraction] = field(default_factory=dict)
 
 
-def greedy(election: Election, sat: str = "cost", budget: Fraction | None = None) -> Outcome:
+def greedy(
+    election: Election,
+    sat: str = "cost",
+    budget: Fraction | None = None,
+    *,
+    supported_only: bool = False,
+) -> Outcome:
+    """pabutools' greedy; with `supported_only` (as Tori counts its own rounds) a project no
+    voter chose is never funded, even when it would fit."""
     limit = election.budget if budget is None else budget
     totals = _total_satisfaction(election, sat)
     infinity = Fraction(10) ** 60
@@ -69,7 +77,9 @@ def greedy(election: Election, sat: str = "cost", budget: Fraction | None = None
     outcome = Outcome(selected=[])
     for project in order:
         cost = election.costs[project]
-        if cost <= remaining:
+        if supported_only and totals[project] == 0:
+            outcome.reasons[project] = "no_support"
+        elif cost <= remaining:
             outcome.selected.append(project)
             remaining -= cost
             outcome.reasons[project] = "selected"
@@ -365,3 +375,38 @@ def tally(election: Election, rule: str, sat: str = "cost") -> Outcome:
     if rule == "mes-add1":
         return mes_add1(election, sat)
     raise ValueError(f"rule must be one of {', '.join(RULES)}")
+
+
+def equal_shares_completed(election: Election, sat: str = "cost") -> Outcome:
+    """The method of equal shares, then the money it leaves is spent greedily by votes (most
+    voters first; for points ballots, most points), as cities that use equal shares do.
+
+    Reasons: "selected" (by equal shares), "completed" (by the greedy completion),
+    "did_not_fit" (with the remaining budget) or "no_support".
+    """
+    shares = method_of_equal_shares(election, sat)
+    outcome = Outcome(selected=list(shares.selected))
+    outcome.reasons = dict.fromkeys(shares.selected, "selected")
+    remaining = election.budget - _cost(election, shares.selected)
+    votes = _total_satisfaction(election, "points" if sat == "points" else "cardinality")
+    chosen = set(shares.selected)
+    for project in sorted(election.costs, key=lambda p: (-votes[p], p)):
+        if project in chosen:
+            continue
+        cost = election.costs[project]
+        if votes[project] == 0:
+            outcome.reasons[project] = "no_support"
+        elif cost <= remaining:
+            outcome.selected.append(project)
+            outcome.reasons[project] = "completed"
+            remaining -= cost
+        else:
+            outcome.reasons[project] = "did_not_fit"
+            outcome.remaining[project] = remaining
+    return outcome
+
+
+def votes_per_project(election: Election) -> dict[str, Fraction]:
+    """How many voters chose each project (for points ballots: the points it got)."""
+    sat = "points" if election.vote_type == "cumulative" else "cardinality"
+    return _total_satisfaction(election, sat)

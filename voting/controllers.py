@@ -1,0 +1,409 @@
+"""Residents' side of participatory budgeting: rounds, proposals, signing in to vote, the
+ballot with its running total, the review page, casting, and the results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.accounts.controllers import client_address
+from app.areas.services import list_areas
+from app.dependencies import AppSettings, DbSession
+from app.errors import DomainError, ForbiddenError, NotFoundError
+from app.forms import Form, read_form
+from app.i18n import LANGUAGES, N_, current_language, gettext
+from app.signing import sign, unsign
+from voting import rounds
+from voting.ballots import AlreadyVotedError, ballot_parts, cast_ballot, read_ballot
+from voting.models import Proposal, RollEntry, Round
+from voting.residents import current_resident
+from voting.results import REASONS, RULE_COLUMNS, round_results
+from voting.roll import CodeGuard, sign_in_with_code
+
+VOTER_COOKIE = "tori_voter"
+VOTER_SECONDS = 30 * 60
+MAX_TITLE, MAX_DESCRIPTION = 120, 3000
+
+
+def voter_cookie(settings, round_: Round, roll_id: int, channel: str) -> Cookie:
+    expires = int(time.time()) + VOTER_SECONDS
+    return Cookie(
+        key=VOTER_COOKIE,
+        value=sign(settings.secret_key, "pb-voter", f"{round_.id}.{roll_id}.{channel}.{expires}"),
+        httponly=True,
+        samesite="lax",
+        secure=settings.https,
+        path="/pb/",
+        max_age=VOTER_SECONDS,
+    )
+
+
+def signed_in_voter(request: Request, secret: str, round_: Round) -> tuple[int, str] | None:
+    """(roll entry id, channel) of the voter signed in to this round, or None."""
+    value = unsign(secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200)
+    if not value or value.count(".") != 3:
+        return None
+    round_id, roll_id, channel, expires = value.split(".")
+    if round_id != str(round_.id) or not roll_id.isdigit() or not expires.isdigit():
+        return None
+    if int(expires) < time.time():
+        return None
+    return int(roll_id), channel
+
+
+def today_in(settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def code_guard(request: Request) -> CodeGuard:
+    state = request.app.state
+    return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def round_context(round_: Round) -> dict:
+    return {
+        "round": round_,
+        "phase": rounds.phase_of(round_),
+        "phase_labels": rounds.PHASE_LABELS,
+        "phases": rounds.phase_dates(round_),
+        "ballot_rules": rounds.BALLOT_RULES,
+    }
+
+
+class RoundsController(Controller):
+    path = "/pb"
+
+    @get("/", name="pb_rounds")
+    async def index(self, db_session: DbSession) -> Template:
+        all_rounds = await rounds.list_rounds(db_session)
+        return Template(
+            template_name="pb/index.html",
+            context={
+                "rounds": all_rounds,
+                "phase_of": rounds.phase_of,
+                "phase_labels": rounds.PHASE_LABELS,
+            },
+        )
+
+    @get("/{slug:str}", name="pb_round")
+    async def show(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        counts = {
+            status: len(await rounds.list_proposals(db_session, round_.id, statuses=(status,)))
+            for status in rounds.PROPOSAL_STATUSES
+        }
+        return Template(
+            template_name="pb/round.html",
+            context={
+                **round_context(round_),
+                "counts": counts,
+                "resident": await current_resident(request, db_session, settings.secret_key),
+            },
+        )
+
+    # Proposals -------------------------------------------------------------------------
+
+    @get("/{slug:str}/proposals", name="pb_proposals")
+    async def proposals(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        areas = [b.area for b in round_.budgets if b.area is not None]
+        chosen = request.query_params.get("area", "all")
+        status = request.query_params.get("status", "")
+        area_filter: int | str | None = "all"
+        problems = False
+        if chosen == "city":
+            area_filter = None
+        elif chosen not in ("all", ""):
+            if chosen.isdigit() and any(a.id == int(chosen) for a in areas):
+                area_filter = int(chosen)
+            else:
+                problems, chosen = True, "all"
+        if status and status not in rounds.PROPOSAL_STATUSES:
+            problems, status = True, ""
+        listed = await rounds.list_proposals(
+            db_session, round_.id, area=area_filter, statuses=(status,) if status else None
+        )
+        return Template(
+            template_name="pb/proposals.html",
+            context={
+                **round_context(round_),
+                "proposals": listed,
+                "areas": areas,
+                "has_city": rounds.budget_of(round_, None) is not None,
+                "chosen_area": chosen or "all",
+                "chosen_status": status,
+                "statuses": rounds.PROPOSAL_STATUSES,
+                "implementation": rounds.IMPLEMENTATION_STATUSES,
+                "filter_problem": problems,
+            },
+            status_code=400 if problems else 200,
+        )
+
+    @get("/{slug:str}/proposals/{proposal_id:int}", name="pb_proposal")
+    async def proposal(
+        self, db_session: DbSession, slug: FromPath[str], proposal_id: FromPath[int]
+    ) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        merged_into = (
+            await db_session.get(Proposal, proposal.merged_into_id)
+            if proposal.merged_into_id
+            else None
+        )
+        return Template(
+            template_name="pb/proposal.html",
+            context={
+                **round_context(round_),
+                "proposal": proposal,
+                "merged_into": merged_into,
+                "statuses": rounds.PROPOSAL_STATUSES,
+                "implementation": rounds.IMPLEMENTATION_STATUSES,
+            },
+        )
+
+    async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            return Redirect(
+                path="/account/sign-in",
+                query_params={"next": f"/pb/{round_.slug}/propose"},
+                status_code=303,
+            )
+        return Template(
+            template_name="pb/propose.html",
+            context={
+                **round_context(round_),
+                "form": form or Form.prefilled({"language": current_language()}),
+                "area_options": self._area_options(round_),
+                "resident": resident,
+            },
+            status_code=status,
+        )
+
+    @staticmethod
+    def _area_options(round_: Round) -> list[tuple[str, object]]:
+        options: list[tuple[str, object]] = [
+            (str(b.area_id), b.area.name) for b in round_.budgets if b.area is not None
+        ]
+        if rounds.budget_of(round_, None) is not None:
+            options.append(("city", None))
+        return options
+
+    @get("/{slug:str}/propose", name="pb_propose")
+    async def propose_page(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        return await self._propose_page(request, db_session, settings, round_)
+
+    @post("/{slug:str}/propose", status_code=303)
+    async def propose(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to send an idea."))
+        form = Form(await read_form(request))
+        language = form.choice("language", LANGUAGES) or "fi"
+        title = form.text("title", required=True, max_length=MAX_TITLE)
+        description = form.text(
+            "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
+        )
+        area = form.choice("area", [value for value, _ in self._area_options(round_)])
+        cost = form.integer("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+        if form.is_valid:
+            draft = rounds.ProposalDraft(
+                title={language: title},
+                description={language: description},
+                area_id=None if area == "city" else int(area),
+                estimated_cost=cost,
+            )
+            try:
+                proposal = await rounds.submit_proposal(db_session, round_, resident.id, draft)
+            except DomainError as error:
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/pb/{round_.slug}/proposals/{proposal.id}",
+                    query_params={"sent": "1"},
+                    status_code=303,
+                )
+        return await self._propose_page(request, db_session, settings, round_, form, status=400)
+
+    # Voting ----------------------------------------------------------------------------
+
+    def _sign_in_page(
+        self, round_: Round, form: Form | None = None, status: int = 200, oidc: bool = False
+    ) -> Template:
+        return Template(
+            template_name="pb/vote_sign_in.html",
+            context={**round_context(round_), "form": form or Form(), "oidc": oidc},
+            status_code=status,
+        )
+
+    @get("/{slug:str}/vote", name="pb_vote")
+    async def vote_page(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        if signed_in_voter(request, settings.secret_key, round_):
+            return Redirect(path=f"/pb/{slug}/ballot", status_code=303)
+        return self._sign_in_page(round_, oidc=request.app.state.get("oidc") is not None)
+
+    @post("/{slug:str}/vote", status_code=303)
+    async def sign_in(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        oidc = request.app.state.get("oidc") is not None
+        form = Form(await read_form(request))
+        code = form.text("code", required=True, max_length=40)
+        birth_date = form.date("birth_date", required=True, years=(1890, today_in(settings).year))
+        if rounds.phase_of(round_) != "voting":
+            form.add_error("form", gettext("Voting is not open in this round."))
+        if form.is_valid:
+            try:
+                entry, channel = await sign_in_with_code(
+                    db_session,
+                    round_,
+                    code_guard(request),
+                    code,
+                    birth_date,
+                    client_address(request),
+                    today_in(settings),
+                )
+            except DomainError as error:
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/pb/{slug}/ballot",
+                    status_code=303,
+                    cookies=[voter_cookie(settings, round_, entry.id, channel)],
+                )
+        return self._sign_in_page(round_, form, status=400, oidc=oidc)
+
+    async def _voter(self, request, db_session, settings, round_) -> tuple[RollEntry, str]:
+        voter = signed_in_voter(request, settings.secret_key, round_)
+        if voter is None:
+            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
+        if rounds.phase_of(round_) != "voting":
+            raise ForbiddenError(N_("Voting is not open in this round."))
+        entry = await db_session.get(RollEntry, voter[0])
+        if entry is None or entry.round_id != round_.id:
+            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
+        if entry.voted_via is not None:
+            raise AlreadyVotedError(
+                N_("You have already voted in this round. A vote cannot be changed.")
+            )
+        return entry, voter[1]
+
+    async def _ballot_page(
+        self, request, db_session, round_, entry, fields=None, status=200, template="pb/ballot.html"
+    ):
+        parts = await ballot_parts(db_session, round_, entry.area_id)
+        read = read_ballot(round_, parts, fields or {})
+        return Template(
+            template_name=template,
+            context={
+                **round_context(round_),
+                "parts": parts,
+                "read": read,
+                "totals": {t.part.key: t for t in read.totals},
+                "areas": {a.id: a for a in await list_areas(db_session)},
+            },
+            status_code=status,
+        )
+
+    @get("/{slug:str}/ballot", name="pb_ballot")
+    async def ballot(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        entry, _channel = await self._voter(request, db_session, settings, round_)
+        return await self._ballot_page(request, db_session, round_, entry)
+
+    @post("/{slug:str}/ballot", status_code=200)
+    async def ballot_action(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        """Recalculate (no JavaScript), the running total (htmx), or on to the review page."""
+        round_ = await rounds.round_by_slug(db_session, slug)
+        entry, _channel = await self._voter(request, db_session, settings, round_)
+        fields = await read_form(request)
+        action = (fields.get("action") or [""])[0]
+        if is_htmx(request) and action != "review":
+            return await self._ballot_page(
+                request, db_session, round_, entry, fields, template="pb/_totals.html"
+            )
+        page = await self._ballot_page(request, db_session, round_, entry, fields)
+        read = page.context["read"]
+        if action == "review":
+            if read.is_valid:
+                page.template_name = "pb/review.html"
+            else:
+                page.status_code = 400
+        elif not read.is_valid:
+            page.status_code = 400
+        return page
+
+    @post("/{slug:str}/cast", status_code=303)
+    async def cast(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template | Redirect:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        entry, channel = await self._voter(request, db_session, settings, round_)
+        fields = await read_form(request)
+        page = await self._ballot_page(request, db_session, round_, entry, fields)
+        read = page.context["read"]
+        if not read.is_valid:
+            page.status_code = 400
+            return page
+        await cast_ballot(db_session, round_, entry.id, channel, read.choices)
+        response = Redirect(path=f"/pb/{slug}/voted", status_code=303)
+        response.delete_cookie(VOTER_COOKIE, path="/pb/")
+        return response
+
+    @get("/{slug:str}/voted", name="pb_voted")
+    async def voted(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        return Template(template_name="pb/voted.html", context=round_context(round_))
+
+    @post("/{slug:str}/sign-out", status_code=303)
+    async def voter_sign_out(self, slug: FromPath[str]) -> Redirect:
+        response = Redirect(path=f"/pb/{slug[:16]}", status_code=303)
+        response.delete_cookie(VOTER_COOKIE, path="/pb/")
+        return response
+
+    # Results ---------------------------------------------------------------------------
+
+    @get("/{slug:str}/results", name="pb_results")
+    async def results(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        if rounds.phase_of(round_) != "results":
+            raise NotFoundError(N_("The results are published when the counting is over."))
+        return Template(
+            template_name="pb/results.html",
+            context={
+                **round_context(round_),
+                "parts": await round_results(db_session, round_),
+                "rule_columns": RULE_COLUMNS,
+                "rule_labels": rounds.OFFICIAL_RULES,
+                "reasons": REASONS,
+                "implementation": rounds.IMPLEMENTATION_STATUSES,
+            },
+        )

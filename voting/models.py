@@ -1,0 +1,184 @@
+"""Participatory budgeting: rounds, budgets, proposals, resident accounts, the voter roll,
+voting codes and ballots.
+
+Ballot secrecy is built into the schema: `pb_ballot` has no column that leads to a roll
+entry, a code, an account or a time. Its id is random, not a sequence, so the order of
+ids does not reveal the order of casting; the roll records only *that* and *how* (the
+channel) a person voted, never when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.areas.models import Area
+from app.database import Base, PortableJSON, UTCDateTime, utcnow
+
+
+class Round(Base):
+    """One participatory budgeting round and its phases (each phase ends where the next begins)."""
+
+    __tablename__ = "pb_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(16), unique=True)
+    title: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    description: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    ideas_open_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    review_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    voting_open_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    voting_close_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    results_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Residents at least this old on the day they vote may vote.
+    min_age: Mapped[int] = mapped_column(Integer, default=0)
+    # "approval" (within the budget), "k_approval" (up to max_choices), "points".
+    ballot_rule: Mapped[str] = mapped_column(String(16))
+    max_choices: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    points_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    points_per_proposal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The rule whose outcome is official: "greedy", "mes_cost" or "mes_cardinality".
+    official_rule: Mapped[str] = mapped_column(String(16))
+    # "tori" for rounds run here; "pabulib" for rounds imported from a .pb file.
+    source: Mapped[str] = mapped_column(String(16), default="tori")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    budgets: Mapped[list[Budget]] = relationship(
+        back_populates="round",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="Budget.id",
+    )
+
+
+class Budget(Base):
+    """The money of one area in a round; area None is the city-wide budget."""
+
+    __tablename__ = "pb_budget"
+    __table_args__ = (UniqueConstraint("round_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
+    )
+    amount: Mapped[int] = mapped_column(Integer)
+
+    round: Mapped[Round] = relationship(back_populates="budgets")
+    area: Mapped[Area | None] = relationship(lazy="joined")
+
+
+class Resident(Base):
+    """A resident's account for proposing ideas. Voting never uses it."""
+
+    __tablename__ = "resident_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Raised to sign out every browser at once (signed cookies carry the generation).
+    session_generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Proposal(Base):
+    """A resident's idea; after review it is on the ballot (accepted), rejected or merged."""
+
+    __tablename__ = "pb_proposal"
+    __table_args__ = (Index("ix_pb_proposal_round_status", "round_id", "status", "area_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    # None: a city-wide proposal.
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
+    )
+    title: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    description: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    estimated_cost: Mapped[int] = mapped_column(Integer)
+    final_cost: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "submitted", "accepted", "rejected", "merged".
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    # Public reason for a rejection, in the languages staff wrote it in.
+    reason: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pb_proposal.id", ondelete="SET NULL"), nullable=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resident_account.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # After the results: "planned", "in_progress", "done", "cancelled" (or None).
+    implementation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    implementation_note: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    # The project id in pabulib exports and imports.
+    external_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    area: Mapped[Area | None] = relationship(lazy="joined")
+
+    @property
+    def cost(self) -> int:
+        return self.final_cost if self.final_cost is not None else self.estimated_cost
+
+
+class RollEntry(Base):
+    """One eligible person on a round's voter roll: a keyed hash of their identifier, never
+    the identifier itself. `voted_via` is the only trace of voting: no time, no ballot."""
+
+    __tablename__ = "voter_roll"
+    __table_args__ = (UniqueConstraint("round_id", "person_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    person_hash: Mapped[str] = mapped_column(String(64))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
+    )
+    # The census office's own reference for mailing the letter (optional, not personal data).
+    reference: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # "online", "assisted" or "paper" once the person has voted.
+    voted_via: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class VotingCode(Base):
+    """A code for signing in to vote: a public id and a secret kept only as an argon2 hash."""
+
+    __tablename__ = "voting_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    roll_id: Mapped[int] = mapped_column(
+        ForeignKey("voter_roll.id", ondelete="CASCADE"), index=True
+    )
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    # "letter" (mailed) or "assisted" (issued by staff who checked the person's identity).
+    kind: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ballot(Base):
+    """One cast ballot: the voter's district and the proposals chosen (id -> points; 1 for
+    approval). No link to the voter, no time; the id is random."""
+
+    __tablename__ = "pb_ballot"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"), index=True)
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
+    )
+    choices: Mapped[dict[str, int]] = mapped_column(PortableJSON)
+    channel: Mapped[str] = mapped_column(String(8))

@@ -1,0 +1,480 @@
+"""The voter roll (imported from the census), eligibility, voting codes and signing in to vote.
+
+A personal identifier is never stored: the roll keeps HMAC-SHA256(roll key, identifier),
+so the same person is found again by a re-import, a staff member checking an identity
+card or an identity provider, while a copy of the database names no one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.areas.models import Area
+from app.errors import DomainError
+from app.i18n import N_, gettext
+from app.ratelimit import Limit, RateLimiter, counter_key
+from voting.models import RollEntry, Round, VotingCode
+
+MAX_ROLL_BYTES = 64 * 1024 * 1024
+_IDENTIFIER = re.compile(r"[A-Z0-9+\-]{4,32}")
+# Codes are read from a letter and typed: no 0/O or 1/I, groups of four.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PUBLIC_LENGTH, SECRET_LENGTH = 8, 12
+# The secret has 60 random bits, so a light argon2 setting is plenty and 50,000 letters
+# are hashed in minutes, not hours.
+_code_hasher = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
+_DUMMY_CODE_HASH = _code_hasher.hash("X" * SECRET_LENGTH)
+CODE_FAILURES = Limit(count=5, seconds=60 * 60)
+ADDRESS_FAILURES = Limit(count=30, seconds=15 * 60)
+
+
+def person_hash(key: str, identifier: str) -> str:
+    return hmac.new(
+        key.encode(), normalise_identifier(identifier).encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def normalise_identifier(identifier: str) -> str:
+    return identifier.strip().upper()
+
+
+def identifier_is_valid(identifier: str) -> bool:
+    return bool(_IDENTIFIER.fullmatch(normalise_identifier(identifier)))
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day`. Someone born on 29 February has their birthday on
+    28 February in other years (a period ending on a day the month lacks ends on its last day)."""
+    age = day.year - birth.year
+    birthday_month_day = (birth.month, birth.day)
+    if birthday_month_day == (2, 29) and not _is_leap(day.year):
+        birthday_month_day = (2, 28)
+    if (day.month, day.day) < birthday_month_day:
+        age -= 1
+    return age
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def eligibility_problem(round_: Round, entry: RollEntry, today: dt.date) -> str | None:
+    """None when the person may vote today, else the reason (a msgid)."""
+    if entry.voted_via is not None:
+        return N_("You have already voted in this round. A vote cannot be changed.")
+    if age_on(entry.birth_date, today) < round_.min_age:
+        return N_("You can vote in this round from the day you turn %(age)d.")
+    return None
+
+
+# The roll import --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollRow:
+    person_hash: str
+    birth_date: dt.date
+    area_id: int | None
+    reference: str | None
+
+
+@dataclass
+class RollImport:
+    rows: list[RollRow]
+    errors: list[tuple[int, str]]
+
+
+def _area_lookup(areas: list[Area]) -> dict[str, int]:
+    lookup: dict[str, int] = {}
+    for area in areas:
+        lookup[str(area.id)] = area.id
+        lookup[area.slug.lower()] = area.id
+        for name in area.name.values():
+            lookup[name.strip().lower()] = area.id
+    return lookup
+
+
+def parse_roll(data: bytes, areas: list[Area], key: str, max_errors: int = 50) -> RollImport:
+    """Read a census CSV (identifier, birth_date, area[, reference]; a header row is optional;
+    comma or semicolon). Every bad row is reported with its line number; nothing is kept
+    from a file with errors."""
+    errors: list[tuple[int, str]] = []
+    if len(data) > MAX_ROLL_BYTES:
+        return RollImport([], [(0, gettext("The file is too large."))])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return RollImport([], [(0, gettext("The file is not UTF-8 text. Save it as CSV UTF-8."))])
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lookup = _area_lookup(areas)
+    rows: list[RollRow] = []
+    seen: dict[str, int] = {}
+    try:
+        for number, record in enumerate(reader, start=1):
+            if len(errors) >= max_errors:
+                break
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if number == 1 and record[0].strip().lower() in {
+                "identifier",
+                "id",
+                "henkilötunnus",
+                "hetu",
+                "tunniste",
+            }:
+                continue
+            problem, row = _roll_row(record, lookup, key)
+            if problem:
+                errors.append((reader.line_num, problem))
+                continue
+            if row.person_hash in seen:
+                errors.append(
+                    (
+                        reader.line_num,
+                        gettext("The same person is already on line %(line)d.")
+                        % {"line": seen[row.person_hash]},
+                    )
+                )
+                continue
+            seen[row.person_hash] = reader.line_num
+            rows.append(row)
+    except csv.Error as error:
+        errors.append(
+            (reader.line_num, gettext("The line is not valid CSV: %(error)s") % {"error": error})
+        )
+    if not rows and not errors:
+        errors.append((0, gettext("The file has no rows.")))
+    return RollImport(rows if not errors else [], errors)
+
+
+def _roll_row(  # noqa: PLR0911 - one return per kind of bad row
+    record: list[str], lookup: dict[str, int], key: str
+) -> tuple[str | None, RollRow | None]:
+    if len(record) not in (3, 4):
+        return gettext("Expected 3 or 4 columns: identifier, birth date, area, reference."), None
+    identifier, birth_text, area_text = (cell.strip() for cell in record[:3])
+    reference = record[3].strip() if len(record) == 4 else ""
+    if not identifier_is_valid(identifier):
+        return gettext("The identifier must be 4–32 letters, digits, + or -."), None
+    try:
+        birth = dt.date.fromisoformat(birth_text)
+    except ValueError:
+        return gettext("The birth date must be a date as year-month-day, such as 2010-05-31."), None
+    if birth.year < 1890 or birth > dt.datetime.now(dt.UTC).date():
+        return gettext("The birth date is not possible."), None
+    area_id = lookup.get(area_text.lower())
+    if area_id is None:
+        return gettext("Unknown area: %(area)s") % {"area": area_text[:60]}, None
+    if len(reference) > 40:
+        return gettext("The reference can be at most 40 characters."), None
+    return None, RollRow(person_hash(key, identifier), birth, area_id, reference or None)
+
+
+@dataclass
+class ImportSummary:
+    added: int
+    updated: int
+    removed: int
+    kept_voted: int
+
+
+async def import_roll(
+    session: AsyncSession,
+    round_: Round,
+    rows: list[RollRow],
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 2000,
+) -> ImportSummary:
+    """Insert or update every row in one transaction; people no longer in the census are
+    removed unless they have voted already."""
+    existing = dict(
+        (
+            await session.execute(
+                select(RollEntry.person_hash, RollEntry.id).where(RollEntry.round_id == round_.id)
+            )
+        ).all()
+    )
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        statement = insert(RollEntry).values(
+            [
+                {
+                    "round_id": round_.id,
+                    "person_hash": row.person_hash,
+                    "birth_date": row.birth_date,
+                    "area_id": row.area_id,
+                    "reference": row.reference,
+                }
+                for row in chunk
+            ]
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["round_id", "person_hash"],
+            set_={
+                "birth_date": statement.excluded.birth_date,
+                "area_id": statement.excluded.area_id,
+                "reference": statement.excluded.reference,
+            },
+        )
+        await session.execute(statement)
+        if progress:
+            progress(min(start + batch, len(rows)), len(rows))
+    gone = set(existing) - {row.person_hash for row in rows}
+    removed = kept = 0
+    for start in range(0, len(gone), batch):
+        hashes = list(gone)[start : start + batch]
+        result = await session.execute(
+            delete(RollEntry).where(
+                RollEntry.round_id == round_.id,
+                RollEntry.person_hash.in_(hashes),
+                RollEntry.voted_via.is_(None),
+            )
+        )
+        removed += result.rowcount
+        kept += len(hashes) - result.rowcount
+    await session.commit()
+    updated = sum(1 for row in rows if row.person_hash in existing)
+    return ImportSummary(
+        added=len(rows) - updated, updated=updated, removed=removed, kept_voted=kept
+    )
+
+
+async def roll_figures(session: AsyncSession, round_id: int) -> dict[str, int]:
+    """How many are on the roll, and how many voted through each channel."""
+    rows = await session.execute(
+        select(RollEntry.voted_via, func.count())
+        .where(RollEntry.round_id == round_id)
+        .group_by(RollEntry.voted_via)
+    )
+    figures = {"total": 0, "online": 0, "assisted": 0, "paper": 0}
+    for channel, count in rows:
+        figures["total"] += count
+        if channel:
+            figures[channel] = count
+    return figures
+
+
+async def find_on_roll(
+    session: AsyncSession, round_id: int, key: str, identifier: str
+) -> RollEntry | None:
+    return await session.scalar(
+        select(RollEntry).where(
+            RollEntry.round_id == round_id, RollEntry.person_hash == person_hash(key, identifier)
+        )
+    )
+
+
+# Voting codes -----------------------------------------------------------------------------
+
+
+def format_code(public_id: str, secret: str) -> str:
+    text = public_id + secret
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def split_code(code: str) -> tuple[str, str] | None:
+    """(public id, secret) of a typed code, forgiving spaces, dashes and lower case."""
+    text = re.sub(r"[\s\-]", "", code.upper())
+    if len(text) != PUBLIC_LENGTH + SECRET_LENGTH or any(c not in CODE_ALPHABET for c in text):
+        return None
+    return text[:PUBLIC_LENGTH], text[PUBLIC_LENGTH:]
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    roll_id: int
+    code: str
+    area_id: int | None
+    reference: str | None
+
+
+async def _new_codes(count: int) -> list[tuple[str, str, str]]:
+    """(public id, secret, hash) for `count` new codes, hashed in worker threads."""
+
+    def make(n: int) -> list[tuple[str, str, str]]:
+        made = []
+        for _ in range(n):
+            public, secret = _random(PUBLIC_LENGTH), _random(SECRET_LENGTH)
+            made.append((public, secret, _code_hasher.hash(secret)))
+        return made
+
+    return await anyio.to_thread.run_sync(make, count)
+
+
+async def issue_letter_codes(
+    session: AsyncSession, round_: Round, progress: Callable[[int, int], None] | None = None
+) -> list[IssuedCode]:
+    """A letter code for everyone on the roll who has none yet and has not voted. The
+    secrets exist only in the returned list (for the mailing file); the database keeps hashes."""
+    has_code = select(VotingCode.roll_id).where(
+        VotingCode.round_id == round_.id, VotingCode.kind == "letter"
+    )
+    entries = list(
+        await session.execute(
+            select(RollEntry.id, RollEntry.area_id, RollEntry.reference)
+            .where(
+                RollEntry.round_id == round_.id,
+                RollEntry.voted_via.is_(None),
+                RollEntry.id.not_in(has_code),
+            )
+            .order_by(RollEntry.id)
+        )
+    )
+    issued: list[IssuedCode] = []
+    batch = 500
+    for start in range(0, len(entries), batch):
+        chunk = entries[start : start + batch]
+        codes = await _new_codes(len(chunk))
+        for (roll_id, area_id, reference), (public, secret, hashed) in zip(
+            chunk, codes, strict=True
+        ):
+            session.add(
+                VotingCode(
+                    round_id=round_.id,
+                    roll_id=roll_id,
+                    public_id=public,
+                    secret_hash=hashed,
+                    kind="letter",
+                )
+            )
+            issued.append(IssuedCode(roll_id, format_code(public, secret), area_id, reference))
+        await session.flush()
+        if progress:
+            progress(min(start + batch, len(entries)), len(entries))
+    await session.commit()
+    return issued
+
+
+async def issue_assisted_code(
+    session: AsyncSession,
+    round_: Round,
+    key: str,
+    identifier: str,
+    birth_date: dt.date,
+    today: dt.date,
+) -> str:
+    """Staff checked the person's identity card: a one-time code for voting on the spot."""
+    entry = await find_on_roll(session, round_.id, key, identifier)
+    if entry is None or entry.birth_date != birth_date:
+        raise DomainError(N_("This person is not on the voter roll of this round."))
+    problem = eligibility_problem(round_, entry, today)
+    if problem:
+        raise DomainError(problem, age=round_.min_age)
+    ((public, secret, hashed),) = await _new_codes(1)
+    session.add(
+        VotingCode(
+            round_id=round_.id,
+            roll_id=entry.id,
+            public_id=public,
+            secret_hash=hashed,
+            kind="assisted",
+        )
+    )
+    await session.commit()
+    return format_code(public, secret)
+
+
+@dataclass(frozen=True)
+class CodeGuard:
+    """Limits guesses per code and per network address, across workers."""
+
+    limiter: RateLimiter
+    secret: str
+
+    async def check(self, public_id: str, address: str) -> None:
+        if (
+            await self.limiter.hits(counter_key(self.secret, "pb-code", public_id), CODE_FAILURES)
+            >= CODE_FAILURES.count
+        ):
+            raise DomainError(
+                N_("Too many wrong attempts with this code. Try again in an hour or ask for help.")
+            )
+        if (
+            await self.limiter.hits(
+                counter_key(self.secret, "pb-code-address", address), ADDRESS_FAILURES
+            )
+            >= ADDRESS_FAILURES.count
+        ):
+            raise DomainError(
+                N_("Too many wrong attempts from your network. Wait 15 minutes and try again.")
+            )
+
+    async def fail(self, public_id: str, address: str) -> None:
+        await self.limiter.hit(counter_key(self.secret, "pb-code", public_id), CODE_FAILURES)
+        await self.limiter.hit(
+            counter_key(self.secret, "pb-code-address", address), ADDRESS_FAILURES
+        )
+
+
+async def sign_in_with_code(
+    session: AsyncSession,
+    round_: Round,
+    guard: CodeGuard,
+    code: str,
+    birth_date: dt.date,
+    address: str,
+    today: dt.date,
+) -> tuple[RollEntry, str]:
+    """The roll entry and the channel ("online" or "assisted") of a right code and birth date."""
+    wrong = N_("The code or the birth date is wrong. Check the letter and try again.")
+    parts = split_code(code)
+    public_id, secret = parts or ("-", "-")
+    await guard.check(public_id, address)
+    row = None
+    if parts:
+        row = (
+            await session.execute(
+                select(VotingCode, RollEntry)
+                .join(RollEntry, RollEntry.id == VotingCode.roll_id)
+                .where(VotingCode.public_id == public_id, VotingCode.round_id == round_.id)
+            )
+        ).first()
+    hashed = row[0].secret_hash if row else _DUMMY_CODE_HASH
+    genuine = await anyio.to_thread.run_sync(_verify_code, hashed, secret)
+    if not row or not genuine or row[1].birth_date != birth_date:
+        await guard.fail(public_id, address)
+        raise DomainError(wrong)
+    code_row, entry = row
+    problem = eligibility_problem(round_, entry, today)
+    if problem:
+        raise DomainError(problem, age=round_.min_age)
+    return entry, ("assisted" if code_row.kind == "assisted" else "online")
+
+
+def _verify_code(hashed: str, secret: str) -> bool:
+    try:
+        return _code_hasher.verify(hashed, secret)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+async def mark_voted_on_paper(session: AsyncSession, entry_id: int) -> bool:
+    result = await session.execute(
+        update(RollEntry)
+        .where(RollEntry.id == entry_id, RollEntry.voted_via.is_(None))
+        .values(voted_via="paper")
+    )
+    return result.rowcount == 1

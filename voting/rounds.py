@@ -1,0 +1,323 @@
+"""Rounds and their phases, budgets, proposals and staff review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.i18n import N_
+from app.slugs import new_slug
+from voting.models import Ballot, Budget, Proposal, Round
+
+PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
+PHASE_LABELS = {
+    "upcoming": N_("Coming up"),
+    "ideas": N_("Ideas"),
+    "review": N_("Review and costing"),
+    "voting": N_("Voting"),
+    "counting": N_("Counting"),
+    "results": N_("Results and implementation"),
+}
+BALLOT_RULES = {
+    "approval": N_("Choose proposals within the budget"),
+    "k_approval": N_("Choose up to a number of proposals"),
+    "points": N_("Spread points among proposals"),
+}
+OFFICIAL_RULES = {
+    "greedy": N_("Most votes first, within the budget"),
+    "mes_cost": N_("Method of equal shares (cost), completed by votes"),
+    "mes_cardinality": N_("Method of equal shares (number of proposals), completed by votes"),
+}
+PROPOSAL_STATUSES = {
+    "submitted": N_("Waiting for review"),
+    "accepted": N_("On the ballot"),
+    "rejected": N_("Not on the ballot"),
+    "merged": N_("Merged into another proposal"),
+}
+IMPLEMENTATION_STATUSES = {
+    "planned": N_("Planned"),
+    "in_progress": N_("Being carried out"),
+    "done": N_("Done"),
+    "cancelled": N_("Cancelled"),
+}
+MAX_COST = 100_000_000
+MAX_BUDGET = 2_000_000_000
+
+
+def phase_of(round_: Round, now: dt.datetime | None = None) -> str:
+    now = now or utcnow()
+    if now < round_.ideas_open_at:
+        return "upcoming"
+    if now < round_.review_at:
+        return "ideas"
+    if now < round_.voting_open_at:
+        return "review"
+    if now < round_.voting_close_at:
+        return "voting"
+    if now < round_.results_at:
+        return "counting"
+    return "results"
+
+
+def phase_dates(round_: Round) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
+    """Each phase with its start and end, for the round page and the calendar."""
+    return [
+        ("ideas", round_.ideas_open_at, round_.review_at),
+        ("review", round_.review_at, round_.voting_open_at),
+        ("voting", round_.voting_open_at, round_.voting_close_at),
+        ("counting", round_.voting_close_at, round_.results_at),
+        ("results", round_.results_at, None),
+    ]
+
+
+@dataclass
+class RoundDraft:
+    title: dict[str, str]
+    description: dict[str, str]
+    ideas_open_at: dt.datetime
+    review_at: dt.datetime
+    voting_open_at: dt.datetime
+    voting_close_at: dt.datetime
+    results_at: dt.datetime
+    min_age: int
+    ballot_rule: str
+    official_rule: str
+    # Area id (None: city-wide) -> amount in euros.
+    budgets: dict[int | None, int] = field(default_factory=dict)
+    max_choices: int | None = None
+    points_total: int | None = None
+    points_per_proposal: int | None = None
+
+    def check(self) -> None:
+        order = [
+            self.ideas_open_at,
+            self.review_at,
+            self.voting_open_at,
+            self.voting_close_at,
+            self.results_at,
+        ]
+        if any(later < earlier for earlier, later in itertools.pairwise(order)):
+            raise DomainError(
+                N_("The phases must follow each other: ideas, review, voting, results.")
+            )
+        if self.voting_close_at <= self.voting_open_at:
+            raise DomainError(N_("Voting must close after it opens."))
+        if not self.budgets or any(amount <= 0 for amount in self.budgets.values()):
+            raise DomainError(N_("Give at least one budget."))
+        if self.ballot_rule == "k_approval" and not self.max_choices:
+            raise DomainError(N_("Say how many proposals a voter may choose."))
+        if self.ballot_rule == "points" and not (self.points_total and self.points_per_proposal):
+            raise DomainError(N_("Say how many points a voter has and how many per proposal."))
+
+
+def _apply(round_: Round, draft: RoundDraft) -> None:
+    for name in (
+        "title",
+        "description",
+        "ideas_open_at",
+        "review_at",
+        "voting_open_at",
+        "voting_close_at",
+        "results_at",
+        "min_age",
+        "ballot_rule",
+        "official_rule",
+    ):
+        setattr(round_, name, getattr(draft, name))
+    round_.max_choices = draft.max_choices if draft.ballot_rule == "k_approval" else None
+    points = draft.ballot_rule == "points"
+    round_.points_total = draft.points_total if points else None
+    round_.points_per_proposal = draft.points_per_proposal if points else None
+
+
+async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "tori") -> Round:
+    draft.check()
+    round_ = Round(slug=await new_slug(session, Round), source=source, budgets=[])
+    _apply(round_, draft)
+    round_.budgets = [Budget(area_id=area, amount=amount) for area, amount in draft.budgets.items()]
+    session.add(round_)
+    await session.commit()
+    return round_
+
+
+async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) -> None:
+    """Dates, texts and budgets can change; the ballot's rules are fixed once voting opened."""
+    draft.check()
+    if await ballot_count(session, round_.id) and (
+        draft.ballot_rule != round_.ballot_rule
+        or draft.max_choices != round_.max_choices
+        or draft.points_total != round_.points_total
+        or draft.points_per_proposal != round_.points_per_proposal
+        or draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}
+    ):
+        raise DomainError(
+            N_("Ballots have been cast: the ballot rule and budgets can no longer change.")
+        )
+    _apply(round_, draft)
+    current = {budget.area_id: budget for budget in round_.budgets}
+    for area, budget in current.items():
+        if area not in draft.budgets:
+            round_.budgets.remove(budget)
+    for area, amount in draft.budgets.items():
+        if area in current:
+            current[area].amount = amount
+        else:
+            round_.budgets.append(Budget(area_id=area, amount=amount))
+    await session.commit()
+
+
+async def get_round(session: AsyncSession, round_id: int) -> Round:
+    round_ = await session.get(Round, round_id)
+    if round_ is None:
+        raise NotFoundError(N_("There is no such participatory budgeting round."))
+    return round_
+
+
+async def round_by_slug(session: AsyncSession, slug: str) -> Round:
+    if len(slug) > 16:
+        raise NotFoundError(N_("There is no such participatory budgeting round."))
+    round_ = await session.scalar(select(Round).where(Round.slug == slug))
+    if round_ is None:
+        raise NotFoundError(N_("There is no such participatory budgeting round."))
+    return round_
+
+
+async def list_rounds(session: AsyncSession) -> list[Round]:
+    return list(await session.scalars(select(Round).order_by(Round.voting_open_at.desc())))
+
+
+async def ballot_count(session: AsyncSession, round_id: int) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(Ballot).where(Ballot.round_id == round_id)
+    )
+
+
+def budget_of(round_: Round, area_id: int | None) -> Budget | None:
+    return next((b for b in round_.budgets if b.area_id == area_id), None)
+
+
+# Proposals -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProposalDraft:
+    title: dict[str, str]
+    description: dict[str, str]
+    area_id: int | None
+    estimated_cost: int
+
+
+async def submit_proposal(
+    session: AsyncSession, round_: Round, author_id: int | None, draft: ProposalDraft
+) -> Proposal:
+    if phase_of(round_) != "ideas":
+        raise DomainError(N_("Ideas are not being collected in this round right now."))
+    if budget_of(round_, draft.area_id) is None:
+        raise DomainError(N_("This round has no budget for that area."))
+    proposal = Proposal(
+        round_id=round_.id,
+        area_id=draft.area_id,
+        title=draft.title,
+        description=draft.description,
+        estimated_cost=draft.estimated_cost,
+        author_id=author_id,
+        status="submitted",
+        reason={},
+        implementation_note={},
+    )
+    session.add(proposal)
+    await session.commit()
+    return proposal
+
+
+async def get_proposal(
+    session: AsyncSession, proposal_id: int, round_id: int | None = None
+) -> Proposal:
+    proposal = await session.get(Proposal, proposal_id)
+    if proposal is None or (round_id is not None and proposal.round_id != round_id):
+        raise NotFoundError(N_("There is no such proposal."))
+    return proposal
+
+
+async def list_proposals(
+    session: AsyncSession,
+    round_id: int,
+    *,
+    area: int | str | None = "all",
+    statuses: tuple[str, ...] | None = None,
+) -> list[Proposal]:
+    """`area` is "all", None (city-wide proposals only) or an area id."""
+    statement = select(Proposal).where(Proposal.round_id == round_id)
+    if area is None:
+        statement = statement.where(Proposal.area_id.is_(None))
+    elif area != "all":
+        statement = statement.where(Proposal.area_id == area)
+    if statuses:
+        statement = statement.where(Proposal.status.in_(statuses))
+    return list(await session.scalars(statement.order_by(Proposal.id)))
+
+
+async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:
+    round_ = await get_round(session, proposal.round_id)
+    if phase_of(round_) in ("voting", "counting", "results"):
+        raise DomainError(N_("The ballot is fixed once voting opens."))
+    return round_
+
+
+async def accept_proposal(session: AsyncSession, proposal: Proposal, final_cost: int) -> None:
+    round_ = await _check_reviewable(session, proposal)
+    budget = budget_of(round_, proposal.area_id)
+    if budget is None:
+        raise DomainError(N_("This round has no budget for that area."))
+    if final_cost > budget.amount:
+        raise DomainError(N_("The final cost is larger than the area's whole budget."))
+    proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
+    proposal.merged_into_id = None
+    await session.commit()
+
+
+async def reject_proposal(
+    session: AsyncSession, proposal: Proposal, reason: dict[str, str]
+) -> None:
+    await _check_reviewable(session, proposal)
+    if not reason:
+        raise DomainError(N_("Give the public reason for not putting the proposal on the ballot."))
+    proposal.status, proposal.reason, proposal.merged_into_id = "rejected", reason, None
+    await session.commit()
+
+
+async def merge_proposal(session: AsyncSession, proposal: Proposal, into_id: int) -> None:
+    await _check_reviewable(session, proposal)
+    target = await session.get(Proposal, into_id)
+    if (
+        target is None
+        or target.id == proposal.id
+        or target.round_id != proposal.round_id
+        or target.status == "merged"
+    ):
+        raise DomainError(N_("Choose another proposal of the same round to merge into."))
+    proposal.status, proposal.merged_into_id = "merged", target.id
+    # Proposals already merged into this one follow it.
+    for other in await session.scalars(
+        select(Proposal).where(Proposal.merged_into_id == proposal.id)
+    ):
+        other.merged_into_id = target.id
+    await session.commit()
+
+
+async def set_implementation(
+    session: AsyncSession, proposal: Proposal, status: str | None, note: dict[str, str]
+) -> None:
+    round_ = await get_round(session, proposal.round_id)
+    if phase_of(round_) != "results" or proposal.status != "accepted":
+        raise DomainError(
+            N_("Implementation is followed for proposals on the ballot after the results.")
+        )
+    proposal.implementation, proposal.implementation_note = status, note
+    await session.commit()

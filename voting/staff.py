@@ -1,0 +1,442 @@
+"""Staff pages of participatory budgeting: rounds, proposal review, the voter roll, voting
+codes (letters and staff-assisted), results and the pabulib export."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import EDITORS, signed_in_staff
+from app.areas.services import list_areas
+from app.dependencies import AppSettings, DbSession
+from app.errors import DomainError, NotFoundError
+from app.forms import Form, local_datetime, read_form
+from app.i18n import N_, gettext
+from voting import rounds
+from voting.controllers import today_in
+from voting.exports import codes_csv, round_pabulib
+from voting.models import Round
+from voting.results import REASONS, RULE_COLUMNS, round_results
+from voting.roll import (
+    MAX_ROLL_BYTES,
+    import_roll,
+    issue_assisted_code,
+    issue_letter_codes,
+    parse_roll,
+    roll_figures,
+)
+
+PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
+PHASE_FIELD_LABELS = {
+    "ideas_open": N_("Ideas open"),
+    "review": N_("Review and costing start"),
+    "voting_open": N_("Voting opens"),
+    "voting_close": N_("Voting closes"),
+    "results": N_("Results are published"),
+}
+
+
+def roll_key(settings) -> str:
+    return settings.roll_key
+
+
+def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
+    values: dict = {
+        "ballot_rule": round_.ballot_rule if round_ else "approval",
+        "official_rule": round_.official_rule if round_ else "greedy",
+        "min_age": round_.min_age if round_ else 12,
+        "max_choices": round_.max_choices if round_ else "",
+        "points_total": round_.points_total if round_ else "",
+        "points_per_proposal": round_.points_per_proposal if round_ else "",
+    }
+    if round_:
+        for code, text in round_.title.items():
+            values[f"title_{code}"] = text
+        for code, text in round_.description.items():
+            values[f"description_{code}"] = text
+        for name in PHASE_FIELDS:
+            moment = getattr(round_, f"{name}_at").astimezone(zone)
+            values[f"{name}_date"] = moment.date().isoformat()
+            values[f"{name}_time"] = moment.strftime("%H.%M")
+        for budget in round_.budgets:
+            values[f"budget_{budget.area_id or 'city'}"] = budget.amount
+    else:
+        for name in PHASE_FIELDS:
+            values[f"{name}_time"] = "09.00"
+    return Form.prefilled(values)
+
+
+def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundDraft | None:
+    title = form.translated_text("title", required=True, max_length=200)
+    description = form.translated_text("description", max_length=4000, multiline=True)
+    moments = {}
+    for name in PHASE_FIELDS:
+        day, time = form.date(f"{name}_date"), form.time(f"{name}_time")
+        if day and time:
+            moments[name] = local_datetime(day, time, zone)
+    min_age = form.integer("min_age", required=True, minimum=0, maximum=120)
+    ballot_rule = form.choice("ballot_rule", list(rounds.BALLOT_RULES))
+    official_rule = form.choice("official_rule", list(rounds.OFFICIAL_RULES))
+    max_choices = form.integer("max_choices", minimum=1, maximum=100)
+    points_total = form.integer("points_total", minimum=1, maximum=1000)
+    points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
+    budgets: dict[int | None, int] = {}
+    for area in [*area_ids, None]:
+        amount = form.integer(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
+        if amount:
+            budgets[area] = amount
+    if not budgets and "budget_city" not in form.errors:
+        form.add_error("budget_city", gettext("Give at least one budget."))
+    if ballot_rule == "k_approval" and not max_choices and "max_choices" not in form.errors:
+        form.add_error("max_choices", gettext("This field is required."))
+    if ballot_rule == "points":
+        for name, value in (("points_total", points_total), ("points_per_proposal", points_per)):
+            if not value and name not in form.errors:
+                form.add_error(name, gettext("This field is required."))
+    if not form.is_valid:
+        return None
+    return rounds.RoundDraft(
+        title=title,
+        description=description,
+        ideas_open_at=moments["ideas_open"],
+        review_at=moments["review"],
+        voting_open_at=moments["voting_open"],
+        voting_close_at=moments["voting_close"],
+        results_at=moments["results"],
+        min_age=min_age,
+        ballot_rule=ballot_rule,
+        official_rule=official_rule,
+        budgets=budgets,
+        max_choices=max_choices,
+        points_total=points_total,
+        points_per_proposal=points_per,
+    )
+
+
+class StaffRoundsController(Controller):
+    path = "/staff/pb"
+    guards = [signed_in_staff]
+
+    @get("/", name="staff_pb")
+    async def index(self, db_session: DbSession) -> Template:
+        return Template(
+            template_name="pb/staff_rounds.html",
+            context={
+                "rounds": await rounds.list_rounds(db_session),
+                "phase_of": rounds.phase_of,
+                "phase_labels": rounds.PHASE_LABELS,
+            },
+        )
+
+    async def _form_page(
+        self, db_session, settings, round_=None, form=None, status=200
+    ) -> Template:
+        return Template(
+            template_name="pb/staff_round_form.html",
+            context={
+                "round": round_,
+                "form": form or round_form(round_, ZoneInfo(settings.timezone)),
+                "areas": await list_areas(db_session),
+                "phase_fields": PHASE_FIELDS,
+                "phase_field_labels": PHASE_FIELD_LABELS,
+                "ballot_rules": rounds.BALLOT_RULES,
+                "official_rules": rounds.OFFICIAL_RULES,
+            },
+            status_code=status,
+        )
+
+    async def _save(self, request, db_session, settings, round_=None) -> Template | Redirect:
+        form = Form(await read_form(request))
+        areas = [area.id for area in await list_areas(db_session)]
+        draft = read_round(form, ZoneInfo(settings.timezone), areas)
+        if draft is not None:
+            try:
+                if round_ is None:
+                    round_ = await rounds.create_round(db_session, draft)
+                else:
+                    await rounds.update_round(db_session, round_, draft)
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(path=f"/staff/pb/{round_.id}", status_code=303)
+        return await self._form_page(db_session, settings, round_, form, status=400)
+
+    @get("/new", opt={"roles": EDITORS})
+    async def new(self, db_session: DbSession, settings: AppSettings) -> Template:
+        return await self._form_page(db_session, settings)
+
+    @post("/new", opt={"roles": EDITORS}, status_code=303)
+    async def create(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        return await self._save(request, db_session, settings)
+
+    @get("/{round_id:int}/edit", opt={"roles": EDITORS})
+    async def edit(
+        self, db_session: DbSession, settings: AppSettings, round_id: FromPath[int]
+    ) -> Template:
+        return await self._form_page(
+            db_session, settings, await rounds.get_round(db_session, round_id)
+        )
+
+    @post("/{round_id:int}/edit", opt={"roles": EDITORS}, status_code=303)
+    async def update(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Template | Redirect:
+        round_ = await rounds.get_round(db_session, round_id)
+        return await self._save(request, db_session, settings, round_)
+
+    async def _detail(self, db_session, round_id, **extra) -> Template:
+        round_ = await rounds.get_round(db_session, round_id)
+        proposals = await rounds.list_proposals(db_session, round_.id)
+        return Template(
+            template_name="pb/staff_round.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "phase_labels": rounds.PHASE_LABELS,
+                "phases": rounds.phase_dates(round_),
+                "ballot_rules": rounds.BALLOT_RULES,
+                "official_rules": rounds.OFFICIAL_RULES,
+                "proposals": proposals,
+                "statuses": rounds.PROPOSAL_STATUSES,
+                "roll": await roll_figures(db_session, round_.id),
+                "ballots": await rounds.ballot_count(db_session, round_.id),
+                "form": extra.pop("form", None) or Form(),
+                **extra,
+            },
+            status_code=extra.pop("status", 200) if "status" in extra else 200,
+        )
+
+    @get("/{round_id:int}", name="staff_pb_round")
+    async def detail(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
+        return await self._detail(db_session, round_id)
+
+    @post(
+        "/{round_id:int}/roll",
+        opt={"roles": EDITORS},
+        status_code=200,
+        request_max_body_size=MAX_ROLL_BYTES + 64 * 1024,
+    )
+    async def upload_roll(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Template:
+        """Import the census file: every row checked first, then all stored in one transaction."""
+        round_ = await rounds.get_round(db_session, round_id)
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return await self._detail(
+                db_session, round_id, roll_errors=[(0, gettext("Choose a CSV file."))], status=400
+            )
+        data = await upload.read()
+        parsed = parse_roll(data, await list_areas(db_session), roll_key(settings))
+        if parsed.errors:
+            return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
+        summary = await import_roll(db_session, round_, parsed.rows)
+        return await self._detail(db_session, round_id, roll_summary=summary)
+
+    @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
+    async def letter_codes(
+        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+    ) -> Response | Template:
+        """New letter codes for everyone on the roll without one. The secrets are in this
+        response only: as CSV for the mailing house, or as a printable sheet."""
+        round_ = await rounds.get_round(db_session, round_id)
+        form = Form(await read_form(request))
+        output = form.choice("format", ["csv", "sheet"]) or "csv"
+        issued = await issue_letter_codes(db_session, round_)
+        areas = {area.id: area for area in await list_areas(db_session)}
+        if output == "sheet":
+            return Template(
+                template_name="pb/staff_code_sheet.html",
+                context={
+                    "round": round_,
+                    "issued": issued,
+                    "areas": areas,
+                    "url": f"{str(request.base_url).rstrip('/')}/pb/{round_.slug}/vote",
+                },
+            )
+        return Response(
+            codes_csv(issued, areas),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="tori-codes-{round_.slug}.csv"'},
+        )
+
+    @post("/{round_id:int}/assisted", opt={"roles": EDITORS}, status_code=200)
+    async def assisted(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Template:
+        """Staff checked an identity card: a one-time code for voting on the spot."""
+        round_ = await rounds.get_round(db_session, round_id)
+        form = Form(await read_form(request))
+        identifier = form.text("identifier", required=True, max_length=32)
+        birth_date = form.date("birth_date", years=(1890, today_in(settings).year))
+        if rounds.phase_of(round_) != "voting":
+            form.add_error("form", gettext("Voting is not open in this round."))
+        if form.is_valid:
+            try:
+                code = await issue_assisted_code(
+                    db_session,
+                    round_,
+                    roll_key(settings),
+                    identifier,
+                    birth_date,
+                    today_in(settings),
+                )
+            except DomainError as error:
+                form.add_error("form", error.translated())
+            else:
+                return await self._detail(db_session, round_id, assisted_code=code)
+        return await self._detail(db_session, round_id, form=form, status=400)
+
+    # Proposal review -------------------------------------------------------------------
+
+    async def _proposal_page(self, db_session, round_, proposal, form=None, status=200) -> Template:
+        others = [
+            p
+            for p in await rounds.list_proposals(db_session, round_.id)
+            if p.id != proposal.id and p.status != "merged"
+        ]
+        values = {
+            "final_cost": proposal.final_cost or proposal.estimated_cost,
+            "implementation": proposal.implementation or "",
+        }
+        for code, text in proposal.reason.items():
+            values[f"reason_{code}"] = text
+        for code, text in proposal.implementation_note.items():
+            values[f"note_{code}"] = text
+        return Template(
+            template_name="pb/staff_proposal.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "proposal": proposal,
+                "others": others,
+                "form": form or Form.prefilled(values),
+                "statuses": rounds.PROPOSAL_STATUSES,
+                "implementation": rounds.IMPLEMENTATION_STATUSES,
+            },
+            status_code=status,
+        )
+
+    @get("/{round_id:int}/proposals/{proposal_id:int}")
+    async def proposal(
+        self, db_session: DbSession, round_id: FromPath[int], proposal_id: FromPath[int]
+    ) -> Template:
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        return await self._proposal_page(db_session, round_, proposal)
+
+    @post("/{round_id:int}/proposals/{proposal_id:int}", opt={"roles": EDITORS}, status_code=303)
+    async def review(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        form = Form(await read_form(request))
+        action = form.choice("action", ["accept", "reject", "merge", "implementation"])
+        try:
+            if action == "accept":
+                cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+                if form.is_valid:
+                    await rounds.accept_proposal(db_session, proposal, cost)
+            elif action == "reject":
+                reason = form.translated_text(
+                    "reason", required=True, max_length=1000, multiline=True
+                )
+                if form.is_valid:
+                    await rounds.reject_proposal(db_session, proposal, reason)
+            elif action == "merge":
+                into = form.choice(
+                    "merge_into",
+                    [str(p.id) for p in await rounds.list_proposals(db_session, round_.id)],
+                )
+                if form.is_valid:
+                    await rounds.merge_proposal(db_session, proposal, int(into))
+            elif action == "implementation":
+                status = form.choice(
+                    "implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False
+                )
+                note = form.translated_text("note", max_length=1000, multiline=True)
+                if form.is_valid:
+                    await rounds.set_implementation(db_session, proposal, status, note)
+        except DomainError as error:
+            await db_session.rollback()
+            form.add_error("form", error.translated())
+        if form.is_valid:
+            return Redirect(
+                path=f"/staff/pb/{round_.id}/proposals/{proposal.id}",
+                query_params={"done": action},
+                status_code=303,
+            )
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        return await self._proposal_page(db_session, round_, proposal, form, status=400)
+
+    # Results and export ----------------------------------------------------------------
+
+    @get("/{round_id:int}/results")
+    async def results(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
+        round_ = await rounds.get_round(db_session, round_id)
+        if rounds.phase_of(round_) not in ("counting", "results"):
+            raise NotFoundError(N_("There is nothing to count before voting closes."))
+        return Template(
+            template_name="pb/results.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "phase_labels": rounds.PHASE_LABELS,
+                "parts": await round_results(db_session, round_),
+                "rule_columns": RULE_COLUMNS,
+                "rule_labels": rounds.OFFICIAL_RULES,
+                "reasons": REASONS,
+                "implementation": rounds.IMPLEMENTATION_STATUSES,
+                "staff_view": True,
+            },
+        )
+
+    @get("/{round_id:int}/ballots.pb")
+    async def export(
+        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+    ) -> Response:
+        """The ballots of one budget as a pabulib file (`?budget=city` or an area id)."""
+        round_ = await rounds.get_round(db_session, round_id)
+        if rounds.phase_of(round_) not in ("counting", "results"):
+            raise NotFoundError(N_("There is nothing to count before voting closes."))
+        wanted = request.query_params.get("budget", "city")
+        area = (
+            None
+            if wanted == "city"
+            else (int(wanted) if wanted.isdigit() and len(wanted) < 10 else -1)
+        )
+        budget = rounds.budget_of(round_, area)
+        if budget is None:
+            raise NotFoundError(N_("This round has no budget for that area."))
+        text = await round_pabulib(db_session, round_, budget)
+        name = f"tori-{round_.slug}-{wanted}.pb"
+        return Response(
+            text,
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
