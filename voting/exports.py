@@ -67,8 +67,8 @@ async def round_pabulib(session: AsyncSession, round_: Round, budget: Budget) ->
         "unit": "Tori",
         "instance": str(round_.voting_open_at.year),
         "rule": "greedy" if round_.official_rule == "greedy" else "equalshares",
-        "date_begin": round_.voting_open_at.date().isoformat(),
-        "date_end": round_.voting_close_at.date().isoformat(),
+        "date_begin": round_.voting_open_at.strftime("%d.%m.%Y"),
+        "date_end": round_.voting_close_at.strftime("%d.%m.%Y"),
         "language": "fi",
         "currency": "EUR",
     }

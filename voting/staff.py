@@ -161,6 +161,8 @@ class StaffRoundsController(Controller):
                     await rounds.update_round(db_session, round_, draft)
             except DomainError as error:
                 await db_session.rollback()
+                db_session.expunge_all()
+                round_ = await rounds.get_round(db_session, round_.id) if round_ else None
                 form.add_error("form", error.translated())
             else:
                 return Redirect(path=f"/staff/pb/{round_.id}", status_code=303)
@@ -195,7 +197,17 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         return await self._save(request, db_session, settings, round_)
 
-    async def _detail(self, db_session, round_id, **extra) -> Template:
+    async def _detail(
+        self,
+        db_session,
+        round_id,
+        *,
+        form=None,
+        status=200,
+        roll_summary=None,
+        roll_errors=None,
+        assisted_code=None,
+    ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
         proposals = await rounds.list_proposals(db_session, round_.id)
         return Template(
@@ -211,10 +223,12 @@ class StaffRoundsController(Controller):
                 "statuses": rounds.PROPOSAL_STATUSES,
                 "roll": await roll_figures(db_session, round_.id),
                 "ballots": await rounds.ballot_count(db_session, round_.id),
-                "form": extra.pop("form", None) or Form(),
-                **extra,
+                "form": form or Form(),
+                "roll_summary": roll_summary,
+                "roll_errors": roll_errors,
+                "assisted_code": assisted_code,
             },
-            status_code=extra.pop("status", 200) if "status" in extra else 200,
+            status_code=status,
         )
 
     @get("/{round_id:int}", name="staff_pb_round")
@@ -391,6 +405,9 @@ class StaffRoundsController(Controller):
                 query_params={"done": action},
                 status_code=303,
             )
+        # A refused change was rolled back: read the round and proposal again for the page.
+        db_session.expunge_all()
+        round_ = await rounds.get_round(db_session, round_id)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
         return await self._proposal_page(db_session, round_, proposal, form, status=400)
 

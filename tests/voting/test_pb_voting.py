@@ -275,7 +275,9 @@ async def test_the_ballot_needs_a_signed_in_voter_and_an_open_round(client, db):
     anonymous = await client.get(f"/pb/{round_.slug}/ballot")
     assert anonymous.status_code == 403
     assert "Sign in to vote first." in anonymous.text
-    client.cookies.set("tori_voter", "MS4xLm9ubGluZS45OTk5OTk5OTk5.AAAAAAAAAAAAAAAAAAAAAA", path="/pb/")
+    client.cookies.set(
+        "tori_voter", "MS4xLm9ubGluZS45OTk5OTk5OTk5.AAAAAAAAAAAAAAAAAAAAAA", path="/pb/"
+    )
     forged = await client.post(
         f"/pb/{round_.slug}/cast", data=form(client, proposal=[str(p["park"].id)])
     )
