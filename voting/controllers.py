@@ -263,14 +263,14 @@ class RoundsController(Controller):
         round_ = await rounds.round_by_slug(db_session, slug)
         if signed_in_voter(request, settings.secret_key, round_):
             return Redirect(path=f"/pb/{slug}/ballot", status_code=303)
-        return self._sign_in_page(round_, oidc=request.app.state.get("oidc") is not None)
+        return self._sign_in_page(round_, oidc=settings.oidc_configured)
 
     @post("/{slug:str}/vote", status_code=303)
     async def sign_in(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
         round_ = await rounds.round_by_slug(db_session, slug)
-        oidc = request.app.state.get("oidc") is not None
+        oidc = settings.oidc_configured
         form = Form(await read_form(request))
         code = form.text("code", required=True, max_length=40)
         birth_date = form.date("birth_date", required=True, years=(1890, today_in(settings).year))

@@ -7,6 +7,7 @@ from app.features import Feature, Highlight
 from app.i18n import N_
 from voting.commands import COMMANDS
 from voting.controllers import RoundsController
+from voting.identify import IdentifyController
 from voting.models import Round
 from voting.residents import ResidentAccountController
 from voting.staff import StaffRoundsController
@@ -42,7 +43,12 @@ async def open_round_highlights(session) -> list[Highlight]:
 
 feature = Feature(
     name="voting",
-    route_handlers=(RoundsController, ResidentAccountController, StaffRoundsController),
+    route_handlers=(
+        RoundsController,
+        IdentifyController,
+        ResidentAccountController,
+        StaffRoundsController,
+    ),
     model_modules=("voting.models",),
     staff_links=((N_("Participatory budgeting"), "/staff/pb"),),
     commands=COMMANDS,

@@ -1,0 +1,190 @@
+"""Strong identification against a real OpenID Connect provider started by the test suite
+(oidc-provider-mock on a local port): no mocked HTTP anywhere in the flow."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+
+from app.settings import Settings
+from app.web import create_app
+from tests.conftest import TEST_SECRET
+from tests.factories import make_area
+from tests.voting.factories import add_proposal, adult_birth_date, make_round, put_on_roll
+from voting.models import Ballot, RollEntry
+
+
+@pytest.fixture(scope="module")
+def identity_provider() -> Iterator[str]:
+    """The provider runs as its own process, as a real broker would (and outside the test
+    process's warning filters)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "oidc_provider_mock",
+            "--port",
+            str(port),
+            "--require-nonce",
+            "true",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    issuer = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if (
+                    httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code
+                    == 200
+                ):
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail(
+                f"the OIDC provider did not start: {process.stderr.read().decode()[-2000:]}"
+            )
+        yield issuer
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+async def oidc_client(identity_provider, migrated, db):
+    settings = Settings(
+        environment="test",
+        secret_key=TEST_SECRET,
+        database_url=migrated,
+        log_level="WARNING",
+        oidc_issuer=identity_provider,
+        oidc_client_id="tori",
+        oidc_client_secret="tori-client-secret",
+        oidc_identifier_claim="hetu",
+    )
+    async with AsyncTestClient(
+        app=create_app(settings), base_url="http://testserver.local"
+    ) as client:
+        client.follow_redirects = False
+        yield client
+
+
+def person_at_provider(issuer: str, sub: str, claims: dict) -> None:
+    response = httpx.put(f"{issuer}/users/{quote(sub)}", json=claims, timeout=10)
+    assert response.status_code == 204
+
+
+async def identify(client, issuer: str, slug: str, sub: str):
+    """The resident presses Identify, picks their identity at the provider, and comes back."""
+    await client.get(f"/pb/{slug}/vote?lang=en")
+    page = await client.get(f"/pb/{slug}/vote")
+    assert "Identify yourself" in page.text
+    start = await client.post(
+        f"/pb/{slug}/identify", data={"_csrf_token": client.cookies["tori_csrf"]}
+    )
+    assert start.status_code == 303
+    authorize = start.headers["location"]
+    assert authorize.startswith(issuer)
+    assert "code_challenge=" in authorize
+    assert "nonce=" in authorize
+    granted = httpx.post(authorize, data={"sub": sub}, timeout=10)
+    assert granted.status_code == 302
+    back = urlsplit(granted.headers["location"])
+    assert back.path == "/pb/identified"
+    return await client.get(f"{back.path}?{back.query}")
+
+
+async def test_a_voter_identified_by_the_provider_votes_and_the_identifier_is_never_stored(
+    oidc_client, identity_provider, db
+):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    benches = await add_proposal(db, round_, kallio, "Benches", 10_000)
+    await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
+    person_at_provider(identity_provider, "alice", {"hetu": "131052-308T", "name": "Alice"})
+    back = await identify(oidc_client, identity_provider, round_.slug, "alice")
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == f"/pb/{round_.slug}/ballot"
+    ballot = await oidc_client.get(back.headers["location"])
+    assert "Benches" in ballot.text
+    cast = await oidc_client.post(
+        f"/pb/{round_.slug}/cast",
+        data={"_csrf_token": oidc_client.cookies["tori_csrf"], "proposal": [str(benches.id)]},
+    )
+    assert cast.status_code == 303
+    assert await db.scalar(select(RollEntry.voted_via)) == "online"
+    assert await db.scalar(select(Ballot.channel)) == "online"
+
+
+async def test_identified_people_not_on_the_roll_or_too_young_are_refused(
+    oidc_client, identity_provider, db
+):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
+    person_at_provider(identity_provider, "bob", {"hetu": "999999-999X"})
+    refused = await identify(oidc_client, identity_provider, round_.slug, "bob")
+    assert refused.status_code == 403
+    assert "You are not on the voter roll of this round." in refused.text
+    person_at_provider(identity_provider, "carol", {"name": "No identifier"})
+    refused = await identify(oidc_client, identity_provider, round_.slug, "carol")
+    assert refused.status_code == 400
+    assert "did not tell your personal identity code" in refused.text
+    assert "tori_voter" not in oidc_client.cookies
+
+
+async def test_a_forged_or_replayed_callback_is_refused(oidc_client, identity_provider, db):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
+    await oidc_client.get("/?lang=en")
+    no_flow = await oidc_client.get("/pb/identified?code=abc&state=xyz")
+    assert no_flow.status_code == 400
+    assert "The identification did not succeed." in no_flow.text
+    person_at_provider(identity_provider, "dave", {"hetu": "131052-308T"})
+    await oidc_client.get(f"/pb/{round_.slug}/vote")
+    start = await oidc_client.post(
+        f"/pb/{round_.slug}/identify", data={"_csrf_token": oidc_client.cookies["tori_csrf"]}
+    )
+    granted = httpx.post(start.headers["location"], data={"sub": "dave"}, timeout=10)
+    back = urlsplit(granted.headers["location"])
+    wrong_state = back.query.replace("state=", "state=x")
+    assert (await oidc_client.get(f"{back.path}?{wrong_state}")).status_code == 400
+    ok = await oidc_client.get(f"{back.path}?{back.query}")
+    assert ok.status_code == 303
+    # The code was used once: the provider refuses it again.
+    oidc_client.cookies.delete("tori_voter", path="/pb/")
+    replay = await oidc_client.get(f"{back.path}?{back.query}")
+    assert replay.status_code == 400
+    assert "tori_voter" not in oidc_client.cookies
+
+
+async def test_identify_without_csrf_or_outside_voting_is_refused(
+    oidc_client, identity_provider, db
+):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "counting", {kallio.id: 100_000})
+    await oidc_client.get(f"/pb/{round_.slug}/vote?lang=en")
+    assert (await oidc_client.post(f"/pb/{round_.slug}/identify")).status_code == 403
+    closed = await oidc_client.post(
+        f"/pb/{round_.slug}/identify", data={"_csrf_token": oidc_client.cookies["tori_csrf"]}
+    )
+    assert closed.status_code == 400
+    assert "Voting is not open in this round." in closed.text
