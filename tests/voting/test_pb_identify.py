@@ -86,6 +86,12 @@ async def oidc_client(identity_provider, migrated, db):
         yield client
 
 
+async def grant(authorize_url: str, sub: str) -> httpx.Response:
+    """The person picks their identity on the provider's own page."""
+    async with httpx.AsyncClient(timeout=10) as browser:
+        return await browser.post(authorize_url, data={"sub": sub})
+
+
 def person_at_provider(issuer: str, sub: str, claims: dict) -> None:
     response = httpx.put(f"{issuer}/users/{quote(sub)}", json=claims, timeout=10)
     assert response.status_code == 204
@@ -104,7 +110,7 @@ async def identify(client, issuer: str, slug: str, sub: str):
     assert authorize.startswith(issuer)
     assert "code_challenge=" in authorize
     assert "nonce=" in authorize
-    granted = httpx.post(authorize, data={"sub": sub}, timeout=10)
+    granted = await grant(authorize, sub)
     assert granted.status_code == 302
     back = urlsplit(granted.headers["location"])
     assert back.path == "/pb/identified"
@@ -163,7 +169,7 @@ async def test_a_forged_or_replayed_callback_is_refused(oidc_client, identity_pr
     start = await oidc_client.post(
         f"/pb/{round_.slug}/identify", data={"_csrf_token": oidc_client.cookies["tori_csrf"]}
     )
-    granted = httpx.post(start.headers["location"], data={"sub": "dave"}, timeout=10)
+    granted = await grant(start.headers["location"], "dave")
     back = urlsplit(granted.headers["location"])
     wrong_state = back.query.replace("state=", "state=x")
     assert (await oidc_client.get(f"{back.path}?{wrong_state}")).status_code == 400
