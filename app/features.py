@@ -31,9 +31,13 @@ class Feature:
     seed_demo: Callable | None = None
     # Links the core's staff pages show: (msgid, path); in event links "{id}" is the event's id.
     staff_links: Sequence[tuple[str, str]] = ()
+    # Links in the public main navigation: (msgid, path).
+    public_links: Sequence[tuple[str, str]] = ()
     event_links: Sequence[tuple[str, str]] = ()
     # Called with a session by the public home page: what residents can take part in right now.
     highlights: Callable[[Any], Awaitable[list[Highlight]]] | None = None
+    # Called with (session, start, end) by the public calendar: dated steps residents can plan for.
+    milestones: Callable[[Any, Any, Any], Awaitable[list[Milestone]]] | None = None
     # Called with the application when it stops (closing the feature's own connections).
     on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
 
@@ -47,6 +51,31 @@ class Highlight:
     title: dict[str, str]
     url: str
     closes_at: Any
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated step shown on the public calendar (e.g. "voting opens"): a msgid for what
+    happens, a title by language, a link and when."""
+
+    kind: str
+    title: dict[str, str]
+    url: str
+    at: Any
+
+
+async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:
+    found = [
+        item
+        for feature in load_features()
+        if feature.milestones
+        for item in await feature.milestones(session, start, end)
+    ]
+    return sorted(found, key=lambda item: item.at)
+
+
+def public_links() -> list[tuple[str, str]]:
+    return [link for feature in load_features() for link in feature.public_links]
 
 
 def staff_links() -> list[tuple[str, str]]:

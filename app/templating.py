@@ -13,7 +13,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
-from app.features import event_links, staff_links
+from app.features import event_links, public_links, staff_links
 from app.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_NAMES,
@@ -63,6 +63,7 @@ class Renderer:
             query_url=query_url,
             contact_email=settings.contact_email,
             feature_staff_links=staff_links,
+            feature_public_links=public_links,
             feature_event_links=event_links,
             **self.formatter.template_globals(),
         )

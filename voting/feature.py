@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from app.database import utcnow
-from app.features import Feature, Highlight
+from app.features import Feature, Highlight, Milestone
 from app.i18n import N_
 from voting.commands import COMMANDS
 from voting.controllers import RoundsController
@@ -41,6 +41,28 @@ async def open_round_highlights(session) -> list[Highlight]:
     return found
 
 
+MILESTONE_KINDS = {
+    "ideas_open_at": N_("Participatory budgeting: ideas can be sent from today"),
+    "review_at": N_("Participatory budgeting: the ideas are reviewed and costed"),
+    "voting_open_at": N_("Participatory budgeting: voting opens"),
+    "voting_close_at": N_("Participatory budgeting: voting closes"),
+    "results_at": N_("Participatory budgeting: results"),
+}
+
+
+async def round_milestones(session, start, end) -> list[Milestone]:
+    """Every phase of every round that starts within the window, for the public calendar."""
+    found = []
+    for round_ in await session.scalars(
+        select(Round).where(Round.ideas_open_at < end, Round.results_at >= start)
+    ):
+        for name, kind in MILESTONE_KINDS.items():
+            moment = getattr(round_, name)
+            if start <= moment < end:
+                found.append(Milestone(kind, round_.title, f"/pb/{round_.slug}", moment))
+    return found
+
+
 feature = Feature(
     name="voting",
     route_handlers=(
@@ -51,6 +73,8 @@ feature = Feature(
     ),
     model_modules=("voting.models",),
     staff_links=((N_("Participatory budgeting"), "/staff/pb"),),
+    public_links=((N_("Participatory budgeting"), "/pb"),),
     commands=COMMANDS,
     highlights=open_round_highlights,
+    milestones=round_milestones,
 )

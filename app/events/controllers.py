@@ -19,6 +19,7 @@ from app.events import services
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType, OrganiserKind
 from app.features import highlights as feature_highlights
+from app.features import milestones as feature_milestones
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
 
@@ -108,6 +109,10 @@ def add_months(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+# The list view shows the dated steps (e.g. of participatory budgeting) this far ahead.
+MILESTONE_DAYS = 120
+
+
 class CalendarController(Controller):
     """The public calendar of upcoming events, as a list or a month, and its iCalendar feed."""
 
@@ -148,6 +153,12 @@ class CalendarController(Controller):
         )
         if template == "events/calendar.html":
             context["highlights"] = await feature_highlights(db_session)
+            if query.view == "month":
+                window = (start, end)
+            else:
+                now = dt.datetime.now(zone)
+                window = (now, now + dt.timedelta(days=MILESTONE_DAYS))
+            context["milestones"] = await feature_milestones(db_session, *window)
         return Template(
             template_name=template, context=context, status_code=400 if query.problems else 200
         )

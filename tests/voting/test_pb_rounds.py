@@ -676,3 +676,22 @@ async def test_tori_pb_import_turns_a_pabulib_file_into_a_round_with_results(
     assert refused.returncode == 2
     assert "no PROJECTS section" in refused.stderr
     assert await count(db, Round) == 1
+
+
+# --- the public calendar and home page --------------------------------------------------------
+
+
+async def test_phases_are_on_the_public_calendar_and_open_rounds_on_the_home_page(client, db):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {kallio.id: 1000})
+    home = await client.get("/?lang=en")
+    assert 'href="/pb"' in home.text
+    assert "Dates to note" in home.text
+    assert "Participatory budgeting: voting opens" in home.text
+    assert f'href="/pb/{round_.slug}"' in home.text
+    await move_to(db, round_, "voting")
+    home = await client.get("/?lang=fi")
+    assert "Osallistuva budjetointi: äänestä" in home.text
+    month = round_.voting_close_at.strftime("%Y-%m")
+    month_view = await client.get(f"/?view=month&month={month}&lang=en")
+    assert "Participatory budgeting: voting closes" in month_view.text
