@@ -7,6 +7,7 @@ from app.features import Feature, Highlight, Milestone
 from app.i18n import N_
 from voting.commands import COMMANDS
 from voting.controllers import RoundsController
+from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
 from voting.models import Round
 from voting.residents import ResidentAccountController
@@ -77,4 +78,5 @@ feature = Feature(
     commands=COMMANDS,
     highlights=open_round_highlights,
     milestones=round_milestones,
+    seed_demo=seed_budgeting,
 )
