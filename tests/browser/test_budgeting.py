@@ -1,0 +1,295 @@
+"""Participatory budgeting in a real browser: signing in with a letter code, the running total
+(live with htmx, recalculated on submit without JavaScript), the review page and casting, in
+Finnish, Swedish and English; and zero axe-core violations on every budgeting page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from app.database import Database, utcnow
+from app.settings import Settings
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
+from tests.browser.test_accessibility import AXE_OPTIONS, axe, first_link, violations
+from tests.conftest import TEST_SECRET
+from tests.postgres import run_in_own_loop
+
+pytestmark = pytest.mark.browser
+
+VOTERS = 40
+HEADING = {"fi": "Äänestyslippusi", "sv": "Din röstsedel", "en": "Your ballot"}
+REVIEW = {"fi": "Tarkista ääneni", "sv": "Granska min röst", "en": "Review my vote"}
+RECALCULATE = {"fi": "Päivitä summat", "sv": "Uppdatera summorna", "en": "Update the totals"}
+CAST = {"fi": "Anna ääneni", "sv": "Avge min röst", "en": "Cast my vote"}
+CONTINUE = {
+    "fi": "Jatka äänestykseen",
+    "sv": "Fortsätt till röstsedeln",
+    "en": "Continue to the ballot",
+}
+RECORDED = {
+    "fi": "Äänesi on tallennettu.",
+    "sv": "Din röst har registrerats.",
+    "en": "Your vote has been recorded.",
+}
+OVER = {
+    "fi": "Valitsemasi ehdotukset maksavat enemmän kuin budjetti.",
+    "sv": "Förslagen du valt kostar mer än budgeten.",
+    "en": "The proposals you chose cost more than the budget.",
+}
+
+
+@dataclass
+class BudgetingRound:
+    slug: str
+    round_id: int
+    counted_slug: str
+    codes: list[tuple[str, dt.date]]
+    district: list[str]  # proposal titles (en) of the voters' district, cheapest first
+    city: list[str]
+
+
+@pytest.fixture(scope="module")
+def budgeting(live_server: LiveServer) -> BudgetingRound:
+    """A round open for voting with 40 people on the roll, each with a letter code."""
+    found: dict = {}
+
+    async def arrange() -> None:
+        from voting import rounds
+        from voting.models import Proposal, Round
+        from voting.roll import RollRow, import_roll, issue_letter_codes, person_hash
+
+        database = Database(live_server.database_url)
+        async with database.sessionmaker() as session:
+            from app.areas.services import list_areas
+
+            area = (await list_areas(session))[0]
+            now = utcnow().replace(microsecond=0)
+            round_ = await rounds.create_round(
+                session,
+                rounds.RoundDraft(
+                    title={"fi": "Selainkierros", "sv": "Webbläsaromgång", "en": "Browser round"},
+                    description={"en": "For the browser tests."},
+                    ideas_open_at=now - dt.timedelta(days=3),
+                    review_at=now - dt.timedelta(days=2),
+                    voting_open_at=now - dt.timedelta(days=1),
+                    voting_close_at=now + dt.timedelta(days=5),
+                    results_at=now + dt.timedelta(days=6),
+                    min_age=12,
+                    ballot_rule="approval",
+                    official_rule="mes_cost",
+                    budgets={area.id: 100_000, None: 200_000},
+                ),
+            )
+            for area_id, title, cost in (
+                (area.id, "Benches", 30_000),
+                (area.id, "Lights", 50_000),
+                (area.id, "Meadow", 60_000),
+                (None, "Bikes", 150_000),
+                (None, "Library", 90_000),
+            ):
+                session.add(
+                    Proposal(
+                        round_id=round_.id,
+                        area_id=area_id,
+                        title={"fi": title, "sv": title, "en": title},
+                        description={"en": f"All about {title.lower()}."},
+                        estimated_cost=cost,
+                        final_cost=cost,
+                        status="accepted",
+                        reason={},
+                        implementation_note={},
+                    )
+                )
+            await session.commit()
+            key = Settings(secret_key=TEST_SECRET).roll_key
+            born = [dt.date(1970, 1, 1) + dt.timedelta(days=400 * n) for n in range(VOTERS)]
+            rows = [
+                RollRow(person_hash(key, f"BROWSER{n:04d}"), born[n], area.id, None)
+                for n in range(VOTERS)
+            ]
+            await import_roll(session, round_, rows)
+            issued = await issue_letter_codes(session, round_)
+            birth_of = {row.person_hash: row.birth_date for row in rows}
+            from voting.models import RollEntry
+
+            codes = []
+            for code in issued:
+                entry = await session.get(RollEntry, code.roll_id)
+                codes.append((code.code, birth_of[entry.person_hash]))
+            counted = await session.scalar(
+                select(Round.slug).where(Round.results_at < now).order_by(Round.id).limit(1)
+            )
+            found.update(slug=round_.slug, round_id=round_.id, counted=counted, codes=codes)
+        await database.dispose()
+
+    run_in_own_loop(arrange)
+    return BudgetingRound(
+        found["slug"],
+        found["round_id"],
+        found["counted"],
+        found["codes"],
+        ["Benches", "Lights", "Meadow"],
+        ["Library", "Bikes"],
+    )
+
+
+@pytest.fixture(scope="module")
+def codes(budgeting: BudgetingRound):
+    """Each test signs in with codes nobody has used yet."""
+    return iter(budgeting.codes)
+
+
+def sign_in_to_vote(
+    page: Page, server: LiveServer, budgeting: BudgetingRound, codes, language: str
+) -> None:
+    code, born = next(codes)
+    page.goto(f"{server.url}/pb/{budgeting.slug}/vote?lang={language}")
+    page.fill("#field-code", code.lower())
+    page.fill("#field-birth_date", born.isoformat())
+    page.get_by_role("button", name=CONTINUE[language]).click()
+    expect(page.get_by_role("heading", name=HEADING[language])).to_be_visible()
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_vote_with_javascript_shows_the_running_total_live(
+    new_page, live_server, budgeting, codes, language
+):
+    page = new_page(PHONE)
+    sign_in_to_vote(page, live_server, budgeting, codes, language)
+    page.evaluate("window.notReloaded = true")
+    totals = page.locator("#ballot-totals")
+    # Keyboard: focus a checkbox and press space, as a screen reader user would.
+    page.get_by_label(re.compile("^Benches")).focus()
+    page.keyboard.press("Space")
+    expect(totals).to_contain_text("30")
+    page.get_by_label(re.compile("^Meadow")).check()
+    expect(totals).to_contain_text("90")
+    page.get_by_label(re.compile("^Lights")).check()
+    expect(totals).to_contain_text(OVER[language])
+    assert page.evaluate("window.notReloaded") is True
+    page.get_by_label(re.compile("^Lights")).uncheck()
+    expect(totals).not_to_contain_text(OVER[language])
+    page.get_by_label(re.compile("^Library")).check()
+    page.get_by_role("button", name=REVIEW[language]).click()
+    expect(page.locator("main")).to_contain_text("Meadow")
+    expect(page.locator("main")).to_contain_text("Library")
+    page.get_by_role("button", name=CAST[language]).click()
+    expect(page.get_by_text(RECORDED[language])).to_be_visible()
+    # Back to the ballot: refused, the vote cannot be changed.
+    page.goto(f"{live_server.url}/pb/{budgeting.slug}/ballot")
+    expect(page.locator("main")).not_to_contain_text(HEADING[language])
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_vote_without_javascript_recalculates_on_submit(
+    new_page, live_server, budgeting, codes, language
+):
+    page = new_page(PHONE, javascript=False)
+    sign_in_to_vote(page, live_server, budgeting, codes, language)
+    page.get_by_label(re.compile("^Lights")).check()
+    page.get_by_label(re.compile("^Meadow")).check()
+    page.get_by_role("button", name=RECALCULATE[language]).click()
+    expect(page.locator(".error-summary")).to_contain_text(OVER[language])
+    # The choices survive the round trip; fix them and go on.
+    expect(page.get_by_label(re.compile("^Lights"))).to_be_checked()
+    page.get_by_label(re.compile("^Meadow")).uncheck()
+    page.get_by_label(re.compile("^Bikes")).check()
+    page.get_by_role("button", name=RECALCULATE[language]).click()
+    expect(page.locator("#ballot-totals")).to_contain_text("50")
+    page.get_by_role("button", name=REVIEW[language]).click()
+    expect(page.locator("main")).to_contain_text("Bikes")
+    page.get_by_role("button", name=CAST[language]).click()
+    expect(page.get_by_text(RECORDED[language])).to_be_visible()
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_budgeting_pages_have_no_axe_violations(
+    new_page, live_server, budgeting, codes, language, viewport
+):
+    page = new_page(viewport)
+    base = live_server.url
+    slug, counted = budgeting.slug, budgeting.counted_slug
+    page.goto(f"{base}/?lang={language}")
+    found: list[str] = []
+    proposal = first_link(page, f"{base}/pb/{slug}/proposals", ".event-title a")
+    for path in (
+        "/pb",
+        f"/pb/{slug}",
+        f"/pb/{slug}/proposals",
+        f"/pb/{slug}/proposals?area=zzz",
+        proposal,
+        f"/pb/{slug}/vote",
+        f"/pb/{counted}",
+        f"/pb/{counted}/results",
+        f"/pb/{slug}/results",
+        "/account/register",
+        "/account/sign-in",
+        "/account/confirm?t=forged",
+    ):
+        found += violations(page, base + path)
+    # Forms shown again with their errors.
+    page.goto(f"{base}/pb/{slug}/vote")
+    page.fill("#field-code", "WRONG")
+    page.get_by_role("button", name=CONTINUE[language]).click()
+    found += [
+        f"vote sign-in errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    page.goto(f"{base}/account/register")
+    page.locator("form[action='/account/register'] button[type=submit]").click()
+    found += [
+        f"register errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    # The ballot, the ballot over budget, the review page and the thanks.
+    sign_in_to_vote(page, live_server, budgeting, codes, language)
+    found += [
+        f"ballot: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    for title in budgeting.district:
+        page.get_by_label(re.compile(f"^{title}")).check()
+    page.get_by_role("button", name=REVIEW[language]).click()
+    found += [
+        f"ballot errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    page.get_by_label(re.compile("^Meadow")).uncheck()
+    page.get_by_label(re.compile("^Lights")).uncheck()
+    page.get_by_role("button", name=REVIEW[language]).click()
+    found += [
+        f"review: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    page.get_by_role("button", name=CAST[language]).click()
+    found += [
+        f"voted: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    # Staff pages.
+    sign_in(page, live_server, lang=language)
+    round_page = f"/staff/pb/{budgeting.round_id}"
+    staff_proposal = first_link(page, base + round_page, "table a")
+    page.goto(f"{base}/staff/pb")
+    # Rounds are listed newest vote first: the last is the demo round counted last year.
+    counted_page = page.locator("table a").last.get_attribute("href")
+    for path in (
+        "/staff/pb",
+        "/staff/pb/new",
+        round_page,
+        f"{round_page}/edit",
+        staff_proposal,
+        counted_page,
+        f"{counted_page}/results",
+    ):
+        found += violations(page, base + path)
+    page.goto(f"{base}/staff/pb/new")
+    page.locator("form[action='/staff/pb/new'] button[type=submit]").click()
+    found += [
+        f"round form errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    assert found == []
