@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
+from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Ballot, Budget, Proposal, RollEntry, Round
-from voting.rounds import phase_of
+from voting.rounds import phase_of, round_by_slug
 
 CHANNELS = ("online", "assisted", "paper")
 
@@ -146,47 +150,58 @@ class AlreadyVotedError(DomainError):
     status_code = 409
 
 
+ALREADY_VOTED = N_("You have already voted in this round. A vote cannot be changed.")
+NOT_ON_ROLL = N_("You are not on the voter roll of this round.")
+VOTING_CLOSED = N_("Voting is not open in this round.")
+AREA_CHANGED = N_("Your district on the voter roll has changed. Sign in again to see your ballot.")
+ANY_AREA = object()
+
+
 async def cast_ballot(
-    session: AsyncSession, round_: Round, roll_id: int, channel: str, choices: dict[int, int]
+    session: AsyncSession,
+    round_: Round,
+    roll_id: int,
+    channel: str,
+    choices: dict[int, int],
+    area_id: Any = ANY_AREA,
 ) -> str:
     """Mark the roll and store the ballot in one transaction: the row lock on the roll entry
-    lets exactly one of many simultaneous attempts through. The ballot gets a random id and
-    no trace of the voter."""
+    lets exactly one of many simultaneous attempts through. The voting window (and, when
+    given, the district the ballot was made for) is checked by the same statement. The
+    ballot gets a random id and no trace of the voter. (PostgreSQL's busy path is
+    `cast_ballot_pg`, one statement with the same conditions.)"""
     if channel not in CHANNELS:
         raise ValueError(channel)
-    if phase_of(round_) != "voting":
-        raise DomainError(N_("Voting is not open in this round."))
     ballot_id = secrets.token_hex(16)
+    now = utcnow()
+    conditions = [
+        RollEntry.id == roll_id,
+        RollEntry.round_id == round_.id,
+        RollEntry.voted_via.is_(None),
+        exists().where(
+            Round.id == round_.id, Round.voting_open_at <= now, Round.voting_close_at > now
+        ),
+    ]
+    if area_id is not ANY_AREA:
+        conditions.append(RollEntry.area_id.is_not_distinct_from(area_id))
     try:
         marked = (
             await session.execute(
                 update(RollEntry)
-                .where(
-                    RollEntry.id == roll_id,
-                    RollEntry.round_id == round_.id,
-                    RollEntry.voted_via.is_(None),
-                )
+                .where(*conditions)
                 .values(voted_via=channel)
                 .returning(RollEntry.area_id)
+                .execution_options(synchronize_session=False)
             )
         ).first()
         if marked is None:
-            voted = await session.execute(
-                select(RollEntry.voted_via).where(
-                    RollEntry.id == roll_id, RollEntry.round_id == round_.id
-                )
-            )
-            if voted.first() is None:
-                raise DomainError(N_("You are not on the voter roll of this round."))
-            raise AlreadyVotedError(
-                N_("You have already voted in this round. A vote cannot be changed.")
-            )
+            await _refuse(session, round_.id, roll_id, area_id)
         await session.execute(
             insert(Ballot).values(
                 id=ballot_id,
                 round_id=round_.id,
                 area_id=marked.area_id,
-                choices={str(k): v for k, v in sorted(choices.items())},
+                choices=canonical_choices(choices),
                 channel=channel,
             )
         )
@@ -195,3 +210,135 @@ async def cast_ballot(
         await session.rollback()
         raise
     return ballot_id
+
+
+def canonical_choices(choices: dict[int, int]) -> dict[str, int]:
+    return {str(k): v for k, v in sorted(choices.items())}
+
+
+_PG_CAST = """
+WITH marked AS (
+    UPDATE voter_roll SET voted_via = $3
+    WHERE id = $2 AND round_id = $1 AND voted_via IS NULL AND area_id IS NOT DISTINCT FROM $4
+      AND EXISTS (
+          SELECT 1 FROM pb_round
+          WHERE id = $1 AND voting_open_at <= now() AND voting_close_at > now()
+      )
+    RETURNING area_id
+)
+INSERT INTO pb_ballot (id, round_id, area_id, choices, channel)
+SELECT $5, $1, area_id, $6::jsonb, $3 FROM marked
+RETURNING id
+"""
+
+
+async def cast_ballot_pg(
+    connection: Any,
+    round_id: int,
+    roll_id: int,
+    channel: str,
+    area_id: int | None,
+    choices: dict[int, int],
+) -> str:
+    """The same as `cast_ballot` in one statement on a plain asyncpg connection (it commits
+    by itself): the roll is marked and the ballot stored together, or neither."""
+    if channel not in CHANNELS:
+        raise ValueError(channel)
+    ballot_id = secrets.token_hex(16)
+    stored = await connection.fetchval(
+        _PG_CAST,
+        round_id,
+        roll_id,
+        channel,
+        area_id,
+        ballot_id,
+        json.dumps(canonical_choices(choices)),
+    )
+    if stored is None:
+        row = await connection.fetchrow(
+            "SELECT r.voted_via, r.area_id,"
+            " (SELECT voting_open_at <= now() AND voting_close_at > now() FROM pb_round WHERE id = $1)"
+            " FROM voter_roll r WHERE r.id = $2 AND r.round_id = $1",
+            round_id,
+            roll_id,
+        )
+        _explain(row and (row[0], row[1], row[2]), area_id)
+    return ballot_id
+
+
+async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: Any) -> None:
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(
+                RollEntry.voted_via, RollEntry.area_id, Round.voting_open_at, Round.voting_close_at
+            )
+            .join(Round, Round.id == RollEntry.round_id)
+            .where(RollEntry.id == roll_id, RollEntry.round_id == round_id)
+        )
+    ).first()
+    _explain(row and (row[0], row[1], row[2] <= now < row[3]), area_id)
+
+
+def _explain(row: tuple | None, area_id: Any) -> None:
+    """Why a ballot was not stored: raises the error the voter is shown."""
+    if row is None:
+        raise DomainError(NOT_ON_ROLL)
+    voted_via, roll_area, is_open = row
+    if voted_via is not None:
+        raise AlreadyVotedError(ALREADY_VOTED)
+    if not is_open:
+        raise DomainError(VOTING_CLOSED)
+    if area_id is not ANY_AREA and roll_area != area_id:
+        raise AreaChangedError(AREA_CHANGED)
+    raise DomainError(VOTING_CLOSED)
+
+
+class AreaChangedError(DomainError):
+    status_code = 409
+
+
+class BallotCache:
+    """Per process, for rounds open for voting: the round by its link (a few seconds) and each
+    district's ballot parts. The ballot cannot change once voting has opened, and the storing
+    statement checks the voting window itself, so a cached copy never lets a late vote in."""
+
+    def __init__(self, round_seconds: float = 5.0, parts_seconds: float = 60.0) -> None:
+        self.round_seconds, self.parts_seconds = round_seconds, parts_seconds
+        self._rounds: dict[str, tuple[float, Round]] = {}
+        self._parts: dict[tuple[int, int | None], tuple[float, list[BallotPart]]] = {}
+
+    async def round(self, session: AsyncSession, slug: str) -> Round:
+        hit = self._rounds.get(slug)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        round_ = await round_by_slug(session, slug)
+        _detach(session, round_, *round_.budgets, *(b.area for b in round_.budgets if b.area))
+        if len(self._rounds) > 1000:
+            self._rounds.clear()
+        self._rounds[slug] = (time.monotonic() + self.round_seconds, round_)
+        return round_
+
+    async def parts(
+        self, session: AsyncSession, round_: Round, area_id: int | None
+    ) -> list[BallotPart]:
+        if phase_of(round_) != "voting":
+            return await ballot_parts(session, round_, area_id)
+        key = (round_.id, area_id)
+        hit = self._parts.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        parts = await ballot_parts(session, round_, area_id)
+        _detach(session, *(p for part in parts for p in part.proposals))
+        if len(self._parts) > 1000:
+            self._parts.clear()
+        self._parts[key] = (time.monotonic() + self.parts_seconds, parts)
+        return parts
+
+
+def _detach(session: AsyncSession, *objects: Any) -> None:
+    """Take fully loaded rows out of the request's session, so that the session's end (a
+    rollback expires what it holds) leaves the cached copies readable."""
+    for item in objects:
+        if item in session:
+            session.expunge(item)

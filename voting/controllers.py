@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
@@ -13,14 +14,21 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.accounts.controllers import client_address
-from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext
 from app.signing import sign, unsign
 from voting import rounds
-from voting.ballots import AlreadyVotedError, ballot_parts, cast_ballot, read_ballot
+from voting.ballots import (
+    ALREADY_VOTED,
+    CHANNELS,
+    AlreadyVotedError,
+    BallotCache,
+    cast_ballot,
+    cast_ballot_pg,
+    read_ballot,
+)
 from voting.models import Proposal, RollEntry, Round
 from voting.residents import current_resident
 from voting.results import REASONS, RULE_COLUMNS, round_results
@@ -31,11 +39,23 @@ VOTER_SECONDS = 30 * 60
 MAX_TITLE, MAX_DESCRIPTION = 120, 3000
 
 
-def voter_cookie(settings, round_: Round, roll_id: int, channel: str) -> Cookie:
+@dataclass(frozen=True)
+class Voter:
+    """Who is signed in to vote (from the signed cookie): their roll entry, how they signed
+    in, and the district whose ballot they get."""
+
+    roll_id: int
+    channel: str
+    area_id: int | None
+
+
+def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Cookie:
     expires = int(time.time()) + VOTER_SECONDS
+    area = entry.area_id if entry.area_id is not None else ""
+    value = f"{round_.id}.{entry.id}.{channel}.{area}.{expires}"
     return Cookie(
         key=VOTER_COOKIE,
-        value=sign(settings.secret_key, "pb-voter", f"{round_.id}.{roll_id}.{channel}.{expires}"),
+        value=sign(settings.secret_key, "pb-voter", value),
         httponly=True,
         samesite="lax",
         secure=settings.https,
@@ -44,17 +64,24 @@ def voter_cookie(settings, round_: Round, roll_id: int, channel: str) -> Cookie:
     )
 
 
-def signed_in_voter(request: Request, secret: str, round_: Round) -> tuple[int, str] | None:
-    """(roll entry id, channel) of the voter signed in to this round, or None."""
+def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | None:
+    """The voter signed in to this round, or None."""
     value = unsign(secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200)
-    if not value or value.count(".") != 3:
+    if not value or value.count(".") != 4:
         return None
-    round_id, roll_id, channel, expires = value.split(".")
+    round_id, roll_id, channel, area, expires = value.split(".")
     if round_id != str(round_.id) or not roll_id.isdigit() or not expires.isdigit():
         return None
-    if int(expires) < time.time():
+    if int(expires) < time.time() or channel not in CHANNELS or not (area == "" or area.isdigit()):
         return None
-    return int(roll_id), channel
+    return Voter(int(roll_id), channel, int(area) if area else None)
+
+
+def ballot_cache(request: Request) -> BallotCache:
+    state = request.app.state
+    if "ballot_cache" not in state:
+        state.ballot_cache = BallotCache()
+    return state.ballot_cache
 
 
 def today_in(settings) -> dt.date:
@@ -293,29 +320,22 @@ class RoundsController(Controller):
                 return Redirect(
                     path=f"/pb/{slug}/ballot",
                     status_code=303,
-                    cookies=[voter_cookie(settings, round_, entry.id, channel)],
+                    cookies=[voter_cookie(settings, round_, entry, channel)],
                 )
         return self._sign_in_page(round_, form, status=400, oidc=oidc)
 
-    async def _voter(self, request, db_session, settings, round_) -> tuple[RollEntry, str]:
+    def _voter(self, request, settings, round_) -> Voter:
         voter = signed_in_voter(request, settings.secret_key, round_)
         if voter is None:
             raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
         if rounds.phase_of(round_) != "voting":
             raise ForbiddenError(N_("Voting is not open in this round."))
-        entry = await db_session.get(RollEntry, voter[0])
-        if entry is None or entry.round_id != round_.id:
-            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
-        if entry.voted_via is not None:
-            raise AlreadyVotedError(
-                N_("You have already voted in this round. A vote cannot be changed.")
-            )
-        return entry, voter[1]
+        return voter
 
     async def _ballot_page(
-        self, request, db_session, round_, entry, fields=None, status=200, template="pb/ballot.html"
+        self, request, db_session, round_, voter, fields=None, status=200, template="pb/ballot.html"
     ):
-        parts = await ballot_parts(db_session, round_, entry.area_id)
+        parts = await ballot_cache(request).parts(db_session, round_, voter.area_id)
         read = read_ballot(round_, parts, fields or {})
         return Template(
             template_name=template,
@@ -324,7 +344,6 @@ class RoundsController(Controller):
                 "parts": parts,
                 "read": read,
                 "totals": {t.part.key: t for t in read.totals},
-                "areas": {a.id: a for a in await list_areas(db_session)},
             },
             status_code=status,
         )
@@ -333,24 +352,29 @@ class RoundsController(Controller):
     async def ballot(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
-        round_ = await rounds.round_by_slug(db_session, slug)
-        entry, _channel = await self._voter(request, db_session, settings, round_)
-        return await self._ballot_page(request, db_session, round_, entry)
+        round_ = await ballot_cache(request).round(db_session, slug)
+        voter = self._voter(request, settings, round_)
+        entry = await db_session.get(RollEntry, voter.roll_id)
+        if entry is None or entry.round_id != round_.id:
+            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
+        if entry.voted_via is not None:
+            raise AlreadyVotedError(ALREADY_VOTED)
+        return await self._ballot_page(request, db_session, round_, voter)
 
     @post("/{slug:str}/ballot", status_code=200)
     async def ballot_action(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
         """Recalculate (no JavaScript), the running total (htmx), or on to the review page."""
-        round_ = await rounds.round_by_slug(db_session, slug)
-        entry, _channel = await self._voter(request, db_session, settings, round_)
+        round_ = await ballot_cache(request).round(db_session, slug)
+        voter = self._voter(request, settings, round_)
         fields = await read_form(request)
         action = (fields.get("action") or [""])[0]
         if is_htmx(request) and action != "review":
             return await self._ballot_page(
-                request, db_session, round_, entry, fields, template="pb/_totals.html"
+                request, db_session, round_, voter, fields, template="pb/_totals.html"
             )
-        page = await self._ballot_page(request, db_session, round_, entry, fields)
+        page = await self._ballot_page(request, db_session, round_, voter, fields)
         read = page.context["read"]
         if action == "review":
             if read.is_valid:
@@ -365,15 +389,23 @@ class RoundsController(Controller):
     async def cast(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        round_ = await rounds.round_by_slug(db_session, slug)
-        entry, channel = await self._voter(request, db_session, settings, round_)
+        cache = ballot_cache(request)
+        round_ = await cache.round(db_session, slug)
+        voter = self._voter(request, settings, round_)
         fields = await read_form(request)
-        page = await self._ballot_page(request, db_session, round_, entry, fields)
-        read = page.context["read"]
+        read = read_ballot(round_, await cache.parts(db_session, round_, voter.area_id), fields)
         if not read.is_valid:
-            page.status_code = 400
-            return page
-        await cast_ballot(db_session, round_, entry.id, channel, read.choices)
+            return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
+        database = request.app.state.db
+        if database.is_postgresql:
+            async with database.raw_connection() as connection:
+                await cast_ballot_pg(
+                    connection, round_.id, voter.roll_id, voter.channel, voter.area_id, read.choices
+                )
+        else:
+            await cast_ballot(
+                db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
+            )
         response = Redirect(path=f"/pb/{slug}/voted", status_code=303)
         response.delete_cookie(VOTER_COOKIE, path="/pb/")
         return response

@@ -205,7 +205,7 @@ class IdentifyController(Controller):
         response = Redirect(
             path=f"/pb/{round_.slug}/ballot",
             status_code=303,
-            cookies=[voter_cookie(settings, round_, entry.id, "online")],
+            cookies=[voter_cookie(settings, round_, entry, "online")],
         )
         response.delete_cookie(FLOW_COOKIE, path=CALLBACK_PATH)
         return response

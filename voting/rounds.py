@@ -147,9 +147,11 @@ async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "
 
 
 async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) -> None:
-    """Dates, texts and budgets can change; the ballot's rules are fixed once voting opened."""
+    """Dates and texts can change; the ballot's rule and budgets are fixed once voting opens
+    (ballots are checked against them, and caches of the ballot rely on it)."""
     draft.check()
-    if await ballot_count(session, round_.id) and (
+    fixed = phase_of(round_) in ("voting", "counting", "results")
+    if (fixed or await ballot_count(session, round_.id)) and (
         draft.ballot_rule != round_.ballot_rule
         or draft.max_choices != round_.max_choices
         or draft.points_total != round_.points_total
@@ -157,7 +159,7 @@ async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) 
         or draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}
     ):
         raise DomainError(
-            N_("Ballots have been cast: the ballot rule and budgets can no longer change.")
+            N_("Voting has opened: the ballot rule and budgets can no longer change.")
         )
     _apply(round_, draft)
     current = {budget.area_id: budget for budget in round_.budgets}

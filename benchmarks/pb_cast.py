@@ -1,0 +1,208 @@
+"""Benchmark: budgeting ballots cast per second with 2 workers on PostgreSQL, beside a bare
+INSERT endpoint measured in the same run.
+
+    .venv/bin/python -m benchmarks.pb_cast [--seconds 15] [--connections 64]
+
+Every request is a real, different voter casting a real ballot: a signed voter cookie for
+their own roll entry, the CSRF cookie and field, a valid selection within the district and
+city-wide budgets. Tori checks the ballot against the round's rule, marks the roll and stores
+the ballot in one transaction. Afterwards the ballots stored must equal the casts the client
+saw succeed (HTTP 303), and the roll must be marked exactly as often.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from litestar.middleware.csrf import generate_csrf_token
+
+from app.areas.services import AreaInput, create_area
+from app.database import Database, utcnow
+from app.migrate import upgrade_to_head
+from app.settings import Settings
+from app.signing import sign
+from benchmarks.common import (
+    ROOT,
+    SECRET,
+    bench_database,
+    count_rows,
+    free_port,
+    measure_bare,
+    python,
+    running,
+    wrk,
+)
+from voting import rounds
+from voting.models import Proposal, RollEntry
+from voting.roll import RollRow, import_roll, person_hash
+
+HERE = Path(__file__).resolve().parent
+AREAS = 7
+PROPOSALS_PER_AREA = 40
+CITY_PROPOSALS = 30
+VOTERS = 120_000
+
+
+async def prepare(url: str):
+    database = Database(url)
+    async with database.engine.begin() as connection:
+        await upgrade_to_head(connection)
+    async with database.sessionmaker() as session:
+        areas = [
+            await create_area(session, AreaInput(name={"fi": f"Suurpiiri {n}"}, populations={}))
+            for n in range(AREAS)
+        ]
+        now = utcnow()
+        round_ = await rounds.create_round(
+            session,
+            rounds.RoundDraft(
+                title={"fi": "Benchmark"},
+                description={},
+                ideas_open_at=now - dt.timedelta(days=3),
+                review_at=now - dt.timedelta(days=2),
+                voting_open_at=now - dt.timedelta(days=1),
+                voting_close_at=now + dt.timedelta(days=14),
+                results_at=now + dt.timedelta(days=15),
+                min_age=12,
+                ballot_rule="approval",
+                official_rule="mes_cost",
+                budgets={area.id: 1_000_000 for area in areas} | {None: 2_000_000},
+            ),
+        )
+        rng = random.Random(7)
+        proposals: dict[int | None, list[tuple[int, int]]] = {}
+        for area_id in [*(a.id for a in areas), None]:
+            count = CITY_PROPOSALS if area_id is None else PROPOSALS_PER_AREA
+            for number in range(count):
+                cost = rng.randrange(20_000, 400_000, 1000)
+                proposal = Proposal(
+                    round_id=round_.id,
+                    area_id=area_id,
+                    title={"fi": f"Ehdotus {number}"},
+                    description={"fi": "Kuvaus " * 40},
+                    estimated_cost=cost,
+                    final_cost=cost,
+                    status="accepted",
+                    reason={},
+                    implementation_note={},
+                )
+                session.add(proposal)
+                await session.flush()
+                proposals.setdefault(area_id, []).append((proposal.id, cost))
+        await session.commit()
+        key = Settings(secret_key=SECRET).roll_key
+        rows = [
+            RollRow(person_hash(key, f"B{n:08d}"), dt.date(1980, 1, 1), areas[n % AREAS].id, None)
+            for n in range(VOTERS)
+        ]
+        await import_roll(session, round_, rows)
+        from sqlalchemy import select
+
+        voters = list(
+            (
+                await session.execute(
+                    select(RollEntry.id, RollEntry.area_id).where(RollEntry.round_id == round_.id)
+                )
+            ).all()
+        )
+        slug, round_id = round_.slug, round_.id
+    await database.dispose()
+    return slug, round_id, voters, proposals
+
+
+def pick(rng: random.Random, options: list[tuple[int, int]], budget: int) -> list[int]:
+    chosen, spent = [], 0
+    for proposal_id, cost in rng.sample(options, k=len(options)):
+        if spent + cost <= budget and rng.random() < 0.3:
+            chosen.append(proposal_id)
+            spent += cost
+    return chosen
+
+
+def write_casts(slug, round_id, voters, proposals, csrf: str) -> Path:
+    rng = random.Random(11)
+    expires = int(time.time()) + 3600
+    path = Path(tempfile.mkstemp(prefix="tori-casts-", suffix=".txt")[1])
+    with path.open("w") as handle:
+        for roll_id, area_id in voters:
+            cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}.{expires}")
+            fields = [("_csrf_token", csrf)]
+            fields += [("proposal", str(p)) for p in pick(rng, proposals[area_id], 1_000_000)]
+            fields += [("proposal", str(p)) for p in pick(rng, proposals[None], 2_000_000)]
+            handle.write(
+                f"/pb/{slug}/cast|tori_csrf={csrf}; tori_voter={cookie}|{urlencode(fields)}\n"
+            )
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    arguments = parser.parse_args()
+    seconds, connections = arguments.seconds, arguments.connections
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    with bench_database("ballots") as url:
+        slug, round_id, voters, proposals = asyncio.run(prepare(url))
+        csrf = generate_csrf_token(SECRET)
+        random.Random(3).shuffle(voters)
+        # Separate voters for the warm-up and the measured run: each can vote once.
+        warm = write_casts(slug, round_id, voters[:10_000], proposals, csrf)
+        measured = write_casts(slug, round_id, voters[10_000:], proposals, csrf)
+        bare, bare_stored = measure_bare(url, seconds=seconds, connections=connections)
+        port = free_port()
+        environment = {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "TORI_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_URL": "redis://127.0.0.1:6379/13",
+        }
+        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+        with running(command, environment, port) as base:
+            env = {"TORI_BENCH_BODIES": str(warm)}
+            wrk(base, HERE / "cast.lua", seconds=3, connections=connections, env=env)
+            before = asyncio.run(count_rows(url, "pb_ballot"))
+            env = {"TORI_BENCH_BODIES": str(measured)}
+            tori = wrk(base, HERE / "cast.lua", seconds=seconds, connections=connections, env=env)
+        # Counted once the server has stopped: requests wrk gave up on may still have finished.
+        stored = asyncio.run(count_rows(url, "pb_ballot")) - before
+        marked = asyncio.run(count_rows(url, "voter_roll WHERE voted_via IS NOT NULL"))
+        total = asyncio.run(count_rows(url, "pb_ballot"))
+        if tori.requests >= VOTERS - 10_000:
+            raise SystemExit("the run used up every voter: raise VOTERS")
+        warm.unlink()
+        measured.unlink()
+    print(
+        f"wrk -t2 -c{connections} -d{seconds}s, 2 workers each, PostgreSQL, this machine ({os.cpu_count()} cores)"
+    )
+    print(
+        f"{'':26}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'acknowledged':>14}{'stored':>9}"
+    )
+    for label, result, rows in (
+        ("bare INSERT (baseline)", bare, bare_stored),
+        ("Tori ballot cast", tori, stored),
+    ):
+        print(
+            f"{label:26}{result.per_second:12.0f}{result.p50_ms:9.1f}{result.p99_ms:9.1f}"
+            f"{result.errors:8}{result.acknowledged:14}{rows:9}"
+        )
+    print(
+        f"Tori: {tori.per_second:.0f} ballots/s (goal >= 300), {tori.per_second / bare.per_second:.0%} of the "
+        f"baseline; roll marks {marked} = ballots {total}: {'yes' if marked == total else 'NO'}; "
+        f"lost acknowledged ballots: {max(0, tori.acknowledged - stored)}"
+    )
+    if marked != total or tori.acknowledged > stored:
+        raise SystemExit("the roll and the ballots disagree, or acknowledged ballots are missing")
+
+
+if __name__ == "__main__":
+    main()
