@@ -306,7 +306,7 @@ class BallotCache:
     def __init__(self, round_seconds: float = 5.0, parts_seconds: float = 60.0) -> None:
         self.round_seconds, self.parts_seconds = round_seconds, parts_seconds
         self._rounds: dict[str, tuple[float, Round]] = {}
-        self._parts: dict[tuple[int, int | None], tuple[float, list[BallotPart]]] = {}
+        self._parts: dict[tuple[int, str, int | None], tuple[float, list[BallotPart]]] = {}
 
     async def round(self, session: AsyncSession, slug: str) -> Round:
         hit = self._rounds.get(slug)
@@ -324,7 +324,8 @@ class BallotCache:
     ) -> list[BallotPart]:
         if phase_of(round_) != "voting":
             return await ballot_parts(session, round_, area_id)
-        key = (round_.id, area_id)
+        # The link is part of the key: ids can be reused by a database rebuilt from scratch.
+        key = (round_.id, round_.slug, area_id)
         hit = self._parts.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]

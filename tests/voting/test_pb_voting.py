@@ -404,3 +404,24 @@ async def test_the_one_statement_cast_refuses_a_changed_district_and_a_closed_ro
     assert await ballots(db) == 0
     await db.refresh(entry)
     assert entry.voted_via is None
+
+
+async def test_guessing_limits_hold_across_workers(app, settings, db):
+    """Two application instances (as two workers or hosts) share the counters."""
+    from litestar.testing import AsyncTestClient
+
+    from app.web import create_app
+
+    round_, _p, code, _entry = await voting_round(db)
+    other_app = create_app(settings)
+    async with (
+        AsyncTestClient(app=app, base_url="http://testserver.local") as first,
+        AsyncTestClient(app=other_app, base_url="http://testserver.local") as second,
+    ):
+        first.follow_redirects = second.follow_redirects = False
+        for client in (first, second, first, second, first):
+            wrong = await sign_in_to_vote(client, round_, code, dt.date(1990, 1, 1))
+            assert wrong.status_code == 400
+        locked = await sign_in_to_vote(second, round_, code, adult_birth_date())
+        assert locked.status_code == 400
+        assert "Too many wrong attempts with this code" in locked.text
