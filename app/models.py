@@ -2,6 +2,7 @@
 
 from app.accounts.models import StaffSession, User
 from app.areas.models import Area, AreaPopulation
+from app.audit import AuditRecord
 from app.database import Base
 from app.events.models import Event, EventOrganiser, EventSeries
 from app.features import load_features
@@ -14,6 +15,7 @@ metadata = Base.metadata
 __all__ = [
     "Area",
     "AreaPopulation",
+    "AuditRecord",
     "Event",
     "EventOrganiser",
     "EventSeries",

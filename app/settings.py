@@ -6,6 +6,8 @@ Development defaults let `tori serve` run on a fresh machine; production mode
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -17,6 +19,15 @@ from app import PROJECT_ROOT
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'tori.sqlite3'}"
 MIN_SECRET_LENGTH = 32
+
+
+def _is_signing_seed(value: str | None) -> bool:
+    if not value:
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class InsecureSettingsError(RuntimeError):
@@ -59,6 +70,8 @@ class Settings:
     # Key of the HMAC that stands in for personal identifiers on voter rolls (TORI_ROLL_KEY).
     # Kept apart from SECRET_KEY so that rotating that one does not orphan a roll.
     roll_key_setting: str | None = None
+    # Ed25519 key that signs published results (TORI_SIGNING_KEY: base64 of a 32-byte seed).
+    signing_key_setting: str | None = None
     # OpenID Connect identity broker for strong identification of voters (all three or none).
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -77,6 +90,13 @@ class Settings:
         if self.roll_key_setting:
             return self.roll_key_setting
         return hmac.new(self.secret_key.encode(), b"tori voter roll", hashlib.sha256).hexdigest()
+
+    @property
+    def signing_seed(self) -> bytes:
+        """The 32-byte Ed25519 seed; in development and tests derived from SECRET_KEY."""
+        if self.signing_key_setting:
+            return base64.b64decode(self.signing_key_setting)
+        return hashlib.sha256(b"tori signing key\0" + self.secret_key.encode()).digest()
 
     @property
     def oidc_configured(self) -> bool:
@@ -103,6 +123,7 @@ class Settings:
             answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
             votes_per_address=int(env.get("TORI_VOTES_PER_ADDRESS", "600")),
             roll_key_setting=env.get("TORI_ROLL_KEY") or None,
+            signing_key_setting=env.get("TORI_SIGNING_KEY") or None,
             oidc_issuer=env.get("OIDC_ISSUER") or None,
             oidc_client_id=env.get("OIDC_CLIENT_ID") or None,
             oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
@@ -133,6 +154,12 @@ class Settings:
             problems.append(
                 f"TORI_ROLL_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
                 "characters, kept apart from SECRET_KEY (it keys the voter roll's identifiers)"
+            )
+        if not _is_signing_seed(self.signing_key_setting):
+            problems.append(
+                "TORI_SIGNING_KEY must be set to the base64 of 32 random bytes (for example: "
+                'python3 -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"); '
+                "it signs published results"
             )
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")

@@ -15,8 +15,9 @@ from app.areas.models import Area
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
-from voting.models import Ballot, Budget, Proposal, RollEntry, Round
+from voting.models import Ballot, Budget, LogEntry, LogHead, Proposal, RollEntry, Round
 from voting.rounds import phase_of, round_by_slug
+from voting.tally.board import chain_hash, entry_body, entry_text
 
 CHANNELS = ("online", "assisted", "paper")
 
@@ -179,7 +180,10 @@ async def cast_ballot(
         RollEntry.round_id == round_.id,
         RollEntry.voted_via.is_(None),
         exists().where(
-            Round.id == round_.id, Round.voting_open_at <= now, Round.voting_close_at > now
+            Round.id == round_.id,
+            Round.voting_open_at <= now,
+            Round.voting_close_at > now,
+            Round.published_at.is_(None),
         ),
     ]
     if area_id is not ANY_AREA:
@@ -196,20 +200,46 @@ async def cast_ballot(
         ).first()
         if marked is None:
             await _refuse(session, round_.id, roll_id, area_id)
-        await session.execute(
-            insert(Ballot).values(
-                id=ballot_id,
-                round_id=round_.id,
-                area_id=marked.area_id,
-                choices=canonical_choices(choices),
-                channel=channel,
-            )
-        )
+        receipt = await append_ballot(session, round_, ballot_id, marked.area_id, choices, channel)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return ballot_id
+    return receipt
+
+
+async def append_ballot(
+    session: AsyncSession,
+    round_: Round,
+    ballot_id: str,
+    area_id: int | None,
+    choices: dict[int, int],
+    channel: str,
+) -> str:
+    """Store a ballot and append it to the round's log, in the caller's transaction; the lock
+    on the log's head makes concurrent appends queue, so the log stays one chain. Returns the
+    entry's hash, the voter's receipt."""
+    head = await session.scalar(
+        select(LogHead).where(LogHead.round_id == round_.id).with_for_update()
+    )
+    seq = head.count + 1
+    text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices, channel), seq)
+    receipt = chain_hash(head.head_hash, text)
+    await session.execute(
+        insert(Ballot).values(
+            id=ballot_id,
+            round_id=round_.id,
+            area_id=area_id,
+            choices=canonical_choices(choices),
+            channel=channel,
+        )
+    )
+    await session.execute(
+        insert(LogEntry).values(round_id=round_.id, seq=seq, entry=text, hash=receipt)
+    )
+    head.count, head.prev_hash, head.head_hash = seq, head.head_hash, receipt
+    await session.flush()
+    return receipt
 
 
 def canonical_choices(choices: dict[int, int]) -> dict[str, int]:
@@ -223,28 +253,47 @@ WITH marked AS (
       AND EXISTS (
           SELECT 1 FROM pb_round
           WHERE id = $1 AND voting_open_at <= now() AND voting_close_at > now()
+            AND published_at IS NULL
       )
     RETURNING area_id
+), ballot AS (
+    INSERT INTO pb_ballot (id, round_id, area_id, choices, channel)
+    SELECT $5, $1, area_id, $6::jsonb, $3 FROM marked
+    RETURNING id
+), head AS (
+    UPDATE pb_log_head
+    SET "count" = "count" + 1,
+        prev_hash = head_hash,
+        head_hash = encode(
+            sha256(convert_to(head_hash || left($7, -1) || ',"seq":' || ("count" + 1) || '}', 'UTF8')),
+            'hex'
+        )
+    WHERE round_id = $1 AND EXISTS (SELECT 1 FROM ballot)
+    RETURNING "count", head_hash
 )
-INSERT INTO pb_ballot (id, round_id, area_id, choices, channel)
-SELECT $5, $1, area_id, $6::jsonb, $3 FROM marked
-RETURNING id
+INSERT INTO pb_log_entry (round_id, seq, entry, hash)
+SELECT $1, "count", left($7, -1) || ',"seq":' || "count" || '}', head_hash FROM head
+RETURNING hash
 """
 
 
 async def cast_ballot_pg(
     connection: Any,
-    round_id: int,
+    round_: Round,
     roll_id: int,
     channel: str,
     area_id: int | None,
     choices: dict[int, int],
 ) -> str:
     """The same as `cast_ballot` in one statement on a plain asyncpg connection (it commits
-    by itself): the roll is marked and the ballot stored together, or neither."""
+    by itself): the roll is marked, the ballot stored and appended to the log together, or
+    nothing happens. The entry's text and hash are made by PostgreSQL exactly as
+    `voting.tally.board` defines them (the tests check they agree). Returns the receipt."""
     if channel not in CHANNELS:
         raise ValueError(channel)
+    round_id = round_.id
     ballot_id = secrets.token_hex(16)
+    body = entry_body(round_.slug, area_id, ballot_id, choices, channel)
     stored = await connection.fetchval(
         _PG_CAST,
         round_id,
@@ -253,6 +302,7 @@ async def cast_ballot_pg(
         area_id,
         ballot_id,
         json.dumps(canonical_choices(choices)),
+        body,
     )
     if stored is None:
         row = await connection.fetchrow(
@@ -263,7 +313,7 @@ async def cast_ballot_pg(
             roll_id,
         )
         _explain(row and (row[0], row[1], row[2]), area_id)
-    return ballot_id
+    return stored
 
 
 async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: Any) -> None:

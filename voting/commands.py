@@ -70,7 +70,7 @@ def pb_import_command(settings, arguments) -> int:
         database = Database(settings.database_url)
         try:
             async with database.sessionmaker() as session:
-                round_ = await import_pabulib(session, election, title)
+                round_ = await import_pabulib(session, election, title, settings.signing_seed)
         except ValueError as error:
             print(f"{arguments.file}: {error}", file=sys.stderr)
             return 2

@@ -8,16 +8,17 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from app.accounts.controllers import client_address
+from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
-from app.i18n import LANGUAGES, N_, current_language, gettext
+from app.i18n import LANGUAGES, N_, current_language, gettext, localized
 from app.signing import sign, unsign
 from voting import rounds
 from voting.ballots import (
@@ -29,12 +30,18 @@ from voting.ballots import (
     cast_ballot_pg,
     read_ballot,
 )
+from voting.exports import pabulib_response
 from voting.models import Proposal, RollEntry, Round
+from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import CodeGuard, sign_in_with_code
+from voting.signing import public_key_pem, public_key_text
+from voting.tally.board import grouped, normalise_receipt
 
 VOTER_COOKIE = "tori_voter"
+RECEIPT_COOKIE = "tori_receipt"
+RECEIPT_SECONDS = 30 * 60
 VOTER_SECONDS = 30 * 60
 MAX_TITLE, MAX_DESCRIPTION = 120, 3000
 
@@ -109,6 +116,16 @@ def round_context(round_: Round) -> dict:
 
 class RoundsController(Controller):
     path = "/pb"
+
+    @get("/signing-key", name="pb_signing_key")
+    async def signing_key(self, settings: AppSettings) -> Template:
+        return Template(
+            template_name="pb/signing_key.html",
+            context={
+                "public_key": public_key_text(settings.signing_seed),
+                "pem": public_key_pem(settings.signing_seed),
+            },
+        )
 
     @get("/", name="pb_rounds")
     async def index(self, db_session: DbSession) -> Template:
@@ -399,21 +416,158 @@ class RoundsController(Controller):
         database = request.app.state.db
         if database.is_postgresql:
             async with database.raw_connection() as connection:
-                await cast_ballot_pg(
-                    connection, round_.id, voter.roll_id, voter.channel, voter.area_id, read.choices
+                receipt = await cast_ballot_pg(
+                    connection, round_, voter.roll_id, voter.channel, voter.area_id, read.choices
                 )
         else:
-            await cast_ballot(
+            receipt = await cast_ballot(
                 db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
             )
-        response = Redirect(path=f"/pb/{slug}/voted", status_code=303)
+        response = Redirect(
+            path=f"/pb/{slug}/voted",
+            status_code=303,
+            cookies=[
+                # The receipt for the thank-you page only; it names the entry, not the voter.
+                Cookie(
+                    key=RECEIPT_COOKIE,
+                    value=sign(settings.secret_key, "pb-receipt", f"{round_.slug}.{receipt}"),
+                    httponly=True,
+                    samesite="lax",
+                    secure=settings.https,
+                    path=f"/pb/{slug}/voted",
+                    max_age=RECEIPT_SECONDS,
+                )
+            ],
+        )
         response.delete_cookie(VOTER_COOKIE, path="/pb/")
         return response
 
+    @staticmethod
+    def _receipt(request: Request, settings, round_: Round) -> str | None:
+        value = unsign(settings.secret_key, "pb-receipt", request.cookies.get(RECEIPT_COOKIE), 300)
+        if not value or not value.startswith(f"{round_.slug}."):
+            return None
+        return value.split(".", 1)[1]
+
     @get("/{slug:str}/voted", name="pb_voted")
-    async def voted(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+    async def voted(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        return Template(template_name="pb/voted.html", context=round_context(round_))
+        receipt = self._receipt(request, settings, round_)
+        return Template(
+            template_name="pb/voted.html",
+            context={
+                **round_context(round_),
+                "receipt": receipt,
+                "receipt_grouped": grouped(receipt) if receipt else None,
+            },
+        )
+
+    @get("/{slug:str}/voted/receipt.txt")
+    async def receipt_file(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Response:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        receipt = self._receipt(request, settings, round_)
+        if receipt is None:
+            raise NotFoundError(N_("The receipt is shown only right after voting, on this device."))
+        check_url = f"{str(request.base_url).rstrip('/')}/pb/{round_.slug}/receipt"
+        text = (
+            f"{localized(round_.title)}\n\n{gettext('Your receipt')}:\n{grouped(receipt)}\n\n"
+            f"{gettext('Check it at')} {check_url}\n"
+        )
+        return Response(
+            text,
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="receipt-{round_.slug}.txt"'},
+        )
+
+    # The log and receipts ---------------------------------------------------------------
+
+    @get("/{slug:str}/receipt", name="pb_receipt")
+    async def receipt_check(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        typed = request.query_params.get("r", "")
+        form, outcome, status = Form.prefilled({"r": typed[:200]}), None, 200
+        if typed:
+            receipt = normalise_receipt(typed[:200])
+            if receipt is None:
+                form.add_error(
+                    "r",
+                    gettext(
+                        "A receipt is 64 characters: the digits 0–9 and the letters a–f, "
+                        "in groups or not."
+                    ),
+                )
+                status = 400
+            else:
+                outcome = await check_receipt(db_session, round_, receipt)
+                status = 200 if outcome.found else 404
+        return Template(
+            template_name="pb/receipt.html",
+            context={**round_context(round_), "form": form, "outcome": outcome},
+            status_code=status,
+        )
+
+    async def _log_context(self, db_session, round_) -> dict:
+        await record_checkpoint(db_session, round_.id)
+        head = await head_of(db_session, round_.id)
+        return {
+            **round_context(round_),
+            "head": head,
+            "head_grouped": grouped(head.head_hash),
+            "checkpoints": await checkpoints(db_session, round_.id),
+        }
+
+    @get("/{slug:str}/log", name="pb_log")
+    async def log(self, request: Request, db_session: DbSession, slug: FromPath[str]) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        name = "pb/_log_head.html" if is_htmx(request) else "pb/log.html"
+        return Template(template_name=name, context=await self._log_context(db_session, round_))
+
+    @get("/{slug:str}/log.json", media_type=MediaType.JSON)
+    async def log_json(self, db_session: DbSession, slug: FromPath[str]) -> dict:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        context = await self._log_context(db_session, round_)
+        return {
+            "round": round_.slug,
+            "count": context["head"].count,
+            "head": context["head"].head_hash,
+            "at": utcnow().replace(microsecond=0).isoformat(),
+            "checkpoints": [
+                {"count": c.count, "head": c.head_hash, "at": c.recorded_at.isoformat()}
+                for c in context["checkpoints"]
+            ],
+        }
+
+    def _published(self, round_: Round) -> None:
+        if round_.published_at is None:
+            raise NotFoundError(N_("The results are published when the counting is over."))
+
+    @get("/{slug:str}/board.jsonl")
+    async def board_file(
+        self, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Stream:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        self._published(round_)
+        return Stream(
+            board(db_session, round_, settings.signing_seed),
+            media_type="application/jsonl; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="tori-board-{round_.slug}.jsonl"'
+            },
+        )
+
+    @get("/{slug:str}/ballots.pb")
+    async def ballots_file(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Response:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        self._published(round_)
+        return await pabulib_response(request, db_session, round_)
 
     @post("/{slug:str}/sign-out", status_code=303)
     async def voter_sign_out(self, slug: FromPath[str]) -> Redirect:
@@ -426,8 +580,7 @@ class RoundsController(Controller):
     @get("/{slug:str}/results", name="pb_results")
     async def results(self, db_session: DbSession, slug: FromPath[str]) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        if rounds.phase_of(round_) != "results":
-            raise NotFoundError(N_("The results are published when the counting is over."))
+        self._published(round_)
         return Template(
             template_name="pb/results.html",
             context={

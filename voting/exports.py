@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from fractions import Fraction
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +13,13 @@ from app.database import utcnow
 from app.i18n import gettext, localized
 from app.spreadsheets import csv_text
 from voting import rounds
-from voting.models import Ballot, Budget, Proposal, Round
+from voting.ballots import canonical_choices
+from voting.models import Ballot, Budget, LogEntry, LogHead, Proposal, Round
+from voting.publication import publish
 from voting.results import count, election_of
 from voting.roll import IssuedCode
 from voting.tally import Election, write_pabulib
+from voting.tally.board import chain_hash, entry_body, entry_text
 
 BALLOT_RULE_OF_VOTE_TYPE = {
     "approval": "approval",
@@ -84,7 +86,11 @@ async def round_pabulib(session: AsyncSession, round_: Round, budget: Budget) ->
 
 
 async def import_pabulib(
-    session: AsyncSession, election: Election, title: str, area_id: int | None = None
+    session: AsyncSession,
+    election: Election,
+    title: str,
+    seed: bytes,
+    area_id: int | None = None,
 ) -> Round:
     """A published instance as a closed round: its projects accepted at their costs, its
     ballots stored (with no roll, as they come from elsewhere), the results phase reached."""
@@ -140,20 +146,51 @@ async def import_pabulib(
         session.add(proposal)
         await session.flush()
         ids[project_id] = proposal.id
-    rows = [
-        {
-            "id": f"{number:032x}",
-            "round_id": round_.id,
-            "area_id": area_id,
-            "choices": {
-                str(ids[p]): int(v) if Fraction(v).denominator == 1 else float(v)
-                for p, v in ballot.items()
-            },
-            "channel": "paper",
-        }
-        for number, ballot in enumerate(election.ballots, start=1)
-    ]
+    # The imported ballots enter the round's log in the file's order, as paper ballots would.
+    head = await session.get(LogHead, round_.id)
+    previous, rows, entries = head.head_hash, [], []
+    for number, ballot in enumerate(election.ballots, start=1):
+        ballot_id = f"{number:032x}"
+        choices = {ids[p]: int(v) for p, v in ballot.items()}
+        text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices, "paper"), number)
+        previous = chain_hash(previous, text)
+        rows.append(
+            {
+                "id": ballot_id,
+                "round_id": round_.id,
+                "area_id": area_id,
+                "choices": canonical_choices(choices),
+                "channel": "paper",
+            }
+        )
+        entries.append({"round_id": round_.id, "seq": number, "entry": text, "hash": previous})
     for start in range(0, len(rows), 5000):
         await session.execute(insert(Ballot), rows[start : start + 5000])
+        await session.execute(insert(LogEntry), entries[start : start + 5000])
+    head.count, head.prev_hash, head.head_hash = len(rows), head.head_hash, previous
     await session.commit()
+    # Published data: the imported round is published (counted, signed, frozen) at once.
+    await publish(session, round_, seed, None)
     return round_
+
+
+async def pabulib_response(request, session: AsyncSession, round_: Round):
+    """The ballots of one budget as a pabulib file (`?budget=city` or an area id)."""
+    from litestar import Response  # noqa: PLC0415
+
+    from app.errors import NotFoundError  # noqa: PLC0415
+    from app.i18n import N_  # noqa: PLC0415
+
+    wanted = request.query_params.get("budget", "city")
+    area = (
+        None if wanted == "city" else (int(wanted) if wanted.isdigit() and len(wanted) < 10 else -1)
+    )
+    budget = rounds.budget_of(round_, area)
+    if budget is None:
+        raise NotFoundError(N_("This round has no budget for that area."))
+    text = await round_pabulib(session, round_, budget)
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tori-{round_.slug}-{wanted}.pb"'},
+    )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,6 +51,13 @@ class Round(Base):
     official_rule: Mapped[str] = mapped_column(String(16))
     # "tori" for rounds run here; "pabulib" for rounds imported from a .pb file.
     source: Mapped[str] = mapped_column(String(16), default="tori")
+    # Publication freezes the round: the tally, the log head it counted and the signature of
+    # the bulletin board are kept; nothing that reveals counts is public before.
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    published_tally: Mapped[list | None] = mapped_column(PortableJSON, nullable=True)
+    published_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    published_head: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    board_signature: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     budgets: Mapped[list[Budget]] = relationship(
@@ -182,3 +190,65 @@ class Ballot(Base):
     )
     choices: Mapped[dict[str, int]] = mapped_column(PortableJSON)
     channel: Mapped[str] = mapped_column(String(8))
+
+
+class LogEntry(Base):
+    """One entry of a round's ballot log (see voting/tally/board.py for the exact format):
+    the canonical text of the ballot and the chain hash over it and the previous hash."""
+
+    __tablename__ = "pb_log_entry"
+    __table_args__ = (Index("ix_pb_log_entry_hash", "hash"),)
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogHead(Base):
+    """The end of a round's ballot log. Every append locks this row, so the log is one chain."""
+
+    __tablename__ = "pb_log_head"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    # The head before the last append (the statement that appends reads it from here).
+    prev_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Checkpoint(Base):
+    """A head of the log recorded at a moment: a later rewrite of any earlier entry no longer
+    matches it. Observers can save the same figures from the public log page."""
+
+    __tablename__ = "pb_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperEntry(Base):
+    """One staff member's typing of one paper ballot. Two matching entries by different staff
+    join the log; then the person's hash and the choices are erased from these rows."""
+
+    __tablename__ = "pb_paper_entry"
+    __table_args__ = (Index("ix_pb_paper_entry_slip", "round_id", "slip"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    slip: Mapped[str] = mapped_column(String(40))
+    person_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    choices: Mapped[dict[str, int] | None] = mapped_column(PortableJSON, nullable=True)
+    entered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    # "pending", "joined", "flagged" (two entries differ), "discarded".
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

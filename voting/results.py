@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.areas.models import Area
 from app.i18n import N_
 from voting.models import Ballot, Budget, Proposal, Round
-from voting.tally import Election, Outcome, equal_shares_completed, greedy, votes_per_project
+from voting.tally import Election, Outcome, votes_per_project
+from voting.tally.rounds import RULE_COLUMNS, budget_election, count_budget
 
-RULE_COLUMNS = ("greedy", "mes_cost", "mes_cardinality")
 REASONS = {
     "selected": N_("Selected"),
     "completed": N_("Selected with the money equal shares left, by votes"),
@@ -50,32 +50,13 @@ def election_of(
     ballots: list[tuple[int | None, dict[str, int]]],
     points: bool,
 ) -> Election:
-    """The budget's election: its proposals and, from every ballot that could choose them
-    (all ballots for the city-wide budget), the choices among them; empty ones are left out."""
-    ids = {str(p.id) for p in proposals}
-    chosen = []
-    for area_id, choices in ballots:
-        if budget.area_id is not None and area_id != budget.area_id:
-            continue
-        ballot = {p: Fraction(v) for p, v in choices.items() if p in ids}
-        # A voter who chose nothing from this budget takes no share of it.
-        if ballot:
-            chosen.append(ballot)
-    return Election(
-        budget=Fraction(budget.amount),
-        costs={str(p.id): Fraction(p.cost) for p in proposals},
-        ballots=chosen,
-        vote_type="cumulative" if points else "approval",
-    )
+    """The budget's election (see `voting.tally.rounds.budget_election`)."""
+    costs = {str(p.id): p.cost for p in proposals}
+    return budget_election(budget.area_id, budget.amount, costs, ballots, points)
 
 
 def count(election: Election, points: bool) -> dict[str, Outcome]:
-    approval = "points" if points else "cost"
-    return {
-        "greedy": greedy(election, approval, supported_only=True),
-        "mes_cost": equal_shares_completed(election, "cost"),
-        "mes_cardinality": equal_shares_completed(election, "cardinality"),
-    }
+    return count_budget(election, points)
 
 
 async def round_results(session: AsyncSession, round_: Round) -> list[PartResult]:

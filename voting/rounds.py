@@ -13,7 +13,8 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.models import Ballot, Budget, Proposal, Round
+from voting.models import Ballot, Budget, LogHead, Proposal, Round
+from voting.tally.board import GENESIS
 
 PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
 PHASE_LABELS = {
@@ -142,6 +143,8 @@ async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "
     _apply(round_, draft)
     round_.budgets = [Budget(area_id=area, amount=amount) for area, amount in draft.budgets.items()]
     session.add(round_)
+    await session.flush()
+    session.add(LogHead(round_id=round_.id, count=0, head_hash=GENESIS, prev_hash=GENESIS))
     await session.commit()
     return round_
 

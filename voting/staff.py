@@ -10,15 +10,16 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import EDITORS, signed_in_staff
+from app.accounts.guards import ADMINS, EDITORS, current_user, signed_in_staff
+from app.accounts.models import Role
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError, NotFoundError
+from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
-from voting import rounds
+from voting import publication, rounds
 from voting.controllers import today_in
-from voting.exports import codes_csv, round_pabulib
+from voting.exports import codes_csv, pabulib_response
 from voting.models import Round
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
@@ -29,6 +30,7 @@ from voting.roll import (
     parse_roll,
     roll_figures,
 )
+from voting.tally.board import grouped
 
 PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
 PHASE_FIELD_LABELS = {
@@ -413,11 +415,22 @@ class StaffRoundsController(Controller):
 
     # Results and export ----------------------------------------------------------------
 
-    @get("/{round_id:int}/results")
-    async def results(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
-        round_ = await rounds.get_round(db_session, round_id)
+    @staticmethod
+    def _may_see_counts(request: Request, round_) -> None:
+        """No early tallies: before publication only the auditor sees counts, after the close."""
         if rounds.phase_of(round_) not in ("counting", "results"):
             raise NotFoundError(N_("There is nothing to count before voting closes."))
+        if round_.published_at is None and current_user(request).role_enum != Role.AUDITOR:
+            raise ForbiddenError(
+                N_("Until the results are published, only the auditor can see counts.")
+            )
+
+    @get("/{round_id:int}/results")
+    async def results(
+        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+    ) -> Template:
+        round_ = await rounds.get_round(db_session, round_id)
+        self._may_see_counts(request, round_)
         return Template(
             template_name="pb/results.html",
             context={
@@ -437,23 +450,38 @@ class StaffRoundsController(Controller):
     async def export(
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Response:
-        """The ballots of one budget as a pabulib file (`?budget=city` or an area id)."""
         round_ = await rounds.get_round(db_session, round_id)
-        if rounds.phase_of(round_) not in ("counting", "results"):
-            raise NotFoundError(N_("There is nothing to count before voting closes."))
-        wanted = request.query_params.get("budget", "city")
-        area = (
-            None
-            if wanted == "city"
-            else (int(wanted) if wanted.isdigit() and len(wanted) < 10 else -1)
-        )
-        budget = rounds.budget_of(round_, area)
-        if budget is None:
-            raise NotFoundError(N_("This round has no budget for that area."))
-        text = await round_pabulib(db_session, round_, budget)
-        name = f"tori-{round_.slug}-{wanted}.pb"
-        return Response(
-            text,
-            media_type="text/plain; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        self._may_see_counts(request, round_)
+        return await pabulib_response(request, db_session, round_)
+
+    # Publication and audit -------------------------------------------------------------
+
+    @post("/{round_id:int}/publish", opt={"roles": ADMINS}, status_code=303)
+    async def publish(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Redirect:
+        round_ = await rounds.get_round(db_session, round_id)
+        await publication.publish(db_session, round_, settings.signing_seed, current_user(request))
+        return Redirect(path=f"/staff/pb/{round_.id}/audit", status_code=303)
+
+    @get("/{round_id:int}/audit")
+    async def audit(
+        self, db_session: DbSession, settings: AppSettings, round_id: FromPath[int]
+    ) -> Template:
+        round_ = await rounds.get_round(db_session, round_id)
+        verdict = await publication.audit_round(db_session, round_, settings.signing_seed)
+        return Template(
+            template_name="pb/staff_audit.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "verdict": verdict,
+                "grouped": grouped,
+                "checkpoints": await publication.checkpoints(db_session, round_.id),
+            },
+            status_code=200 if verdict.valid else 409,
         )

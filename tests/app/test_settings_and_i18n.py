@@ -11,6 +11,7 @@ GOOD_PRODUCTION = {
     "TORI_HTTPS": "1",
     "DATABASE_URL": "postgresql://tori@db/tori",
     "TORI_ROLL_KEY": "r" * 40,
+    "TORI_SIGNING_KEY": "c2lnbmluZy1rZXktc2VlZC1vZi0zMi1ieXRlcy0xMjM=",
 }
 
 
@@ -37,6 +38,8 @@ def test_production_with_safe_settings_starts():
         ({"DATABASE_URL": "sqlite:///tori.sqlite3"}, "PostgreSQL"),
         ({"TORI_ROLL_KEY": ""}, "TORI_ROLL_KEY"),
         ({"TORI_ROLL_KEY": "short"}, "TORI_ROLL_KEY"),
+        ({"TORI_SIGNING_KEY": ""}, "TORI_SIGNING_KEY"),
+        ({"TORI_SIGNING_KEY": "bm90IDMyIGJ5dGVz"}, "TORI_SIGNING_KEY"),
     ],
 )
 def test_production_refuses_insecure_settings_with_a_clear_message(change, complaint):

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.accounts.models import Role
+from app.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import (
@@ -26,6 +27,7 @@ from tests.voting.factories import (
 )
 from voting.ballots import cast_ballot
 from voting.models import Ballot, Budget, Proposal, Resident, RollEntry, Round, VotingCode
+from voting.publication import publish
 from voting.roll import age_on, parse_roll, person_hash
 
 
@@ -633,6 +635,9 @@ async def test_a_rounds_ballots_export_as_pabulib_that_the_checker_accepts(clien
     await signed_in_as(client, db, Role.STAFF)
     assert (await client.get(f"/staff/pb/{round_.id}/ballots.pb")).status_code == 404
     await move_to(db, round_, "results")
+    # No early tallies: before publication only the auditor may download the ballots.
+    assert (await client.get(f"/staff/pb/{round_.id}/ballots.pb")).status_code == 403
+    await publish(db, round_, Settings(secret_key=TEST_SECRET).signing_seed, None)
     for budget in (str(kallio.id), "city"):
         response = await client.get(f"/staff/pb/{round_.id}/ballots.pb?budget={budget}")
         assert response.status_code == 200

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from app.errors import DomainError
+from app.settings import Settings
+from tests.conftest import TEST_SECRET
 from tests.factories import make_area
 from tests.voting.factories import (
     add_proposal,
@@ -22,6 +24,7 @@ from tests.voting.factories import (
 )
 from voting.ballots import AlreadyVotedError, AreaChangedError, cast_ballot, cast_ballot_pg
 from voting.models import Ballot, RollEntry, VotingCode
+from voting.publication import publish
 
 
 async def ballots(db) -> int:
@@ -357,6 +360,9 @@ async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
     early = await client.get(f"/pb/{round_.slug}/results")
     assert early.status_code == 404
     await move_to(db, round_, "results")
+    unpublished = await client.get(f"/pb/{round_.slug}/results")
+    assert unpublished.status_code == 404
+    await publish(db, round_, Settings(secret_key=TEST_SECRET).signing_seed, None)
     page = await client.get(f"/pb/{round_.slug}/results")
     assert page.status_code == 200
     text = page.text
@@ -376,7 +382,7 @@ async def test_the_one_statement_cast_lets_one_of_a_hundred_attempts_through(dat
         async with database.raw_connection() as connection:
             try:
                 await cast_ballot_pg(
-                    connection, round_.id, entry.id, "online", entry.area_id, {p["park"].id: 1}
+                    connection, round_, entry.id, "online", entry.area_id, {p["park"].id: 1}
                 )
             except AlreadyVotedError:
                 return "refused"
@@ -394,13 +400,13 @@ async def test_the_one_statement_cast_refuses_a_changed_district_and_a_closed_ro
     other = await db.scalar(select(RollEntry).where(RollEntry.id != entry.id))
     async with database.raw_connection() as connection:
         with pytest.raises(AreaChangedError):
-            await cast_ballot_pg(connection, round_.id, entry.id, "online", other.area_id, {})
+            await cast_ballot_pg(connection, round_, entry.id, "online", other.area_id, {})
         with pytest.raises(DomainError, match="not on the voter roll"):
-            await cast_ballot_pg(connection, round_.id, 999_999, "online", None, {})
+            await cast_ballot_pg(connection, round_, 999_999, "online", None, {})
     await move_to(db, round_, "counting")
     async with database.raw_connection() as connection:
         with pytest.raises(DomainError, match="Voting is not open"):
-            await cast_ballot_pg(connection, round_.id, entry.id, "online", entry.area_id, {})
+            await cast_ballot_pg(connection, round_, entry.id, "online", entry.area_id, {})
     assert await ballots(db) == 0
     await db.refresh(entry)
     assert entry.voted_via is None

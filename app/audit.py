@@ -1,0 +1,110 @@
+"""The staff audit log: who did what, when, with the record before and after; append-only and
+hash-chained like the ballot log. On PostgreSQL a trigger refuses any UPDATE or DELETE of it,
+and the code has no path that changes or removes a record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.database import Base, PortableJSON, UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditRecord(Base):
+    __tablename__ = "staff_audit"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(120))
+    before: Mapped[Any] = mapped_column(PortableJSON, nullable=True)
+    after: Mapped[Any] = mapped_column(PortableJSON, nullable=True)
+    # The canonical record that was hashed, kept as text so the chain can be checked byte for byte.
+    record: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chain_hash(previous: str, record: str) -> str:
+    return hashlib.sha256((previous + record).encode("utf-8")).hexdigest()
+
+
+async def record_action(
+    session: AsyncSession,
+    actor: Any,
+    action: str,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Append one record in the caller's transaction (the caller commits). Appends are
+    serialised by a transaction-level advisory lock on PostgreSQL (SQLite has one writer)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(7342001)"))
+    last = (
+        await session.execute(
+            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        )
+    ).first()
+    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = utcnow().replace(microsecond=0)
+    actor_email = getattr(actor, "email", None) or "system"
+    body = canonical(
+        {
+            "seq": seq,
+            "at": at.isoformat(),
+            "actor": actor_email,
+            "action": action,
+            "target": target,
+            "before": before,
+            "after": after,
+        }
+    )
+    session.add(
+        AuditRecord(
+            seq=seq,
+            at=at,
+            actor_id=getattr(actor, "id", None),
+            actor=actor_email,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            record=body,
+            hash=chain_hash(previous, body),
+        )
+    )
+
+
+async def check_audit_chain(session: AsyncSession) -> tuple[int, str | None]:
+    """(records checked, the first problem or None)."""
+    previous, expected_seq = GENESIS, 1
+    count = 0
+    result = await session.stream(
+        select(AuditRecord.seq, AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
+    )
+    async for seq, body, hashed in result:
+        if seq != expected_seq:
+            return count, f"record {expected_seq} is missing (found {seq})"
+        if json.loads(body).get("seq") != seq:
+            return count, f"record {seq}: its text names another sequence number"
+        if chain_hash(previous, body) != hashed:
+            return count, f"record {seq}: the hash does not match the record and the previous hash"
+        previous, expected_seq, count = hashed, expected_seq + 1, count + 1
+    return count, None

@@ -1,0 +1,45 @@
+"""The instance's Ed25519 key, which signs published bulletin boards (cryptography)."""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+
+def private_key(seed: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_text(seed: bytes) -> str:
+    """The public key as base64 of its 32 raw bytes (as in the board's signature line)."""
+    raw = (
+        private_key(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    return base64.b64encode(raw).decode()
+
+
+def public_key_pem(seed: bytes) -> str:
+    return (
+        private_key(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def sign(seed: bytes, digest: bytes) -> str:
+    return base64.b64encode(private_key(seed).sign(digest)).decode()
+
+
+def verify(public_key: str, signature: str, digest: bytes) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), digest)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
