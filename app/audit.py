@@ -9,11 +9,16 @@ import hashlib
 import json
 from typing import Any
 
+from litestar import Controller, get
+from litestar.response import Stream, Template
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.guards import signed_in_staff
+from app.accounts.models import Role
 from app.database import Base, PortableJSON, UTCDateTime, utcnow
+from app.dependencies import DbSession
 
 GENESIS = "0" * 64
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -108,3 +113,39 @@ async def check_audit_chain(session: AsyncSession) -> tuple[int, str | None]:
             return count, f"record {seq}: the hash does not match the record and the previous hash"
         previous, expected_seq, count = hashed, expected_seq + 1, count + 1
     return count, None
+
+
+class AuditController(Controller):
+    """The staff audit log for administrators and the auditor: read, check and export."""
+
+    path = "/staff/audit"
+    guards = [signed_in_staff]
+    opt = {"roles": frozenset({Role.ADMIN, Role.AUDITOR})}
+
+    @get("/", name="staff_audit")
+    async def index(self, db_session: DbSession) -> Template:
+        records = list(
+            await db_session.scalars(
+                select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)
+            )
+        )
+        checked, problem = await check_audit_chain(db_session)
+        return Template(
+            template_name="staff/audit.html",
+            context={"records": records, "checked": checked, "problem": problem},
+        )
+
+    @get("/audit.jsonl")
+    async def export(self, db_session: DbSession) -> Stream:
+        async def lines():
+            result = await db_session.stream(
+                select(AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
+            )
+            async for body, hashed in result:
+                yield (canonical({"record": body, "hash": hashed}) + "\n").encode()
+
+        return Stream(
+            lines(),
+            media_type="application/jsonl; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="tori-staff-audit.jsonl"'},
+        )

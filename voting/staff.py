@@ -3,6 +3,7 @@ codes (letters and staff-assisted), results and the pabulib export."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -13,17 +14,21 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import ADMINS, EDITORS, current_user, signed_in_staff
 from app.accounts.models import Role
 from app.areas.services import list_areas
+from app.audit import record_action
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
 from voting import publication, rounds
+from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import today_in
 from voting.exports import codes_csv, pabulib_response
-from voting.models import Round
+from voting.models import Proposal, Round
+from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
     MAX_ROLL_BYTES,
+    find_on_roll,
     import_roll,
     issue_assisted_code,
     issue_letter_codes,
@@ -32,6 +37,7 @@ from voting.roll import (
 )
 from voting.tally.board import grouped
 
+SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
 PHASE_FIELD_LABELS = {
     "ideas_open": N_("Ideas open"),
@@ -119,6 +125,35 @@ def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundD
     )
 
 
+async def audit(request, session, action, target, before=None, after=None) -> None:
+    """One record in the staff audit log for a change just made."""
+    await record_action(session, current_user(request), action, target, before, after)
+    await session.commit()
+
+
+def round_snapshot(round_: Round) -> dict:
+    return {
+        "title": round_.title,
+        "phases": [getattr(round_, f"{name}_at").isoformat() for name in PHASE_FIELDS],
+        "min_age": round_.min_age,
+        "ballot_rule": round_.ballot_rule,
+        "max_choices": round_.max_choices,
+        "points": [round_.points_total, round_.points_per_proposal],
+        "official_rule": round_.official_rule,
+        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
+    }
+
+
+def proposal_snapshot(proposal: Proposal) -> dict:
+    return {
+        "status": proposal.status,
+        "final_cost": proposal.final_cost,
+        "reason": proposal.reason,
+        "merged_into": proposal.merged_into_id,
+        "implementation": proposal.implementation,
+    }
+
+
 class StaffRoundsController(Controller):
     path = "/staff/pb"
     guards = [signed_in_staff]
@@ -156,11 +191,20 @@ class StaffRoundsController(Controller):
         areas = [area.id for area in await list_areas(db_session)]
         draft = read_round(form, ZoneInfo(settings.timezone), areas)
         if draft is not None:
+            before = round_snapshot(round_) if round_ else None
             try:
                 if round_ is None:
                     round_ = await rounds.create_round(db_session, draft)
                 else:
                     await rounds.update_round(db_session, round_, draft)
+                await audit(
+                    request,
+                    db_session,
+                    "round.save",
+                    f"round {round_.slug}",
+                    before,
+                    round_snapshot(round_),
+                )
             except DomainError as error:
                 await db_session.rollback()
                 db_session.expunge_all()
@@ -263,6 +307,20 @@ class StaffRoundsController(Controller):
         if parsed.errors:
             return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
         summary = await import_roll(db_session, round_, parsed.rows)
+        await audit(
+            request,
+            db_session,
+            "roll.import",
+            f"round {round_.slug}",
+            None,
+            {
+                "rows": len(parsed.rows),
+                "added": summary.added,
+                "updated": summary.updated,
+                "removed": summary.removed,
+                "kept_voted": summary.kept_voted,
+            },
+        )
         return await self._detail(db_session, round_id, roll_summary=summary)
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
@@ -275,6 +333,14 @@ class StaffRoundsController(Controller):
         form = Form(await read_form(request))
         output = form.choice("format", ["csv", "sheet"]) or "csv"
         issued = await issue_letter_codes(db_session, round_)
+        await audit(
+            request,
+            db_session,
+            "codes.letters",
+            f"round {round_.slug}",
+            None,
+            {"issued": len(issued)},
+        )
         areas = {area.id: area for area in await list_areas(db_session)}
         if output == "sheet":
             return Template(
@@ -320,6 +386,8 @@ class StaffRoundsController(Controller):
             except DomainError as error:
                 form.add_error("form", error.translated())
             else:
+                # Who was helped is not recorded here: the roll records the channel.
+                await audit(request, db_session, "codes.assisted", f"round {round_.slug}")
                 return await self._detail(db_session, round_id, assisted_code=code)
         return await self._detail(db_session, round_id, form=form, status=400)
 
@@ -373,6 +441,7 @@ class StaffRoundsController(Controller):
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
         form = Form(await read_form(request))
         action = form.choice("action", ["accept", "reject", "merge", "implementation"])
+        before = proposal_snapshot(proposal)
         try:
             if action == "accept":
                 cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
@@ -398,6 +467,15 @@ class StaffRoundsController(Controller):
                 note = form.translated_text("note", max_length=1000, multiline=True)
                 if form.is_valid:
                     await rounds.set_implementation(db_session, proposal, status, note)
+            if form.is_valid:
+                await audit(
+                    request,
+                    db_session,
+                    f"proposal.{action}",
+                    f"proposal {proposal.id}",
+                    before,
+                    proposal_snapshot(proposal),
+                )
         except DomainError as error:
             await db_session.rollback()
             form.add_error("form", error.translated())
@@ -453,6 +531,94 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         self._may_see_counts(request, round_)
         return await pabulib_response(request, db_session, round_)
+
+    # Paper ballots ---------------------------------------------------------------------
+
+    async def _paper_page(
+        self, db_session, round_, form=None, status=200, outcome=None, errors=None
+    ):
+        parts = [
+            part
+            for budget in round_.budgets
+            for part in await ballot_parts(db_session, round_, budget.area_id)
+            if part.budget.area_id == budget.area_id
+        ]
+        return Template(
+            template_name="pb/staff_paper.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "parts": parts,
+                "form": form or Form(),
+                "outcome": outcome,
+                "ballot_errors": errors or {},
+                "entries": await paper_entries(db_session, round_.id),
+            },
+            status_code=status,
+        )
+
+    @get("/{round_id:int}/paper", opt={"roles": EDITORS})
+    async def paper(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
+        return await self._paper_page(db_session, await rounds.get_round(db_session, round_id))
+
+    @post("/{round_id:int}/paper", opt={"roles": EDITORS}, status_code=200)
+    async def enter_paper(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Template:
+        """One staff member's typing of one paper ballot (see voting/paper.py)."""
+        round_ = await rounds.get_round(db_session, round_id)
+        fields = await read_form(request)
+        form = Form(fields)
+        slip = form.text("slip", required=True, max_length=40)
+        if slip and not SLIP.fullmatch(slip):
+            form.add_error(
+                "slip", gettext("Use the letters, digits and dashes printed on the slip.")
+            )
+        identifier = form.text("identifier", required=True, max_length=32)
+        birth_date = form.date("birth_date", years=(1890, today_in(settings).year))
+        if not form.is_valid:
+            return await self._paper_page(db_session, round_, form, status=400)
+        entry = await find_on_roll(db_session, round_.id, roll_key(settings), identifier)
+        if entry is None or entry.birth_date != birth_date:
+            form.add_error("form", gettext("This person is not on the voter roll of this round."))
+            return await self._paper_page(db_session, round_, form, status=400)
+        read = read_ballot(round_, await ballot_parts(db_session, round_, entry.area_id), fields)
+        if not read.is_valid:
+            form.add_error("form", next(iter(read.errors.values())))
+            return await self._paper_page(db_session, round_, form, status=400, errors=read.errors)
+        try:
+            outcome = await enter_paper_ballot(
+                db_session,
+                round_,
+                roll_key(settings),
+                slip,
+                identifier,
+                birth_date,
+                read.choices,
+                today_in(settings),
+                current_user(request),
+            )
+        except DomainError as error:
+            await db_session.rollback()
+            db_session.expunge_all()
+            round_ = await rounds.get_round(db_session, round_id)
+            form.add_error("form", error.translated())
+            return await self._paper_page(db_session, round_, form, status=400)
+        return await self._paper_page(db_session, round_, outcome=outcome)
+
+    @post("/{round_id:int}/paper/discard", opt={"roles": ADMINS}, status_code=303)
+    async def discard_paper(
+        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+    ) -> Redirect:
+        round_ = await rounds.get_round(db_session, round_id)
+        form = Form(await read_form(request))
+        slip = form.text("slip", required=True, max_length=40)
+        await discard_flagged(db_session, round_, slip, current_user(request))
+        return Redirect(path=f"/staff/pb/{round_.id}/paper", status_code=303)
 
     # Publication and audit -------------------------------------------------------------
 

@@ -1,0 +1,116 @@
+"""Paper ballots: two staff members type each paper ballot independently. When the second
+typing matches the first, the ballot joins the log with channel "paper" and the roll marks the
+person as having voted on paper; a mismatch is flagged for review. Once joined, the person's
+hash and the choices are erased from the typings, so nothing links the person to the ballot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import record_action
+from app.errors import DomainError
+from app.i18n import N_
+from voting.ballots import canonical_choices, cast_ballot
+from voting.models import PaperEntry, Round
+from voting.roll import eligibility_problem, find_on_roll, person_hash
+from voting.rounds import phase_of
+
+
+async def enter_paper_ballot(
+    session: AsyncSession,
+    round_: Round,
+    key: str,
+    slip: str,
+    identifier: str,
+    birth_date: dt.date,
+    choices: dict[int, int],
+    today: dt.date,
+    staff,
+) -> str:
+    """Record one typing; returns "pending" (waiting for the second), "joined" or "flagged"."""
+    if phase_of(round_) != "voting":
+        raise DomainError(N_("Voting is not open in this round."))
+    entry = await find_on_roll(session, round_.id, key, identifier)
+    if entry is None or entry.birth_date != birth_date:
+        raise DomainError(N_("This person is not on the voter roll of this round."))
+    problem = eligibility_problem(round_, entry, today)
+    if problem:
+        raise DomainError(problem, age=round_.min_age)
+    earlier = list(
+        await session.scalars(
+            select(PaperEntry)
+            .where(
+                PaperEntry.round_id == round_.id,
+                PaperEntry.slip == slip,
+                PaperEntry.status != "discarded",
+            )
+            .with_for_update()
+        )
+    )
+    if any(e.status == "flagged" for e in earlier):
+        raise DomainError(N_("This slip is flagged for review: the two typings differed."))
+    if any(e.status == "joined" for e in earlier):
+        raise DomainError(N_("This slip has already been counted."))
+    typed = canonical_choices(choices)
+    mine = PaperEntry(
+        round_id=round_.id,
+        slip=slip,
+        person_hash=person_hash(key, identifier),
+        choices=typed,
+        entered_by=staff.id,
+        status="pending",
+    )
+    if not earlier:
+        session.add(mine)
+        await record_action(session, staff, "paper.first_entry", f"round {round_.slug} slip {slip}")
+        await session.commit()
+        return "pending"
+    first = earlier[0]
+    if first.entered_by == staff.id:
+        raise DomainError(N_("Another staff member must type the second copy of this slip."))
+    session.add(mine)
+    if first.person_hash != mine.person_hash or first.choices != typed:
+        first.status = mine.status = "flagged"
+        await record_action(session, staff, "paper.mismatch", f"round {round_.slug} slip {slip}")
+        await session.commit()
+        return "flagged"
+    # The same person, the same choices, typed by two people: the ballot joins the log (the
+    # cast commits), and the typings keep only the slip number.
+    for typing in (first, mine):
+        typing.status, typing.person_hash, typing.choices = "joined", None, None
+    await record_action(session, staff, "paper.joined", f"round {round_.slug} slip {slip}")
+    await cast_ballot(session, round_, entry.id, "paper", choices, entry.area_id)
+    return "joined"
+
+
+async def discard_flagged(session: AsyncSession, round_: Round, slip: str, staff) -> None:
+    """After review, both differing typings are set aside so the slip can be typed again."""
+    flagged = list(
+        await session.scalars(
+            select(PaperEntry).where(
+                PaperEntry.round_id == round_.id,
+                PaperEntry.slip == slip,
+                PaperEntry.status == "flagged",
+            )
+        )
+    )
+    if not flagged:
+        raise DomainError(N_("This slip has no flagged typings."))
+    for typing in flagged:
+        typing.status, typing.person_hash, typing.choices = "discarded", None, None
+    await record_action(session, staff, "paper.discard", f"round {round_.slug} slip {slip}")
+    await session.commit()
+
+
+async def paper_entries(session: AsyncSession, round_id: int) -> list[PaperEntry]:
+    return list(
+        await session.scalars(
+            select(PaperEntry)
+            .where(PaperEntry.round_id == round_id)
+            .order_by(PaperEntry.id.desc())
+            .limit(200)
+        )
+    )
