@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.response import Stream, Template
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,13 +102,24 @@ async def check_audit_chain(session: AsyncSession) -> tuple[int, str | None]:
     previous, expected_seq = GENESIS, 1
     count = 0
     result = await session.stream(
-        select(AuditRecord.seq, AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
+        select(AuditRecord).order_by(AuditRecord.seq).execution_options(populate_existing=True)
     )
-    async for seq, body, hashed in result:
+    async for row in result.scalars():
+        seq, body, hashed = row.seq, row.record, row.hash
         if seq != expected_seq:
             return count, f"record {expected_seq} is missing (found {seq})"
-        if json.loads(body).get("seq") != seq:
-            return count, f"record {seq}: its text names another sequence number"
+        fields = json.loads(body)
+        shown = {
+            "seq": row.seq,
+            "at": row.at.isoformat(),
+            "actor": row.actor,
+            "action": row.action,
+            "target": row.target,
+            "before": row.before,
+            "after": row.after,
+        }
+        if canonical(shown) != canonical(fields):
+            return count, f"record {seq}: its columns differ from the record that was hashed"
         if chain_hash(previous, body) != hashed:
             return count, f"record {seq}: the hash does not match the record and the previous hash"
         previous, expected_seq, count = hashed, expected_seq + 1, count + 1
@@ -136,13 +147,17 @@ class AuditController(Controller):
         )
 
     @get("/audit.jsonl")
-    async def export(self, db_session: DbSession) -> Stream:
+    async def export(self, request: Request) -> Stream:
+        database = request.app.state.db
+
         async def lines():
-            result = await db_session.stream(
-                select(AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
-            )
-            async for body, hashed in result:
-                yield (canonical({"record": body, "hash": hashed}) + "\n").encode()
+            # Streamed after the handler returns, so with a session of its own.
+            async with database.sessionmaker() as session:
+                result = await session.stream(
+                    select(AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
+                )
+                async for body, hashed in result:
+                    yield (canonical({"record": body, "hash": hashed}) + "\n").encode()
 
         return Stream(
             lines(),

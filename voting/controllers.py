@@ -549,12 +549,21 @@ class RoundsController(Controller):
 
     @get("/{slug:str}/board.jsonl")
     async def board_file(
-        self, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Stream:
         round_ = await rounds.round_by_slug(db_session, slug)
         self._published(round_)
+        database, round_id = request.app.state.db, round_.id
+
+        async def lines():
+            # The response is sent after the handler's session has closed: stream with a new one.
+            async with database.sessionmaker() as session:
+                published = await rounds.get_round(session, round_id)
+                async for line in board(session, published, settings.signing_seed):
+                    yield line
+
         return Stream(
-            board(db_session, round_, settings.signing_seed),
+            lines(),
             media_type="application/jsonl; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="tori-board-{round_.slug}.jsonl"'
