@@ -473,9 +473,9 @@ class RoundsController(Controller):
         if receipt is None:
             raise NotFoundError(N_("The receipt is shown only right after voting, on this device."))
         check_url = f"{str(request.base_url).rstrip('/')}/pb/{round_.slug}/receipt"
+        heading, check = gettext("Your receipt"), gettext("Check it at")
         text = (
-            f"{localized(round_.title)}\n\n{gettext('Your receipt')}:\n{grouped(receipt)}\n\n"
-            f"{gettext('Check it at')} {check_url}\n"
+            f"{localized(round_.title)}\n\n{heading}:\n{grouped(receipt)}\n\n{check} {check_url}\n"
         )
         return Response(
             text,
