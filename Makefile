@@ -58,6 +58,7 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.poll_vote
 	@$(BIN)/python -m benchmarks.tally
 	@$(BIN)/python -m benchmarks.pb_cast
+	@$(BIN)/python -m benchmarks.verify
 
 clean: ## remove the virtual environment, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tori.sqlite3 tori.sqlite3-*

@@ -231,6 +231,12 @@ def test_budgeting_pages_have_no_axe_violations(
         "/account/register",
         "/account/sign-in",
         "/account/confirm?t=forged",
+        f"/pb/{slug}/log",
+        f"/pb/{slug}/receipt",
+        f"/pb/{slug}/receipt?r=not-a-receipt",
+        f"/pb/{counted}/receipt?r={'0' * 64}",
+        f"/pb/{counted}/log",
+        "/pb/signing-key",
     ):
         found += violations(page, base + path)
     # Forms shown again with their errors.
@@ -279,13 +285,23 @@ def test_budgeting_pages_have_no_axe_violations(
     for path in (
         "/staff/pb",
         "/staff/pb/new",
+        "/staff/audit",
+        f"{round_page}/audit",
+        f"{round_page}/paper",
         round_page,
         f"{round_page}/edit",
         staff_proposal,
         counted_page,
         f"{counted_page}/results",
+        f"{counted_page}/audit",
     ):
         found += violations(page, base + path)
+    page.goto(f"{base}{round_page}/paper")
+    page.locator(f"form[action='{round_page}/paper'] button[type=submit]").click()
+    found += [
+        f"paper form errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
     page.goto(f"{base}/staff/pb/new")
     page.locator("form[action='/staff/pb/new'] button[type=submit]").click()
     found += [

@@ -21,8 +21,9 @@ its last entry; a receipt is the hash of the voter's own entry.
 2. ``{"type": "entry", "seq", "entry", "hash"}`` for every entry in order (``entry`` is the
    canonical text above, as a JSON string);
 3. ``{"type": "head", "count", "hash"}``;
-4. ``{"type": "tally", "budgets": [{"area", "amount", "voters", "votes", "selected"}]}`` where
-   ``selected`` maps each rule to the selected project ids;
+4. ``{"type": "tally", "budgets": [{"area", "amount", "voters", "votes", "selected"}]}``: per
+   budget, the voters who chose something there, each project's votes (points for points
+   ballots) and the project ids the official rule selects;
 5. ``{"type": "signature", "algorithm": "ed25519", "public_key", "signature"}``: the Ed25519
    signature (base64) of the SHA-256 digest of every preceding byte of the file.
 """
@@ -34,7 +35,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from voting.tally.rounds import RULE_COLUMNS, budget_election, count_budget
+from voting.tally.rounds import RULE_COLUMNS, budget_election, count_rule
 from voting.tally.rules import votes_per_project
 
 GENESIS = "0" * 64
@@ -191,14 +192,15 @@ def _check_entry(
 
 
 def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[dict]:
-    """The tally of the board's own ballots (area, selections) under the published rules."""
+    """The tally of the board's own ballots (area, selections) under the round's official rule:
+    per budget, the voters who chose something there, each project's votes, the selection."""
     points = definition["ballot_rule"] == "points"
+    rule = definition["official_rule"]
     result = []
     for budget in definition["budgets"]:
         area = budget["area"]
         costs = {str(p["id"]): p["cost"] for p in definition["projects"] if p["area"] == area}
         election = budget_election(area, budget["amount"], costs, ballots, points)
-        outcomes = count_budget(election, points)
         votes = votes_per_project(election)
         result.append(
             {
@@ -206,9 +208,7 @@ def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[di
                 "amount": budget["amount"],
                 "voters": len(election.ballots),
                 "votes": {p: int(votes[p]) for p in sorted(costs, key=int)},
-                "selected": {
-                    rule: sorted(outcomes[rule].selected, key=int) for rule in RULE_COLUMNS
-                },
+                "selected": sorted(count_rule(election, rule, points).selected, key=int),
             }
         )
     return result

@@ -27,7 +27,11 @@ def budget_election(
     for ballot_area, choices in ballots:
         if area is not None and ballot_area != area:
             continue
-        ballot = {p: Fraction(v) for p, v in choices.items() if p in costs}
+        # Whole points stay ints (exact, and much cheaper than Fractions); anything else is made
+        # an exact Fraction.
+        ballot = {
+            p: v if isinstance(v, int) else Fraction(v) for p, v in choices.items() if p in costs
+        }
         if ballot:
             chosen.append(ballot)
     return Election(
@@ -38,12 +42,16 @@ def budget_election(
     )
 
 
+def count_rule(election: Election, rule: str, points: bool) -> Outcome:
+    if rule == "greedy":
+        return greedy(election, "points" if points else "cost", supported_only=True)
+    if rule in ("mes_cost", "mes_cardinality"):
+        return equal_shares_completed(election, rule.removeprefix("mes_"))
+    raise ValueError(f"unknown rule {rule!r}")
+
+
 def count_budget(election: Election, points: bool) -> dict[str, Outcome]:
     """The outcome under each rule Tori offers: greedy by votes (by points for points ballots;
     unsupported projects are never funded), and equal shares with cost or cardinality
     satisfaction completed greedily by votes."""
-    return {
-        "greedy": greedy(election, "points" if points else "cost", supported_only=True),
-        "mes_cost": equal_shares_completed(election, "cost"),
-        "mes_cardinality": equal_shares_completed(election, "cardinality"),
-    }
+    return {rule: count_rule(election, rule, points) for rule in RULE_COLUMNS}

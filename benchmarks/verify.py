@@ -1,0 +1,141 @@
+"""Benchmark: `tori-verify` on a bulletin board of 1,000,000 ballots, beside a baseline in the
+same run (reading the same file and computing SHA-256 over every line, which any check must do).
+
+    .venv/bin/python -m benchmarks.verify [--ballots 1000000]
+
+The board is made with the same code Tori publishes with: a round of 7 districts with 40
+proposals each and 30 city-wide ones, approval ballots within the budgets, the chain, the
+tally under the published rules and an Ed25519 signature.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from voting import signing
+from voting.tally.board import (
+    FORMAT,
+    GENESIS,
+    board_lines,
+    chain_hash,
+    entry_body,
+    entry_text,
+    recount,
+    signature_line,
+)
+
+DISTRICTS, PER_DISTRICT, CITY = 7, 40, 30
+
+
+def make_board(path: Path, ballots: int, seed: bytes) -> float:
+    rng = random.Random(5)
+    projects, next_id = [], 1
+    for area in [*range(1, DISTRICTS + 1), None]:
+        for _ in range(CITY if area is None else PER_DISTRICT):
+            projects.append(
+                {
+                    "id": next_id,
+                    "area": area,
+                    "cost": rng.randrange(20_000, 400_000, 1000),
+                    "title": {"fi": f"Ehdotus {next_id}"},
+                }
+            )
+            next_id += 1
+    budgets = [
+        {"area": a, "name": f"Suurpiiri {a}", "amount": 1_000_000} for a in range(1, DISTRICTS + 1)
+    ]
+    budgets.append({"area": None, "name": None, "amount": 2_000_000})
+    definition = {
+        "format": FORMAT,
+        "round": "bench1",
+        "title": {"fi": "Benchmark"},
+        "ballot_rule": "approval",
+        "max_choices": None,
+        "points_total": None,
+        "points_per_proposal": None,
+        "official_rule": "mes_cost",
+        "budgets": budgets,
+        "projects": projects,
+    }
+    by_area = {}
+    for project in projects:
+        by_area.setdefault(project["area"], []).append(project)
+    # Voters favour some proposals, as real voters do: popularity weights per proposal.
+    weights = {p["id"]: rng.random() ** 2 for p in projects}
+    entries, ballots_seen, previous = [], [], GENESIS
+    for seq in range(1, ballots + 1):
+        area = rng.randint(1, DISTRICTS)
+        chosen, spent = {}, 0
+        for options, limit in ((by_area[area], 1_000_000), (by_area[None], 2_000_000)):
+            for project in rng.sample(options, k=6):
+                if spent + project["cost"] <= limit and rng.random() < weights[project["id"]]:
+                    chosen[project["id"]] = 1
+                    spent += project["cost"]
+            spent = 0
+        text = entry_text(entry_body("bench1", area, f"{seq:032x}", chosen, "online"), seq)
+        previous = chain_hash(previous, text)
+        entries.append((seq, text, previous))
+        ballots_seen.append((area, {str(k): v for k, v in chosen.items()}))
+    started = time.perf_counter()
+    tally = recount(definition, ballots_seen)
+    count_seconds = time.perf_counter() - started
+    digest = hashlib.sha256()
+    with path.open("wb") as handle:
+        for line in board_lines(definition, entries, tally):
+            digest.update(line)
+            handle.write(line)
+        handle.write(
+            signature_line(signing.public_key_text(seed), signing.sign(seed, digest.digest()))
+        )
+    return count_seconds
+
+
+def baseline(path: Path) -> float:
+    started = time.perf_counter()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for line in handle:
+            hashlib.sha256(line).digest()
+            digest.update(line)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ballots", type=int, default=1_000_000)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "board.jsonl"
+        started = time.perf_counter()
+        count_seconds = make_board(path, arguments.ballots, hashlib.sha256(b"bench").digest())
+        made = time.perf_counter() - started
+        size = path.stat().st_size
+        base = baseline(path)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "voting.verify", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        verified = time.perf_counter() - started
+    print(
+        f"board: {arguments.ballots:,} ballots, {size / 1e6:.0f} MB, made in {made:.1f} s (the count alone: {count_seconds:.1f} s)"
+    )
+    print(f"baseline: read every line and SHA-256 it: {base:.1f} s")
+    print(
+        f"tori-verify: {verified:.1f} s (goal < 30 s), exit {result.returncode}: {result.stdout.strip().splitlines()[0]}"
+    )
+    if result.returncode != 0:
+        raise SystemExit(result.stdout + result.stderr)
+
+
+if __name__ == "__main__":
+    main()
