@@ -118,6 +118,20 @@ async def prepare(url: str):
     return slug, round_id, voters, proposals
 
 
+async def check_chain(url: str, slug: str) -> tuple[int, str | None]:
+    """Every entry of the round's log, checked link by link as the verifier does."""
+    from benchmarks.common import _connect
+    from voting.tally.board import check_log
+
+    connection = await _connect(url)
+    try:
+        rows = await connection.fetch("SELECT seq, entry, hash FROM pb_log_entry ORDER BY seq")
+    finally:
+        await connection.close()
+    count, _head, problem = check_log(slug, [tuple(row) for row in rows])
+    return count, problem
+
+
 def pick(rng: random.Random, options: list[tuple[int, int]], budget: int) -> list[int]:
     chosen, spent = [], 0
     for proposal_id, cost in rng.sample(options, k=len(options)):
@@ -177,6 +191,7 @@ def main() -> None:
         stored = asyncio.run(count_rows(url, "pb_ballot")) - before
         marked = asyncio.run(count_rows(url, "voter_roll WHERE voted_via IS NOT NULL"))
         total = asyncio.run(count_rows(url, "pb_ballot"))
+        chain_count, chain_problem = asyncio.run(check_chain(url, slug))
         if tori.requests >= VOTERS - 10_000:
             raise SystemExit("the run used up every voter: raise VOTERS")
         warm.unlink()
@@ -200,7 +215,10 @@ def main() -> None:
         f"baseline; roll marks {marked} = ballots {total}: {'yes' if marked == total else 'NO'}; "
         f"lost acknowledged ballots: {max(0, tori.acknowledged - stored)}"
     )
-    if marked != total or tori.acknowledged > stored:
+    print(
+        f"ballot log: {chain_count} entries, {'one valid chain' if chain_problem is None else chain_problem}"
+    )
+    if marked != total or tori.acknowledged > stored or chain_count != total or chain_problem:
         raise SystemExit("the roll and the ballots disagree, or acknowledged ballots are missing")
 
 
