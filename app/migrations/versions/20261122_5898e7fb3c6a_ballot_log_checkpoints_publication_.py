@@ -13,6 +13,9 @@ from sqlalchemy.dialects import postgresql
 
 import app.database
 
+# The hash before the first entry of a log (written out: SQLite has no repeat()).
+GENESIS = "0" * 64
+
 revision: str = "5898e7fb3c6a"
 down_revision: str | None = "cbddc84a7e04"
 branch_labels: str | Sequence[str] | None = None
@@ -145,8 +148,10 @@ def upgrade() -> None:
     op.add_column("pb_round", sa.Column("board_signature", sa.String(length=200), nullable=True))
     # Every round gets the head of its ballot log: an empty chain.
     op.execute(
-        "INSERT INTO pb_log_head (round_id, count, head_hash, prev_hash)"
-        " SELECT id, 0, repeat('0', 64), repeat('0', 64) FROM pb_round"
+        sa.text(
+            "INSERT INTO pb_log_head (round_id, count, head_hash, prev_hash)"
+            " SELECT id, 0, :genesis, :genesis FROM pb_round"
+        ).bindparams(genesis=GENESIS)
     )
     # The staff audit log is append-only: the database itself refuses changes and deletions.
     if op.get_bind().dialect.name == "postgresql":
