@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Integer, String, delete
+from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,6 +63,16 @@ def _window(limit: Limit, now: float | None = None) -> int:
     return math.floor((time.time() if now is None else now) / limit.seconds)
 
 
+def _sliding(current: int, previous: int, limit: Limit, now: float | None = None) -> int:
+    """Hits in the last `limit.seconds`: this window's, plus the previous window's in proportion
+    to how much of it still lies within that span (rounded up). With fixed windows alone, a
+    burst just before and just after a boundary would get twice the limit through, and a
+    lockout would end early at the boundary."""
+    now = time.time() if now is None else now
+    elapsed = now / limit.seconds - _window(limit, now)
+    return current + math.ceil(previous * (1 - elapsed))
+
+
 class DatabaseRateLimiter:
     def __init__(self, sessionmaker: async_sessionmaker) -> None:
         self.sessionmaker = sessionmaker
@@ -72,7 +82,8 @@ class DatabaseRateLimiter:
 
     async def add(self, key: str, limit: Limit, amount: int) -> int:
         window = _window(limit)
-        expires = dt.datetime.fromtimestamp((window + 1) * limit.seconds, dt.UTC)
+        # Kept for one more window: `hits` counts part of the previous window.
+        expires = dt.datetime.fromtimestamp((window + 2) * limit.seconds, dt.UTC)
         async with self.sessionmaker() as session:
             dialect = session.bind.dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -91,15 +102,28 @@ class DatabaseRateLimiter:
             return hits
 
     async def hits(self, key: str, limit: Limit) -> int:
+        now = time.time()
+        window = _window(limit, now)
         async with self.sessionmaker() as session:
-            row = await session.get(RateLimitCounter, (key, _window(limit)))
-            return row.hits if row else 0
+            rows = dict(
+                (
+                    await session.execute(
+                        select(RateLimitCounter.window, RateLimitCounter.hits).where(
+                            RateLimitCounter.key == key,
+                            RateLimitCounter.window.in_((window, window - 1)),
+                        )
+                    )
+                ).all()
+            )
+        return _sliding(rows.get(window, 0), rows.get(window - 1, 0), limit, now)
 
     async def reset(self, key: str, limit: Limit) -> None:
+        window = _window(limit)
         async with self.sessionmaker() as session:
             await session.execute(
                 delete(RateLimitCounter).where(
-                    RateLimitCounter.key == key, RateLimitCounter.window == _window(limit)
+                    RateLimitCounter.key == key,
+                    RateLimitCounter.window.in_((window, window - 1)),
                 )
             )
             await session.commit()
@@ -111,8 +135,8 @@ class RedisRateLimiter:
 
         self.redis = Redis.from_url(url)
 
-    def _key(self, key: str, limit: Limit) -> str:
-        return f"tori:rl:{key}:{_window(limit)}"
+    def _key(self, key: str, limit: Limit, window: int | None = None) -> str:
+        return f"tori:rl:{key}:{_window(limit) if window is None else window}"
 
     async def hit(self, key: str, limit: Limit) -> int:
         return await self.add(key, limit, 1)
@@ -124,15 +148,21 @@ class RedisRateLimiter:
         redis_key = self._key(key, limit)
         hits = int(await self.redis.incrby(redis_key, amount))
         if hits == amount:
-            await self.redis.expire(redis_key, limit.seconds + 1)
+            # Kept for one more window: `hits` counts part of the previous window.
+            await self.redis.expire(redis_key, 2 * limit.seconds + 1)
         return hits
 
     async def hits(self, key: str, limit: Limit) -> int:
-        value = await self.redis.get(self._key(key, limit))
-        return int(value or 0)
+        now = time.time()
+        window = _window(limit, now)
+        current, previous = await self.redis.mget(
+            self._key(key, limit, window), self._key(key, limit, window - 1)
+        )
+        return _sliding(int(current or 0), int(previous or 0), limit, now)
 
     async def reset(self, key: str, limit: Limit) -> None:
-        await self.redis.delete(self._key(key, limit))
+        window = _window(limit)
+        await self.redis.delete(self._key(key, limit, window), self._key(key, limit, window - 1))
 
     async def close(self) -> None:
         await self.redis.aclose()

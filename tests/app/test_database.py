@@ -186,3 +186,18 @@ async def test_demo_site_runs_on_embedded_sqlite(tmp_path):
         assert "Upcoming events" in calendar.text
         assert (await client.get("/?view=month")).status_code == 200
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+def test_limits_count_a_sliding_span_not_fixed_windows():
+    """A lockout does not end at a window boundary, and a burst across a boundary does not get
+    twice the limit through."""
+    from app.ratelimit import Limit, _sliding
+
+    limit = Limit(count=50, seconds=900)
+    boundary = 900.0 * 2_000_000
+    # 50 failures just before the boundary still count right after it...
+    assert _sliding(0, 50, limit, now=boundary + 1) >= 50
+    # ...half of them halfway through the next window, none once it is over.
+    assert _sliding(0, 50, limit, now=boundary + 450) == 25
+    assert _sliding(0, 50, limit, now=boundary + 899.999) <= 1
+    assert _sliding(7, 0, limit, now=boundary + 1) == 7
