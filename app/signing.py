@@ -16,7 +16,7 @@ def sign(secret: str, purpose: str, value: str) -> str:
 
 def unsign(secret: str, purpose: str, signed: str | None, max_length: int = 2048) -> str | None:
     """The value, or None when the cookie is missing, altered, forged or oversized."""
-    if not signed or len(signed) > max_length or signed.count(".") != 1:
+    if not signed or len(signed) > max_length or signed.count(".") != 1 or not signed.isascii():
         return None
     payload, _mac = signed.split(".")
     try:
@@ -40,7 +40,8 @@ def form_token(secret: str, purpose: str, scope: str, nonce: str | None = None) 
 def form_token_is_genuine(secret: str, purpose: str, scope: str, token: str) -> bool:
     nonce, _, _mac = token.partition(".")
     return (
-        len(token) <= 64
+        token.isascii()
+        and len(token) <= 64
         and len(nonce) == 24
         and hmac.compare_digest(form_token(secret, purpose, scope, nonce), token)
     )

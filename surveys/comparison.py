@@ -158,7 +158,7 @@ class Group:
         if key not in self._numeric:
             values = self.counts.get(key, {})
             self._numeric[key] = summarise_numeric(
-                {int(v): c for v, c in values.items() if v.lstrip("-").isdigit()}
+                {int(v): c for v, c in values.items() if v.lstrip("-").isdecimal()}
             )
         return self._numeric[key]
 
@@ -355,9 +355,9 @@ def _add_populations(
                 if group.key == WHOLE_CITY
                 else residents([a for a in areas if str(a.id) == group.key], year)
             )
-        elif grouping == "year" and group.key.isdigit():
+        elif grouping == "year" and group.key.isdecimal():
             group.population = residents(chosen, int(group.key))
-        elif grouping == "month" and group.key[:4].isdigit():
+        elif grouping == "month" and group.key[:4].isdecimal():
             group.population = residents(chosen, int(group.key[:4]))
         elif grouping != "event":
             group.population = residents(chosen, year)
@@ -370,7 +370,7 @@ def _sort_key(grouping: str, key: str) -> Any:
     if grouping == "language":
         return LANGUAGES.index(key) if key in LANGUAGES else 9
     if grouping == "event":
-        return -int(key) if key.isdigit() else 0
+        return -int(key) if key.isdecimal() else 0
     return key
 
 

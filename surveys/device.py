@@ -16,7 +16,7 @@ ONE_YEAR_SECONDS = 365 * 24 * 3600
 
 def remembered_ids(request: Request, secret: str, cookie: str, purpose: str) -> list[str]:
     value = unsign(secret, purpose, request.cookies.get(cookie))
-    return [item for item in (value or "").split(",") if item.isdigit()]
+    return [item for item in (value or "").split(",") if item.isdecimal()]
 
 
 def remember_header(

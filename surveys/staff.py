@@ -100,7 +100,7 @@ def group_labels(comparison, areas: list[Area], events: dict[int, str]) -> dict[
         elif comparison.grouping == "language":
             labels[key] = LANGUAGE_NAMES.get(key, key)
         elif comparison.grouping == "event":
-            labels[key] = events.get(int(key), key) if key.isdigit() else key
+            labels[key] = events.get(int(key), key) if key.isdecimal() else key
         elif comparison.grouping == "none":
             labels[key] = gettext("All chosen events")
         else:
@@ -116,7 +116,7 @@ async def event_titles(session, comparison) -> dict[int, str]:
     from app.events.models import Event  # noqa: PLC0415
     from app.i18n import localized  # noqa: PLC0415
 
-    ids = [int(group.key) for group in comparison.groups if group.key.isdigit()]
+    ids = [int(group.key) for group in comparison.groups if group.key.isdecimal()]
     rows = await session.execute(
         select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(ids))
     )

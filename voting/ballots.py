@@ -98,7 +98,7 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
     on_ballot = {p.id: p for part in parts for p in part.proposals}
     picked = fields.get("proposal", [])
     if len(picked) > len(on_ballot) or any(
-        not value.isdigit() or int(value) not in on_ballot for value in picked
+        not value.isdecimal() or int(value) not in on_ballot for value in picked
     ):
         errors["form"] = gettext("Choose from the proposals shown on your ballot.")
         picked = []
@@ -109,7 +109,7 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
                 raw = (fields.get(f"points_{proposal.id}") or [""])[0].strip()
                 if not raw:
                     continue
-                if not raw.isdigit() or len(raw) > 4:
+                if not raw.isdecimal() or len(raw) > 4:
                     errors[f"points_{proposal.id}"] = gettext("Enter a whole number of points.")
                     continue
                 value = int(raw)

@@ -77,9 +77,13 @@ def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | Non
     if not value or value.count(".") != 4:
         return None
     round_id, roll_id, channel, area, expires = value.split(".")
-    if round_id != str(round_.id) or not roll_id.isdigit() or not expires.isdigit():
+    if round_id != str(round_.id) or not roll_id.isdecimal() or not expires.isdecimal():
         return None
-    if int(expires) < time.time() or channel not in CHANNELS or not (area == "" or area.isdigit()):
+    if (
+        int(expires) < time.time()
+        or channel not in CHANNELS
+        or not (area == "" or area.isdecimal())
+    ):
         return None
     return Voter(int(roll_id), channel, int(area) if area else None)
 
@@ -172,7 +176,7 @@ class RoundsController(Controller):
         if chosen == "city":
             area_filter = None
         elif chosen not in ("all", ""):
-            if chosen.isdigit() and any(a.id == int(chosen) for a in areas):
+            if chosen.isdecimal() and any(a.id == int(chosen) for a in areas):
                 area_filter = int(chosen)
             else:
                 problems, chosen = True, "all"

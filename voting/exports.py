@@ -183,7 +183,9 @@ async def pabulib_response(request, session: AsyncSession, round_: Round):
 
     wanted = request.query_params.get("budget", "city")
     area = (
-        None if wanted == "city" else (int(wanted) if wanted.isdigit() and len(wanted) < 10 else -1)
+        None
+        if wanted == "city"
+        else (int(wanted) if wanted.isdecimal() and len(wanted) < 10 else -1)
     )
     budget = rounds.budget_of(round_, area)
     if budget is None:

@@ -85,7 +85,7 @@ async def confirm(session: AsyncSession, secret: str, token: str) -> Resident | 
         return None
     resident_id, _, rest = value.partition(".")
     email, _, expires = rest.rpartition(".")
-    if not resident_id.isdigit() or not expires.isdigit() or int(expires) < time.time():
+    if not resident_id.isdecimal() or not expires.isdecimal() or int(expires) < time.time():
         return None
     resident = await session.get(Resident, int(resident_id))
     if resident is None or resident.email != email:

@@ -44,7 +44,7 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
     area_id = event_type = language = None
     area_value = params.get("area", "")
     if area_value:
-        if area_value.isdigit() and int(area_value) in {area.id for area in areas}:
+        if area_value.isdecimal() and int(area_value) in {area.id for area in areas}:
             area_id = int(area_value)
         else:
             problems.append(
@@ -79,7 +79,7 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
             problems.append(gettext("The month was not understood, so the current month is shown."))
             month = today.replace(day=1)
     page_value = params.get("page", "1")
-    page = int(page_value) if page_value.isdigit() and 0 < int(page_value) <= 1000 else 1
+    page = int(page_value) if page_value.isdecimal() and 0 < int(page_value) <= 1000 else 1
     return CalendarQuery(
         services.CalendarFilter(area_id, event_type, language), view, month, page, tuple(problems)
     )
@@ -312,7 +312,7 @@ class StaffEventsController(Controller):
     async def list_events(self, request: Request, db_session: DbSession) -> Template:
         past = request.query_params.get("when") == "past"
         page_value = request.query_params.get("page", "1")
-        page = int(page_value) if page_value.isdigit() and 0 < int(page_value) <= 10_000 else 1
+        page = int(page_value) if page_value.isdecimal() and 0 < int(page_value) <= 10_000 else 1
         events, total = await services.staff_events(
             db_session, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )

@@ -96,7 +96,7 @@ class PollController(Controller):
             "values": values or {},
             "token": services.new_vote_token(settings.secret_key, poll.slug),
             "channel": "kiosk" if kiosk else ("qr" if via == "qr" else "link"),
-            "area": area if area.isdigit() and len(area) < 10 else "",
+            "area": area if area.isdecimal() and len(area) < 10 else "",
             "kiosk": kiosk,
             "results_public": services.results_public(poll),
         }

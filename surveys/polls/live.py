@@ -95,7 +95,7 @@ class PollNotifier:
         dsn = url.render_as_string(hide_password=False)
 
         def received(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
-            if payload.isdigit():
+            if payload.isdecimal():
                 self.wake(int(payload))
 
         while self.subscribers:

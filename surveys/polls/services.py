@@ -254,7 +254,7 @@ def split_kiosk_token(token: str | None) -> tuple[int, str] | None:
     if not token or len(token) > 80:
         return None
     kiosk_id, _, secret = token.partition(".")
-    if not kiosk_id.isdigit() or len(kiosk_id) > 9 or not secret:
+    if not kiosk_id.isdecimal() or len(kiosk_id) > 9 or not secret:
         return None
     return int(kiosk_id), secret
 

@@ -124,7 +124,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         language=language,
         voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
         rows=services.ballot_rows(poll.questions, answers),
-        area_id=int(area) if area.isdigit() and len(area) < 10 else None,
+        area_id=int(area) if area.isdecimal() and len(area) < 10 else None,
         kiosk_id=kiosk_parts[0] if kiosk_parts else None,
         kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
     )

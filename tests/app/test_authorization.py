@@ -256,3 +256,17 @@ async def test_every_route_sends_the_security_headers(client, db, role):
             if value not in response.headers.get(name, ""):
                 missing.append(f"{key} ({response.status_code}): {name}")
     assert missing == []
+
+
+async def test_unusual_digits_and_bytes_in_parameters_get_no_server_error(client, db):
+    """Found by a property-based run: '¹' passes str.isdigit() but not int(), and a non-ASCII
+    signed value made hmac.compare_digest raise."""
+    await client.get("/?lang=en")
+    for path, params in (
+        ("/calendar", {"area": "¹"}),
+        ("/calendar", {"page": "²"}),
+        ("/account/confirm", {"t": ".\x80"}),
+        ("/account/confirm", {"t": "ä.ö"}),
+    ):
+        response = await client.get(path, params=params)
+        assert response.status_code < 500, (path, params, response.status_code)
