@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium test lint format messages bench clean
+.PHONY: help run install install-dev chromium test lint format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.tally
 	@$(BIN)/python -m benchmarks.pb_cast
 	@$(BIN)/python -m benchmarks.verify
+
+drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, backup and restore
+	@$(BIN)/python -m benchmarks.drills
+	@$(BIN)/python -m benchmarks.backup_drill
 
 clean: ## remove the virtual environment, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tori.sqlite3 tori.sqlite3-*

@@ -20,7 +20,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.i18n import N_, gettext
 
@@ -41,6 +41,24 @@ DATABASE_UNAVAILABLE = (
     pg.OperatorInterventionError,
 )
 CSRF_FAILURE_DETAIL = "CSRF token verification failed"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a failure means the database could not be reached or went away mid-request.
+
+    SQLAlchemy raises a plain DBAPIError (not OperationalError) when a connection is closed in
+    the middle of a statement, as when PostgreSQL restarts under load (found by the fault
+    drill), so the causes are followed too.
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, DATABASE_UNAVAILABLE):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current, seen = current.__cause__, seen + 1
+    return False
 
 
 class DomainError(Exception):
@@ -164,7 +182,7 @@ def exception_handlers(renderer: Renderer) -> dict:
         return response
 
     def handle_unexpected(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, DATABASE_UNAVAILABLE):
+        if database_unavailable(exc):
             return handle_database_unavailable(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(request, renderer, HTTP_500_INTERNAL_SERVER_ERROR)

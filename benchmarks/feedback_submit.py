@@ -78,30 +78,38 @@ async def prepare(url: str) -> list[str]:
     return slugs
 
 
+def answer_form(
+    rng: random.Random, slugs: list[str], csrf: str
+) -> tuple[str, list[tuple[str, object]]]:
+    """A resident's answers to one event's questionnaire: the path and the form fields."""
+    slug = rng.choice(slugs)
+    fields = [
+        ("_csrf_token", csrf),
+        ("token", services.new_submission_token(SECRET, slug)),
+        ("answer_language", "fi"),
+        ("q_satisfaction", rng.randint(1, 5)),
+        ("q_heard", rng.randint(1, 5)),
+        ("q_learned_met", rng.randint(1, 5)),
+        ("q_wellbeing", rng.randint(1, 5)),
+        ("q_again", rng.choice(["yes", "no"])),
+        ("q_recommend", rng.randint(0, 10)),
+        ("q_heard_from", "friend"),
+        ("q_heard_from", "poster"),
+        ("q_age_group", "age_30_44"),
+        ("q_preferred_language", "fi"),
+    ]
+    if rng.random() < 0.3:
+        fields.append(("q_comment", "Hyvä tilaisuus, kiitos järjestäjille!"))
+    return f"/f/{slug}", fields
+
+
 def write_bodies(slugs: list[str], csrf: str, count: int) -> Path:
     rng = random.Random(1)
     path = Path(tempfile.mkstemp(prefix="tori-bodies-", suffix=".txt")[1])
     with path.open("w") as handle:
         for _ in range(count):
-            slug = rng.choice(slugs)
-            fields = [
-                ("_csrf_token", csrf),
-                ("token", services.new_submission_token(SECRET, slug)),
-                ("answer_language", "fi"),
-                ("q_satisfaction", rng.randint(1, 5)),
-                ("q_heard", rng.randint(1, 5)),
-                ("q_learned_met", rng.randint(1, 5)),
-                ("q_wellbeing", rng.randint(1, 5)),
-                ("q_again", rng.choice(["yes", "no"])),
-                ("q_recommend", rng.randint(0, 10)),
-                ("q_heard_from", "friend"),
-                ("q_heard_from", "poster"),
-                ("q_age_group", "age_30_44"),
-                ("q_preferred_language", "fi"),
-            ]
-            if rng.random() < 0.3:
-                fields.append(("q_comment", "Hyvä tilaisuus, kiitos järjestäjille!"))
-            handle.write(f"/f/{slug}|{urlencode(fields)}\n")
+            target, fields = answer_form(rng, slugs, csrf)
+            handle.write(f"{target}|{urlencode(fields)}\n")
     return path
 
 

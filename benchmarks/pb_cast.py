@@ -51,7 +51,7 @@ CITY_PROPOSALS = 30
 VOTERS = 120_000
 
 
-async def prepare(url: str):
+async def prepare(url: str, voters: int = VOTERS):
     database = Database(url)
     async with database.engine.begin() as connection:
         await upgrade_to_head(connection)
@@ -101,7 +101,7 @@ async def prepare(url: str):
         key = Settings(secret_key=SECRET).roll_key
         rows = [
             RollRow(person_hash(key, f"B{n:08d}"), dt.date(1980, 1, 1), areas[n % AREAS].id, None)
-            for n in range(VOTERS)
+            for n in range(voters)
         ]
         await import_roll(session, round_, rows)
         from sqlalchemy import select
@@ -141,19 +141,28 @@ def pick(rng: random.Random, options: list[tuple[int, int]], budget: int) -> lis
     return chosen
 
 
+def ballot_form(
+    rng: random.Random, slug, round_id, voter: tuple[int, int], proposals, csrf: str, expires: int
+) -> tuple[str, str, list[tuple[str, str]]]:
+    """One signed-in voter's ballot: the path, the cookies and the form fields."""
+    roll_id, area_id = voter
+    cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}.{expires}")
+    fields = [("_csrf_token", csrf)]
+    fields += [("proposal", str(p)) for p in pick(rng, proposals[area_id], 1_000_000)]
+    fields += [("proposal", str(p)) for p in pick(rng, proposals[None], 2_000_000)]
+    return f"/pb/{slug}/cast", f"tori_csrf={csrf}; tori_voter={cookie}", fields
+
+
 def write_casts(slug, round_id, voters, proposals, csrf: str) -> Path:
     rng = random.Random(11)
     expires = int(time.time()) + 3600
     path = Path(tempfile.mkstemp(prefix="tori-casts-", suffix=".txt")[1])
     with path.open("w") as handle:
-        for roll_id, area_id in voters:
-            cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}.{expires}")
-            fields = [("_csrf_token", csrf)]
-            fields += [("proposal", str(p)) for p in pick(rng, proposals[area_id], 1_000_000)]
-            fields += [("proposal", str(p)) for p in pick(rng, proposals[None], 2_000_000)]
-            handle.write(
-                f"/pb/{slug}/cast|tori_csrf={csrf}; tori_voter={cookie}|{urlencode(fields)}\n"
+        for voter in voters:
+            target, cookies, fields = ballot_form(
+                rng, slug, round_id, voter, proposals, csrf, expires
             )
+            handle.write(f"{target}|{cookies}|{urlencode(fields)}\n")
     return path
 
 

@@ -77,20 +77,25 @@ async def prepare(url: str) -> list[str]:
     return slugs
 
 
+def vote_form(rng: random.Random, slugs: list[str], csrf: str) -> tuple[str, list[tuple[str, str]]]:
+    """A resident's vote in one of the polls: the path and the form fields."""
+    slug = rng.choice(slugs)
+    return f"/p/{slug}", [
+        ("_csrf_token", csrf),
+        ("token", services.new_vote_token(SECRET, slug)),
+        ("answer_language", rng.choice(["fi", "fi", "sv", "en"])),
+        ("channel", rng.choice(["qr", "link"])),
+        ("q_q1", f"o{rng.randint(1, 4)}"),
+    ]
+
+
 def write_bodies(slugs: list[str], csrf: str, count: int, seed: int) -> Path:
     rng = random.Random(seed)
     path = Path(tempfile.mkstemp(prefix="tori-votes-", suffix=".txt")[1])
     with path.open("w") as handle:
         for _ in range(count):
-            slug = rng.choice(slugs)
-            fields = [
-                ("_csrf_token", csrf),
-                ("token", services.new_vote_token(SECRET, slug)),
-                ("answer_language", rng.choice(["fi", "fi", "sv", "en"])),
-                ("channel", rng.choice(["qr", "link"])),
-                ("q_q1", f"o{rng.randint(1, 4)}"),
-            ]
-            handle.write(f"/p/{slug}|{urlencode(fields)}\n")
+            target, fields = vote_form(rng, slugs, csrf)
+            handle.write(f"{target}|{urlencode(fields)}\n")
     return path
 
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -50,8 +51,37 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A throwaway PostgreSQL cluster: its URL, and a restart for the fault drills."""
+
+    url: str
+    data: Path
+    log: Path
+    run_as: tuple[str, ...]
+    pg_ctl: str
+    options: str
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            [*self.run_as, self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                *(*self.run_as, self.pg_ctl, "-D", str(self.data), "-l", str(self.log)),
+                *("-w", "-o", self.options, "start"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster() -> Iterator[Cluster]:
     initdb, pg_ctl = _find_tool("initdb"), _find_tool("pg_ctl")
     if not initdb or not pg_ctl:
         raise PostgresUnavailableError(HOW_TO_GET_POSTGRES)
@@ -85,6 +115,7 @@ def throwaway_cluster() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
     subprocess.run(
         [
             *run_as,
@@ -95,14 +126,21 @@ def throwaway_cluster() -> Iterator[str]:
             str(directory / "log"),
             "-w",
             "-o",
-            f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            options,
             "start",
         ],
         check=True,
         capture_output=True,
     )
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield Cluster(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres",
+            data,
+            directory / "log",
+            tuple(run_as),
+            pg_ctl,
+            options,
+        )
     finally:
         subprocess.run(
             [*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
@@ -177,4 +215,4 @@ def postgres_server() -> Iterator[str]:
         yield url
         return
     with throwaway_cluster() as started:
-        yield started
+        yield started.url

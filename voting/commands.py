@@ -3,7 +3,8 @@
 - `tori tally FILE.pb`: anyone can check a count on published pabulib data;
 - `tori pb-import FILE.pb`: a published instance as a round (to compare, train or demo);
 - `tori voter-roll ROUND FILE.csv`: import the census file, with progress, all or nothing;
-- `tori voting-codes ROUND OUT.csv`: the mailing file of new letter codes.
+- `tori voting-codes ROUND OUT.csv`: the mailing file of new letter codes;
+- `tori audit`: check every round's ballot log and the staff audit log, e.g. after a restore.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import sys
 from pathlib import Path
 
 from app.areas.services import list_areas
+from app.audit import check_audit_chain
 from app.database import Database
 from app.errors import NotFoundError
 from voting.exports import codes_csv, import_pabulib
+from voting.publication import audit_round
 from voting.roll import import_roll, issue_letter_codes, parse_roll
-from voting.rounds import round_by_slug
+from voting.rounds import list_rounds, round_by_slug
 from voting.tally import RULES, SATISFACTIONS, PabulibError, parse_pabulib, tally
 
 
@@ -168,6 +171,40 @@ def voting_codes_command(settings, arguments) -> int:
     return 0
 
 
+def add_audit_arguments(_parser) -> None:
+    return None
+
+
+def audit_command(settings, _arguments) -> int:
+    """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit)."""
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        broken = 0
+        try:
+            async with database.sessionmaker() as session:
+                records, problem = await check_audit_chain(session)
+                verdict = "one valid chain" if problem is None else f"NOT VALID: {problem}"
+                print(f"staff audit log: {records} records, {verdict}")
+                broken += problem is not None
+                for round_ in await list_rounds(session):
+                    audit = await audit_round(session, round_, settings.signing_seed)
+                    state = "published" if audit.published else "not published"
+                    verdict = (
+                        "valid" if not audit.problems else "NOT VALID: " + "; ".join(audit.problems)
+                    )
+                    print(
+                        f"round {round_.slug} ({state}): {audit.entries} ballots, "
+                        f"head {audit.head}, {verdict}"
+                    )
+                    broken += bool(audit.problems)
+        finally:
+            await database.dispose()
+        return 1 if broken else 0
+
+    return asyncio.run(run())
+
+
 COMMANDS = {
     "tally": (
         "count a pabulib .pb file: prints the selected project ids as JSON",
@@ -188,5 +225,10 @@ COMMANDS = {
         "issue letter codes for a round's roll, written to a CSV file",
         add_codes_arguments,
         voting_codes_command,
+    ),
+    "audit": (
+        "check every round's ballot log and the staff audit log (exit 1 when one is broken)",
+        add_audit_arguments,
+        audit_command,
     ),
 }

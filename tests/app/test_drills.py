@@ -1,0 +1,55 @@
+"""The short versions of the drills that `make drills` runs in full (see benchmarks/drills.py and
+benchmarks/backup_drill.py): each is a separate program that exits non-zero when a promise is
+broken, so these tests run them as such and check their verdicts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_drill(*arguments: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return output
+
+
+def test_mixed_load_with_a_killed_worker_and_a_database_crash_loses_nothing():
+    output = run_drill(
+        "benchmarks.drills", "--seconds", "15", "--clients", "12", "--voters", "4000"
+    )
+    assert "DRILL PASSED" in output
+    for kind in ("poll votes", "questionnaire answers", "budgeting ballots"):
+        row = re.search(rf"^{kind}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", output, re.MULTILINE)
+        assert row, output
+        _requests, acknowledged, stored, lost, duplicated = map(int, row.groups())
+        assert acknowledged > 0, output
+        assert stored >= acknowledged, output
+        assert (lost, duplicated) == (0, 0), output
+    assert "anything else 0" in output
+    assert "timeouts over 10 s 0" in output
+    assert re.search(r"503 during the outage [1-9]\d* \(each a page with Retry-After\)", output)
+    assert re.search(r"tori-verify on the published board .*: exit 0", output), output
+    assert "10 accepted, 6 refused (429)" in output
+    assert "gets 429 on one and 429 on the other" in output
+
+
+def test_a_live_round_restored_from_a_dump_has_valid_chains_and_goes_on():
+    output = run_drill("benchmarks.backup_drill", "--voters", "4000", "--paper", "6")
+    assert "DRILL PASSED" in output
+    assert re.search(r"staff audit log: 12 records, one valid chain", output), output
+    assert "refuses an UPDATE: yes" in output
