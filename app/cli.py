@@ -73,6 +73,22 @@ async def _create_admin(settings: Settings, email: str, name: str) -> int:
     return 0
 
 
+async def _retention(settings: Settings, dry_run: bool) -> int:
+    from app.database import Database, utcnow  # noqa: PLC0415
+    from app.retention import apply_retention  # noqa: PLC0415
+
+    database = Database(settings.database_url)
+    try:
+        async with database.sessionmaker() as session:
+            removed = await apply_retention(session, settings, utcnow(), dry_run=dry_run)
+    finally:
+        await database.dispose()
+    verb = "would remove" if dry_run else "removed"
+    for item in removed:
+        print(f"{verb} {item.count}: {item.what}")
+    return 0
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -116,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("email")
     admin.add_argument("--name", default="Administrator")
+    retention = commands.add_parser(
+        "retention",
+        help="delete or anonymise what the privacy notice says is kept no longer (run daily)",
+    )
+    retention.add_argument(
+        "--dry-run", action="store_true", help="only count what would be removed"
+    )
     for name, (help_text, add_arguments, _run) in _feature_commands().items():
         add_arguments(commands.add_parser(name, help=help_text))
     return parser
@@ -141,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "seed-demo":
         asyncio.run(_seed_demo(settings))
         return 0
+    if arguments.command == "retention":
+        return asyncio.run(_retention(settings, arguments.dry_run))
     if arguments.command == "create-admin":
         return asyncio.run(_create_admin(settings, arguments.email, arguments.name))
     _help, _add, run = _feature_commands()[arguments.command]

@@ -38,6 +38,11 @@ class Feature:
     highlights: Callable[[Any], Awaitable[list[Highlight]]] | None = None
     # Called with (session, start, end) by the public calendar: dated steps residents can plan for.
     milestones: Callable[[Any, Any, Any], Awaitable[list[Milestone]]] | None = None
+    # Called by `tori retention` with (session, settings, now, dry_run): removes or anonymises
+    # what the privacy notice says is kept no longer, returns [app.retention.Removed].
+    retention: Callable[[Any, Any, Any, bool], Awaitable[list[Any]]] | None = None
+    # Templates included in the privacy notice: what the feature stores and for how long.
+    privacy_sections: Sequence[str] = ()
     # Called with the application when it stops (closing the feature's own connections).
     on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
 
@@ -72,6 +77,10 @@ async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:
         for item in await feature.milestones(session, start, end)
     ]
     return sorted(found, key=lambda item: item.at)
+
+
+def privacy_sections() -> list[str]:
+    return [name for feature in load_features() for name in feature.privacy_sections]
 
 
 def public_links() -> list[tuple[str, str]]:

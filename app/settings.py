@@ -34,6 +34,16 @@ class InsecureSettingsError(RuntimeError):
     """Production mode was asked for with settings that are not safe for it."""
 
 
+def _period(env, name: str, default: int) -> int:
+    """A retention period: a whole number from 1 to 1200 (months or days)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdecimal() or not 1 <= int(text) <= 1200:
+        raise InsecureSettingsError(f"{name} must be a whole number from 1 to 1200, not {text!r}.")
+    return int(text)
+
+
 def _flag(value: str | None, *, default: bool = False) -> bool:
     if value is None or value.strip() == "":
         return default
@@ -78,6 +88,14 @@ class Settings:
     oidc_client_secret: str | None = None
     # The ID token claim holding the verified personal identifier.
     oidc_identifier_claim: str = "hetu"
+    # How long personal data is kept; the privacy notice states these and `tori retention`
+    # applies them. Free-text answers (which may name someone) in months after answering.
+    keep_comments_months: int = 24
+    # The voter roll, voting codes and paper typings, in days after a round's results are
+    # published (time for complaints about the count).
+    keep_roll_days: int = 90
+    # Resident accounts whose e-mail address was never confirmed, in days.
+    keep_unconfirmed_days: int = 7
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -128,6 +146,9 @@ class Settings:
             oidc_client_id=env.get("OIDC_CLIENT_ID") or None,
             oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or None,
             oidc_identifier_claim=env.get("OIDC_IDENTIFIER_CLAIM", "hetu"),
+            keep_comments_months=_period(env, "TORI_KEEP_COMMENTS_MONTHS", 24),
+            keep_roll_days=_period(env, "TORI_KEEP_ROLL_DAYS", 90),
+            keep_unconfirmed_days=_period(env, "TORI_KEEP_UNCONFIRMED_DAYS", 7),
         )
         settings.check()
         return settings

@@ -11,6 +11,7 @@ from surveys.polls import services as poll_services
 from surveys.polls.controllers import KioskStartController, PollController
 from surveys.polls.demo import seed_polls
 from surveys.polls.staff import StaffPollsController
+from surveys.retention import remove_old_comments
 from surveys.staff import CompareController, EventFeedbackController
 
 
@@ -48,6 +49,8 @@ feature = Feature(
     model_modules=("surveys.models", "surveys.polls.models"),
     seed_demo=seed_surveys,
     commands=COMMANDS,
+    retention=remove_old_comments,
+    privacy_sections=("surveys/privacy.html",),
     highlights=open_poll_highlights,
     on_shutdown=(stop_live_results,),
 )

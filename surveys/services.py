@@ -24,6 +24,7 @@ from app.i18n import N_, localized
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
 from surveys.definitions import (
+    TEXT_LIMITS,
     DefinitionError,
     Option,
     Question,
@@ -684,15 +685,20 @@ async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
     )
 
 
+def text_question_keys(questionnaire: Questionnaire) -> list[str]:
+    """The keys of the questions answered in the resident's own words (they may name someone)."""
+    return [
+        q["key"]
+        for q in [*questionnaire.version.questions, *questionnaire.extra_questions]
+        if q["type"] in TEXT_LIMITS
+    ]
+
+
 async def text_answers(
     session: AsyncSession, questionnaire: Questionnaire, *, search: str = "", limit: int = 500
 ) -> list[tuple[str, str, str]]:
     """(question key, language, text) of one event's free-text answers, newest first, optionally searched."""
-    text_keys = [
-        q["key"]
-        for q in [*questionnaire.version.questions, *questionnaire.extra_questions]
-        if q["type"] in ("short_text", "long_text")
-    ]
+    text_keys = text_question_keys(questionnaire)
     rows = await session.execute(
         select(FeedbackResponse.language, FeedbackResponse.answers)
         .where(FeedbackResponse.questionnaire_id == questionnaire.id)

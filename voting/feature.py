@@ -5,6 +5,7 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.features import Feature, Highlight, Milestone
 from app.i18n import N_
+from voting import retention
 from voting.commands import COMMANDS
 from voting.controllers import RoundsController
 from voting.demo import seed_budgeting
@@ -76,6 +77,8 @@ feature = Feature(
     staff_links=((N_("Participatory budgeting"), "/staff/pb"),),
     public_links=((N_("Participatory budgeting"), "/pb"),),
     commands=COMMANDS,
+    retention=retention.apply,
+    privacy_sections=("pb/privacy.html",),
     highlights=open_round_highlights,
     milestones=round_milestones,
     seed_demo=seed_budgeting,

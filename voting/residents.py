@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import time
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,8 @@ from app.dependencies import AppSettings, DbSession
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
 from app.signing import sign, unsign
-from voting.models import Resident
+from voting.models import Proposal, Resident, Round
+from voting.rounds import PROPOSAL_STATUSES
 
 log = logging.getLogger("tori.residents")
 RESIDENT_COOKIE = "tori_resident"
@@ -218,11 +219,145 @@ class ResidentAccountController(Controller):
             status_code=status,
         )
 
+    @get("/", name="resident_account")
+    async def account(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            return Redirect(
+                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
+            )
+        return await self._account_page(db_session, resident, Form())
+
+    @staticmethod
+    async def _account_page(db_session, resident: Resident, form: Form, status: int = 200):
+        return Template(
+            template_name="pb/account.html",
+            context={
+                "resident": resident,
+                "ideas": await ideas_of(db_session, resident),
+                "form": form,
+                "statuses": PROPOSAL_STATUSES,
+            },
+            status_code=status,
+        )
+
+    @get("/data.json", name="resident_data")
+    async def data(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Response | Redirect:
+        """Everything the account holds, as a file (the right of access and to portability)."""
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            return Redirect(
+                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
+            )
+        return Response(
+            content=await account_data(db_session, resident),
+            media_type=MediaType.JSON,
+            headers={
+                "Content-Disposition": 'attachment; filename="tori-account.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @post("/delete", status_code=200)
+    async def delete(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        """Delete the account after the password is given again (the right to erasure)."""
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            return Redirect(
+                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
+            )
+        form = Form(await read_form(request))
+        password = form.raw("password")
+        status = 400
+        if not password:
+            form.add_error("password", gettext("This field is required."))
+        elif len(password) > MAX_PASSWORD_LENGTH:
+            form.add_error("password", gettext("The password is wrong."))
+        else:
+            try:
+                await authenticate_resident(
+                    db_session,
+                    resident_guard(request),
+                    resident.email,
+                    password,
+                    client_address(request),
+                )
+            except LoginThrottledError as error:
+                form.add_error("form", error.translated())
+                status = 429
+            except LoginFailedError:
+                form.add_error("password", gettext("The password is wrong."))
+            else:
+                await delete_account(db_session, resident)
+                response = Template(template_name="pb/account_deleted.html")
+                response.delete_cookie(RESIDENT_COOKIE, path="/")
+                return response
+        return await self._account_page(db_session, resident, form, status)
+
     @post("/sign-out", status_code=303)
     async def sign_out(self) -> Redirect:
         response = Redirect(path="/pb", status_code=303)
         response.delete_cookie(RESIDENT_COOKIE, path="/")
         return response
+
+
+async def ideas_of(session: AsyncSession, resident: Resident) -> list[tuple[Proposal, Round]]:
+    rows = await session.execute(
+        select(Proposal, Round)
+        .join(Round, Round.id == Proposal.round_id)
+        .where(Proposal.author_id == resident.id)
+        .order_by(Proposal.id)
+    )
+    return [(proposal, round_) for proposal, round_ in rows.all()]
+
+
+async def account_data(session: AsyncSession, resident: Resident) -> dict:
+    """The account and every idea sent from it, as the resident may download them."""
+
+    def moment(value):
+        return value.isoformat() if value else None
+
+    return {
+        "account": {
+            "email": resident.email,
+            "name": resident.display_name,
+            "created": moment(resident.created_at),
+            "confirmed": moment(resident.confirmed_at),
+        },
+        "ideas": [
+            {
+                "round": round_.slug,
+                "round_title": round_.title,
+                "title": proposal.title,
+                "description": proposal.description,
+                "area_id": proposal.area_id,
+                "estimated_cost": proposal.estimated_cost,
+                "status": proposal.status,
+            }
+            for proposal, round_ in await ideas_of(session, resident)
+        ],
+        "note": "Votes are not linked to accounts: the service cannot show how or whether you voted.",
+    }
+
+
+async def delete_account(session: AsyncSession, resident: Resident) -> None:
+    """Ideas not yet reviewed go with the account; reviewed ones stay, no longer linked to
+    anyone, since they are already part of a round's public record."""
+    await session.execute(
+        delete(Proposal).where(Proposal.author_id == resident.id, Proposal.status == "submitted")
+    )
+    await session.execute(
+        update(Proposal).where(Proposal.author_id == resident.id).values(author_id=None)
+    )
+    await session.delete(resident)
+    await session.commit()
+    log.info("a resident account was deleted at its owner's request")
 
 
 async def authenticate_resident(

@@ -23,7 +23,7 @@ from voting import publication, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import today_in
 from voting.exports import codes_csv, pabulib_response
-from voting.models import Proposal, Round
+from voting.models import Proposal, Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
@@ -413,6 +413,10 @@ class StaffRoundsController(Controller):
                 "round": round_,
                 "phase": rounds.phase_of(round_),
                 "proposal": proposal,
+                # Who sent the idea, for staff who need to ask about it (never shown publicly).
+                "author": await db_session.get(Resident, proposal.author_id)
+                if proposal.author_id
+                else None,
                 "others": others,
                 "form": form or Form.prefilled(values),
                 "statuses": rounds.PROPOSAL_STATUSES,

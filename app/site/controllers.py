@@ -5,8 +5,9 @@ from litestar.response import Template
 from sqlalchemy import text
 
 from app.accounts.guards import signed_in_staff
-from app.dependencies import DbSession
+from app.dependencies import AppSettings, DbSession
 from app.events.services import events_missing_counts
+from app.features import privacy_sections
 
 
 class SiteController(Controller):
@@ -24,8 +25,11 @@ class SiteController(Controller):
         return Template(template_name="site/accessibility.html")
 
     @get("/privacy", name="privacy")
-    async def privacy_notice(self) -> Template:
-        return Template(template_name="site/privacy.html")
+    async def privacy_notice(self, settings: AppSettings) -> Template:
+        return Template(
+            template_name="site/privacy.html",
+            context={"settings": settings, "sections": privacy_sections()},
+        )
 
 
 class StaffHomeController(Controller):

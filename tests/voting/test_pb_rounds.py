@@ -700,3 +700,69 @@ async def test_phases_are_on_the_public_calendar_and_open_rounds_on_the_home_pag
     month = round_.voting_close_at.strftime("%Y-%m")
     month_view = await client.get(f"/?view=month&month={month}&lang=en")
     assert "Participatory budgeting: voting closes" in month_view.text
+
+
+async def test_a_resident_sees_downloads_and_deletes_their_account(client, db, caplog):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    for path in ("/account", "/account/data.json"):
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 303
+        assert anonymous.headers["location"].startswith("/account/sign-in")
+    await register_and_sign_in(client, caplog)
+    for title in ("Penkit", "Valot"):
+        sent = await client.post(
+            f"/pb/{round_.slug}/propose",
+            data=form(
+                client,
+                language="fi",
+                title=title,
+                description="Kuvaus",
+                area=str(kallio.id),
+                estimated_cost="1000",
+            ),
+        )
+        assert sent.status_code == 303
+    reviewed = next(p for p in await db.scalars(select(Proposal)) if p.title["fi"] == "Valot")
+    reviewed.status, reviewed.final_cost = "accepted", 1000
+    await db.commit()
+
+    page = await client.get("/account?lang=en")
+    assert page.status_code == 200
+    for shown in ("asukas@example.fi", "Asukas", "Penkit", "Valot", "Download my data"):
+        assert shown in page.text
+    data = await client.get("/account/data.json")
+    assert data.status_code == 200
+    assert data.headers["content-disposition"].startswith("attachment")
+    assert data.headers["cache-control"] == "no-store"
+    body = data.json()
+    assert body["account"]["email"] == "asukas@example.fi"
+    assert sorted(idea["title"]["fi"] for idea in body["ideas"]) == ["Penkit", "Valot"]
+
+    for bad, message in (
+        ("", "This field is required."),
+        ("wrong password", "The password is wrong."),
+        ("x" * 300, "The password is wrong."),
+        ("<script>alert(1)</script>", "The password is wrong."),
+    ):
+        refused = await client.post("/account/delete", data=form(client, password=bad))
+        assert refused.status_code == 400
+        assert message in refused.text
+        assert "<script>alert(1)" not in refused.text
+    forged = await client.post("/account/delete", data={"password": "long enough secret"})
+    assert forged.status_code == 403
+    assert await count(db, Resident) == 1
+
+    deleted = await client.post(
+        "/account/delete", data=form(client, password="long enough secret")
+    )
+    assert deleted.status_code == 200
+    assert "Your account has been deleted" in deleted.text
+    assert "tori_resident=" in deleted.headers["set-cookie"]
+    assert await count(db, Resident) == 0
+    db.expire_all()
+    # The idea nobody had reviewed went with the account; the reviewed one stays, nameless.
+    remaining = [(p.title["fi"], p.author_id) for p in await db.scalars(select(Proposal))]
+    assert remaining == [("Valot", None)]
+    again = await client.get("/account")
+    assert again.status_code == 303
