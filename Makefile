@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium test lint format messages bench drills clean
+.PHONY: help run install install-dev chromium test lint audit format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tori needs Python 3.11 or newer"' \
 		|| { echo "Tori needs Python 3.11 or newer (found $$($(PYTHON) --version))."; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
-	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q --upgrade pip setuptools
 
 install: $(BIN)/python ## install Tori into .venv
 	@$(BIN)/pip install -q -e .
@@ -41,7 +41,10 @@ lint: install-dev ## ruff lint and format check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 
-test: install-dev chromium lint ## run the whole suite: PostgreSQL, SQLite and browser tests
+audit: install-dev ## check the installed dependencies against PyPI's vulnerability advisories
+	@$(BIN)/python scripts/audit_dependencies.py
+
+test: install-dev chromium lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
 	@$(BIN)/pytest
 
 format: install-dev ## format the code

@@ -188,7 +188,7 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
     assert {item.what: item.count for item in done} == expected
 
     rows = await db.execute(select(FeedbackResponse.submission_token, FeedbackResponse.answers))
-    answers = {token: stored for token, stored in rows.all()}
+    answers = dict(rows.all())
     assert answers["token-0"] == {"satisfaction": 4}
     assert answers["token-1"]["comment"] == "Kommentti 1"
     assert await count(db, RollEntry, RollEntry.round_id == published_id) == 0

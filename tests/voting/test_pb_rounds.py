@@ -753,9 +753,7 @@ async def test_a_resident_sees_downloads_and_deletes_their_account(client, db, c
     assert forged.status_code == 403
     assert await count(db, Resident) == 1
 
-    deleted = await client.post(
-        "/account/delete", data=form(client, password="long enough secret")
-    )
+    deleted = await client.post("/account/delete", data=form(client, password="long enough secret"))
     assert deleted.status_code == 200
     assert "Your account has been deleted" in deleted.text
     assert "tori_resident=" in deleted.headers["set-cookie"]
