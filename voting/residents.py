@@ -25,6 +25,7 @@ from app.accounts.services import (
 )
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
+from app.errors import ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
 from app.signing import sign, unsign
@@ -269,9 +270,8 @@ class ResidentAccountController(Controller):
         """Delete the account after the password is given again (the right to erasure)."""
         resident = await current_resident(request, db_session, settings.secret_key)
         if resident is None:
-            return Redirect(
-                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
-            )
+            # As for any resident's form sent without a session: refused, with the reason.
+            raise ForbiddenError(N_("Sign in to manage your account."))
         form = Form(await read_form(request))
         password = form.raw("password")
         status = 400
