@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import utcnow
@@ -153,12 +154,24 @@ async def update_event(
 
 
 async def delete_event(session: AsyncSession, event: Event, *, whole_series: bool = False) -> int:
-    if whole_series and event.series_id is not None:
-        result = await session.execute(delete(Event).where(Event.series_id == event.series_id))
+    """Delete an event (or its whole series). An event that feedback, polls or other records
+    refer to is refused: the feedback would be lost with it (found by the bad-input tests,
+    where it was a server error)."""
+    try:
+        if whole_series and event.series_id is not None:
+            result = await session.execute(delete(Event).where(Event.series_id == event.series_id))
+            await session.commit()
+            return result.rowcount or 0
+        await session.delete(event)
         await session.commit()
-        return result.rowcount or 0
-    await session.delete(event)
-    await session.commit()
+    except IntegrityError as error:
+        await session.rollback()
+        raise DomainError(
+            N_(
+                "This event cannot be deleted: feedback or other records are linked to it. "
+                "Edit the event instead, for example to say that it was cancelled."
+            )
+        ) from error
     return 1
 
 

@@ -220,65 +220,87 @@ def outcome_of(response) -> str:
 
 @dataclass
 class World:
-    """Real objects for the public routes' parameters, and what each role holds."""
+    """Real objects for the routes' parameters, and what the client holds."""
 
     values: dict[str, str]
     kiosk_token: str
+    # Staff routes get made-up ids unless asked: the role guard answers before any lookup.
+    real_staff_ids: bool = False
 
     def path(self, key: str) -> str:
         _method, path = key.split(" ", 1)
-        if path.startswith("/staff/") or path.endswith("/live"):
-            # Staff routes: the role guard answers before any object is looked up. A real
-            # poll's live results would stream for minutes; the stream is public anyway.
+        if path.endswith("/live"):
+            # A real poll's live results would stream for minutes; the stream is public anyway.
+            return concrete(path)
+        if path.startswith("/staff/") and not self.real_staff_ids:
             return concrete(path)
         for prefix, name in (("/pb/", "round"), ("/p/", "poll"), ("/f/", "questionnaire")):
             if path.startswith(prefix):
                 path = path.replace("{slug:str}", self.values[name])
-        path = path.replace("{proposal_id:int}", self.values["proposal"])
-        path = path.replace("{event_id:int}", self.values["event"])
+        for parameter, name in (
+            ("{proposal_id:int}", "proposal"),
+            ("{event_id:int}", "event"),
+            ("{round_id:int}", "round_id"),
+            ("{poll_id:int}", "poll_id"),
+            ("{area_id:int}", "area_id"),
+            ("{kiosk_id:int}", "kiosk_id"),
+            ("{user_id:int}", "user_id"),
+        ):
+            path = path.replace(parameter, self.values[name])
         return concrete(path)
 
 
-async def make_world(db, client, role: str) -> World:
+async def make_world(db, client, *roles: str) -> World:
+    """A round in voting with a proposal, a poll with a kiosk, an event with a questionnaire, a
+    staff member; then the client takes each role given (they can be combined)."""
     area = await make_area(db, "Kallio")
     round_ = await make_round(db, "voting", {area.id: 100_000})
     proposal = await add_proposal(db, round_, area, "Benches", 10_000)
     poll = await make_poll(db)
-    _kiosk, kiosk_token = await poll_services.create_kiosk(db, poll, "Library", None)
+    kiosk, kiosk_token = await poll_services.create_kiosk(db, poll, "Library", None)
     event = await make_event(db, area=area, starts_in=-dt.timedelta(hours=2))
     questionnaire = await open_questionnaire(db, event)
+    colleague = await make_user(db, Role.STAFF)
     expires = int(time.time()) + 3600
-    if role == "resident":
-        resident = Resident(
-            email="asukas@example.fi",
-            display_name="Asukas",
-            password_hash="unused",
-            confirmed_at=utcnow(),
-            session_generation=1,
-        )
-        db.add(resident)
-        await db.commit()
-        value = sign(TEST_SECRET, "resident", f"{resident.id}.1.{expires}")
-        client.cookies.set("tori_resident", value, domain=DOMAIN, path="/")
-    elif role == "voter":
-        await put_on_roll(db, round_, [("010180-123A", adult_birth_date(), area)])
-        entry = await db.scalar(select(RollEntry))
-        value = sign(TEST_SECRET, "pb-voter", f"{round_.id}.{entry.id}.online.{area.id}.{expires}")
-        client.cookies.set("tori_voter", value, domain=DOMAIN, path="/pb/")
-    elif role == "kiosk":
-        opened = await client.get(f"/kiosk?t={kiosk_token}")
-        assert opened.status_code == 303
-        assert "tori_kiosk" in opened.headers["set-cookie"]
-    elif role != "anonymous":
-        await sign_in(client, await make_user(db, Role(role)))
+    for role in roles:
+        if role == "resident":
+            resident = Resident(
+                email="asukas@example.fi",
+                display_name="Asukas",
+                password_hash="unused",
+                confirmed_at=utcnow(),
+                session_generation=1,
+            )
+            db.add(resident)
+            await db.commit()
+            value = sign(TEST_SECRET, "resident", f"{resident.id}.1.{expires}")
+            client.cookies.set("tori_resident", value, domain=DOMAIN, path="/")
+        elif role == "voter":
+            await put_on_roll(db, round_, [("010180-123A", adult_birth_date(), area)])
+            entry = await db.scalar(select(RollEntry))
+            value = sign(
+                TEST_SECRET, "pb-voter", f"{round_.id}.{entry.id}.online.{area.id}.{expires}"
+            )
+            client.cookies.set("tori_voter", value, domain=DOMAIN, path="/pb/")
+        elif role == "kiosk":
+            opened = await client.get(f"/kiosk?t={kiosk_token}")
+            assert opened.status_code == 303
+            assert "tori_kiosk" in opened.headers["set-cookie"]
+        elif role != "anonymous":
+            await sign_in(client, await make_user(db, Role(role)))
     values = {
         "round": round_.slug,
         "proposal": str(proposal.id),
         "poll": poll.slug,
         "questionnaire": questionnaire.slug,
         "event": str(event.id),
+        "round_id": str(round_.id),
+        "poll_id": str(poll.id),
+        "area_id": str(area.id),
+        "kiosk_id": str(kiosk.id),
+        "user_id": str(colleague.id),
     }
-    return World(values, kiosk_token if role == "kiosk" else "")
+    return World(values, kiosk_token if "kiosk" in roles else "")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -11,6 +11,7 @@ from app.events.models import Event, EventType
 from app.events.services import occurrences
 from tests.conftest import csrf_token
 from tests.factories import make_area, make_event, signed_in_as
+from tests.surveys.factories import open_questionnaire
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -257,6 +258,9 @@ async def test_staff_maintain_areas_with_populations_by_year(client, db):
         {"name_fi": "Alue", "rows": "1", "year_0": "17th", "population_0": "1"},
         {"name_fi": "Alue", "rows": "1", "year_0": "2017", "population_0": "-1"},
         {"name_fi": "Alue", "rows": "5000"},
+        # Once rendered as that many blank rows: the worker ran out of memory.
+        {"name_fi": "Alue", "rows": "9" * 40},
+        {"name_fi": "Alue", "rows": "-5"},
     ],
 )
 async def test_bad_area_forms_store_nothing(client, db, fields):
@@ -264,6 +268,7 @@ async def test_bad_area_forms_store_nothing(client, db, fields):
     token = await csrf_token(client, "/staff/areas/new")
     response = await client.post("/staff/areas/new", data={**fields, "_csrf_token": token})
     assert response.status_code == 400
+    assert response.text.count('name="year_') <= 40
     assert await count(db, Area) == 0
     assert await count(db, AreaPopulation) == 0
 
@@ -277,6 +282,18 @@ async def test_an_area_with_events_cannot_be_deleted(client, db):
     assert response.status_code == 409
     assert "Move or delete them" in response.text
     assert await count(db, Area) == 1
+
+
+async def test_an_event_with_feedback_cannot_be_deleted(client, db):
+    """Found by the bad-input tests: this was a server error (a foreign key refusal)."""
+    await signed_in_as(client, db, Role.STAFF)
+    event = await make_event(db, area=await make_area(db))
+    await open_questionnaire(db, event)
+    token = await csrf_token(client, f"/staff/events/{event.id}")
+    response = await client.post(f"/staff/events/{event.id}/delete", data={"_csrf_token": token})
+    assert response.status_code == 400
+    assert "feedback or other records are linked to it" in response.text
+    assert await count(db, Event) == 1
 
 
 async def test_staff_home_lists_past_events_missing_participant_counts(client, db):
