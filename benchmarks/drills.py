@@ -42,7 +42,7 @@ from litestar.middleware.csrf import generate_csrf_token
 from app.signing import unsign
 from benchmarks import feedback_submit, pb_cast, poll_vote
 from benchmarks.common import ROOT, SECRET, _connect, free_port, python, running, worker_pids
-from tests.postgres import Cluster, fresh_database, throwaway_cluster
+from tests.postgres import Cluster, PostgresUnavailableError, fresh_database, throwaway_cluster
 
 OUTAGE_SECONDS = 4.0
 REQUEST_TIMEOUT = 10.0
@@ -504,7 +504,15 @@ def main() -> None:
     redis_url = os.environ.get("TORI_DRILL_REDIS_URL", "redis://127.0.0.1:6379/12")
     flush_redis(redis_url)
     csrf = generate_csrf_token(SECRET)
-    with throwaway_cluster() as cluster, fresh_database(cluster.url, "drill") as url:
+    with contextlib.ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(throwaway_cluster())
+        except PostgresUnavailableError as error:
+            raise SystemExit(
+                "The drill crashes a PostgreSQL cluster of its own and needs initdb and "
+                f"pg_ctl:\n{error}"
+            ) from None
+        url = stack.enter_context(fresh_database(cluster.url, "drill"))
         scenario = asyncio.run(prepare(url, arguments.voters))
         environment = {
             "DATABASE_URL": url,

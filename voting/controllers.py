@@ -19,6 +19,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized
+from app.requests import is_htmx
 from app.signing import sign, unsign
 from voting import rounds
 from voting.ballots import (
@@ -102,10 +103,6 @@ def today_in(settings) -> dt.date:
 def code_guard(request: Request) -> CodeGuard:
     state = request.app.state
     return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def round_context(round_: Round) -> dict:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from litestar import Response
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.database import utcnow
-from app.i18n import gettext, localized
+from app.errors import NotFoundError
+from app.i18n import N_, gettext, localized
 from app.spreadsheets import csv_text
 from voting import rounds
 from voting.ballots import canonical_choices
@@ -176,11 +178,6 @@ async def import_pabulib(
 
 async def pabulib_response(request, session: AsyncSession, round_: Round):
     """The ballots of one budget as a pabulib file (`?budget=city` or an area id)."""
-    from litestar import Response  # noqa: PLC0415
-
-    from app.errors import NotFoundError  # noqa: PLC0415
-    from app.i18n import N_  # noqa: PLC0415
-
     wanted = request.query_params.get("budget", "city")
     area = (
         None

@@ -28,6 +28,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
+from app.requests import local_path
 from app.signing import sign, unsign
 from voting.models import Proposal, Resident, Round
 from voting.rounds import PROPOSAL_STATUSES
@@ -36,12 +37,6 @@ log = logging.getLogger("tori.residents")
 RESIDENT_COOKIE = "tori_resident"
 SESSION_SECONDS = 14 * 24 * 3600
 CONFIRM_SECONDS = 3 * 24 * 3600
-
-
-def safe_local(target: str | None, default: str = "/pb") -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target[:300]
-    return default
 
 
 def session_cookie(settings, resident: Resident) -> Cookie:
@@ -108,7 +103,7 @@ class ResidentAccountController(Controller):
 
     @get("/register", name="resident_register")
     async def register_page(self, request: Request) -> Template:
-        target = safe_local(request.query_params.get("next"))
+        target = local_path(request.query_params.get("next"), "/pb")
         return Template(
             template_name="pb/register.html",
             context={"form": Form(), "next": target, "sent": False},
@@ -122,7 +117,7 @@ class ResidentAccountController(Controller):
         email = form.email("email")
         name = form.text("display_name", required=True, max_length=80)
         password = form.raw("password")
-        target = safe_local(form.raw("next"))
+        target = local_path(form.raw("next"), "/pb")
         if not password:
             form.add_error("password", gettext("This field is required."))
         elif problem := password_problem(password, email):
@@ -176,7 +171,10 @@ class ResidentAccountController(Controller):
         resident = await confirm(db_session, settings.secret_key, token)
         return Template(
             template_name="pb/confirmed.html",
-            context={"resident": resident, "next": safe_local(request.query_params.get("next"))},
+            context={
+                "resident": resident,
+                "next": local_path(request.query_params.get("next"), "/pb"),
+            },
             status_code=200 if resident else 400,
         )
 
@@ -184,7 +182,7 @@ class ResidentAccountController(Controller):
     async def sign_in_page(self, request: Request) -> Template:
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": Form(), "next": safe_local(request.query_params.get("next"))},
+            context={"form": Form(), "next": local_path(request.query_params.get("next"), "/pb")},
         )
 
     @post("/sign-in", status_code=303)
@@ -194,7 +192,7 @@ class ResidentAccountController(Controller):
         form = Form(await read_form(request))
         email = form.email("email")
         password = form.raw("password")
-        target = safe_local(form.raw("next"))
+        target = local_path(form.raw("next"), "/pb")
         status = 400
         if not password:
             form.add_error("password", gettext("This field is required."))

@@ -48,10 +48,6 @@ PHASE_FIELD_LABELS = {
 }
 
 
-def roll_key(settings) -> str:
-    return settings.roll_key
-
-
 def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
     values: dict = {
         "ballot_rule": round_.ballot_rule if round_ else "approval",
@@ -303,7 +299,7 @@ class StaffRoundsController(Controller):
                 db_session, round_id, roll_errors=[(0, gettext("Choose a CSV file."))], status=400
             )
         data = await upload.read()
-        parsed = parse_roll(data, await list_areas(db_session), roll_key(settings))
+        parsed = parse_roll(data, await list_areas(db_session), settings.roll_key)
         if parsed.errors:
             return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
         summary = await import_roll(db_session, round_, parsed.rows)
@@ -378,7 +374,7 @@ class StaffRoundsController(Controller):
                 code = await issue_assisted_code(
                     db_session,
                     round_,
-                    roll_key(settings),
+                    settings.roll_key,
                     identifier,
                     birth_date,
                     today_in(settings),
@@ -586,7 +582,7 @@ class StaffRoundsController(Controller):
         birth_date = form.date("birth_date", years=(1890, today_in(settings).year))
         if not form.is_valid:
             return await self._paper_page(db_session, round_, form, status=400)
-        entry = await find_on_roll(db_session, round_.id, roll_key(settings), identifier)
+        entry = await find_on_roll(db_session, round_.id, settings.roll_key, identifier)
         if entry is None or entry.birth_date != birth_date:
             form.add_error("form", gettext("This person is not on the voter roll of this round."))
             return await self._paper_page(db_session, round_, form, status=400)
@@ -598,7 +594,7 @@ class StaffRoundsController(Controller):
             outcome = await enter_paper_ballot(
                 db_session,
                 round_,
-                roll_key(settings),
+                settings.roll_key,
                 slip,
                 identifier,
                 birth_date,

@@ -13,13 +13,7 @@ from app.dependencies import AppSettings, DbSession, SignInGuardDependency
 from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import gettext
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/staff"
+from app.requests import local_path
 
 
 def client_address(request: Request) -> str:
@@ -31,7 +25,7 @@ class SignInController(Controller):
 
     @get("/login", name="login")
     async def login_page(self, request: Request) -> Template | Redirect:
-        target = safe_next(request.query_params.get("next"))
+        target = local_path(request.query_params.get("next"), "/staff")
         if current_user(request) is not None:
             return Redirect(path=target, status_code=303)
         return Template(
@@ -53,7 +47,7 @@ class SignInController(Controller):
             form.add_error("password", gettext("This field is required."))
         elif len(password) > services.MAX_PASSWORD_LENGTH:
             form.add_error("password", gettext("The e-mail address or password is wrong."))
-        target = safe_next(form.raw("next"))
+        target = local_path(form.raw("next"), "/staff")
         status = 400
         if form.is_valid:
             try:

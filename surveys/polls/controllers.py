@@ -15,6 +15,7 @@ from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, check_form_csrf, fast_path
 from app.forms import read_form
 from app.i18n import N_, gettext, gettext_in
+from app.requests import is_htmx
 from surveys.device import remember_header
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
@@ -44,10 +45,6 @@ def notifier_of(request: Request) -> PollNotifier:
     if "poll_notifier" not in state:
         state.poll_notifier = PollNotifier(state.db)
     return state.poll_notifier
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def public_url(request: Request, slug: str, query: str = "") -> str:

@@ -26,6 +26,23 @@ def tab_to(page: Page, selector: str, limit: int = 80) -> None:
     pytest.fail(f"{selector} cannot be reached with the Tab key")
 
 
+def date_keys(page: Page, day: dt.date) -> str:
+    """The digits a keyboard user types for `day` into a date field, in the order this browser
+    shows its parts: headless Chromium uses the month-first order of its own default locale
+    whatever the page's language (the test once typed day first and passed only on the 12th of
+    December). The order is found by typing into a throwaway field."""
+    page.evaluate(
+        "() => { const probe = document.createElement('input'); probe.type = 'date';"
+        " probe.id = 'date-order-probe'; document.body.append(probe); }"
+    )
+    page.focus("#date-order-probe")
+    page.keyboard.type("01022000")
+    month_first = page.input_value("#date-order-probe") == "2000-01-02"
+    page.evaluate("() => document.getElementById('date-order-probe').remove()")
+    first, second = (day.month, day.day) if month_first else (day.day, day.month)
+    return f"{first:02d}{second:02d}{day.year}"
+
+
 def choose_with_arrows(page: Page, selector: str, value: str) -> None:
     tab_to(page, selector)
     for _ in range(30):
@@ -63,8 +80,9 @@ def test_staff_signs_in_and_adds_an_event_with_the_keyboard_only(new_page, live_
     choose_with_arrows(page, "#field-event_type", "theme_panel")
     tab_to(page, "#field-languages-en")
     page.keyboard.press("Space")
+    keys = date_keys(page, day)
     tab_to(page, "#field-starts_date")
-    page.keyboard.type(f"{day.day:02d}{day.month:02d}{day.year}")
+    page.keyboard.type(keys)
     tab_to(page, "#field-starts_time")
     page.keyboard.press("Control+a")
     page.keyboard.type("18.00")

@@ -1,0 +1,17 @@
+"""Small questions every feature asks of a request."""
+
+from __future__ import annotations
+
+from litestar import Request
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether htmx sent the request (it then wants a fragment, not the whole page)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def local_path(target: str | None, default: str) -> str:
+    """A path on this site to go on to after a form: never an open redirect, never oversized."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target[:300]
+    return default
