@@ -144,6 +144,38 @@ def codes(budgeting: BudgetingRound):
     return iter(budgeting.codes)
 
 
+RESIDENT_PASSWORD = "resident browser password 1"
+DELETED = {
+    "fi": "Tilisi on poistettu",
+    "sv": "Ditt konto har raderats",
+    "en": "Your account has been deleted",
+}
+
+
+def make_resident(server: LiveServer, email: str) -> None:
+    """A resident with a confirmed account (registration itself is tested over HTTP)."""
+
+    async def arrange() -> None:
+        from app.accounts.passwords import hash_password
+        from voting.models import Resident
+
+        database = Database(server.database_url)
+        async with database.sessionmaker() as session:
+            session.add(
+                Resident(
+                    email=email,
+                    display_name="Axe Asukas",
+                    password_hash=await hash_password(RESIDENT_PASSWORD),
+                    confirmed_at=utcnow(),
+                    session_generation=1,
+                )
+            )
+            await session.commit()
+        await database.dispose()
+
+    run_in_own_loop(arrange)
+
+
 def sign_in_to_vote(
     page: Page, server: LiveServer, budgeting: BudgetingRound, codes, language: str
 ) -> None:
@@ -274,6 +306,32 @@ def test_budgeting_pages_have_no_axe_violations(
     page.get_by_role("button", name=CAST[language]).click()
     found += [
         f"voted: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    # A resident's account page, its delete form with an error, an idea form, the deleted page.
+    email = f"axe-{language}-{viewport['width']}@example.fi"
+    make_resident(live_server, email)
+    page.goto(f"{base}/account/sign-in?next=/account")
+    page.fill("#field-email", email)
+    page.fill("#field-password", RESIDENT_PASSWORD)
+    page.locator("form[action='/account/sign-in'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/account$"))
+    found += [
+        f"account: {v['id']}" for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    found += violations(page, f"{base}/pb/{slug}/propose")
+    page.goto(f"{base}/account")
+    page.locator("form[action='/account/delete'] button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    found += [
+        f"account delete errors: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
+    ]
+    page.fill("#field-password", RESIDENT_PASSWORD)
+    page.locator("form[action='/account/delete'] button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text(DELETED[language])
+    found += [
+        f"account deleted: {v['id']}"
+        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
     ]
     # Staff pages.
     sign_in(page, live_server, lang=language)
