@@ -31,11 +31,11 @@ class Removed:
 
 
 async def delete_where(session: AsyncSession, model: Any, condition: Any, dry_run: bool) -> int:
-    """Delete the rows matching `condition` (or only count them on a dry run)."""
-    count = await session.scalar(select(func.count()).select_from(model).where(condition)) or 0
-    if count and not dry_run:
-        await session.execute(delete(model).where(condition))
-    return count
+    """Delete the rows matching `condition` and say how many (on a dry run, only count them)."""
+    if dry_run:
+        return await session.scalar(select(func.count()).select_from(model).where(condition)) or 0
+    result = await session.execute(delete(model).where(condition))
+    return result.rowcount or 0
 
 
 def months_before(day: dt.date, months: int) -> dt.date:

@@ -73,11 +73,7 @@ async def paper_ballots(url: str, slug: str, proposals, count: int) -> set[int]:
             identifier = f"B{number:08d}"  # as pb_cast.prepare wrote the roll
             entry = await find_on_roll(session, round_.id, key, identifier)
             voted.add(entry.id)
-            choices = dict.fromkeys(
-                pb_cast.pick(rng, proposals[entry.area_id], 1000000)
-                + pb_cast.pick(rng, proposals[None], 2000000),
-                1,
-            )
+            choices = dict.fromkeys(pb_cast.choose(rng, proposals, entry.area_id), 1)
             for typist in staff:
                 await paper.enter_paper_ballot(
                     session,
@@ -110,8 +106,7 @@ async def online_ballots(url: str, round_id: int, voters, proposals, stop: async
         for roll_id, area_id in voters:
             if stop.is_set():
                 break
-            choices = dict.fromkeys(pb_cast.pick(rng, proposals[area_id], 1000000), 1)
-            choices |= dict.fromkeys(pb_cast.pick(rng, proposals[None], 2000000), 1)
+            choices = dict.fromkeys(pb_cast.choose(rng, proposals, area_id), 1)
             await cast_ballot_pg(connection, round_, roll_id, "online", area_id, choices)
             cast += 1
             await asyncio.sleep(0.002)  # a steady stream, not a burst that ends at once

@@ -49,6 +49,7 @@ AREAS = 7
 PROPOSALS_PER_AREA = 40
 CITY_PROPOSALS = 30
 VOTERS = 120_000
+DISTRICT_BUDGET, CITY_BUDGET = 1_000_000, 2_000_000
 
 
 async def prepare(url: str, voters: int = VOTERS):
@@ -74,7 +75,7 @@ async def prepare(url: str, voters: int = VOTERS):
                 min_age=12,
                 ballot_rule="approval",
                 official_rule="mes_cost",
-                budgets={area.id: 1_000_000 for area in areas} | {None: 2_000_000},
+                budgets={area.id: DISTRICT_BUDGET for area in areas} | {None: CITY_BUDGET},
             ),
         )
         rng = random.Random(7)
@@ -141,6 +142,12 @@ def pick(rng: random.Random, options: list[tuple[int, int]], budget: int) -> lis
     return chosen
 
 
+def choose(rng: random.Random, proposals, area_id: int) -> list[int]:
+    """A valid selection for a voter of the district: some of its proposals and some city-wide
+    ones, each part within its budget."""
+    return pick(rng, proposals[area_id], DISTRICT_BUDGET) + pick(rng, proposals[None], CITY_BUDGET)
+
+
 def ballot_form(
     rng: random.Random, slug, round_id, voter: tuple[int, int], proposals, csrf: str, expires: int
 ) -> tuple[str, str, list[tuple[str, str]]]:
@@ -148,8 +155,7 @@ def ballot_form(
     roll_id, area_id = voter
     cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}.{expires}")
     fields = [("_csrf_token", csrf)]
-    fields += [("proposal", str(p)) for p in pick(rng, proposals[area_id], 1_000_000)]
-    fields += [("proposal", str(p)) for p in pick(rng, proposals[None], 2_000_000)]
+    fields += [("proposal", str(p)) for p in choose(rng, proposals, area_id)]
     return f"/pb/{slug}/cast", f"tori_csrf={csrf}; tori_voter={cookie}", fields
 
 

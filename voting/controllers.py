@@ -34,7 +34,7 @@ from voting.ballots import (
 from voting.exports import pabulib_response
 from voting.models import Proposal, RollEntry, Round
 from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
-from voting.residents import current_resident
+from voting.residents import current_resident, sign_in_first
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import CodeGuard, sign_in_with_code
 from voting.signing import public_key_pem, public_key_text
@@ -223,11 +223,7 @@ class RoundsController(Controller):
     async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
         resident = await current_resident(request, db_session, settings.secret_key)
         if resident is None:
-            return Redirect(
-                path="/account/sign-in",
-                query_params={"next": f"/pb/{round_.slug}/propose"},
-                status_code=303,
-            )
+            return sign_in_first(f"/pb/{round_.slug}/propose")
         return Template(
             template_name="pb/propose.html",
             context={

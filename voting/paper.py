@@ -15,7 +15,7 @@ from app.errors import DomainError
 from app.i18n import N_
 from voting.ballots import canonical_choices, cast_ballot
 from voting.models import PaperEntry, Round
-from voting.roll import eligibility_problem, find_on_roll, person_hash
+from voting.roll import eligible_entry, person_hash
 from voting.rounds import phase_of
 
 
@@ -33,12 +33,7 @@ async def enter_paper_ballot(
     """Record one typing; returns "pending" (waiting for the second), "joined" or "flagged"."""
     if phase_of(round_) != "voting":
         raise DomainError(N_("Voting is not open in this round."))
-    entry = await find_on_roll(session, round_.id, key, identifier)
-    if entry is None or entry.birth_date != birth_date:
-        raise DomainError(N_("This person is not on the voter roll of this round."))
-    problem = eligibility_problem(round_, entry, today)
-    if problem:
-        raise DomainError(problem, age=round_.min_age)
+    entry = await eligible_entry(session, round_, key, identifier, birth_date, today)
     earlier = list(
         await session.scalars(
             select(PaperEntry)

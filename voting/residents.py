@@ -39,6 +39,11 @@ SESSION_SECONDS = 14 * 24 * 3600
 CONFIRM_SECONDS = 3 * 24 * 3600
 
 
+def sign_in_first(then: str) -> Redirect:
+    """To the resident sign-in, and back to `then` afterwards."""
+    return Redirect(path="/account/sign-in", query_params={"next": then}, status_code=303)
+
+
 def session_cookie(settings, resident: Resident) -> Cookie:
     expires = int(time.time()) + SESSION_SECONDS
     value = sign(
@@ -224,9 +229,7 @@ class ResidentAccountController(Controller):
     ) -> Template | Redirect:
         resident = await current_resident(request, db_session, settings.secret_key)
         if resident is None:
-            return Redirect(
-                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
-            )
+            return sign_in_first("/account")
         return await self._account_page(db_session, resident, Form())
 
     @staticmethod
@@ -249,9 +252,7 @@ class ResidentAccountController(Controller):
         """Everything the account holds, as a file (the right of access and to portability)."""
         resident = await current_resident(request, db_session, settings.secret_key)
         if resident is None:
-            return Redirect(
-                path="/account/sign-in", query_params={"next": "/account"}, status_code=303
-            )
+            return sign_in_first("/account")
         return Response(
             content=await account_data(db_session, resident),
             media_type=MediaType.JSON,

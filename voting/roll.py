@@ -283,6 +283,25 @@ async def find_on_roll(
     )
 
 
+async def eligible_entry(
+    session: AsyncSession,
+    round_: Round,
+    key: str,
+    identifier: str,
+    birth_date: dt.date,
+    today: dt.date,
+) -> RollEntry:
+    """The person staff identified, if on the roll with that birth date and eligible today;
+    otherwise the reason, as the error staff are shown."""
+    entry = await find_on_roll(session, round_.id, key, identifier)
+    if entry is None or entry.birth_date != birth_date:
+        raise DomainError(N_("This person is not on the voter roll of this round."))
+    problem = eligibility_problem(round_, entry, today)
+    if problem:
+        raise DomainError(problem, age=round_.min_age)
+    return entry
+
+
 # Voting codes -----------------------------------------------------------------------------
 
 
@@ -377,12 +396,7 @@ async def issue_assisted_code(
     today: dt.date,
 ) -> str:
     """Staff checked the person's identity card: a one-time code for voting on the spot."""
-    entry = await find_on_roll(session, round_.id, key, identifier)
-    if entry is None or entry.birth_date != birth_date:
-        raise DomainError(N_("This person is not on the voter roll of this round."))
-    problem = eligibility_problem(round_, entry, today)
-    if problem:
-        raise DomainError(problem, age=round_.min_age)
+    entry = await eligible_entry(session, round_, key, identifier, birth_date, today)
     ((public, secret, hashed),) = await _new_codes(1)
     session.add(
         VotingCode(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -27,6 +29,23 @@ def area_form(area: Area | None) -> Form:
         values[f"population_{index}"] = row.population
     values["rows"] = len(rows) + EXTRA_POPULATION_ROWS
     return Form.prefilled(values)
+
+
+def shown_rows(form: Form) -> int:
+    """How many population rows the form shows: the sent count, kept within 0 to the maximum (a
+    sent "rows=10^39" once made the template draw rows until the worker ran out of memory)."""
+    sent = form.raw("rows").strip()
+    if not re.fullmatch(r"[+-]?\d{1,40}", sent):
+        return EXTRA_POPULATION_ROWS
+    return min(max(int(sent), 0), MAX_POPULATION_ROWS)
+
+
+def area_page(form: Form, area: Area | None, status: int = 200) -> Template:
+    return Template(
+        template_name="areas/form.html",
+        context={"form": form, "area": area, "rows": shown_rows(form)},
+        status_code=status,
+    )
 
 
 def read_area(form: Form) -> services.AreaInput:
@@ -60,9 +79,7 @@ class AreasController(Controller):
 
     @get("/new", opt={"roles": EDITORS})
     async def new_area_page(self) -> Template:
-        return Template(
-            template_name="areas/form.html", context={"form": area_form(None), "area": None}
-        )
+        return area_page(area_form(None), None)
 
     @post("/new", opt={"roles": EDITORS}, status_code=303)
     async def create_area(self, request: Request, db_session: DbSession) -> Template | Redirect:
@@ -71,16 +88,12 @@ class AreasController(Controller):
         if form.is_valid:
             await services.create_area(db_session, data)
             return Redirect(path="/staff/areas", query_params={"done": "saved"}, status_code=303)
-        return Template(
-            template_name="areas/form.html", context={"form": form, "area": None}, status_code=400
-        )
+        return area_page(form, None, 400)
 
     @get("/{area_id:int}", opt={"roles": EDITORS})
     async def edit_area_page(self, db_session: DbSession, area_id: FromPath[int]) -> Template:
         area = await services.get_area(db_session, area_id)
-        return Template(
-            template_name="areas/form.html", context={"form": area_form(area), "area": area}
-        )
+        return area_page(area_form(area), area)
 
     @post("/{area_id:int}", opt={"roles": EDITORS}, status_code=303)
     async def update_area(
@@ -92,9 +105,7 @@ class AreasController(Controller):
         if form.is_valid:
             await services.update_area(db_session, area, data)
             return Redirect(path="/staff/areas", query_params={"done": "saved"}, status_code=303)
-        return Template(
-            template_name="areas/form.html", context={"form": form, "area": area}, status_code=400
-        )
+        return area_page(form, area, 400)
 
     @post("/{area_id:int}/delete", opt={"roles": EDITORS}, status_code=303)
     async def delete_area(
@@ -106,9 +117,5 @@ class AreasController(Controller):
         except DomainError as error:
             form = area_form(area)
             form.add_error("form", error.translated())
-            return Template(
-                template_name="areas/form.html",
-                context={"form": form, "area": area},
-                status_code=409,
-            )
+            return area_page(form, area, 409)
         return Redirect(path="/staff/areas", query_params={"done": "deleted"}, status_code=303)

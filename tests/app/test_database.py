@@ -122,8 +122,14 @@ async def test_batched_counters_share_one_count_and_save_round_trips():
         await redis.close()
 
 
-def run_tori(*arguments: str, database_url: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+def run_tori(*arguments: str, database_url: str, **settings: str) -> subprocess.CompletedProcess:
+    """`tori ARGUMENTS` on that database; `settings` are more environment variables."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        **settings,
+    }
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *arguments],
         check=False,

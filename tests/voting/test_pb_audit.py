@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from app.accounts.models import Role
 from app.audit import AuditRecord, check_audit_chain, record_action
 from app.settings import Settings
+from tests.app.test_database import run_tori
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, make_user, sign_in, signed_in_as
 from tests.voting.factories import (
@@ -601,36 +601,19 @@ async def test_paper_ballots_join_the_log_after_two_matching_typings(client, db)
     assert await db.scalar(select(func.count()).select_from(Round)) == 1
 
 
-def tori_audit(database_url: str) -> subprocess.CompletedProcess:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET,
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "audit"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_tori_audit_checks_every_chain_and_fails_on_a_changed_entry(db, migrated):
     """The command run after a restore (README: Backup and restore)."""
     published, _p, _receipts = await published_round(db)
     live, *_rest = await a_round(db, voters=2)
     await record_action(db, None, "drill", "test")
     await db.commit()
-    good = await asyncio.to_thread(tori_audit, migrated)
+    good = await asyncio.to_thread(run_tori, "audit", database_url=migrated, SECRET_KEY=TEST_SECRET)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "staff audit log: 2 records, one valid chain" in good.stdout
     assert f"round {published.slug} (published): 6 ballots" in good.stdout
     assert f"round {live.slug} (not published): 0 ballots" in good.stdout
     await tamper_entry(db, published.id, 2, lambda e: e["selections"].update({"999": 1}))
-    bad = await asyncio.to_thread(tori_audit, migrated)
+    bad = await asyncio.to_thread(run_tori, "audit", database_url=migrated, SECRET_KEY=TEST_SECRET)
     assert bad.returncode == 1
     assert f"round {published.slug} (published)" in bad.stdout
     assert "NOT VALID" in bad.stdout
