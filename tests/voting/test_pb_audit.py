@@ -87,8 +87,8 @@ async def test_postgresql_and_python_write_identical_entries(database, db):
         assert entry["round"] == round_.slug
         assert hashed == chain_hash(previous, entry_text)
         previous = hashed
-    for _seq, text, _hash in rows:
-        entry = json.loads(text)
+    for _seq, written, _hash in rows:
+        entry = json.loads(written)
         assert "channel" not in entry
         body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
         assert entry["tracker"] == tracker_of(canonical(body))
