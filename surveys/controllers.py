@@ -12,11 +12,12 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
 from app.fastpath import FAST_PATH_OPTIONS, HandOver, check_form_csrf, fast_path, hit_once
 from app.forms import read_form
-from app.i18n import LANGUAGES, N_, gettext, gettext_in, set_language
+from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.ratelimit import Limit, counter_key
 from surveys import services
 from surveys.definitions import AnswerError, read_answers
 from surveys.device import remember_header, remembered_ids
+from surveys.posters import poster
 from surveys.qr import qr_svg
 
 POSTER_CALL = N_("Tell us what you thought!")
@@ -253,20 +254,15 @@ class FeedbackController(Controller):
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
         event = questionnaire.event
         languages = [code for code in LANGUAGES if code in event.languages] or ["fi"]
-        return Template(
-            template_name="surveys/poster.html",
-            context={
-                "title": event.title,
-                "qr_label": gettext("QR code that opens the questionnaire"),
-                "poster_languages": languages,
-                "url": public_url(request, questionnaire.slug),
-                "qr": qr_svg(public_url(request, questionnaire.slug), title=None),
-                "size": "a5" if request.query_params.get("size") == "a5" else "a4",
-                "poster_texts": {
-                    code: (gettext_in(code, POSTER_CALL), gettext_in(code, POSTER_HELP))
-                    for code in languages
-                },
-            },
+        return poster(
+            title=event.title,
+            languages=languages,
+            url=public_url(request, questionnaire.slug),
+            qr_url=public_url(request, questionnaire.slug),
+            qr_label=gettext("QR code that opens the questionnaire"),
+            call=POSTER_CALL,
+            help_text=POSTER_HELP,
+            size=request.query_params.get("size"),
         )
 
 

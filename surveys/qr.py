@@ -23,4 +23,7 @@ def qr_svg(url: str, *, title: str | None = None) -> str:
         svgclass="qr",
         lineclass=None,
     )
-    return buffer.getvalue().decode()
+    width, height = code.symbol_size(scale=10, border=2)
+    # segno writes a fixed width and height only: without a viewBox, a poster that draws the code
+    # larger by CSS gets the drawing at its original size in the top left corner.
+    return buffer.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)

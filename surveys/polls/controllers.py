@@ -14,7 +14,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, check_form_csrf, fast_path
 from app.forms import read_form
-from app.i18n import N_, gettext, gettext_in
+from app.i18n import N_, gettext
 from app.requests import is_htmx
 from surveys.device import remember_header
 from surveys.polls import services
@@ -29,6 +29,7 @@ from surveys.polls.voting import (
     vote_fast,
     voted_ids,
 )
+from surveys.posters import poster
 from surveys.qr import qr_svg
 
 KIOSK_RESET_SECONDS = 8
@@ -229,21 +230,15 @@ class PollController(Controller):
         areas = {str(area.id) for area in await list_areas(db_session)}
         area = request.query_params.get("area", "")
         query = f"?via=qr&area={area}" if area in areas else "?via=qr"
-        url = public_url(request, poll.slug, query)
-        return Template(
-            template_name="surveys/poster.html",
-            context={
-                "title": poll.title,
-                "qr_label": gettext("QR code that opens the poll"),
-                "poster_languages": languages,
-                "url": public_url(request, poll.slug),
-                "qr": qr_svg(url, title=None),
-                "size": "a5" if request.query_params.get("size") == "a5" else "a4",
-                "poster_texts": {
-                    code: (gettext_in(code, POSTER_CALL), gettext_in(code, POSTER_HELP))
-                    for code in languages
-                },
-            },
+        return poster(
+            title=poll.title,
+            languages=languages,
+            url=public_url(request, poll.slug),
+            qr_url=public_url(request, poll.slug, query),
+            qr_label=gettext("QR code that opens the poll"),
+            call=POSTER_CALL,
+            help_text=POSTER_HELP,
+            size=request.query_params.get("size"),
         )
 
     @get("/{slug:str}/kiosk", name="poll_kiosk")

@@ -19,6 +19,7 @@ from app.web import create_app
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
+from surveys.qr import qr_svg
 from tests.factories import make_area, signed_in_as
 from tests.surveys.polls_factories import FRUIT, SPORTS, make_poll
 
@@ -568,6 +569,26 @@ async def test_poster_and_qr_code(client, db):
         "answer with one tap",
     ):
         assert text in poster.text
+
+
+async def test_poster_shows_the_title_in_each_language_whatever_the_staff_language(client, db):
+    poll = await make_poll(db)
+    for interface in ("fi", "sv", "en"):
+        poster = await client.get(f"/p/{poll.slug}/poster?lang={interface}")
+        heading = poster.text[poster.text.index("<h1>") : poster.text.index("</h1>")]
+        for code, title in (("fi", "Kysely"), ("sv", "Enkät"), ("en", "Poll")):
+            assert f'lang="{code}">{title}</span>' in heading, (interface, heading)
+
+
+def test_qr_code_scales_from_its_centre_when_drawn_larger():
+    """Without a viewBox, CSS that draws the code at 120 mm leaves the drawing at its own size in
+    the top left corner: the poster's code sat off centre."""
+    svg = qr_svg("https://tori.example/p/abcdef?via=qr")
+    size = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg)
+    view = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    assert size
+    assert view
+    assert view.groups() == size.groups()
 
 
 # --- live results across processes ----------------------------------------------------------
