@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, STAFF_PASSWORD, LiveServer
+from tests.browser.conftest import PHONE, STAFF_PASSWORD, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -156,3 +156,27 @@ def test_page_at_200_percent_zoom_does_not_scroll_sideways(new_page, live_server
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 200 % zoom"
+
+
+def test_month_cells_and_figure_tables_fit_their_boxes_on_a_desktop(new_page, live_server):
+    """Long Finnish event and column names ("Kaupunkikohtaaminen", "Tyytyväisyyden keskiarvo")
+    once spilled out of the month grid's cells and made the monitoring table 1,376 px wide in a
+    960 px column."""
+    page = new_page({"width": 1280, "height": 800})
+    overflowing_cells = (
+        "[...document.querySelectorAll('table.month td')]"
+        ".filter(td => td.scrollWidth > td.clientWidth + 1).length"
+    )
+    for month in (0, 1):
+        page.goto(f"{live_server.url}/?view=month&lang=fi")
+        for _ in range(month):
+            page.click("a[rel=next]")
+        assert page.evaluate(overflowing_cells) == 0, page.url
+    sign_in(page, live_server, lang="fi")
+    page.goto(f"{live_server.url}/staff/feedback?lang=fi")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('table.figures')]"
+        ".map(t => [t.scrollWidth, t.closest('main').clientWidth])"
+    )
+    assert widths
+    assert all(table <= box for table, box in widths), widths
