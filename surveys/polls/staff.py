@@ -199,6 +199,7 @@ class StaffPollsController(Controller):
                 "kiosks": await services.list_kiosks(db_session, poll.id),
                 "public_url": public_url(request, poll.slug),
                 "kiosk_link": kiosk_link,
+                "kiosk_qr": qr_svg(kiosk_link, title=None) if kiosk_link else None,
                 "kiosk_form": kiosk_form or Form(),
                 "visibility_labels": VISIBILITY_LABELS,
                 "channel_labels": CHANNEL_LABELS,
@@ -251,6 +252,7 @@ class StaffPollsController(Controller):
                 "public_url": public_url(request, poll.slug),
                 "live_source": f"/staff/polls/{poll.id}/live",
                 "fragment_url": f"/staff/polls/{poll.id}/present/results",
+                "presenting": True,
             },
         )
 

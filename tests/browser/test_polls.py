@@ -117,3 +117,37 @@ def test_results_update_live_without_reload(new_page, live_server: LiveServer):
     expect(voter.get_by_text(THANKS["en"])).to_be_visible()
     expect(total).to_have_text(re.compile(rf"^{before + 1} votes"), timeout=10000)
     assert watcher.evaluate("window.notReloaded") is True
+
+
+def test_kiosk_is_locked_to_its_poll_and_the_presentation_is_legible_from_afar(
+    new_page, live_server: LiveServer
+):
+    staff = new_page()
+    sign_in(staff, live_server)
+    staff.goto(f"{live_server.url}/staff/polls?lang=en")
+    staff.locator("table a").first.click()
+    poll_page = staff.url
+    staff.fill("#field-name", "Entresse library")
+    staff.get_by_role("button", name="Create a kiosk link").click()
+    link = staff.locator(".kiosk-link code").inner_text()
+    # The link is also a QR code for the tablet's camera.
+    expect(
+        staff.get_by_role("img", name="QR code that opens the kiosk on the tablet")
+    ).to_be_visible()
+    tablet = new_page(PHONE)
+    tablet.goto(link + "&lang=en")
+    expect(tablet).to_have_url(re.compile(r"/kiosk$"))
+    # Nothing leads off the poll: no site navigation, no staff sign-in, the brand is no link.
+    assert tablet.locator("nav.main-nav").count() == 0
+    assert tablet.locator("a[href='/staff/login'], a[href='/staff'], a[href='/']").count() == 0
+    assert tablet.locator("footer").count() == 0
+    for box in tablet.locator("main button").evaluate_all(
+        "buttons => buttons.map(b => b.getBoundingClientRect().height)"
+    ):
+        assert box >= 48
+    # The presentation screen: no staff name, a heading legible from five metres.
+    staff.goto(poll_page + "/present")
+    assert "Browser admin" not in staff.locator("body").inner_text()
+    assert staff.locator("nav.main-nav, form.logout").count() == 0
+    heading = staff.locator("h1").evaluate("h => parseFloat(getComputedStyle(h).fontSize)")
+    assert heading >= 48
