@@ -1,7 +1,9 @@
 """Open-data exports: the aggregates, the monitoring figures and the anonymous responses.
 
 Column names are stable: question keys, option keys and fixed English field
-names, the same in every language of the interface.
+names, the same in every language of the interface. The exports for people (the spreadsheet
+CSV and the Excel workbook) also carry labels in the staff member's language: `labelled` puts
+them in the header and names the groups.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.areas.models import Area
 from app.events.models import Event
+from app.i18n import N_, gettext, localized
 from surveys.comparison import Comparison, ComparisonFilter, is_numeric
 from surveys.definitions import Question
 from surveys.instruments import parse_instrument
@@ -47,6 +50,64 @@ ANSWER_COLUMNS = [
     "share_ci95_low",
     "share_ci95_high",
 ]
+COLUMN_LABELS = {
+    "group": N_("Group"),
+    "events": N_("Events"),
+    "hours": N_("Hours of activity"),
+    "participants": N_("Participants"),
+    "visitors": N_("Visitors"),
+    "organisers": N_("Organisers"),
+    "responses": N_("Responses"),
+    "response_rate": N_("Responses per participant"),
+    "residents": N_("Residents"),
+    "participants_per_1000_residents": N_("Participants per 1,000 residents"),
+    "satisfaction_mean": N_("Mean satisfaction (1–5)"),
+    "suppressed": N_("Fewer than 5 responses (1 = yes)"),
+    "question_key": N_("Question"),
+    "option_key": N_("Option"),
+    "n": N_("Number of answers"),
+    "mean": N_("Mean"),
+    "median": N_("Median"),
+    "sd": N_("Standard deviation"),
+    "ci95_low": N_("Confidence interval, lower limit"),
+    "ci95_high": N_("Confidence interval, upper limit"),
+    "count": N_("Count"),
+    "share": N_("Share"),
+    "share_ci95_low": N_("Confidence interval of the share, lower limit"),
+    "share_ci95_high": N_("Confidence interval of the share, upper limit"),
+    "response_id": N_("Response"),
+    "event_id": N_("Event"),
+    "event_type": N_("Event type"),
+    "area": N_("Area"),
+    "event_date": N_("Date of the event"),
+    "language": N_("Language of the answer"),
+    "submitted_on": N_("Answered on"),
+}
+
+
+def column_labels(keys: Sequence[str], questions: Sequence[Question] = ()) -> list[str]:
+    """The header for people: each column's label in the reader's language (a question's own
+    text for a question key), the key itself where there is none."""
+    texts = {q.key: q.text for q in questions}
+    labels = []
+    for key in keys:
+        if key in COLUMN_LABELS:
+            labels.append(gettext(COLUMN_LABELS[key]))
+        elif key in texts:
+            labels.append(localized(texts[key]) or key)
+        else:
+            labels.append(key)
+    return labels
+
+
+def labelled(rows: list[list], group_names: dict[str, str], *, keys_row: bool) -> list[list]:
+    """Rows for people: the labels first (and the stable keys in a second row when `keys_row`,
+    so that a workbook shows both), and each group by its name."""
+    header, *data = rows
+    named = [[group_names.get(str(row[0]), row[0]), *row[1:]] for row in data]
+    return [column_labels(header), *([header] if keys_row else []), *named]
+
+
 RESPONSE_FIXED_COLUMNS = [
     "response_id",
     "event_id",

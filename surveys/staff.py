@@ -19,11 +19,18 @@ from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, N_, gettext
-from app.spreadsheets import csv_text, safe_cell
+from app.spreadsheets import csv_chunks, csv_text
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
 from surveys.definitions import DefinitionError, parse_question
-from surveys.exports import answer_rows, monitoring_rows, response_columns, response_rows
+from surveys.exports import (
+    answer_rows,
+    column_labels,
+    labelled,
+    monitoring_rows,
+    response_columns,
+    response_rows,
+)
 from surveys.xlsx import workbook
 
 EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
@@ -176,9 +183,13 @@ class CompareController(Controller):
         )
 
 
+EXPORT_FORMATS = ("csv", "sheet.csv", "xlsx")
+
+
 def export_name(filename: str) -> tuple[str, str]:
+    """`monitoring.csv` (for machines), `monitoring.sheet.csv` (for spreadsheets), `.xlsx`."""
     kind, _dot, fmt = filename.partition(".")
-    if kind not in EXPORT_KINDS or fmt not in ("csv", "xlsx"):
+    if kind not in EXPORT_KINDS or fmt not in EXPORT_FORMATS:
         raise NotFoundError(N_("No such export."))
     return kind, fmt
 
@@ -186,8 +197,12 @@ def export_name(filename: str) -> tuple[str, str]:
 async def export_response(
     request, db_session, settings, filters, grouping, kind, fmt, areas, extra_questions=()
 ) -> Response:
-    filename = f"tori-feedback-{kind}-{dt.datetime.now(dt.UTC).date().isoformat()}.{fmt}"
+    """A machine CSV has the stable keys; the spreadsheet CSV and the workbook are for people:
+    labels in the staff member's language (the workbook keeps the keys in a second row)."""
+    stem = f"tori-feedback-{kind}-{dt.datetime.now(dt.UTC).date().isoformat()}"
+    filename = f"{stem}.{fmt.replace('sheet.csv', 'spreadsheet.csv')}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    for_people = fmt != "csv"
     if kind == "responses":
         catalogue_comparison = await compare(
             db_session,
@@ -196,21 +211,26 @@ async def export_response(
             zone=settings.timezone,
             areas=areas,
         )
-        columns = await response_columns(
-            request.app.state.db.sessionmaker, [*catalogue_comparison.questions, *extra_questions]
-        )
+        questions = [*catalogue_comparison.questions, *extra_questions]
+        columns = await response_columns(request.app.state.db.sessionmaker, questions)
         rows = response_rows(
             request.app.state.db.sessionmaker, filters, columns, zone=settings.timezone
         )
-        if fmt == "csv":
+        if for_people:
+            header = await anext(rows)
+            rows = _with_header(rows, column_labels(header, questions))
+        if fmt != "xlsx":
             return Stream(
-                _csv_stream(rows), media_type="text/csv; charset=utf-8", headers=disposition
+                csv_chunks(rows, for_spreadsheet=for_people),
+                media_type="text/csv; charset=utf-8",
+                headers=disposition,
             )
-        collected = []
+        collected = [header]
         async for row in rows:
             collected.append(row)
             if len(collected) > MAX_XLSX_RESPONSES:
                 raise DomainError(N_("Too many responses for a spreadsheet; download them as CSV."))
+        collected[0], collected[1] = collected[1], collected[0]  # labels first, then the keys
         return Response(
             workbook([("responses", collected)]), media_type=XLSX_TYPE, headers=disposition
         )
@@ -223,32 +243,29 @@ async def export_response(
         areas=areas,
         extra_questions=list(extra_questions),
     )
-    table = monitoring_rows(comparison) if kind == "monitoring" else answer_rows(comparison)
+    tables = {"monitoring": monitoring_rows(comparison), "answers": answer_rows(comparison)}
     if fmt == "csv":
-        return Response(csv_text(table), media_type="text/csv; charset=utf-8", headers=disposition)
+        return Response(
+            csv_text(tables[kind]), media_type="text/csv; charset=utf-8", headers=disposition
+        )
+    names = group_labels(comparison, areas, await event_titles(db_session, comparison))
+    if fmt == "sheet.csv":
+        return Response(
+            csv_text(labelled(tables[kind], names, keys_row=False), for_spreadsheet=True),
+            media_type="text/csv; charset=utf-8",
+            headers=disposition,
+        )
     return Response(
-        workbook(
-            [("monitoring", monitoring_rows(comparison)), ("answers", answer_rows(comparison))]
-        ),
+        workbook([(sheet, labelled(rows, names, keys_row=True)) for sheet, rows in tables.items()]),
         media_type=XLSX_TYPE,
         headers=disposition,
     )
 
 
-async def _csv_stream(rows: AsyncIterator[list]) -> AsyncIterator[bytes]:
-    import csv  # noqa: PLC0415
-    import io  # noqa: PLC0415
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    yield "\ufeff".encode()  # so that spreadsheet programs read the file as UTF-8
+async def _with_header(rows: AsyncIterator[list], labels: list[str]) -> AsyncIterator[list]:
+    yield labels
     async for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+        yield row
 
 
 def settings_form(questionnaire, event, zone: ZoneInfo) -> Form:

@@ -238,12 +238,56 @@ async def test_staff_compare_two_event_types_and_export(client, db):
         io.BytesIO((await client.get("/staff/feedback/export/answers.xlsx?group=type")).content)
     )
     assert workbook.sheetnames == ["monitoring", "answers"]
-    header = [cell.value for cell in next(workbook["answers"].iter_rows(max_row=1))]
-    assert header[:4] == ["group", "question_key", "option_key", "n"]
+    labels, keys = (
+        [cell.value for cell in row] for row in workbook["answers"].iter_rows(max_row=2)
+    )
+    assert keys[:4] == ["group", "question_key", "option_key", "n"]
+    assert labels[:4] == ["Group", "Question", "Option", "Number of answers"]
     responses_book = openpyxl.load_workbook(
         io.BytesIO((await client.get("/staff/feedback/export/responses.xlsx")).content)
     )
-    assert responses_book["responses"].max_row == 12
+    assert responses_book["responses"].max_row == 13  # labels, keys and 11 responses
+
+
+async def test_exports_for_spreadsheets_open_in_columns_with_labels_in_the_staff_language(
+    client, db
+):
+    """Finnish and Swedish spreadsheet programs read ';' and a decimal comma; a comma-separated
+    file with '.' decimals opened in one column. The machine CSV stays as open data expects."""
+    await seed_two_types(db)
+    await signed_in_as(client, db, Role.STAFF)
+    machine = await client.get("/staff/feedback/export/answers.csv?group=type")
+    assert not machine.text.startswith("\ufeff")
+    assert machine.text.splitlines()[0].startswith("group,question_key,option_key,n,mean")
+    for language, group_label, mean_label, panel in (
+        ("fi", "Ryhmä", "Keskiarvo", "Teemapaneeli"),
+        ("sv", "Grupp", "Medelvärde", "Temapanel"),
+        ("en", "Group", "Mean", "Theme panel"),
+    ):
+        sheet = await client.get(
+            f"/staff/feedback/export/answers.sheet.csv?group=type&lang={language}"
+        )
+        assert sheet.status_code == 200
+        assert sheet.headers["content-type"].startswith("text/csv")
+        assert 'spreadsheet.csv"' in sheet.headers["content-disposition"]
+        assert sheet.text.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(sheet.text.lstrip("\ufeff")), delimiter=";"))
+        header = rows[0]
+        assert header[0] == group_label
+        assert mean_label in header
+        satisfaction = [row for row in rows[1:] if row[1] == "satisfaction"]
+        means = {row[0]: row[header.index(mean_label)] for row in satisfaction}
+        assert means[panel] == "4,2", (language, means)
+        monitoring = await client.get(
+            f"/staff/feedback/export/monitoring.sheet.csv?lang={language}"
+        )
+        assert monitoring.text.startswith("\ufeff")
+        assert ";" in monitoring.text.splitlines()[0]
+    responses = await client.get("/staff/feedback/export/responses.sheet.csv?type=pop_up&lang=fi")
+    rows = list(csv.reader(io.StringIO(responses.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:3] == ["Vastaus", "Tapahtuma", "Tapahtumatyyppi"]
+    assert len(rows) == 7
+    assert all(row[-1].startswith("'=") for row in rows[1:])  # no formula runs here either
 
 
 @pytest.mark.parametrize(
