@@ -21,43 +21,43 @@ ESPOO_AREAS = [
         "suur-leppavaara",
         {"fi": "Suur-Leppävaara", "sv": "Stor-Alberga", "en": "Greater Leppävaara"},
         67_814,
-        "Sellon kirjasto",
+        {"fi": "Sellon kirjasto", "sv": "Sellobiblioteket"},
     ),
     (
         "suur-tapiola",
         {"fi": "Suur-Tapiola", "sv": "Stor-Hagalund", "en": "Greater Tapiola"},
         46_052,
-        "Tapiolan kirjasto",
+        {"fi": "Tapiolan kirjasto", "sv": "Hagalunds bibliotek"},
     ),
     (
         "suur-matinkyla",
         {"fi": "Suur-Matinkylä", "sv": "Stor-Mattby", "en": "Greater Matinkylä"},
         40_389,
-        "Ison Omenan kirjasto",
+        {"fi": "Ison Omenan kirjasto", "sv": "Iso Omenas bibliotek"},
     ),
     (
         "suur-espoonlahti",
         {"fi": "Suur-Espoonlahti", "sv": "Stor-Esboviken", "en": "Greater Espoonlahti"},
         54_248,
-        "Lippulaivan kirjasto",
+        {"fi": "Lippulaivan kirjasto", "sv": "Lippulaivas bibliotek"},
     ),
     (
         "suur-kauklahti",
         {"fi": "Suur-Kauklahti", "sv": "Stor-Köklax", "en": "Greater Kauklahti"},
         9_634,
-        "Kauklahden kirjasto",
+        {"fi": "Kauklahden kirjasto", "sv": "Köklax bibliotek"},
     ),
     (
         "vanha-espoo",
         {"fi": "Vanha-Espoo", "sv": "Gamla Esbo", "en": "Old Espoo"},
         39_908,
-        "Entressen kirjasto",
+        {"fi": "Entressen kirjasto", "sv": "Entressebiblioteket"},
     ),
     (
         "pohjois-espoo",
         {"fi": "Pohjois-Espoo", "sv": "Norra Esbo", "en": "North Espoo"},
         11_200,
-        "Kalajärven kirjasto",
+        {"fi": "Kalajärven kirjasto", "sv": "Kalajärvi bibliotek"},
     ),
 ]
 
@@ -192,7 +192,9 @@ async def seed_events(
                 theme={"fi": theme[0], "sv": theme[1], "en": theme[2]},
                 event_type=event_type.value,
                 area_id=area.id if area else None,
-                venue="Teams" if area is None else venues[area.slug],
+                venue={"fi": "Teams", "sv": "Teams", "en": "Teams"}
+                if area is None
+                else venues[area.slug],
                 languages=_languages(event_type, rng),
                 starts_at=starts.astimezone(dt.UTC),
                 ends_at=ends.astimezone(dt.UTC),

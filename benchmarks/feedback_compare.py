@@ -117,7 +117,7 @@ async def generate(url: str, events: int, responses: int) -> None:
                 "{}",
                 event_type,
                 area.id,
-                "Kirjasto",
+                json.dumps({"fi": "Kirjasto", "sv": "Biblioteket"}),
                 json.dumps(rng.choice([["fi"], ["fi", "sv"], ["fi", "en"], ["sv"], ["en", "fi"]])),
                 begins,
                 begins + dt.timedelta(hours=rng.choice([1.5, 2, 3])),

@@ -85,7 +85,7 @@ async def make_event(
         ends_at=starts + dt.timedelta(hours=hours),
         languages=languages or ["fi"],
         area_id=area.id if area else None,
-        venue="Kirjasto",
+        venue={"fi": "Kirjasto", "sv": "Biblioteket"},
         organisers=[(OrganiserKind.CITY_UNIT, "Asukasosallisuus")],
         is_public=is_public,
     )

@@ -192,7 +192,9 @@ class CalendarController(Controller):
 
 def feed_entry(request: Request, event: Event) -> FeedEntry:
     location = ", ".join(
-        part for part in (event.venue, localized(event.area.name) if event.area else "") if part
+        part
+        for part in (localized(event.venue), localized(event.area.name) if event.area else "")
+        if part
     )
     return FeedEntry(
         uid=f"event-{event.id}@{request.url.hostname or 'tori'}",
@@ -232,7 +234,6 @@ def event_form(event: Event | None, zone: ZoneInfo) -> Form:
     values: dict[str, object] = {
         "event_type": event.event_type,
         "area_id": event.area_id or "",
-        "venue": event.venue,
         "languages": event.languages,
         "starts_date": starts.date().isoformat(),
         "starts_time": starts.strftime("%H.%M"),
@@ -246,6 +247,7 @@ def event_form(event: Event | None, zone: ZoneInfo) -> Form:
         values[f"title_{language}"] = event.title.get(language, "")
         values[f"description_{language}"] = event.description.get(language, "")
         values[f"theme_{language}"] = event.theme.get(language, "")
+        values[f"venue_{language}"] = event.venue.get(language, "")
     for kind, name in ORGANISER_FIELDS.items():
         values[name] = "\n".join(o.name for o in event.organisers if o.kind == kind.value)
     return Form.prefilled(values)
@@ -257,7 +259,7 @@ def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventI
     theme = form.translated_text("theme", max_length=200)
     event_type = form.choice("event_type", [t.value for t in EventType])
     area_value = form.choice("area_id", [str(area.id) for area in areas], required=False)
-    venue = form.text("venue", max_length=200)
+    venue = form.translated_text("venue", max_length=200)
     languages = form.choices("languages", LANGUAGES, at_least=1)
     starts_date = form.date("starts_date")
     starts_time = form.time("starts_time")

@@ -76,7 +76,9 @@ class Event(Base):
     area_id: Mapped[int | None] = mapped_column(
         ForeignKey("area.id", ondelete="RESTRICT"), nullable=True, index=True
     )
-    venue: Mapped[str] = mapped_column(String(200), default="")
+    # The place per language: "Sellon kirjasto" / "Sellos bibliotek" (the JSON of every
+    # per-language text, with the same fallback).
+    venue: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     # Languages the event is held in, e.g. ["fi", "en"].
     languages: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

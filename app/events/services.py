@@ -32,7 +32,7 @@ class EventInput:
     description: dict[str, str] = field(default_factory=dict)
     theme: dict[str, str] = field(default_factory=dict)
     area_id: int | None = None
-    venue: str = ""
+    venue: dict[str, str] = field(default_factory=dict)
     organisers: list[tuple[OrganiserKind, str]] = field(default_factory=list)
     participant_count: int | None = None
     visitor_count: int | None = None

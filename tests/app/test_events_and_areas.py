@@ -23,7 +23,8 @@ def event_fields(**changes):
         "title_en": "Resident evening in Kivenlahti",
         "event_type": "resident_evening",
         "area_id": "",
-        "venue": "Lippulaivan kirjasto",
+        "venue_fi": "Lippulaivan kirjasto",
+        "venue_sv": "Lippulaivas bibliotek",
         "languages": ["fi", "en"],
         "starts_date": start,
         "starts_time": "17:00",
@@ -113,7 +114,7 @@ def test_occurrences_keep_wall_clock_time_across_daylight_saving_and_month_ends(
         ({"participant_count": "-5"}, "Enter a number from 0 to 1000000."),
         ({"participant_count": "lots"}, "Enter a whole number"),
         ({"participant_count": "9" * 40}, "Enter a whole number"),
-        ({"venue": "Kirjasto\x00"}, "control characters"),
+        ({"venue_sv": "Bibliotek\x00"}, "control characters"),
         ({"organisers_city_unit": "\n".join(["Yksikkö"] * 21)}, "Give at most 20 lines."),
         ({"recurrence": "weekly", "occurrences": "99"}, "Enter a number from 2 to 52."),
         ({"recurrence": "daily"}, "Choose one of the options."),
@@ -132,7 +133,7 @@ async def test_bad_event_forms_say_what_is_wrong_and_store_nothing(
 async def test_hostile_text_is_stored_as_text_and_escaped_everywhere(client, db):
     await signed_in_as(client, db, Role.STAFF)
     hostile = "<script>alert('x')</script>'; DROP TABLE event; --"
-    response = await post_event(client, title_fi=hostile, venue='"><img src=x onerror=alert(1)>')
+    response = await post_event(client, title_fi=hostile, venue_fi='"><img src=x onerror=alert(1)>')
     assert response.status_code == 303
     event = await db.scalar(select(Event))
     assert event.title["fi"] == hostile
@@ -305,3 +306,21 @@ async def test_staff_home_lists_past_events_missing_participant_counts(client, d
     await signed_in_as(client, db, Role.STAFF)
     response = await client.get("/staff")
     assert "Forgotten evening" in response.text or "Unohtunut ilta" in response.text
+
+
+async def test_the_place_is_shown_in_the_reader_language_and_falls_back_marked(client, db):
+    """The place was one Finnish text shown on Swedish pages; now it is per language like the
+    name, and a missing language falls back with its own lang attribute."""
+    await signed_in_as(client, db, Role.STAFF)
+    assert (await post_event(client)).status_code == 303
+    event = await db.scalar(select(Event))
+    assert event.venue == {"fi": "Lippulaivan kirjasto", "sv": "Lippulaivas bibliotek"}
+    swedish = await client.get(f"/events/{event.id}?lang=sv")
+    assert '<dd lang="sv">Lippulaivas bibliotek</dd>' in swedish.text
+    assert "Lippulaivan kirjasto" not in swedish.text
+    english = await client.get(f"/events/{event.id}?lang=en")
+    assert '<dd lang="fi">Lippulaivan kirjasto</dd>' in english.text
+    feed = await client.get(f"/events/{event.id}/calendar.ics?lang=sv")
+    assert "LOCATION:Lippulaivas bibliotek" in feed.text
+    edit = await client.get(f"/staff/events/{event.id}?lang=sv")
+    assert 'value="Lippulaivas bibliotek"' in edit.text
