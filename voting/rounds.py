@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_action
@@ -255,7 +255,7 @@ async def update_round(
     count depends on is fixed once voting opens (see `frozen_by`). A refused change stores
     nothing and records nothing. Returns the round as stored."""
     draft.check()
-    round_ = await lock_round(session, round_.id)
+    round_ = await lock_round(session, inspect(round_).identity[0])
     frozen = await frozen_by(session, round_)
     if frozen and _fixed_changes(round_, draft, frozen == FROZEN_BY_PUBLICATION):
         await session.rollback()
@@ -325,7 +325,7 @@ async def change_voting_close(
     means now); extending is refused once voting has closed; neither after publication."""
     if not reason:
         raise DomainError(N_("Give the public reason for changing the voting time."))
-    round_ = await lock_round(session, round_.id)
+    round_ = await lock_round(session, inspect(round_).identity[0])
     now = now or utcnow()
     refusal = None
     if round_.published_at is not None:
@@ -504,7 +504,11 @@ def proposal_snapshot(proposal: Proposal) -> dict:
 async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:
     """The proposal's round, locked, while the ballot may still change; the proposal as
     committed now."""
-    round_ = await lock_round(session, proposal.round_id)
+    # By the identity, not the attribute: after an earlier rollback the object is expired.
+    round_id = await session.scalar(
+        select(Proposal.round_id).where(Proposal.id == inspect(proposal).identity[0])
+    )
+    round_ = await lock_round(session, round_id)
     frozen = await frozen_by(session, round_)
     if frozen:
         await session.rollback()

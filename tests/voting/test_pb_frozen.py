@@ -14,7 +14,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from app.accounts.models import Role
 from app.database import utcnow
@@ -445,3 +445,26 @@ async def test_concurrent_extensions_form_one_chain(db, database):
     assert changes[0][1] == first
     assert changes[1][1] == changes[0][2]
     assert await db.scalar(text("SELECT voting_close_at FROM pb_round")) == changes[1][2]
+
+
+async def test_the_services_refuse_without_any_form(db):
+    """The rules are kept by the services, so a command, a script or a second tab that calls
+    them directly is refused the same way."""
+    from app.errors import DomainError
+    from tests.voting.factories import draft_in_phase
+
+    round_, kallio, p = await voting_round(db)
+    before = await stored(db)
+    draft = draft_in_phase("voting", {kallio.id: 100_000, None: 50_000}, official_rule="mes_cost")
+    draft.voting_open_at, draft.voting_close_at = round_.voting_open_at, round_.voting_close_at
+    with pytest.raises(DomainError, match="Voting has opened"):
+        await rounds.update_round(db, round_, draft)
+    park_id = inspect(p["park"]).identity[0]
+    for attempt in (
+        lambda: rounds.accept_proposal(db, p["idea"], 5_000),
+        lambda: rounds.reject_proposal(db, p["park"], {"en": "No"}),
+        lambda: rounds.merge_proposal(db, p["benches"], park_id),
+    ):
+        with pytest.raises(DomainError, match="fixed once voting opens"):
+            await attempt()
+    assert await stored(db) == before
