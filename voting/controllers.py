@@ -154,6 +154,8 @@ class RoundsController(Controller):
             context={
                 **round_context(round_),
                 "counts": counts,
+                "changes": await rounds.round_changes(db_session, round_.id),
+                "change_kinds": rounds.CHANGE_KINDS,
                 "resident": await current_resident(request, db_session, settings.secret_key),
             },
         )

@@ -85,6 +85,28 @@ class Budget(Base):
     area: Mapped[Area | None] = relationship(lazy="joined")
 
 
+class RoundChange(Base):
+    """A change of the voting period after voting opened: closing early or extending, made by an
+    administrator with a public reason. Shown on the round page and written into the bulletin
+    board; who made it is kept for the staff audit log only, never shown publicly."""
+
+    __tablename__ = "pb_round_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "close_early" or "extend".
+    kind: Mapped[str] = mapped_column(String(16))
+    # The close time before and after the change.
+    from_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    to_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The public reason, in the languages the administrator wrote it in.
+    reason: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    changed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+
+
 class Resident(Base):
     """A resident's account for proposing ideas. Voting never uses it."""
 

@@ -16,6 +16,7 @@ from app.errors import DomainError
 from app.i18n import N_, localized
 from voting import signing
 from voting.models import Checkpoint, LogEntry, LogHead, Proposal, Round
+from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
     FORMAT,
     BoardChecker,
@@ -122,6 +123,11 @@ async def definition_of(session: AsyncSession, round_: Round) -> dict:
         "projects": [
             {"id": p.id, "area": p.area_id, "cost": p.cost, "title": p.title} for p in proposals
         ],
+        # The voting period as it ended, and every change of it made after voting opened
+        # (closing early, extending), with its public reason.
+        "voting_open_at": iso_utc(round_.voting_open_at),
+        "voting_close_at": iso_utc(round_.voting_close_at),
+        "changes": board_changes(await round_changes(session, round_.id)),
     }
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.models import Ballot, Budget, LogHead, Proposal, Round
+from voting.models import Ballot, Budget, LogHead, Proposal, RollEntry, Round, RoundChange
 from voting.tally.board import GENESIS
 
 PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
@@ -137,7 +139,11 @@ def _apply(round_: Round, draft: RoundDraft) -> None:
     round_.points_per_proposal = draft.points_per_proposal if points else None
 
 
-async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "tori") -> Round:
+async def create_round(
+    session: AsyncSession, draft: RoundDraft, source: str = "tori", actor: Any = None
+) -> Round:
+    """A new round. With `actor` (a staff member), the staff audit log records it in the same
+    transaction; rounds imported or built by commands pass none."""
     draft.check()
     round_ = Round(slug=await new_slug(session, Round), source=source, budgets=[])
     _apply(round_, draft)
@@ -145,25 +151,116 @@ async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "
     session.add(round_)
     await session.flush()
     session.add(LogHead(round_id=round_.id, count=0, head_hash=GENESIS, prev_hash=GENESIS))
+    if actor is not None:
+        await record_action(
+            session, actor, "round.save", f"round {round_.slug}", None, round_snapshot(round_)
+        )
     await session.commit()
     return round_
 
 
-async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) -> None:
-    """Dates and texts can change; the ballot's rule and budgets are fixed once voting opens
-    (ballots are checked against them, and caches of the ballot rely on it)."""
-    draft.check()
-    fixed = phase_of(round_) in ("voting", "counting", "results")
-    if (fixed or await ballot_count(session, round_.id)) and (
-        draft.ballot_rule != round_.ballot_rule
-        or draft.max_choices != round_.max_choices
-        or draft.points_total != round_.points_total
-        or draft.points_per_proposal != round_.points_per_proposal
-        or draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}
-    ):
-        raise DomainError(
-            N_("Voting has opened: the ballot rule and budgets can no longer change.")
+# Frozen rules ----------------------------------------------------------------------------------
+#
+# From the moment voting opens, or the first voter is marked on the roll, what the count depends
+# on cannot change: the ballot rule and its limits, the budgets, the proposals on the ballot and
+# their costs, the official rule, the minimum age and the voting times (closing early and
+# extending are separate, public, recorded actions: `change_voting_close`). After publication the
+# title, which the bulletin board carries, is fixed too. Every service below checks this itself,
+# under a lock on the round's row, so no form, command or second tab can get around it.
+
+# Rules freeze this long before the opening time. Casting checks the voting window against the
+# round as committed, so a change checked a moment before the opening and committed a moment
+# after could otherwise meet a ballot cast in between; a minute covers a slow commit and a
+# modest difference between the application's and the database's clocks.
+FREEZE_AHEAD = dt.timedelta(minutes=1)
+FROZEN_BY_VOTING = N_(
+    "Voting has opened in this round: its ballot, budgets, rules and voting times can no longer"
+    " change."
+)
+FROZEN_BY_PUBLICATION = N_(
+    "The results of this round have been published: nothing they were counted from can change."
+)
+RULES_FIXED = N_(
+    "Voting has opened: the ballot rule, budgets, official rule, minimum age and voting times"
+    " can no longer change. An administrator can close voting early or extend it, with a"
+    " public reason."
+)
+BALLOT_FIXED = N_("The ballot is fixed once voting opens.")
+
+
+async def votes_cast(session: AsyncSession, round_id: int) -> bool:
+    """Whether anyone has voted. The roll is marked in the same transaction that keeps the
+    ballot, wherever the ballot waits before it joins the log, so the roll is the one place to
+    ask."""
+    return bool(
+        await session.scalar(
+            select(exists().where(RollEntry.round_id == round_id, RollEntry.voted_via.is_not(None)))
         )
+    )
+
+
+async def frozen_by(
+    session: AsyncSession, round_: Round, now: dt.datetime | None = None
+) -> str | None:
+    """None while the round's rules may still change, else the reason (a msgid) they may not."""
+    if round_.published_at is not None:
+        return FROZEN_BY_PUBLICATION
+    now = now or utcnow()
+    if now >= round_.voting_open_at - FREEZE_AHEAD or await votes_cast(session, round_.id):
+        return FROZEN_BY_VOTING
+    return None
+
+
+async def lock_round(session: AsyncSession, round_id: int) -> Round:
+    """The round as committed now, its row locked until the transaction ends: changes of the
+    round, its proposals and its voting times queue behind each other (and behind
+    publication, which locks the same row) instead of each checking a stale copy."""
+    round_ = await session.scalar(
+        select(Round)
+        .where(Round.id == round_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if round_ is None:
+        raise NotFoundError(N_("There is no such participatory budgeting round."))
+    return round_
+
+
+def _fixed_changes(round_: Round, draft: RoundDraft, published: bool) -> list[str]:
+    """The fields a draft would change that are fixed once voting opens (and, `published`,
+    once the results are out)."""
+    points = draft.ballot_rule == "points"
+    wanted = {
+        "ballot_rule": draft.ballot_rule,
+        "max_choices": draft.max_choices if draft.ballot_rule == "k_approval" else None,
+        "points_total": draft.points_total if points else None,
+        "points_per_proposal": draft.points_per_proposal if points else None,
+        "official_rule": draft.official_rule,
+        "min_age": draft.min_age,
+        "voting_open_at": draft.voting_open_at,
+        "voting_close_at": draft.voting_close_at,
+    }
+    if published:
+        wanted["title"] = draft.title
+    changed = [name for name, value in wanted.items() if getattr(round_, name) != value]
+    if draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}:
+        changed.append("budgets")
+    return changed
+
+
+async def update_round(
+    session: AsyncSession, round_: Round, draft: RoundDraft, actor: Any = None
+) -> Round:
+    """Texts and the other phases' dates can change at any time before publication; what the
+    count depends on is fixed once voting opens (see `frozen_by`). A refused change stores
+    nothing and records nothing. Returns the round as stored."""
+    draft.check()
+    round_ = await lock_round(session, inspect(round_).identity[0])
+    frozen = await frozen_by(session, round_)
+    if frozen and _fixed_changes(round_, draft, frozen == FROZEN_BY_PUBLICATION):
+        await session.rollback()
+        raise DomainError(RULES_FIXED if frozen == FROZEN_BY_VOTING else frozen)
+    before = round_snapshot(round_)
     _apply(round_, draft)
     current = {budget.area_id: budget for budget in round_.budgets}
     for area, budget in current.items():
@@ -174,7 +271,132 @@ async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) 
             current[area].amount = amount
         else:
             round_.budgets.append(Budget(area_id=area, amount=amount))
+    await session.flush()
+    after = round_snapshot(round_)
+    if after != before:
+        await record_action(session, actor, "round.save", f"round {round_.slug}", before, after)
     await session.commit()
+    return round_
+
+
+def round_snapshot(round_: Round) -> dict:
+    """The round as the staff audit log records it before and after a change."""
+    return {
+        "title": round_.title,
+        "phases": [
+            moment.isoformat()
+            for moment in (
+                round_.ideas_open_at,
+                round_.review_at,
+                round_.voting_open_at,
+                round_.voting_close_at,
+                round_.results_at,
+            )
+        ],
+        "min_age": round_.min_age,
+        "ballot_rule": round_.ballot_rule,
+        "max_choices": round_.max_choices,
+        "points": [round_.points_total, round_.points_per_proposal],
+        "official_rule": round_.official_rule,
+        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
+    }
+
+
+# Closing early and extending -------------------------------------------------------------------
+
+CHANGE_KINDS = {
+    "close_early": N_("Voting closed early"),
+    "extend": N_("Voting extended"),
+}
+
+
+async def change_voting_close(
+    session: AsyncSession,
+    round_: Round,
+    new_close: dt.datetime,
+    reason: dict[str, str],
+    actor: Any,
+    now: dt.datetime | None = None,
+) -> RoundChange:
+    """Close voting early or extend it, while voting is open: an administrator's action (the
+    controller checks the role) with a public reason, kept in `pb_round_change`, shown on the
+    round page, written into the bulletin board and recorded in the staff audit log, all in
+    one transaction. Closing early goes no earlier than now (a time within the current minute
+    means now); extending is refused once voting has closed; neither after publication."""
+    if not reason:
+        raise DomainError(N_("Give the public reason for changing the voting time."))
+    round_ = await lock_round(session, inspect(round_).identity[0])
+    now = now or utcnow()
+    refusal = None
+    if round_.published_at is not None:
+        refusal = FROZEN_BY_PUBLICATION
+    elif now >= round_.voting_close_at:
+        refusal = N_("Voting has closed: it can no longer be extended or closed early.")
+    elif now < round_.voting_open_at and not await votes_cast(session, round_.id):
+        refusal = N_("Voting has not opened yet: change its times by editing the round.")
+    elif new_close == round_.voting_close_at:
+        refusal = N_("Voting already closes at that time.")
+    elif new_close < now:
+        if now - new_close < dt.timedelta(minutes=1):
+            new_close = now
+        else:
+            refusal = N_("Voting can be closed now or later, not in the past.")
+    if refusal:
+        await session.rollback()
+        raise DomainError(refusal)
+    kind = "extend" if new_close > round_.voting_close_at else "close_early"
+    change = RoundChange(
+        round_id=round_.id,
+        at=now,
+        kind=kind,
+        from_at=round_.voting_close_at,
+        to_at=new_close,
+        reason=reason,
+        changed_by=getattr(actor, "id", None),
+    )
+    session.add(change)
+    before = {"voting_close_at": round_.voting_close_at.isoformat()}
+    round_.voting_close_at = new_close
+    # The results cannot be due before voting closes.
+    round_.results_at = max(round_.results_at, new_close)
+    await record_action(
+        session,
+        actor,
+        f"round.{kind}",
+        f"round {round_.slug}",
+        before,
+        {"voting_close_at": new_close.isoformat(), "reason": reason},
+    )
+    await session.commit()
+    return change
+
+
+async def round_changes(session: AsyncSession, round_id: int) -> list[RoundChange]:
+    return list(
+        await session.scalars(
+            select(RoundChange).where(RoundChange.round_id == round_id).order_by(RoundChange.id)
+        )
+    )
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """A moment as the bulletin board writes it: ISO 8601 in UTC to the second, e.g.
+    2027-03-24T18:00:00Z."""
+    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def board_changes(changes: list[RoundChange]) -> list[dict]:
+    """The "changes" of the board's round line."""
+    return [
+        {
+            "at": iso_utc(change.at),
+            "kind": change.kind,
+            "from": iso_utc(change.from_at),
+            "to": iso_utc(change.to_at),
+            "reason": change.reason,
+        }
+        for change in changes
+    ]
 
 
 async def get_round(session: AsyncSession, round_id: int) -> Round:
@@ -268,36 +490,77 @@ async def list_proposals(
     return list(await session.scalars(statement.order_by(Proposal.id)))
 
 
+def proposal_snapshot(proposal: Proposal) -> dict:
+    """A proposal as the staff audit log records it before and after a review."""
+    return {
+        "status": proposal.status,
+        "final_cost": proposal.final_cost,
+        "reason": proposal.reason,
+        "merged_into": proposal.merged_into_id,
+        "implementation": proposal.implementation,
+    }
+
+
 async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:
-    round_ = await get_round(session, proposal.round_id)
-    if phase_of(round_) in ("voting", "counting", "results"):
-        raise DomainError(N_("The ballot is fixed once voting opens."))
+    """The proposal's round, locked, while the ballot may still change; the proposal as
+    committed now."""
+    # By the identity, not the attribute: after an earlier rollback the object is expired.
+    round_id = await session.scalar(
+        select(Proposal.round_id).where(Proposal.id == inspect(proposal).identity[0])
+    )
+    round_ = await lock_round(session, round_id)
+    frozen = await frozen_by(session, round_)
+    if frozen:
+        await session.rollback()
+        raise DomainError(BALLOT_FIXED if frozen == FROZEN_BY_VOTING else frozen)
+    await session.refresh(proposal)
     return round_
 
 
-async def accept_proposal(session: AsyncSession, proposal: Proposal, final_cost: int) -> None:
+async def _record_review(
+    session: AsyncSession, actor: Any, action: str, proposal: Proposal, before: dict
+) -> None:
+    await session.flush()
+    await record_action(
+        session,
+        actor,
+        f"proposal.{action}",
+        f"proposal {proposal.id}",
+        before,
+        proposal_snapshot(proposal),
+    )
+    await session.commit()
+
+
+async def accept_proposal(
+    session: AsyncSession, proposal: Proposal, final_cost: int, actor: Any = None
+) -> None:
     round_ = await _check_reviewable(session, proposal)
     budget = budget_of(round_, proposal.area_id)
     if budget is None:
         raise DomainError(N_("This round has no budget for that area."))
     if final_cost > budget.amount:
         raise DomainError(N_("The final cost is larger than the area's whole budget."))
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
     proposal.merged_into_id = None
-    await session.commit()
+    await _record_review(session, actor, "accept", proposal, before)
 
 
 async def reject_proposal(
-    session: AsyncSession, proposal: Proposal, reason: dict[str, str]
+    session: AsyncSession, proposal: Proposal, reason: dict[str, str], actor: Any = None
 ) -> None:
-    await _check_reviewable(session, proposal)
     if not reason:
         raise DomainError(N_("Give the public reason for not putting the proposal on the ballot."))
+    await _check_reviewable(session, proposal)
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.reason, proposal.merged_into_id = "rejected", reason, None
-    await session.commit()
+    await _record_review(session, actor, "reject", proposal, before)
 
 
-async def merge_proposal(session: AsyncSession, proposal: Proposal, into_id: int) -> None:
+async def merge_proposal(
+    session: AsyncSession, proposal: Proposal, into_id: int, actor: Any = None
+) -> None:
     await _check_reviewable(session, proposal)
     target = await session.get(Proposal, into_id)
     if (
@@ -307,22 +570,30 @@ async def merge_proposal(session: AsyncSession, proposal: Proposal, into_id: int
         or target.status == "merged"
     ):
         raise DomainError(N_("Choose another proposal of the same round to merge into."))
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.merged_into_id = "merged", target.id
     # Proposals already merged into this one follow it.
     for other in await session.scalars(
         select(Proposal).where(Proposal.merged_into_id == proposal.id)
     ):
         other.merged_into_id = target.id
-    await session.commit()
+    await _record_review(session, actor, "merge", proposal, before)
 
 
 async def set_implementation(
-    session: AsyncSession, proposal: Proposal, status: str | None, note: dict[str, str]
+    session: AsyncSession,
+    proposal: Proposal,
+    status: str | None,
+    note: dict[str, str],
+    actor: Any = None,
 ) -> None:
+    """How carrying out a proposal goes, after the results: not part of the count, so allowed
+    after publication too."""
     round_ = await get_round(session, proposal.round_id)
     if phase_of(round_) != "results" or proposal.status != "accepted":
         raise DomainError(
             N_("Implementation is followed for proposals on the ballot after the results.")
         )
+    before = proposal_snapshot(proposal)
     proposal.implementation, proposal.implementation_note = status, note
-    await session.commit()
+    await _record_review(session, actor, "implementation", proposal, before)

@@ -23,7 +23,7 @@ from voting import publication, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import today_in
 from voting.exports import codes_csv, pabulib_response
-from voting.models import Proposal, Resident, Round
+from voting.models import Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
@@ -74,7 +74,19 @@ def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
     return Form.prefilled(values)
 
 
-def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundDraft | None:
+def close_form_for(round_: Round, zone: ZoneInfo | None) -> Form:
+    """The voting-close form, filled in with the current close time."""
+    if zone is None:
+        return Form()
+    moment = round_.voting_close_at.astimezone(zone)
+    return Form.prefilled(
+        {"close_date": moment.date().isoformat(), "close_time": moment.strftime("%H.%M")}
+    )
+
+
+def read_round(
+    form: Form, zone: ZoneInfo, area_ids: list[int], round_: Round | None = None
+) -> rounds.RoundDraft | None:
     title = form.translated_text("title", required=True, max_length=200)
     description = form.translated_text("description", max_length=4000, multiline=True)
     moments = {}
@@ -82,6 +94,11 @@ def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundD
         day, time = form.date(f"{name}_date"), form.time(f"{name}_time")
         if day and time:
             moments[name] = local_datetime(day, time, zone)
+            # The form shows minutes: a stored time with seconds (closing early "now") that is
+            # sent back unchanged is kept as it is, not read as a change.
+            stored = getattr(round_, f"{name}_at") if round_ else None
+            if stored and stored.replace(second=0, microsecond=0) == moments[name]:
+                moments[name] = stored
     min_age = form.integer("min_age", required=True, minimum=0, maximum=120)
     ballot_rule = form.choice("ballot_rule", list(rounds.BALLOT_RULES))
     official_rule = form.choice("official_rule", list(rounds.OFFICIAL_RULES))
@@ -127,29 +144,6 @@ async def audit(request, session, action, target, before=None, after=None) -> No
     await session.commit()
 
 
-def round_snapshot(round_: Round) -> dict:
-    return {
-        "title": round_.title,
-        "phases": [getattr(round_, f"{name}_at").isoformat() for name in PHASE_FIELDS],
-        "min_age": round_.min_age,
-        "ballot_rule": round_.ballot_rule,
-        "max_choices": round_.max_choices,
-        "points": [round_.points_total, round_.points_per_proposal],
-        "official_rule": round_.official_rule,
-        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
-    }
-
-
-def proposal_snapshot(proposal: Proposal) -> dict:
-    return {
-        "status": proposal.status,
-        "final_cost": proposal.final_cost,
-        "reason": proposal.reason,
-        "merged_into": proposal.merged_into_id,
-        "implementation": proposal.implementation,
-    }
-
-
 class StaffRoundsController(Controller):
     path = "/staff/pb"
     guards = [signed_in_staff]
@@ -172,6 +166,7 @@ class StaffRoundsController(Controller):
             template_name="pb/staff_round_form.html",
             context={
                 "round": round_,
+                "frozen": await rounds.frozen_by(db_session, round_) if round_ else None,
                 "form": form or round_form(round_, ZoneInfo(settings.timezone)),
                 "areas": await list_areas(db_session),
                 "phase_fields": PHASE_FIELDS,
@@ -185,26 +180,24 @@ class StaffRoundsController(Controller):
     async def _save(self, request, db_session, settings, round_=None) -> Template | Redirect:
         form = Form(await read_form(request))
         areas = [area.id for area in await list_areas(db_session)]
-        draft = read_round(form, ZoneInfo(settings.timezone), areas)
+        draft = read_round(form, ZoneInfo(settings.timezone), areas, round_)
         if draft is not None:
-            before = round_snapshot(round_) if round_ else None
+            round_id = round_.id if round_ else None
             try:
                 if round_ is None:
-                    round_ = await rounds.create_round(db_session, draft)
+                    round_ = await rounds.create_round(
+                        db_session, draft, actor=current_user(request)
+                    )
                 else:
-                    await rounds.update_round(db_session, round_, draft)
-                await audit(
-                    request,
-                    db_session,
-                    "round.save",
-                    f"round {round_.slug}",
-                    before,
-                    round_snapshot(round_),
-                )
+                    round_ = await rounds.update_round(
+                        db_session, round_, draft, actor=current_user(request)
+                    )
             except DomainError as error:
+                # Nothing was stored: read the round again, as committed, for the page (the ids
+                # were taken first, as the rolled-back objects can no longer be read).
                 await db_session.rollback()
                 db_session.expunge_all()
-                round_ = await rounds.get_round(db_session, round_.id) if round_ else None
+                round_ = await rounds.get_round(db_session, round_id) if round_id else None
                 form.add_error("form", error.translated())
             else:
                 return Redirect(path=f"/staff/pb/{round_.id}", status_code=303)
@@ -249,9 +242,12 @@ class StaffRoundsController(Controller):
         roll_summary=None,
         roll_errors=None,
         assisted_code=None,
+        close_form=None,
+        settings=None,
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
         proposals = await rounds.list_proposals(db_session, round_.id)
+        zone = ZoneInfo(settings.timezone) if settings else None
         return Template(
             template_name="pb/staff_round.html",
             context={
@@ -269,13 +265,56 @@ class StaffRoundsController(Controller):
                 "roll_summary": roll_summary,
                 "roll_errors": roll_errors,
                 "assisted_code": assisted_code,
+                "frozen": await rounds.frozen_by(db_session, round_),
+                "changes": await rounds.round_changes(db_session, round_.id),
+                "change_kinds": rounds.CHANGE_KINDS,
+                "close_form": close_form or close_form_for(round_, zone),
             },
             status_code=status,
         )
 
     @get("/{round_id:int}", name="staff_pb_round")
-    async def detail(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
-        return await self._detail(db_session, round_id)
+    async def detail(
+        self, db_session: DbSession, settings: AppSettings, round_id: FromPath[int]
+    ) -> Template:
+        return await self._detail(db_session, round_id, settings=settings)
+
+    @post("/{round_id:int}/voting-close", opt={"roles": ADMINS}, status_code=303)
+    async def change_voting_close(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
+    ) -> Template | Redirect:
+        """Close voting early or extend it: an administrator's public, recorded action."""
+        round_ = await rounds.get_round(db_session, round_id)
+        form = Form(await read_form(request))
+        zone = ZoneInfo(settings.timezone)
+        day, time = form.date("close_date"), form.time("close_time")
+        reason = form.translated_text(
+            "close_reason", required=True, max_length=1000, multiline=True
+        )
+        if form.is_valid:
+            try:
+                await rounds.change_voting_close(
+                    db_session,
+                    round_,
+                    local_datetime(day, time, zone),
+                    reason,
+                    current_user(request),
+                )
+            except DomainError as error:
+                await db_session.rollback()
+                db_session.expunge_all()
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/pb/{round_id}", query_params={"done": "close"}, status_code=303
+                )
+        return await self._detail(
+            db_session, round_id, close_form=form, settings=settings, status=400
+        )
 
     @post(
         "/{round_id:int}/roll",
@@ -296,12 +335,18 @@ class StaffRoundsController(Controller):
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             return await self._detail(
-                db_session, round_id, roll_errors=[(0, gettext("Choose a CSV file."))], status=400
+                db_session,
+                round_id,
+                roll_errors=[(0, gettext("Choose a CSV file."))],
+                status=400,
+                settings=settings,
             )
         data = await upload.read()
         parsed = parse_roll(data, await list_areas(db_session), settings.roll_key)
         if parsed.errors:
-            return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
+            return await self._detail(
+                db_session, round_id, roll_errors=parsed.errors, status=400, settings=settings
+            )
         summary = await import_roll(db_session, round_, parsed.rows)
         await audit(
             request,
@@ -317,7 +362,7 @@ class StaffRoundsController(Controller):
                 "kept_voted": summary.kept_voted,
             },
         )
-        return await self._detail(db_session, round_id, roll_summary=summary)
+        return await self._detail(db_session, round_id, roll_summary=summary, settings=settings)
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
     async def letter_codes(
@@ -384,8 +429,10 @@ class StaffRoundsController(Controller):
             else:
                 # Who was helped is not recorded here: the roll records the channel.
                 await audit(request, db_session, "codes.assisted", f"round {round_.slug}")
-                return await self._detail(db_session, round_id, assisted_code=code)
-        return await self._detail(db_session, round_id, form=form, status=400)
+                return await self._detail(
+                    db_session, round_id, assisted_code=code, settings=settings
+                )
+        return await self._detail(db_session, round_id, form=form, status=400, settings=settings)
 
     # Proposal review -------------------------------------------------------------------
 
@@ -408,6 +455,7 @@ class StaffRoundsController(Controller):
             context={
                 "round": round_,
                 "phase": rounds.phase_of(round_),
+                "frozen": await rounds.frozen_by(db_session, round_),
                 "proposal": proposal,
                 # Who sent the idea, for staff who need to ask about it (never shown publicly).
                 "author": await db_session.get(Resident, proposal.author_id)
@@ -441,47 +489,38 @@ class StaffRoundsController(Controller):
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
         form = Form(await read_form(request))
         action = form.choice("action", ["accept", "reject", "merge", "implementation"])
-        before = proposal_snapshot(proposal)
+        actor = current_user(request)
         try:
             if action == "accept":
                 cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
                 if form.is_valid:
-                    await rounds.accept_proposal(db_session, proposal, cost)
+                    await rounds.accept_proposal(db_session, proposal, cost, actor)
             elif action == "reject":
                 reason = form.translated_text(
                     "reason", required=True, max_length=1000, multiline=True
                 )
                 if form.is_valid:
-                    await rounds.reject_proposal(db_session, proposal, reason)
+                    await rounds.reject_proposal(db_session, proposal, reason, actor)
             elif action == "merge":
                 into = form.choice(
                     "merge_into",
                     [str(p.id) for p in await rounds.list_proposals(db_session, round_.id)],
                 )
                 if form.is_valid:
-                    await rounds.merge_proposal(db_session, proposal, int(into))
+                    await rounds.merge_proposal(db_session, proposal, int(into), actor)
             elif action == "implementation":
                 status = form.choice(
                     "implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False
                 )
                 note = form.translated_text("note", max_length=1000, multiline=True)
                 if form.is_valid:
-                    await rounds.set_implementation(db_session, proposal, status, note)
-            if form.is_valid:
-                await audit(
-                    request,
-                    db_session,
-                    f"proposal.{action}",
-                    f"proposal {proposal.id}",
-                    before,
-                    proposal_snapshot(proposal),
-                )
+                    await rounds.set_implementation(db_session, proposal, status, note, actor)
         except DomainError as error:
             await db_session.rollback()
             form.add_error("form", error.translated())
         if form.is_valid:
             return Redirect(
-                path=f"/staff/pb/{round_.id}/proposals/{proposal.id}",
+                path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
                 query_params={"done": action},
                 status_code=303,
             )

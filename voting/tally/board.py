@@ -151,6 +151,9 @@ ROUND_KEYS = {
     "official_rule",
     "budgets",
     "projects",
+    "voting_open_at",
+    "voting_close_at",
+    "changes",
 }
 
 
