@@ -13,7 +13,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.models import Ballot, Budget, LogHead, Proposal, Round
+from voting.models import Ballot, Budget, LogHead, Proposal, RollEntry, Round
 from voting.tally.board import GENESIS
 
 PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
@@ -198,7 +198,14 @@ async def list_rounds(session: AsyncSession) -> list[Round]:
 
 
 async def ballot_count(session: AsyncSession, round_id: int) -> int:
-    return await session.scalar(
+    """Ballots cast in the round: the roll's marks (a cast ballot may still be pending, not yet
+    in pb_ballot; an imported round has no roll but its ballots)."""
+    marks = await session.scalar(
+        select(func.count())
+        .select_from(RollEntry)
+        .where(RollEntry.round_id == round_id, RollEntry.voted_via.is_not(None))
+    )
+    return marks or await session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.round_id == round_id)
     )
 

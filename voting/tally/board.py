@@ -40,7 +40,7 @@ from voting.tally.rules import votes_per_project
 
 GENESIS = "0" * 64
 FORMAT = "tori-board/1"
-ENTRY_KEYS = ("area", "ballot", "channel", "round", "selections", "seq")
+ENTRY_KEYS = ("area", "ballot", "round", "selections", "seq", "tracker")
 CHANNELS = ("online", "assisted", "paper")
 MAX_LINE = 1_000_000
 RECEIPT_ALPHABET = frozenset("0123456789abcdef")
@@ -50,25 +50,27 @@ def canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_body(
-    round_link: str, area: int | None, ballot_id: str, selections: dict, channel: str
-) -> str:
-    """The entry without its sequence number (which sorts last): what the caster knows before
-    the log hands out the number."""
+def entry_body(round_link: str, area: int | None, ballot_id: str, selections: dict) -> str:
+    """The ballot as known at casting: the canonical JSON of area, ballot, round, selections."""
     return canonical(
         {
             "area": area,
             "ballot": ballot_id,
-            "channel": channel,
             "round": round_link,
             "selections": {str(k): int(v) for k, v in selections.items()},
         }
     )
 
 
+def tracker_of(body: str) -> str:
+    """The ballot's tracker, the voter's receipt: SHA-256 hex of the body's UTF-8 bytes."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 def entry_text(body: str, seq: int) -> str:
-    """The canonical entry: the body with `"seq":n` added as its last key."""
-    return f'{body[:-1]},"seq":{int(seq)}}}'
+    """The canonical entry: the body with `"seq":n` and `"tracker":"..."` added as its last
+    keys (they sort last)."""
+    return f'{body[:-1]},"seq":{int(seq)},"tracker":"{tracker_of(body)}"}}'
 
 
 def chain_hash(previous: str, text: str) -> str:
@@ -183,8 +185,9 @@ def _check_entry(
         raise BoardError(f"{where}: the entry says sequence {entry['seq']!r}")
     if entry["round"] != round_link:
         raise BoardError(f"{where}: the entry belongs to round {entry['round']!r}")
-    if entry["channel"] not in CHANNELS:
-        raise BoardError(f"{where}: unknown channel {entry['channel']!r}")
+    body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
+    if entry["tracker"] != tracker_of(canonical(body)):
+        raise BoardError(f"{where}: the tracker is not the SHA-256 of the ballot")
     expected_hash = chain_hash(previous, text)
     if record["hash"] != expected_hash:
         raise BoardError(f"{where}: the hash does not match the entry and the previous hash")
