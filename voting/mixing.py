@@ -153,8 +153,10 @@ async def mix_round(
     if session.in_transaction():
         await session.commit()
     try:
+        # Nothing to write: end the transaction with a commit (it only read), which unlike a
+        # rollback leaves the caller's loaded objects usable.
         if not await _locked(session, round_id, wait=wait):
-            await session.rollback()
+            await session.commit()
             return 0
         waiting = dict(
             (
@@ -167,7 +169,7 @@ async def mix_round(
         )
         areas = [area for area, n in waiting.items() if final or n >= 2 * k]
         if not areas:
-            await session.rollback()
+            await session.commit()
             return 0
         _random.shuffle(areas)
         batch: list[LogBallot] = []

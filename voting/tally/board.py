@@ -1,16 +1,19 @@
 """The ballot log's hash chain and the bulletin board: writing and checking, standard library only.
 
-**Log entry.** Each cast ballot becomes one entry, the canonical JSON of
+**Log entry.** Each ballot becomes one entry, the canonical JSON of
 
-    {"area": <area id or null>, "ballot": "<ballot id>", "channel": "online|assisted|paper",
-     "round": "<round link id>", "selections": {"<proposal id>": <points>, ...}, "seq": <n>}
+    {"area": <area id or null>, "ballot": "<32 hex random ballot id>", "round": "<round link id>",
+     "selections": {"<proposal id>": <points>, ...}, "seq": <n>, "tracker": "<64 hex>"}
 
-with the keys sorted (also inside "selections"), no spaces, UTF-8, and numbers written as
-integers. Sequence numbers start at 1 and have no gaps.
+with the keys sorted (also inside "selections"), no spaces, UTF-8 (ensure_ascii off), and
+numbers written as integers. Sequence numbers start at 1 and have no gaps. The tracker is the
+SHA-256 (hex) of the canonical JSON of the entry's body {"area", "ballot", "round",
+"selections"}: it is known when the ballot is cast, before the mixer gives the entry its place,
+and it is the voter's receipt. There is no channel: channels are counted on the roll.
 
 **Hash.** hash(n) = SHA-256 over the UTF-8 bytes of hash(n-1) as 64 lowercase hexadecimal
 characters followed directly by entry n; hash(0) is 64 zeros. The head of the log is the hash of
-its last entry; a receipt is the hash of the voter's own entry.
+its last entry; a receipt is the tracker of the voter's own entry.
 
 **Bulletin board** (JSON Lines, one object per line, each line ending in a newline):
 
@@ -319,8 +322,8 @@ class BoardChecker:
                 record, number, seq, self.previous, self.definition["round"]
             )
             self.ballots.append((entry["area"], entry["selections"]))
-            if self.previous in self.wanted:
-                self.found.add(self.previous)
+            if entry["tracker"] in self.wanted:
+                self.found.add(entry["tracker"])
             expected = self.marks.get(seq)
             if expected is not None and expected != self.previous:
                 raise BoardError(
