@@ -79,7 +79,7 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
                     chosen[project["id"]] = 1
                     spent += project["cost"]
             spent = 0
-        text = entry_text(entry_body("bench1", area, f"{seq:032x}", chosen, "online"), seq)
+        text = entry_text(entry_body("bench1", area, f"{seq:032x}", chosen), seq)
         previous = chain_hash(previous, text)
         entries.append((seq, text, previous))
         ballots_seen.append((area, {str(k): v for k, v in chosen.items()}))

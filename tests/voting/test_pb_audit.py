@@ -492,7 +492,7 @@ async def test_a_rewritten_unpublished_log_differs_from_a_recorded_checkpoint(cl
         (b"[1,2]\n", "not a board record"),
         (b'{"type":"entry","seq":1,"entry":"{}","hash":"x"}\n', "must start with the round"),
         (
-            b'{"type":"round","format":"tori-board/1","round":"x","title":{},"ballot_rule":"approval","max_choices":null,"points_total":null,"points_per_proposal":null,"official_rule":"greedy","budgets":[],"projects":[],"extra":1}\n',
+            b'{"type":"round","format":"tori-board/2","round":"x","title":{},"ballot_rule":"approval","max_choices":null,"points_total":null,"points_per_proposal":null,"official_rule":"greedy","budgets":[],"projects":[],"extra":1}\n',
             "unknown field 'extra'",
         ),
         (b"x" * 1_000_001 + b"\n", "longer than"),

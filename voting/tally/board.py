@@ -2,14 +2,17 @@
 
 **Log entry.** Each ballot becomes one entry, the canonical JSON of
 
-    {"area": <area id or null>, "ballot": "<32 hex random ballot id>", "round": "<round link id>",
+    {"area": <area id or null>, "ballot": "<ballot id>", "round": "<round link id>",
      "selections": {"<proposal id>": <points>, ...}, "seq": <n>, "tracker": "<64 hex>"}
 
-with the keys sorted (also inside "selections"), no spaces, UTF-8 (ensure_ascii off), and
-numbers written as integers. Sequence numbers start at 1 and have no gaps. The tracker is the
-SHA-256 (hex) of the canonical JSON of the entry's body {"area", "ballot", "round",
-"selections"}: it is known when the ballot is cast, before the mixer gives the entry its place,
-and it is the voter's receipt. There is no channel: channels are counted on the roll.
+with the keys sorted (also inside "selections"), no spaces, UTF-8, and numbers written as
+integers. Sequence numbers start at 1 and have no gaps. The entry names no channel: within a mixed
+batch a rare channel (assisted, paper) would point an observer who saw someone vote at a service
+point straight at that person's entry; the roll counts the channels per area instead.
+
+**Tracker.** The SHA-256 (64 lowercase hexadecimal characters) of the entry's body: the canonical
+JSON of area, ballot, round and selections alone. It is known when the ballot is cast, before the
+ballot has a place in the log, and it is the voter's receipt.
 
 **Hash.** hash(n) = SHA-256 over the UTF-8 bytes of hash(n-1) as 64 lowercase hexadecimal
 characters followed directly by entry n; hash(0) is 64 zeros. The head of the log is the hash of
@@ -17,7 +20,7 @@ its last entry; a receipt is the tracker of the voter's own entry.
 
 **Bulletin board** (JSON Lines, one object per line, each line ending in a newline):
 
-1. ``{"type": "round", ...}`` – the round's definition: ``format`` (``tori-board/1``), ``round``,
+1. ``{"type": "round", ...}`` – the round's definition: ``format`` (``tori-board/2``), ``round``,
    ``title``, ``ballot_rule``, ``max_choices``, ``points_total``, ``points_per_proposal``,
    ``official_rule``, ``budgets`` (``[{"area", "name", "amount"}]``; area null is city-wide) and
    ``projects`` (``[{"id", "area", "cost", "title"}]``);
@@ -42,7 +45,7 @@ from voting.tally.rounds import RULE_COLUMNS, budget_election, count_rule
 from voting.tally.rules import votes_per_project
 
 GENESIS = "0" * 64
-FORMAT = "tori-board/1"
+FORMAT = "tori-board/2"
 ENTRY_KEYS = ("area", "ballot", "round", "selections", "seq", "tracker")
 CHANNELS = ("online", "assisted", "paper")
 MAX_LINE = 1_000_000
@@ -54,7 +57,8 @@ def canonical(value: object) -> str:
 
 
 def entry_body(round_link: str, area: int | None, ballot_id: str, selections: dict) -> str:
-    """The ballot as known at casting: the canonical JSON of area, ballot, round, selections."""
+    """The entry without its sequence number and tracker: what the caster knows before the log
+    hands out the number. Its hash is the tracker."""
     return canonical(
         {
             "area": area,
@@ -66,13 +70,13 @@ def entry_body(round_link: str, area: int | None, ballot_id: str, selections: di
 
 
 def tracker_of(body: str) -> str:
-    """The ballot's tracker, the voter's receipt: SHA-256 hex of the body's UTF-8 bytes."""
+    """The ballot's tracker: SHA-256 of its body, the voter's receipt."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def entry_text(body: str, seq: int) -> str:
-    """The canonical entry: the body with `"seq":n` and `"tracker":"..."` added as its last
-    keys (they sort last)."""
+    """The canonical entry: the body with `"seq":n` and `"tracker":"…"` added as its last keys
+    (they sort after every key of the body)."""
     return f'{body[:-1]},"seq":{int(seq)},"tracker":"{tracker_of(body)}"}}'
 
 
@@ -190,7 +194,7 @@ def _check_entry(
         raise BoardError(f"{where}: the entry belongs to round {entry['round']!r}")
     body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
     if entry["tracker"] != tracker_of(canonical(body)):
-        raise BoardError(f"{where}: the tracker is not the SHA-256 of the ballot")
+        raise BoardError(f"{where}: the tracker is not the hash of the entry's ballot")
     expected_hash = chain_hash(previous, text)
     if record["hash"] != expected_hash:
         raise BoardError(f"{where}: the hash does not match the entry and the previous hash")
