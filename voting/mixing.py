@@ -27,6 +27,7 @@ On SQLite the mixer's first statement writes, which takes the database's write l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
@@ -232,28 +233,32 @@ async def flush_if_closed(session: AsyncSession, round_: Round) -> int:
 
 
 class MixScheduler:
-    """Per process: after a cast, one mix attempt in the background (never blocking the
-    voter). At most one attempt runs at a time in a process; casts meanwhile ask for another
-    round of it, so a busy worker mixes as often as it can and an idle one not at all."""
+    """Per process: after a cast, a mix attempt in the background, never blocking the voter.
+    The request's background task only starts (or asks again of) one detached task per process,
+    so the response and its keep-alive connection are free at once. That task mixes while casts
+    keep asking; another worker's mix makes it give up at once (try-lock)."""
 
     def __init__(self, k: int = DEFAULT_BATCH) -> None:
         self.k = k
         self._wanted: dict[int, _RoundRef] = {}
-        self._running = False
+        self._task: asyncio.Task | None = None
 
     async def after_cast(self, database: Any, round_: Round) -> None:
         self._wanted[round_.id] = _RoundRef(round_.id, round_.slug)
-        if self._running:
-            return
-        self._running = True
-        try:
-            while self._wanted:
-                _, ref = self._wanted.popitem()
-                try:
-                    async with database.sessionmaker() as session:
-                        await mix_round(session, ref, k=self.k, wait=False)
-                except Exception:
-                    # The ballots stay pending and safe; the next cast or `tori mix` retries.
-                    log.exception("mixing round %s failed", ref.slug)
-        finally:
-            self._running = False
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(database))
+
+    async def idle(self) -> None:
+        """Wait until no mix attempt of this process is running (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _run(self, database: Any) -> None:
+        while self._wanted:
+            _, ref = self._wanted.popitem()
+            try:
+                async with database.sessionmaker() as session:
+                    await mix_round(session, ref, k=self.k, wait=False)
+            except Exception:
+                # The ballots stay pending and safe; the next cast or `tori mix` retries.
+                log.exception("mixing round %s failed", ref.slug)

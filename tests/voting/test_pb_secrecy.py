@@ -10,7 +10,7 @@ got. An attacker then tries what worked against a log written in the casting tra
 - polling the public log head after every vote, as someone who saw a person vote would.
 
 Each attack links every voter on a log written at casting (checked by running this file's attacks
-against the code before the mixer; see notes/h1-board-format.md) and at most what chance allows
+against the code before the mixer; see notes/h1-readme.md) and at most what chance allows
 among a batch of k here.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import random
 import signal
@@ -51,6 +52,7 @@ from voting.tally.board import check_log
 from .factories import ROLL_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
+log_ = logging.getLogger(__name__)
 K = 20  # the application's default TORI_MIX_BATCH, which the HTTP casts use
 PER_AREA = 60
 
@@ -125,6 +127,7 @@ async def cast_everyone(client, database, db, round_, proposals, entries, rng):
                 },
             )
             assert cast.status_code == 303, cast.text
+            await client.app.state.mix_scheduler.idle()  # the attempt the cast started
             (truth[entry.id],) = await all_trackers(db, round_.id) - before
         else:
             if way == 1:  # the generic service (SQLite's path, paper ballots)
@@ -265,10 +268,13 @@ async def test_the_order_of_the_roll_does_not_lead_to_entries(db, cast_round, or
     # Reading the log in the roll's order: a log written at casting gives all 120 voters;
     # chance gives about 120/k/2 = 3 (each guess is right with probability at most 1/k).
     hits = rank_alignment_hits(roll, log, truth)
+    correlations = order_correlations([roll_id for roll_id, _area in roll], log, truth)
+    log_.info(
+        "order by %s: %d of %d linked; correlations %s", order_by, hits, len(truth), correlations
+    )
     assert hits <= 15, hits
     # Within each batch the log's order does not follow the roll's (1.0 on a linked log; mean
     # of six correlations of 20 ranks: standard deviation about 0.09 by chance).
-    correlations = order_correlations([roll_id for roll_id, _area in roll], log, truth)
     assert len(correlations) >= 4
     assert abs(sum(correlations) / len(correlations)) < 0.45, correlations
     assert max(correlations) < 0.8, correlations
@@ -311,6 +317,9 @@ async def test_a_timing_observer_sees_only_batches_in_an_order_unrelated_to_voti
         guess = log[seen[later] - 1]
         hits += guess["tracker"] == truth[roll_id]
     # A log that grows with every vote gives all 120; chance about 120/(2k) per district.
+    log_.info(
+        "timing observer: steps %s, %d of %d linked", [s for s in steps if s], hits, len(order)
+    )
     assert hits <= 15, hits
     # The channel is gone from the entries (a rare channel at a service point named the entry).
     assert all("channel" not in entry for entry in log)
