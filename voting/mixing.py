@@ -249,9 +249,10 @@ class MixScheduler:
             self._task = asyncio.get_running_loop().create_task(self._run(database))
 
     async def idle(self) -> None:
-        """Wait until no mix attempt of this process is running (tests, shutdown)."""
+        """Wait until no mix attempt of this process is running (tests, shutdown). Polls, as
+        the caller may run in another event loop (a test client runs the app in its own)."""
         while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+            await asyncio.sleep(0.01)
 
     async def _run(self, database: Any) -> None:
         while self._wanted:
