@@ -33,7 +33,7 @@ from voting.ballots import (
     read_ballot,
 )
 from voting.exports import pabulib_response
-from voting.mixing import MixScheduler, flush_if_closed
+from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
 from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
@@ -435,7 +435,9 @@ class RoundsController(Controller):
         response = Redirect(
             path=f"/pb/{slug}/voted",
             status_code=303,
-            background=BackgroundTask(scheduler.after_cast, database, round_),
+            background=BackgroundTask(
+                scheduler.after_cast, database, RoundRef(round_.id, round_.slug)
+            ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
                 Cookie(

@@ -200,7 +200,7 @@ async def mix_round(
                 .where(PendingBallot.id.in_(ids[start : start + CHUNK]))
                 .execution_options(synchronize_session=False)
             )
-        await BallotLog.append(session, _RoundRef(round_id, slug), batch)
+        await BallotLog.append(session, RoundRef(round_id, slug), batch)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -209,7 +209,7 @@ async def mix_round(
 
 
 @dataclass(frozen=True)
-class _RoundRef:
+class RoundRef:
     """What the log writer needs of a round (the caller's object may be detached)."""
 
     id: int
@@ -240,18 +240,20 @@ class MixScheduler:
 
     def __init__(self, k: int = DEFAULT_BATCH) -> None:
         self.k = k
-        self._wanted: dict[int, _RoundRef] = {}
+        self._wanted: dict[int, RoundRef] = {}
         self._task: asyncio.Task | None = None
 
-    async def after_cast(self, database: Any, round_: Round) -> None:
-        self._wanted[round_.id] = _RoundRef(round_.id, round_.slug)
+    async def after_cast(self, database: Any, round_: RoundRef) -> None:
+        """`round_` is a RoundRef made while handling the request (a loaded Round is expired
+        once the request's session has ended)."""
+        self._wanted[round_.id] = RoundRef(round_.id, round_.slug)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(database))
 
     async def idle(self) -> None:
         """Wait until no mix attempt of this process is running (tests, shutdown). Polls, as
         the caller may run in another event loop (a test client runs the app in its own)."""
-        while self._task is not None and not self._task.done():
+        while self._task is not None and not self._task.done():  # noqa: ASYNC110 - another loop
             await asyncio.sleep(0.01)
 
     async def _run(self, database: Any) -> None:

@@ -24,6 +24,7 @@ from voting import publication, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import mix_scheduler, today_in
 from voting.exports import codes_csv, pabulib_response
+from voting.mixing import RoundRef
 from voting.models import Proposal, Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
@@ -613,7 +614,9 @@ class StaffRoundsController(Controller):
         if outcome == "joined":
             # The slip's ballot is pending like an online one: a mix attempt after the response.
             page.background = BackgroundTask(
-                mix_scheduler(request).after_cast, request.app.state.db, round_
+                mix_scheduler(request).after_cast,
+                request.app.state.db,
+                RoundRef(round_.id, round_.slug),
             )
         return page
 
