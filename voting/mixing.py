@@ -238,8 +238,8 @@ class MixScheduler:
     so the response and its keep-alive connection are free at once. That task mixes while casts
     keep asking; another worker's mix makes it give up at once (try-lock)."""
 
-    def __init__(self, k: int = DEFAULT_BATCH) -> None:
-        self.k = k
+    def __init__(self, k: int = DEFAULT_BATCH, interval: float = 0.2) -> None:
+        self.k, self.interval = k, interval
         self._wanted: dict[int, RoundRef] = {}
         self._task: asyncio.Task | None = None
 
@@ -265,3 +265,7 @@ class MixScheduler:
             except Exception:
                 # The ballots stay pending and safe; the next cast or `tori mix` retries.
                 log.exception("mixing round %s failed", ref.slug)
+            if self._wanted:
+                # Under load, at most one attempt per interval per process: the casts meanwhile
+                # only make the next batch larger.
+                await asyncio.sleep(self.interval)
