@@ -19,6 +19,7 @@ from app import PROJECT_ROOT
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'tori.sqlite3'}"
 MIN_SECRET_LENGTH = 32
+MIN_MIX_BATCH = 20
 
 
 def _is_signing_seed(value: str | None) -> bool:
@@ -96,6 +97,9 @@ class Settings:
     keep_roll_days: int = 90
     # Resident accounts whose e-mail address was never confirmed, in days.
     keep_unconfirmed_days: int = 7
+    # Cast ballots wait in a pending table and join the log in shuffled batches of at least
+    # this many per district (TORI_MIX_BATCH; see voting/mixing.py). Production needs >= 20.
+    mix_batch: int = 20
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -149,6 +153,7 @@ class Settings:
             keep_comments_months=_period(env, "TORI_KEEP_COMMENTS_MONTHS", 24),
             keep_roll_days=_period(env, "TORI_KEEP_ROLL_DAYS", 90),
             keep_unconfirmed_days=_period(env, "TORI_KEEP_UNCONFIRMED_DAYS", 7),
+            mix_batch=_period(env, "TORI_MIX_BATCH", 20),
         )
         settings.check()
         return settings
@@ -181,6 +186,11 @@ class Settings:
                 "TORI_SIGNING_KEY must be set to the base64 of 32 random bytes (for example: "
                 'python3 -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"); '
                 "it signs published results"
+            )
+        if self.mix_batch < MIN_MIX_BATCH:
+            problems.append(
+                f"TORI_MIX_BATCH must be at least {MIN_MIX_BATCH} (ballots join the public log "
+                "in shuffled batches of at least this many per district)"
             )
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")

@@ -59,7 +59,7 @@ def running(
         started.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts two workers slowly
         while True:
             try:
                 with urllib.request.urlopen(url + health, timeout=2):

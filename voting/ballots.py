@@ -8,16 +8,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
-from voting.models import Ballot, Budget, LogEntry, LogHead, Proposal, RollEntry, Round
+from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
-from voting.tally.board import chain_hash, entry_body, entry_text, tracker_of
+from voting.tally.board import entry_body, tracker_of
 
 CHANNELS = ("online", "assisted", "paper")
 
@@ -166,14 +166,15 @@ async def cast_ballot(
     choices: dict[int, int],
     area_id: Any = ANY_AREA,
 ) -> str:
-    """Mark the roll and store the ballot in one transaction: the row lock on the roll entry
-    lets exactly one of many simultaneous attempts through. The voting window (and, when
-    given, the district the ballot was made for) is checked by the same statement. The
-    ballot gets a random id and no trace of the voter. (PostgreSQL's busy path is
-    `cast_ballot_pg`, one statement with the same conditions.)"""
+    """Mark the roll and store the ballot as pending in one transaction: the row lock on the
+    roll entry lets exactly one of many simultaneous attempts through. The voting window
+    (and, when given, the district the ballot was made for) is checked by the same statement.
+    The ballot gets a random id and no trace of the voter; it joins the log later, shuffled
+    into a batch by the mixer (voting/mixing.py). A used assisted code is deleted. Returns the
+    ballot's tracker, the voter's receipt. (PostgreSQL's busy path is `cast_ballot_pg`, one
+    statement with the same effect.)"""
     if channel not in CHANNELS:
         raise ValueError(channel)
-    ballot_id = secrets.token_hex(16)
     now = utcnow()
     conditions = [
         RollEntry.id == roll_id,
@@ -200,50 +201,29 @@ async def cast_ballot(
         ).first()
         if marked is None:
             await _refuse(session, round_.id, roll_id, area_id)
-        receipt = await append_ballot(session, round_, ballot_id, marked.area_id, choices, channel)
+        await session.execute(
+            delete(VotingCode).where(VotingCode.roll_id == roll_id, VotingCode.kind == "assisted")
+        )
+        ballot_id = secrets.token_hex(16)
+        tracker = tracker_of(entry_body(round_.slug, marked.area_id, ballot_id, choices))
+        await session.execute(
+            insert(PendingBallot).values(
+                id=ballot_id,
+                round_id=round_.id,
+                area_id=marked.area_id,
+                tracker=tracker,
+                choices=canonical_choices(choices),
+            )
+        )
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return receipt
-
-
-async def append_ballot(
-    session: AsyncSession,
-    round_: Round,
-    ballot_id: str,
-    area_id: int | None,
-    choices: dict[int, int],
-    channel: str,
-) -> str:
-    """Store a ballot and append it to the round's log, in the caller's transaction; the lock
-    on the log's head makes concurrent appends queue, so the log stays one chain. Returns the
-    entry's hash, the voter's receipt."""
-    head = await session.scalar(
-        select(LogHead).where(LogHead.round_id == round_.id).with_for_update()
-    )
-    seq = head.count + 1
-    text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices), seq)
-    receipt = chain_hash(head.head_hash, text)
-    await session.execute(
-        insert(Ballot).values(
-            id=ballot_id,
-            round_id=round_.id,
-            area_id=area_id,
-            choices=canonical_choices(choices),
-            channel=channel,
-        )
-    )
-    await session.execute(
-        insert(LogEntry).values(round_id=round_.id, seq=seq, entry=text, hash=receipt)
-    )
-    head.count, head.prev_hash, head.head_hash = seq, head.head_hash, receipt
-    await session.flush()
-    return receipt
+    return tracker
 
 
 def canonical_choices(choices: dict[int, int]) -> dict[str, int]:
-    return {str(k): v for k, v in sorted(choices.items())}
+    return {str(k): int(v) for k, v in sorted(choices.items(), key=lambda item: int(item[0]))}
 
 
 _PG_CAST = """
@@ -255,29 +235,14 @@ WITH marked AS (
           WHERE id = $1 AND voting_open_at <= now() AND voting_close_at > now()
             AND published_at IS NULL
       )
-    RETURNING area_id
-), ballot AS (
-    INSERT INTO pb_ballot (id, round_id, area_id, choices, channel)
-    SELECT $5, $1, area_id, $6::jsonb, $3 FROM marked
-    RETURNING id
-), head AS (
-    UPDATE pb_log_head
-    SET "count" = "count" + 1,
-        prev_hash = head_hash,
-        head_hash = encode(
-            sha256(convert_to(
-                head_hash || left($7, -1) || ',"seq":' || ("count" + 1) || ',"tracker":"' || $8 || '"}',
-                'UTF8'
-            )),
-            'hex'
-        )
-    WHERE round_id = $1 AND EXISTS (SELECT 1 FROM ballot)
-    RETURNING "count", head_hash
+    RETURNING id, area_id
+), used AS (
+    DELETE FROM voting_code
+    WHERE kind = 'assisted' AND roll_id IN (SELECT id FROM marked)
 )
-INSERT INTO pb_log_entry (round_id, seq, entry, hash)
-SELECT $1, "count", left($7, -1) || ',"seq":' || "count" || ',"tracker":"' || $8 || '"}', head_hash
-FROM head
-RETURNING hash
+INSERT INTO pb_pending (id, round_id, area_id, tracker, choices)
+SELECT $5, $1, area_id, $7, $6::jsonb FROM marked
+RETURNING tracker
 """
 
 
@@ -290,14 +255,13 @@ async def cast_ballot_pg(
     choices: dict[int, int],
 ) -> str:
     """The same as `cast_ballot` in one statement on a plain asyncpg connection (it commits
-    by itself): the roll is marked, the ballot stored and appended to the log together, or
-    nothing happens. The entry's text and hash are made by PostgreSQL exactly as
-    `voting.tally.board` defines them (the tests check they agree). Returns the receipt."""
+    by itself): the roll is marked and the ballot stored as pending together, or nothing
+    happens; acknowledged means durable. Returns the tracker (the receipt)."""
     if channel not in CHANNELS:
         raise ValueError(channel)
     round_id = round_.id
     ballot_id = secrets.token_hex(16)
-    body = entry_body(round_.slug, area_id, ballot_id, choices)
+    tracker = tracker_of(entry_body(round_.slug, area_id, ballot_id, choices))
     stored = await connection.fetchval(
         _PG_CAST,
         round_id,
@@ -306,8 +270,7 @@ async def cast_ballot_pg(
         area_id,
         ballot_id,
         json.dumps(canonical_choices(choices)),
-        body,
-        tracker_of(body),
+        tracker,
     )
     if stored is None:
         row = await connection.fetchrow(

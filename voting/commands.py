@@ -4,6 +4,7 @@
 - `tori pb-import FILE.pb`: a published instance as a round (to compare, train or demo);
 - `tori voter-roll ROUND FILE.csv`: import the census file, with progress, all or nothing;
 - `tori voting-codes ROUND OUT.csv`: the mailing file of new letter codes;
+- `tori mix [ROUND]`: pending ballots into the log in shuffled batches (everything after the close);
 - `tori audit`: check every round's ballot log and the staff audit log, e.g. after a restore.
 """
 
@@ -19,6 +20,7 @@ from app.audit import check_audit_chain
 from app.database import Database
 from app.errors import NotFoundError
 from voting.exports import codes_csv, import_pabulib
+from voting.mixing import mix_round, pending_count, voting_closed
 from voting.publication import audit_round
 from voting.roll import import_roll, issue_letter_codes, parse_roll
 from voting.rounds import list_rounds, round_by_slug
@@ -205,6 +207,38 @@ def audit_command(settings, _arguments) -> int:
     return asyncio.run(run())
 
 
+def add_mix_arguments(parser) -> None:
+    parser.add_argument("round", nargs="?", help="the round's link id (default: every round)")
+
+
+def mix_command(settings, arguments) -> int:
+    """Pending ballots into the log: batches of at least TORI_MIX_BATCH per district while
+    voting is open; everything left once it has closed."""
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        try:
+            async with database.sessionmaker() as session:
+                if arguments.round:
+                    try:
+                        chosen = [await round_by_slug(session, arguments.round)]
+                    except NotFoundError:
+                        print(f"no round {arguments.round!r}", file=sys.stderr)
+                        return 2
+                else:
+                    chosen = await list_rounds(session)
+                for round_ in chosen:
+                    final = voting_closed(round_)
+                    moved = await mix_round(session, round_, final, k=settings.mix_batch)
+                    left = await pending_count(session, round_.id)
+                    print(f"round {round_.slug}: {moved} ballots joined the log, {left} pending")
+        finally:
+            await database.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
 COMMANDS = {
     "tally": (
         "count a pabulib .pb file: prints the selected project ids as JSON",
@@ -225,6 +259,11 @@ COMMANDS = {
         "issue letter codes for a round's roll, written to a CSV file",
         add_codes_arguments,
         voting_codes_command,
+    ),
+    "mix": (
+        "move pending ballots into the ballot log in shuffled batches (all of them once voting has closed)",
+        add_mix_arguments,
+        mix_command,
     ),
     "audit": (
         "check every round's ballot log and the staff audit log (exit 1 when one is broken)",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -32,6 +33,7 @@ from voting.ballots import (
     read_ballot,
 )
 from voting.exports import pabulib_response
+from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
 from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
@@ -94,6 +96,13 @@ def ballot_cache(request: Request) -> BallotCache:
     if "ballot_cache" not in state:
         state.ballot_cache = BallotCache()
     return state.ballot_cache
+
+
+def mix_scheduler(request: Request) -> MixScheduler:
+    state = request.app.state
+    if "mix_scheduler" not in state:
+        state.mix_scheduler = MixScheduler(state.settings.mix_batch)
+    return state.mix_scheduler
 
 
 def today_in(settings) -> dt.date:
@@ -422,9 +431,15 @@ class RoundsController(Controller):
             receipt = await cast_ballot(
                 db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
             )
+        # The ballot is pending: a mix attempt runs after the response is sent (it never delays
+        # the voter, and gives up at once when another worker is mixing).
+        scheduler = mix_scheduler(request)
         response = Redirect(
             path=f"/pb/{slug}/voted",
             status_code=303,
+            background=BackgroundTask(
+                scheduler.after_cast, database, RoundRef(round_.id, round_.slug)
+            ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
                 Cookie(
@@ -503,8 +518,9 @@ class RoundsController(Controller):
                 )
                 status = 400
             else:
+                await flush_if_closed(db_session, round_)
                 outcome = await check_receipt(db_session, round_, receipt)
-                status = 200 if outcome.found else 404
+                status = 200 if outcome.found or outcome.pending else 404
         return Template(
             template_name="pb/receipt.html",
             context={**round_context(round_), "form": form, "outcome": outcome},
@@ -512,6 +528,7 @@ class RoundsController(Controller):
         )
 
     async def _log_context(self, db_session, round_) -> dict:
+        await flush_if_closed(db_session, round_)
         await record_checkpoint(db_session, round_.id)
         head = await head_of(db_session, round_.id)
         return {

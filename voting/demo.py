@@ -13,6 +13,7 @@ from app.areas.services import list_areas
 from app.database import utcnow
 from voting import rounds
 from voting.ballots import cast_ballot
+from voting.mixing import mix_round
 from voting.models import Proposal, RollEntry, Round
 from voting.publication import publish
 from voting.roll import RollRow, import_roll, issue_letter_codes, person_hash
@@ -196,6 +197,7 @@ async def seed_budgeting(session: AsyncSession, settings) -> str:
     counted.voting_close_at = now - dt.timedelta(days=326)
     counted.results_at = now - dt.timedelta(days=320)
     await session.commit()
+    await mix_round(session, counted, final=True)
     await publish(session, counted, settings.signing_seed, None)
     born = {row.person_hash: row.birth_date for row in people}
     samples = []

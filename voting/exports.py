@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from litestar import Response
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
@@ -16,12 +17,12 @@ from app.i18n import N_, gettext, localized
 from app.spreadsheets import csv_text
 from voting import rounds
 from voting.ballots import canonical_choices
-from voting.models import Ballot, Budget, LogEntry, LogHead, Proposal, Round
+from voting.mixing import BallotLog, LogBallot
+from voting.models import Ballot, Budget, Proposal, Round
 from voting.publication import publish
 from voting.results import count, election_of
 from voting.roll import IssuedCode
 from voting.tally import Election, write_pabulib
-from voting.tally.board import chain_hash, entry_body, entry_text
 
 BALLOT_RULE_OF_VOTE_TYPE = {
     "approval": "approval",
@@ -148,28 +149,20 @@ async def import_pabulib(
         session.add(proposal)
         await session.flush()
         ids[project_id] = proposal.id
-    # The imported ballots enter the round's log in the file's order, as paper ballots would.
-    head = await session.get(LogHead, round_.id)
-    previous, rows, entries = head.head_hash, [], []
-    for number, ballot in enumerate(election.ballots, start=1):
-        ballot_id = f"{number:032x}"
-        choices = {ids[p]: int(v) for p, v in ballot.items()}
-        text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices), number)
-        previous = chain_hash(previous, text)
-        rows.append(
-            {
-                "id": ballot_id,
-                "round_id": round_.id,
-                "area_id": area_id,
-                "choices": canonical_choices(choices),
-                "channel": "paper",
-            }
-        )
-        entries.append({"round_id": round_.id, "seq": number, "entry": text, "hash": previous})
-    for start in range(0, len(rows), 5000):
-        await session.execute(insert(Ballot), rows[start : start + 5000])
-        await session.execute(insert(LogEntry), entries[start : start + 5000])
-    head.count, head.prev_hash, head.head_hash = len(rows), head.head_hash, previous
+    # The imported ballots enter the round's log in the file's order through the one log
+    # writer, each with a new random id (ids of two imports never collide).
+    await BallotLog.append(
+        session,
+        round_,
+        [
+            LogBallot(
+                secrets.token_hex(16),
+                area_id,
+                canonical_choices({ids[p]: int(v) for p, v in ballot.items()}),
+            )
+            for ballot in election.ballots
+        ],
+    )
     await session.commit()
     # Published data: the imported round is published (counted, signed, frozen) at once.
     await publish(session, round_, seed, None)

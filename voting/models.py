@@ -195,13 +195,35 @@ class VotingCode(Base):
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(255))
     # "letter" (mailed) or "assisted" (issued by staff who checked the person's identity).
+    # No creation time: an assisted code is issued moments before its holder votes, so its
+    # time (like its row) would follow the order of voting. A code is deleted when its holder
+    # votes (see voting/ballots.py).
     kind: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingBallot(Base):
+    """A cast ballot waiting for the mixer (voting/mixing.py), which moves pending ballots in
+    shuffled batches of at least k into `pb_ballot` and the log. The casting transaction
+    writes this row and the roll mark together; nothing here outlives the mix. No serial id,
+    no time: the id is the ballot's random id."""
+
+    __tablename__ = "pb_pending"
+    __table_args__ = (Index("ix_pb_pending_round_area", "round_id", "area_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
+    )
+    # The voter's receipt: SHA-256 of the entry's body (voting/tally/board.py tracker_of).
+    tracker: Mapped[str] = mapped_column(String(64), index=True)
+    choices: Mapped[dict[str, int]] = mapped_column(PortableJSON)
 
 
 class Ballot(Base):
-    """One cast ballot: the voter's district and the proposals chosen (id -> points; 1 for
-    approval). No link to the voter, no time; the id is random."""
+    """One ballot in the log: the voter's district and the proposals chosen (id -> points; 1
+    for approval). No link to the voter, no time, no channel (channels are counted on the
+    roll); the id is random and the row was written by the mixer with a batch of others."""
 
     __tablename__ = "pb_ballot"
 
@@ -211,7 +233,6 @@ class Ballot(Base):
         ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
     )
     choices: Mapped[dict[str, int]] = mapped_column(PortableJSON)
-    channel: Mapped[str] = mapped_column(String(8))
 
 
 class LogEntry(Base):
@@ -219,7 +240,10 @@ class LogEntry(Base):
     the canonical text of the ballot and the chain hash over it and the previous hash."""
 
     __tablename__ = "pb_log_entry"
-    __table_args__ = (Index("ix_pb_log_entry_hash", "hash"),)
+    __table_args__ = (
+        Index("ix_pb_log_entry_hash", "hash"),
+        Index("ix_pb_log_entry_tracker", "tracker"),
+    )
 
     round_id: Mapped[int] = mapped_column(
         ForeignKey("pb_round.id", ondelete="CASCADE"), primary_key=True
@@ -227,6 +251,8 @@ class LogEntry(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     entry: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(String(64))
+    # The entry's tracker (the voter's receipt), kept beside the text to find it quickly.
+    tracker: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LogHead(Base):

@@ -15,7 +15,8 @@ from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, localized
 from voting import signing
-from voting.models import Checkpoint, LogEntry, LogHead, Proposal, Round
+from voting.mixing import mix_round
+from voting.models import Checkpoint, LogEntry, LogHead, PendingBallot, Proposal, Round
 from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
     FORMAT,
@@ -73,16 +74,25 @@ class ReceiptCheck:
     seq: int | None = None
     # After publication: the ballot's choices as (proposal, points).
     choices: list[tuple[Proposal | None, int]] | None = None
+    # Received, waiting for the mixer: it joins the public log with the next batch.
+    pending: bool = False
 
 
 async def check_receipt(session: AsyncSession, round_: Round, receipt: str) -> ReceiptCheck:
+    """Where the ballot with this tracker (the receipt) is: in the log (with its entry's
+    number, and after publication its choices), pending, or nowhere."""
     import json  # noqa: PLC0415
 
     entry = await session.scalar(
-        select(LogEntry).where(LogEntry.round_id == round_.id, LogEntry.hash == receipt)
+        select(LogEntry).where(LogEntry.round_id == round_.id, LogEntry.tracker == receipt)
     )
     if entry is None:
-        return ReceiptCheck(found=False)
+        pending = await session.scalar(
+            select(PendingBallot.id).where(
+                PendingBallot.round_id == round_.id, PendingBallot.tracker == receipt
+            )
+        )
+        return ReceiptCheck(found=False, pending=pending is not None)
     if round_.published_at is None:
         return ReceiptCheck(found=True, seq=entry.seq)
     selections = json.loads(entry.entry)["selections"]
@@ -161,6 +171,8 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> N
         raise PublicationError(N_("The results of this round have been published already."))
     if utcnow() < round_.voting_close_at:
         raise PublicationError(N_("The results can be published only after voting has closed."))
+    # Every pending ballot joins the log first (the last batch of the mixer).
+    await mix_round(session, round_, final=True)
     head = await head_of(session, round_.id)
     definition = await definition_of(session, round_)
     tally = recount(definition, await _ballots(session, round_.id))

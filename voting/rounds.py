@@ -420,7 +420,14 @@ async def list_rounds(session: AsyncSession) -> list[Round]:
 
 
 async def ballot_count(session: AsyncSession, round_id: int) -> int:
-    return await session.scalar(
+    """Ballots cast in the round: the roll's marks (a cast ballot may still be pending, not yet
+    in pb_ballot; an imported round has no roll but its ballots)."""
+    marks = await session.scalar(
+        select(func.count())
+        .select_from(RollEntry)
+        .where(RollEntry.round_id == round_id, RollEntry.voted_via.is_not(None))
+    )
+    return marks or await session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.round_id == round_id)
     )
 

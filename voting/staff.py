@@ -7,6 +7,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -21,8 +22,9 @@ from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
 from voting import publication, rounds
 from voting.ballots import ballot_parts, read_ballot
-from voting.controllers import today_in
+from voting.controllers import mix_scheduler, today_in
 from voting.exports import codes_csv, pabulib_response
+from voting.mixing import RoundRef
 from voting.models import Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
@@ -647,7 +649,15 @@ class StaffRoundsController(Controller):
             round_ = await rounds.get_round(db_session, round_id)
             form.add_error("form", error.translated())
             return await self._paper_page(db_session, round_, form, status=400)
-        return await self._paper_page(db_session, round_, outcome=outcome)
+        page = await self._paper_page(db_session, round_, outcome=outcome)
+        if outcome == "joined":
+            # The slip's ballot is pending like an online one: a mix attempt after the response.
+            page.background = BackgroundTask(
+                mix_scheduler(request).after_cast,
+                request.app.state.db,
+                RoundRef(round_.id, round_.slug),
+            )
+        return page
 
     @post("/{round_id:int}/paper/discard", opt={"roles": ADMINS}, status_code=303)
     async def discard_paper(

@@ -38,7 +38,16 @@ from tests.voting.factories import (
     sign_in_to_vote,
 )
 from voting.ballots import cast_ballot
-from voting.models import Ballot, LogEntry, PaperEntry, Resident, RollEntry, VotingCode
+from voting.mixing import mix_round
+from voting.models import (
+    Ballot,
+    LogEntry,
+    PaperEntry,
+    PendingBallot,
+    Resident,
+    RollEntry,
+    VotingCode,
+)
 
 HOUR = dt.timedelta(hours=1)
 BROWSER = "TraceBrowser/9.9 (privacy-probe-7f3a)"
@@ -89,7 +98,7 @@ async def test_nothing_stored_holds_an_address_or_a_browser(client, db):
                 assert trace not in row, f"{table.name} stores {trace!r}: {row[:200]}"
     assert rows > 20
     # The searched rows include what was sent.
-    assert await db.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert await db.scalar(select(func.count()).select_from(PendingBallot)) == 1
     assert await db.scalar(select(func.count()).select_from(FeedbackResponse)) == 1
     # No column anywhere is meant for an address or a browser.
     suspicious = re.compile(r"(^|_)(ip|ip_address|remote_addr|user_agent|useragent|client)($|_)")
@@ -141,6 +150,8 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
     await db.commit()
     await cast_ballot(db, published, entry.id, "online", {proposal.id: 1}, area.id)
     published.voting_close_at = days_ago(2)
+    await db.commit()
+    await mix_round(db, published, final=True)
     db.add(PaperEntry(round_id=published.id, slip="7", person_hash="x" * 64, status="flagged"))
     published.published_at = days_ago(100)
     # Accounts: unconfirmed for 8 days, unconfirmed for a day, confirmed long ago.

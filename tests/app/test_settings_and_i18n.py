@@ -25,6 +25,8 @@ def test_development_defaults_run_on_embedded_sqlite():
 def test_production_with_safe_settings_starts():
     settings = Settings.from_environment(GOOD_PRODUCTION)
     assert settings.is_production
+    assert settings.mix_batch == 20
+    assert Settings.from_environment({"TORI_MIX_BATCH": "3"}).mix_batch == 3  # tests, development
     assert settings.database_url == "postgresql+asyncpg://tori@db/tori"
 
 
@@ -40,6 +42,8 @@ def test_production_with_safe_settings_starts():
         ({"TORI_ROLL_KEY": "short"}, "TORI_ROLL_KEY"),
         ({"TORI_SIGNING_KEY": ""}, "TORI_SIGNING_KEY"),
         ({"TORI_SIGNING_KEY": "bm90IDMyIGJ5dGVz"}, "TORI_SIGNING_KEY"),
+        ({"TORI_MIX_BATCH": "19"}, "TORI_MIX_BATCH must be at least 20"),
+        ({"TORI_MIX_BATCH": "x"}, "TORI_MIX_BATCH"),
     ],
 )
 def test_production_refuses_insecure_settings_with_a_clear_message(change, complaint):

@@ -30,7 +30,18 @@ from tests.voting.factories import (
     sign_in_to_vote,
 )
 from voting.ballots import cast_ballot, cast_ballot_pg
-from voting.models import Ballot, Budget, LogEntry, LogHead, PaperEntry, Proposal, RollEntry, Round
+from voting.mixing import mix_round
+from voting.models import (
+    Ballot,
+    Budget,
+    LogEntry,
+    LogHead,
+    PaperEntry,
+    PendingBallot,
+    Proposal,
+    RollEntry,
+    Round,
+)
 from voting.publication import publish
 from voting.tally.board import GENESIS, canonical, chain_hash, check_log, tracker_of
 
@@ -68,32 +79,43 @@ async def log_rows(db, round_id):
 # --- the chain ------------------------------------------------------------------------------------
 
 
-async def test_postgresql_and_python_write_identical_entries(database, db):
+async def test_postgresql_and_python_casts_give_trackers_that_the_mixed_log_carries(database, db):
     round_, kallio, p, entries = await a_round(db)
-    await cast_ballot(
-        db, round_, entries[0].id, "online", {p["park"].id: 1, p["library"].id: 1}, kallio.id
-    )
-    async with database.raw_connection() as connection:
-        await cast_ballot_pg(
-            connection, round_, entries[1].id, "assisted", kallio.id, {p["lights"].id: 1}
+    receipts = [
+        await cast_ballot(
+            db, round_, entries[0].id, "online", {p["park"].id: 1, p["library"].id: 1}, kallio.id
         )
-        await cast_ballot_pg(connection, round_, entries[2].id, "online", kallio.id, {})
+    ]
+    async with database.raw_connection() as connection:
+        receipts.append(
+            await cast_ballot_pg(
+                connection, round_, entries[1].id, "assisted", kallio.id, {p["lights"].id: 1}
+            )
+        )
+        receipts.append(
+            await cast_ballot_pg(connection, round_, entries[2].id, "online", kallio.id, {})
+        )
+    assert await log_rows(db, round_.id) == []  # pending: fewer than 2k
+    pending = set(await db.scalars(select(PendingBallot.tracker)))
+    assert pending == set(receipts)
+    await move_to(db, round_, "counting")
+    assert await mix_round(db, round_, final=True) == 3
     rows = await log_rows(db, round_.id)
     previous = GENESIS
     for seq, entry_text, hashed in rows:
         entry = json.loads(entry_text)
         assert canonical(entry) == entry_text
+        assert set(entry) == {"area", "ballot", "round", "selections", "seq", "tracker"}
         assert entry["seq"] == seq
         assert entry["round"] == round_.slug
+        body = {k: entry[k] for k in ("area", "ballot", "round", "selections")}
+        assert entry["tracker"] == tracker_of(canonical(body))
         assert hashed == chain_hash(previous, entry_text)
         previous = hashed
-    for _seq, written, _hash in rows:
-        entry = json.loads(written)
-        assert "channel" not in entry
-        body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
-        assert entry["tracker"] == tracker_of(canonical(body))
+    assert {json.loads(r[1])["tracker"] for r in rows} == set(receipts)
     head = await db.get(LogHead, round_.id, populate_existing=True)
     assert (head.count, head.head_hash) == (3, previous)
+    assert await db.scalar(select(func.count()).select_from(PendingBallot)) == 0
 
 
 async def test_two_hundred_concurrent_casts_make_one_linear_chain(database, db):
@@ -106,9 +128,11 @@ async def test_two_hundred_concurrent_casts_make_one_linear_chain(database, db):
             )
 
     receipts = await asyncio.gather(*(cast(entry) for entry in entries))
+    await move_to(db, round_, "counting")
+    await mix_round(db, round_, final=True)
     rows = await log_rows(db, round_.id)
     assert [row[0] for row in rows] == list(range(1, 201))  # no gap, no duplicate
-    assert sorted(receipts) == sorted(row[2] for row in rows)
+    assert sorted(receipts) == sorted(json.loads(row[1])["tracker"] for row in rows)
     count, head, problem = check_log(round_.slug, rows)
     assert (count, problem) == (200, None)
     assert (await db.get(LogHead, round_.id, populate_existing=True)).head_hash == head
@@ -126,7 +150,7 @@ async def test_the_voter_gets_a_receipt_that_anyone_can_check(client, db):
         f"/pb/{round_.slug}/cast", data=form(client, proposal=[str(p["park"].id)])
     )
     voted = await client.get(cast.headers["location"])
-    receipt = await db.scalar(select(LogEntry.hash))
+    receipt = await db.scalar(select(PendingBallot.tracker))
     grouped = " ".join(receipt[i : i + 8] for i in range(0, 64, 8))
     assert grouped in voted.text
     download = await client.get(f"/pb/{round_.slug}/voted/receipt.txt")
@@ -137,7 +161,7 @@ async def test_the_voter_gets_a_receipt_that_anyone_can_check(client, db):
     await client.get("/?lang=en")
     found = await client.get(f"/pb/{round_.slug}/receipt", params={"r": grouped.upper()})
     assert found.status_code == 200
-    assert "Recorded: this ballot is entry 1 of the log." in found.text
+    assert "Received; it joins the public log with the next batch." in found.text
     assert "Park" not in found.text  # the content only after publication
     for bad, status in (
         ("abc", 400),
@@ -149,6 +173,9 @@ async def test_the_voter_gets_a_receipt_that_anyone_can_check(client, db):
         assert response.status_code == status
         assert "<script>" not in response.text
     await move_to(db, round_, "counting")
+    closed = await client.get(f"/pb/{round_.slug}/receipt", params={"r": receipt})
+    assert "Recorded: this ballot is entry 1 of the log." in closed.text  # the final mix ran
+    assert "Park" not in closed.text
     await publish(db, round_, SEED, None)
     after = await client.get(f"/pb/{round_.slug}/receipt", params={"r": receipt})
     assert "Park" in after.text
@@ -158,6 +185,9 @@ async def test_the_public_log_shows_the_head_and_keeps_checkpoints(client, db):
     round_, _kallio, p, entries = await a_round(db)
     for entry in entries[:3]:
         await cast_ballot(db, round_, entry.id, "online", {p["park"].id: 1})
+    # Fewer than 2k pending: the public log has not moved yet; after the close it has.
+    assert (await db.get(LogHead, round_.id, populate_existing=True)).count == 0
+    await move_to(db, round_, "counting")
     page = await client.get(f"/pb/{round_.slug}/log?lang=en")
     head = await db.get(LogHead, round_.id, populate_existing=True)
     assert page.status_code == 200
@@ -224,7 +254,7 @@ async def test_publication_signs_a_board_that_tori_verify_accepts(client, db, tm
     assert audit.status_code == 200
     assert "Valid." in audit.text
     board = await download_board(client, round_, tmp_path / "board.jsonl")
-    receipt = await db.scalar(select(LogEntry.hash))
+    receipt = await db.scalar(select(LogEntry.tracker))
     result = verify(str(board), "--receipt", receipt)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VALID: 1 entries" in result.stdout
@@ -306,13 +336,13 @@ async def _execute(db, sql):
 
 
 async def _rehash(db, round_id, seq):
-    """A careful forger: changes entry 2 and recomputes its tracker and hash (the next link then
-    breaks)."""
+    """A careful forger: changes entry 2, recomputes its tracker and its hash (the next link
+    then breaks)."""
     row = await db.get(LogEntry, (round_id, seq))
     previous = (await db.get(LogEntry, (round_id, seq - 1))).hash
     entry = json.loads(row.entry)
     entry["selections"] = {}
-    body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
+    body = {k: entry[k] for k in ("area", "ballot", "round", "selections")}
     entry["tracker"] = tracker_of(canonical(body))
     row.entry = canonical(entry)
     row.hash = chain_hash(previous, row.entry)
@@ -421,7 +451,8 @@ async def test_a_rewritten_unpublished_log_differs_from_a_recorded_checkpoint(cl
     round_, _kallio, p, entries = await a_round(db)
     for entry in entries:
         await cast_ballot(db, round_, entry.id, "online", {p["park"].id: 1})
-    await client.get(f"/pb/{round_.slug}/log")  # records a checkpoint of 4 entries
+    await mix_round(db, round_, k=1)  # with k = 1, 4 pending: a batch of 3 joins the log
+    await client.get(f"/pb/{round_.slug}/log")  # records a checkpoint of 3 entries
     # Rewrite entry 2 and every hash after it: a consistent chain, but not the one recorded.
     rows = await log_rows(db, round_.id)
     previous = rows[0][2]
@@ -429,7 +460,7 @@ async def test_a_rewritten_unpublished_log_differs_from_a_recorded_checkpoint(cl
         entry = json.loads(entry_text)
         if seq == 2:
             entry["selections"] = {str(p["lights"].id): 1}
-            body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
+            body = {k: entry[k] for k in ("area", "ballot", "round", "selections")}
             entry["tracker"] = tracker_of(canonical(body))
         new_text = canonical(entry)
         previous = chain_hash(previous, new_text)
@@ -584,7 +615,10 @@ async def test_paper_ballots_join_the_log_after_two_matching_typings(client, db)
     voter = await db.scalar(select(RollEntry).where(RollEntry.id == entries[1].id))
     await db.refresh(voter)
     assert voter.voted_via == "paper"
-    assert await db.scalar(select(Ballot.channel)) == "paper"
+    # The paper ballot waits with the others for the mixer: its time, too, is mixed away.
+    pending = await db.scalar(select(PendingBallot))
+    assert pending.choices == {str(p["park"].id): 1, str(p["library"].id): 1}
+    assert await db.scalar(select(func.count()).select_from(LogEntry)) == 0
     typings = list(await db.scalars(select(PaperEntry)))
     assert {(t.status, t.person_hash, t.choices) for t in typings} == {("joined", None, None)}
     # A mismatch is flagged and nothing is counted.
@@ -597,7 +631,7 @@ async def test_paper_ballots_join_the_log_after_two_matching_typings(client, db)
         data=form(client, **{**mismatch, "proposal": [str(p["lights"].id)]}),
     )
     assert "The typings differ" in flagged.text
-    assert await db.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert await db.scalar(select(func.count()).select_from(PendingBallot)) == 1
     for bad in ({"slip": ""}, {"slip": "<b>"}, {"identifier": "NOBODY123"}, {"proposal": ["abc"]}):
         refused = await client.post(
             f"/staff/pb/{round_.id}/paper", data=form(client, **{**typing, "slip": "P-0009", **bad})

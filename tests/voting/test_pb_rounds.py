@@ -29,6 +29,7 @@ from voting.ballots import cast_ballot
 from voting.models import Ballot, Budget, Proposal, Resident, RollEntry, Round, VotingCode
 from voting.publication import publish
 from voting.roll import age_on, parse_roll, person_hash
+from voting.tally.board import check_log
 
 
 def form(client, **fields):
@@ -681,6 +682,20 @@ async def test_tori_pb_import_turns_a_pabulib_file_into_a_round_with_results(
     assert refused.returncode == 2
     assert "no PROJECTS section" in refused.stderr
     assert await count(db, Round) == 1
+    # A second election into the same instance: its ballots get ids of their own (the first
+    # version numbered them from 1 in every import, and the second import failed).
+    again = run_tori("pb-import", str(path), env=env)
+    assert again.returncode == 0, again.stderr
+    assert await count(db, Round) == 2
+    assert await count(db, Ballot) == 10
+    for imported in (await db.scalars(select(Round))).all():
+        rows = list(
+            await db.execute(
+                text("SELECT seq, entry, hash FROM pb_log_entry WHERE round_id = :r ORDER BY seq"),
+                {"r": imported.id},
+            )
+        )
+        assert check_log(imported.slug, [tuple(r) for r in rows]) == (5, rows[-1][2], None)
 
 
 # --- the public calendar and home page --------------------------------------------------------

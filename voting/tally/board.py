@@ -1,6 +1,6 @@
 """The ballot log's hash chain and the bulletin board: writing and checking, standard library only.
 
-**Log entry.** Each cast ballot becomes one entry, the canonical JSON of
+**Log entry.** Each ballot becomes one entry, the canonical JSON of
 
     {"area": <area id or null>, "ballot": "<ballot id>", "round": "<round link id>",
      "selections": {"<proposal id>": <points>, ...}, "seq": <n>, "tracker": "<64 hex>"}
@@ -16,7 +16,7 @@ ballot has a place in the log, and it is the voter's receipt.
 
 **Hash.** hash(n) = SHA-256 over the UTF-8 bytes of hash(n-1) as 64 lowercase hexadecimal
 characters followed directly by entry n; hash(0) is 64 zeros. The head of the log is the hash of
-its last entry; a receipt is the hash of the voter's own entry.
+its last entry; a receipt is the tracker of the voter's own entry.
 
 **Bulletin board** (JSON Lines, one object per line, each line ending in a newline):
 
@@ -329,8 +329,8 @@ class BoardChecker:
                 record, number, seq, self.previous, self.definition["round"]
             )
             self.ballots.append((entry["area"], entry["selections"]))
-            if self.previous in self.wanted:
-                self.found.add(self.previous)
+            if entry["tracker"] in self.wanted:
+                self.found.add(entry["tracker"])
             expected = self.marks.get(seq)
             if expected is not None and expected != self.previous:
                 raise BoardError(
