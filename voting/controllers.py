@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from app.accounts.controllers import client_address
 from app.database import utcnow
@@ -21,7 +22,7 @@ from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized
 from app.requests import is_htmx
 from app.signing import sign, unsign
-from voting import rounds
+from voting import published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     CHANNELS,
@@ -32,10 +33,10 @@ from voting.ballots import (
     read_ballot,
 )
 from voting.exports import pabulib_response
-from voting.models import Proposal, RollEntry, Round
-from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
+from voting.models import Proposal, Publication, RollEntry, Round
+from voting.publication import check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
-from voting.results import REASONS, RULE_COLUMNS, round_results
+from voting.results import REASONS
 from voting.roll import CodeGuard, sign_in_with_code
 from voting.signing import public_key_pem, public_key_text
 from voting.tally.board import grouped, normalise_receipt
@@ -501,7 +502,12 @@ class RoundsController(Controller):
                 )
                 status = 400
             else:
-                outcome = await check_receipt(db_session, round_, receipt)
+                stored = await published.current(db_session, round_.id)
+                if stored is not None:
+                    # After publication: the board as published, not the tables of today.
+                    outcome = await published.published_receipt(db_session, stored, receipt)
+                else:
+                    outcome = await check_receipt(db_session, round_, receipt)
                 status = 200 if outcome.found else 404
         return Template(
             template_name="pb/receipt.html",
@@ -540,27 +546,19 @@ class RoundsController(Controller):
             ],
         }
 
-    def _published(self, round_: Round) -> None:
-        if round_.published_at is None:
+    async def _published(self, db_session, round_: Round) -> Publication:
+        """What was published: the only source of the results, the board and the exports."""
+        stored = await published.current(db_session, round_.id)
+        if stored is None:
             raise NotFoundError(N_("The results are published when the counting is over."))
+        return stored
 
     @get("/{slug:str}/board.jsonl")
-    async def board_file(
-        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
-    ) -> Stream:
+    async def board_file(self, db_session: DbSession, slug: FromPath[str]) -> Response:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
-        database, round_id = request.app.state.db, round_.id
-
-        async def lines():
-            # The response is sent after the handler's session has closed: stream with a new one.
-            async with database.sessionmaker() as session:
-                published = await rounds.get_round(session, round_id)
-                async for line in board(session, published, settings.signing_seed):
-                    yield line
-
-        return Stream(
-            lines(),
+        stored = await self._published(db_session, round_)
+        return Response(
+            await published.board_bytes(db_session, stored.id),
             media_type="application/jsonl; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="tori-board-{round_.slug}.jsonl"'
@@ -572,8 +570,10 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Response:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
-        return await pabulib_response(request, db_session, round_)
+        stored = await self._published(db_session, round_)
+        return await pabulib_response(
+            request, round_, await published.exports_of(db_session, stored.id)
+        )
 
     @post("/{slug:str}/sign-out", status_code=303)
     async def voter_sign_out(self, slug: FromPath[str]) -> Redirect:
@@ -586,15 +586,28 @@ class RoundsController(Controller):
     @get("/{slug:str}/results", name="pb_results")
     async def results(self, db_session: DbSession, slug: FromPath[str]) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
+        stored = await self._published(db_session, round_)
         return Template(
             template_name="pb/results.html",
-            context={
-                **round_context(round_),
-                "parts": await round_results(db_session, round_),
-                "rule_columns": RULE_COLUMNS,
-                "rule_labels": rounds.OFFICIAL_RULES,
-                "reasons": REASONS,
-                "implementation": rounds.IMPLEMENTATION_STATUSES,
-            },
+            context=await results_context(db_session, round_, stored.results),
         )
+
+
+async def results_context(db_session, round_: Round, results: dict, **extra) -> dict:
+    """The results page's context: the stored results; from the live tables only how each
+    proposal's implementation is going (followed after the results, not part of them)."""
+    rows = await db_session.execute(
+        select(Proposal.id, Proposal.implementation).where(
+            Proposal.round_id == round_.id, Proposal.implementation.is_not(None)
+        )
+    )
+    followed = dict(rows.all())
+    return {
+        "round": round_,
+        "results": results,
+        "rule_labels": rounds.OFFICIAL_RULES,
+        "reasons": REASONS,
+        "implementation": rounds.IMPLEMENTATION_STATUSES,
+        "followed": followed,
+        **extra,
+    }
