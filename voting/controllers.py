@@ -12,6 +12,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app.accounts.controllers import client_address
@@ -33,7 +34,7 @@ from voting.ballots import (
     read_ballot,
 )
 from voting.exports import pabulib_response
-from voting.models import Proposal, Publication, RollEntry, Round
+from voting.models import Proposal, RollEntry, Round
 from voting.publication import check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
 from voting.results import REASONS
@@ -502,7 +503,7 @@ class RoundsController(Controller):
                 )
                 status = 400
             else:
-                stored = await published.current(db_session, round_.id)
+                stored = await published.in_force(db_session, round_.id)
                 if stored is not None:
                     # After publication: the board as published, not the tables of today.
                     outcome = await published.published_receipt(db_session, stored, receipt)
@@ -546,9 +547,9 @@ class RoundsController(Controller):
             ],
         }
 
-    async def _published(self, db_session, round_: Round) -> Publication:
+    async def _published(self, db_session, round_: Round) -> published.Published:
         """What was published: the only source of the results, the board and the exports."""
-        stored = await published.current(db_session, round_.id)
+        stored = await published.in_force(db_session, round_.id)
         if stored is None:
             raise NotFoundError(N_("The results are published when the counting is over."))
         return stored
@@ -584,25 +585,41 @@ class RoundsController(Controller):
     # Results ---------------------------------------------------------------------------
 
     @get("/{slug:str}/results", name="pb_results")
-    async def results(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+    async def results(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
         stored = await self._published(db_session, round_)
         return Template(
             template_name="pb/results.html",
-            context=await results_context(db_session, round_, stored.results),
+            context=await results_context(
+                db_session,
+                round_,
+                await published.results_of(db_session, stored),
+                request.app.state.renderer,
+                (stored.id, stored.digest, round_.slug),
+            ),
         )
 
 
-async def results_context(db_session, round_: Round, results: dict, **extra) -> dict:
-    """The results page's context: the stored results; from the live tables only how each
-    proposal's implementation is going (followed after the results, not part of them)."""
+# Rendered result tables, per process: (publication id, board digest, language, follow-up
+# states) -> HTML. A publication never changes, so neither does its table in one language.
+_RENDERED: dict[tuple, Markup] = {}
+
+
+async def results_context(
+    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
+) -> dict:
+    """The results page's context: the stored results (rendered once per publication and
+    language; `key` None renders afresh); from the live tables only how each proposal's
+    implementation is going (followed after the results, not part of them)."""
     rows = await db_session.execute(
         select(Proposal.id, Proposal.implementation).where(
             Proposal.round_id == round_.id, Proposal.implementation.is_not(None)
         )
     )
     followed = dict(rows.all())
-    return {
+    context = {
         "round": round_,
         "results": results,
         "rule_labels": rounds.OFFICIAL_RULES,
@@ -611,3 +628,13 @@ async def results_context(db_session, round_: Round, results: dict, **extra) -> 
         "followed": followed,
         **extra,
     }
+    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
+    parts = _RENDERED.get(cache_key) if cache_key else None
+    if parts is None:
+        template = renderer.environment.get_template("pb/_results_parts.html")
+        parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
+        if cache_key:
+            if len(_RENDERED) >= 64:
+                _RENDERED.clear()
+            _RENDERED[cache_key] = parts
+    return {**context, "parts_html": parts}

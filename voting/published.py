@@ -211,6 +211,45 @@ async def current(session: AsyncSession, round_id: int) -> Publication | None:
     )
 
 
+@dataclass(frozen=True)
+class Published:
+    """Which publication is in force for a round: enough to find and cache what it stores."""
+
+    id: int
+    digest: str
+    published_at: object
+
+
+async def in_force(session: AsyncSession, round_id: int) -> Published | None:
+    """The publication in force (the latest version), without loading what it stores."""
+    row = (
+        await session.execute(
+            select(Publication.id, Publication.digest, Publication.published_at)
+            .where(Publication.round_id == round_id)
+            .order_by(Publication.version.desc())
+            .limit(1)
+        )
+    ).first()
+    return Published(*row) if row else None
+
+
+# Stored results, per process: a publication never changes, so it is decoded once.
+_RESULTS: dict[tuple[int, str], dict] = {}
+
+
+async def results_of(session: AsyncSession, publication: Published) -> dict:
+    key = (publication.id, publication.digest)
+    results = _RESULTS.get(key)
+    if results is None:
+        results = await session.scalar(
+            select(Publication.results).where(Publication.id == publication.id)
+        )
+        if len(_RESULTS) >= 64:
+            _RESULTS.clear()
+        _RESULTS[key] = results
+    return results
+
+
 async def board_bytes(session: AsyncSession, publication_id: int) -> bytes:
     return await session.scalar(select(Publication.board).where(Publication.id == publication_id))
 
@@ -253,10 +292,11 @@ def find_receipt(board: bytes, results: dict, receipt: str) -> PublishedReceipt:
 
 
 async def published_receipt(
-    session: AsyncSession, publication: Publication, receipt: str
+    session: AsyncSession, publication: Published, receipt: str
 ) -> PublishedReceipt:
     board = await board_bytes(session, publication.id)
-    return await anyio.to_thread.run_sync(find_receipt, board, publication.results, receipt)
+    results = await results_of(session, publication)
+    return await anyio.to_thread.run_sync(find_receipt, board, results, receipt)
 
 
 # --- before publication: what the confirmation page shows -------------------------------------

@@ -504,26 +504,34 @@ class StaffRoundsController(Controller):
                 N_("Until the results are published, only the auditor can see counts.")
             )
 
-    async def _counted(self, request, db_session, round_) -> tuple[dict, dict[str, str], bool]:
-        """(results, pabulib files, provisional): the stored publication; before it, for the
-        auditor only, the log as it stands counted in a worker thread."""
-        stored = await published.current(db_session, round_.id)
+    async def _counted(self, request, db_session, round_, exports=False):
+        """(results, pabulib files or None, the publication or None when provisional): the
+        stored publication; before it, for the auditor only, the log as it stands counted in a
+        worker thread."""
+        stored = await published.in_force(db_session, round_.id)
         if stored is not None:
-            return stored.results, await published.exports_of(db_session, stored.id), False
+            files = await published.exports_of(db_session, stored.id) if exports else None
+            return await published.results_of(db_session, stored), files, stored
         self._may_see_counts(request, round_)
-        results, exports = await published.provisional(db_session, round_)
-        return results, exports, True
+        results, files = await published.provisional(db_session, round_)
+        return results, files, None
 
     @get("/{round_id:int}/results")
     async def results(
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
-        results, _exports, provisional = await self._counted(request, db_session, round_)
+        results, _files, stored = await self._counted(request, db_session, round_)
         return Template(
             template_name="pb/results.html",
             context=await results_context(
-                db_session, round_, results, staff_view=True, provisional=provisional
+                db_session,
+                round_,
+                results,
+                request.app.state.renderer,
+                (stored.id, stored.digest, round_.slug) if stored else None,
+                staff_view=True,
+                provisional=stored is None,
             ),
         )
 
@@ -532,8 +540,8 @@ class StaffRoundsController(Controller):
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Response:
         round_ = await rounds.get_round(db_session, round_id)
-        _results, exports, _provisional = await self._counted(request, db_session, round_)
-        return await pabulib_response(request, round_, exports)
+        _results, files, _stored = await self._counted(request, db_session, round_, exports=True)
+        return await pabulib_response(request, round_, files)
 
     # Paper ballots ---------------------------------------------------------------------
 
@@ -637,7 +645,7 @@ class StaffRoundsController(Controller):
                 "ready": ready,
                 "official_rules": rounds.OFFICIAL_RULES,
                 "key_id": published.key_id(public_key_text(settings.signing_seed)),
-                "stored": await published.current(db_session, round_.id),
+                "stored": await published.in_force(db_session, round_.id),
                 "error": error,
             },
             status_code=status,
