@@ -130,7 +130,7 @@ def main() -> None:
             "REDIS_URL": "redis://127.0.0.1:6379/13",
         }
         command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
-        with running(command, environment, port) as base:
+        with running(command, environment, port, startup=180) as base:
             health = latencies(base, "/healthz", arguments.requests)
             page = latencies(base, f"/pb/{slug}/results", arguments.requests)
     print(f"{arguments.voters:,} ballots, 8 budgets, 310 proposals; 2 workers, PostgreSQL")
