@@ -174,6 +174,7 @@ TABLE = {
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}": EDITORS,
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
+    "GET /staff/pb/{round_id:int}/publish": ADMINS,
     "GET /staff/pb/{round_id:int}/results": READERS,
     "POST /staff/pb/{round_id:int}/roll": EDITORS,
     "GET /static/{file_path:path}": PUBLIC,
