@@ -49,8 +49,10 @@ def running(
     port: int,
     health: str = "/healthz",
     started: list[subprocess.Popen] | None = None,
+    startup: float = 30,
 ) -> Iterator[str]:
-    """A server for the length of the block; `started` receives its process, for fault drills."""
+    """A server for the length of the block; `started` receives its process, for fault drills;
+    `startup` is how many seconds it may take to answer (longer on a busy machine)."""
     log = open(ROOT / "test-artifacts" / f"bench-server-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
@@ -59,7 +61,7 @@ def running(
         started.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # a loaded machine starts two workers slowly
+        deadline = time.monotonic() + startup
         while True:
             try:
                 with urllib.request.urlopen(url + health, timeout=2):

@@ -12,7 +12,9 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+from sqlalchemy import select
 
 from app.accounts.controllers import client_address
 from app.database import utcnow
@@ -22,7 +24,7 @@ from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized
 from app.requests import is_htmx
 from app.signing import sign, unsign
-from voting import rounds
+from voting import published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     CHANNELS,
@@ -35,9 +37,9 @@ from voting.ballots import (
 from voting.exports import pabulib_response
 from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
-from voting.publication import board, check_receipt, checkpoints, head_of, record_checkpoint
+from voting.publication import check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
-from voting.results import REASONS, RULE_COLUMNS, round_results
+from voting.results import REASONS
 from voting.roll import CodeGuard, sign_in_with_code
 from voting.signing import public_key_pem, public_key_text
 from voting.tally.board import grouped, normalise_receipt
@@ -519,7 +521,12 @@ class RoundsController(Controller):
                 status = 400
             else:
                 await flush_if_closed(db_session, round_)
-                outcome = await check_receipt(db_session, round_, receipt)
+                stored = await published.in_force(db_session, round_.id)
+                if stored is not None:
+                    # After publication: the board as published, not the tables of today.
+                    outcome = await published.published_receipt(db_session, stored, receipt)
+                else:
+                    outcome = await check_receipt(db_session, round_, receipt)
                 status = 200 if outcome.found or outcome.pending else 404
         return Template(
             template_name="pb/receipt.html",
@@ -559,27 +566,19 @@ class RoundsController(Controller):
             ],
         }
 
-    def _published(self, round_: Round) -> None:
-        if round_.published_at is None:
+    async def _published(self, db_session, round_: Round) -> published.Published:
+        """What was published: the only source of the results, the board and the exports."""
+        stored = await published.in_force(db_session, round_.id)
+        if stored is None:
             raise NotFoundError(N_("The results are published when the counting is over."))
+        return stored
 
     @get("/{slug:str}/board.jsonl")
-    async def board_file(
-        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
-    ) -> Stream:
+    async def board_file(self, db_session: DbSession, slug: FromPath[str]) -> Response:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
-        database, round_id = request.app.state.db, round_.id
-
-        async def lines():
-            # The response is sent after the handler's session has closed: stream with a new one.
-            async with database.sessionmaker() as session:
-                published = await rounds.get_round(session, round_id)
-                async for line in board(session, published, settings.signing_seed):
-                    yield line
-
-        return Stream(
-            lines(),
+        stored = await self._published(db_session, round_)
+        return Response(
+            await published.board_bytes(db_session, stored.id),
             media_type="application/jsonl; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="tori-board-{round_.slug}.jsonl"'
@@ -591,8 +590,10 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Response:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
-        return await pabulib_response(request, db_session, round_)
+        stored = await self._published(db_session, round_)
+        return await pabulib_response(
+            request, round_, await published.exports_of(db_session, stored.id)
+        )
 
     @post("/{slug:str}/sign-out", status_code=303)
     async def voter_sign_out(self, slug: FromPath[str]) -> Redirect:
@@ -603,17 +604,56 @@ class RoundsController(Controller):
     # Results ---------------------------------------------------------------------------
 
     @get("/{slug:str}/results", name="pb_results")
-    async def results(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+    async def results(
+        self, request: Request, db_session: DbSession, slug: FromPath[str]
+    ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        self._published(round_)
+        stored = await self._published(db_session, round_)
         return Template(
             template_name="pb/results.html",
-            context={
-                **round_context(round_),
-                "parts": await round_results(db_session, round_),
-                "rule_columns": RULE_COLUMNS,
-                "rule_labels": rounds.OFFICIAL_RULES,
-                "reasons": REASONS,
-                "implementation": rounds.IMPLEMENTATION_STATUSES,
-            },
+            context=await results_context(
+                db_session,
+                round_,
+                await published.results_of(db_session, stored),
+                request.app.state.renderer,
+                (stored.id, stored.digest, round_.slug),
+            ),
         )
+
+
+# Rendered result tables, per process: (publication id, board digest, language, follow-up
+# states) -> HTML. A publication never changes, so neither does its table in one language.
+_RENDERED: dict[tuple, Markup] = {}
+
+
+async def results_context(
+    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
+) -> dict:
+    """The results page's context: the stored results (rendered once per publication and
+    language; `key` None renders afresh); from the live tables only how each proposal's
+    implementation is going (followed after the results, not part of them)."""
+    rows = await db_session.execute(
+        select(Proposal.id, Proposal.implementation).where(
+            Proposal.round_id == round_.id, Proposal.implementation.is_not(None)
+        )
+    )
+    followed = dict(rows.all())
+    context = {
+        "round": round_,
+        "results": results,
+        "rule_labels": rounds.OFFICIAL_RULES,
+        "reasons": REASONS,
+        "implementation": rounds.IMPLEMENTATION_STATUSES,
+        "followed": followed,
+        **extra,
+    }
+    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
+    parts = _RENDERED.get(cache_key) if cache_key else None
+    if parts is None:
+        template = renderer.environment.get_template("pb/_results_parts.html")
+        parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
+        if cache_key:
+            if len(_RENDERED) >= 64:
+                _RENDERED.clear()
+            _RENDERED[cache_key] = parts
+    return {**context, "parts_html": parts}

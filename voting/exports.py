@@ -7,7 +7,6 @@ import datetime as dt
 import secrets
 
 from litestar import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
@@ -18,11 +17,10 @@ from app.spreadsheets import csv_text
 from voting import rounds
 from voting.ballots import canonical_choices
 from voting.mixing import BallotLog, LogBallot
-from voting.models import Ballot, Budget, Proposal, Round
+from voting.models import Proposal, Round
 from voting.publication import publish
-from voting.results import count, election_of
 from voting.roll import IssuedCode
-from voting.tally import Election, write_pabulib
+from voting.tally import Election
 
 BALLOT_RULE_OF_VOTE_TYPE = {
     "approval": "approval",
@@ -38,54 +36,6 @@ def codes_csv(issued: list[IssuedCode], areas: dict[int, Area]) -> str:
         area = areas.get(code.area_id) if code.area_id else None
         rows.append([code.reference or "", localized(area.name) if area else "", code.code])
     return csv_text(rows)
-
-
-async def round_pabulib(session: AsyncSession, round_: Round, budget: Budget) -> str:
-    """The ballots of one budget as pabulib: projects with their votes and whether the
-    official rule selected them; each non-empty ballot in a random order of ids."""
-    proposals = list(
-        await session.scalars(
-            select(Proposal)
-            .where(
-                Proposal.round_id == round_.id,
-                Proposal.status == "accepted",
-                Proposal.area_id.is_(None)
-                if budget.area_id is None
-                else Proposal.area_id == budget.area_id,
-            )
-            .order_by(Proposal.id)
-        )
-    )
-    ballots = list(
-        await session.execute(
-            select(Ballot.area_id, Ballot.choices)
-            .where(Ballot.round_id == round_.id)
-            .order_by(Ballot.id)
-        )
-    )
-    points = round_.ballot_rule == "points"
-    election = election_of(budget, proposals, [tuple(row) for row in ballots], points)
-    outcome = count(election, points)[round_.official_rule]
-    election.meta = {
-        "description": localized(round_.title),
-        "country": "Finland",
-        "unit": "Tori",
-        "instance": str(round_.voting_open_at.year),
-        "rule": "greedy" if round_.official_rule == "greedy" else "equalshares",
-        "date_begin": round_.voting_open_at.strftime("%d.%m.%Y"),
-        "date_end": round_.voting_close_at.strftime("%d.%m.%Y"),
-        "language": "fi",
-        "currency": "EUR",
-    }
-    if budget.area is not None:
-        election.meta["district"] = localized(budget.area.name)
-    if round_.ballot_rule == "k_approval" and round_.max_choices:
-        election.meta["max_length"] = str(round_.max_choices)
-    if points:
-        election.meta["max_sum_points"] = str(round_.points_total)
-        election.meta["max_points"] = str(round_.points_per_proposal)
-    election.project_meta = {str(p.id): {"name": localized(p.title)} for p in proposals}
-    return write_pabulib(election, selected=set(outcome.selected))
 
 
 async def import_pabulib(
@@ -169,18 +119,18 @@ async def import_pabulib(
     return round_
 
 
-async def pabulib_response(request, session: AsyncSession, round_: Round):
-    """The ballots of one budget as a pabulib file (`?budget=city` or an area id)."""
+async def pabulib_response(request, round_: Round, exports: dict[str, str]) -> Response:
+    """One budget's pabulib file (`?budget=city` or an area id), from the files made when the
+    round was counted (stored at publication)."""
     wanted = request.query_params.get("budget", "city")
     area = (
         None
         if wanted == "city"
         else (int(wanted) if wanted.isdecimal() and len(wanted) < 10 else -1)
     )
-    budget = rounds.budget_of(round_, area)
-    if budget is None:
+    text = exports.get("city" if area is None else str(area))
+    if rounds.budget_of(round_, area) is None or text is None:
         raise NotFoundError(N_("This round has no budget for that area."))
-    text = await round_pabulib(session, round_, budget)
     return Response(
         text,
         media_type="text/plain; charset=utf-8",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -300,3 +301,35 @@ class PaperEntry(Base):
     # "pending", "joined", "flagged" (two entries differ), "discarded".
     status: Mapped[str] = mapped_column(String(10), default="pending")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Publication(Base):
+    """What a round's publication published, kept as published: the signed bulletin board's
+    exact bytes, the outcome of every rule per budget and each budget's pabulib file. The
+    public results, board and exports are served from here, never recounted. The database
+    refuses UPDATE, DELETE and TRUNCATE of these rows (triggers, see the migration): a
+    correction is a new row (version n + 1) that names the row it corrects and why."""
+
+    __tablename__ = "pb_publication"
+    __table_args__ = (UniqueConstraint("round_id", "version", name="uq_pb_publication_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="RESTRICT"))
+    # 1 for the publication; each correction takes the next number.
+    version: Mapped[int] = mapped_column(Integer)
+    corrects_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pb_publication.id", ondelete="RESTRICT"), nullable=True
+    )
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254))
+    # The log that was counted: its length and head.
+    count: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    # SHA-256 (hex) of `board`, the whole signed board file as served.
+    digest: Mapped[str] = mapped_column(String(64))
+    board: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    results: Mapped[dict] = mapped_column(PortableJSON)
+    # Budget key ("city" or the area id) -> that budget's pabulib file.
+    exports: Mapped[dict[str, str]] = mapped_column(PortableJSON, deferred=True)

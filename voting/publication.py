@@ -4,9 +4,11 @@ results (which freezes the round and signs the bulletin board), and the audit of
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +16,18 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, localized
-from voting import signing
-from voting.mixing import mix_round
-from voting.models import Checkpoint, LogEntry, LogHead, PendingBallot, Proposal, Round
+from voting import published, signing
+from voting.mixing import mix_round, pending_count
+from voting.models import (
+    Checkpoint,
+    LogEntry,
+    LogHead,
+    PaperEntry,
+    PendingBallot,
+    Proposal,
+    Publication,
+    Round,
+)
 from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
     FORMAT,
@@ -24,7 +35,6 @@ from voting.tally.board import (
     Verdict,
     board_lines,
     check_log,
-    recount,
     signature_line,
 )
 
@@ -154,43 +164,92 @@ async def stream_entries(
         yield row[0], row[1], row[2]
 
 
-async def _ballots(session: AsyncSession, round_id: int) -> list[tuple[int | None, dict]]:
-    import json  # noqa: PLC0415
-
-    found = []
-    async for _seq, text, _hash in stream_entries(session, round_id):
-        entry = json.loads(text)
-        found.append((entry["area"], entry["selections"]))
-    return found
-
-
-async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> None:
-    """Count the log, sign the bulletin board and freeze the round. Only after voting has
-    closed, and only once."""
+def _check_publishable(round_: Round) -> None:
     if round_.published_at is not None:
         raise PublicationError(N_("The results of this round have been published already."))
     if utcnow() < round_.voting_close_at:
         raise PublicationError(N_("The results can be published only after voting has closed."))
-    # Every pending ballot joins the log first (the last batch of the mixer).
+
+
+async def _locked(session: AsyncSession, round_id: int) -> Round:
+    """The round, re-read under a row lock: concurrent publications wait here, one at a time."""
+    return await session.scalar(
+        select(Round)
+        .where(Round.id == round_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def flagged_slips(session: AsyncSession, round_id: int) -> list[str]:
+    return list(
+        await session.scalars(
+            select(PaperEntry.slip)
+            .where(PaperEntry.round_id == round_id, PaperEntry.status == "flagged")
+            .distinct()
+            .order_by(PaperEntry.slip)
+        )
+    )
+
+
+async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> Publication:
+    """Count the log, sign the bulletin board, freeze the round and store what is published, in
+    one transaction. Only after voting has closed, with no paper slip flagged, and only once."""
+    _check_publishable(round_)
+    # Every pending ballot joins the log first: the mixer's last batch, in its own transaction,
+    # before the round is locked (the mix commits, which would end the lock).
     await mix_round(session, round_, final=True)
+    round_ = await _locked(session, round_.id)
+    _check_publishable(round_)
+    flagged = await flagged_slips(session, round_.id)
+    if flagged:
+        raise PublicationError(
+            N_(
+                "Paper slips flagged for review: %(slips)s. Resolve them on the paper ballots "
+                "page before publishing."
+            ),
+            slips=", ".join(flagged),
+        )
+    if await pending_count(session, round_.id):
+        # A ballot cast in the last instant before the close that the final mix did not see.
+        raise PublicationError(N_("Ballots are still joining the log. Try again in a minute."))
     head = await head_of(session, round_.id)
+    data = await published.snapshot(session, round_)
+    # Every rule for every budget, counted once, in a worker thread (not on the event loop).
+    results, exports = await anyio.to_thread.run_sync(published.count_round, data)
     definition = await definition_of(session, round_)
-    tally = recount(definition, await _ballots(session, round_.id))
+    tally = published.board_tally(results)
     digest = await _digest(session, round_, definition, tally)
     round_.published_tally = tally
     round_.published_count, round_.published_head = head.count, head.head_hash
     round_.board_signature = signing.sign(seed, digest)
     round_.published_at = utcnow()
     session.add(Checkpoint(round_id=round_.id, count=head.count, head_hash=head.head_hash))
+    signed = b"".join([line async for line in board(session, round_, seed)])
+    stored = Publication(
+        round_id=round_.id,
+        version=1,
+        published_at=round_.published_at,
+        published_by=getattr(actor, "email", None) or "system",
+        count=head.count,
+        head=head.head_hash,
+        key_id=published.key_id(signing.public_key_text(seed)),
+        digest=hashlib.sha256(signed).hexdigest(),
+        board=signed,
+        results=results,
+        exports=exports,
+    )
+    session.add(stored)
     await record_action(
         session,
         actor,
         "round.publish",
         f"round {round_.slug}",
         None,
-        {"count": head.count, "head": head.head_hash, "tally": tally},
+        {"count": head.count, "head": head.head_hash, "tally": tally, "board": stored.digest},
     )
     await session.commit()
+    return stored
 
 
 async def _digest(session: AsyncSession, round_: Round, definition: dict, tally: list) -> bytes:

@@ -16,18 +16,18 @@ from app.accounts.guards import ADMINS, EDITORS, current_user, signed_in_staff
 from app.accounts.models import Role
 from app.areas.services import list_areas
 from app.audit import record_action
+from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
-from voting import publication, rounds
+from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
-from voting.controllers import mix_scheduler, today_in
+from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import codes_csv, pabulib_response
 from voting.mixing import RoundRef
 from voting.models import Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
-from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
     MAX_ROLL_BYTES,
     find_on_roll,
@@ -37,6 +37,7 @@ from voting.roll import (
     parse_roll,
     roll_figures,
 )
+from voting.signing import public_key_text
 from voting.tally.board import grouped
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
@@ -539,30 +540,40 @@ class StaffRoundsController(Controller):
         """No early tallies: before publication only the auditor sees counts, after the close."""
         if rounds.phase_of(round_) not in ("counting", "results"):
             raise NotFoundError(N_("There is nothing to count before voting closes."))
-        if round_.published_at is None and current_user(request).role_enum != Role.AUDITOR:
+        if current_user(request).role_enum != Role.AUDITOR:
             raise ForbiddenError(
                 N_("Until the results are published, only the auditor can see counts.")
             )
+
+    async def _counted(self, request, db_session, round_, exports=False):
+        """(results, pabulib files or None, the publication or None when provisional): the
+        stored publication; before it, for the auditor only, the log as it stands counted in a
+        worker thread."""
+        stored = await published.in_force(db_session, round_.id)
+        if stored is not None:
+            files = await published.exports_of(db_session, stored.id) if exports else None
+            return await published.results_of(db_session, stored), files, stored
+        self._may_see_counts(request, round_)
+        results, files = await published.provisional(db_session, round_)
+        return results, files, None
 
     @get("/{round_id:int}/results")
     async def results(
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
-        self._may_see_counts(request, round_)
+        results, _files, stored = await self._counted(request, db_session, round_)
         return Template(
             template_name="pb/results.html",
-            context={
-                "round": round_,
-                "phase": rounds.phase_of(round_),
-                "phase_labels": rounds.PHASE_LABELS,
-                "parts": await round_results(db_session, round_),
-                "rule_columns": RULE_COLUMNS,
-                "rule_labels": rounds.OFFICIAL_RULES,
-                "reasons": REASONS,
-                "implementation": rounds.IMPLEMENTATION_STATUSES,
-                "staff_view": True,
-            },
+            context=await results_context(
+                db_session,
+                round_,
+                results,
+                request.app.state.renderer,
+                (stored.id, stored.digest, round_.slug) if stored else None,
+                staff_view=True,
+                provisional=stored is None,
+            ),
         )
 
     @get("/{round_id:int}/ballots.pb")
@@ -570,8 +581,8 @@ class StaffRoundsController(Controller):
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Response:
         round_ = await rounds.get_round(db_session, round_id)
-        self._may_see_counts(request, round_)
-        return await pabulib_response(request, db_session, round_)
+        _results, files, _stored = await self._counted(request, db_session, round_, exports=True)
+        return await pabulib_response(request, round_, files)
 
     # Paper ballots ---------------------------------------------------------------------
 
@@ -671,6 +682,32 @@ class StaffRoundsController(Controller):
 
     # Publication and audit -------------------------------------------------------------
 
+    async def _publish_page(
+        self, db_session, settings, round_, error: str | None = None, status: int = 200
+    ) -> Template:
+        ready = await published.readiness(db_session, round_, utcnow())
+        return Template(
+            template_name="pb/staff_publish.html",
+            context={
+                "round": round_,
+                "phase": rounds.phase_of(round_),
+                "ready": ready,
+                "official_rules": rounds.OFFICIAL_RULES,
+                "key_id": published.key_id(public_key_text(settings.signing_seed)),
+                "stored": await published.in_force(db_session, round_.id),
+                "error": error,
+            },
+            status_code=status,
+        )
+
+    @get("/{round_id:int}/publish", opt={"roles": ADMINS})
+    async def publish_page(
+        self, db_session: DbSession, settings: AppSettings, round_id: FromPath[int]
+    ) -> Template:
+        """What publishing would publish now, and what stands in the way."""
+        round_ = await rounds.get_round(db_session, round_id)
+        return await self._publish_page(db_session, settings, round_)
+
     @post("/{round_id:int}/publish", opt={"roles": ADMINS}, status_code=303)
     async def publish(
         self,
@@ -678,10 +715,20 @@ class StaffRoundsController(Controller):
         db_session: DbSession,
         settings: AppSettings,
         round_id: FromPath[int],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         round_ = await rounds.get_round(db_session, round_id)
-        await publication.publish(db_session, round_, settings.signing_seed, current_user(request))
-        return Redirect(path=f"/staff/pb/{round_.id}/audit", status_code=303)
+        try:
+            await publication.publish(
+                db_session, round_, settings.signing_seed, current_user(request)
+            )
+        except publication.PublicationError as error:
+            await db_session.rollback()
+            db_session.expunge_all()
+            round_ = await rounds.get_round(db_session, round_id)
+            return await self._publish_page(
+                db_session, settings, round_, error.translated(), error.status_code
+            )
+        return Redirect(path=f"/staff/pb/{round_id}/audit", status_code=303)
 
     @get("/{round_id:int}/audit")
     async def audit(

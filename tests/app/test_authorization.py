@@ -175,6 +175,7 @@ TABLE = {
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
     "POST /staff/pb/{round_id:int}/voting-close": ADMINS,
+    "GET /staff/pb/{round_id:int}/publish": ADMINS,
     "GET /staff/pb/{round_id:int}/results": READERS,
     "POST /staff/pb/{round_id:int}/roll": EDITORS,
     "GET /static/{file_path:path}": PUBLIC,

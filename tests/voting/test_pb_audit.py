@@ -375,10 +375,13 @@ async def _swap(db, round_id):
 
 
 @pytest.mark.parametrize("how", list(TAMPERING))
-async def test_tampering_in_the_database_is_found_by_the_audit_page_and_the_verifier(
+async def test_tampering_in_the_database_is_found_by_the_audit_page_and_not_served(
     client, db, tmp_path, how
 ):
+    """The audit page rebuilds the board from the tables and finds the change; the public board
+    is the one stored at publication, byte for byte, and still verifies."""
     round_, _p, _receipts = await published_round(db)
+    before = (await download_board(client, round_, tmp_path / "before.jsonl")).read_bytes()
     await TAMPERING[how](db, round_)
     db.expunge_all()
     await signed_in_as(client, db, Role.AUDITOR)
@@ -386,25 +389,9 @@ async def test_tampering_in_the_database_is_found_by_the_audit_page_and_the_veri
     assert audit.status_code == 409, how
     assert "Not valid." in audit.text
     board = await download_board(client, round_, tmp_path / "board.jsonl")
+    assert board.read_bytes() == before, how
     result = verify(str(board))
-    assert result.returncode == 1, (how, result.stdout)
-    assert "NOT VALID" in result.stdout
-    first_problem = result.stdout.splitlines()[1]
-    expected = {
-        "change a choice": "entry 2",
-        "change an entry and its hash": "entry 3",
-        "delete an entry": "entry 3",
-        "insert an entry": "entry 3",
-        "reorder entries": "entry 2",
-        # The outcome may stay the same; then the signed definition no longer matches.
-        "change a cost": ("tally", "signature"),
-        "change a budget": ("tally", "signature"),
-        "edit the published result": "tally",
-        "forge the signature": "signature",
-    }[how]
-    assert any(
-        word in first_problem for word in ([expected] if isinstance(expected, str) else expected)
-    ), (how, first_problem)
+    assert result.returncode == 0, (how, result.stdout)
 
 
 @pytest.mark.parametrize(
