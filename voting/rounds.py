@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
@@ -117,6 +118,33 @@ class RoundDraft:
             raise DomainError(N_("Say how many points a voter has and how many per proposal."))
 
 
+def round_snapshot(round_: Round) -> dict:
+    """What the staff audit log keeps of a round, before and after a change."""
+    return {
+        "title": round_.title,
+        "phases": [
+            getattr(round_, f"{name}_at").isoformat()
+            for name in ("ideas_open", "review", "voting_open", "voting_close", "results")
+        ],
+        "min_age": round_.min_age,
+        "ballot_rule": round_.ballot_rule,
+        "max_choices": round_.max_choices,
+        "points": [round_.points_total, round_.points_per_proposal],
+        "official_rule": round_.official_rule,
+        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
+    }
+
+
+def proposal_snapshot(proposal: Proposal) -> dict:
+    return {
+        "status": proposal.status,
+        "final_cost": proposal.final_cost,
+        "reason": proposal.reason,
+        "merged_into": proposal.merged_into_id,
+        "implementation": proposal.implementation,
+    }
+
+
 def _apply(round_: Round, draft: RoundDraft) -> None:
     for name in (
         "title",
@@ -145,6 +173,9 @@ async def create_round(session: AsyncSession, draft: RoundDraft, source: str = "
     session.add(round_)
     await session.flush()
     session.add(LogHead(round_id=round_.id, count=0, head_hash=GENESIS, prev_hash=GENESIS))
+    await record_action(
+        session, None, "round.create", f"round {round_.slug}", None, round_snapshot(round_)
+    )
     await session.commit()
     return round_
 
@@ -153,6 +184,7 @@ async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) 
     """Dates and texts can change; the ballot's rule and budgets are fixed once voting opens
     (ballots are checked against them, and caches of the ballot rely on it)."""
     draft.check()
+    before = round_snapshot(round_)
     fixed = phase_of(round_) in ("voting", "counting", "results")
     if (fixed or await ballot_count(session, round_.id)) and (
         draft.ballot_rule != round_.ballot_rule
@@ -174,6 +206,9 @@ async def update_round(session: AsyncSession, round_: Round, draft: RoundDraft) 
             current[area].amount = amount
         else:
             round_.budgets.append(Budget(area_id=area, amount=amount))
+    await record_action(
+        session, None, "round.save", f"round {round_.slug}", before, round_snapshot(round_)
+    )
     await session.commit()
 
 
@@ -282,8 +317,10 @@ async def accept_proposal(session: AsyncSession, proposal: Proposal, final_cost:
         raise DomainError(N_("This round has no budget for that area."))
     if final_cost > budget.amount:
         raise DomainError(N_("The final cost is larger than the area's whole budget."))
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
     proposal.merged_into_id = None
+    await _record_review(session, "accept", proposal, before)
     await session.commit()
 
 
@@ -293,7 +330,9 @@ async def reject_proposal(
     await _check_reviewable(session, proposal)
     if not reason:
         raise DomainError(N_("Give the public reason for not putting the proposal on the ballot."))
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.reason, proposal.merged_into_id = "rejected", reason, None
+    await _record_review(session, "reject", proposal, before)
     await session.commit()
 
 
@@ -307,12 +346,14 @@ async def merge_proposal(session: AsyncSession, proposal: Proposal, into_id: int
         or target.status == "merged"
     ):
         raise DomainError(N_("Choose another proposal of the same round to merge into."))
+    before = proposal_snapshot(proposal)
     proposal.status, proposal.merged_into_id = "merged", target.id
     # Proposals already merged into this one follow it.
     for other in await session.scalars(
         select(Proposal).where(Proposal.merged_into_id == proposal.id)
     ):
         other.merged_into_id = target.id
+    await _record_review(session, "merge", proposal, before)
     await session.commit()
 
 
@@ -324,5 +365,14 @@ async def set_implementation(
         raise DomainError(
             N_("Implementation is followed for proposals on the ballot after the results.")
         )
+    before = proposal_snapshot(proposal)
     proposal.implementation, proposal.implementation_note = status, note
+    await _record_review(session, "implementation", proposal, before)
     await session.commit()
+
+
+async def _record_review(session: AsyncSession, action: str, proposal: Proposal, before) -> None:
+    after = proposal_snapshot(proposal)
+    await record_action(
+        session, None, f"proposal.{action}", f"proposal {proposal.id}", before, after
+    )

@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import ADMINS, EDITORS, current_user, signed_in_staff
 from app.accounts.models import Role
 from app.areas.services import list_areas
-from app.audit import record_action
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, local_datetime, read_form
@@ -23,7 +22,7 @@ from voting import publication, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import today_in
 from voting.exports import codes_csv, pabulib_response
-from voting.models import Proposal, Resident, Round
+from voting.models import Resident, Round
 from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
@@ -121,35 +120,6 @@ def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundD
     )
 
 
-async def audit(request, session, action, target, before=None, after=None) -> None:
-    """One record in the staff audit log for a change just made."""
-    await record_action(session, current_user(request), action, target, before, after)
-    await session.commit()
-
-
-def round_snapshot(round_: Round) -> dict:
-    return {
-        "title": round_.title,
-        "phases": [getattr(round_, f"{name}_at").isoformat() for name in PHASE_FIELDS],
-        "min_age": round_.min_age,
-        "ballot_rule": round_.ballot_rule,
-        "max_choices": round_.max_choices,
-        "points": [round_.points_total, round_.points_per_proposal],
-        "official_rule": round_.official_rule,
-        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
-    }
-
-
-def proposal_snapshot(proposal: Proposal) -> dict:
-    return {
-        "status": proposal.status,
-        "final_cost": proposal.final_cost,
-        "reason": proposal.reason,
-        "merged_into": proposal.merged_into_id,
-        "implementation": proposal.implementation,
-    }
-
-
 class StaffRoundsController(Controller):
     path = "/staff/pb"
     guards = [signed_in_staff]
@@ -187,20 +157,11 @@ class StaffRoundsController(Controller):
         areas = [area.id for area in await list_areas(db_session)]
         draft = read_round(form, ZoneInfo(settings.timezone), areas)
         if draft is not None:
-            before = round_snapshot(round_) if round_ else None
             try:
                 if round_ is None:
                     round_ = await rounds.create_round(db_session, draft)
                 else:
                     await rounds.update_round(db_session, round_, draft)
-                await audit(
-                    request,
-                    db_session,
-                    "round.save",
-                    f"round {round_.slug}",
-                    before,
-                    round_snapshot(round_),
-                )
             except DomainError as error:
                 await db_session.rollback()
                 db_session.expunge_all()
@@ -303,20 +264,6 @@ class StaffRoundsController(Controller):
         if parsed.errors:
             return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
         summary = await import_roll(db_session, round_, parsed.rows)
-        await audit(
-            request,
-            db_session,
-            "roll.import",
-            f"round {round_.slug}",
-            None,
-            {
-                "rows": len(parsed.rows),
-                "added": summary.added,
-                "updated": summary.updated,
-                "removed": summary.removed,
-                "kept_voted": summary.kept_voted,
-            },
-        )
         return await self._detail(db_session, round_id, roll_summary=summary)
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
@@ -329,14 +276,6 @@ class StaffRoundsController(Controller):
         form = Form(await read_form(request))
         output = form.choice("format", ["csv", "sheet"]) or "csv"
         issued = await issue_letter_codes(db_session, round_)
-        await audit(
-            request,
-            db_session,
-            "codes.letters",
-            f"round {round_.slug}",
-            None,
-            {"issued": len(issued)},
-        )
         areas = {area.id: area for area in await list_areas(db_session)}
         if output == "sheet":
             return Template(
@@ -382,8 +321,6 @@ class StaffRoundsController(Controller):
             except DomainError as error:
                 form.add_error("form", error.translated())
             else:
-                # Who was helped is not recorded here: the roll records the channel.
-                await audit(request, db_session, "codes.assisted", f"round {round_.slug}")
                 return await self._detail(db_session, round_id, assisted_code=code)
         return await self._detail(db_session, round_id, form=form, status=400)
 
@@ -441,7 +378,6 @@ class StaffRoundsController(Controller):
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
         form = Form(await read_form(request))
         action = form.choice("action", ["accept", "reject", "merge", "implementation"])
-        before = proposal_snapshot(proposal)
         try:
             if action == "accept":
                 cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
@@ -467,15 +403,6 @@ class StaffRoundsController(Controller):
                 note = form.translated_text("note", max_length=1000, multiline=True)
                 if form.is_valid:
                     await rounds.set_implementation(db_session, proposal, status, note)
-            if form.is_valid:
-                await audit(
-                    request,
-                    db_session,
-                    f"proposal.{action}",
-                    f"proposal {proposal.id}",
-                    before,
-                    proposal_snapshot(proposal),
-                )
         except DomainError as error:
             await db_session.rollback()
             form.add_error("form", error.translated())
