@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.params import FromQuery
 from litestar.response import Stream, Template
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,44 +147,57 @@ def parse_head(value: str) -> tuple[int, str] | None:
     return int(count), head
 
 
+def _record_problem(row: AuditRecord, previous: str, expected_seq: int) -> str | None:
+    """What is wrong with one record given the hash before it, or None."""
+    if row.seq != expected_seq:
+        return f"record {expected_seq} is missing (found {row.seq})"
+    try:
+        fields = json.loads(row.record)
+    except ValueError:
+        return f"record {row.seq}: the hashed record is not valid JSON"
+    shown = {
+        "seq": row.seq,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "before": row.before,
+        "after": row.after,
+    }
+    if canonical(shown) != canonical(fields):
+        return f"record {row.seq}: its columns differ from the record that was hashed"
+    if chain_hash(previous, row.record) != row.hash:
+        return f"record {row.seq}: the hash does not match the record and the previous hash"
+    return None
+
+
 async def check_audit_chain(
     session: AsyncSession, saved: tuple[int, str] | None = None
 ) -> tuple[int, str | None]:
     """(records checked, the first problem or None). With `saved` – a head published earlier,
     (count, hash) – the record at that count must still exist with that hash: a log cut short
     (or rewritten from there on) after the head was published is found."""
-    previous, expected_seq = GENESIS, 1
-    count = 0
+    previous, count = GENESIS, 0
     saved_found = saved is None or saved == (0, GENESIS)
     result = await session.stream(
         select(AuditRecord).order_by(AuditRecord.seq).execution_options(populate_existing=True)
     )
-    async for row in result.scalars():
-        seq, body, hashed = row.seq, row.record, row.hash
-        if seq != expected_seq:
-            return count, f"record {expected_seq} is missing (found {seq})"
-        fields = json.loads(body)
-        shown = {
-            "seq": row.seq,
-            "at": row.at.isoformat(),
-            "actor": row.actor,
-            "action": row.action,
-            "target": row.target,
-            "before": row.before,
-            "after": row.after,
-        }
-        if canonical(shown) != canonical(fields):
-            return count, f"record {seq}: its columns differ from the record that was hashed"
-        if chain_hash(previous, body) != hashed:
-            return count, f"record {seq}: the hash does not match the record and the previous hash"
-        if saved is not None and seq == saved[0]:
-            if hashed != saved[1]:
-                return count, (
-                    f"record {seq}: its hash differs from the saved head "
-                    f"{saved[0]}:{saved[1]} (the log was rewritten after it was published)"
-                )
-            saved_found = True
-        previous, expected_seq, count = hashed, expected_seq + 1, count + 1
+    try:
+        async for row in result.scalars():
+            problem = _record_problem(row, previous, count + 1)
+            if problem is None and saved is not None and row.seq == saved[0]:
+                if row.hash != saved[1]:
+                    problem = (
+                        f"record {row.seq}: its hash differs from the saved head "
+                        f"{saved[0]}:{saved[1]} (the log was rewritten after it was published)"
+                    )
+                saved_found = True
+            if problem is not None:
+                return count, problem
+            previous, count = row.hash, count + 1
+    finally:
+        # An early return must not leave the cursor open in the caller's transaction.
+        await result.close()
     if not saved_found:
         return count, (
             f"the log has {count} records, fewer than the saved head {saved[0]}:{saved[1]}: "
@@ -200,7 +214,7 @@ class AuditController(Controller):
     opt = {"roles": frozenset({Role.ADMIN, Role.AUDITOR})}
 
     @get("/", name="staff_audit")
-    async def index(self, db_session: DbSession, head: str | None = None) -> Template:
+    async def index(self, db_session: DbSession, head: FromQuery[str | None] = None) -> Template:
         """The latest records and the chain check; with `?head=COUNT:HEAD` (a head published
         earlier, on /audit-log or in a bulletin board) the check also finds a removed tail."""
         saved = parse_head(head) if head else None
@@ -223,7 +237,7 @@ class AuditController(Controller):
                 "saved_text": head or "",
                 "bad_head": bool(head) and saved is None,
             },
-            status_code=200 if problem is None and not (head and saved is None) else 409,
+            status_code=400 if head and saved is None else 200,
         )
 
     @get("/audit.jsonl")
