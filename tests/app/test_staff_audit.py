@@ -643,3 +643,24 @@ async def test_every_kind_of_staff_action_is_recorded_without_secrets(client, db
     assert "$argon2" not in dump
     assert "password_hash" not in dump
     assert "secret" not in dump
+
+
+async def test_an_admin_made_from_the_command_line_is_recorded_without_a_password(db, migrated):
+    """No one is signed in at the command line: the record names "system"."""
+    result = await asyncio.to_thread(
+        run_tori,
+        "create-admin",
+        "paakayttaja@example.fi",
+        "--name",
+        "Pää Käyttäjä",
+        database_url=migrated,
+        SECRET_KEY=TEST_SECRET,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    password = result.stdout.strip().rsplit(": ", 1)[1]
+    [record] = await records(db)
+    assert (record.actor, record.action) == ("system", "user.create")
+    assert record.after["role"] == "admin"
+    admin = await db.scalar(select(User).where(User.email == "paakayttaja@example.fi"))
+    for secret in (password, admin.password_hash):
+        assert secret not in record.record
