@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -136,15 +137,13 @@ async def audit_head(session: AsyncSession) -> tuple[int, str]:
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
+_HEAD = re.compile(r"([0-9]{1,18}):([0-9a-f]{64})")
+
+
 def parse_head(value: str) -> tuple[int, str] | None:
-    """ "COUNT:HEAD" as published (e.g. "17:3fa4…"), or None when it is not one."""
-    count, _, head = value.strip().partition(":")
-    head = head.strip().lower()
-    if not count.strip().isdigit() or len(head) != 64:
-        return None
-    if any(c not in "0123456789abcdef" for c in head):
-        return None
-    return int(count), head
+    """A head as published, "COUNT:HEAD" (e.g. "17:3fa4…"), or None when it is not one."""
+    match = _HEAD.fullmatch(value.strip().lower())
+    return (int(match[1]), match[2]) if match else None
 
 
 def _record_problem(row: AuditRecord, previous: str, expected_seq: int) -> str | None:
