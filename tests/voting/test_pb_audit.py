@@ -520,6 +520,7 @@ async def test_staff_actions_are_logged_in_an_append_only_chain(client, db):
     assert records[0].before["status"] == "submitted"
     assert records[0].after == {**records[0].before, "status": "accepted", "final_cost": 9000}
     assert await check_audit_chain(db) == (len(everything), None)
+    tampered, total = records[1].seq, len(everything)
     # The database refuses changes and deletions.
     for sql in ("UPDATE staff_audit SET action = 'x'", "DELETE FROM staff_audit"):
         with pytest.raises(Exception, match="append-only"):
@@ -529,13 +530,13 @@ async def test_staff_actions_are_logged_in_an_append_only_chain(client, db):
     await db.execute(text("ALTER TABLE staff_audit DISABLE TRIGGER staff_audit_append_only"))
     await db.execute(
         text("UPDATE staff_audit SET target = 'round other' WHERE seq = :seq"),
-        {"seq": records[1].seq},
+        {"seq": tampered},
     )
     await db.execute(text("ALTER TABLE staff_audit ENABLE TRIGGER staff_audit_append_only"))
     await db.commit()
     assert (await check_audit_chain(db))[
         1
-    ] == f"record {records[1].seq}: its columns differ from the record that was hashed"
+    ] == f"record {tampered}: its columns differ from the record that was hashed"
     # Staff members cannot read it; the auditor can, and exports it.
     assert (await client.get("/staff/audit")).status_code == 403
     await client.post("/staff/logout", data=form(client))
@@ -544,7 +545,7 @@ async def test_staff_actions_are_logged_in_an_append_only_chain(client, db):
     assert page.status_code == 200
     assert "proposal.accept" in page.text
     export = await client.get("/staff/audit/audit.jsonl")
-    assert len(export.text.splitlines()) == len(everything)
+    assert len(export.text.splitlines()) == total
 
 
 def test_no_code_path_updates_or_deletes_audit_records():
