@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.accounts.models import Role, User
+from app.areas.models import Area
 from app.audit import (
     GENESIS,
     AuditRecord,
@@ -598,6 +599,20 @@ async def roll_codes_and_review(client, db, secrets):
     return ["roll.import", "codes.letters", "proposal.accept"]
 
 
+async def area_create_edit_delete(client, db, secrets):
+    fields = {"name_fi": "Uusi alue", "rows": "1", "year_0": "2024", "population_0": "1000"}
+    created = await client.post("/staff/areas/new", data=form(client, **fields))
+    assert created.status_code == 303, created.text
+    area = await db.scalar(select(Area).order_by(Area.id.desc()))
+    edited = await client.post(
+        f"/staff/areas/{area.id}", data=form(client, **{**fields, "name_fi": "Uudempi alue"})
+    )
+    assert edited.status_code == 303, edited.text
+    deleted = await client.post(f"/staff/areas/{area.id}/delete", data=form(client))
+    assert deleted.status_code == 303, deleted.text
+    return ["area.create", "area.edit", "area.delete"]
+
+
 CASES: list[tuple[Role, Action]] = [
     (Role.STAFF, event_create),
     (Role.STAFF, event_edit),
@@ -612,6 +627,7 @@ CASES: list[tuple[Role, Action]] = [
     (Role.STAFF, own_password_change),
     (Role.ADMIN, round_create_and_edit),
     (Role.STAFF, roll_codes_and_review),
+    (Role.ADMIN, area_create_edit_delete),
 ]
 
 
