@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
+from litestar import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
@@ -143,9 +144,10 @@ class Database:
         async with self._raw_pool.acquire() as connection:
             yield connection
 
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session for one request; whatever a service did not commit is rolled back."""
-        async with self.sessionmaker() as session:
+    async def session(self, request: Request) -> AsyncIterator[AsyncSession]:
+        """A session for one request; whatever a service did not commit is rolled back. It
+        carries the signed-in staff member, whom the staff audit log names (app.audit)."""
+        async with self.sessionmaker(info={"audit_actor": request.scope.get("user")}) as session:
             try:
                 yield session
             finally:

@@ -19,7 +19,7 @@ from app.accounts.controllers import SignInController, UsersController
 from app.accounts.middleware import StaffSessionMiddleware
 from app.accounts.services import SignInGuard
 from app.areas.controllers import AreasController
-from app.audit import AuditController
+from app.audit import AuditController, PublicAuditLogController
 from app.database import Database
 from app.errors import exception_handlers
 from app.events.controllers import CalendarController, StaffEventsController
@@ -45,6 +45,7 @@ ROUTE_HANDLERS = [
     AreasController,
     UsersController,
     AuditController,
+    PublicAuditLogController,
 ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
@@ -105,6 +106,14 @@ async def import_template(
         content_hash=content_hash,
     )
     session.add(version)
+    await record_action(
+        session,
+        None,
+        "template.import",
+        f"template {data['key']} version {number}",
+        None,
+        {"content_hash": content_hash, "questions": len(stored)},
+    )
     await session.commit()
     await session.refresh(template)
     return version, True
@@ -144,6 +153,14 @@ async def import_instrument(session: AsyncSession, raw: bytes) -> tuple[Instrume
         content_hash=content_hash,
     )
     session.add(record)
+    await record_action(
+        session,
+        None,
+        "instrument.import",
+        f"instrument {instrument.key} version {instrument.version}",
+        None,
+        {"content_hash": content_hash},
+    )
     await session.commit()
     return record, True
 
@@ -432,14 +449,42 @@ async def create_questionnaire(
         closes_at=settings.closes_at,
     )
     session.add(questionnaire)
+    await session.flush()
+    await record_action(
+        session,
+        None,
+        "questionnaire.create",
+        f"questionnaire {questionnaire.id} (event {event.id})",
+        None,
+        questionnaire_snapshot(questionnaire),
+    )
     await session.commit()
     return await get_questionnaire(session, questionnaire.id)
+
+
+def questionnaire_snapshot(questionnaire: Questionnaire) -> dict:
+    """What the staff audit log keeps of a questionnaire, before and after a change."""
+    return {
+        "event": questionnaire.event_id,
+        "version": questionnaire.version_id,
+        "instrument": questionnaire.instrument_id,
+        "opens_at": questionnaire.opens_at.isoformat(),
+        "closes_at": questionnaire.closes_at.isoformat(),
+        "extra_questions": [q["key"] for q in questionnaire.extra_questions],
+    }
+
+
+async def _record_questionnaire(session, action: str, questionnaire, before: dict) -> None:
+    after = questionnaire_snapshot(questionnaire)
+    target = f"questionnaire {questionnaire.id} (event {questionnaire.event_id})"
+    await record_action(session, None, f"questionnaire.{action}", target, before, after)
 
 
 async def update_questionnaire(
     session: AsyncSession, questionnaire: Questionnaire, settings: QuestionnaireSettings
 ) -> None:
     settings.check()
+    before = questionnaire_snapshot(questionnaire)
     questionnaire.opens_at = settings.opens_at
     questionnaire.closes_at = settings.closes_at
     if settings.instrument_id != questionnaire.instrument_id:
@@ -451,6 +496,7 @@ async def update_questionnaire(
         ):
             raise NotFoundError(N_("No such instrument."))
         questionnaire.instrument_id = settings.instrument_id
+    await _record_questionnaire(session, "edit", questionnaire, before)
     await session.commit()
 
 
@@ -464,7 +510,9 @@ async def add_extra_question(
         raise DomainError(N_("Questions cannot be added after the first answers."))
     data = {**data, "key": f"x{questionnaire.event_id}_{len(questionnaire.extra_questions) + 1}"}
     question = parse_question(data, "extra question")
+    before = questionnaire_snapshot(questionnaire)
     questionnaire.extra_questions = [*questionnaire.extra_questions, question_to_data(question)]
+    await _record_questionnaire(session, "add_question", questionnaire, before)
     await session.commit()
 
 
@@ -473,7 +521,9 @@ async def remove_extra_question(
 ) -> None:
     if await response_count(session, questionnaire.id):
         raise DomainError(N_("Questions cannot be removed after the first answers."))
+    before = questionnaire_snapshot(questionnaire)
     questionnaire.extra_questions = [q for q in questionnaire.extra_questions if q["key"] != key]
+    await _record_questionnaire(session, "remove_question", questionnaire, before)
     await session.commit()
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from app.areas.services import list_areas
-from app.audit import check_audit_chain
+from app.audit import audit_head, check_audit_chain, parse_head
 from app.database import Database
 from app.errors import NotFoundError
 from voting.exports import codes_csv, import_pabulib
@@ -173,21 +173,33 @@ def voting_codes_command(settings, arguments) -> int:
     return 0
 
 
-def add_audit_arguments(_parser) -> None:
-    return None
+def add_audit_arguments(parser) -> None:
+    parser.add_argument(
+        "--staff-head",
+        metavar="COUNT:HEAD",
+        help="a head of the staff audit log written down earlier (from /audit-log or a board): "
+        "the record COUNT must still exist with the hash HEAD",
+    )
 
 
-def audit_command(settings, _arguments) -> int:
+def audit_command(settings, arguments) -> int:
     """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit)."""
+    staff_head = getattr(arguments, "staff_head", None)
+    saved = parse_head(staff_head) if staff_head else None
+    if staff_head and saved is None:
+        print("--staff-head: write it as COUNT:HEAD (a number, a colon, 64 hex digits)")
+        return 2
 
     async def run() -> int:
         database = Database(settings.database_url)
         broken = 0
         try:
             async with database.sessionmaker() as session:
-                records, problem = await check_audit_chain(session)
+                records, problem = await check_audit_chain(session, saved)
                 verdict = "one valid chain" if problem is None else f"NOT VALID: {problem}"
                 print(f"staff audit log: {records} records, {verdict}")
+                count, head = await audit_head(session)
+                print(f"staff audit head: {count}:{head}")
                 broken += problem is not None
                 for round_ in await list_rounds(session):
                     audit = await audit_round(session, round_, settings.signing_seed)

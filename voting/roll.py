@@ -8,6 +8,7 @@ card or an identity provider, while a copy of the database names no one.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
+from app.audit import record_action
 from app.errors import DomainError
 from app.i18n import N_, gettext
 from app.ratelimit import Limit, RateLimiter, counter_key
@@ -251,11 +253,14 @@ async def import_roll(
         )
         removed += result.rowcount
         kept += len(hashes) - result.rowcount
-    await session.commit()
     updated = sum(1 for row in rows if row.person_hash in existing)
-    return ImportSummary(
+    summary = ImportSummary(
         added=len(rows) - updated, updated=updated, removed=removed, kept_voted=kept
     )
+    counts = {"rows": len(rows), **dataclasses.asdict(summary)}
+    await record_action(session, None, "roll.import", f"round {round_.slug}", None, counts)
+    await session.commit()
+    return summary
 
 
 async def roll_figures(session: AsyncSession, round_id: int) -> dict[str, int]:
@@ -383,6 +388,9 @@ async def issue_letter_codes(
         await session.flush()
         if progress:
             progress(min(start + batch, len(entries)), len(entries))
+    await record_action(
+        session, None, "codes.letters", f"round {round_.slug}", None, {"issued": len(issued)}
+    )
     await session.commit()
     return issued
 
@@ -407,6 +415,8 @@ async def issue_assisted_code(
             kind="assisted",
         )
     )
+    # Who was helped is not recorded: the roll records the channel.
+    await record_action(session, None, "codes.assisted", f"round {round_.slug}")
     await session.commit()
     return format_code(public, secret)
 

@@ -119,6 +119,33 @@ class RoundDraft:
             raise DomainError(N_("Say how many points a voter has and how many per proposal."))
 
 
+def round_snapshot(round_: Round) -> dict:
+    """What the staff audit log keeps of a round, before and after a change."""
+    return {
+        "title": round_.title,
+        "phases": [
+            getattr(round_, f"{name}_at").isoformat()
+            for name in ("ideas_open", "review", "voting_open", "voting_close", "results")
+        ],
+        "min_age": round_.min_age,
+        "ballot_rule": round_.ballot_rule,
+        "max_choices": round_.max_choices,
+        "points": [round_.points_total, round_.points_per_proposal],
+        "official_rule": round_.official_rule,
+        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
+    }
+
+
+def proposal_snapshot(proposal: Proposal) -> dict:
+    return {
+        "status": proposal.status,
+        "final_cost": proposal.final_cost,
+        "reason": proposal.reason,
+        "merged_into": proposal.merged_into_id,
+        "implementation": proposal.implementation,
+    }
+
+
 def _apply(round_: Round, draft: RoundDraft) -> None:
     for name in (
         "title",
@@ -151,10 +178,9 @@ async def create_round(
     session.add(round_)
     await session.flush()
     session.add(LogHead(round_id=round_.id, count=0, head_hash=GENESIS, prev_hash=GENESIS))
-    if actor is not None:
-        await record_action(
-            session, actor, "round.save", f"round {round_.slug}", None, round_snapshot(round_)
-        )
+    await record_action(
+        session, actor, "round.create", f"round {round_.slug}", None, round_snapshot(round_)
+    )
     await session.commit()
     return round_
 
@@ -277,29 +303,6 @@ async def update_round(
         await record_action(session, actor, "round.save", f"round {round_.slug}", before, after)
     await session.commit()
     return round_
-
-
-def round_snapshot(round_: Round) -> dict:
-    """The round as the staff audit log records it before and after a change."""
-    return {
-        "title": round_.title,
-        "phases": [
-            moment.isoformat()
-            for moment in (
-                round_.ideas_open_at,
-                round_.review_at,
-                round_.voting_open_at,
-                round_.voting_close_at,
-                round_.results_at,
-            )
-        ],
-        "min_age": round_.min_age,
-        "ballot_rule": round_.ballot_rule,
-        "max_choices": round_.max_choices,
-        "points": [round_.points_total, round_.points_per_proposal],
-        "official_rule": round_.official_rule,
-        "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
-    }
 
 
 # Closing early and extending -------------------------------------------------------------------
@@ -495,17 +498,6 @@ async def list_proposals(
     if statuses:
         statement = statement.where(Proposal.status.in_(statuses))
     return list(await session.scalars(statement.order_by(Proposal.id)))
-
-
-def proposal_snapshot(proposal: Proposal) -> dict:
-    """A proposal as the staff audit log records it before and after a review."""
-    return {
-        "status": proposal.status,
-        "final_cost": proposal.final_cost,
-        "reason": proposal.reason,
-        "merged_into": proposal.merged_into_id,
-        "implementation": proposal.implementation,
-    }
 
 
 async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:

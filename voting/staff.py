@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import ADMINS, EDITORS, current_user, signed_in_staff
 from app.accounts.models import Role
 from app.areas.services import list_areas
-from app.audit import record_action
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
@@ -139,12 +138,6 @@ def read_round(
         points_total=points_total,
         points_per_proposal=points_per,
     )
-
-
-async def audit(request, session, action, target, before=None, after=None) -> None:
-    """One record in the staff audit log for a change just made."""
-    await record_action(session, current_user(request), action, target, before, after)
-    await session.commit()
 
 
 class StaffRoundsController(Controller):
@@ -351,20 +344,6 @@ class StaffRoundsController(Controller):
                 db_session, round_id, roll_errors=parsed.errors, status=400, settings=settings
             )
         summary = await import_roll(db_session, round_, parsed.rows)
-        await audit(
-            request,
-            db_session,
-            "roll.import",
-            f"round {round_.slug}",
-            None,
-            {
-                "rows": len(parsed.rows),
-                "added": summary.added,
-                "updated": summary.updated,
-                "removed": summary.removed,
-                "kept_voted": summary.kept_voted,
-            },
-        )
         return await self._detail(db_session, round_id, roll_summary=summary, settings=settings)
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
@@ -377,14 +356,6 @@ class StaffRoundsController(Controller):
         form = Form(await read_form(request))
         output = form.choice("format", ["csv", "sheet"]) or "csv"
         issued = await issue_letter_codes(db_session, round_)
-        await audit(
-            request,
-            db_session,
-            "codes.letters",
-            f"round {round_.slug}",
-            None,
-            {"issued": len(issued)},
-        )
         areas = {area.id: area for area in await list_areas(db_session)}
         if output == "sheet":
             return Template(
@@ -430,8 +401,6 @@ class StaffRoundsController(Controller):
             except DomainError as error:
                 form.add_error("form", error.translated())
             else:
-                # Who was helped is not recorded here: the roll records the channel.
-                await audit(request, db_session, "codes.assisted", f"round {round_.slug}")
                 return await self._detail(
                     db_session, round_id, assisted_code=code, settings=settings
                 )

@@ -31,6 +31,24 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 
+async def _record(session: AsyncSession, action: str, user: User, before, after) -> None:
+    """A record in the staff audit log, in this transaction (never a password or its hash)."""
+    from app.audit import record_action  # noqa: PLC0415 - app.audit imports this module
+
+    await session.flush()
+    await record_action(session, None, action, f"user {user.id} {user.email}", before, after)
+
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "active": user.is_active,
+        "must_change_password": user.must_change_password,
+    }
+
+
 class LoginFailedError(DomainError):
     status_code = 400
 
@@ -151,6 +169,7 @@ async def create_user(
         is_active=True,
     )
     session.add(user)
+    await _record(session, "user.create", user, None, user_snapshot(user))
     await session.commit()
     return user, password
 
@@ -185,21 +204,26 @@ async def update_user(
     )
     if losing_admin and await _active_admins(session) <= 1:
         raise DomainError(N_("The last active administrator cannot be removed or demoted."))
+    before = user_snapshot(user)
     user.display_name = display_name
     if user.role != role.value or (user.is_active and not is_active):
         # A changed role or a closed account signs that person out everywhere.
         await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     user.role = role.value
     user.is_active = is_active
+    if user_snapshot(user) != before:
+        await _record(session, "user.edit", user, before, user_snapshot(user))
     await session.commit()
     return user
 
 
 async def reset_password(session: AsyncSession, user: User) -> str:
     password = generate_one_time_password()
+    before = user_snapshot(user)
     user.password_hash = await hash_password(password)
     user.must_change_password = True
     await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    await _record(session, "user.reset_password", user, before, user_snapshot(user))
     await session.commit()
     return password
 
@@ -231,6 +255,7 @@ async def change_password(
     if keep_token:
         other_sessions = other_sessions.where(StaffSession.token_hash != _token_hash(keep_token))
     await session.execute(other_sessions)
+    await _record(session, "user.change_password", user, None, None)
     await session.commit()
 
 

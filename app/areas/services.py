@@ -61,18 +61,37 @@ def _set_populations(area: Area, populations: dict[int, int]) -> None:
             area.populations.append(AreaPopulation(year=year, population=population))
 
 
+def area_snapshot(area: Area) -> dict:
+    """What the staff audit log keeps of an area, before and after a change."""
+    return {
+        "slug": area.slug,
+        "name": area.name,
+        "populations": {str(p.year): p.population for p in area.populations},
+    }
+
+
+async def _record(session: AsyncSession, action: str, area: Area, before, after) -> None:
+    from app.audit import record_action  # noqa: PLC0415 - app.audit's imports reach this module
+
+    await session.flush()
+    await record_action(session, None, action, f"area {area.id} {area.slug}", before, after)
+
+
 async def create_area(session: AsyncSession, data: AreaInput, slug: str | None = None) -> Area:
     base = slug or slugify(data.name.get("fi") or next(iter(data.name.values())))
     area = Area(slug=await _unique_slug(session, base), name=data.name, populations=[])
     _set_populations(area, data.populations)
     session.add(area)
+    await _record(session, "area.create", area, None, area_snapshot(area))
     await session.commit()
     return area
 
 
 async def update_area(session: AsyncSession, area: Area, data: AreaInput) -> Area:
+    before = area_snapshot(area)
     area.name = data.name
     _set_populations(area, data.populations)
+    await _record(session, "area.edit", area, before, area_snapshot(area))
     await session.commit()
     return area
 
@@ -88,5 +107,7 @@ async def delete_area(session: AsyncSession, area: Area) -> None:
             N_("This area has %(count)s events. Move or delete them before deleting the area."),
             count=in_use,
         )
+    before = area_snapshot(area)
     await session.delete(area)
+    await _record(session, "area.delete", area, before, None)
     await session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event, EventOrganiser, EventSeries, EventType, OrganiserKind
@@ -93,6 +94,24 @@ def occurrences(
     return result
 
 
+def event_snapshot(event: Event) -> dict:
+    """What the staff audit log keeps of an event, before and after a change."""
+    return {
+        "title": event.title,
+        "event_type": event.event_type,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "area": event.area_id,
+        "venue": event.venue,
+        "languages": event.languages,
+        "organisers": [[o.kind, o.name] for o in event.organisers],
+        "participants": event.participant_count,
+        "visitors": event.visitor_count,
+        "public": event.is_public,
+        "series": event.series_id,
+    }
+
+
 def _apply(event: Event, data: EventInput, zone: ZoneInfo) -> None:
     event.title = data.title
     event.description = data.description
@@ -140,6 +159,11 @@ async def create_events(
         _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at), zone)
         session.add(event)
         events.append(event)
+    await session.flush()
+    ids = [event.id for event in events]
+    target = f"event {ids[0]}" if len(ids) == 1 else f"events {ids[0]}–{ids[-1]}"
+    after = {**event_snapshot(events[0]), "occurrences": len(ids), "recurrence": recurrence}
+    await record_action(session, None, "event.create", target, None, after)
     await session.commit()
     return events
 
@@ -148,7 +172,11 @@ async def update_event(
     session: AsyncSession, event: Event, data: EventInput, *, zone: ZoneInfo
 ) -> Event:
     data.check()
+    before = event_snapshot(event)
     _apply(event, data, zone)
+    await session.flush()
+    after = event_snapshot(event)
+    await record_action(session, None, "event.edit", f"event {event.id}", before, after)
     await session.commit()
     return event
 
@@ -157,12 +185,17 @@ async def delete_event(session: AsyncSession, event: Event, *, whole_series: boo
     """Delete an event (or its whole series). An event that feedback, polls or other records
     refer to is refused: the feedback would be lost with it (found by the bad-input tests,
     where it was a server error)."""
+    before = event_snapshot(event)
     try:
         if whole_series and event.series_id is not None:
             result = await session.execute(delete(Event).where(Event.series_id == event.series_id))
+            target = f"series {event.series_id} ({result.rowcount} events)"
+            await record_action(session, None, "event.delete", target, before, None)
             await session.commit()
             return result.rowcount or 0
         await session.delete(event)
+        await session.flush()
+        await record_action(session, None, "event.delete", f"event {event.id}", before, None)
         await session.commit()
     except IntegrityError as error:
         await session.rollback()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import LANGUAGES, N_, gettext_in
@@ -134,6 +135,20 @@ def vote_token_is_genuine(secret: str, slug: str, token: str) -> bool:
 # --- staff: polls and kiosks ------------------------------------------------------------------
 
 
+def poll_snapshot(poll: Poll) -> dict:
+    """What the staff audit log keeps of a poll, before and after a change."""
+    return {
+        "title": poll.title,
+        "questions": poll.questions,
+        "opens_at": poll.opens_at.isoformat(),
+        "closes_at": poll.closes_at.isoformat(),
+        "visibility": poll.visibility,
+        "area": poll.area_id,
+        "event": poll.event_id,
+        "revision": poll.revision,
+    }
+
+
 async def create_poll(session: AsyncSession, draft: PollDraft) -> Poll:
     draft.check()
     poll = Poll(
@@ -149,6 +164,10 @@ async def create_poll(session: AsyncSession, draft: PollDraft) -> Poll:
         revision=1,
     )
     session.add(poll)
+    await session.flush()
+    await record_action(
+        session, None, "poll.create", f"poll {poll.slug}", None, poll_snapshot(poll)
+    )
     await session.commit()
     return await get_poll(session, poll.id)
 
@@ -160,6 +179,7 @@ async def update_poll(session: AsyncSession, poll: Poll, draft: PollDraft) -> No
         session, poll.id
     ):
         raise DomainError(N_("The questions cannot be changed after the first vote."))
+    before = poll_snapshot(poll)
     poll.title = draft.title
     poll.questions = draft.questions
     poll.languages = draft.languages
@@ -169,6 +189,9 @@ async def update_poll(session: AsyncSession, poll: Poll, draft: PollDraft) -> No
     poll.area_id = draft.area_id
     poll.event_id = draft.event_id
     poll.revision += 1
+    await record_action(
+        session, None, "poll.edit", f"poll {poll.slug}", before, poll_snapshot(poll)
+    )
     await session.commit()
     forget_cached_polls()
 
@@ -176,8 +199,11 @@ async def update_poll(session: AsyncSession, poll: Poll, draft: PollDraft) -> No
 async def close_poll_now(session: AsyncSession, poll: Poll) -> None:
     now = utcnow()
     if poll.closes_at > now:
+        before = poll_snapshot(poll)
         poll.closes_at = max(now, poll.opens_at)
         poll.revision += 1
+        after = poll_snapshot(poll)
+        await record_action(session, None, "poll.close", f"poll {poll.slug}", before, after)
         await session.commit()
         forget_cached_polls()
 
@@ -230,6 +256,16 @@ async def create_kiosk(
         poll_id=poll.id, name=name, area_id=area_id, secret_hash=kiosk_secret_hash(secret)
     )
     session.add(kiosk)
+    await session.flush()
+    # The token and its hash stay out of the audit log.
+    await record_action(
+        session,
+        None,
+        "kiosk.create",
+        f"kiosk {kiosk.id} (poll {poll.slug})",
+        None,
+        {"name": name, "area": area_id},
+    )
     await session.commit()
     return kiosk, f"{kiosk.id}.{secret}"
 
@@ -240,13 +276,18 @@ async def list_kiosks(session: AsyncSession, poll_id: int) -> list[PollKiosk]:
 
 
 async def revoke_kiosk(session: AsyncSession, poll_id: int, kiosk_id: int) -> None:
-    await session.execute(
+    revoked = await session.execute(
         update(PollKiosk)
         .where(
             PollKiosk.id == kiosk_id, PollKiosk.poll_id == poll_id, PollKiosk.revoked_at.is_(None)
         )
         .values(revoked_at=utcnow())
     )
+    if revoked.rowcount:
+        target = f"kiosk {kiosk_id} (poll {poll_id})"
+        await record_action(
+            session, None, "kiosk.revoke", target, {"revoked": False}, {"revoked": True}
+        )
     await session.commit()
 
 

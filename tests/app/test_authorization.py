@@ -60,6 +60,8 @@ TABLE = {
     "GET /accessibility": PUBLIC,
     "GET /healthz": PUBLIC,
     "GET /privacy": PUBLIC,
+    "GET /audit-log": PUBLIC,
+    "GET /audit-log.json": PUBLIC,
     "GET /": PUBLIC,
     "GET /calendar": PUBLIC,
     "GET /calendar.ics": PUBLIC,

@@ -51,5 +51,5 @@ def test_mixed_load_with_a_killed_worker_and_a_database_crash_loses_nothing():
 def test_a_live_round_restored_from_a_dump_has_valid_chains_and_goes_on():
     output = run_drill("benchmarks.backup_drill", "--voters", "4000", "--paper", "6")
     assert "DRILL PASSED" in output
-    assert re.search(r"staff audit log: 12 records, one valid chain", output), output
+    assert re.search(r"staff audit log: \d+ records, one valid chain", output), output
     assert "refuses an UPDATE: yes" in output

@@ -22,6 +22,7 @@ PUBLIC_PAGES = [
     "/?view=month",
     "/accessibility",
     "/privacy",
+    "/audit-log",
     "/staff/login",
     "/no/such/page",
     "/?area=nonsense",
