@@ -51,7 +51,11 @@ async def a_round(db, voters=4, phase="voting"):
     await put_on_roll(
         db, round_, [(f"VOTER{n:05d}", adult_birth_date(), kallio) for n in range(voters)]
     )
-    entries = list(await db.scalars(select(RollEntry).order_by(RollEntry.id)))
+    entries = list(
+        await db.scalars(
+            select(RollEntry).where(RollEntry.round_id == round_.id).order_by(RollEntry.id)
+        )
+    )
     return round_, kallio, {"park": park, "lights": lights, "library": library}, entries
 
 
