@@ -1,11 +1,8 @@
 """Every page Tori renders is valid HTML by the Nu Html Checker (vnu), the W3C's own checker.
 
-The pages are taken from the router, like the authorization matrix: every GET route with real
-objects behind it (a round in voting and a published one, a poll with a kiosk, an event whose
-questionnaire has answers, a staff member), in Finnish, Swedish and English, read by a client
-that is resident, voter, kiosk and admin at once, and again by an anonymous visitor; then every
-form route is sent an empty form, so that the forms shown again with their errors are checked
-too. A new route is checked without anyone adding it here.
+The pages are every route of the router with real objects behind it, in fi, sv and en, signed
+in and anonymous, and every form shown again with its errors (tests/app/pages.py): a new route
+is checked without anyone adding it here.
 
 All pages go to one run of the checker (one JVM start). The checker is the `vnu-jar` npm
 package, pinned below; when it is missing the test installs it with npm into a cache folder
@@ -23,13 +20,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.app.test_authorization import SKIP, TABLE, make_world
-from tests.factories import make_area, make_event
-from tests.surveys.factories import answer, open_questionnaire
-from tests.voting.test_pb_audit import published_round
+from tests.app.pages import every_page, is_document
 
 VNU_VERSION = "26.9.27"
-LANGUAGES = ("fi", "sv", "en")
 
 
 def vnu_jar() -> Path:
@@ -106,68 +99,13 @@ def check_html(files: list[Path]) -> list[str]:
     ]
 
 
-def is_document(response) -> bool:
-    return response.headers.get("content-type", "").startswith("text/html") and (
-        response.text.lstrip()[:15].lower() == "<!doctype html>"
-    )
-
-
-def file_name(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")[:150] + ".html"
-
-
 async def test_every_page_is_valid_html(client, db, tmp_path):
-    world = await make_world(db, client, "resident", "voter", "kiosk", "admin")
-    world.real_staff_ids = True
-    area = await make_area(db, "Tapiola")
-    event = await make_event(db, area=area, languages=["fi", "sv"])
-    questionnaire = await open_questionnaire(db, event)
-    for number in range(3):
-        await answer(db, questionnaire, {"satisfaction": 3 + number % 2, "comment": "Hyvä"})
-    published, _proposals, _receipts = await published_round(db)
-    extra_pages = [
-        f"/staff/events/{event.id}/feedback",
-        f"/f/{questionnaire.slug}",
-        "/staff/feedback?group=month",
-        "/staff/feedback?group=language",
-        "/staff/feedback?group=event",
-        "/?view=month",
-        f"/pb/{published.slug}",
-        f"/pb/{published.slug}/results",
-        f"/pb/{published.slug}/log",
-        f"/staff/pb/{published.id}",
-        f"/staff/pb/{published.id}/results",
-        f"/staff/pb/{published.id}/audit",
-    ]
-    routes = sorted(key for key in TABLE if key not in SKIP)
-    get_paths = [world.path(key) for key in routes if key.startswith("GET ")] + extra_pages
     pages: list[Path] = []
-
-    def keep(label: str, response) -> None:
+    async for label, response in every_page(client, db, with_forms=True, anonymous=True):
         if is_document(response):
-            path = tmp_path / file_name(label)
+            path = tmp_path / (re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")[:150] + ".html")
             path.write_text(response.text, encoding="utf-8")
             pages.append(path)
-
-    for language in LANGUAGES:
-        await client.get(f"/?lang={language}")
-        for path in get_paths:
-            keep(f"{language} {path}", await client.get(path))
-    # Forms shown again with their errors, in Finnish, before anonymous pages.
-    await client.get("/?lang=fi")
-    token = client.cookies["tori_csrf"]
-    for key in routes:
-        if key.startswith("POST "):
-            path = world.path(key)
-            keep(f"post {path}", await client.post(path, data={"_csrf_token": token}))
-    client.cookies.clear()
-    for language in LANGUAGES:
-        await client.get(f"/?lang={language}")
-        for key in routes:
-            if key.startswith("GET ") and not key.startswith("GET /staff"):
-                path = world.path(key)
-                keep(f"anonymous {language} {path}", await client.get(path))
-
     assert len(pages) > 150, f"only {len(pages)} pages were rendered; the world is missing objects"
     errors = check_html(pages)
     assert errors == [], f"{len(errors)} HTML errors:\n" + "\n".join(errors[:60])
