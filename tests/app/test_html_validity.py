@@ -66,6 +66,7 @@ def vnu_jar() -> Path:
         assert result.returncode == 0, f"npm could not install vnu-jar:\n{result.stderr}"
         try:
             Path(scratch).rename(prefix)
+            prefix.chmod(0o755)  # a temporary folder is private; the cache is not
         except OSError:
             assert jar.is_file(), f"vnu-jar was installed, but {jar} is missing"
     return jar
