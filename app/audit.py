@@ -29,8 +29,53 @@ from app.accounts.guards import signed_in_staff
 from app.accounts.models import Role
 from app.database import Base, PortableJSON, UTCDateTime, utcnow
 from app.dependencies import DbSession
+from app.i18n import N_, gettext
 
 GENESIS = "0" * 64
+# What staff see for each stable action key; the key itself stays in the record and the export.
+# An action without a label here is shown by its key.
+ACTION_LABELS: dict[str, str] = {
+    "round.save": N_("Round saved"),
+    "round.publish": N_("Results published"),
+    "roll.import": N_("Voter roll imported"),
+    "codes.letters": N_("Voting codes made for letters"),
+    "codes.assisted": N_("Voting code given for assisted voting"),
+    "proposal.accept": N_("Proposal accepted for the ballot"),
+    "proposal.reject": N_("Proposal rejected"),
+    "proposal.merge": N_("Proposal merged into another"),
+    "proposal.implementation": N_("Implementation status changed"),
+    "paper.first_entry": N_("Paper ballot typed for the first time"),
+    "paper.mismatch": N_("Paper ballot typings differ"),
+    "paper.joined": N_("Paper ballot typings match"),
+    "paper.discard": N_("Paper ballot typings set aside"),
+    "retention.apply": N_("Old personal data removed"),
+}
+# Targets are stored in English words ("round d7nh7x slip 4"); these shapes are shown translated.
+TARGET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"round (?P<round>\S+) slip (?P<slip>\S+)"), N_("round %(round)s, slip %(slip)s")),
+    (re.compile(r"round (?P<round>\S+)"), N_("round %(round)s")),
+    (re.compile(r"proposal (?P<proposal>\S+)"), N_("proposal %(proposal)s")),
+    (re.compile(r"personal data"), N_("personal data")),
+)
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return gettext(label) if label else action
+
+
+def target_label(target: str) -> str:
+    for pattern, message in TARGET_SHAPES:
+        if match := pattern.fullmatch(target):
+            return gettext(message) % match.groupdict()
+    return target
+
+
+def actor_label(actor: str) -> str:
+    """The e-mail address of the staff member, or "system" for the scheduled jobs."""
+    return gettext("system") if actor == "system" else actor
+
+
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -235,6 +280,9 @@ class AuditController(Controller):
                 "saved": saved,
                 "saved_text": head or "",
                 "bad_head": bool(head) and saved is None,
+                "action_label": action_label,
+                "target_label": target_label,
+                "actor_label": actor_label,
             },
             status_code=400 if head and saved is None else 200,
         )

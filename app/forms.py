@@ -247,11 +247,11 @@ class Form:
                 self.add_error(name, gettext("This field is required."))
             return None
         if not re.fullmatch(r"\d{1,2}[:.]\d{2}", value):
-            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17:30."))
+            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17.30."))
             return None
         hours, minutes = (int(part) for part in re.split(r"[:.]", value))
         if hours > 23 or minutes > 59:
-            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17:30."))
+            self.add_error(name, gettext("Enter a time as hours and minutes, such as 17.30."))
             return None
         return dt.time(hours, minutes)
 

@@ -155,8 +155,41 @@ def localized_language(value: Mapping[str, str] | None, language: str | None = N
     return language or current_language()
 
 
+# Finland's conventions in each language: Finnish (fi_FI), Finland-Swedish (sv_FI) and the
+# English written in Finland (en_FI): day first, 24-hour clock with a full stop, a no-break space
+# between thousands, a decimal comma and "30 000 €". The date and time patterns are fixed here
+# rather than taken from a CLDR style, so that every page and export writes a moment one way:
+#   fi  20.12.2026 klo 5.45     sv  20.12.2026 kl. 5.45     en  20 Dec 2026 at 5.45
+FORMAT_LOCALES: dict[str, str] = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
+DATE_PATTERNS: dict[str, str] = {"fi": "d.M.yyyy", "sv": "d.M.yyyy", "en": "d MMM yyyy"}
+TIME_PATTERN = "H.mm"
+DATETIME_JOINS: dict[str, str] = {
+    "fi": "{date} klo {time}",
+    "sv": "{date} kl. {time}",
+    "en": "{date} at {time}",
+}
+NO_BREAK_SPACE = "\u00a0"
+
+
+def format_locale(language: str | None = None) -> str:
+    """The CLDR locale that writes dates and numbers in `language` the way Finland does."""
+    return FORMAT_LOCALES.get(language or current_language(), FORMAT_LOCALES[DEFAULT_LANGUAGE])
+
+
+def language_name(code: str, language: str | None = None) -> str:
+    """A language's name in the reader's language, as running text writes it: "suomi, ruotsi",
+    "finska, svenska", "Finnish, Swedish". The language switcher alone uses LANGUAGE_NAMES."""
+    names = Locale.parse(language or current_language()).languages
+    return names.get(code, code)
+
+
 class Formatter:
-    """Dates, times and numbers the way the reader's language writes them."""
+    """Dates, times, numbers and money the way Finland writes them in the reader's language.
+
+    Every method takes an optional `language`, for text made in another language than the
+    reader's (a poster, an export); it defaults to the request's language. A `style` argument
+    is accepted for callers written before and has no effect: each language has one way.
+    """
 
     def __init__(self, timezone: str) -> None:
         self.zone = ZoneInfo(timezone)
@@ -164,50 +197,73 @@ class Formatter:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.zone)
 
-    def date(self, value: dt.date | dt.datetime, style: str = "medium") -> str:
-        if isinstance(value, dt.datetime):
-            value = self.local(value).date()
-        return dates.format_date(value, format=style, locale=current_language())
+    def _day(self, value: dt.date | dt.datetime) -> dt.date:
+        return self.local(value).date() if isinstance(value, dt.datetime) else value
 
-    def weekday_date(self, value: dt.date | dt.datetime) -> str:
-        if isinstance(value, dt.datetime):
-            value = self.local(value).date()
-        return dates.format_date(value, format="full", locale=current_language())
-
-    def time(self, value: dt.datetime) -> str:
-        return dates.format_time(self.local(value), format="short", locale=current_language())
-
-    def datetime(self, value: dt.datetime, style: str = "medium") -> str:
-        return dates.format_datetime(
-            self.local(value), format=style, tzinfo=self.zone, locale=current_language()
+    def date(
+        self, value: dt.date | dt.datetime, style: str | None = None, language: str | None = None
+    ) -> str:
+        """20.12.2026 (fi, sv), 20 Dec 2026 (en)."""
+        language = language or current_language()
+        return dates.format_date(
+            self._day(value),
+            format=DATE_PATTERNS.get(language, DATE_PATTERNS[DEFAULT_LANGUAGE]),
+            locale=format_locale(language),
         )
 
-    def month(self, value: dt.date) -> str:
-        return dates.format_skeleton("yMMMM", value, locale=current_language())
+    def weekday_date(self, value: dt.date | dt.datetime, language: str | None = None) -> str:
+        """sunnuntai 20. joulukuuta 2026, söndag 20 december 2026, Sunday, 20 December 2026."""
+        return dates.format_date(self._day(value), format="full", locale=format_locale(language))
 
-    def number(self, value: float | int | None, digits: int = 0) -> str:
+    def time(self, value: dt.datetime, language: str | None = None) -> str:
+        """5.45 and 17.30 in all three languages."""
+        return dates.format_time(
+            self.local(value), format=TIME_PATTERN, locale=format_locale(language)
+        )
+
+    def datetime(
+        self, value: dt.datetime, style: str | None = None, language: str | None = None
+    ) -> str:
+        """20.12.2026 klo 5.45, 20.12.2026 kl. 5.45, 20 Dec 2026 at 5.45."""
+        language = language or current_language()
+        join = DATETIME_JOINS.get(language, DATETIME_JOINS[DEFAULT_LANGUAGE])
+        return join.format(
+            date=self.date(value, language=language), time=self.time(value, language)
+        )
+
+    def month(self, value: dt.date | str, language: str | None = None) -> str:
+        """joulukuu 2026, december 2026, December 2026; also from a "2026-12" key."""
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value[:7] + "-01")
+        return dates.format_skeleton("yMMMM", value, locale=format_locale(language))
+
+    def number(
+        self, value: float | int | None, digits: int = 0, language: str | None = None
+    ) -> str:
+        """12 345 and 0,6: a no-break space between thousands and a decimal comma."""
         if value is None:
             return "–"
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return numbers.format_decimal(value, format=pattern, locale=current_language())
+        return numbers.format_decimal(value, format=pattern, locale=format_locale(language))
 
-    def euros(self, amount: int | None) -> str:
-        """Whole euros as the language writes money: "12 000 €", "€12,000"."""
+    def euros(self, amount: int | None, language: str | None = None) -> str:
+        """Whole euros: "12 000 €", with no-break spaces, in every language."""
         if amount is None:
             return "–"
         return numbers.format_currency(
             amount,
             "EUR",
-            format="#,##0\u00a0¤" if current_language() != "en" else "¤#,##0",
-            locale=current_language(),
+            format="#,##0\u00a0¤",
+            locale=format_locale(language),
             currency_digits=False,
         )
 
-    def percent(self, share: float) -> str:
-        return numbers.format_percent(share, locale=current_language())
+    def percent(self, share: float, language: str | None = None) -> str:
+        """12 % (a no-break space before the sign, as Finland writes it)."""
+        return numbers.format_percent(share, locale=format_locale(language))
 
-    def weekday_names(self) -> list[str]:
-        names = Locale.parse(current_language()).days["stand-alone"]["abbreviated"]
+    def weekday_names(self, language: str | None = None) -> list[str]:
+        names = Locale.parse(format_locale(language)).days["stand-alone"]["abbreviated"]
         return [names[index] for index in range(7)]
 
     def template_globals(self) -> dict[str, Any]:
@@ -221,5 +277,6 @@ class Formatter:
             "format_percent": self.percent,
             "format_euros": self.euros,
             "weekday_names": self.weekday_names,
+            "language_name": language_name,
             "local_time": self.local,
         }

@@ -18,7 +18,7 @@ from app.errors import DomainError, NotFoundError
 from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, local_datetime, read_form
-from app.i18n import LANGUAGES, N_, gettext
+from app.i18n import LANGUAGES, N_, Formatter, gettext
 from app.spreadsheets import csv_chunks, csv_text
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
@@ -91,8 +91,10 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
     return filters, grouping, problems
 
 
-def group_labels(comparison, areas: list[Area], events: dict[int, str]) -> dict[str, str]:
-    from app.i18n import LANGUAGE_NAMES, localized  # noqa: PLC0415
+def group_labels(
+    comparison, areas: list[Area], events: dict[int, str], formatter: Formatter
+) -> dict[str, str]:
+    from app.i18n import language_name, localized  # noqa: PLC0415
 
     labels: dict[str, str] = {}
     names = {str(area.id): localized(area.name) for area in areas}
@@ -105,17 +107,19 @@ def group_labels(comparison, areas: list[Area], events: dict[int, str]) -> dict[
         elif comparison.grouping == "area":
             labels[key] = names.get(key, gettext("Whole city"))
         elif comparison.grouping == "language":
-            labels[key] = LANGUAGE_NAMES.get(key, key)
+            labels[key] = language_name(key)
         elif comparison.grouping == "event":
             labels[key] = events.get(int(key), key) if key.isdecimal() else key
         elif comparison.grouping == "none":
             labels[key] = gettext("All chosen events")
+        elif comparison.grouping == "month" and key[:4].isdecimal():
+            labels[key] = formatter.month(key)
         else:
             labels[key] = key
     return labels
 
 
-async def event_titles(session, comparison) -> dict[int, str]:
+async def event_titles(session, comparison, formatter: Formatter) -> dict[int, str]:
     if comparison.grouping != "event":
         return {}
     from sqlalchemy import select  # noqa: PLC0415
@@ -128,7 +132,7 @@ async def event_titles(session, comparison) -> dict[int, str]:
         select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(ids))
     )
     return {
-        event_id: f"{localized(title)} ({starts_at.date().isoformat()})"
+        event_id: f"{localized(title)} ({formatter.date(starts_at)})"
         for event_id, title, starts_at in rows
     }
 
@@ -147,7 +151,9 @@ class CompareController(Controller):
         comparison = await compare(
             db_session, filters, grouping, zone=settings.timezone, areas=areas
         )
-        labels = group_labels(comparison, areas, await event_titles(db_session, comparison))
+        formatter = Formatter(settings.timezone)
+        titles = await event_titles(db_session, comparison, formatter)
+        labels = group_labels(comparison, areas, titles, formatter)
         return Template(
             template_name="surveys/compare.html",
             context={

@@ -311,6 +311,7 @@ class StaffPollsController(Controller):
                 gettext("Option"),
                 gettext("Option key"),
                 gettext("Channel"),
+                gettext("Channel key"),
                 gettext("Area"),
                 gettext("Votes"),
             ]
@@ -327,6 +328,7 @@ class StaffPollsController(Controller):
                                 result.question.key,
                                 localized(option.label),
                                 option.key,
+                                gettext(CHANNEL_LABELS[channel]),
                                 channel,
                                 areas.get(area_id, "") if area_id else "",
                                 count,

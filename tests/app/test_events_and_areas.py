@@ -239,7 +239,7 @@ async def test_staff_maintain_areas_with_populations_by_year(client, db):
     assert area.slug == "suur-tapiola"
     assert [(p.year, p.population) for p in area.populations] == [(2017, 46052)]
     listing = await client.get("/staff/areas")
-    assert "46,052" in listing.text
+    assert "46\xa0052" in listing.text
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,14 @@ import datetime as dt
 
 import pytest
 
-from app.i18n import Formatter, localized, negotiate_language, parse_accept_language, set_language
+from app.i18n import (
+    Formatter,
+    language_name,
+    localized,
+    negotiate_language,
+    parse_accept_language,
+    set_language,
+)
 from app.settings import DEVELOPMENT_SECRET, InsecureSettingsError, Settings, normalise_database_url
 
 GOOD_PRODUCTION = {
@@ -91,15 +98,94 @@ def test_staff_content_falls_back_to_another_language():
     assert localized({}, "fi") == ""
 
 
-def test_dates_and_numbers_follow_the_language():
+# Finland's conventions in each language, with known answers: 20 December 2026 at 5.45 in
+# Helsinki is 3.45 UTC. English follows the English written in Finland (en_FI): day first, the
+# month as a word so that no reader takes 1.9. for 9 January, a 24-hour clock.
+KNOWN_ANSWERS = {
+    "fi": {
+        "datetime": "20.12.2026 klo 5.45",
+        "date": "20.12.2026",
+        "time": "5.45",
+        "month": "joulukuu 2026",
+        "weekday_date": "sunnuntai 20. joulukuuta 2026",
+        "number": "12\xa0345,5",
+        "euros": "30\xa0000\xa0€",
+        "percent": "12\xa0%",
+    },
+    "sv": {
+        "datetime": "20.12.2026 kl. 5.45",
+        "date": "20.12.2026",
+        "time": "5.45",
+        "month": "december 2026",
+        "weekday_date": "söndag 20 december 2026",
+        "number": "12\xa0345,5",
+        "euros": "30\xa0000\xa0€",
+        "percent": "12\xa0%",
+    },
+    "en": {
+        "datetime": "20 Dec 2026 at 5.45",
+        "date": "20 Dec 2026",
+        "time": "5.45",
+        "month": "December 2026",
+        "weekday_date": "Sunday, 20 December 2026",
+        "number": "12\xa0345,5",
+        "euros": "30\xa0000\xa0€",
+        "percent": "12\xa0%",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_dates_numbers_and_money_follow_finlands_conventions(language):
     formatter = Formatter("Europe/Helsinki")
-    moment = dt.datetime(2026, 12, 6, 15, 30, tzinfo=dt.UTC)
-    set_language("fi")
-    assert formatter.time(moment) == "17.30"
-    assert formatter.number(67814) == "67\xa0814"
-    assert "joulukuuta" in formatter.weekday_date(moment)
-    set_language("sv")
-    assert "december" in formatter.weekday_date(moment)
+    moment = dt.datetime(2026, 12, 20, 3, 45, tzinfo=dt.UTC)
+    set_language(language)
+    got = {
+        "datetime": formatter.datetime(moment),
+        "date": formatter.date(moment),
+        "time": formatter.time(moment),
+        "month": formatter.month(dt.date(2026, 12, 1)),
+        "weekday_date": formatter.weekday_date(moment),
+        "number": formatter.number(12345.5, 1),
+        "euros": formatter.euros(30000),
+        "percent": formatter.percent(0.123),
+    }
+    assert got == KNOWN_ANSWERS[language]
+    # The style that older callers pass changes nothing: one way per language.
+    assert formatter.datetime(moment, "short") == KNOWN_ANSWERS[language]["datetime"]
+    assert formatter.date(moment, "short") == KNOWN_ANSWERS[language]["date"]
+    # A month key from the database ("2026-12") is written like a month.
+    assert formatter.month("2026-12") == KNOWN_ANSWERS[language]["month"]
+
+
+def test_a_moment_is_written_in_the_citys_time_and_in_a_language_asked_for():
+    formatter = Formatter("Europe/Helsinki")
     set_language("en")
-    assert formatter.number(67814) == "67,814"
-    assert "December" in formatter.weekday_date(moment)
+    # 22.30 UTC on 31 December is already New Year's Day in Helsinki.
+    new_year = dt.datetime(2026, 12, 31, 22, 30, tzinfo=dt.UTC)
+    assert formatter.datetime(new_year) == "1 Jan 2027 at 0.30"
+    assert formatter.datetime(new_year, language="sv") == "1.1.2027 kl. 0.30"
+    assert formatter.date(dt.date(2027, 1, 9), language="fi") == "9.1.2027"
+    assert formatter.number(None) == "–"
+    assert formatter.euros(None) == "–"
+
+
+def test_language_names_follow_one_convention():
+    """Names of languages in running text are in the reader's language, in lower case where
+    the language writes them so ("suomi, ruotsi", "finska, svenska"); only the switcher shows
+    each language's own name."""
+    assert [language_name(code, "fi") for code in ("fi", "sv", "en")] == [
+        "suomi",
+        "ruotsi",
+        "englanti",
+    ]
+    assert [language_name(code, "sv") for code in ("fi", "sv", "en")] == [
+        "finska",
+        "svenska",
+        "engelska",
+    ]
+    assert [language_name(code, "en") for code in ("fi", "sv", "en")] == [
+        "Finnish",
+        "Swedish",
+        "English",
+    ]

@@ -544,12 +544,17 @@ async def test_results_csv_counts_by_option_channel_and_area(client, db):
         "Option",
         "Option key",
         "Channel",
+        "Channel key",
         "Area",
         "Votes",
     ]
-    assert ["Which fruit?", "q1", "Apple", "o1", "qr", "Matinkylä", "1"] in rows
-    assert ["Which fruit?", "q1", "Apple", "o1", "link", "", "1"] in rows
+    assert ["Which fruit?", "q1", "Apple", "o1", "QR code", "qr", "Matinkylä", "1"] in rows
+    assert ["Which fruit?", "q1", "Apple", "o1", "Link", "link", "", "1"] in rows
     assert sum(int(row[-1]) for row in rows[1:]) == 2
+    # In Finnish the channel is written in Finnish beside its stable key.
+    finnish = await client.get(f"/staff/polls/{poll.id}/results.csv?lang=fi")
+    finnish_rows = list(csv.reader(io.StringIO(finnish.text)))
+    assert [row[4:6] for row in finnish_rows[1:]] == [["QR-koodi", "qr"], ["Linkki", "link"]]
     page = await client.get(f"/staff/polls/{poll.id}?lang=en")
     assert "Votes by channel and area" in page.text
 

@@ -129,7 +129,7 @@ async def test_the_running_total_is_shown_without_javascript_and_as_an_htmx_frag
     )
     assert plain.status_code == 400  # 110 000 € does not fit 100 000 €
     assert "cost more than the budget" in plain.text
-    assert "€110,000 of €100,000 chosen" in plain.text
+    assert "110\xa0000\xa0€ of 100\xa0000\xa0€ chosen" in plain.text
     assert "<html" in plain.text
     fragment = await client.post(
         f"/pb/{round_.slug}/ballot",
@@ -138,8 +138,8 @@ async def test_the_running_total_is_shown_without_javascript_and_as_an_htmx_frag
     )
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<div id="ballot-totals"')
-    assert "€60,000 of €100,000 chosen" in fragment.text
-    assert "€40,000 left" in fragment.text
+    assert "60\xa0000\xa0€ of 100\xa0000\xa0€ chosen" in fragment.text
+    assert "40\xa0000\xa0€ left" in fragment.text
     # Reviewing an over-budget ballot is refused, and casting one stores nothing.
     review = await client.post(
         f"/pb/{round_.slug}/ballot", data=form(client, action="review", **choices)

@@ -1,0 +1,85 @@
+"""Every page of Tori, rendered: the routes come from the router (the authorization table), the
+objects behind them are real, so each page shows what it shows to people, not a 404.
+
+Used by the tests that check all pages at once: valid HTML, Finland's date formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from httpx import Response
+
+from tests.app.test_authorization import SKIP, TABLE, make_world
+from tests.factories import make_area, make_event
+from tests.surveys.factories import answer, open_questionnaire
+from tests.voting.test_pb_audit import published_round
+
+LANGUAGES = ("fi", "sv", "en")
+
+
+def is_document(response: Response) -> bool:
+    """A whole HTML page (not an htmx fragment, a file or a redirect)."""
+    return response.headers.get("content-type", "").startswith("text/html") and (
+        response.text.lstrip()[:15].lower() == "<!doctype html>"
+    )
+
+
+async def every_page(
+    client,
+    db,
+    *,
+    with_forms: bool = False,
+    anonymous: bool = False,
+    extra_paths: Sequence[str] = (),
+) -> AsyncIterator[tuple[str, Response]]:
+    """(label, response) for every GET route in fi, sv and en, read by a client that is
+    resident, voter, kiosk and admin at once, with a round in voting and a published one, a poll
+    with a kiosk and an event whose questionnaire has answers. With `with_forms`, every form
+    route is also sent an empty form (in Finnish), so that forms shown again with their errors
+    come too; with `anonymous`, the public pages again without any cookie. `extra_paths` are
+    read in every language too."""
+    world = await make_world(db, client, "resident", "voter", "kiosk", "admin")
+    world.real_staff_ids = True
+    area = await make_area(db, "Tapiola")
+    event = await make_event(db, area=area, languages=["fi", "sv"])
+    questionnaire = await open_questionnaire(db, event)
+    for number in range(3):
+        await answer(db, questionnaire, {"satisfaction": 3 + number % 2, "comment": "Hyvä"})
+    published, _proposals, _receipts = await published_round(db)
+    extra_pages = [
+        f"/staff/events/{event.id}/feedback",
+        f"/f/{questionnaire.slug}",
+        "/staff/feedback?group=month",
+        "/staff/feedback?group=language",
+        "/staff/feedback?group=event",
+        "/?view=month",
+        f"/pb/{published.slug}",
+        f"/pb/{published.slug}/results",
+        f"/pb/{published.slug}/log",
+        f"/staff/pb/{published.id}",
+        f"/staff/pb/{published.id}/results",
+        f"/staff/pb/{published.id}/audit",
+        *extra_paths,
+    ]
+    routes = sorted(key for key in TABLE if key not in SKIP)
+    get_paths = [world.path(key) for key in routes if key.startswith("GET ")] + extra_pages
+    for language in LANGUAGES:
+        await client.get(f"/?lang={language}")
+        for path in get_paths:
+            yield f"{language} {path}", await client.get(path)
+    if with_forms:
+        await client.get("/?lang=fi")
+        token = client.cookies["tori_csrf"]
+        for key in routes:
+            if key.startswith("POST "):
+                path = world.path(key)
+                yield f"post {path}", await client.post(path, data={"_csrf_token": token})
+    if anonymous:
+        client.cookies.clear()
+        for language in LANGUAGES:
+            await client.get(f"/?lang={language}")
+            for key in routes:
+                if key.startswith("GET ") and not key.startswith("GET /staff"):
+                    path = world.path(key)
+                    yield f"anonymous {language} {path}", await client.get(path)
