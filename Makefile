@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium test lint audit format messages bench drills clean
+.PHONY: help run install install-dev chromium vnu test lint audit format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,14 @@ chromium: ## install Debian's Chromium for the browser tests when it is missing
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null \
 		|| { echo "Could not install Chromium with apt-get."; exit 1; }
 
+vnu: ## Java and npm for the HTML check (the test installs the pinned vnu-jar into ~/.cache/tori)
+	@if command -v java >/dev/null && command -v npm >/dev/null; then exit 0; fi; \
+	echo "Installing Java and npm for the HTML check..."; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "The HTML check needs Java 17 and npm: run 'apt-get install openjdk-17-jre-headless npm' as root."; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless npm >/dev/null \
+		|| { echo "Could not install Java and npm with apt-get."; exit 1; }
+
 lint: install-dev ## ruff lint and format check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
@@ -44,7 +52,7 @@ lint: install-dev ## ruff lint and format check
 audit: install-dev ## check the installed dependencies against PyPI's vulnerability advisories
 	@$(BIN)/python scripts/audit_dependencies.py
 
-test: install-dev chromium lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
+test: install-dev chromium vnu lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
 	@$(BIN)/pytest
 
 format: install-dev ## format the code
