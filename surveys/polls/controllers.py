@@ -24,6 +24,7 @@ from surveys.polls.voting import (
     KIOSK_REVOKED,
     VOTED_COOKIE,
     VOTED_PURPOSE,
+    AlreadyVoted,
     Refusal,
     store_vote,
     voted_ids,
@@ -131,6 +132,9 @@ class PollController(Controller):
             return await show_again({"": gettext(FORM_EXPIRED)}, 403)
         try:
             poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
+        except AlreadyVoted:
+            # Not an error to correct: the page says the vote is in, as after the first tap.
+            return await show_again({}, 409)
         except Refusal as refusal:
             return await show_again(refusal.errors or {"": refusal.message}, refusal.status)
         if outcome == services.STORED:

@@ -48,6 +48,13 @@ class Refusal(Exception):  # noqa: N818 - a reason to show the poll again, not a
         self.message, self.status, self.errors = message, status, errors
 
 
+class AlreadyVoted(Refusal):
+    """This device has voted in the poll (a double tap's late second request, or a stale form)."""
+
+    def __init__(self) -> None:
+        super().__init__(gettext("You have already voted in this poll. Thank you!"), 409)
+
+
 def voted_ids(request: Request, secret: str) -> list[str]:
     return remembered_ids(request, secret, VOTED_COOKIE, VOTED_PURPOSE)
 
@@ -77,7 +84,7 @@ async def store_vote(request: Request, settings, slug: str, submitted, *, kiosk:
 async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, count=True):
     """The checked ballot; raises Refusal saying why it cannot be taken."""
     if not kiosk and str(poll.id) in voted_ids(request, settings.secret_key):
-        raise Refusal(gettext("You have already voted in this poll. Thank you!"), 409)
+        raise AlreadyVoted
     token = (submitted.get("token") or [""])[0]
     if not services.vote_token_is_genuine(settings.secret_key, poll.slug, token):
         log.warning("vote refused: the form's token is not genuine on %s", request.url.path)
