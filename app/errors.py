@@ -23,6 +23,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.i18n import N_, gettext
+from app.requests import is_htmx
 
 if TYPE_CHECKING:
     from app.templating import Renderer
@@ -150,6 +151,10 @@ def error_response(
     headers = {}
     if status_code == 429:
         headers["Retry-After"] = "60"
+    if is_htmx(request):
+        # An error page is a whole page: htmx shows it instead of the page, never inside a part.
+        headers["HX-Retarget"] = "body"
+        headers["HX-Reswap"] = "innerHTML"
     return Response(
         content=html, status_code=status_code, media_type=MediaType.HTML, headers=headers
     )

@@ -1,9 +1,18 @@
-"""Security headers for every response, set in one place."""
+"""Security headers for every response and the form token (CSRF) of every form, each in one place."""
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
+import logging
+from hmac import compare_digest
+
+from litestar import Request
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, generate_csrf_token
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.base import csrf_token as litestar_csrf_token
 from litestar.types import Message, Scope
+
+from app.i18n import N_
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -41,3 +50,101 @@ def security_headers(*, https: bool):
             headers["Vary"] = "Cookie, Accept-Language"
 
     return add_security_headers
+
+
+# --- The form token (CSRF): one mechanism for every route and every rendered form ----------
+#
+# Litestar's CSRF middleware guards most routes: it checks a state-changing request and, on a
+# page, keeps the token for the form. The residents' busiest posts (questionnaire answers, poll
+# votes) are excluded from it (`FORM_TOKEN_CHECKED_BY_HANDLER`), because they must do more than
+# refuse: a refused answer sheet is shown again with the resident's answers. Those handlers call
+# `form_token_accepted`; every template calls `csrf_token()`, which is `form_token` below, so a
+# form rendered on any route - guarded or not, refused or not - carries a token that the next
+# request will accept. The token format is the middleware's own (`generate_csrf_token`), so one
+# cookie serves both.
+
+FORM_TOKEN_FIELD = "_csrf_token"  # noqa: S105 - a field name, not a secret
+# Route option of a handler that checks the form token itself, with `form_token_accepted`.
+FORM_TOKEN_CHECKED_BY_HANDLER = {"exclude_from_csrf": True}
+# Shown above a form sent again after its token was refused; the answers are kept.
+FORM_EXPIRED = N_(
+    "The form had expired, so nothing was sent yet. Your answers are kept: check them and send again."
+)
+_STATE_TOKEN = "form_token"  # noqa: S105 - a request-state key, not a secret
+_STATE_NEW_COOKIE = "form_token_cookie"
+_MAX_TOKEN_LENGTH = 256
+
+log = logging.getLogger("tori.security")
+
+
+def _genuine(token: str, secret: str) -> str | None:
+    """The random part of a token whose MAC is ours, else None."""
+    if not CSRF_SECRET_LENGTH < len(token) <= _MAX_TOKEN_LENGTH:
+        return None
+    value, mac = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
+    return value if compare_digest(mac, generate_csrf_hash(token=value, secret=secret)) else None
+
+
+def form_token(request: Request) -> str:
+    """The token a form rendered for this request carries (the templates' `csrf_token()`).
+
+    The one the CSRF middleware chose on a route it guards; else this browser's cookie when it
+    is genuine; else a new token, whose cookie `form_token_cookie` sets on the response.
+    """
+    state = request.state
+    token = state.get(_STATE_TOKEN) or litestar_csrf_token({"request": request})
+    if not token:
+        config = request.app.csrf_config
+        cookie = request.cookies.get(config.cookie_name, "")
+        if _genuine(cookie, config.secret):
+            token = cookie
+        else:
+            token = state[_STATE_NEW_COOKIE] = generate_csrf_token(config.secret)
+    state[_STATE_TOKEN] = token
+    return token
+
+
+def form_token_accepted(request: Request, fields: dict[str, list[str]]) -> bool:
+    """The double-submit check of a handler excluded from the CSRF middleware: the form's token
+    (or the htmx header's) is this browser's cookie, both with our MAC. A refusal is logged."""
+    config = request.app.csrf_config
+    sent = (fields.get(FORM_TOKEN_FIELD) or [""])[0] or request.headers.get(config.header_name, "")
+    cookie = request.cookies.get(config.cookie_name, "")
+    ours = _genuine(sent, config.secret)
+    if ours is not None and ours == _genuine(cookie, config.secret):
+        request.state[_STATE_TOKEN] = cookie
+        return True
+    if not sent or ours is None:
+        reason = "the form's token is missing or not genuine"
+    elif not cookie:
+        reason = "the browser sent no token cookie (expired or cleared)"
+    else:
+        reason = "the form's token is not this browser's"
+    log.warning("form refused (CSRF): %s on %s %s", reason, request.method, request.url.path)
+    return False
+
+
+def register_form_token(engine: JinjaTemplateEngine) -> None:
+    """Templates' `csrf_token()` is `form_token` (a `TemplateConfig.engine_callback`)."""
+    engine.register_template_callable(
+        key="csrf_token", template_callable=lambda context: form_token(context["request"])
+    )
+
+
+async def form_token_cookie(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: the cookie of a token that `form_token` made for this response."""
+    if message["type"] != "http.response.start":
+        return
+    token = scope.get("state", {}).get(_STATE_NEW_COOKIE)
+    if token:
+        config = scope["litestar_app"].csrf_config
+        cookie = Cookie(
+            key=config.cookie_name,
+            value=token,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        )
+        MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))

@@ -28,6 +28,7 @@ from app.i18n import (
     pgettext,
     set_language,
 )
+from app.security import form_token
 from app.settings import Settings
 
 TEMPLATE_DIRECTORIES = [
@@ -95,13 +96,10 @@ class Renderer:
         return language
 
     def render(self, request: Request, name: str, context: dict[str, Any]) -> str:
-        from litestar.template.base import csrf_token  # noqa: PLC0415 - Litestar's own helper
-
         template = self.environment.get_template(name)
-        scope_context = {"request": request}
         return template.render(
             request=request,
-            csrf_token=lambda: csrf_token(scope_context),
+            csrf_token=lambda: form_token(request),
             csrf_input="",
             current_user=request.scope.get("user"),
             **context,

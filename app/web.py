@@ -27,7 +27,7 @@ from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.ratelimit import BatchedCounter, DatabaseRateLimiter, RedisRateLimiter
-from app.security import security_headers
+from app.security import form_token_cookie, register_form_token, security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
 from app.templating import ONE_YEAR, Renderer
@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             header_name="x-csrftoken",
         ),
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(renderer.environment)
+            engine=JinjaTemplateEngine.from_environment(renderer.environment),
+            engine_callback=register_form_token,
         ),
         compression_config=CompressionConfig(
             backend="gzip",
@@ -133,7 +134,11 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         ),
         plugins=[HTMXPlugin()],
         before_request=choose_language,
-        before_send=[security_headers(https=settings.https), renderer.remember_language_hook()],
+        before_send=[
+            security_headers(https=settings.https),
+            form_token_cookie,
+            renderer.remember_language_hook(),
+        ],
         exception_handlers=exception_handlers(renderer),
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[settle_memory],

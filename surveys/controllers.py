@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -10,10 +11,10 @@ from litestar.response import Redirect, Template
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
-from app.fastpath import FAST_PATH_OPTIONS, HandOver, check_form_csrf, fast_path, hit_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.ratelimit import Limit, counter_key
+from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from surveys import services
 from surveys.definitions import AnswerError, read_answers
 from surveys.device import remember_header, remembered_ids
@@ -28,6 +29,8 @@ ANSWERED_COOKIE = "tori_answered"
 ANSWERED_PURPOSE = "answered-questionnaires"
 # Bursts from one address are slowed down (TORI_ANSWERS_PER_ADDRESS per window), a full hall is not.
 ANSWER_WINDOW_SECONDS = 600
+
+log = logging.getLogger("tori.surveys")
 
 
 def answered_ids(request: Request, secret: str) -> list[str]:
@@ -46,6 +49,7 @@ async def answer_problem(
 ) -> tuple[str | None, int]:
     """Why this sending cannot be taken, with its status; (None, 200) when it can."""
     if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
+        log.warning("answer refused: the form's token is not genuine on %s", request.url.path)
         return gettext("The form was not recognised. Reload the page and answer again."), 400
     if language not in LANGUAGES:
         return gettext(
@@ -60,7 +64,7 @@ async def answer_problem(
     limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
     address = request.client.host if request.client else "unknown"
     key = counter_key(settings.secret_key, "feedback-address", address)
-    hits = await hit_once(request, request.app.state.burst_counter, key, limit)
+    hits = await request.app.state.burst_counter.hit(key, limit)
     if hits > limit.count:
         return gettext(
             "Too many answers are coming from your network just now. Please wait a moment and send again."
@@ -68,7 +72,7 @@ async def answer_problem(
     return None, 200
 
 
-class AnswerProblem(HandOver):
+class AnswerProblem(Exception):  # noqa: N818 - a reason to show the form again, not a failure
     """Why an answer sheet was not stored: messages by question key ("" for the whole form)."""
 
     def __init__(self, errors: dict[str, str], status: int, *, keep_token: bool) -> None:
@@ -77,7 +81,7 @@ class AnswerProblem(HandOver):
 
 
 async def take_answer(request: Request, settings, slug: str, submitted) -> Any:
-    """Check and store one answer sheet; raises AnswerProblem. Shared by both paths.
+    """Check and store one answer sheet; raises AnswerProblem.
 
     On PostgreSQL the answer is read and stored with plain asyncpg calls outside any
     transaction: storing is one atomic statement. SQLite goes through SQLAlchemy and
@@ -122,15 +126,6 @@ def answered_cookie(request: Request, settings, questionnaire_id: int) -> str:
         path="/f",
         https=settings.https,
     )
-
-
-async def answer_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
-    """The fast path's attempt (app/fastpath.py): an answer sheet that is in order."""
-    if fields.get("_switch_language"):
-        return None
-    settings = request.app.state.settings
-    questionnaire = await take_answer(request, settings, request.path_params["slug"], fields)
-    return f"/f/{questionnaire.slug}/thanks", answered_cookie(request, settings, questionnaire.id)
 
 
 class FeedbackController(Controller):
@@ -188,19 +183,15 @@ class FeedbackController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post(
-        "/{slug:str}",
-        status_code=303,
-        middleware=[fast_path(answer_fast)],
-        opt=FAST_PATH_OPTIONS,
-    )
+    @post("/{slug:str}", status_code=303, opt=FORM_TOKEN_CHECKED_BY_HANDLER)
     async def answer(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        """Answers the fast path passed on: refusals and language switches (see app/fastpath.py)."""
+        """Store an answer sheet; anything else shows the form again with the answers kept:
+        errors, a language switch, an expired form (its token refused: nothing is stored)."""
         submitted = await read_form(request)
-        check_form_csrf(request, settings.secret_key, submitted)
         token = (submitted.get("token") or [""])[0]
+        genuine = services.token_is_genuine(settings.secret_key, slug.lower(), token)
 
         async def show_again(**options) -> Template:
             async with request.app.state.db.sessionmaker() as session:
@@ -208,6 +199,12 @@ class FeedbackController(Controller):
                     request, session, settings, slug, values=submitted, **options
                 )
 
+        if not form_token_accepted(request, submitted):
+            return await show_again(
+                errors={"": gettext(FORM_EXPIRED)},
+                token=token if genuine else None,
+                status_code=403,
+            )
         switch_to = (submitted.get("_switch_language") or [""])[0]
         if switch_to:
             # Another language, the answers given so far kept; nothing is stored yet.
@@ -215,7 +212,6 @@ class FeedbackController(Controller):
                 set_language(switch_to)
                 request.state.language = switch_to
                 request.state.remember_language = True
-            genuine = services.token_is_genuine(settings.secret_key, slug.lower(), token)
             return await show_again(token=token if genuine else None)
         try:
             questionnaire = await take_answer(request, settings, slug, submitted)

@@ -12,10 +12,10 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
-from app.fastpath import FAST_PATH_OPTIONS, check_form_csrf, fast_path
 from app.forms import read_form
 from app.i18n import N_, gettext
 from app.requests import is_htmx
+from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from surveys.device import remember_header
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
@@ -24,9 +24,9 @@ from surveys.polls.voting import (
     KIOSK_REVOKED,
     VOTED_COOKIE,
     VOTED_PURPOSE,
+    AlreadyVoted,
     Refusal,
     store_vote,
-    vote_fast,
     voted_ids,
 )
 from surveys.posters import poster
@@ -107,22 +107,16 @@ class PollController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post(
-        "/{slug:str}",
-        status_code=303,
-        middleware=[fast_path(vote_fast)],
-        opt=FAST_PATH_OPTIONS,
-    )
+    @post("/{slug:str}", status_code=303, opt=FORM_TOKEN_CHECKED_BY_HANDLER)
     async def vote(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        """Votes the fast path passed on: refusals, htmx requests, kiosks (see voting.py)."""
+        """Store a vote (a plain form, htmx or a kiosk); anything refused - an expired form
+        included - shows the poll again with the choices made."""
         submitted = await read_form(request)
-        check_form_csrf(request, settings.secret_key, submitted)
         kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
-        try:
-            poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
-        except Refusal as refusal:
+
+        async def show_again(errors: dict[str, str], status_code: int) -> Template:
             async with request.app.state.db.sessionmaker() as session:
                 return await self._page(
                     request,
@@ -130,10 +124,20 @@ class PollController(Controller):
                     settings,
                     slug,
                     kiosk=kiosk,
-                    errors=refusal.errors or {"": refusal.message},
+                    errors=errors,
                     values=submitted,
-                    status_code=refusal.status,
+                    status_code=status_code,
                 )
+
+        if not form_token_accepted(request, submitted):
+            return await show_again({"": gettext(FORM_EXPIRED)}, 403)
+        try:
+            poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
+        except AlreadyVoted:
+            # Not an error to correct: the page says the vote is in, as after the first tap.
+            return await show_again({}, 409)
+        except Refusal as refusal:
+            return await show_again(refusal.errors or {"": refusal.message}, refusal.status)
         if outcome == services.STORED:
             notifier_of(request).changed(poll.id)
         return await self._after_vote(request, settings, poll, kiosk)

@@ -1,26 +1,24 @@
-"""Taking a vote: every check and the storing, shared by the controller and the fast path.
+"""Taking a vote: every check and the storing, for the poll controller.
 
-The busiest write of polls. A plain form vote that is in order is taken by
-the fast path (app/fastpath.py) in front of the controller, without the framework's
-per-request machinery (dependency injection, response building); anything else
-- a refusal to explain, an htmx request, a kiosk - goes to the controller, which
-runs the same checks and renders the page in the resident's language.
+The busiest write of polls: a vote is checked and stored with one statement on a
+pooled connection; a refusal says why, in the resident's language, and the
+controller shows the poll again with the choices made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from litestar import Request
 
-from app.fastpath import HandOver, hit_once
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
 from surveys.controllers import translate_errors
 from surveys.definitions import read_answers
-from surveys.device import remember_header, remembered_ids
+from surveys.device import remembered_ids
 from surveys.polls import services
 
 VOTED_COOKIE = "tori_voted"
@@ -39,12 +37,22 @@ OUTCOME_REFUSALS = {
 }
 
 
-class Refusal(HandOver):
+log = logging.getLogger("tori.polls")
+
+
+class Refusal(Exception):  # noqa: N818 - a reason to show the poll again, not a failure
     """A vote that cannot be taken: a message in the voter's language and the status to send."""
 
     def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message, self.status, self.errors = message, status, errors
+
+
+class AlreadyVoted(Refusal):
+    """This device has voted in the poll (a double tap's late second request, or a stale form)."""
+
+    def __init__(self) -> None:
+        super().__init__(gettext("You have already voted in this poll. Thank you!"), 409)
 
 
 def voted_ids(request: Request, secret: str) -> list[str]:
@@ -76,9 +84,10 @@ async def store_vote(request: Request, settings, slug: str, submitted, *, kiosk:
 async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, count=True):
     """The checked ballot; raises Refusal saying why it cannot be taken."""
     if not kiosk and str(poll.id) in voted_ids(request, settings.secret_key):
-        raise Refusal(gettext("You have already voted in this poll. Thank you!"), 409)
+        raise AlreadyVoted
     token = (submitted.get("token") or [""])[0]
     if not services.vote_token_is_genuine(settings.secret_key, poll.slug, token):
+        log.warning("vote refused: the form's token is not genuine on %s", request.url.path)
         raise Refusal(gettext("The form was not recognised. Reload the page and vote again."))
     language = (submitted.get("answer_language") or [""])[0]
     if language not in LANGUAGES:
@@ -103,7 +112,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
             address = request.client.host if request.client else "unknown"
             key = counter_key(settings.secret_key, "poll-address", address)
         counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
-        hits = await hit_once(request, counter, key, limit)
+        hits = await counter.hit(key, limit)
         if hits > limit.count:
             raise Refusal(
                 gettext(
@@ -128,27 +137,3 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         kiosk_id=kiosk_parts[0] if kiosk_parts else None,
         kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
     )
-
-
-async def vote_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
-    """The fast path's attempt (app/fastpath.py): a plain-form vote that is in order."""
-    if (fields.get("channel") or [""])[0] == "kiosk":
-        return None
-    settings = request.app.state.settings
-    poll, outcome = await store_vote(
-        request, settings, request.path_params["slug"], fields, kiosk=False
-    )
-    if outcome == services.STORED:
-        from surveys.polls.controllers import notifier_of  # noqa: PLC0415 - import cycle
-
-        notifier_of(request).changed(poll.id)
-    cookie = remember_header(
-        request,
-        settings.secret_key,
-        VOTED_COOKIE,
-        VOTED_PURPOSE,
-        poll.id,
-        path="/p",
-        https=settings.https,
-    )
-    return f"/p/{poll.slug}/thanks", cookie
