@@ -24,7 +24,7 @@ from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import today_in
 from voting.exports import codes_csv, pabulib_response
 from voting.models import Proposal, Resident, Round
-from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
+from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.results import REASONS, RULE_COLUMNS, round_results
 from voting.roll import (
     MAX_ROLL_BYTES,
@@ -34,6 +34,7 @@ from voting.roll import (
     issue_letter_codes,
     parse_roll,
     roll_figures,
+    rows_without_budget,
 )
 from voting.tally.board import grouped
 
@@ -248,6 +249,7 @@ class StaffRoundsController(Controller):
         status=200,
         roll_summary=None,
         roll_errors=None,
+        roll_warning=None,
         assisted_code=None,
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
@@ -268,6 +270,7 @@ class StaffRoundsController(Controller):
                 "form": form or Form(),
                 "roll_summary": roll_summary,
                 "roll_errors": roll_errors,
+                "roll_warning": roll_warning,
                 "assisted_code": assisted_code,
             },
             status_code=status,
@@ -299,7 +302,8 @@ class StaffRoundsController(Controller):
                 db_session, round_id, roll_errors=[(0, gettext("Choose a CSV file."))], status=400
             )
         data = await upload.read()
-        parsed = parse_roll(data, await list_areas(db_session), settings.roll_key)
+        areas = await list_areas(db_session)
+        parsed = parse_roll(data, areas, settings.roll_key)
         if parsed.errors:
             return await self._detail(db_session, round_id, roll_errors=parsed.errors, status=400)
         summary = await import_roll(db_session, round_, parsed.rows)
@@ -317,7 +321,12 @@ class StaffRoundsController(Controller):
                 "kept_voted": summary.kept_voted,
             },
         )
-        return await self._detail(db_session, round_id, roll_summary=summary)
+        return await self._detail(
+            db_session,
+            round_id,
+            roll_summary=summary,
+            roll_warning=rows_without_budget(round_, parsed.rows, areas),
+        )
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
     async def letter_codes(
@@ -553,6 +562,7 @@ class StaffRoundsController(Controller):
                 "outcome": outcome,
                 "ballot_errors": errors or {},
                 "entries": await paper_entries(db_session, round_.id),
+                "paper_statuses": PAPER_STATUSES,
             },
             status_code=status,
         )

@@ -20,7 +20,8 @@ async def test_the_add_account_page_is_an_empty_form_for_a_new_account(client, d
     # Not the signed-in admin's own edit form (it once was: action /staff/users/<id>).
     assert 'action="/staff/users/new"' in html
     assert f'action="/staff/users/{admin.id}' not in html
-    assert 'id="field-email"' in html and 'name="email"' in html
+    assert 'id="field-email"' in html
+    assert 'name="email"' in html
     assert 'value="Test Person"' not in html
     assert re.search(r'<option value="staff" selected>', html)
     assert re.search(r'id="field-is_active"[^>]*checked', html)
@@ -114,9 +115,7 @@ async def test_only_an_admin_adds_accounts(client, db, role):
     assert await db.scalar(select(func.count()).select_from(User)) == 1
 
 
-async def test_the_new_account_signs_in_with_its_one_time_password_and_must_change_it(
-    client, db
-):
+async def test_the_new_account_signs_in_with_its_one_time_password_and_must_change_it(client, db):
     await signed_in_as(client, db, Role.ADMIN)
     token = await csrf_token(client, "/staff/users/new")
     response = await client.post("/staff/users/new", data=new_account(token))
@@ -147,7 +146,8 @@ async def test_an_admin_cannot_disable_themself_when_no_other_admin_is_active(cl
     assert response.status_code == 400
     assert "last active administrator" in response.text
     await db.refresh(admin)
-    assert admin.is_active and admin.role == "admin"
+    assert admin.is_active
+    assert admin.role == "admin"
 
 
 async def test_two_admins_demoting_each_other_at_once_leave_one_admin(database, db):
