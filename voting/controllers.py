@@ -287,7 +287,7 @@ class RoundsController(Controller):
             "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
         )
         area = form.choice("area", [value for value, _ in self._area_options(round_)])
-        cost = form.integer("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+        cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
         if form.is_valid:
             draft = rounds.ProposalDraft(
                 title={language: title},

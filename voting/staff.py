@@ -91,7 +91,7 @@ def read_round(form: Form, zone: ZoneInfo, area_ids: list[int]) -> rounds.RoundD
     points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
     budgets: dict[int | None, int] = {}
     for area in [*area_ids, None]:
-        amount = form.integer(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
+        amount = form.euros(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
         if amount:
             budgets[area] = amount
     if not budgets and "budget_city" not in form.errors:
@@ -453,7 +453,7 @@ class StaffRoundsController(Controller):
         before = proposal_snapshot(proposal)
         try:
             if action == "accept":
-                cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+                cost = form.euros("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
                 if form.is_valid:
                     await rounds.accept_proposal(db_session, proposal, cost)
             elif action == "reject":
