@@ -277,3 +277,28 @@ async def test_paper_typing_statuses_are_shown_in_the_staff_members_language(cli
     for raw in ("pending", "joined", "flagged"):
         assert raw not in cells
         assert gettext_in(lang, PAPER_STATUSES[raw]) in cells
+
+
+# --- the words of voting -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "word"), [("fi", "Äänestä"), ("sv", "Rösta"), ("en", "Vote")])
+async def test_the_pb_vote_button_and_heading_are_not_the_polls_answer_button(
+    client, db, lang, word
+):
+    from app.i18n import _catalogs
+
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    round_page = await client.get(f"/pb/{round_.slug}?lang={lang}")
+    button = re.search(rf'href="/pb/{round_.slug}/vote">([^<]+)</a>', round_page.text)[1]
+    sign_in_page = await client.get(f"/pb/{round_.slug}/vote")
+    heading = re.search(r"<h1>([^<]+)</h1>", sign_in_page.text)[1]
+    # The poll's button says "Vastaa" (answer) in Finnish; voting in PB has its own message,
+    # "Vote" in the context "participatory budgeting".
+    assert button == heading
+    assert button != "Vastaa"
+    # Until the catalogs carry the new message (locale/incoming/h7.json) the English word shows.
+    catalog = _catalogs.get(lang)
+    translated = catalog.pgettext("participatory budgeting", "Vote") if catalog else "Vote"
+    assert button == (word if translated != "Vote" or lang == "en" else "Vote")
