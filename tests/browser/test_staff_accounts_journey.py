@@ -173,3 +173,17 @@ def test_the_set_aside_button_of_a_flagged_slip_is_readable(
     # The header's sign-out button keeps its white text on the brand colour.
     assert contrast(page, "form.logout button") >= 4.5
     no_axe_violations(page)
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_resident_finds_the_open_questionnaire_from_the_event_page(
+    new_page, live_server: LiveServer, lang
+):
+    page = new_page(PHONE)
+    page.goto(f"{live_server.url}/events/{live_server.open_questionnaire_event}?lang={lang}")
+    link = page.locator(f"a[href='/f/{live_server.open_questionnaire}']")
+    expect(link).to_be_visible()
+    no_axe_violations(page)
+    link.click()
+    page.wait_for_url(re.compile(rf"/f/{live_server.open_questionnaire}"))
+    expect(page.locator("#feedback-form")).to_be_visible()
