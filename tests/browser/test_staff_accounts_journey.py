@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from app.database import Database, utcnow
 from tests.browser.conftest import PHONE, LiveServer, sign_in
 from tests.browser.test_accessibility import AXE_OPTIONS, axe
+from tests.browser.test_budgeting import budgeting, codes  # noqa: F401 - fixtures used below
 from tests.postgres import run_in_own_loop
 
 pytestmark = pytest.mark.browser
@@ -187,3 +188,26 @@ def test_a_resident_finds_the_open_questionnaire_from_the_event_page(
     link.click()
     page.wait_for_url(re.compile(rf"/f/{live_server.open_questionnaire}"))
     expect(page.locator("#feedback-form")).to_be_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_back_at_the_ballot_after_voting_the_voter_reads_they_have_voted(
+    new_page,
+    live_server: LiveServer,
+    budgeting,  # noqa: F811 - the fixture imported above
+    codes,  # noqa: F811
+    javascript,
+):
+    from tests.browser.test_budgeting import CAST, RECORDED, REVIEW, sign_in_to_vote
+
+    page = new_page(PHONE, javascript=javascript)
+    sign_in_to_vote(page, live_server, budgeting, codes, "en")
+    page.get_by_label(re.compile("^Benches")).check()
+    page.get_by_role("button", name=REVIEW["en"]).click()
+    page.get_by_role("button", name=CAST["en"]).click()
+    expect(page.get_by_text(RECORDED["en"])).to_be_visible()
+    page.goto(f"{live_server.url}/pb/{budgeting.slug}/ballot")
+    expect(page.locator("h1")).to_have_text("You have already voted")
+    no_axe_violations(page, javascript)
+    page.locator(f"main a[href='/pb/{budgeting.slug}/receipt']").click()
+    page.wait_for_url(re.compile(rf"/pb/{budgeting.slug}/receipt"))
