@@ -36,6 +36,9 @@ class Feature:
     event_links: Sequence[tuple[str, str]] = ()
     # Called with a session by the public home page: what residents can take part in right now.
     highlights: Callable[[Any], Awaitable[list[Highlight]]] | None = None
+    # Called with (session, event id) by the public event page: what residents can answer for
+    # that event right now (its open feedback questionnaire and polls).
+    event_activities: Callable[[Any, int], Awaitable[list[Highlight]]] | None = None
     # Called with (session, start, end) by the public calendar: dated steps residents can plan for.
     milestones: Callable[[Any, Any, Any], Awaitable[list[Milestone]]] | None = None
     # Called by `tori retention` with (session, settings, now, dry_run): removes or anonymises
@@ -96,6 +99,15 @@ def event_links(event_id: int) -> list[tuple[str, str]]:
         (label, path.format(id=event_id))
         for feature in load_features()
         for label, path in feature.event_links
+    ]
+
+
+async def event_activities(session: Any, event_id: int) -> list[Highlight]:
+    return [
+        item
+        for feature in load_features()
+        if feature.event_activities
+        for item in await feature.event_activities(session, event_id)
     ]
 
 

@@ -26,6 +26,15 @@ _EMAIL = re.compile(
     r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )
 MAX_FIELD_VALUES = 200
+# Spaces people and Tori's own number formatting put between digits: the ordinary space, the
+# no-break space U+00A0, the narrow no-break space U+202F, the thin space U+2009 and the like.
+_SPACES = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]")
+# A euro sign or code before or after an amount.
+_CURRENCY = re.compile(r"^(?:€|EUR)|(?:€|EUR)$", re.IGNORECASE)
+# "30 000,00" or "30,000.00": zero cents are whole euros.
+_NO_CENTS = re.compile(r"(?<=[0-9])[.,]00$")
+# Thousands grouped by one kind of separator: "30,000", "1.500.000", "30'000".
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}([.,'])[0-9]{3}(?:\1[0-9]{3})*")
 
 
 class FormReadError(ClientException):
@@ -173,7 +182,7 @@ class Form:
         minimum: int | None = None,
         maximum: int | None = None,
     ) -> int | None:
-        value = self.raw(name).strip().replace("\u00a0", "").replace(" ", "")
+        value = _SPACES.sub("", self.raw(name).strip())
         if not value:
             if required:
                 self.add_error(name, gettext("This field is required."))
@@ -181,7 +190,35 @@ class Form:
         if not re.fullmatch(r"[+-]?\d{1,12}", value):
             self.add_error(name, gettext("Enter a whole number, such as 120."))
             return None
-        number = int(value)
+        return self._in_range(name, int(value), minimum, maximum)
+
+    def euros(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        """Whole euros as people write them, on every form that asks for money: "30000",
+        "30 000" (any space, also the no-break spaces U+00A0 and U+202F that Tori itself shows),
+        "30 000 €", "€30,000", "30.000 EUR", "30 000,00"."""
+        value = _CURRENCY.sub("", _SPACES.sub("", self.raw(name).strip()))
+        if not value:
+            if required:
+                self.add_error(name, gettext("This field is required."))
+            return None
+        value = _NO_CENTS.sub("", value)
+        if _GROUPED.fullmatch(value):
+            value = re.sub(r"[.,']", "", value)
+        if not re.fullmatch(r"[+-]?[0-9]{1,12}", value):
+            self.add_error(name, gettext("Enter whole euros, such as 30 000."))
+            return None
+        return self._in_range(name, int(value), minimum, maximum)
+
+    def _in_range(
+        self, name: str, number: int, minimum: int | None, maximum: int | None
+    ) -> int | None:
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             self.add_error(
                 name,

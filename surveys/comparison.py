@@ -273,17 +273,25 @@ async def compare(
     await _add_monitoring_figures(
         session, groups, grouping, conditions, filters=filters, dialect=dialect
     )
-    _add_populations(groups, grouping, filters, areas)
+    chosen_events = (
+        await _chosen_events(session, conditions)
+        if grouping == "event" or filters.event_ids
+        else {}
+    )
+    _add_populations(
+        groups, grouping, filters, areas, {key: area for key, (area, _) in chosen_events.items()}
+    )
     catalogue = await question_catalogue(session, areas)
     seen = {key for group in groups.values() for key in group.counts}
     questions = [q for key, q in catalogue.items() if key in seen or not q.key.endswith(".score")]
     questions += [q for q in (extra_questions or []) if q.key in seen]
-    return Comparison(
-        grouping,
-        sorted(groups.values(), key=lambda g: _sort_key(grouping, g.key)),
-        questions,
-        truncated,
-    )
+    if grouping == "event":
+        # Newest first, by when the event was held (ids say only when it was entered).
+        starts = {key: starts_at.timestamp() for key, (_, starts_at) in chosen_events.items()}
+        ordered = sorted(groups.values(), key=lambda g: -starts.get(g.key, float("-inf")))
+    else:
+        ordered = sorted(groups.values(), key=lambda g: _sort_key(grouping, g.key))
+    return Comparison(grouping, ordered, questions, truncated)
 
 
 async def _add_monitoring_figures(
@@ -337,16 +345,41 @@ async def _add_monitoring_figures(
         group.organisers = int(organiser_count or 0)
 
 
+async def _chosen_events(
+    session: AsyncSession, conditions: list
+) -> dict[str, tuple[int | None, dt.datetime]]:
+    """The area (None for a city-wide event) and start of each chosen event, by id as text."""
+    rows = await session.execute(
+        select(Event.id, Event.area_id, Event.starts_at).where(*conditions)
+    )
+    return {str(event_id): (area_id, starts_at) for event_id, area_id, starts_at in rows}
+
+
 def _add_populations(
-    groups: dict[str, Group], grouping: str, filters: ComparisonFilter, areas: list[Area]
+    groups: dict[str, Group],
+    grouping: str,
+    filters: ComparisonFilter,
+    areas: list[Area],
+    event_areas: dict[str, int | None],
 ) -> None:
-    """Residents behind each group: the area's, or all chosen areas' together, in the year of the period."""
+    """Residents behind each group, in the year of the period: the residents of the areas its
+    events are held in. A group of one area has that area's residents; an event, or a set of
+    chosen events, those of its own areas (a city-wide event: the whole city's); otherwise the
+    chosen areas', or the whole city's when no area is chosen."""
     year = (filters.end or dt.datetime.now(dt.UTC).date()).year
-    chosen = [area for area in areas if not filters.area_ids or area.id in filters.area_ids]
 
     def residents(of: list[Area], in_year: int) -> int | None:
         figures = [row.population for area in of if (row := area.population_in(in_year))]
         return sum(figures) if figures else None
+
+    def areas_of(event_ids) -> list[Area]:
+        held_in = {event_areas.get(event_id) for event_id in event_ids}
+        return areas if None in held_in else [area for area in areas if area.id in held_in]
+
+    if filters.event_ids:
+        chosen = areas_of(event_areas)
+    else:
+        chosen = [area for area in areas if not filters.area_ids or area.id in filters.area_ids]
 
     for group in groups.values():
         if grouping == "area":
@@ -355,11 +388,15 @@ def _add_populations(
                 if group.key == WHOLE_CITY
                 else residents([a for a in areas if str(a.id) == group.key], year)
             )
+        elif grouping == "event":
+            group.population = (
+                residents(areas_of([group.key]), year) if group.key in event_areas else None
+            )
         elif grouping == "year" and group.key.isdecimal():
             group.population = residents(chosen, int(group.key))
         elif grouping == "month" and group.key[:4].isdecimal():
             group.population = residents(chosen, int(group.key[:4]))
-        elif grouping != "event":
+        else:
             group.population = residents(chosen, year)
 
 
@@ -369,8 +406,6 @@ def _sort_key(grouping: str, key: str) -> Any:
         return order.index(key) if key in order else len(order)
     if grouping == "language":
         return LANGUAGES.index(key) if key in LANGUAGES else 9
-    if grouping == "event":
-        return -int(key) if key.isdecimal() else 0
     return key
 
 

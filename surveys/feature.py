@@ -2,8 +2,10 @@
 
 from litestar import Litestar
 
+from app.database import utcnow
 from app.features import Feature, Highlight
 from app.i18n import N_
+from surveys import services as feedback_services
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
@@ -22,6 +24,30 @@ async def open_poll_highlights(session) -> list[Highlight]:
         )
         for poll in await poll_services.open_polls(session)
     ]
+
+
+async def open_for_event(session, event_id: int) -> list[Highlight]:
+    """The event's feedback questionnaire and polls, only while they are open: the event page
+    links to them for residents who did not scan the QR code."""
+    now = utcnow()
+    found = []
+    questionnaire = await feedback_services.questionnaire_for_event(session, event_id)
+    if questionnaire and feedback_services.status_of(questionnaire, now) == "open":
+        found.append(
+            Highlight(
+                kind=N_("Feedback questionnaire"),
+                title=questionnaire.event.title,
+                url=f"/f/{questionnaire.slug}",
+                closes_at=questionnaire.closes_at,
+            )
+        )
+    found += [
+        Highlight(
+            kind=N_("Quick poll"), title=poll.title, url=f"/p/{poll.slug}", closes_at=poll.closes_at
+        )
+        for poll in await poll_services.open_polls(session, now, event_id=event_id)
+    ]
+    return found
 
 
 async def seed_surveys(session, settings) -> str:
@@ -52,5 +78,6 @@ feature = Feature(
     retention=remove_old_comments,
     privacy_sections=("surveys/privacy.html",),
     highlights=open_poll_highlights,
+    event_activities=open_for_event,
     on_shutdown=(stop_live_results,),
 )

@@ -55,6 +55,11 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
     problems: list[str] = []
 
     def dates(name: str) -> dt.date | None:
+        if name == "end" and name not in params:
+            # Feedback exists only for events that have been held: by default the period
+            # ends today. An emptied "until" field asks for every event, future ones too.
+            zone = ZoneInfo(request.app.state.settings.timezone)
+            return dt.datetime.now(zone).date()
         value = params.get(name, "").strip()
         if not value:
             return None

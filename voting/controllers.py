@@ -40,11 +40,15 @@ from voting.models import Proposal, RollEntry, Round
 from voting.publication import check_receipt, checkpoints, head_of, record_checkpoint
 from voting.residents import current_resident, sign_in_first
 from voting.results import REASONS
-from voting.roll import CodeGuard, sign_in_with_code
+from voting.roll import CodeGuard, has_ballot, sign_in_with_code
 from voting.signing import public_key_pem, public_key_text
 from voting.tally.board import grouped, normalise_receipt
 
 VOTER_COOKIE = "tori_voter"
+# Set when a ballot is cast on this device: the ballot pages then say "you have already voted"
+# instead of "sign in first". It names the round only, not the voter, and does not stop
+# the next person on a shared device from signing in with their own code.
+VOTED_COOKIE = "tori_voted"
 RECEIPT_COOKIE = "tori_receipt"
 RECEIPT_SECONDS = 30 * 60
 VOTER_SECONDS = 30 * 60
@@ -116,6 +120,22 @@ def code_guard(request: Request) -> CodeGuard:
     return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
 
 
+def voted_here(request: Request, secret: str, round_: Round) -> bool:
+    """Whether a ballot of this round was cast in this browser in the last half hour."""
+    return unsign(secret, "pb-voted", request.cookies.get(VOTED_COOKIE), max_length=200) == (
+        round_.slug
+    )
+
+
+def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
+    """Back at the ballot after voting: what happened and how to check the receipt."""
+    return Template(
+        template_name="pb/already_voted.html",
+        context={"slug": str(request.path_params.get("slug", ""))},
+        status_code=200 if request.method == "GET" else 409,
+    )
+
+
 def round_context(round_: Round) -> dict:
     return {
         "round": round_,
@@ -128,6 +148,7 @@ def round_context(round_: Round) -> dict:
 
 class RoundsController(Controller):
     path = "/pb"
+    exception_handlers = {AlreadyVotedError: already_voted_page}
 
     @get("/signing-key", name="pb_signing_key")
     async def signing_key(self, settings: AppSettings) -> Template:
@@ -279,7 +300,7 @@ class RoundsController(Controller):
             "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
         )
         area = form.choice("area", [value for value, _ in self._area_options(round_)])
-        cost = form.integer("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+        cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
         if form.is_valid:
             draft = rounds.ProposalDraft(
                 title={language: title},
@@ -354,9 +375,20 @@ class RoundsController(Controller):
     def _voter(self, request, settings, round_) -> Voter:
         voter = signed_in_voter(request, settings.secret_key, round_)
         if voter is None:
+            if voted_here(request, settings.secret_key, round_):
+                raise AlreadyVotedError(ALREADY_VOTED)
             raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
         if rounds.phase_of(round_) != "voting":
             raise ForbiddenError(N_("Voting is not open in this round."))
+        if not has_ballot(round_, voter.area_id):
+            # Refused at sign-in too (voting.roll.eligibility_problem); this also stops a
+            # sign-in made before the round's budgets were what they are now.
+            raise ForbiddenError(
+                N_(
+                    "This round has no budget for your area, so there is nothing for you to "
+                    "vote on. If your area is wrong, contact the organisers."
+                )
+            )
         return voter
 
     async def _ballot_page(
@@ -456,6 +488,15 @@ class RoundsController(Controller):
             ],
         )
         response.delete_cookie(VOTER_COOKIE, path="/pb/")
+        response.set_cookie(
+            key=VOTED_COOKIE,
+            value=sign(settings.secret_key, "pb-voted", round_.slug),
+            httponly=True,
+            samesite="lax",
+            secure=settings.https,
+            path=f"/pb/{slug}/",
+            max_age=RECEIPT_SECONDS,
+        )
         return response
 
     @staticmethod

@@ -18,6 +18,14 @@ from voting.models import PaperEntry, Round
 from voting.roll import eligible_entry, person_hash
 from voting.rounds import phase_of
 
+# What each state of a typing means, as staff read it in the table of typings.
+PAPER_STATUSES = {
+    "pending": N_("Waiting for the second typing"),
+    "joined": N_("The typings match: counted"),
+    "flagged": N_("The typings differ: flagged for review"),
+    "discarded": N_("Set aside"),
+}
+
 
 async def enter_paper_ballot(
     session: AsyncSession,

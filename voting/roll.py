@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.areas.models import Area
 from app.audit import record_action
 from app.errors import DomainError
-from app.i18n import N_, gettext
+from app.i18n import N_, gettext, localized, ngettext
 from app.ratelimit import Limit, RateLimiter, counter_key
 from voting.models import RollEntry, Round, VotingCode
 
@@ -75,13 +75,49 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def eligibility_problem(round_: Round, entry: RollEntry, today: dt.date) -> str | None:
-    """None when the person may vote today, else the reason (a msgid)."""
+def has_ballot(round_: Round, area_id: int | None) -> bool:
+    """Whether a voter of this area has something to vote on: a budget for their area or a
+    city-wide one. Without either their ballot would be empty."""
+    return any(budget.area_id is None or budget.area_id == area_id for budget in round_.budgets)
+
+
+# Why someone may not vote, as the voter reads it and as staff checking an identity read it.
+_PROBLEMS = {
+    "voted": (
+        N_("You have already voted in this round. A vote cannot be changed."),
+        N_("This person has already voted in this round. A vote cannot be changed."),
+    ),
+    "age": (
+        N_("You can vote in this round from the day you turn %(age)d."),
+        N_("This person can vote in this round from the day they turn %(age)d."),
+    ),
+    "no_ballot": (
+        N_(
+            "This round has no budget for your area, so there is nothing for you to vote on. "
+            "If your area is wrong, contact the organisers."
+        ),
+        N_(
+            "This round has no budget for this person's area, so there is nothing on their "
+            "ballot to vote on."
+        ),
+    ),
+}
+
+
+def eligibility_problem(
+    round_: Round, entry: RollEntry, today: dt.date, *, for_staff: bool = False
+) -> str | None:
+    """None when the person may vote today, else the reason (a msgid), addressed to the voter
+    or, `for_staff`, to the staff member who identified them."""
     if entry.voted_via is not None:
-        return N_("You have already voted in this round. A vote cannot be changed.")
-    if age_on(entry.birth_date, today) < round_.min_age:
-        return N_("You can vote in this round from the day you turn %(age)d.")
-    return None
+        reason = "voted"
+    elif age_on(entry.birth_date, today) < round_.min_age:
+        reason = "age"
+    elif not has_ballot(round_, entry.area_id):
+        reason = "no_ballot"
+    else:
+        return None
+    return _PROBLEMS[reason][1 if for_staff else 0]
 
 
 # The roll import --------------------------------------------------------------------------
@@ -187,6 +223,41 @@ def _roll_row(  # noqa: PLR0911 - one return per kind of bad row
     if len(reference) > 40:
         return gettext("The reference can be at most 40 characters."), None
     return None, RollRow(person_hash(key, identifier), birth, area_id, reference or None)
+
+
+def rows_without_budget(round_: Round, rows: list[RollRow], areas: list[Area]) -> str | None:
+    """A warning for the staff member importing the roll when some people live in an area that
+    has no budget in the round: they get only the city-wide part, or, without one, no ballot."""
+    budgeted = {budget.area_id for budget in round_.budgets}
+    counts: dict[int | None, int] = {}
+    for row in rows:
+        if row.area_id not in budgeted:
+            counts[row.area_id] = counts.get(row.area_id, 0) + 1
+    if not counts:
+        return None
+    names = {area.id: localized(area.name) for area in areas}
+    listed = ", ".join(
+        f"{names.get(area_id, area_id)} ({count})"
+        for area_id, count in sorted(counts.items(), key=lambda item: str(names.get(item[0], "")))
+    )
+    total = sum(counts.values())
+    if None in budgeted:
+        text = ngettext(
+            "%(count)d person on the roll lives in an area with no budget in this round "
+            "(%(areas)s). They can vote only on the city-wide proposals.",
+            "%(count)d people on the roll live in areas with no budget in this round "
+            "(%(areas)s). They can vote only on the city-wide proposals.",
+            total,
+        )
+    else:
+        text = ngettext(
+            "%(count)d person on the roll lives in an area with no budget in this round "
+            "(%(areas)s). They cannot vote: their ballot would be empty.",
+            "%(count)d people on the roll live in areas with no budget in this round "
+            "(%(areas)s). They cannot vote: their ballot would be empty.",
+            total,
+        )
+    return text % {"count": total, "areas": listed}
 
 
 @dataclass
@@ -301,7 +372,7 @@ async def eligible_entry(
     entry = await find_on_roll(session, round_.id, key, identifier)
     if entry is None or entry.birth_date != birth_date:
         raise DomainError(N_("This person is not on the voter roll of this round."))
-    problem = eligibility_problem(round_, entry, today)
+    problem = eligibility_problem(round_, entry, today, for_staff=True)
     if problem:
         raise DomainError(problem, age=round_.min_age)
     return entry

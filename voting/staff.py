@@ -26,7 +26,7 @@ from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import codes_csv, pabulib_response
 from voting.mixing import RoundRef
 from voting.models import Resident, Round
-from voting.paper import discard_flagged, enter_paper_ballot, paper_entries
+from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
     MAX_ROLL_BYTES,
     find_on_roll,
@@ -35,6 +35,7 @@ from voting.roll import (
     issue_letter_codes,
     parse_roll,
     roll_figures,
+    rows_without_budget,
 )
 from voting.signing import public_key_text
 from voting.tally.board import grouped
@@ -109,7 +110,7 @@ def read_round(
     points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
     budgets: dict[int | None, int] = {}
     for area in [*area_ids, None]:
-        amount = form.integer(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
+        amount = form.euros(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
         if amount:
             budgets[area] = amount
     if not budgets and "budget_city" not in form.errors:
@@ -237,6 +238,7 @@ class StaffRoundsController(Controller):
         status=200,
         roll_summary=None,
         roll_errors=None,
+        roll_warning=None,
         assisted_code=None,
         close_form=None,
         settings=None,
@@ -260,6 +262,7 @@ class StaffRoundsController(Controller):
                 "form": form or Form(),
                 "roll_summary": roll_summary,
                 "roll_errors": roll_errors,
+                "roll_warning": roll_warning,
                 "assisted_code": assisted_code,
                 "frozen": await rounds.frozen_by(db_session, round_),
                 "changes": await rounds.round_changes(db_session, round_.id),
@@ -338,13 +341,20 @@ class StaffRoundsController(Controller):
                 settings=settings,
             )
         data = await upload.read()
-        parsed = parse_roll(data, await list_areas(db_session), settings.roll_key)
+        areas = await list_areas(db_session)
+        parsed = parse_roll(data, areas, settings.roll_key)
         if parsed.errors:
             return await self._detail(
                 db_session, round_id, roll_errors=parsed.errors, status=400, settings=settings
             )
         summary = await import_roll(db_session, round_, parsed.rows)
-        return await self._detail(db_session, round_id, roll_summary=summary, settings=settings)
+        return await self._detail(
+            db_session,
+            round_id,
+            roll_summary=summary,
+            roll_warning=rows_without_budget(round_, parsed.rows, areas),
+            settings=settings,
+        )
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
     async def letter_codes(
@@ -464,7 +474,7 @@ class StaffRoundsController(Controller):
         actor = current_user(request)
         try:
             if action == "accept":
-                cost = form.integer("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+                cost = form.euros("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
                 if form.is_valid:
                     await rounds.accept_proposal(db_session, proposal, cost, actor)
             elif action == "reject":
@@ -574,6 +584,7 @@ class StaffRoundsController(Controller):
                 "outcome": outcome,
                 "ballot_errors": errors or {},
                 "entries": await paper_entries(db_session, round_.id),
+                "paper_statuses": PAPER_STATUSES,
             },
             status_code=status,
         )

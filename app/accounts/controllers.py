@@ -159,7 +159,7 @@ class UsersController(Controller):
         return Template(
             template_name="accounts/user_form.html",
             context={
-                "form": Form.prefilled({"role": Role.STAFF.value}),
+                "form": Form.prefilled({"role": Role.STAFF.value, "is_active": True}),
                 "user": None,
                 "roles": list(Role),
             },
@@ -171,10 +171,11 @@ class UsersController(Controller):
         email = form.email("email")
         name = form.text("display_name", required=True, max_length=120)
         role = form.choice("role", _role_choices())
+        is_active = form.boolean("is_active")
         if form.is_valid:
             try:
                 user, password = await services.create_user(
-                    db_session, email=email, display_name=name, role=Role(role)
+                    db_session, email=email, display_name=name, role=Role(role), is_active=is_active
                 )
             except DomainError as error:
                 form.add_error("email", error.translated())

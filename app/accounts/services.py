@@ -7,7 +7,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, StaffSession, User
@@ -153,9 +154,10 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
 
 
 async def create_user(
-    session: AsyncSession, *, email: str, display_name: str, role: Role
+    session: AsyncSession, *, email: str, display_name: str, role: Role, is_active: bool = True
 ) -> tuple[User, str]:
-    """Create an account with a one-time password, which the caller shows once."""
+    """Create an account with a one-time password, which the caller shows once. The admin's
+    "add an account" page and `tori create-admin` both come here."""
     email = normalise_email(email)
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DomainError(N_("An account with this e-mail address already exists."))
@@ -166,11 +168,16 @@ async def create_user(
         role=role.value,
         password_hash=await hash_password(password),
         must_change_password=True,
-        is_active=True,
+        is_active=is_active,
     )
     session.add(user)
     await _record(session, "user.create", user, None, user_snapshot(user))
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        # Two admins adding the same address at once: the unique index decides.
+        await session.rollback()
+        raise DomainError(N_("An account with this e-mail address already exists.")) from error
     return user, password
 
 
@@ -186,14 +193,13 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def _active_admins(session: AsyncSession) -> int:
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == Role.ADMIN.value, User.is_active)
-        )
-        or 0
+    """How many active admins there are, their rows locked until the caller commits: two admins
+    demoting each other at the same moment queue here, and the second sees the first's change
+    (PostgreSQL re-reads locked rows that changed), so one active admin always remains."""
+    admins = await session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_active).with_for_update()
     )
+    return len(admins.all())
 
 
 async def update_user(

@@ -18,6 +18,7 @@ from app.errors import DomainError
 from app.events import services
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType, OrganiserKind
+from app.features import event_activities
 from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, local_datetime, read_form
@@ -180,7 +181,10 @@ class CalendarController(Controller):
     @get("/events/{event_id:int}", name="event")
     async def event_page(self, db_session: DbSession, event_id: FromPath[int]) -> Template:
         event = await services.get_event(db_session, event_id, public_only=True)
-        return Template(template_name="events/event.html", context={"event": event})
+        return Template(
+            template_name="events/event.html",
+            context={"event": event, "take_part": await event_activities(db_session, event.id)},
+        )
 
     @get("/events/{event_id:int}/calendar.ics")
     async def event_feed(

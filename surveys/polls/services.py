@@ -228,7 +228,10 @@ async def list_polls(session: AsyncSession) -> list[Poll]:
     return list(await session.scalars(select(Poll).order_by(Poll.closes_at.desc(), Poll.id.desc())))
 
 
-async def open_polls(session: AsyncSession, now: dt.datetime | None = None) -> list[Poll]:
+async def open_polls(
+    session: AsyncSession, now: dt.datetime | None = None, *, event_id: int | None = None
+) -> list[Poll]:
+    """Polls open now, soonest closing first; with `event_id`, only that event's."""
     now = now or utcnow()
     statement = (
         select(Poll)
@@ -236,6 +239,8 @@ async def open_polls(session: AsyncSession, now: dt.datetime | None = None) -> l
         .order_by(Poll.closes_at, Poll.id)
         .limit(20)
     )
+    if event_id is not None:
+        statement = statement.where(Poll.event_id == event_id)
     return list(await session.scalars(statement))
 
 
