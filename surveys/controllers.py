@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
+from app.fastpath import HandOver, fast_path, hit_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.ratelimit import Limit, counter_key
@@ -64,7 +65,7 @@ async def answer_problem(
     limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
     address = request.client.host if request.client else "unknown"
     key = counter_key(settings.secret_key, "feedback-address", address)
-    hits = await request.app.state.burst_counter.hit(key, limit)
+    hits = await hit_once(request, request.app.state.burst_counter, key, limit)
     if hits > limit.count:
         return gettext(
             "Too many answers are coming from your network just now. Please wait a moment and send again."
@@ -72,7 +73,7 @@ async def answer_problem(
     return None, 200
 
 
-class AnswerProblem(Exception):  # noqa: N818 - a reason to show the form again, not a failure
+class AnswerProblem(HandOver):
     """Why an answer sheet was not stored: messages by question key ("" for the whole form)."""
 
     def __init__(self, errors: dict[str, str], status: int, *, keep_token: bool) -> None:
@@ -126,6 +127,15 @@ def answered_cookie(request: Request, settings, questionnaire_id: int) -> str:
         path="/f",
         https=settings.https,
     )
+
+
+async def answer_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The fast path's attempt (app/fastpath.py): an answer sheet that is in order."""
+    if fields.get("_switch_language"):
+        return None
+    settings = request.app.state.settings
+    questionnaire = await take_answer(request, settings, request.path_params["slug"], fields)
+    return f"/f/{questionnaire.slug}/thanks", answered_cookie(request, settings, questionnaire.id)
 
 
 class FeedbackController(Controller):
@@ -183,7 +193,12 @@ class FeedbackController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post("/{slug:str}", status_code=303, opt=FORM_TOKEN_CHECKED_BY_HANDLER)
+    @post(
+        "/{slug:str}",
+        status_code=303,
+        middleware=[fast_path(answer_fast)],
+        opt=FORM_TOKEN_CHECKED_BY_HANDLER,
+    )
     async def answer(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:

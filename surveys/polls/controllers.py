@@ -12,6 +12,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
+from app.fastpath import fast_path
 from app.forms import read_form
 from app.i18n import N_, gettext
 from app.requests import is_htmx
@@ -27,6 +28,7 @@ from surveys.polls.voting import (
     AlreadyVoted,
     Refusal,
     store_vote,
+    vote_fast,
     voted_ids,
 )
 from surveys.posters import poster
@@ -107,7 +109,12 @@ class PollController(Controller):
     ) -> Template:
         return await self._page(request, db_session, settings, slug)
 
-    @post("/{slug:str}", status_code=303, opt=FORM_TOKEN_CHECKED_BY_HANDLER)
+    @post(
+        "/{slug:str}",
+        status_code=303,
+        middleware=[fast_path(vote_fast)],
+        opt=FORM_TOKEN_CHECKED_BY_HANDLER,
+    )
     async def vote(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:

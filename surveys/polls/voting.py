@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request
 
+from app.fastpath import HandOver, hit_once
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
 from surveys.controllers import translate_errors
 from surveys.definitions import read_answers
-from surveys.device import remembered_ids
+from surveys.device import remember_header, remembered_ids
 from surveys.polls import services
 
 VOTED_COOKIE = "tori_voted"
@@ -40,7 +41,7 @@ OUTCOME_REFUSALS = {
 log = logging.getLogger("tori.polls")
 
 
-class Refusal(Exception):  # noqa: N818 - a reason to show the poll again, not a failure
+class Refusal(HandOver):
     """A vote that cannot be taken: a message in the voter's language and the status to send."""
 
     def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
@@ -112,7 +113,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
             address = request.client.host if request.client else "unknown"
             key = counter_key(settings.secret_key, "poll-address", address)
         counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
-        hits = await counter.hit(key, limit)
+        hits = await hit_once(request, counter, key, limit)
         if hits > limit.count:
             raise Refusal(
                 gettext(
@@ -137,3 +138,27 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         kiosk_id=kiosk_parts[0] if kiosk_parts else None,
         kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
     )
+
+
+async def vote_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The fast path's attempt (app/fastpath.py): a plain-form vote that is in order."""
+    if (fields.get("channel") or [""])[0] == "kiosk":
+        return None
+    settings = request.app.state.settings
+    poll, outcome = await store_vote(
+        request, settings, request.path_params["slug"], fields, kiosk=False
+    )
+    if outcome == services.STORED:
+        from surveys.polls.controllers import notifier_of  # noqa: PLC0415 - import cycle
+
+        notifier_of(request).changed(poll.id)
+    cookie = remember_header(
+        request,
+        settings.secret_key,
+        VOTED_COOKIE,
+        VOTED_PURPOSE,
+        poll.id,
+        path="/p",
+        https=settings.https,
+    )
+    return f"/p/{poll.slug}/thanks", cookie
