@@ -164,3 +164,14 @@ class AuditController(Controller):
             media_type="application/jsonl; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tori-staff-audit.jsonl"'},
         )
+
+
+async def audit_head(session: AsyncSession) -> tuple[int, str]:
+    """The staff audit log's length and the hash of its last record (GENESIS when empty),
+    as each published board names them."""
+    last = (
+        await session.execute(
+            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        )
+    ).first()
+    return (int(last[0]), last[1]) if last else (0, GENESIS)
