@@ -9,6 +9,7 @@ from any definition, roll and ballots, valid or not.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def definition(ballot_rule: str = "approval") -> dict:
         "round": "kav2test",
         "title": {"fi": "Koeäänestys", "sv": "Provomröstning"},
         "ballot_rule": ballot_rule,
-        "max_choices": 2 if ballot_rule == "k_approval" else None,
+        "max_choices": 1 if ballot_rule == "k_approval" else None,
         "points_total": 10 if points else None,
         "points_per_proposal": 6 if points else None,
         "official_rule": "mes_cost",
@@ -55,7 +56,7 @@ def definition(ballot_rule: str = "approval") -> dict:
             {"area": 2, "name": "Läntinen", "amount": 80_000},
             {"area": None, "name": None, "amount": 300_000},
         ],
-        "projects": PROJECTS,
+        "projects": copy.deepcopy(PROJECTS),
         "voting_open_at": "2026-09-01T06:00:00+00:00",
         "voting_close_at": "2026-09-15T18:00:00+00:00",
         "changes": [
@@ -96,7 +97,9 @@ CHANNELS = ("online", "online", "assisted", "online", "paper")
 
 def roll_of(ballots: list[tuple]) -> list[dict]:
     """Marks per area: one per ballot, the channels taken in turn from CHANNELS."""
-    rows: dict = {a: {"area": a, "marks": 0, "online": 0, "assisted": 0, "paper": 0} for a in (1, 2)}
+    rows: dict = {
+        a: {"area": a, "marks": 0, "online": 0, "assisted": 0, "paper": 0} for a in (1, 2)
+    }
     for number, (area, _selections) in enumerate(ballots):
         row = rows.setdefault(
             area, {"area": area, "marks": 0, "online": 0, "assisted": 0, "paper": 0}
