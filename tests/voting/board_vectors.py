@@ -18,6 +18,7 @@ from voting.tally.board import (
     FORMAT,
     GENESIS,
     board_lines,
+    canonical,
     chain_hash,
     entry_body,
     entry_text,
@@ -123,7 +124,7 @@ def build(
         identifier = ids[seq - 1] if ids else ballot_id(seq)
         body = entry_body(round_definition["round"], area, identifier, {})
         # entry_body writes whole-number points; a forger writes whatever it likes.
-        body = body.replace('"selections":{}', '"selections":' + _canonical(selections))
+        body = body.replace('"selections":{}', '"selections":' + canonical(selections))
         text = entry_text(body, seq)
         previous = chain_hash(previous, text)
         entries.append((seq, text, previous))
@@ -140,12 +141,6 @@ def build(
     )
     signature = signing.sign(seed, hashlib.sha256(data).digest())
     return data + signature_line(signing.public_key_text(seed), signature)
-
-
-def _canonical(value: object) -> str:
-    from voting.tally.board import canonical  # noqa: PLC0415
-
-    return canonical(value)
 
 
 VECTORS = {
