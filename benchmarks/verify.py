@@ -5,7 +5,9 @@ same run (reading the same file and computing SHA-256 over every line, which any
 
 The board is made with the same code Tori publishes with: a round of 7 districts with 40
 proposals each and 30 city-wide ones, approval ballots within the budgets, the chain, the
-tally under the published rules and an Ed25519 signature.
+tally under every rule, the roll's marks and an Ed25519 signature. tori-verify checks every
+entry against the round's rules and the roll, recounts under all three rules and checks the
+signature with the key given.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
         "official_rule": "mes_cost",
         "budgets": budgets,
         "projects": projects,
+        "voting_open_at": "2026-09-01T06:00:00+00:00",
+        "voting_close_at": "2026-09-15T18:00:00+00:00",
+        "changes": [],
     }
     by_area = {}
     for project in projects:
@@ -70,6 +75,7 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
     # Voters favour some proposals, as real voters do: popularity weights per proposal.
     weights = {p["id"]: rng.random() ** 2 for p in projects}
     entries, ballots_seen, previous = [], [], GENESIS
+    marks = dict.fromkeys(range(1, DISTRICTS + 1), 0)
     for seq in range(1, ballots + 1):
         area = rng.randint(1, DISTRICTS)
         chosen, spent = {}, 0
@@ -79,7 +85,8 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
                     chosen[project["id"]] = 1
                     spent += project["cost"]
             spent = 0
-        text = entry_text(entry_body("bench1", area, f"{seq:032x}", chosen, "online"), seq)
+        text = entry_text(entry_body("bench1", area, f"{seq:032x}", chosen), seq)
+        marks[area] += 1
         previous = chain_hash(previous, text)
         entries.append((seq, text, previous))
         ballots_seen.append((area, {str(k): v for k, v in chosen.items()}))
@@ -88,7 +95,11 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
     count_seconds = time.perf_counter() - started
     digest = hashlib.sha256()
     with path.open("wb") as handle:
-        for line in board_lines(definition, entries, tally):
+        roll = [
+            {"area": a, "marks": n, "online": n, "assisted": 0, "paper": 0}
+            for a, n in marks.items()
+        ]
+        for line in board_lines(definition, roll, entries, tally, (0, GENESIS)):
             digest.update(line)
             handle.write(line)
         handle.write(
@@ -114,13 +125,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "board.jsonl"
         started = time.perf_counter()
-        count_seconds = make_board(path, arguments.ballots, hashlib.sha256(b"bench").digest())
+        seed = hashlib.sha256(b"bench").digest()
+        public_key = signing.public_key_text(seed)
+        count_seconds = make_board(path, arguments.ballots, seed)
         made = time.perf_counter() - started
         size = path.stat().st_size
         base = baseline(path)
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "voting.verify", str(path)],
+            [sys.executable, "-m", "voting.verify", str(path), "--public-key", public_key],
             capture_output=True,
             text=True,
             check=False,

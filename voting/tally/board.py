@@ -174,11 +174,31 @@ def _object(line: bytes, number: int) -> dict:
         raise BoardError(f"line {number}: not valid JSON (too large or too deep)") from error
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise BoardError(f'line {number}: not a board record (no "type")')
-    if canonical(value) + "\n" != text:
+    if _canonical_record(value) + "\n" != text:
         raise BoardError(
             f"line {number}: not in canonical form (sorted keys, no spaces, no repeated keys)"
         )
     return value
+
+
+ENTRY_LINE_KEYS = frozenset({"type", "seq", "entry", "hash"})
+_string = json.encoder.encode_basestring  # a JSON string as canonical() writes it
+
+
+def _canonical_record(value: dict) -> str:
+    """canonical(value), written directly for the entry lines (nearly all of a board)."""
+    if (
+        value.keys() == ENTRY_LINE_KEYS
+        and value["type"] == "entry"
+        and type(value["seq"]) is int
+        and isinstance(value["entry"], str)
+        and isinstance(value["hash"], str)
+    ):
+        return (
+            f'{{"entry":{_string(value["entry"])},"hash":{_string(value["hash"])},'
+            f'"seq":{value["seq"]},"type":"entry"}}'
+        )
+    return canonical(value)
 
 
 def _expect_keys(record: dict, keys: set[str] | frozenset[str], where: str) -> None:
@@ -279,8 +299,10 @@ def _check_entry(
         raise BoardError(f"{where}: the entry belongs to round {entry['round']!r:.40}")
     if not is_hex(entry["ballot"], 32):
         raise BoardError(f"{where}: the ballot id is not 32 lowercase hexadecimal characters")
-    body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
-    if entry["tracker"] != tracker_of(canonical(body)):
+    # The text is canonical with its keys sorted, so the body is the text up to its last
+    # `,"seq":` (the tracker after it is hex; a quote inside a string is escaped).
+    text = record["entry"]
+    if entry["tracker"] != tracker_of(text[: text.rfind(',"seq":')] + "}"):
         raise BoardError(f"{where}: the tracker is not the SHA-256 of the ballot")
     expected_hash = chain_hash(previous, record["entry"])
     if record["hash"] != expected_hash:
