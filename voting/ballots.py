@@ -17,7 +17,7 @@ from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Ballot, Budget, LogEntry, LogHead, Proposal, RollEntry, Round
 from voting.rounds import phase_of, round_by_slug
-from voting.tally.board import chain_hash, entry_body, entry_text
+from voting.tally.board import chain_hash, entry_body, entry_text, tracker_of
 
 CHANNELS = ("online", "assisted", "paper")
 
@@ -223,7 +223,7 @@ async def append_ballot(
         select(LogHead).where(LogHead.round_id == round_.id).with_for_update()
     )
     seq = head.count + 1
-    text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices, channel), seq)
+    text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices), seq)
     receipt = chain_hash(head.head_hash, text)
     await session.execute(
         insert(Ballot).values(
@@ -265,14 +265,18 @@ WITH marked AS (
     SET "count" = "count" + 1,
         prev_hash = head_hash,
         head_hash = encode(
-            sha256(convert_to(head_hash || left($7, -1) || ',"seq":' || ("count" + 1) || '}', 'UTF8')),
+            sha256(convert_to(
+                head_hash || left($7, -1) || ',"seq":' || ("count" + 1) || ',"tracker":"' || $8 || '"}',
+                'UTF8'
+            )),
             'hex'
         )
     WHERE round_id = $1 AND EXISTS (SELECT 1 FROM ballot)
     RETURNING "count", head_hash
 )
 INSERT INTO pb_log_entry (round_id, seq, entry, hash)
-SELECT $1, "count", left($7, -1) || ',"seq":' || "count" || '}', head_hash FROM head
+SELECT $1, "count", left($7, -1) || ',"seq":' || "count" || ',"tracker":"' || $8 || '"}', head_hash
+FROM head
 RETURNING hash
 """
 
@@ -293,7 +297,7 @@ async def cast_ballot_pg(
         raise ValueError(channel)
     round_id = round_.id
     ballot_id = secrets.token_hex(16)
-    body = entry_body(round_.slug, area_id, ballot_id, choices, channel)
+    body = entry_body(round_.slug, area_id, ballot_id, choices)
     stored = await connection.fetchval(
         _PG_CAST,
         round_id,
@@ -303,6 +307,7 @@ async def cast_ballot_pg(
         ballot_id,
         json.dumps(canonical_choices(choices)),
         body,
+        tracker_of(body),
     )
     if stored is None:
         row = await connection.fetchrow(

@@ -154,7 +154,7 @@ async def import_pabulib(
     for number, ballot in enumerate(election.ballots, start=1):
         ballot_id = f"{number:032x}"
         choices = {ids[p]: int(v) for p, v in ballot.items()}
-        text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices, "paper"), number)
+        text = entry_text(entry_body(round_.slug, area_id, ballot_id, choices), number)
         previous = chain_hash(previous, text)
         rows.append(
             {

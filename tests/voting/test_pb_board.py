@@ -48,7 +48,9 @@ def verify(*arguments: str) -> subprocess.CompletedProcess:
 async def two_districts(db, voters=4):
     """Kallio and Vuosaari with a budget each, a city-wide budget, two proposals each."""
     kallio, vuosaari = await make_area(db, "Kallio"), await make_area(db, "Vuosaari")
-    round_ = await make_round(db, "voting", {kallio.id: 100_000, vuosaari.id: 80_000, None: 300_000})
+    round_ = await make_round(
+        db, "voting", {kallio.id: 100_000, vuosaari.id: 80_000, None: 300_000}
+    )
     p = {
         "park": await add_proposal(db, round_, kallio, "Park", 60_000),
         "lights": await add_proposal(db, round_, kallio, "Lights", 30_000),
@@ -123,8 +125,8 @@ async def test_a_stuffed_ballot_for_another_district_s_project_is_named(db, tmp_
     await db.execute(text(f"UPDATE voter_roll SET voted_via = 'online' WHERE id = {spare.id}"))
     await stuff(db, round_, kallio.id, {p["benches"].id: 1})
     audit = await audit_round(db, round_, SEED)
-    assert f"(entry 4): project {p['benches'].id} belongs to area {vuosaari.id}" in (
-        audit.problems[0]
+    assert (
+        f"(entry 4): project {p['benches'].id} belongs to area {vuosaari.id}" in (audit.problems[0])
     )
     await move_to(db, round_, "counting")
     await publish(db, round_, SEED, None)
@@ -154,7 +156,9 @@ async def test_the_audit_finds_a_ballot_table_that_differs_from_the_log(db):
     assert (await audit_round(db, round_, SEED)).valid
     ballot = await db.scalar(select(Ballot).where(Ballot.area_id == vuosaari.id))
     await db.execute(
-        text(f"UPDATE pb_ballot SET choices = '{{\"{p['library'].id}\": 1}}' WHERE id = '{ballot.id}'")
+        text(
+            f"UPDATE pb_ballot SET choices = '{{\"{p['library'].id}\": 1}}' WHERE id = '{ballot.id}'"
+        )
     )
     await db.commit()
     audit = await audit_round(db, round_, SEED)
@@ -227,7 +231,9 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
         (signing.key_id(OLD_SEED), False),
         (signing.key_id(SEED), True),
     ]
-    assert all(k.fingerprint == hashlib.sha256(base64.b64decode(k.public_key)).hexdigest() for k in keys)
+    assert all(
+        k.fingerprint == hashlib.sha256(base64.b64decode(k.public_key)).hexdigest() for k in keys
+    )
     listing = (await client.get("/pb/signing-key.json")).json()
     key_file = tmp_path / "signing-key.json"
     key_file.write_text(json.dumps(listing))
@@ -241,9 +247,11 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
         assert json.loads(response.content.splitlines()[-1])["key_id"] == signing.key_id(seed)
         result = verify(str(path), "--public-key", str(key_file))
         assert result.returncode == 0, result.stdout + result.stderr
-        only_other = verify(str(path), "--public-key", signing.public_key_text(
-            SEED if seed == OLD_SEED else OLD_SEED
-        ))
+        only_other = verify(
+            str(path),
+            "--public-key",
+            signing.public_key_text(SEED if seed == OLD_SEED else OLD_SEED),
+        )
         assert only_other.returncode == 1
         audit = await audit_round(db, round_, SEED)
         assert audit.valid, audit.problems
@@ -259,7 +267,9 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"round {first.slug} (published)" in done.stdout
     # A key nobody kept (its row deleted) no longer vouches for the board that names it.
-    await db.execute(text(f"DELETE FROM pb_signing_key WHERE key_id = '{signing.key_id(OLD_SEED)}'"))
+    await db.execute(
+        text(f"DELETE FROM pb_signing_key WHERE key_id = '{signing.key_id(OLD_SEED)}'")
+    )
     await db.commit()
     db.expunge_all()
     audit = await audit_round(db, await db.get(type(first), first.id), SEED)
@@ -273,7 +283,9 @@ async def test_the_published_board_passes_the_checks_in_process_with_the_instanc
     await move_to(db, round_, "counting")
     await publish(db, round_, SEED, None)
     data = await board_bytes(db, round_)
-    verdict = check_board(data.splitlines(keepends=True), verify_signature=signature_checker(trusted(SEED)))
+    verdict = check_board(
+        data.splitlines(keepends=True), verify_signature=signature_checker(trusted(SEED))
+    )
     assert verdict.valid, verdict.problems
     assert verdict.signature == "valid"
     assert verdict.areas == {kallio.id: 2, vuosaari.id: 1}

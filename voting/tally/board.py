@@ -2,30 +2,26 @@
 
 **Log entry.** Each cast ballot becomes one entry, the canonical JSON of
 
-    {"area": <area id or null>, "ballot": "<ballot id>", "channel": "online|assisted|paper",
-     "round": "<round link id>", "selections": {"<proposal id>": <points>, ...}, "seq": <n>}
+    {"area": <area id or null>, "ballot": "<ballot id>", "round": "<round link id>",
+     "selections": {"<proposal id>": <points>, ...}, "seq": <n>, "tracker": "<64 hex>"}
 
 with the keys sorted (also inside "selections"), no spaces, UTF-8, and numbers written as
-integers. Sequence numbers start at 1 and have no gaps.
+integers. Sequence numbers start at 1 and have no gaps. The entry names no channel: within a mixed
+batch a rare channel (assisted, paper) would point an observer who saw someone vote at a service
+point straight at that person's entry; the roll counts the channels per area instead.
+
+**Tracker.** The SHA-256 (64 lowercase hexadecimal characters) of the entry's body: the canonical
+JSON of area, ballot, round and selections alone. It is known when the ballot is cast, before the
+ballot has a place in the log, and it is the voter's receipt.
 
 **Hash.** hash(n) = SHA-256 over the UTF-8 bytes of hash(n-1) as 64 lowercase hexadecimal
 characters followed directly by entry n; hash(0) is 64 zeros. The head of the log is the hash of
 its last entry; a receipt is the hash of the voter's own entry.
 
-**Bulletin board** (JSON Lines, one object per line, each line ending in a newline):
-
-1. ``{"type": "round", ...}`` – the round's definition: ``format`` (``tori-board/1``), ``round``,
-   ``title``, ``ballot_rule``, ``max_choices``, ``points_total``, ``points_per_proposal``,
-   ``official_rule``, ``budgets`` (``[{"area", "name", "amount"}]``; area null is city-wide) and
-   ``projects`` (``[{"id", "area", "cost", "title"}]``);
-2. ``{"type": "entry", "seq", "entry", "hash"}`` for every entry in order (``entry`` is the
-   canonical text above, as a JSON string);
-3. ``{"type": "head", "count", "hash"}``;
-4. ``{"type": "tally", "budgets": [{"area", "amount", "voters", "votes", "selected"}]}``: per
-   budget, the voters who chose something there, each project's votes (points for points
-   ballots) and the project ids the official rule selects;
-5. ``{"type": "signature", "algorithm": "ed25519", "public_key", "signature"}``: the Ed25519
-   signature (base64) of the SHA-256 digest of every preceding byte of the file.
+**Bulletin board** (JSON Lines, canonical, one object per line, each ending in a newline): the
+round's definition, the roll's marks per area and channel, every entry, the head, the tally
+under every rule, the staff audit log's head and the Ed25519 signature with its key id, in that
+order. docs/board-format.md describes every line and every check precisely.
 """
 
 from __future__ import annotations
@@ -53,7 +49,8 @@ def canonical(value: object) -> str:
 
 
 def entry_body(round_link: str, area: int | None, ballot_id: str, selections: dict) -> str:
-    """The ballot as known at casting: the canonical JSON of area, ballot, round, selections."""
+    """The entry without its sequence number and tracker: what the caster knows before the log
+    hands out the number. Its hash is the tracker."""
     return canonical(
         {
             "area": area,
@@ -65,13 +62,13 @@ def entry_body(round_link: str, area: int | None, ballot_id: str, selections: di
 
 
 def tracker_of(body: str) -> str:
-    """The ballot's tracker, the voter's receipt: SHA-256 hex of the body's UTF-8 bytes."""
+    """The ballot's tracker: SHA-256 of its body, the voter's receipt."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def entry_text(body: str, seq: int) -> str:
-    """The canonical entry: the body with `"seq":n` and `"tracker":"..."` added as its last
-    keys (they sort last)."""
+    """The canonical entry: the body with `"seq":n` and `"tracker":"…"` added as its last keys
+    (they sort after every key of the body)."""
     return f'{body[:-1]},"seq":{int(seq)},"tracker":"{tracker_of(body)}"}}'
 
 
