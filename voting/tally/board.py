@@ -505,8 +505,10 @@ class BoardChecker:
             )
         self.ballots.append((area, selections))
         tracker = entry["tracker"]
-        if tracker in self.wanted:
-            self.found.add(tracker)
+        # A receipt is the tracker; one printed before trackers existed is the entry's hash.
+        for receipt in (tracker, self.previous):
+            if receipt in self.wanted:
+                self.found.add(receipt)
         if self.keep_trackers:
             self.verdict.trackers.append(tracker)
         expected = self.marks.get(seq)
