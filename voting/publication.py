@@ -387,7 +387,11 @@ async def _ballots_problems(session: AsyncSession, round_: Round, verdict: Verdi
     extra = 0
     async for ballot_id, area, choices in result:
         per_area[area] = per_area.get(area, 0) + 1
-        body = entry_body(round_.slug, area, ballot_id, choices)
+        try:
+            body = entry_body(round_.slug, area, ballot_id, choices)
+        except (AttributeError, TypeError, ValueError):  # choices that are no ballot at all
+            extra += 1
+            continue
         if tracker_of(body) not in trackers:
             extra += 1
     for area in sorted(set(per_area) | set(verdict.areas), key=_area_order):

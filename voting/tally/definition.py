@@ -125,8 +125,8 @@ def _projects(projects: object, amounts: dict) -> dict:
             raise DefinitionError(f"{where}: id {key} appears twice")
         if not is_area(project["area"]) or project["area"] not in amounts:
             raise DefinitionError(f"project {key}: its area {project['area']!r:.40} has no budget")
-        if not is_whole(project["cost"]) or project["cost"] < 1:
-            raise DefinitionError(f"project {key}: the cost is not a whole number of at least 1")
+        if not is_whole(project["cost"]):
+            raise DefinitionError(f"project {key}: the cost is not a whole number")
         if not isinstance(project["title"], dict):
             raise DefinitionError(f"project {key}: the title is not an object")
         found[key] = Project(project["area"], project["cost"])
