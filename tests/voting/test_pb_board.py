@@ -165,6 +165,13 @@ async def test_the_audit_finds_a_ballot_table_that_differs_from_the_log(db):
     await db.commit()
     audit = await audit_round(db, round_, SEED)
     assert audit.problems == ["1 ballots differ from their log entries (area or choices)"]
+    for junk in ('{"1": "x"}', "[1]", "null"):
+        await db.execute(
+            text(f"UPDATE pb_ballot SET choices = '{junk}' WHERE id = '{ballot.id}'")
+        )
+        await db.commit()
+        audit = await audit_round(db, round_, SEED)
+        assert audit.problems == ["1 ballots differ from their log entries (area or choices)"]
     await db.execute(text(f"DELETE FROM pb_ballot WHERE id = '{ballot.id}'"))
     await db.commit()
     audit = await audit_round(db, round_, SEED)
