@@ -176,7 +176,9 @@ def add_audit_arguments(_parser) -> None:
 
 
 def audit_command(settings, _arguments) -> int:
-    """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit)."""
+    """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit):
+    every round's log or board entry by entry against its rules and roll, the database's
+    ballots and roll against it, and the staff audit log's published heads."""
 
     async def run() -> int:
         database = Database(settings.database_url)
@@ -193,9 +195,10 @@ def audit_command(settings, _arguments) -> int:
                     verdict = (
                         "valid" if not audit.problems else "NOT VALID: " + "; ".join(audit.problems)
                     )
+                    signed = f", signed by key {audit.key_id}" if audit.key_id else ""
                     print(
                         f"round {round_.slug} ({state}): {audit.entries} ballots, "
-                        f"head {audit.head}, {verdict}"
+                        f"head {audit.head}{signed}, {verdict}"
                     )
                     broken += bool(audit.problems)
         finally:

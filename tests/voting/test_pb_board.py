@@ -166,9 +166,7 @@ async def test_the_audit_finds_a_ballot_table_that_differs_from_the_log(db):
     audit = await audit_round(db, round_, SEED)
     assert audit.problems == ["1 ballots differ from their log entries (area or choices)"]
     for junk in ('{"1": "x"}', "[1]", "null"):
-        await db.execute(
-            text(f"UPDATE pb_ballot SET choices = '{junk}' WHERE id = '{ballot.id}'")
-        )
+        await db.execute(text(f"UPDATE pb_ballot SET choices = '{junk}' WHERE id = '{ballot.id}'"))
         await db.commit()
         audit = await audit_round(db, round_, SEED)
         assert audit.problems == ["1 ballots differ from their log entries (area or choices)"]
@@ -274,7 +272,8 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
         TORI_SIGNING_KEY=base64.b64encode(SEED).decode(),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"round {first.slug} (published)" in done.stdout
+    assert f"round {first.slug} (published): 3 ballots" in done.stdout
+    assert f"signed by key {signing.key_id(OLD_SEED)}, valid" in done.stdout
     # A key nobody kept (its row deleted) no longer vouches for the board that names it.
     await db.execute(
         text(f"DELETE FROM pb_signing_key WHERE key_id = '{signing.key_id(OLD_SEED)}'")
