@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -195,7 +196,7 @@ def _canonical_record(value: dict) -> str:
             f'{{"entry":{_string(value["entry"])},"hash":{_string(value["hash"])},'
             f'"seq":{value["seq"]},"type":"entry"}}'
         )
-    return canonical(value)
+    return _encode(value)
 
 
 def _expect_keys(record: dict, keys: set[str] | frozenset[str], where: str) -> None:
@@ -271,11 +272,41 @@ def _parse_entry(text: object, where: str) -> dict:
         entry = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise BoardError(f"{where}: the entry is not JSON") from error
-    if not isinstance(entry, dict) or set(entry) != set(ENTRY_KEYS):
+    if not isinstance(entry, dict) or entry.keys() != ENTRY_KEY_SET:
         raise BoardError(f"{where}: the entry must have exactly the keys {', '.join(ENTRY_KEYS)}")
-    if canonical(entry) != text:
+    if _canonical_entry(entry) != text:
         raise BoardError(f"{where}: the entry is not in canonical form")
     return entry
+
+
+def _canonical_entry(entry: dict) -> str:
+    """canonical(entry), written directly when every value has the usual type (a board holds
+    up to millions of entries); anything unusual goes through the JSON encoder."""
+    area, ballot, round_link, seq = entry["area"], entry["ballot"], entry["round"], entry["seq"]
+    selections, tracker = entry["selections"], entry["tracker"]
+    if (
+        (area is None or type(area) is int)
+        and type(ballot) is str
+        and type(round_link) is str
+        and type(seq) is int
+        and type(tracker) is str
+        and type(selections) is dict
+        and all(type(v) is int for v in selections.values())
+    ):
+        chosen = ",".join(f"{_string(k)}:{v}" for k, v in sorted(selections.items()))
+        return (
+            f'{{"area":{"null" if area is None else area},"ballot":{_string(ballot)},'
+            f'"round":{_string(round_link)},"selections":{{{chosen}}},"seq":{seq},'
+            f'"tracker":{_string(tracker)}}}'
+        )
+    return _encode(entry)
+
+
+ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
+ENTRY_RECORD_KEYS = frozenset({"seq", "entry", "hash"})
+BALLOT_ID = re.compile("[0-9a-f]{32}")
+# canonical() with one encoder made once (the same output, without building one per call).
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _check_entry(
@@ -283,25 +314,27 @@ def _check_entry(
 ) -> tuple[str, dict]:
     """One entry line's chain: its number, canonical text, round, tracker and hash."""
     where = f"line {number} (entry {expected_seq})"
-    _expect_keys(record, {"seq", "entry", "hash"}, where)
+    if record.keys() - {"type"} != ENTRY_RECORD_KEYS:
+        _expect_keys(record, ENTRY_RECORD_KEYS, where)
     if type(record["seq"]) is not int or record["seq"] != expected_seq:
         raise BoardError(
             f"{where}: sequence number {record['seq']!r:.40}, expected {expected_seq}"
             " (an entry is missing, repeated or out of order)"
         )
-    entry = _parse_entry(record["entry"], where)
+    text = record["entry"]
+    entry = _parse_entry(text, where)
     if type(entry["seq"]) is not int or entry["seq"] != expected_seq:
         raise BoardError(f"{where}: the entry says sequence {entry['seq']!r:.40}")
     if entry["round"] != round_link:
         raise BoardError(f"{where}: the entry belongs to round {entry['round']!r:.40}")
-    if not is_hex(entry["ballot"], 32):
+    ballot = entry["ballot"]
+    if not isinstance(ballot, str) or not BALLOT_ID.fullmatch(ballot):
         raise BoardError(f"{where}: the ballot id is not 32 lowercase hexadecimal characters")
     # The text is canonical with its keys sorted, so the body is the text up to its last
     # `,"seq":` (the tracker after it is hex; a quote inside a string is escaped).
-    text = record["entry"]
     if entry["tracker"] != tracker_of(text[: text.rfind(',"seq":')] + "}"):
         raise BoardError(f"{where}: the tracker is not the SHA-256 of the ballot")
-    expected_hash = chain_hash(previous, record["entry"])
+    expected_hash = chain_hash(previous, text)
     if record["hash"] != expected_hash:
         raise BoardError(f"{where}: the hash does not match the entry and the previous hash")
     return expected_hash, entry
