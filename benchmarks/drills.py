@@ -357,23 +357,14 @@ def verify_board(base: str, slug: str, receipts: list[str]) -> tuple[int, str]:
             with board.open("wb") as handle:
                 for chunk in response.iter_bytes():
                     handle.write(chunk)
-        key = httpx.get(f"{base}/pb/signing-key", timeout=10)
-        command = [python(), "-m", "voting.verify", str(board)]
+        keys = Path(directory) / "signing-key.json"
+        keys.write_bytes(httpx.get(f"{base}/pb/signing-key.json", timeout=10).content)
+        command = [python(), "-m", "voting.verify", str(board), "--public-key", str(keys)]
         for receipt in receipts[:200]:
             command += ["--receipt", receipt]
-        public = _public_key(key.text)
-        if public:
-            command += ["--public-key", public]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = (result.stdout + result.stderr).strip().splitlines()
     return result.returncode, lines[-1] if lines else ""
-
-
-def _public_key(page: str) -> str | None:
-    import re
-
-    match = re.search(r"<code[^>]*>([A-Za-z0-9+/=]{40,})</code>", page)
-    return match.group(1) if match else None
 
 
 def server_command(port: int, workers: int) -> list[str]:

@@ -183,7 +183,9 @@ def add_audit_arguments(parser) -> None:
 
 
 def audit_command(settings, arguments) -> int:
-    """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit)."""
+    """One line per chain; exit 1 when any is broken (the checks of /staff/audit and /pb/…/audit):
+    every round's log or board entry by entry against its rules and roll, the database's
+    ballots and roll against it, and the staff audit log's published heads."""
     staff_head = getattr(arguments, "staff_head", None)
     saved = parse_head(staff_head) if staff_head else None
     if staff_head and saved is None:
@@ -207,9 +209,10 @@ def audit_command(settings, arguments) -> int:
                     verdict = (
                         "valid" if not audit.problems else "NOT VALID: " + "; ".join(audit.problems)
                     )
+                    signed = f", signed by key {audit.key_id}" if audit.key_id else ""
                     print(
                         f"round {round_.slug} ({state}): {audit.entries} ballots, "
-                        f"head {audit.head}, {verdict}"
+                        f"head {audit.head}{signed}, {verdict}"
                     )
                     broken += bool(audit.problems)
         finally:

@@ -37,11 +37,17 @@ from voting.ballots import (
 from voting.exports import pabulib_response
 from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
-from voting.publication import check_receipt, checkpoints, head_of, record_checkpoint
+from voting.publication import (
+    check_receipt,
+    checkpoints,
+    head_of,
+    record_checkpoint,
+    signing_keys,
+)
 from voting.residents import current_resident, sign_in_first
 from voting.results import REASONS
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
-from voting.signing import public_key_pem, public_key_text
+from voting.signing import public_key_pem
 from voting.tally.board import grouped, normalise_receipt
 
 VOTER_COOKIE = "tori_voter"
@@ -151,14 +157,30 @@ class RoundsController(Controller):
     exception_handlers = {AlreadyVotedError: already_voted_page}
 
     @get("/signing-key", name="pb_signing_key")
-    async def signing_key(self, settings: AppSettings) -> Template:
+    async def signing_key(self, db_session: DbSession, settings: AppSettings) -> Template:
+        keys = await signing_keys(db_session, settings.signing_seed)
         return Template(
             template_name="pb/signing_key.html",
-            context={
-                "public_key": public_key_text(settings.signing_seed),
-                "pem": public_key_pem(settings.signing_seed),
-            },
+            context={"keys": keys, "pems": {k.key_id: public_key_pem(k.public_key) for k in keys}},
         )
+
+    @get("/signing-key.json", media_type=MediaType.JSON)
+    async def signing_key_json(self, db_session: DbSession, settings: AppSettings) -> dict:
+        """Every key that has signed a board, for `tori-verify --public-key FILE`."""
+        return {
+            "keys": [
+                {
+                    "key_id": k.key_id,
+                    "algorithm": "ed25519",
+                    "public_key": k.public_key,
+                    "fingerprint": k.fingerprint,
+                    "first_used_at": k.first_used_at.isoformat() if k.first_used_at else None,
+                    "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                    "current": k.current,
+                }
+                for k in await signing_keys(db_session, settings.signing_seed)
+            ]
+        }
 
     @get("/", name="pb_rounds")
     async def index(self, db_session: DbSession) -> Template:

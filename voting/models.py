@@ -59,6 +59,12 @@ class Round(Base):
     published_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     published_head: Mapped[str | None] = mapped_column(String(64), nullable=True)
     board_signature: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # What the signed board holds besides the log, fixed at publication: the key that signed
+    # it (see SigningKey), the roll's marks per area and channel (the roll itself is deleted
+    # after a while, see voting/retention.py) and the staff audit log's (count, head).
+    board_key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    published_roll: Mapped[list | None] = mapped_column(PortableJSON, nullable=True)
+    published_staff_audit: Mapped[list | None] = mapped_column(PortableJSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     budgets: Mapped[list[Budget]] = relationship(
@@ -333,3 +339,18 @@ class Publication(Base):
     results: Mapped[dict] = mapped_column(PortableJSON)
     # Budget key ("city" or the area id) -> that budget's pabulib file.
     exports: Mapped[dict[str, str]] = mapped_column(PortableJSON, deferred=True)
+
+
+class SigningKey(Base):
+    """Every key that has signed a bulletin board, kept for good: an administrator who rotates
+    TORI_SIGNING_KEY leaves the old boards signed by a key that is still published (at
+    /pb/signing-key) and still serves them with it. Only the public half is stored."""
+
+    __tablename__ = "pb_signing_key"
+
+    # The first 16 hex characters of the SHA-256 of the raw public key (as in the board).
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Base64 of the 32 raw bytes.
+    public_key: Mapped[str] = mapped_column(String(44))
+    first_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import record_action
+from app.audit import AuditRecord, audit_head, record_action
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, localized
 from voting import published, signing
 from voting.mixing import mix_round, pending_count
 from voting.models import (
+    Ballot,
     Checkpoint,
     LogEntry,
     LogHead,
@@ -26,17 +28,28 @@ from voting.models import (
     PendingBallot,
     Proposal,
     Publication,
+    RollEntry,
     Round,
+    SigningKey,
 )
 from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
     FORMAT,
+    GENESIS,
     BoardChecker,
     Verdict,
-    board_lines,
-    check_log,
+    entry_body,
+    entry_line,
+    head_line,
+    recount,
+    roll_line,
+    round_line,
     signature_line,
+    staff_audit_line,
+    tally_line,
+    tracker_of,
 )
+from voting.tally.definition import area_name
 
 CHECKPOINT_SECONDS = 60
 
@@ -91,7 +104,6 @@ class ReceiptCheck:
 async def check_receipt(session: AsyncSession, round_: Round, receipt: str) -> ReceiptCheck:
     """Where the ballot with this tracker (the receipt) is: in the log (with its entry's
     number, and after publication its choices), pending, or nowhere."""
-    import json  # noqa: PLC0415
 
     entry = await session.scalar(
         select(LogEntry).where(LogEntry.round_id == round_.id, LogEntry.tracker == receipt)
@@ -117,7 +129,12 @@ async def check_receipt(session: AsyncSession, round_: Round, receipt: str) -> R
     )
 
 
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
 async def definition_of(session: AsyncSession, round_: Round) -> dict:
+    """The round line of the board: everything the ballots and the count depend on."""
     proposals = await session.scalars(
         select(Proposal)
         .where(Proposal.round_id == round_.id, Proposal.status == "accepted")
@@ -149,6 +166,43 @@ async def definition_of(session: AsyncSession, round_: Round) -> dict:
         "voting_close_at": iso_utc(round_.voting_close_at),
         "changes": board_changes(await round_changes(session, round_.id)),
     }
+
+
+def _area_order(area: int | None) -> tuple[bool, int]:
+    return (area is None, area or 0)
+
+
+async def roll_summary(session: AsyncSession, round_: Round) -> list[dict]:
+    """The roll line: marks per area (the voter's district; None for voters with none) and
+    per channel, for every district with a budget and every area with marks. A round
+    imported from a pabulib file has no roll of its own: its ballots count as paper marks."""
+    if round_.source == "pabulib":
+        rows = await session.execute(
+            select(Ballot.area_id, literal("paper"), func.count())
+            .where(Ballot.round_id == round_.id)
+            .group_by(Ballot.area_id)
+        )
+    else:
+        rows = await session.execute(
+            select(RollEntry.area_id, RollEntry.voted_via, func.count())
+            .where(RollEntry.round_id == round_.id, RollEntry.voted_via.is_not(None))
+            .group_by(RollEntry.area_id, RollEntry.voted_via)
+        )
+    areas = {
+        b.area_id: {"area": b.area_id, "marks": 0, "online": 0, "assisted": 0, "paper": 0}
+        for b in round_.budgets
+        if b.area_id is not None
+    }
+    for area, channel, count in rows:
+        row = areas.setdefault(
+            area, {"area": area, "marks": 0, "online": 0, "assisted": 0, "paper": 0}
+        )
+        row["marks"] += count
+        # A channel other than the three is counted as a mark only: the roll line then no
+        # longer adds up, and the checks say so.
+        if channel in ("online", "assisted", "paper"):
+            row[channel] += count
+    return [areas[area] for area in sorted(areas, key=_area_order)]
 
 
 async def stream_entries(
@@ -192,6 +246,14 @@ async def flagged_slips(session: AsyncSession, round_id: int) -> list[str]:
     )
 
 
+async def _ballots(session: AsyncSession, round_id: int) -> list[tuple[int | None, dict]]:
+    found = []
+    async for _seq, text, _hash in stream_entries(session, round_id):
+        entry = json.loads(text)
+        found.append((entry["area"], entry["selections"]))
+    return found
+
+
 async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> Publication:
     """Count the log, sign the bulletin board, freeze the round and store what is published, in
     one transaction. Only after voting has closed, with no paper slip flagged, and only once."""
@@ -218,7 +280,9 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     # Every rule for every budget, counted once, in a worker thread (not on the event loop).
     results, exports = await anyio.to_thread.run_sync(published.count_round, data)
     definition = await definition_of(session, round_)
-    tally = published.board_tally(results)
+    # The board's tally is the verifier's own recount (every rule), in a worker thread too.
+    tally = await anyio.to_thread.run_sync(recount, definition, await _ballots(session, round_.id))
+    await fix_board_facts(session, round_, seed)
     digest = await _digest(session, round_, definition, tally)
     round_.published_tally = tally
     round_.published_count, round_.published_head = head.count, head.head_hash
@@ -252,6 +316,64 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     return stored
 
 
+async def fix_board_facts(session: AsyncSession, round_: Round, seed: bytes) -> None:
+    """At publication: keep what the board holds besides the log and the definition (the roll
+    summary, the staff audit log's head) and the key that signs it (kept for good)."""
+    round_.published_roll = await roll_summary(session, round_)
+    round_.published_staff_audit = list(await audit_head(session))
+    round_.board_key_id = (await keep_signing_key(session, seed)).key_id
+
+
+async def keep_signing_key(session: AsyncSession, seed: bytes) -> SigningKey:
+    """The current key's row, added the first time it signs; its last use is now."""
+    key = await session.get(SigningKey, signing.key_id(seed))
+    now = utcnow()
+    if key is None:
+        key = SigningKey(
+            key_id=signing.key_id(seed),
+            public_key=signing.public_key_text(seed),
+            first_used_at=now,
+            last_used_at=now,
+        )
+        session.add(key)
+    else:
+        key.last_used_at = now
+    return key
+
+
+@dataclass
+class PublishedKey:
+    key_id: str
+    public_key: str
+    fingerprint: str
+    first_used_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    current: bool
+
+
+async def signing_keys(session: AsyncSession, seed: bytes) -> list[PublishedKey]:
+    """Every key that has signed a board (oldest first) and the current one, which may not
+    have signed anything yet."""
+    current = signing.key_id(seed)
+    keys = [
+        PublishedKey(
+            k.key_id,
+            k.public_key,
+            signing.fingerprint(k.public_key),
+            k.first_used_at,
+            k.last_used_at,
+            k.key_id == current,
+        )
+        for k in await session.scalars(
+            select(SigningKey).order_by(SigningKey.first_used_at, SigningKey.key_id)
+        )
+    ]
+    if not any(k.current for k in keys):
+        public = signing.public_key_text(seed)
+        keys.append(PublishedKey(current, public, signing.fingerprint(public), None, None, True))
+    return keys
+
+
 async def _digest(session: AsyncSession, round_: Round, definition: dict, tally: list) -> bytes:
     import hashlib  # noqa: PLC0415
 
@@ -263,9 +385,22 @@ async def _digest(session: AsyncSession, round_: Round, definition: dict, tally:
 
 async def _board_body(session, round_, definition, tally) -> AsyncIterator[bytes]:
     """The board's lines before the signature, entries streamed from the database."""
-    entries = [row async for row in stream_entries(session, round_.id)]
-    for line in board_lines(definition, entries, tally):
-        yield line
+    yield round_line(definition)
+    yield roll_line(round_.published_roll)
+    count, head = 0, GENESIS
+    async for seq, text, hashed in stream_entries(session, round_.id):
+        yield entry_line(seq, text, hashed)
+        count, head = seq, hashed
+    yield head_line(count, head)
+    yield tally_line(tally)
+    yield staff_audit_line(*round_.published_staff_audit)
+
+
+async def _public_key_of(session: AsyncSession, round_: Round, seed: bytes) -> str:
+    """The key that signed the round's board; the current one for boards signed before keys
+    were kept."""
+    key = await session.get(SigningKey, round_.board_key_id) if round_.board_key_id else None
+    return key.public_key if key else signing.public_key_text(seed)
 
 
 async def board(session: AsyncSession, round_: Round, seed: bytes) -> AsyncIterator[bytes]:
@@ -273,37 +408,133 @@ async def board(session: AsyncSession, round_: Round, seed: bytes) -> AsyncItera
     definition = await definition_of(session, round_)
     async for line in _board_body(session, round_, definition, round_.published_tally):
         yield line
-    yield signature_line(signing.public_key_text(seed), round_.board_signature)
+    yield signature_line(await _public_key_of(session, round_, seed), round_.board_signature)
 
 
 @dataclass
 class Audit:
-    """What the audit page shows: the same checks as `tori-verify`, from the database."""
+    """What the audit page and `tori audit` show: the checks of `tori-verify` on the board as
+    the database serves it, and that the database agrees with it (ballots, roll, staff log)."""
 
     entries: int
     head: str
     problems: list[str]
     published: bool
     signature: str
+    key_id: str | None = None
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
 
-async def audit_round(session: AsyncSession, round_: Round, seed: bytes) -> Audit:
-    marks = [(c.count, c.head_hash) for c in await checkpoints(session, round_.id) if c.count]
+async def _trusted_keys(session: AsyncSession, seed: bytes):
+    keys = {k.key_id: k.public_key for k in await session.scalars(select(SigningKey))}
+    keys.setdefault(signing.key_id(seed), signing.public_key_text(seed))
+
+    def check(key_id: str, _public_key: str, signature: str, digest: bytes) -> str:
+        if key_id not in keys:
+            return f"signed by key {key_id}, which is not one of this instance's signing keys"
+        if not signing.verify(keys[key_id], signature, digest):
+            return "the signature does not match the board"
+        return "valid"
+
+    return check
+
+
+async def _open_log(session: AsyncSession, round_: Round, roll: list[dict]) -> AsyncIterator[bytes]:
+    """An unpublished round's log as board lines, its head line from the log head row."""
+    yield round_line(await definition_of(session, round_))
+    yield roll_line(roll)
+    async for seq, text, hashed in stream_entries(session, round_.id):
+        yield entry_line(seq, text, hashed)
     head = await head_of(session, round_.id)
+    yield head_line(head.count, head.head_hash)
+
+
+async def _ballots_problems(session: AsyncSession, round_: Round, verdict: Verdict) -> list[str]:
+    """The ballot table holds exactly the log's ballots (one per entry, same area and choices)."""
+    trackers = set(verdict.trackers)
+    problems, per_area = [], {}
+    result = await session.stream(
+        select(Ballot.id, Ballot.area_id, Ballot.choices)
+        .where(Ballot.round_id == round_.id)
+        .execution_options(yield_per=5000)
+    )
+    extra = 0
+    async for ballot_id, area, choices in result:
+        per_area[area] = per_area.get(area, 0) + 1
+        try:
+            body = entry_body(round_.slug, area, ballot_id, choices)
+        except (AttributeError, TypeError, ValueError):  # choices that are no ballot at all
+            extra += 1
+            continue
+        if tracker_of(body) not in trackers:
+            extra += 1
+    for area in sorted(set(per_area) | set(verdict.areas), key=_area_order):
+        ballots, entries = per_area.get(area, 0), verdict.areas.get(area, 0)
+        if ballots != entries:
+            problems.append(f"{area_name(area)}: {ballots} ballots but {entries} log entries")
+    if extra and not problems:
+        problems.append(f"{extra} ballots differ from their log entries (area or choices)")
+    return problems
+
+
+async def _staff_audit_problems(session: AsyncSession, published: list | None) -> list[str]:
+    """The staff audit log still has, at the published length, the head the board names."""
+    if not published or not published[0]:
+        return []
+    count, head = published
+    hashed = await session.scalar(select(AuditRecord.hash).where(AuditRecord.seq == count))
+    if hashed != head:
+        problem = (
+            "the staff audit log no longer has the head published in the board at record"
+            f" {count} (records were changed or removed)"
+        )
+        return [problem]
+    return []
+
+
+async def audit_round(session: AsyncSession, round_: Round, seed: bytes) -> Audit:
+    """The audit of one round from the database. Published: the board as served, checked line
+    by line as `tori-verify` does (by this instance's keys), and the database against it.
+    Not published: the log so far checked against the current definition and roll, and
+    entries + pending ballots = roll marks, entries = ballots, per area."""
+    marks = [(c.count, c.head_hash) for c in await checkpoints(session, round_.id) if c.count]
     if round_.published_at is None:
-        rows = [row async for row in stream_entries(session, round_.id)]
-        count, last, problem = check_log(round_.slug, rows, marks)
-        problems = [problem] if problem else []
-        if not problems and (count != head.count or last != head.head_hash):
-            problems.append(
-                f"the log head says {head.count} entries ending {head.head_hash}, the entries end at {count} with {last}"
+        roll = await roll_summary(session, round_)
+        checker = BoardChecker(checkpoints=marks, log_only=True, keep_trackers=True)
+        async for line in _open_log(session, round_, roll):
+            if not checker.feed(line):
+                break
+        verdict = checker.finish()
+        problems = list(verdict.problems)
+        if not problems:
+            # Ballots cast (the roll marked) that wait for the mixer, per area.
+            pending = dict(
+                (
+                    await session.execute(
+                        select(PendingBallot.area_id, func.count())
+                        .where(PendingBallot.round_id == round_.id)
+                        .group_by(PendingBallot.area_id)
+                    )
+                ).all()
             )
-        return Audit(count, last, problems, False, "not published")
-    checker = BoardChecker(checkpoints=marks, verify_signature=signing.verify)
+            for row in roll:
+                area = row["area"]
+                entries = verdict.areas.get(area, 0) + pending.get(area, 0)
+                if entries != row["marks"]:
+                    problems.append(
+                        f"{area_name(area)}: {row['marks']} roll marks but {entries} entries"
+                        " and pending ballots"
+                    )
+            problems += await _ballots_problems(session, round_, verdict)
+        return Audit(verdict.entries, verdict.head, problems, False, "not published")
+    checker = BoardChecker(
+        checkpoints=marks,
+        verify_signature=await _trusted_keys(session, seed),
+        keep_trackers=True,
+    )
     async for line in board(session, round_, seed):
         if not checker.feed(line):
             break
@@ -315,4 +546,14 @@ async def audit_round(session: AsyncSession, round_: Round, seed: bytes) -> Audi
         problems.append(
             "the log differs from the one counted at publication (entries or head changed)"
         )
-    return Audit(verdict.entries, verdict.head, problems, True, verdict.signature)
+    if not problems:
+        problems += await _ballots_problems(session, round_, verdict)
+        live = await roll_summary(session, round_)
+        kept = await session.scalar(
+            select(func.count()).select_from(RollEntry).where(RollEntry.round_id == round_.id)
+        )
+        # After TORI_KEEP_ROLL_DAYS the roll is deleted; the published summary then stands.
+        if (kept or round_.source == "pabulib") and live != round_.published_roll:
+            problems.append("the roll's marks differ from those published in the board")
+        problems += await _staff_audit_problems(session, round_.published_staff_audit)
+    return Audit(verdict.entries, verdict.head, problems, True, verdict.signature, verdict.key_id)

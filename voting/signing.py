@@ -8,6 +8,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from voting.tally.board import fingerprint_of, key_id_of
+
 
 def private_key(seed: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
@@ -15,18 +17,13 @@ def private_key(seed: bytes) -> Ed25519PrivateKey:
 
 def public_key_text(seed: bytes) -> str:
     """The public key as base64 of its 32 raw bytes (as in the board's signature line)."""
-    raw = (
-        private_key(seed)
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
-    return base64.b64encode(raw).decode()
+    return base64.b64encode(public_key_raw(seed)).decode()
 
 
-def public_key_pem(seed: bytes) -> str:
+def public_key_pem(public_key: str) -> str:
+    """A public key given as base64 of its raw bytes, as PEM (for OpenSSL)."""
     return (
-        private_key(seed)
-        .public_key()
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
@@ -43,3 +40,21 @@ def verify(public_key: str, signature: str, digest: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def public_key_raw(seed: bytes) -> bytes:
+    return (
+        private_key(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+
+
+def key_id(seed: bytes) -> str:
+    """The key id a board names: the first 16 hex characters of the key's fingerprint."""
+    return key_id_of(public_key_raw(seed))
+
+
+def fingerprint(public_key: str) -> str:
+    """SHA-256 (hex) of the raw public key given as base64."""
+    return fingerprint_of(base64.b64decode(public_key))

@@ -1,25 +1,38 @@
 """`tori-verify BOARD.jsonl` – check a published bulletin board, with nothing but Python.
 
-Recomputes every entry's hash and the chain, checks the head, that each receipt given is in
-the log and each checkpoint given still matches, recounts the tally under the published rules
-with the same code Tori counts with (`voting/tally`), and checks the Ed25519 signature. It
-needs only the standard library; for the signature it uses the `cryptography` package when it
-is installed, and otherwise says so and shows how to check the signature with OpenSSL.
-
-Exit status: 0 when the board is valid, 1 when it is not, 2 when it cannot be read.
+Checks every line of the board (docs/board-format.md): the round's definition; the roll's marks
+per area; each entry's tracker, hash and chain, and that it keeps the round's rules (known
+projects of the voter's district or city-wide, within the budget, the number of choices or the
+points, whole positive points); that every area has exactly as many entries as roll marks; the
+head; the tally under every rule, recounted with the same code Tori counts with
+(`voting/tally`); and the Ed25519 signature, by the keys you trust (`--public-key`). Each
+receipt given must be in the log and each checkpoint given must still match. It needs only the
+standard library; for the signature it uses the `cryptography` package when it is installed.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import re
 import sys
 from pathlib import Path
 
-from voting.tally.board import check_board
+from voting.tally.board import check_board, key_id_of, public_key_bytes
 
 CHECKPOINT = re.compile(r"^(\d{1,12}):([0-9a-fA-F]{64})$")
+# The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw key follows.
+ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")
+PEM = re.compile(r"-----BEGIN PUBLIC KEY-----(.*?)-----END PUBLIC KEY-----", re.DOTALL)
+
+EXIT_CODES = """exit status:
+  0  VALID, and signed by a key given with --public-key
+  1  NOT VALID: the first problem found is named (line, entry, field)
+  2  the board or a key file cannot be read, or an argument is malformed
+  3  chain and count valid, signer not verified: no --public-key was given (the key written
+     in the board checks out, and its fingerprint is printed to compare with the instance's
+     /pb/signing-key), or the cryptography package is not installed to check Ed25519"""
 
 
 def verify_with_cryptography(public_key: str, signature: str, digest: bytes) -> bool | None:
@@ -38,16 +51,95 @@ def verify_with_cryptography(public_key: str, signature: str, digest: bytes) -> 
     return True
 
 
+def _json_keys(text: str) -> list[bytes]:
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise ValueError("not valid JSON") from error
+    items = document.get("keys", [document]) if isinstance(document, dict) else document
+    keys = []
+    for item in items if isinstance(items, list) else []:
+        raw = public_key_bytes(item.get("public_key")) if isinstance(item, dict) else None
+        if raw is None:
+            raise ValueError("a key in the JSON has no public_key of 32 bytes in base64")
+        if "key_id" in item and item["key_id"] != key_id_of(raw):
+            raise ValueError(f"key {item['key_id']!r:.40}: the id does not match its key")
+        keys.append(raw)
+    return keys
+
+
+def _pem_keys(text: str) -> list[bytes]:
+    keys = []
+    for block in PEM.findall(text):
+        try:
+            der = base64.b64decode("".join(block.split()), validate=True)
+        except ValueError as error:
+            raise ValueError("a PEM block is not base64") from error
+        if len(der) != len(ED25519_SPKI) + 32 or not der.startswith(ED25519_SPKI):
+            raise ValueError("a PEM block is not an Ed25519 public key")
+        keys.append(der[len(ED25519_SPKI) :])
+    return keys
+
+
+def _line_keys(text: str) -> list[bytes]:
+    keys = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        raw = public_key_bytes(line.split()[-1])
+        if raw is None:
+            raise ValueError(f"line {number} is not a base64 Ed25519 public key")
+        keys.append(raw)
+    return keys
+
+
+def parse_public_keys(text: str) -> list[bytes]:
+    """Every Ed25519 public key in a text: the /pb/signing-key.json document, PEM blocks, or
+    one base64 key per line (anything before the key on its line, such as its id, is
+    ignored; so are empty lines and lines starting with #). Raises ValueError."""
+    stripped = text.strip()
+    if stripped.startswith(("{", "[")):
+        keys = _json_keys(stripped)
+    elif PEM.search(stripped):
+        keys = _pem_keys(stripped)
+    else:
+        keys = _line_keys(stripped)
+    if not keys:
+        raise ValueError("no public key in it")
+    return keys
+
+
+def public_keys(value: str) -> list[bytes]:
+    """An argparse type: a base64 key, or a file of keys (see parse_public_keys)."""
+    raw = public_key_bytes(value.strip())
+    if raw is not None:
+        return [raw]
+    try:
+        text = Path(value).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(
+            f"{value[:80]!r} is neither a base64 public key nor a readable key file"
+        ) from error
+    try:
+        return parse_public_keys(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value[:80]}: {error}") from error
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="tori-verify", description="Check a Tori bulletin board (JSON Lines)."
+        prog="tori-verify",
+        description="Check a Tori bulletin board (JSON Lines): every entry, the roll, the count"
+        " and the signature (docs/board-format.md).",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("board", help="the bulletin board file (.jsonl)")
     parser.add_argument(
         "--receipt",
         action="append",
         default=[],
-        help="a receipt that must be in the log (repeatable)",
+        help="a receipt (tracker) that must be in the log (repeatable)",
     )
     parser.add_argument(
         "--checkpoint",
@@ -57,9 +149,39 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="a head recorded earlier, e.g. 1200:ab12… (repeatable)",
     )
     parser.add_argument(
-        "--public-key", help="the instance's public key (base64) to expect; see /pb/signing-key"
+        "--public-key",
+        action="append",
+        default=[],
+        type=public_keys,
+        metavar="KEY_OR_FILE",
+        help="a public key you trust (base64), or a file of them: the JSON of /pb/signing-key.json,"
+        " PEM, or one base64 key per line. The board's key id picks the key. Repeatable.",
     )
     return parser.parse_args(argv)
+
+
+def signature_checker(trusted: dict[str, str]):
+    """The check of the signature line: by the trusted key with the board's key id when keys
+    were given, otherwise by the key written in the board (which proves nothing about who
+    signed: "signer not verified")."""
+
+    def check(key_id: str, public_key: str, signature: str, digest: bytes) -> str:
+        if trusted:
+            if key_id not in trusted:
+                return (
+                    f"signed by key {key_id}, which is not among the keys given with --public-key"
+                    " (a board signed by someone else)"
+                )
+            outcome = verify_with_cryptography(trusted[key_id], signature, digest)
+            if outcome is None:
+                return "not checked"
+            return "valid" if outcome else "the signature does not match the board"
+        outcome = verify_with_cryptography(public_key, signature, digest)
+        if outcome is None:
+            return "not checked"
+        return "signer not verified" if outcome else "the signature does not match the board"
+
+    return check
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,38 +196,48 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         marks.append((int(match.group(1)), match.group(2).lower()))
+    trusted = {
+        key_id_of(raw): base64.b64encode(raw).decode()
+        for keys in arguments.public_key
+        for raw in keys
+    }
     path = Path(arguments.board)
     try:
-        handle = path.open("rb")
+        with path.open("rb") as handle:
+            verdict = check_board(handle, arguments.receipt, marks, signature_checker(trusted))
     except OSError as error:
         print(f"tori-verify: {path}: cannot be read: {error.strerror}", file=sys.stderr)
         return 2
-
-    def signature_check(public_key: str, signature: str, digest: bytes) -> bool | None:
-        if arguments.public_key and public_key != arguments.public_key:
-            return False
-        return verify_with_cryptography(public_key, signature, digest)
-
-    with handle:
-        verdict = check_board(handle, arguments.receipt, marks, signature_check)
     for receipt, found in verdict.receipts.items():
         print(f"receipt {receipt}: {'in the log' if found else 'NOT in the log'}")
-    if verdict.valid:
-        print(
-            f"VALID: {verdict.entries} entries, one unbroken chain, head {verdict.head}; the tally recounts exactly."
-        )
-        if verdict.signature == "valid":
-            print("Signature: valid (Ed25519).")
-        else:
-            print(
-                "Signature: not checked – the cryptography package is not installed. Check it with "
-                "OpenSSL: the signature is over the SHA-256 digest of every line before the last."
-            )
+    if not verdict.valid:
+        print("NOT VALID")
+        for problem in verdict.problems:
+            print(f"  {problem}")
+        return 1
+    summary = (
+        f"{verdict.entries} entries, one unbroken chain, head {verdict.head}; every entry keeps"
+        " the round's rules and has its roll mark; the tally recounts exactly under every rule."
+    )
+    key = f"key {verdict.key_id}, fingerprint {verdict.fingerprint}"
+    if verdict.signature == "valid":
+        print(f"VALID: {summary}")
+        print(f"Signature: valid (Ed25519, {key}).")
         return 0
-    print("NOT VALID")
-    for problem in verdict.problems:
-        print(f"  {problem}")
-    return 1
+    if verdict.signature == "signer not verified":
+        print(f"chain and count valid, signer not verified: {summary}")
+        print(
+            f"Signed by {key}. Compare the fingerprint with the instance's /pb/signing-key, or"
+            " give the instance's keys with --public-key."
+        )
+        return 3
+    print(f"chain and count valid, signer not verified (signature not checked): {summary}")
+    print(
+        f"Signed by {key}. The cryptography package is not installed, so the Ed25519 signature"
+        " was not checked. Check it with OpenSSL: the signature is over the SHA-256 digest of"
+        " every line before the last."
+    )
+    return 3
 
 
 if __name__ == "__main__":

@@ -147,6 +147,7 @@ TABLE = {
     "GET /pb/{slug:str}/vote": PUBLIC,
     "POST /pb/{slug:str}/vote": PUBLIC,
     "GET /pb/signing-key": PUBLIC,
+    "GET /pb/signing-key.json": PUBLIC,
     "GET /pb/{slug:str}/voted": PUBLIC,
     "POST /pb/{slug:str}/sign-out": PUBLIC,
     "GET /pb/identified": PUBLIC,

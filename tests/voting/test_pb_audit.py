@@ -259,11 +259,17 @@ async def test_publication_signs_a_board_that_tori_verify_accepts(client, db, tm
     assert "Valid." in audit.text
     board = await download_board(client, round_, tmp_path / "board.jsonl")
     receipt = await db.scalar(select(LogEntry.tracker))
-    result = verify(str(board), "--receipt", receipt)
+    keys = tmp_path / "signing-key.json"
+    keys.write_bytes((await client.get("/pb/signing-key.json")).content)
+    result = verify(str(board), "--receipt", receipt, "--public-key", str(keys))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VALID: 1 entries" in result.stdout
     assert "Signature: valid" in result.stdout
     assert f"receipt {receipt}: in the log" in result.stdout
+    # Without a key to trust, the chain and the count are checked, not who signed.
+    unverified = verify(str(board))
+    assert unverified.returncode == 3
+    assert "chain and count valid, signer not verified" in unverified.stdout
     missing = verify(str(board), "--receipt", "f" * 64)
     assert missing.returncode == 1
     assert "NOT in the log" in missing.stdout
@@ -415,17 +421,17 @@ async def test_tampering_with_the_exported_board_is_found(client, db, tmp_path, 
     board = await download_board(client, round_, tmp_path / "board.jsonl")
     lines = board.read_bytes().splitlines(keepends=True)
     if how == "change":
-        lines[2] = lines[2].replace(b'\\"selections\\":{', b'\\"selections\\":{\\"7\\":1,', 1)
+        lines[3] = lines[3].replace(b'\\"selections\\":{', b'\\"selections\\":{\\"7\\":1,', 1)
     elif how == "delete":
-        del lines[3]
+        del lines[4]
     elif how == "insert":
-        lines.insert(2, lines[1])
+        lines.insert(3, lines[2])
     elif how == "reorder":
-        lines[1], lines[2] = lines[2], lines[1]
+        lines[2], lines[3] = lines[3], lines[2]
     elif how == "tally":
-        record = json.loads(lines[-2])
+        record = json.loads(lines[-3])
         record["budgets"][0]["selected"] = []
-        lines[-2] = (canonical(record) + "\n").encode()
+        lines[-3] = (canonical(record) + "\n").encode()
     elif how == "signature":
         record = json.loads(lines[-1])
         record["signature"] = "B" + record["signature"][1:]
@@ -481,9 +487,10 @@ async def test_a_rewritten_unpublished_log_differs_from_a_recorded_checkpoint(cl
         (b"{not json}\n", "not valid JSON"),
         (b'{"type":"round"}', "truncated"),
         (b"[1,2]\n", "not a board record"),
-        (b'{"type":"entry","seq":1,"entry":"{}","hash":"x"}\n', "must start with the round"),
+        (b'{"entry":"{}","hash":"x","seq":1,"type":"entry"}\n', "must start with the round"),
+        (b'{"type":"entry","seq":1,"entry":"{}","hash":"x"}\n', "not in canonical form"),
         (
-            b'{"type":"round","format":"tori-board/2","round":"x","title":{},"ballot_rule":"approval","max_choices":null,"points_total":null,"points_per_proposal":null,"official_rule":"greedy","budgets":[],"projects":[],"voting_open_at":"2027-03-10T07:00:00Z","voting_close_at":"2027-03-24T18:00:00Z","changes":[],"extra":1}\n',
+            b'{"ballot_rule":"approval","budgets":[],"changes":[],"extra":1,"format":"tori-board/2","max_choices":null,"official_rule":"greedy","points_per_proposal":null,"points_total":null,"projects":[],"round":"x","title":{},"type":"round","voting_close_at":"2026-01-02T00:00:00+00:00","voting_open_at":"2026-01-01T00:00:00+00:00"}\n',
             "unknown field 'extra'",
         ),
         (b"x" * 1_000_001 + b"\n", "longer than"),
@@ -526,9 +533,9 @@ async def test_the_verifier_runs_with_only_the_standard_library(client, db, tmp_
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     result = verify(str(board), "--receipt", receipts[0], cwd=standalone, isolated=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "VALID: 6 entries" in result.stdout
-    assert "Signature: not checked" in result.stdout
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "signer not verified (signature not checked): 6 entries" in result.stdout
+    assert "Check it with OpenSSL" in result.stdout
 
 
 # --- the staff audit log ---------------------------------------------------------------------------

@@ -18,30 +18,23 @@ ballot has a place in the log, and it is the voter's receipt.
 characters followed directly by entry n; hash(0) is 64 zeros. The head of the log is the hash of
 its last entry; a receipt is the tracker of the voter's own entry.
 
-**Bulletin board** (JSON Lines, one object per line, each line ending in a newline):
-
-1. ``{"type": "round", ...}`` – the round's definition: ``format`` (``tori-board/2``), ``round``,
-   ``title``, ``ballot_rule``, ``max_choices``, ``points_total``, ``points_per_proposal``,
-   ``official_rule``, ``budgets`` (``[{"area", "name", "amount"}]``; area null is city-wide) and
-   ``projects`` (``[{"id", "area", "cost", "title"}]``);
-2. ``{"type": "entry", "seq", "entry", "hash"}`` for every entry in order (``entry`` is the
-   canonical text above, as a JSON string);
-3. ``{"type": "head", "count", "hash"}``;
-4. ``{"type": "tally", "budgets": [{"area", "amount", "voters", "votes", "selected"}]}``: per
-   budget, the voters who chose something there, each project's votes (points for points
-   ballots) and the project ids the official rule selects;
-5. ``{"type": "signature", "algorithm": "ed25519", "public_key", "signature"}``: the Ed25519
-   signature (base64) of the SHA-256 digest of every preceding byte of the file.
+**Bulletin board** (JSON Lines, canonical, one object per line, each ending in a newline): the
+round's definition, the roll's marks per area and channel, every entry, the head, the tally
+under every rule, the staff audit log's head and the Ed25519 signature with its key id, in that
+order. docs/board-format.md describes every line and every check precisely.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from voting.tally.rounds import RULE_COLUMNS, budget_election, count_rule
+from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
+from voting.tally.rounds import RULE_COLUMNS, budget_election, count_budget
 from voting.tally.rules import votes_per_project
 
 GENESIS = "0" * 64
@@ -98,6 +91,14 @@ def grouped(receipt: str) -> str:
 
 
 # --- checking a board ---------------------------------------------------------------------------
+# Everything below is what `tori-verify`, `tori audit` and the staff audit page check; the format
+# is written up in docs/board-format.md.
+
+HEX = frozenset("0123456789abcdef")
+ROLL_KEYS = frozenset({"area", "marks", "online", "assisted", "paper"})
+SIGNATURE_KEYS = {"algorithm", "key_id", "public_key", "signature"}
+# What a signature check may answer without making the board invalid.
+SIGNATURE_FINE = ("valid", "signer not verified", "not checked")
 
 
 class BoardError(ValueError):
@@ -109,35 +110,102 @@ class Verdict:
     entries: int = 0
     head: str = GENESIS
     problems: list[str] = field(default_factory=list)
+    # "valid" (by a key the caller trusts), "signer not verified" (by the key written in the
+    # board), "not checked" (no Ed25519 at hand), "absent" (no signature line reached).
     signature: str = "absent"
+    key_id: str | None = None
+    fingerprint: str | None = None
     receipts: dict[str, bool] = field(default_factory=dict)
+    # Entries per area (None: voters with no district), and the roll's marks per area.
+    areas: dict = field(default_factory=dict)
+    roll: dict = field(default_factory=dict)
+    staff_audit: tuple[int, str] | None = None
+    # Every entry's tracker in log order (only when asked for: `keep_trackers`).
+    trackers: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
         return not self.problems and all(self.receipts.values())
 
 
+def is_hex(value: object, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and set(value) <= HEX
+
+
+def public_key_bytes(text: object) -> bytes | None:
+    """An Ed25519 public key written as base64 of its 32 raw bytes, or None."""
+    raw = _base64(text)
+    return raw if raw is not None and len(raw) == 32 else None
+
+
+def _base64(text: object) -> bytes | None:
+    if not isinstance(text, str) or not text.isascii():
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+
+
+def fingerprint_of(raw_public_key: bytes) -> str:
+    """The key's fingerprint: SHA-256 (hex) of its 32 raw bytes."""
+    return hashlib.sha256(raw_public_key).hexdigest()
+
+
+def key_id_of(raw_public_key: bytes) -> str:
+    """The key id: the first 16 hex characters of the fingerprint."""
+    return fingerprint_of(raw_public_key)[:16]
+
+
 def _object(line: bytes, number: int) -> dict:
     if len(line) > MAX_LINE:
         raise BoardError(f"line {number}: longer than {MAX_LINE} bytes")
     try:
-        value = json.loads(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        value = json.loads(text)
     except UnicodeDecodeError as error:
         raise BoardError(f"line {number}: not UTF-8 text") from error
     except json.JSONDecodeError as error:
         raise BoardError(f"line {number}: not valid JSON ({error.msg})") from error
+    except (ValueError, RecursionError) as error:
+        # Integers of more than 4300 digits, nesting deeper than Python's stack.
+        raise BoardError(f"line {number}: not valid JSON (too large or too deep)") from error
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise BoardError(f'line {number}: not a board record (no "type")')
+    if _canonical_record(value) + "\n" != text:
+        raise BoardError(
+            f"line {number}: not in canonical form (sorted keys, no spaces, no repeated keys)"
+        )
     return value
 
 
-def _expect_keys(record: dict, keys: set[str], where: str) -> None:
-    unknown = set(record) - keys - {"type"}
-    missing = keys - set(record)
+ENTRY_LINE_KEYS = frozenset({"type", "seq", "entry", "hash"})
+_string = json.encoder.encode_basestring  # a JSON string as canonical() writes it
+
+
+def _canonical_record(value: dict) -> str:
+    """canonical(value), written directly for the entry lines (nearly all of a board)."""
+    if (
+        value.keys() == ENTRY_LINE_KEYS
+        and value["type"] == "entry"
+        and type(value["seq"]) is int
+        and isinstance(value["entry"], str)
+        and isinstance(value["hash"], str)
+    ):
+        return (
+            f'{{"entry":{_string(value["entry"])},"hash":{_string(value["hash"])},'
+            f'"seq":{value["seq"]},"type":"entry"}}'
+        )
+    return _encode(value)
+
+
+def _expect_keys(record: dict, keys: set[str] | frozenset[str], where: str) -> None:
+    unknown = set(record) - set(keys) - {"type"}
+    missing = set(keys) - set(record)
     if missing:
         raise BoardError(f"{where}: missing field {sorted(missing)[0]!r}")
     if unknown:
-        raise BoardError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        raise BoardError(f"{where}: unknown field {sorted(unknown)[0]!r:.60}")
 
 
 ROUND_KEYS = {
@@ -157,47 +225,115 @@ ROUND_KEYS = {
 }
 
 
-def _check_definition(record: dict) -> None:
+def _check_definition(record: dict) -> Definition:
     _expect_keys(record, ROUND_KEYS, "line 1 (round)")
     if record["format"] != FORMAT:
-        raise BoardError(f"line 1 (round): unknown format {record['format']!r}, expected {FORMAT}")
+        raise BoardError(
+            f"line 1 (round): unknown format {record['format']!r:.60}, expected {FORMAT}"
+        )
     if record["official_rule"] not in RULE_COLUMNS:
-        raise BoardError(f"line 1 (round): unknown official rule {record['official_rule']!r}")
-    for budget in record["budgets"]:
-        if not isinstance(budget, dict) or not isinstance(budget.get("amount"), int):
-            raise BoardError("line 1 (round): a budget without a whole-number amount")
-    for project in record["projects"]:
-        if not isinstance(project, dict) or not isinstance(project.get("cost"), int):
-            raise BoardError("line 1 (round): a project without a whole-number cost")
+        raise BoardError(f"line 1 (round): unknown official rule {record['official_rule']!r:.60}")
+    try:
+        return Definition.parse(record)
+    except DefinitionError as error:
+        raise BoardError(f"line 1 (round): {error}") from error
+
+
+def _check_roll(record: dict, number: int) -> dict:
+    """The roll line: marks per area (every voter marked on the roll), by channel."""
+    where = f"line {number} (roll)"
+    _expect_keys(record, {"areas"}, where)
+    if not isinstance(record["areas"], list):
+        raise BoardError(f"{where}: areas is not a list")
+    marks: dict = {}
+    for row in record["areas"]:
+        if not isinstance(row, dict) or set(row) != ROLL_KEYS:
+            raise BoardError(f"{where}: each area needs exactly {', '.join(sorted(ROLL_KEYS))}")
+        area = row["area"]
+        if not is_area(area):
+            raise BoardError(f"{where}: {area!r:.40} is not an area id or null")
+        if area in marks:
+            raise BoardError(f"{where}: {area_name(area)} is listed twice")
+        counts = [row[k] for k in ("marks", "online", "assisted", "paper")]
+        if not all(is_whole(c) for c in counts):
+            raise BoardError(f"{where}: {area_name(area)}: the counts are not whole numbers")
+        if counts[0] != sum(counts[1:]):
+            raise BoardError(f"{where}: {area_name(area)}: marks is not online + assisted + paper")
+        marks[area] = counts[0]
+    return marks
+
+
+def _parse_entry(text: object, where: str) -> dict:
+    if not isinstance(text, str):
+        raise BoardError(f"{where}: the entry is not a string")
+    if len(text) > MAX_LINE:
+        raise BoardError(f"{where}: the entry is too long")
+    try:
+        entry = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise BoardError(f"{where}: the entry is not JSON") from error
+    if not isinstance(entry, dict) or entry.keys() != ENTRY_KEY_SET:
+        raise BoardError(f"{where}: the entry must have exactly the keys {', '.join(ENTRY_KEYS)}")
+    if _canonical_entry(entry) != text:
+        raise BoardError(f"{where}: the entry is not in canonical form")
+    return entry
+
+
+def _canonical_entry(entry: dict) -> str:
+    """canonical(entry), written directly when every value has the usual type (a board holds
+    up to millions of entries); anything unusual goes through the JSON encoder."""
+    area, ballot, round_link, seq = entry["area"], entry["ballot"], entry["round"], entry["seq"]
+    selections, tracker = entry["selections"], entry["tracker"]
+    if (
+        (area is None or type(area) is int)
+        and type(ballot) is str
+        and type(round_link) is str
+        and type(seq) is int
+        and type(tracker) is str
+        and type(selections) is dict
+        and all(type(v) is int for v in selections.values())
+    ):
+        chosen = ",".join(f"{_string(k)}:{v}" for k, v in sorted(selections.items()))
+        return (
+            f'{{"area":{"null" if area is None else area},"ballot":{_string(ballot)},'
+            f'"round":{_string(round_link)},"selections":{{{chosen}}},"seq":{seq},'
+            f'"tracker":{_string(tracker)}}}'
+        )
+    return _encode(entry)
+
+
+ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
+ENTRY_RECORD_KEYS = frozenset({"seq", "entry", "hash"})
+BALLOT_ID = re.compile("[0-9a-f]{32}")
+# canonical() with one encoder made once (the same output, without building one per call).
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _check_entry(
     record: dict, number: int, expected_seq: int, previous: str, round_link: str
 ) -> tuple[str, dict]:
+    """One entry line's chain: its number, canonical text, round, tracker and hash."""
     where = f"line {number} (entry {expected_seq})"
-    _expect_keys(record, {"seq", "entry", "hash"}, where)
-    if record["seq"] != expected_seq:
+    if record.keys() - {"type"} != ENTRY_RECORD_KEYS:
+        _expect_keys(record, ENTRY_RECORD_KEYS, where)
+    if type(record["seq"]) is not int or record["seq"] != expected_seq:
         raise BoardError(
-            f"{where}: sequence number {record['seq']!r}, expected {expected_seq} (an entry is missing, repeated or out of order)"
+            f"{where}: sequence number {record['seq']!r:.40}, expected {expected_seq}"
+            " (an entry is missing, repeated or out of order)"
         )
     text = record["entry"]
-    if not isinstance(text, str):
-        raise BoardError(f"{where}: the entry is not a string")
-    try:
-        entry = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BoardError(f"{where}: the entry is not JSON") from error
-    if not isinstance(entry, dict) or set(entry) != set(ENTRY_KEYS):
-        raise BoardError(f"{where}: the entry must have exactly the keys {', '.join(ENTRY_KEYS)}")
-    if canonical(entry) != text:
-        raise BoardError(f"{where}: the entry is not in canonical form")
-    if entry["seq"] != expected_seq:
-        raise BoardError(f"{where}: the entry says sequence {entry['seq']!r}")
+    entry = _parse_entry(text, where)
+    if type(entry["seq"]) is not int or entry["seq"] != expected_seq:
+        raise BoardError(f"{where}: the entry says sequence {entry['seq']!r:.40}")
     if entry["round"] != round_link:
-        raise BoardError(f"{where}: the entry belongs to round {entry['round']!r}")
-    body = {key: entry[key] for key in ("area", "ballot", "round", "selections")}
-    if entry["tracker"] != tracker_of(canonical(body)):
-        raise BoardError(f"{where}: the tracker is not the hash of the entry's ballot")
+        raise BoardError(f"{where}: the entry belongs to round {entry['round']!r:.40}")
+    ballot = entry["ballot"]
+    if not isinstance(ballot, str) or not BALLOT_ID.fullmatch(ballot):
+        raise BoardError(f"{where}: the ballot id is not 32 lowercase hexadecimal characters")
+    # The text is canonical with its keys sorted, so the body is the text up to its last
+    # `,"seq":` (the tracker after it is hex; a quote inside a string is escaped).
+    if entry["tracker"] != tracker_of(text[: text.rfind(',"seq":')] + "}"):
+        raise BoardError(f"{where}: the tracker is not the SHA-256 of the ballot")
     expected_hash = chain_hash(previous, text)
     if record["hash"] != expected_hash:
         raise BoardError(f"{where}: the hash does not match the entry and the previous hash")
@@ -205,26 +341,48 @@ def _check_entry(
 
 
 def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[dict]:
-    """The tally of the board's own ballots (area, selections) under the round's official rule:
-    per budget, the voters who chose something there, each project's votes, the selection."""
+    """The tally of the board's own ballots (area, selections) under every rule: per budget,
+    the voters who chose something there, each project's votes (points on points ballots), the
+    projects each rule selects ("rules") and those of the official rule ("selected")."""
     points = definition["ballot_rule"] == "points"
-    rule = definition["official_rule"]
+    official = definition["official_rule"]
     result = []
     for budget in definition["budgets"]:
         area = budget["area"]
         costs = {str(p["id"]): p["cost"] for p in definition["projects"] if p["area"] == area}
         election = budget_election(area, budget["amount"], costs, ballots, points)
         votes = votes_per_project(election)
+        rules = {
+            rule: sorted(outcome.selected, key=int)
+            for rule, outcome in count_budget(election, points).items()
+        }
         result.append(
             {
                 "area": area,
                 "amount": budget["amount"],
                 "voters": len(election.ballots),
                 "votes": {p: int(votes[p]) for p in sorted(costs, key=int)},
-                "selected": sorted(count_rule(election, rule, points).selected, key=int),
+                "selected": rules[official],
+                "rules": rules,
             }
         )
     return result
+
+
+def _tally_difference(published: object, expected: list[dict]) -> str:
+    """Which budget and field of a published tally differ from the recount."""
+    if not isinstance(published, list) or len(published) != len(expected):
+        return "the list of budgets"
+    for number, (given, budget) in enumerate(zip(published, expected, strict=True), start=1):
+        where = f"budget {number} ({area_name(budget['area'])})"
+        if not isinstance(given, dict):
+            return where
+        for key in sorted(set(given) | set(budget)):
+            if key not in budget:
+                return f"{where}, unknown field {key!r:.40}"
+            if key not in given or canonical(given[key]) != canonical(budget[key]):
+                return f"{where}, field {key!r}"
+    return "the tally"
 
 
 def signed_digest(data: bytes) -> bytes:
@@ -238,8 +396,9 @@ def check_board(
     verify_signature=None,
 ) -> Verdict:
     """Check a bulletin board read line by line (bytes, newline included). `verify_signature`
-    is called with (public key, signature, digest) and returns True, False or None (not able
-    to check). Raises nothing: the verdict names the first problem found."""
+    is called with (key id, public key, signature, digest) and answers "valid", "signer not
+    verified", "not checked" or the problem it found. Raises nothing: the verdict names the
+    first problem found."""
     checker = BoardChecker(receipts, checkpoints, verify_signature)
     for line in lines:
         if not checker.feed(line):
@@ -249,13 +408,18 @@ def check_board(
 
 class BoardChecker:
     """The checks of `check_board`, fed one line at a time, so that a board is checked as it is
-    read from a file or from the database."""
+    read from a file or from the database. With `log_only` it checks a log that is still open:
+    round, roll, entries and head, the last line; the caller compares the roll with the entries
+    and the ballots still waiting to join the log."""
 
     def __init__(
         self,
         receipts: Iterable[str] = (),
         checkpoints: Iterable[tuple[int, str]] = (),
         verify_signature=None,
+        *,
+        log_only: bool = False,
+        keep_trackers: bool = False,
     ) -> None:
         self.verdict = Verdict()
         self.wanted: dict[str, str] = {}
@@ -270,11 +434,12 @@ class BoardChecker:
         self.found: set[str] = set()
         self.marks = dict(checkpoints)
         self.verify_signature = verify_signature
+        self.log_only, self.keep_trackers = log_only, keep_trackers
         self.digest = hashlib.sha256()
-        self.definition: dict | None = None
+        self.definition: Definition | None = None
         self.ballots: list[tuple[int | None, dict]] = []
         self.previous = GENESIS
-        self.stage = "round"
+        self.stage, self.last_kind = "round", ""
         self.number = 0
 
     def feed(self, line: bytes) -> bool:
@@ -285,14 +450,22 @@ class BoardChecker:
             self.verdict.problems.append(str(error))
             self.stage = "failed"
             return False
+        except Exception as error:  # a board must never crash the verifier: name the line
+            self.verdict.problems.append(
+                f"line {self.number}: cannot be checked ({type(error).__name__})"
+            )
+            self.stage = "failed"
+            return False
         return True
 
     def finish(self) -> Verdict:
         if self.stage != "failed":
             missing = {
                 "round": "the round's definition",
+                "roll": "the roll",
                 "entries": "the head",
                 "tally": "the tally",
+                "staff_audit": "the staff audit head",
                 "signature": "the signature",
             }
             if self.stage in missing:
@@ -311,71 +484,134 @@ class BoardChecker:
         self.verdict.entries, self.verdict.head = len(self.ballots), self.previous
         return self.verdict
 
-    def _line(self, line: bytes) -> None:  # noqa: PLR0912 - one branch per record type
+    def _line(self, line: bytes) -> None:
         self.number += 1
         number = self.number
         if not line.endswith(b"\n"):
             raise BoardError(f"line {number}: the file is truncated (no newline at the end)")
         record = _object(line, number)
         kind, stage = record["type"], self.stage
-        if stage == "round":
-            if kind != "round":
-                raise BoardError("line 1: the board must start with the round's definition")
-            _check_definition(record)
-            self.definition, self.stage = record, "entries"
-        elif kind == "entry" and stage == "entries":
-            seq = len(self.ballots) + 1
-            self.previous, entry = _check_entry(
-                record, number, seq, self.previous, self.definition["round"]
-            )
-            self.ballots.append((entry["area"], entry["selections"]))
-            if entry["tracker"] in self.wanted:
-                self.found.add(entry["tracker"])
-            expected = self.marks.get(seq)
-            if expected is not None and expected != self.previous:
-                raise BoardError(
-                    f"entry {seq}: differs from the checkpoint recorded for it"
-                    " (the log was rewritten)"
-                )
+        if stage == "end":
+            raise BoardError(f"line {number}: nothing may follow the {self.last_kind} line")
+        if kind == "entry" and stage == "entries":
+            self._entry(record, number)
         elif kind == "head" and stage == "entries":
-            _expect_keys(record, {"count", "hash"}, f"line {number} (head)")
-            if record["count"] != len(self.ballots) or record["hash"] != self.previous:
-                raise BoardError(
-                    f"line {number} (head): the head does not match the entries"
-                    f" ({len(self.ballots)} entries, last hash {self.previous})"
-                )
-            self.stage = "tally"
-        elif kind == "tally" and stage == "tally":
-            _expect_keys(record, {"budgets"}, f"line {number} (tally)")
-            if record["budgets"] != recount(self.definition, self.ballots):
-                raise BoardError(
-                    f"line {number} (tally): the published tally differs from the recount"
-                    " of the entries under the published rules"
-                )
-            self.stage = "signature"
-        elif kind == "signature" and stage == "signature":
-            _expect_keys(
-                record, {"algorithm", "public_key", "signature"}, f"line {number} (signature)"
-            )
-            if record["algorithm"] != "ed25519":
-                raise BoardError(
-                    f"line {number} (signature): unknown algorithm {record['algorithm']!r}"
-                )
-            check = self.verify_signature
-            digest = self.digest.digest()
-            outcome = check(record["public_key"], record["signature"], digest) if check else None
-            self.verdict.signature = {True: "valid", False: "invalid", None: "not checked"}[outcome]
-            if outcome is False:
-                raise BoardError(
-                    f"line {number} (signature): the signature does not match the board"
-                )
-            self.stage = "end"
-            return
-        elif stage == "end":
-            raise BoardError(f"line {number}: nothing may follow the signature")
+            self._head(record, number)
+        elif kind == stage and kind in ("round", "roll", "tally", "staff_audit", "signature"):
+            getattr(self, f"_{kind}")(record, number)
+        elif stage == "round":
+            raise BoardError(f"line {number}: the board must start with the round's definition")
         else:
-            raise BoardError(f"line {number}: unexpected record {kind!r} here")
-        self.digest.update(line)
+            expected = {"entries": "an entry or the head"}.get(stage, f"the {stage} line")
+            raise BoardError(
+                f"line {number}: unexpected record {kind!r:.40} here, expected {expected}"
+            )
+        if kind != "signature":
+            self.digest.update(line)
+
+    def _round(self, record: dict, _number: int) -> None:
+        self.definition, self.stage = _check_definition(record), "roll"
+
+    def _roll(self, record: dict, number: int) -> None:
+        self.verdict.roll, self.stage = _check_roll(record, number), "entries"
+
+    def _entry(self, record: dict, number: int) -> None:
+        seq = len(self.ballots) + 1
+        where = f"line {number} (entry {seq})"
+        self.previous, entry = _check_entry(
+            record, number, seq, self.previous, self.definition.record["round"]
+        )
+        area, selections = entry["area"], entry["selections"]
+        problem = self.definition.ballot_problem(area, selections)
+        if problem:
+            raise BoardError(f"{where}: {problem}")
+        roll, areas = self.verdict.roll, self.verdict.areas
+        if area not in roll and area not in self.definition.amounts:
+            raise BoardError(
+                f"{where}: {area_name(area)} is neither on the roll nor in the budgets"
+            )
+        areas[area] = areas.get(area, 0) + 1
+        if areas[area] > roll.get(area, 0):
+            raise BoardError(
+                f"{where}: {area_name(area)} has {roll.get(area, 0)} roll marks and this is its"
+                f" entry number {areas[area]} (a ballot without a roll mark)"
+            )
+        self.ballots.append((area, selections))
+        tracker = entry["tracker"]
+        # A receipt is the tracker; one printed before trackers existed is the entry's hash.
+        for receipt in (tracker, self.previous):
+            if receipt in self.wanted:
+                self.found.add(receipt)
+        if self.keep_trackers:
+            self.verdict.trackers.append(tracker)
+        expected = self.marks.get(seq)
+        if expected is not None and expected != self.previous:
+            raise BoardError(
+                f"entry {seq}: differs from the checkpoint recorded for it (the log was rewritten)"
+            )
+
+    def _head(self, record: dict, number: int) -> None:
+        where = f"line {number} (head)"
+        _expect_keys(record, {"count", "hash"}, where)
+        count = len(self.ballots)
+        if type(record["count"]) is not int or record["count"] != count:
+            raise BoardError(f"{where}: the count is not the number of entries ({count})")
+        if record["hash"] != self.previous:
+            raise BoardError(f"{where}: the hash is not the last entry's ({self.previous})")
+        if self.log_only:
+            self.stage, self.last_kind = "end", "head"
+            return
+        for area, marks in self.verdict.roll.items():
+            entries = self.verdict.areas.get(area, 0)
+            if entries != marks:
+                raise BoardError(
+                    f"{where}: {area_name(area)} has {marks} roll marks but {entries} entries"
+                    " (a ballot is missing)"
+                )
+        self.stage = "tally"
+
+    def _tally(self, record: dict, number: int) -> None:
+        where = f"line {number} (tally)"
+        _expect_keys(record, {"budgets"}, where)
+        expected = recount(self.definition.record, self.ballots)
+        if canonical(record["budgets"]) != canonical(expected):
+            raise BoardError(
+                f"{where}: the published tally differs from the recount of the entries under"
+                f" the published rules ({_tally_difference(record['budgets'], expected)})"
+            )
+        self.stage = "staff_audit"
+
+    def _staff_audit(self, record: dict, number: int) -> None:
+        where = f"line {number} (staff_audit)"
+        _expect_keys(record, {"count", "head"}, where)
+        if not is_whole(record["count"]) or not is_hex(record["head"], 64):
+            raise BoardError(f"{where}: needs a whole count and a head of 64 lowercase hex")
+        self.verdict.staff_audit, self.stage = (record["count"], record["head"]), "signature"
+
+    def _signature(self, record: dict, number: int) -> None:
+        where = f"line {number} (signature)"
+        _expect_keys(record, SIGNATURE_KEYS, where)
+        if record["algorithm"] != "ed25519":
+            raise BoardError(f"{where}: unknown algorithm {record['algorithm']!r:.40}")
+        raw = public_key_bytes(record["public_key"])
+        if raw is None:
+            raise BoardError(f"{where}: public_key is not base64 of 32 bytes")
+        if record["key_id"] != key_id_of(raw):
+            raise BoardError(f"{where}: key_id is not the id of the public key")
+        signature = _base64(record["signature"])
+        if signature is None or len(signature) != 64:
+            raise BoardError(f"{where}: signature is not base64 of 64 bytes")
+        self.verdict.key_id, self.verdict.fingerprint = record["key_id"], fingerprint_of(raw)
+        check = self.verify_signature
+        outcome = (
+            check(record["key_id"], record["public_key"], record["signature"], self.digest.digest())
+            if check
+            else "not checked"
+        )
+        if outcome not in SIGNATURE_FINE:
+            raise BoardError(f"{where}: {outcome}")
+        self.verdict.signature = outcome
+        self.stage, self.last_kind = "end", "signature"
 
 
 def check_log(
@@ -383,18 +619,15 @@ def check_log(
     entries: Iterable[tuple[int, str, str]],
     checkpoints: Iterable[tuple[int, str]] = (),
 ) -> tuple[int, str, str | None]:
-    """Check a log that is not published yet: (entries checked, head, first problem or None)."""
+    """Check the chain of a log alone (no definition): (entries checked, head, first problem
+    or None)."""
     previous, count = GENESIS, 0
     marks = dict(checkpoints)
     for seq, text, hashed in entries:
         count += 1
         try:
             previous, _entry = _check_entry(
-                {"seq": seq, "entry": text, "hash": hashed},
-                count,
-                count,
-                previous,
-                round_link,
+                {"seq": seq, "entry": text, "hash": hashed}, count, count, previous, round_link
             )
         except BoardError as error:
             return count - 1, previous, str(error).replace(f"line {count} ", "")
@@ -402,40 +635,76 @@ def check_log(
             return (
                 count,
                 previous,
-                (
-                    f"entry {count}: differs from the checkpoint recorded for it (the log was rewritten)"
-                ),
+                f"entry {count}: differs from the checkpoint recorded for it (the log was rewritten)",
             )
     for seq in marks:
         if seq > count:
             return (
                 count,
                 previous,
-                (f"checkpoint {seq}: the log has only {count} entries (entries were removed)"),
+                f"checkpoint {seq}: the log has only {count} entries (entries were removed)",
             )
     return count, previous, None
 
 
+def _record_line(record: dict) -> bytes:
+    return (canonical(record) + "\n").encode("utf-8")
+
+
+def round_line(definition: dict) -> bytes:
+    return _record_line({"type": "round", **definition})
+
+
+def roll_line(roll: list[dict]) -> bytes:
+    return _record_line({"type": "roll", "areas": roll})
+
+
+def entry_line(seq: int, text: str, hashed: str) -> bytes:
+    return _record_line({"type": "entry", "seq": seq, "entry": text, "hash": hashed})
+
+
+def head_line(count: int, hashed: str) -> bytes:
+    return _record_line({"type": "head", "count": count, "hash": hashed})
+
+
+def tally_line(tally: list[dict]) -> bytes:
+    return _record_line({"type": "tally", "budgets": tally})
+
+
+def staff_audit_line(count: int, head: str) -> bytes:
+    return _record_line({"type": "staff_audit", "count": count, "head": head})
+
+
 def board_lines(
-    definition: dict, entries: Iterable[tuple[int, str, str]], tally: list[dict]
+    definition: dict,
+    roll: list[dict],
+    entries: Iterable[tuple[int, str, str]],
+    tally: list[dict],
+    staff_audit: tuple[int, str],
 ) -> Iterator[bytes]:
     """The board without its signature line: (seq, entry text, hash) in order."""
-    yield (canonical({"type": "round", **definition}) + "\n").encode("utf-8")
+    yield round_line(definition)
+    yield roll_line(roll)
     count, head = 0, GENESIS
     for seq, text, hashed in entries:
-        yield (
-            canonical({"type": "entry", "seq": seq, "entry": text, "hash": hashed}) + "\n"
-        ).encode("utf-8")
+        yield entry_line(seq, text, hashed)
         count, head = seq, hashed
-    yield (canonical({"type": "head", "count": count, "hash": head}) + "\n").encode("utf-8")
-    yield (canonical({"type": "tally", "budgets": tally}) + "\n").encode("utf-8")
+    yield head_line(count, head)
+    yield tally_line(tally)
+    yield staff_audit_line(*staff_audit)
 
 
 def signature_line(public_key: str, signature: str) -> bytes:
-    record = {
-        "type": "signature",
-        "algorithm": "ed25519",
-        "public_key": public_key,
-        "signature": signature,
-    }
-    return (canonical(record) + "\n").encode("utf-8")
+    """The last line; the key id is derived from the public key (base64 of its raw bytes)."""
+    raw = public_key_bytes(public_key)
+    if raw is None:
+        raise ValueError("the public key is not base64 of 32 bytes")
+    return _record_line(
+        {
+            "type": "signature",
+            "algorithm": "ed25519",
+            "key_id": key_id_of(raw),
+            "public_key": public_key,
+            "signature": signature,
+        }
+    )

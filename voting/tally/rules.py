@@ -98,9 +98,10 @@ def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
             for project, value in ballot.items():
                 points[project] += value
         return points
-    approvals: Counter = Counter()
-    for ballot in election.ballots:
-        approvals.update(project for project, value in ballot.items() if value > 0)
+    # One Counter over all choices: much faster than one update() per ballot on large rounds.
+    approvals = Counter(
+        project for ballot in election.ballots for project, value in ballot.items() if value > 0
+    )
     unit = election.costs if sat == "cost" else dict.fromkeys(election.costs, Fraction(1))
     return {project: unit[project] * approvals[project] for project in election.costs}
 
