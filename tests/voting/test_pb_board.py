@@ -23,7 +23,8 @@ from tests.conftest import TEST_SECRET
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import add_proposal, adult_birth_date, make_round, move_to, put_on_roll
 from voting import signing
-from voting.ballots import append_ballot, cast_ballot
+from voting.ballots import canonical_choices, cast_ballot
+from voting.mixing import BallotLog, LogBallot
 from voting.models import Ballot, RollEntry, SigningKey
 from voting.publication import audit_round, board, publish, signing_keys
 from voting.tally.board import check_board
@@ -81,7 +82,9 @@ async def cast_honestly(db, round_, p, roll, kallio, vuosaari):
 async def stuff(db, round_, area_id, choices):
     """A database writer's forgery: a ballot appended to the log with the application's own
     writer (chain, head and ballot row all consistent), with no one's roll mark behind it."""
-    await append_ballot(db, round_, secrets.token_hex(16), area_id, choices, "online")
+    await BallotLog.append(
+        db, round_, [LogBallot(secrets.token_hex(16), area_id, canonical_choices(choices))]
+    )
     await db.commit()
 
 
