@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError
+from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.fastpath import HandOver, fast_path, hit_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
@@ -215,11 +215,15 @@ class FeedbackController(Controller):
                 )
 
         if not form_token_accepted(request, submitted):
-            return await show_again(
-                errors={"": gettext(FORM_EXPIRED)},
-                token=token if genuine else None,
-                status_code=403,
-            )
+            try:
+                return await show_again(
+                    errors={"": gettext(FORM_EXPIRED)},
+                    token=token if genuine else None,
+                    status_code=403,
+                )
+            except NotFoundError:
+                # No such questionnaire: a post without a valid token is refused all the same.
+                raise ForbiddenError(FORM_EXPIRED) from None
         switch_to = (submitted.get("_switch_language") or [""])[0]
         if switch_to:
             # Another language, the answers given so far kept; nothing is stored yet.

@@ -11,7 +11,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
-from app.errors import ForbiddenError
+from app.errors import ForbiddenError, NotFoundError
 from app.fastpath import fast_path
 from app.forms import read_form
 from app.i18n import N_, gettext
@@ -137,7 +137,11 @@ class PollController(Controller):
                 )
 
         if not form_token_accepted(request, submitted):
-            return await show_again({"": gettext(FORM_EXPIRED)}, 403)
+            try:
+                return await show_again({"": gettext(FORM_EXPIRED)}, 403)
+            except NotFoundError:
+                # No such poll: a post without a valid token is refused all the same.
+                raise ForbiddenError(FORM_EXPIRED) from None
         try:
             poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
         except AlreadyVoted:
