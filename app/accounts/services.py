@@ -171,8 +171,9 @@ async def create_user(
         is_active=is_active,
     )
     session.add(user)
-    await _record(session, "user.create", user, None, user_snapshot(user))
     try:
+        # The insert is flushed with the audit record: the unique index may refuse it there.
+        await _record(session, "user.create", user, None, user_snapshot(user))
         await session.commit()
     except IntegrityError as error:
         # Two admins adding the same address at once: the unique index decides.
