@@ -64,7 +64,7 @@ async def some_staff_actions(client, db, how_many=6) -> None:
     await signed_in_as(client, db, Role.STAFF)
     for number in range(how_many):
         response = await client.post(
-            "/staff/events/new", data=form(client, **event_fields(venue=f"Sali {number}"))
+            "/staff/events/new", data=form(client, **event_fields(venue_fi=f"Sali {number}"))
         )
         assert response.status_code == 303, response.text
 
@@ -153,7 +153,7 @@ async def test_a_removed_tail_is_found_against_the_published_head(client, db, mi
         # New actions continue the shortened chain, past the saved count.
         for number in range(4):
             response = await client.post(
-                "/staff/events/new", data=form(client, **event_fields(venue=f"Uusi {number}"))
+                "/staff/events/new", data=form(client, **event_fields(venue_fi=f"Uusi {number}"))
             )
             assert response.status_code == 303
         assert (await audit_head(db))[0] > saved[0]
@@ -309,7 +309,7 @@ async def test_thirty_concurrent_requests_form_one_chain(client, db):
 
     async def one(number: int):
         return await client.post(
-            "/staff/events/new", data=form(client, **event_fields(venue=f"Sali {number}"))
+            "/staff/events/new", data=form(client, **event_fields(venue_fi=f"Sali {number}"))
         )
 
     responses = await asyncio.gather(*(one(number) for number in range(30)))
@@ -384,10 +384,10 @@ async def test_a_crash_at_commit_leaves_neither_the_change_nor_its_record(client
     )
     response = await client.post(
         f"/staff/events/{event.id}",
-        data=form(client, **event_fields(venue="Muutettu paikka")),
+        data=form(client, **event_fields(venue_fi="Muutettu paikka")),
     )
     assert response.status_code == 500
-    assert (await db.get(Event, event.id, populate_existing=True)).venue == "Kirjasto"
+    assert (await db.get(Event, event.id, populate_existing=True)).venue["fi"] == "Kirjasto"
     assert await count(db, AuditRecord) == before
 
 
@@ -427,7 +427,7 @@ async def event_create(client, db, secrets):
 async def event_edit(client, db, secrets):
     event = await make_event(db)
     response = await client.post(
-        f"/staff/events/{event.id}", data=form(client, **event_fields(venue="Toinen sali"))
+        f"/staff/events/{event.id}", data=form(client, **event_fields(venue_fi="Toinen sali"))
     )
     assert response.status_code == 303, response.text
     return ["event.edit"]
