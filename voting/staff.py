@@ -24,7 +24,7 @@ from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import codes_csv, pabulib_response
-from voting.mixing import RoundRef
+from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Resident, Round
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
@@ -533,6 +533,8 @@ class StaffRoundsController(Controller):
             files = await published.exports_of(db_session, stored.id) if exports else None
             return await published.results_of(db_session, stored), files, stored
         self._may_see_counts(request, round_)
+        # The mixer's last batch first: the provisional count is of every ballot cast.
+        await flush_if_closed(db_session, round_)
         results, files = await published.provisional(db_session, round_)
         return results, files, None
 
@@ -686,6 +688,10 @@ class StaffRoundsController(Controller):
     ) -> Template:
         """What publishing would publish now, and what stands in the way."""
         round_ = await rounds.get_round(db_session, round_id)
+        # After the close, the ballots still pending join the log first (the final mix), so
+        # that the page shows what publishing would count.
+        if await flush_if_closed(db_session, round_):
+            round_ = await rounds.get_round(db_session, round_id)
         return await self._publish_page(db_session, settings, round_)
 
     @post("/{round_id:int}/publish", opt={"roles": ADMINS}, status_code=303)
