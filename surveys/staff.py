@@ -259,7 +259,9 @@ async def export_response(
         return Response(
             csv_text(tables[kind]), media_type="text/csv; charset=utf-8", headers=disposition
         )
-    names = group_labels(comparison, areas, await event_titles(db_session, comparison))
+    formatter = Formatter(settings.timezone)
+    titles = await event_titles(db_session, comparison, formatter)
+    names = group_labels(comparison, areas, titles, formatter)
     if fmt == "sheet.csv":
         return Response(
             csv_text(labelled(tables[kind], names, keys_row=False), for_spreadsheet=True),

@@ -400,7 +400,9 @@ async def test_tampering_in_the_database_is_found_by_the_audit_page_and_not_serv
     assert "Not valid." in audit.text
     board = await download_board(client, round_, tmp_path / "board.jsonl")
     assert board.read_bytes() == before, how
-    result = verify(str(board))
+    keys = tmp_path / "signing-key.json"
+    keys.write_bytes((await client.get("/pb/signing-key.json")).content)
+    result = verify(str(board), "--public-key", str(keys))
     assert result.returncode == 0, (how, result.stdout)
 
 

@@ -23,7 +23,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
-from voting.models import Ballot, PaperEntry, RollEntry
+from voting.models import Ballot, PaperEntry, PendingBallot, RollEntry
 from voting.paper import PAPER_STATUSES
 
 
@@ -32,7 +32,9 @@ def form(client, **fields):
 
 
 async def ballots(db) -> int:
-    return await db.scalar(select(func.count()).select_from(Ballot))
+    """Ballots cast: those waiting for the mixer and those already in the log."""
+    pending = await db.scalar(select(func.count()).select_from(PendingBallot))
+    return pending + await db.scalar(select(func.count()).select_from(Ballot))
 
 
 async def round_without_budget_for(db, *, city_budget: bool):
