@@ -26,7 +26,16 @@ from tests.voting.factories import (
     sign_in_to_vote,
 )
 from voting.ballots import cast_ballot
-from voting.models import Ballot, Budget, PendingBallot, Proposal, Resident, RollEntry, Round, VotingCode
+from voting.models import (
+    Ballot,
+    Budget,
+    PendingBallot,
+    Proposal,
+    Resident,
+    RollEntry,
+    Round,
+    VotingCode,
+)
 from voting.publication import publish
 from voting.roll import age_on, parse_roll, person_hash
 from voting.tally.board import check_log
