@@ -117,19 +117,22 @@ async def online_ballots(url: str, round_id: int, voters, proposals, stop: async
 
 
 async def consistency(url: str, slug: str) -> tuple[int, int, int, int]:
-    """(ballots, roll marks, log entries, the log head's count) in one database."""
+    """(ballots, roll marks, log entries, the log head's count) in one database, each ballot
+    still waiting for the mixer counted with the ballots, the entries and the head: consistent
+    when all four agree."""
     connection = await _connect(url)
     try:
-        return tuple(
-            await connection.fetchrow(
-                "SELECT (SELECT count(*) FROM pb_ballot),"
-                " (SELECT count(*) FROM voter_roll WHERE voted_via IS NOT NULL),"
-                " (SELECT count(*) FROM pb_log_entry),"
-                " (SELECT count FROM pb_log_head JOIN pb_round ON pb_round.id = round_id"
-                "  WHERE slug = $1)",
-                slug,
-            )
+        pending, *counts = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM pb_pending),"
+            " (SELECT count(*) FROM pb_ballot),"
+            " (SELECT count(*) FROM voter_roll WHERE voted_via IS NOT NULL),"
+            " (SELECT count(*) FROM pb_log_entry),"
+            " (SELECT count FROM pb_log_head JOIN pb_round ON pb_round.id = round_id"
+            "  WHERE slug = $1)",
+            slug,
         )
+        ballots, marks, entries, head = counts
+        return (ballots + pending, marks, entries + pending, head + pending)
     finally:
         await connection.close()
 

@@ -302,12 +302,11 @@ async def read_database(url: str, scenario: Scenario) -> Stored:
                 "SELECT id FROM voter_roll WHERE voted_via IS NOT NULL"
             )
         }
-        log = [
-            tuple(row)
-            for row in await connection.fetch(
-                "SELECT seq, entry, hash FROM pb_log_entry ORDER BY seq"
-            )
-        ]
+        rows = await connection.fetch(
+            "SELECT seq, entry, hash, tracker FROM pb_log_entry ORDER BY seq"
+        )
+        log = [(row[0], row[1], row[2]) for row in rows]
+        trackers = {row[3] for row in rows}
     finally:
         await connection.close()
     count, _head, problem = check_log(scenario.pb_slug, log)
@@ -322,7 +321,8 @@ async def read_database(url: str, scenario: Scenario) -> Stored:
         roll_marks=len(voted),
         log_entries=count,
         voted=voted,
-        log_hashes={row[2] for row in log},
+        # Receipts are trackers (what the entry carries), known when the ballot was cast.
+        log_hashes=trackers,
         chain_problem=problem,
     )
 
@@ -524,8 +524,10 @@ def main() -> None:
                 return tally, await faults
 
             tally, faults = asyncio.run(drill())
-            stored = asyncio.run(read_database(url, scenario))
+            # Publication closes voting and runs the mixer's last batch: only then is every
+            # acknowledged ballot in the log (before, the last ones may still be pending).
             asyncio.run(publish(url, scenario.pb_slug))
+            stored = asyncio.run(read_database(url, scenario))
             verdict = verify_board(base, scenario.pb_slug, list(tally.receipts.values()))
         flush_redis(redis_url)
         environment["TORI_VOTES_PER_ADDRESS"] = str(VOTE_LIMIT)
