@@ -96,7 +96,7 @@ def test_staff_compare_two_event_types_and_export(new_page, live_server: LiveSer
             r"type=resident_evening.*type=theme_panel|type=theme_panel.*type=resident_evening"
         )
     )
-    table = page.locator("table.figures")
+    table = page.locator("table.figures").first  # the monitoring figures
     expect(table).to_contain_text("Resident evening")
     expect(table).to_contain_text("Theme panel")
     assert table.locator("tbody tr").count() == 2
