@@ -115,7 +115,8 @@ def test_the_admin_confirms_and_publishes_at_phone_width(
     facts = page.locator("dl.facts")
     expect(facts).to_contain_text("5")  # entries in the log and roll marks
     expect(facts.locator("code")).to_have_text(key_id(public_key_text(SEED)))
-    assert violations(page, page.url) == []
+    if javascript:  # axe-core runs as a script in the page: not with JavaScript off
+        assert violations(page, page.url) == []
     button = page.locator(f'form[action="/staff/pb/{round_id}/publish"] button')
     expect(button).to_be_visible()
     assert button.bounding_box()["width"] <= PHONE["width"]
@@ -129,4 +130,5 @@ def test_the_admin_confirms_and_publishes_at_phone_width(
     results = f"{base}/pb/{slug}/results?lang={language}"
     page.goto(results)
     expect(page.locator("table").first).to_contain_text("Benches")
-    assert violations(page, results) == []
+    if javascript:
+        assert violations(page, results) == []
