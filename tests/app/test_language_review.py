@@ -1,6 +1,6 @@
 """The language review stays done: wordings the review replaced do not come back into the Finnish
 and Swedish catalogs, each concept keeps one term, and language names follow one convention
-(notes/h8-language.md lists the review's changes)."""
+(docs/language-review.md lists the review's changes)."""
 
 from __future__ import annotations
 

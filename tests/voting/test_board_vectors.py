@@ -1,5 +1,5 @@
 """Known-answer vectors of the ballot log (tests/data/board-entry-vectors.json, written out by
-hand from the format in notes/h1-board-format.md): the code must reproduce every body, tracker,
+hand from the format in docs/board-format.md): the code must reproduce every body, tracker,
 entry text and chain hash exactly, through the functions and through the one log writer."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ got. An attacker then tries what worked against a log written in the casting tra
 - polling the public log head after every vote, as someone who saw a person vote would.
 
 Each attack links every voter on a log written at casting (checked by running this file's attacks
-against the code before the mixer; see notes/h1-readme.md) and at most what chance allows
+against the code before the mixer; see the README, "Who can learn or change what") and at most what chance allows
 among a batch of k here.
 """
 
