@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from voting import signing
+from voting import board_keys
 from voting.tally.board import (
     FORMAT,
     GENESIS,
@@ -104,7 +104,7 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
             digest.update(line)
             handle.write(line)
         handle.write(
-            signature_line(signing.public_key_text(seed), signing.sign(seed, digest.digest()))
+            signature_line(board_keys.public_key_text(seed), board_keys.sign(seed, digest.digest()))
         )
     return count_seconds
 
@@ -127,7 +127,7 @@ def main() -> None:
         path = Path(folder) / "board.jsonl"
         started = time.perf_counter()
         seed = hashlib.sha256(b"bench").digest()
-        public_key = signing.public_key_text(seed)
+        public_key = board_keys.public_key_text(seed)
         count_seconds = make_board(path, arguments.ballots, seed)
         made = time.perf_counter() - started
         size = path.stat().st_size

@@ -60,7 +60,7 @@ async def answer_problem(
         return gettext(
             "You have already answered this questionnaire on this device. Thank you!"
         ), 409
-    if services.status_of(questionnaire) != "open":
+    if services.questionnaire_status(questionnaire) != "open":
         return gettext("This questionnaire is not open for answers."), 400
     limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
     address = request.client.host if request.client else "unknown"
@@ -158,7 +158,7 @@ class FeedbackController(Controller):
     ) -> Template:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
         language = request.state.language
-        state = services.status_of(questionnaire)
+        state = services.questionnaire_status(questionnaire)
         if (
             state == "open"
             and str(questionnaire.id) in answered_ids(request, settings.secret_key)

@@ -32,7 +32,7 @@ async def open_for_event(session, event_id: int) -> list[Highlight]:
     now = utcnow()
     found = []
     questionnaire = await feedback_services.questionnaire_for_event(session, event_id)
-    if questionnaire and feedback_services.status_of(questionnaire, now) == "open":
+    if questionnaire and feedback_services.questionnaire_status(questionnaire, now) == "open":
         found.append(
             Highlight(
                 kind=N_("Feedback questionnaire"),

@@ -364,7 +364,7 @@ async def submit_response_pg(
 ) -> bool:
     """submit_response on a raw asyncpg connection outside any transaction: one atomic statement."""
     now = now or utcnow()
-    if status_of(form, now) != "open":
+    if questionnaire_status(form, now) != "open":
         raise DomainError(N_("This questionnaire is not open for answers."))
     rows, answers = counted_answers(form, questions, answers)
     response_id = await connection.fetchval(
@@ -568,7 +568,9 @@ def questions_for(
     return tuple(questions)
 
 
-def status_of(questionnaire: Questionnaire | AnsweringForm, now: dt.datetime | None = None) -> str:
+def questionnaire_status(
+    questionnaire: Questionnaire | AnsweringForm, now: dt.datetime | None = None
+) -> str:
     now = now or utcnow()
     if now < questionnaire.opens_at:
         return "not_open"
@@ -600,7 +602,7 @@ async def submit_response(
 ) -> bool:
     """Store one response and its counts in one transaction; False when this token was already used."""
     now = now or utcnow()
-    if status_of(questionnaire, now) != "open":
+    if questionnaire_status(questionnaire, now) != "open":
         raise DomainError(N_("This questionnaire is not open for answers."))
     if isinstance(questionnaire, Questionnaire):
         questionnaire = answering_form_of(questionnaire)

@@ -400,7 +400,7 @@ class EventFeedbackController(Controller):
                 texts=await services.text_answers(db_session, questionnaire, search=search),
                 search=search,
                 public_url=f"{str(request.base_url).rstrip('/')}/f/{questionnaire.slug}",
-                state=services.status_of(questionnaire),
+                state=services.questionnaire_status(questionnaire),
                 extra_questions=extra,
             )
         return Template(

@@ -17,9 +17,7 @@ from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
-from voting.tally.board import entry_body, tracker_of
-
-CHANNELS = ("online", "assisted", "paper")
+from voting.tally.board import CHANNELS, entry_body, tracker_of
 
 
 @dataclass

@@ -34,6 +34,7 @@ from voting.ballots import (
     cast_ballot_pg,
     read_ballot,
 )
+from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
 from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
@@ -47,7 +48,6 @@ from voting.publication import (
 from voting.residents import current_resident, sign_in_first
 from voting.results import REASONS
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
-from voting.signing import public_key_pem
 from voting.tally.board import grouped, normalise_receipt
 
 VOTER_COOKIE = "tori_voter"

@@ -17,7 +17,7 @@ from app.audit import AuditRecord, audit_head, record_action
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, localized
-from voting import published, signing
+from voting import board_keys, published
 from voting.mixing import mix_round, pending_count
 from voting.models import (
     Ballot,
@@ -286,7 +286,7 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     digest = await _digest(session, round_, definition, tally)
     round_.published_tally = tally
     round_.published_count, round_.published_head = head.count, head.head_hash
-    round_.board_signature = signing.sign(seed, digest)
+    round_.board_signature = board_keys.sign(seed, digest)
     round_.published_at = utcnow()
     session.add(Checkpoint(round_id=round_.id, count=head.count, head_hash=head.head_hash))
     signed = b"".join([line async for line in board(session, round_, seed)])
@@ -297,7 +297,7 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
         published_by=getattr(actor, "email", None) or "system",
         count=head.count,
         head=head.head_hash,
-        key_id=published.key_id(signing.public_key_text(seed)),
+        key_id=published.key_id(board_keys.public_key_text(seed)),
         digest=hashlib.sha256(signed).hexdigest(),
         board=signed,
         results=results,
@@ -326,12 +326,12 @@ async def fix_board_facts(session: AsyncSession, round_: Round, seed: bytes) -> 
 
 async def keep_signing_key(session: AsyncSession, seed: bytes) -> SigningKey:
     """The current key's row, added the first time it signs; its last use is now."""
-    key = await session.get(SigningKey, signing.key_id(seed))
+    key = await session.get(SigningKey, board_keys.key_id(seed))
     now = utcnow()
     if key is None:
         key = SigningKey(
-            key_id=signing.key_id(seed),
-            public_key=signing.public_key_text(seed),
+            key_id=board_keys.key_id(seed),
+            public_key=board_keys.public_key_text(seed),
             first_used_at=now,
             last_used_at=now,
         )
@@ -354,12 +354,12 @@ class PublishedKey:
 async def signing_keys(session: AsyncSession, seed: bytes) -> list[PublishedKey]:
     """Every key that has signed a board (oldest first) and the current one, which may not
     have signed anything yet."""
-    current = signing.key_id(seed)
+    current = board_keys.key_id(seed)
     keys = [
         PublishedKey(
             k.key_id,
             k.public_key,
-            signing.fingerprint(k.public_key),
+            board_keys.fingerprint(k.public_key),
             k.first_used_at,
             k.last_used_at,
             k.key_id == current,
@@ -369,8 +369,8 @@ async def signing_keys(session: AsyncSession, seed: bytes) -> list[PublishedKey]
         )
     ]
     if not any(k.current for k in keys):
-        public = signing.public_key_text(seed)
-        keys.append(PublishedKey(current, public, signing.fingerprint(public), None, None, True))
+        public = board_keys.public_key_text(seed)
+        keys.append(PublishedKey(current, public, board_keys.fingerprint(public), None, None, True))
     return keys
 
 
@@ -400,7 +400,7 @@ async def _public_key_of(session: AsyncSession, round_: Round, seed: bytes) -> s
     """The key that signed the round's board; the current one for boards signed before keys
     were kept."""
     key = await session.get(SigningKey, round_.board_key_id) if round_.board_key_id else None
-    return key.public_key if key else signing.public_key_text(seed)
+    return key.public_key if key else board_keys.public_key_text(seed)
 
 
 async def board(session: AsyncSession, round_: Round, seed: bytes) -> AsyncIterator[bytes]:
@@ -430,12 +430,12 @@ class Audit:
 
 async def _trusted_keys(session: AsyncSession, seed: bytes):
     keys = {k.key_id: k.public_key for k in await session.scalars(select(SigningKey))}
-    keys.setdefault(signing.key_id(seed), signing.public_key_text(seed))
+    keys.setdefault(board_keys.key_id(seed), board_keys.public_key_text(seed))
 
     def check(key_id: str, _public_key: str, signature: str, digest: bytes) -> str:
         if key_id not in keys:
             return f"signed by key {key_id}, which is not one of this instance's signing keys"
-        if not signing.verify(keys[key_id], signature, digest):
+        if not board_keys.verify(keys[key_id], signature, digest):
             return "the signature does not match the board"
         return "valid"
 

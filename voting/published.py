@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.i18n import localized
 from voting.models import LogEntry, PaperEntry, Proposal, Publication, RollEntry, Round
 from voting.tally import Election, write_pabulib
-from voting.tally.rounds import RULE_COLUMNS, budget_election, count_budget
+from voting.tally.count import RULE_COLUMNS, budget_election, count_budget
 from voting.tally.rules import votes_per_project
 
 RESULTS_FORMAT = "tori-results/1"

@@ -4,7 +4,7 @@ publication (see `voting.published.count_round`); no page request counts."""
 from __future__ import annotations
 
 from app.i18n import N_
-from voting.tally.rounds import RULE_COLUMNS
+from voting.tally.count import RULE_COLUMNS
 
 REASONS = {
     "selected": N_("Selected"),

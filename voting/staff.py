@@ -22,6 +22,7 @@ from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
 from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
+from voting.board_keys import public_key_text
 from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import codes_csv, pabulib_response
 from voting.mixing import RoundRef, flush_if_closed
@@ -37,7 +38,6 @@ from voting.roll import (
     roll_figures,
     rows_without_budget,
 )
-from voting.signing import public_key_text
 from voting.tally.board import grouped
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")

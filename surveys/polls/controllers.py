@@ -20,7 +20,7 @@ from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token
 from surveys.device import remember_header
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
-from surveys.polls.voting import (
+from surveys.polls.votes import (
     KIOSK_COOKIE,
     KIOSK_REVOKED,
     VOTED_COOKIE,
@@ -75,7 +75,7 @@ class PollController(Controller):
         status_code: int = 200,
     ) -> Template:
         poll = await services.poll_by_slug(db_session, slug)
-        state = services.status_of(poll)
+        state = services.poll_status(poll)
         if (
             state == "open"
             and not kiosk
@@ -208,7 +208,7 @@ class PollController(Controller):
             "results_public": public,
             "results": await services.poll_results(db_session, poll) if public else None,
             "live_source": f"/p/{poll.slug}/live",
-            "state": services.status_of(poll),
+            "state": services.poll_status(poll),
         }
         if is_htmx(request):
             return Template(template_name="polls/_results.html", context=context)

@@ -41,7 +41,7 @@ POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3
 MAX_OPTIONS = 8
 VISIBILITIES = ("immediate", "after_close", "staff")
-CHANNELS = ("qr", "link", "kiosk")
+POLL_CHANNELS = ("qr", "link", "kiosk")
 TOKEN_PURPOSE = "poll-vote"  # noqa: S105 - a MAC purpose label, not a secret
 # A poll's definition is read again by each process at most this often (edits also bump the
 # revision, which the storing statement checks, so an outdated copy never stores a vote).
@@ -105,7 +105,7 @@ class VotingPoll:
     read_at: float = field(default=0.0, compare=False)
 
 
-def status_of(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
+def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
     now = now or utcnow()
     if now < poll.opens_at:
         return "not_open"
@@ -117,7 +117,7 @@ def status_of(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
 def results_public(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> bool:
     if poll.visibility == "immediate":
         return True
-    return poll.visibility == "after_close" and status_of(poll, now) == "closed"
+    return poll.visibility == "after_close" and poll_status(poll, now) == "closed"
 
 
 def questions_of(poll: Poll) -> tuple[Question, ...]:
@@ -375,7 +375,7 @@ async def voting_poll(connection: Any, slug: str, *, fresh: bool = False) -> Vot
 
 
 @dataclass(frozen=True)
-class Ballot:
+class PollBallot:
     """A checked vote, ready to store."""
 
     poll: VotingPoll
@@ -418,7 +418,7 @@ _PG_CAST = (
 )
 
 
-async def cast_vote_pg(connection: Any, ballot: Ballot) -> str:
+async def cast_vote_pg(connection: Any, ballot: PollBallot) -> str:
     """Store a ballot with one statement on a raw asyncpg connection; returns the outcome."""
     keys, values = zip(*ballot.rows, strict=True)
     stored = await connection.fetchval(
@@ -440,7 +440,7 @@ async def cast_vote_pg(connection: Any, ballot: Ballot) -> str:
     return await _why_not_stored(connection, ballot)
 
 
-async def _why_not_stored(connection: Any, ballot: Ballot) -> str:
+async def _why_not_stored(connection: Any, ballot: PollBallot) -> str:
     sql = (
         "SELECT (SELECT count(*) FROM poll_vote WHERE token = $1),"
         " (SELECT revision FROM poll WHERE id = $2),"
@@ -472,7 +472,7 @@ async def _why_not_stored(connection: Any, ballot: Ballot) -> str:
     return KIOSK_REVOKED
 
 
-async def cast_vote(connection: AsyncConnection, ballot: Ballot) -> str:
+async def cast_vote(connection: AsyncConnection, ballot: PollBallot) -> str:
     """Store a ballot in one transaction through SQLAlchemy (SQLite, and PostgreSQL in tests)."""
     try:
         stored = await _insert_ballot(connection, ballot)
@@ -486,7 +486,7 @@ async def cast_vote(connection: AsyncConnection, ballot: Ballot) -> str:
     return await _why_not_stored(connection, ballot)
 
 
-async def _insert_ballot(connection: AsyncConnection, ballot: Ballot) -> bool:
+async def _insert_ballot(connection: AsyncConnection, ballot: PollBallot) -> bool:
     now = utcnow()
     poll = (
         await connection.execute(

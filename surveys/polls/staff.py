@@ -118,7 +118,7 @@ class StaffPollsController(Controller):
         polls = await services.list_polls(db_session)
         return Template(
             template_name="polls/staff_list.html",
-            context={"polls": polls, "status_of": services.status_of},
+            context={"polls": polls, "poll_status": services.poll_status},
         )
 
     async def _form_page(
@@ -193,7 +193,7 @@ class StaffPollsController(Controller):
             template_name="polls/staff_poll.html",
             context={
                 "poll": poll,
-                "state": services.status_of(poll),
+                "state": services.poll_status(poll),
                 "results": await services.poll_results(db_session, poll),
                 "areas": {area.id: area for area in await list_areas(db_session)},
                 "kiosks": await services.list_kiosks(db_session, poll.id),
@@ -203,7 +203,7 @@ class StaffPollsController(Controller):
                 "kiosk_form": kiosk_form or Form(),
                 "visibility_labels": VISIBILITY_LABELS,
                 "channel_labels": CHANNEL_LABELS,
-                "channels": services.CHANNELS,
+                "channels": services.POLL_CHANNELS,
                 "live_source": f"/staff/polls/{poll.id}/live",
                 "fragment_url": f"/staff/polls/{poll.id}/results",
             },
@@ -226,7 +226,7 @@ class StaffPollsController(Controller):
                 "results": await services.poll_results(db_session, poll),
                 "areas": {area.id: area for area in await list_areas(db_session)},
                 "channel_labels": CHANNEL_LABELS,
-                "channels": services.CHANNELS,
+                "channels": services.POLL_CHANNELS,
             },
         )
 
@@ -318,7 +318,7 @@ class StaffPollsController(Controller):
         ]
         for result in results.questions:
             for option in result.options:
-                for channel in services.CHANNELS:
+                for channel in services.POLL_CHANNELS:
                     for area_id, count in sorted(
                         _cells(option, channel).items(), key=lambda item: item[0] or 0
                     ):

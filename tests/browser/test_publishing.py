@@ -16,8 +16,8 @@ from tests.browser.conftest import PHONE, LiveServer, sign_in
 from tests.browser.test_accessibility import violations
 from tests.conftest import TEST_SECRET
 from tests.postgres import run_in_own_loop
+from voting.board_keys import public_key_text
 from voting.published import key_id
-from voting.signing import public_key_text
 
 pytestmark = pytest.mark.browser
 

@@ -139,7 +139,7 @@ async def test_200_concurrent_casts_of_one_token_store_one_vote(db, database):
     async def cast_once() -> str:
         async with crowd.raw_connection() as connection:
             voting = await services.voting_poll(connection, poll.slug)
-            ballot = services.Ballot(
+            ballot = services.PollBallot(
                 poll=voting,
                 token=token,
                 channel="qr",
@@ -254,7 +254,7 @@ async def test_poll_closed_after_the_page_was_cached_takes_no_vote(client, db, d
     async with database.engine.connect() as connection:
         raw = (await connection.get_raw_connection()).driver_connection
         cached = await services.voting_poll(raw, poll.slug)
-    assert services.status_of(cached) == "open"
+    assert services.poll_status(cached) == "open"
     # Staff close the poll now. Another process's cached copy would still say open (put back here
     # by hand), but the storing statement checks the poll's revision and times itself.
     await services.close_poll_now(db, await services.get_poll(db, poll.id))

@@ -13,7 +13,7 @@ import copy
 import hashlib
 from pathlib import Path
 
-from voting import signing
+from voting import board_keys
 from voting.tally.board import (
     FORMAT,
     GENESIS,
@@ -139,8 +139,8 @@ def build(
             STAFF_AUDIT,
         )
     )
-    signature = signing.sign(seed, hashlib.sha256(data).digest())
-    return data + signature_line(signing.public_key_text(seed), signature)
+    signature = board_keys.sign(seed, hashlib.sha256(data).digest())
+    return data + signature_line(board_keys.public_key_text(seed), signature)
 
 
 VECTORS = {
@@ -158,8 +158,8 @@ def write() -> None:
     for name in VECTORS:
         (DATA / name).write_bytes(vector(name))
     (DATA / "board-v2-key.txt").write_text(
-        f"# tori test key (tests/voting/board_vectors.py): key id {signing.key_id(SEED)}\n"
-        f"{signing.public_key_text(SEED)}\n",
+        f"# tori test key (tests/voting/board_vectors.py): key id {board_keys.key_id(SEED)}\n"
+        f"{board_keys.public_key_text(SEED)}\n",
         encoding="utf-8",
     )
 

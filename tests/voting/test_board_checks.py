@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.voting import board_vectors as vectors
-from voting import signing
+from voting import board_keys
 from voting.tally.board import canonical, check_board
 from voting.verify import signature_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-GENUINE = {signing.key_id(vectors.SEED): signing.public_key_text(vectors.SEED)}
+GENUINE = {board_keys.key_id(vectors.SEED): board_keys.public_key_text(vectors.SEED)}
 
 
 def lines_of(data: bytes) -> list[bytes]:
@@ -66,7 +66,7 @@ def test_tori_verify_finds_the_known_answer_board_valid_with_its_key(name):
     result = verify(str(DATA / name), "--public-key", str(DATA / "board-v2-key.txt"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("VALID: ")
-    assert f"key {signing.key_id(vectors.SEED)}" in result.stdout
+    assert f"key {board_keys.key_id(vectors.SEED)}" in result.stdout
 
 
 def test_every_single_byte_edit_of_the_known_answer_board_is_caught():
@@ -187,25 +187,27 @@ FORGER = hashlib.sha256(b"someone else's key").digest()
 def test_a_board_resigned_with_another_key_is_not_valid_with_the_genuine_key(tmp_path):
     forged = tmp_path / "forged.jsonl"
     forged.write_bytes(vectors.build(vectors.definition(), [(1, {"1": 1, "2": 1})], seed=FORGER))
-    genuine = verify(str(forged), "--public-key", signing.public_key_text(vectors.SEED))
+    genuine = verify(str(forged), "--public-key", board_keys.public_key_text(vectors.SEED))
     assert genuine.returncode == 1
-    assert f"signed by key {signing.key_id(FORGER)}, which is not among the keys" in genuine.stdout
+    assert (
+        f"signed by key {board_keys.key_id(FORGER)}, which is not among the keys" in genuine.stdout
+    )
     # Without a key it cannot tell: it says so, with the forger's fingerprint to compare.
     alone = verify(str(forged))
     assert alone.returncode == 3, alone.stdout
     assert alone.stdout.startswith("chain and count valid, signer not verified")
-    assert signing.fingerprint(signing.public_key_text(FORGER)) in alone.stdout
+    assert board_keys.fingerprint(board_keys.public_key_text(FORGER)) in alone.stdout
     assert "VALID:" not in alone.stdout
 
 
 def test_the_public_key_written_in_the_board_cannot_be_swapped_for_the_genuine_one(tmp_path):
     data = vectors.build(vectors.definition(), [(1, {"1": 1})], seed=FORGER)
     record = json.loads(lines_of(data)[-1])
-    record["public_key"] = signing.public_key_text(vectors.SEED)
-    record["key_id"] = signing.key_id(vectors.SEED)
+    record["public_key"] = board_keys.public_key_text(vectors.SEED)
+    record["key_id"] = board_keys.key_id(vectors.SEED)
     swapped = b"".join(lines_of(data)[:-1]) + (canonical(record) + "\n").encode()
     assert "the signature does not match the board" in first_problem(swapped)
-    record["key_id"] = signing.key_id(FORGER)
+    record["key_id"] = board_keys.key_id(FORGER)
     mismatched = b"".join(lines_of(data)[:-1]) + (canonical(record) + "\n").encode()
     assert "key_id is not the id of the public key" in first_problem(mismatched)
 
@@ -217,15 +219,15 @@ def test_a_key_file_of_several_keys_picks_the_board_s_key_by_its_id(tmp_path):
     lines = tmp_path / "keys.txt"
     lines.write_text(
         "# old keys first\n"
-        + "".join(f"{signing.key_id(s)} {signing.public_key_text(s)}\n" for s in others)
-        + f"\n{signing.public_key_text(vectors.SEED)}\n"
+        + "".join(f"{board_keys.key_id(s)} {board_keys.public_key_text(s)}\n" for s in others)
+        + f"\n{board_keys.public_key_text(vectors.SEED)}\n"
     )
     as_json = tmp_path / "signing-key.json"
     as_json.write_text(
         json.dumps(
             {
                 "keys": [
-                    {"key_id": signing.key_id(s), "public_key": signing.public_key_text(s)}
+                    {"key_id": board_keys.key_id(s), "public_key": board_keys.public_key_text(s)}
                     for s in [*others, vectors.SEED]
                 ]
             }
@@ -233,19 +235,24 @@ def test_a_key_file_of_several_keys_picks_the_board_s_key_by_its_id(tmp_path):
     )
     pem = tmp_path / "keys.pem"
     pem.write_text(
-        "".join(signing.public_key_pem(signing.public_key_text(s)) for s in [*others, vectors.SEED])
+        "".join(
+            board_keys.public_key_pem(board_keys.public_key_text(s))
+            for s in [*others, vectors.SEED]
+        )
     )
     for keys in (lines, as_json, pem):
         result = verify(str(board), "--public-key", str(keys))
         assert result.returncode == 0, (keys.name, result.stdout + result.stderr)
     only_others = tmp_path / "others.txt"
-    only_others.write_text("".join(f"{signing.public_key_text(s)}\n" for s in others))
+    only_others.write_text("".join(f"{board_keys.public_key_text(s)}\n" for s in others))
     refused = verify(str(board), "--public-key", str(only_others))
     assert refused.returncode == 1
     assert "not among the keys given" in refused.stdout
     # A key file that lies about a key's id, or holds no key, is refused before checking.
     as_json.write_text(
-        json.dumps({"keys": [{"key_id": "0" * 16, "public_key": signing.public_key_text(FORGER)}]})
+        json.dumps(
+            {"keys": [{"key_id": "0" * 16, "public_key": board_keys.public_key_text(FORGER)}]}
+        )
     )
     for bad in (str(as_json), str(tmp_path / "missing.txt"), "not-a-key"):
         result = verify(str(board), "--public-key", bad)
@@ -382,10 +389,10 @@ def test_mutated_boards_give_tori_verify_exit_1_with_a_message_and_no_traceback(
 
 
 def test_the_key_id_is_the_start_of_the_sha256_fingerprint_of_the_raw_key():
-    raw = base64.b64decode(signing.public_key_text(vectors.SEED))
+    raw = base64.b64decode(board_keys.public_key_text(vectors.SEED))
     fingerprint = hashlib.sha256(raw).hexdigest()
-    assert signing.fingerprint(signing.public_key_text(vectors.SEED)) == fingerprint
-    assert signing.key_id(vectors.SEED) == fingerprint[:16]
+    assert board_keys.fingerprint(board_keys.public_key_text(vectors.SEED)) == fingerprint
+    assert board_keys.key_id(vectors.SEED) == fingerprint[:16]
     assert json.loads(VALID_LINES[-1])["key_id"] == fingerprint[:16]
 
 

@@ -22,7 +22,7 @@ from tests.app.test_database import run_tori
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import add_proposal, adult_birth_date, make_round, move_to, put_on_roll
-from voting import signing
+from voting import board_keys
 from voting.ballots import canonical_choices, cast_ballot
 from voting.mixing import BallotLog, LogBallot, mix_round
 from voting.models import Ballot, RollEntry, SigningKey
@@ -97,7 +97,7 @@ async def board_bytes(db, round_, seed=SEED) -> bytes:
 
 
 def trusted(*seeds: bytes) -> dict:
-    return {signing.key_id(s): signing.public_key_text(s) for s in seeds}
+    return {board_keys.key_id(s): board_keys.public_key_text(s) for s in seeds}
 
 
 async def test_a_stuffed_ballot_without_a_roll_mark_is_named_before_and_after_publication(
@@ -119,7 +119,7 @@ async def test_a_stuffed_ballot_without_a_roll_mark_is_named_before_and_after_pu
     await publish(db, round_, SEED, None)
     path = tmp_path / "board.jsonl"
     path.write_bytes(await board_bytes(db, round_))
-    result = verify(str(path), "--public-key", signing.public_key_text(SEED))
+    result = verify(str(path), "--public-key", board_keys.public_key_text(SEED))
     assert result.returncode == 1, result.stdout
     assert "line 6 (entry 4)" in result.stdout
     assert "without a roll mark" in result.stdout
@@ -140,7 +140,7 @@ async def test_a_stuffed_ballot_for_another_district_s_project_is_named(db, tmp_
     await publish(db, round_, SEED, None)
     path = tmp_path / "board.jsonl"
     path.write_bytes(await board_bytes(db, round_))
-    result = verify(str(path), "--public-key", signing.public_key_text(SEED))
+    result = verify(str(path), "--public-key", board_keys.public_key_text(SEED))
     assert result.returncode == 1
     assert f"project {p['benches'].id} belongs to area {vuosaari.id}" in result.stdout
 
@@ -242,8 +242,8 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
     # Both keys are kept and published, the current one marked.
     keys = await signing_keys(db, SEED)
     assert [(k.key_id, k.current) for k in keys] == [
-        (signing.key_id(OLD_SEED), False),
-        (signing.key_id(SEED), True),
+        (board_keys.key_id(OLD_SEED), False),
+        (board_keys.key_id(SEED), True),
     ]
     assert all(
         k.fingerprint == hashlib.sha256(base64.b64decode(k.public_key)).hexdigest() for k in keys
@@ -258,18 +258,18 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
         response = await client.get(f"/pb/{round_.slug}/board.jsonl")
         path = tmp_path / f"{round_.slug}.jsonl"
         path.write_bytes(response.content)
-        assert json.loads(response.content.splitlines()[-1])["key_id"] == signing.key_id(seed)
+        assert json.loads(response.content.splitlines()[-1])["key_id"] == board_keys.key_id(seed)
         result = verify(str(path), "--public-key", str(key_file))
         assert result.returncode == 0, result.stdout + result.stderr
         only_other = verify(
             str(path),
             "--public-key",
-            signing.public_key_text(SEED if seed == OLD_SEED else OLD_SEED),
+            board_keys.public_key_text(SEED if seed == OLD_SEED else OLD_SEED),
         )
         assert only_other.returncode == 1
         audit = await audit_round(db, round_, SEED)
         assert audit.valid, audit.problems
-        assert audit.key_id == signing.key_id(seed)
+        assert audit.key_id == board_keys.key_id(seed)
     # The command an administrator runs after a restore agrees, with the new key set.
     done = await asyncio.to_thread(
         run_tori,
@@ -280,16 +280,16 @@ async def test_rotating_the_signing_key_keeps_every_published_board_valid(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"round {first.slug} (published): 3 ballots" in done.stdout
-    assert f"signed by key {signing.key_id(OLD_SEED)}, valid" in done.stdout
+    assert f"signed by key {board_keys.key_id(OLD_SEED)}, valid" in done.stdout
     # A key nobody kept (its row deleted) no longer vouches for the board that names it.
     await db.execute(
-        text(f"DELETE FROM pb_signing_key WHERE key_id = '{signing.key_id(OLD_SEED)}'")
+        text(f"DELETE FROM pb_signing_key WHERE key_id = '{board_keys.key_id(OLD_SEED)}'")
     )
     await db.commit()
     db.expunge_all()
     audit = await audit_round(db, await db.get(type(first), first.id), SEED)
     assert not audit.valid
-    assert await db.scalar(select(SigningKey.key_id)) == signing.key_id(SEED)
+    assert await db.scalar(select(SigningKey.key_id)) == board_keys.key_id(SEED)
 
 
 async def test_the_published_board_passes_the_checks_in_process_with_the_instance_key(db):

@@ -29,10 +29,10 @@ from tests.voting.factories import (
 )
 from voting import published
 from voting.ballots import cast_ballot
+from voting.board_keys import public_key_text
 from voting.models import LogEntry, Publication, RollEntry, Round
 from voting.paper import enter_paper_ballot
 from voting.publication import PublicationError, publish
-from voting.signing import public_key_text
 
 SEED = Settings(secret_key=TEST_SECRET).signing_seed
 
@@ -350,7 +350,7 @@ async def test_the_results_page_counts_nothing(client, db, monkeypatch):
         raise AssertionError("a public request counted")
 
     import voting.published as module
-    import voting.tally.rounds as tally_rounds
+    import voting.tally.count as tally_rounds
 
     monkeypatch.setattr(module, "count_round", no_counting)
     monkeypatch.setattr(tally_rounds, "count_budget", no_counting)

@@ -33,8 +33,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from voting.tally.count import RULE_COLUMNS, budget_election, count_budget
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
-from voting.tally.rounds import RULE_COLUMNS, budget_election, count_budget
 from voting.tally.rules import votes_per_project
 
 GENESIS = "0" * 64

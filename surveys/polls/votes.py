@@ -102,7 +102,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         kiosk_parts = services.split_kiosk_token(request.cookies.get(KIOSK_COOKIE))
         if kiosk_parts is None:
             raise Refusal(gettext(KIOSK_REVOKED), 403)
-    if services.status_of(poll) != "open":
+    if services.poll_status(poll) != "open":
         raise Refusal(gettext(NOT_OPEN))
     if count:
         if kiosk_parts:
@@ -127,10 +127,10 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         raise Refusal(next(iter(messages.values())), 400, messages)
     channel = (submitted.get("channel") or [""])[0]
     area = (submitted.get("area") or [""])[0]
-    return services.Ballot(
+    return services.PollBallot(
         poll=poll,
         token=token,
-        channel=channel if channel in services.CHANNELS else "link",
+        channel=channel if channel in services.POLL_CHANNELS else "link",
         language=language,
         voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
         rows=services.ballot_rows(poll.questions, answers),
