@@ -36,6 +36,7 @@ from voting.ballots import (
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
+from voting.letters import prefilled_sign_in
 from voting.mixing import MixScheduler, RoundRef, flush_if_closed
 from voting.models import Proposal, RollEntry, Round
 from voting.publication import (
@@ -360,7 +361,9 @@ class RoundsController(Controller):
         round_ = await rounds.round_by_slug(db_session, slug)
         if signed_in_voter(request, settings.secret_key, round_):
             return Redirect(path=f"/pb/{slug}/ballot", status_code=303)
-        return self._sign_in_page(round_, oidc=settings.oidc_configured)
+        # A letter's QR code fills in the code's public part (never its secret).
+        prefilled = prefilled_sign_in(request.query_params.get("code"))
+        return self._sign_in_page(round_, prefilled, oidc=settings.oidc_configured)
 
     @post("/{slug:str}/vote", status_code=303)
     async def sign_in(

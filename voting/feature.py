@@ -10,6 +10,7 @@ from voting.commands import COMMANDS
 from voting.controllers import RoundsController
 from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
+from voting.letters_staff import StaffLettersController
 from voting.models import Round
 from voting.residents import ResidentAccountController
 from voting.staff import StaffRoundsController
@@ -72,6 +73,7 @@ feature = Feature(
         IdentifyController,
         ResidentAccountController,
         StaffRoundsController,
+        StaffLettersController,
     ),
     model_modules=("voting.models",),
     staff_links=((N_("Participatory budgeting"), "/staff/pb"),),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -206,6 +208,33 @@ class VotingCode(Base):
     # time (like its row) would follow the order of voting. A code is deleted when its holder
     # votes (see voting/ballots.py).
     kind: Mapped[str] = mapped_column(String(8))
+    # Letter codes: the number of the batch (CodeBatch.number) whose letters carry them.
+    batch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A letter printed again replaces its code: the old one then signs no one in.
+    replaced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class CodeBatch(Base):
+    """One run of issuing letter codes in a round (see voting/letters.py). The secrets are not
+    kept, so a batch's letters are printed when it is issued; printing it again makes new codes
+    for those who have not voted and replaces their old ones."""
+
+    __tablename__ = "pb_code_batch"
+    __table_args__ = (UniqueConstraint("round_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    letters: Mapped[int] = mapped_column(Integer)
+    # The letters' languages, e.g. "fi sv" for a letter in Finnish and Swedish.
+    languages: Mapped[str] = mapped_column(String(16))
+    # Whom to ask for help, as printed on the letters: a phone number, an e-mail address.
+    help_contact: Mapped[str] = mapped_column(String(200))
+    # How many times the batch was printed again; the reprint form carries the count it saw,
+    # so a second press of the same form prints nothing new.
+    reprints: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reprinted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PendingBallot(Base):

@@ -30,7 +30,7 @@ from app.audit import record_action
 from app.errors import DomainError
 from app.i18n import N_, gettext, localized, ngettext
 from app.ratelimit import Limit, RateLimiter, counter_key
-from voting.models import RollEntry, Round, VotingCode
+from voting.models import CodeBatch, RollEntry, Round, VotingCode
 
 MAX_ROLL_BYTES = 64 * 1024 * 1024
 _IDENTIFIER = re.compile(r"[A-Z0-9+\-]{4,32}")
@@ -41,6 +41,10 @@ PUBLIC_LENGTH, SECRET_LENGTH = 8, 12
 # are hashed in minutes, not hours.
 _code_hasher = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
 _DUMMY_CODE_HASH = _code_hasher.hash("X" * SECRET_LENGTH)
+REPLACED_CODE = N_(
+    "This code has been replaced: your letter was printed again with a new code. Use the code "
+    "in your newest letter."
+)
 CODE_FAILURES = Limit(count=5, seconds=60 * 60)
 ADDRESS_FAILURES = Limit(count=30, seconds=15 * 60)
 
@@ -129,6 +133,7 @@ class RollRow:
     birth_date: dt.date
     area_id: int | None
     reference: str | None
+    batch: int | None = None
 
 
 @dataclass
@@ -404,6 +409,7 @@ class IssuedCode:
     code: str
     area_id: int | None
     reference: str | None
+    batch: int | None = None
 
 
 async def _new_codes(count: int) -> list[tuple[str, str, str]]:
@@ -420,10 +426,19 @@ async def _new_codes(count: int) -> list[tuple[str, str, str]]:
 
 
 async def issue_letter_codes(
-    session: AsyncSession, round_: Round, progress: Callable[[int, int], None] | None = None
+    session: AsyncSession,
+    round_: Round,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    languages: str = "fi sv",
+    help_contact: str = "",
 ) -> list[IssuedCode]:
-    """A letter code for everyone on the roll who has none yet and has not voted. The
-    secrets exist only in the returned list (for the mailing file); the database keeps hashes."""
+    """A letter code for everyone on the roll who has none yet and has not voted, as the next
+    numbered batch. The secrets exist only in the returned list (for the mailing file or the
+    letters); the database keeps hashes."""
+    # One issuing run at a time per round: a second (a double submit) waits, then finds
+    # everyone with a code and issues nothing.
+    await session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
     has_code = select(VotingCode.roll_id).where(
         VotingCode.round_id == round_.id, VotingCode.kind == "letter"
     )
@@ -438,6 +453,39 @@ async def issue_letter_codes(
             .order_by(RollEntry.id)
         )
     )
+    number = None
+    if entries:
+        number = (
+            await session.scalar(
+                select(func.coalesce(func.max(CodeBatch.number), 0)).where(
+                    CodeBatch.round_id == round_.id
+                )
+            )
+        ) + 1
+        session.add(
+            CodeBatch(
+                round_id=round_.id,
+                number=number,
+                letters=len(entries),
+                languages=languages,
+                help_contact=help_contact,
+            )
+        )
+    issued = await add_letter_codes(session, round_, entries, number, progress)
+    after = {"issued": len(issued)} | ({"batch": number} if number else {})
+    await record_action(session, None, "codes.letters", f"round {round_.slug}", None, after)
+    await session.commit()
+    return issued
+
+
+async def add_letter_codes(
+    session: AsyncSession,
+    round_: Round,
+    entries: list,
+    batch_number: int | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[IssuedCode]:
+    """New letter codes for (roll id, area id, reference) rows, in the caller's transaction."""
     issued: list[IssuedCode] = []
     batch = 500
     for start in range(0, len(entries), batch):
@@ -453,16 +501,15 @@ async def issue_letter_codes(
                     public_id=public,
                     secret_hash=hashed,
                     kind="letter",
+                    batch=batch_number,
                 )
             )
-            issued.append(IssuedCode(roll_id, format_code(public, secret), area_id, reference))
+            issued.append(
+                IssuedCode(roll_id, format_code(public, secret), area_id, reference, batch_number)
+            )
         await session.flush()
         if progress:
             progress(min(start + batch, len(entries)), len(entries))
-    await record_action(
-        session, None, "codes.letters", f"round {round_.slug}", None, {"issued": len(issued)}
-    )
-    await session.commit()
     return issued
 
 
@@ -553,6 +600,8 @@ async def sign_in_with_code(
         await guard.fail(public_id, address)
         raise DomainError(wrong)
     code_row, entry = row
+    if code_row.replaced:
+        raise DomainError(REPLACED_CODE)
     problem = eligibility_problem(round_, entry, today)
     if problem:
         raise DomainError(problem, age=round_.min_age)

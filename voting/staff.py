@@ -24,7 +24,8 @@ from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
 from voting.controllers import mix_scheduler, results_context, today_in
-from voting.exports import codes_csv, pabulib_response
+from voting.exports import pabulib_response
+from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Resident, Round
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
@@ -33,7 +34,6 @@ from voting.roll import (
     find_on_roll,
     import_roll,
     issue_assisted_code,
-    issue_letter_codes,
     parse_roll,
     roll_figures,
     rows_without_budget,
@@ -358,30 +358,15 @@ class StaffRoundsController(Controller):
 
     @post("/{round_id:int}/codes", opt={"roles": EDITORS}, status_code=200)
     async def letter_codes(
-        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
     ) -> Response | Template:
-        """New letter codes for everyone on the roll without one. The secrets are in this
-        response only: as CSV for the mailing house, or as a printable sheet."""
-        round_ = await rounds.get_round(db_session, round_id)
-        form = Form(await read_form(request))
-        output = form.choice("format", ["csv", "sheet"]) or "csv"
-        issued = await issue_letter_codes(db_session, round_)
-        areas = {area.id: area for area in await list_areas(db_session)}
-        if output == "sheet":
-            return Template(
-                template_name="pb/staff_code_sheet.html",
-                context={
-                    "round": round_,
-                    "issued": issued,
-                    "areas": areas,
-                    "url": f"{str(request.base_url).rstrip('/')}/pb/{round_.slug}/vote",
-                },
-            )
-        return Response(
-            codes_csv(issued, areas),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="tori-codes-{round_.slug}.csv"'},
-        )
+        """The next batch of letter codes for everyone on the roll without one. The secrets are
+        in this response only: as CSV for the mailing house, or as printable letters."""
+        return await issue_letters(request, db_session, settings, round_id)
 
     @post("/{round_id:int}/assisted", opt={"roles": EDITORS}, status_code=200)
     async def assisted(
