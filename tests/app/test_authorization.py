@@ -174,6 +174,8 @@ TABLE = {
     "GET /staff/pb/{round_id:int}/ballots.pb": READERS,
     "GET /staff/pb": READERS,
     "POST /staff/pb/{round_id:int}/codes": EDITORS,
+    "GET /staff/pb/{round_id:int}/letters": EDITORS,
+    "POST /staff/pb/{round_id:int}/letters/{number:int}/reprint": EDITORS,
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}": EDITORS,
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
