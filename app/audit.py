@@ -39,6 +39,7 @@ ACTION_LABELS: dict[str, str] = {
     "round.publish": N_("Results published"),
     "roll.import": N_("Voter roll imported"),
     "codes.letters": N_("Voting codes made for letters"),
+    "codes.reprint": N_("Letters printed again with new codes"),
     "codes.assisted": N_("Voting code given for assisted voting"),
     "proposal.accept": N_("Proposal accepted for the ballot"),
     "proposal.reject": N_("Proposal rejected"),

@@ -43,9 +43,9 @@ from voting.roll import (
 # register says; staff can choose one language for a batch instead.
 LETTER_LANGUAGES: dict[str, str] = {
     "fi sv": N_("Finnish and Swedish on the same letter"),
-    "fi": N_("Finnish"),
-    "sv": N_("Swedish"),
-    "en": N_("English"),
+    "fi": N_("Finnish only"),
+    "sv": N_("Swedish only"),
+    "en": N_("English only"),
 }
 DEFAULT_LETTER_LANGUAGES = "fi sv"
 HELP_CONTACT_LENGTH = 200
