@@ -99,6 +99,12 @@ def test_staff_make_letters_print_batch_one_again_and_only_the_new_code_signs_in
         expect(part).to_contain_text("klo" if language == "fi" else "kl.")
     expect(letters.first.locator(".letter-qr svg")).to_be_visible()
     check("letters of batch 1")
+    # Printed: one letter per page, without the site's header or the staff notes.
+    page.emulate_media(media="print")
+    assert letters.first.evaluate("e => getComputedStyle(e).breakAfter") == "page"
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".letters-intro")).to_be_hidden()
+    page.emulate_media(media="screen")
     first = CODE.findall(page.locator("main").inner_text())
     assert len(first) == 2
 

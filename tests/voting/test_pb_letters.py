@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
+from app.areas.models import Area
 from app.audit import AuditRecord
 from app.errors import DomainError
 from app.i18n import Formatter, gettext_in
@@ -25,7 +26,7 @@ from tests.voting.factories import (
 )
 from voting import letters
 from voting.models import CodeBatch, RollEntry, Round, VotingCode
-from voting.roll import mark_voted_on_paper
+from voting.roll import issue_letter_codes, mark_voted_on_paper
 
 BASE = "http://testserver.local"
 CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){4}\b")
@@ -260,7 +261,7 @@ async def test_a_double_submit_of_the_reprint_form_prints_once(client, db):
 async def test_two_reprints_at_the_same_moment_issue_one_set(db, database):
     round_ = await round_with_roll(db, people=2)
     async with database.sessionmaker() as session:
-        await letters_issue(session, round_)
+        await issue_letter_codes(session, await session.get(Round, round_.id))
 
     async def attempt():
         async with database.sessionmaker() as session:
@@ -272,12 +273,6 @@ async def test_two_reprints_at_the_same_moment_issue_one_set(db, database):
     assert sum(isinstance(outcome, DomainError) for outcome in outcomes) == 1
     assert await count(db, VotingCode) == 4
     assert await count(db, VotingCode, VotingCode.replaced.is_(True)) == 2
-
-
-async def letters_issue(session, round_):
-    from voting.roll import issue_letter_codes
-
-    return await issue_letter_codes(session, await session.get(Round, round_.id))
 
 
 async def test_printing_again_is_refused_after_voting_has_closed(client, db):
@@ -368,10 +363,7 @@ async def test_issuing_again_makes_batch_two_for_newcomers_only(client, db):
     nobody = await issue(client, round_)
     assert not CODE.search(nobody)
     assert await count(db, CodeBatch) == 1
-    kallio = await db.scalar(select(RollEntry.area_id).limit(1))
-    from app.areas.models import Area
-
-    area = await db.get(Area, kallio)
+    area = await db.get(Area, await db.scalar(select(RollEntry.area_id).limit(1)))
     await put_on_roll(db, round_, [(f"PERSON{n}", adult_birth_date(), area) for n in range(3)])
     newcomer = CODE.findall(await issue(client, round_))
     assert len(newcomer) == 1
