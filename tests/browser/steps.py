@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from app.database import Database, utcnow
 from tests.browser.conftest import STAFF_PASSWORD, LiveServer
@@ -196,6 +196,24 @@ def put_on_roll(
     in_database(server, add)
 
 
+def issue_codes(server: LiveServer, arranged: ArrangedRound) -> list[tuple[str, dt.date]]:
+    """Letter codes for everyone on the roll: (code, date of birth) each."""
+
+    async def issue(session) -> list[tuple[str, dt.date]]:
+        from voting import rounds
+        from voting.models import RollEntry
+        from voting.roll import issue_letter_codes
+
+        round_ = await rounds.get_round(session, arranged.id)
+        codes = []
+        for code in await issue_letter_codes(session, round_):
+            entry = await session.get(RollEntry, code.roll_id)
+            codes.append((code.code, entry.birth_date))
+        return codes
+
+    return in_database(server, issue)
+
+
 def cast_and_close(server: LiveServer, arranged: ArrangedRound, choices: list[str]) -> None:
     """Everyone on the roll votes online for `choices` (proposal titles), then voting closes."""
 
@@ -220,7 +238,97 @@ def cast_and_close(server: LiveServer, arranged: ArrangedRound, choices: list[st
     in_database(server, vote)
 
 
+# --- a round open for voting, and a voter's steps ----------------------------------------------
+
+HEADING = {"fi": "Äänestyslippusi", "sv": "Din röstsedel", "en": "Your ballot"}
+REVIEW = {"fi": "Tarkista ääneni", "sv": "Granska min röst", "en": "Review my vote"}
+RECALCULATE = {"fi": "Päivitä summat", "sv": "Uppdatera summorna", "en": "Update the totals"}
+CAST = {"fi": "Anna ääneni", "sv": "Avge min röst", "en": "Cast my vote"}
+CONTINUE = {
+    "fi": "Jatka äänestykseen",
+    "sv": "Fortsätt till röstsedeln",
+    "en": "Continue to the ballot",
+}
+RECORDED = {
+    "fi": "Äänesi on tallennettu.",
+    "sv": "Din röst har registrerats.",
+    "en": "Your vote has been recorded.",
+}
+OVER = {
+    "fi": "Valitsemasi ehdotukset maksavat enemmän kuin budjetti.",
+    "sv": "Förslagen du valt kostar mer än budgeten.",
+    "en": "The proposals you chose cost more than the budget.",
+}
+
+
+@dataclass
+class BudgetingRound:
+    slug: str
+    round_id: int
+    counted_slug: str
+    codes: list[tuple[str, dt.date]]
+    district: list[str]  # proposal titles (en) of the voters' district, cheapest first
+    city: list[str]
+
+
+def budgeting_round(server: LiveServer, voters: int = 40) -> BudgetingRound:
+    """A round open for voting (equal shares by cost) with three proposals in the first area
+    and two city-wide, `voters` people of that area on the roll, each with a letter code; and
+    the demo round counted last year."""
+    arranged = arrange_round(
+        server,
+        {"fi": "Selainkierros", "sv": "Webbläsaromgång", "en": "Browser round"},
+        description={"en": "For the browser tests."},
+        budgets={"area": 100_000, "city": 200_000},
+        proposals=(
+            ("area", "Benches", 30_000),
+            ("area", "Lights", 50_000),
+            ("area", "Meadow", 60_000),
+            ("city", "Bikes", 150_000),
+            ("city", "Library", 90_000),
+        ),
+        official_rule="mes_cost",
+    )
+    born = [dt.date(1970, 1, 1) + dt.timedelta(days=400 * n) for n in range(voters)]
+    put_on_roll(server, arranged, [(f"BROWSER{n:04d}", born[n]) for n in range(voters)])
+    [(counted,)] = query(
+        server,
+        "SELECT slug FROM pb_round WHERE results_at < now() ORDER BY id LIMIT 1",
+    )
+    return BudgetingRound(
+        arranged.slug,
+        arranged.id,
+        counted,
+        issue_codes(server, arranged),
+        ["Benches", "Lights", "Meadow"],
+        ["Library", "Bikes"],
+    )
+
+
+def sign_in_to_vote(
+    page: Page, server: LiveServer, budgeting: BudgetingRound, codes, language: str
+) -> None:
+    """The next unused letter code of `codes`, typed in lower case as people do."""
+    code, born = next(codes)
+    page.goto(f"{server.url}/pb/{budgeting.slug}/vote?lang={language}")
+    page.fill("#field-code", code.lower())
+    page.fill("#field-birth_date", born.isoformat())
+    page.get_by_role("button", name=CONTINUE[language]).click()
+    expect(page.get_by_role("heading", name=HEADING[language])).to_be_visible()
+
+
 # --- accessibility and language -----------------------------------------------------------------
+
+
+def violations(page: Page, url: str) -> list[str]:
+    """axe-core's violations on the page at `url`."""
+    page.goto(url)
+    return axe_violations(page, url)
+
+
+def first_link(page: Page, url: str, selector: str) -> str:
+    page.goto(url)
+    return page.locator(selector).first.get_attribute("href")
 
 
 def axe_violations(page: Page, label: str | None = None) -> list[str]:

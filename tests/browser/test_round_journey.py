@@ -57,11 +57,12 @@ def local_now() -> dt.datetime:
     return dt.datetime.now(ZONE)
 
 
-def this_minute() -> dt.datetime:
-    """Now, to the minute as a staff form takes it; not in the last seconds of a minute, so a
-    time typed now is still "now" when the server reads it."""
+def this_minute(*, exactly: bool = False) -> dt.datetime:
+    """Now, to the minute, as a staff form takes a time. `exactly`: not in the last seconds of
+    a minute, so that the time typed is still the current minute when the server reads it
+    (closing voting takes "now or later", and the current minute for now)."""
     now = local_now()
-    if now.second >= 50:
+    if exactly and now.second >= 50:
         time.sleep(61 - now.second)
         now = local_now()
     return now.replace(second=0, microsecond=0)
@@ -379,7 +380,7 @@ def test_a_round_from_creation_to_publication(new_page, live_server: LiveServer,
 
     # --- The admin closes voting now, with a public reason, and publishes. ---
     admin.goto(f"{base}/staff/pb/{round_id}")
-    fill_moment(admin, "close", this_minute())
+    fill_moment(admin, "close", this_minute(exactly=True))
     admin.fill("#field-close_reason_fi", "Kaikki äänet on annettu.")
     admin.locator(f"form[action='/staff/pb/{round_id}/voting-close'] button").click()
     expect(admin.locator("p[role=status]")).to_have_text(said("fi", "Saved."))
