@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
 
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
+from tests.browser.steps import AXE_OPTIONS, axe, first_link, violations
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
-    },
-    "resultTypes": ["violations"],
-}
 PUBLIC_PAGES = [
     "/",
     "/?view=month",
@@ -38,21 +30,6 @@ STAFF_PAGES = [
     "/staff/users/new",
     "/staff/password",
 ]
-axe = Axe()
-
-
-def first_link(page: Page, url: str, selector: str) -> str:
-    page.goto(url)
-    return page.locator(selector).first.get_attribute("href")
-
-
-def violations(page: Page, url: str) -> list[str]:
-    page.goto(url)
-    result = axe.run(page, options=AXE_OPTIONS)
-    return [
-        f"{url}: {v['id']} – {v['help']} ({len(v['nodes'])}×: {v['nodes'][0]['target']})"
-        for v in result.response["violations"]
-    ]
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])

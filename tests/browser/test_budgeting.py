@@ -4,147 +4,33 @@ Finnish, Swedish and English; and zero axe-core violations on every budgeting pa
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from playwright.sync_api import expect
 
-from app.database import Database, utcnow
-from app.settings import Settings
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
-from tests.browser.test_accessibility import AXE_OPTIONS, axe, first_link, violations
-from tests.conftest import TEST_SECRET
-from tests.postgres import run_in_own_loop
+from tests.browser.steps import (
+    AXE_OPTIONS,
+    CAST,
+    CONTINUE,
+    HEADING,
+    OVER,
+    RECALCULATE,
+    RECORDED,
+    RESIDENT_PASSWORD,
+    REVIEW,
+    BudgetingRound,
+    axe,
+    budgeting_round,
+    first_link,
+    make_resident,
+    sign_in_to_vote,
+    violations,
+)
 
 pytestmark = pytest.mark.browser
 
-VOTERS = 40
-HEADING = {"fi": "Äänestyslippusi", "sv": "Din röstsedel", "en": "Your ballot"}
-REVIEW = {"fi": "Tarkista ääneni", "sv": "Granska min röst", "en": "Review my vote"}
-RECALCULATE = {"fi": "Päivitä summat", "sv": "Uppdatera summorna", "en": "Update the totals"}
-CAST = {"fi": "Anna ääneni", "sv": "Avge min röst", "en": "Cast my vote"}
-CONTINUE = {
-    "fi": "Jatka äänestykseen",
-    "sv": "Fortsätt till röstsedeln",
-    "en": "Continue to the ballot",
-}
-RECORDED = {
-    "fi": "Äänesi on tallennettu.",
-    "sv": "Din röst har registrerats.",
-    "en": "Your vote has been recorded.",
-}
-OVER = {
-    "fi": "Valitsemasi ehdotukset maksavat enemmän kuin budjetti.",
-    "sv": "Förslagen du valt kostar mer än budgeten.",
-    "en": "The proposals you chose cost more than the budget.",
-}
-
-
-@dataclass
-class BudgetingRound:
-    slug: str
-    round_id: int
-    counted_slug: str
-    codes: list[tuple[str, dt.date]]
-    district: list[str]  # proposal titles (en) of the voters' district, cheapest first
-    city: list[str]
-
-
-@pytest.fixture(scope="module")
-def budgeting(live_server: LiveServer) -> BudgetingRound:
-    """A round open for voting with 40 people on the roll, each with a letter code."""
-    found: dict = {}
-
-    async def arrange() -> None:
-        from voting import rounds
-        from voting.models import Proposal, Round
-        from voting.roll import RollRow, import_roll, issue_letter_codes, person_hash
-
-        database = Database(live_server.database_url)
-        async with database.sessionmaker() as session:
-            from app.areas.services import list_areas
-
-            area = (await list_areas(session))[0]
-            now = utcnow().replace(microsecond=0)
-            round_ = await rounds.create_round(
-                session,
-                rounds.RoundDraft(
-                    title={"fi": "Selainkierros", "sv": "Webbläsaromgång", "en": "Browser round"},
-                    description={"en": "For the browser tests."},
-                    ideas_open_at=now - dt.timedelta(days=3),
-                    review_at=now - dt.timedelta(days=2),
-                    voting_open_at=now - dt.timedelta(days=1),
-                    voting_close_at=now + dt.timedelta(days=5),
-                    results_at=now + dt.timedelta(days=6),
-                    min_age=12,
-                    ballot_rule="approval",
-                    official_rule="mes_cost",
-                    budgets={area.id: 100_000, None: 200_000},
-                ),
-            )
-            for area_id, title, cost in (
-                (area.id, "Benches", 30_000),
-                (area.id, "Lights", 50_000),
-                (area.id, "Meadow", 60_000),
-                (None, "Bikes", 150_000),
-                (None, "Library", 90_000),
-            ):
-                session.add(
-                    Proposal(
-                        round_id=round_.id,
-                        area_id=area_id,
-                        title={"fi": title, "sv": title, "en": title},
-                        description={"en": f"All about {title.lower()}."},
-                        estimated_cost=cost,
-                        final_cost=cost,
-                        status="accepted",
-                        reason={},
-                        implementation_note={},
-                    )
-                )
-            await session.commit()
-            key = Settings(secret_key=TEST_SECRET).roll_key
-            born = [dt.date(1970, 1, 1) + dt.timedelta(days=400 * n) for n in range(VOTERS)]
-            rows = [
-                RollRow(person_hash(key, f"BROWSER{n:04d}"), born[n], area.id, None)
-                for n in range(VOTERS)
-            ]
-            await import_roll(session, round_, rows)
-            issued = await issue_letter_codes(session, round_)
-            birth_of = {row.person_hash: row.birth_date for row in rows}
-            from voting.models import RollEntry
-
-            codes = []
-            for code in issued:
-                entry = await session.get(RollEntry, code.roll_id)
-                codes.append((code.code, birth_of[entry.person_hash]))
-            counted = await session.scalar(
-                select(Round.slug).where(Round.results_at < now).order_by(Round.id).limit(1)
-            )
-            found.update(slug=round_.slug, round_id=round_.id, counted=counted, codes=codes)
-        await database.dispose()
-
-    run_in_own_loop(arrange)
-    return BudgetingRound(
-        found["slug"],
-        found["round_id"],
-        found["counted"],
-        found["codes"],
-        ["Benches", "Lights", "Meadow"],
-        ["Library", "Bikes"],
-    )
-
-
-@pytest.fixture(scope="module")
-def codes(budgeting: BudgetingRound):
-    """Each test signs in with codes nobody has used yet."""
-    return iter(budgeting.codes)
-
-
-RESIDENT_PASSWORD = "resident browser password 1"
 DELETED = {
     "fi": "Tilisi on poistettu",
     "sv": "Ditt konto har raderats",
@@ -152,39 +38,16 @@ DELETED = {
 }
 
 
-def make_resident(server: LiveServer, email: str) -> None:
-    """A resident with a confirmed account (registration itself is tested over HTTP)."""
-
-    async def arrange() -> None:
-        from app.accounts.passwords import hash_password
-        from voting.models import Resident
-
-        database = Database(server.database_url)
-        async with database.sessionmaker() as session:
-            session.add(
-                Resident(
-                    email=email,
-                    display_name="Axe Asukas",
-                    password_hash=await hash_password(RESIDENT_PASSWORD),
-                    confirmed_at=utcnow(),
-                    session_generation=1,
-                )
-            )
-            await session.commit()
-        await database.dispose()
-
-    run_in_own_loop(arrange)
+@pytest.fixture(scope="module")
+def budgeting(live_server: LiveServer) -> BudgetingRound:
+    """A round open for voting with 40 people on the roll, each with a letter code."""
+    return budgeting_round(live_server)
 
 
-def sign_in_to_vote(
-    page: Page, server: LiveServer, budgeting: BudgetingRound, codes, language: str
-) -> None:
-    code, born = next(codes)
-    page.goto(f"{server.url}/pb/{budgeting.slug}/vote?lang={language}")
-    page.fill("#field-code", code.lower())
-    page.fill("#field-birth_date", born.isoformat())
-    page.get_by_role("button", name=CONTINUE[language]).click()
-    expect(page.get_by_role("heading", name=HEADING[language])).to_be_visible()
+@pytest.fixture(scope="module")
+def codes(budgeting: BudgetingRound):
+    """Each test signs in with codes nobody has used yet."""
+    return iter(budgeting.codes)
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])

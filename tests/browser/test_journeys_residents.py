@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from app.database import Database
 from tests.browser.conftest import PHONE, LiveServer
-from tests.postgres import run_in_own_loop
+from tests.browser.steps import in_database, no_axe_violations, query
 
 pytestmark = pytest.mark.browser
 
@@ -42,42 +40,6 @@ SUMMER = {  # the demo poll with at most two choices and a second question
     "yes": {"fi": "Kyllä", "sv": "Ja", "en": "Yes"},
 }
 VOTE_BUTTON = "form.poll-form button[type=submit]"
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
-    },
-    "resultTypes": ["violations"],
-}
-axe = Axe()
-
-
-def no_axe_violations(page: Page, javascript: bool) -> None:
-    """axe-core runs as a script in the page: checked with JavaScript on (the markup of an error
-    state is the same without it)."""
-    if not javascript:
-        return
-    found = [
-        f"{v['id']} – {v['help']} ({v['nodes'][0]['target']})"
-        for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
-    ]
-    assert found == [], f"{page.url}: {found}"
-
-
-def query(server: LiveServer, statement: str, **params) -> list[tuple]:
-    """Rows from the live server's database, read the way an auditor would."""
-    from sqlalchemy import text
-
-    rows: list[tuple] = []
-
-    async def run() -> None:
-        database = Database(server.database_url)
-        async with database.sessionmaker() as session:
-            rows.extend(tuple(row) for row in (await session.execute(text(statement), params)))
-        await database.dispose()
-
-    run_in_own_loop(run)
-    return rows
 
 
 def responses(server: LiveServer) -> int:
@@ -253,18 +215,12 @@ def kiosk_link(live_server: LiveServer, summer_poll) -> str:
     """A kiosk of the summer poll, made as staff make one; its link is opened once on the tablet."""
     from surveys.polls import services
 
-    made: list[str] = []
+    async def make(session) -> str:
+        poll = await services.get_poll(session, summer_poll[0])
+        _kiosk, token = await services.create_kiosk(session, poll, "Sello", None)
+        return token
 
-    async def make() -> None:
-        database = Database(live_server.database_url)
-        async with database.sessionmaker() as session:
-            poll = await services.get_poll(session, summer_poll[0])
-            _kiosk, token = await services.create_kiosk(session, poll, "Sello", None)
-            made.append(token)
-        await database.dispose()
-
-    run_in_own_loop(make)
-    return f"{live_server.url}/kiosk?t={made[0]}"
+    return f"{live_server.url}/kiosk?t={in_database(live_server, make)}"
 
 
 @JAVASCRIPT

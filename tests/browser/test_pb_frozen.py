@@ -11,10 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from app.database import Database, utcnow
-from tests.browser.conftest import DESKTOP, PHONE, sign_in
-from tests.browser.test_accessibility import AXE_OPTIONS, axe
-from tests.postgres import run_in_own_loop
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
+from tests.browser.steps import AXE_OPTIONS, arrange_round, axe, query
 
 pytestmark = pytest.mark.browser
 
@@ -32,61 +30,25 @@ REASON = {
 }
 
 
-def voting_round(database_url: str, language: str) -> tuple[int, str, dt.datetime]:
+def voting_round(server: LiveServer, language: str) -> tuple[int, str, dt.datetime]:
     """A fresh round open for voting: (id, link, close time)."""
-    found: list = []
-
-    async def arrange() -> None:
-        from app.areas.services import list_areas
-        from voting import rounds
-
-        database = Database(database_url)
-        async with database.sessionmaker() as session:
-            area = (await list_areas(session))[0]
-            now = utcnow().replace(second=0, microsecond=0)
-            round_ = await rounds.create_round(
-                session,
-                rounds.RoundDraft(
-                    title={"fi": "Jatkettava", "sv": "Förlängs", "en": f"Extended {language}"},
-                    description={},
-                    ideas_open_at=now - dt.timedelta(days=3),
-                    review_at=now - dt.timedelta(days=2),
-                    voting_open_at=now - dt.timedelta(days=1),
-                    voting_close_at=now + dt.timedelta(days=2),
-                    results_at=now + dt.timedelta(days=3),
-                    min_age=12,
-                    ballot_rule="approval",
-                    official_rule="greedy",
-                    budgets={area.id: 100_000},
-                ),
-            )
-            found.extend([round_.id, round_.slug, round_.voting_close_at])
-        await database.dispose()
-
-    run_in_own_loop(arrange)
-    return found[0], found[1], found[2]
+    arranged = arrange_round(
+        server,
+        {"fi": "Jatkettava", "sv": "Förlängs", "en": f"Extended {language}"},
+        description={},
+        budgets={"area": 100_000},
+        closes_in=dt.timedelta(days=2),
+    )
+    return arranged.id, arranged.slug, arranged.voting_close_at
 
 
-def stored_changes(database_url: str, round_id: int) -> list:
-    found: list = []
-
-    async def read() -> None:
-        from sqlalchemy import text
-
-        database = Database(database_url)
-        async with database.sessionmaker() as session:
-            rows = await session.execute(
-                text(
-                    "SELECT c.kind, c.to_at, c.reason, r.voting_close_at FROM pb_round_change c"
-                    " JOIN pb_round r ON r.id = c.round_id WHERE c.round_id = :id"
-                ),
-                {"id": round_id},
-            )
-            found.extend(tuple(row) for row in rows)
-        await database.dispose()
-
-    run_in_own_loop(read)
-    return found
+def stored_changes(server: LiveServer, round_id: int) -> list:
+    return query(
+        server,
+        "SELECT c.kind, c.to_at, c.reason, r.voting_close_at FROM pb_round_change c"
+        " JOIN pb_round r ON r.id = c.round_id WHERE c.round_id = :id",
+        id=round_id,
+    )
 
 
 @pytest.mark.parametrize(
@@ -97,7 +59,7 @@ def stored_changes(database_url: str, round_id: int) -> list:
 def test_an_admin_extends_voting_with_a_public_reason(
     new_page, live_server, language, viewport, javascript
 ):
-    round_id, slug, close = voting_round(live_server.database_url, language)
+    round_id, slug, close = voting_round(live_server, language)
     page = new_page(viewport, javascript=javascript)
     base = live_server.url
     sign_in(page, live_server, lang=language)
@@ -127,7 +89,7 @@ def test_an_admin_extends_voting_with_a_public_reason(
     # What was typed is still there.
     expect(page.locator("#field-close_date")).to_have_value(later.date().isoformat())
     check("close form errors")
-    assert stored_changes(live_server.database_url, round_id) == []
+    assert stored_changes(live_server, round_id) == []
 
     # With a reason in the reader's language: saved, shown, public.
     page.locator(f"#field-close_reason_{language}").fill(REASON[language])
@@ -135,7 +97,7 @@ def test_an_admin_extends_voting_with_a_public_reason(
     expect(page.locator("p[role=status]")).to_have_text(SAVED[language])
     expect(page.locator("#changes-title")).to_be_visible()
     check("after the change")
-    [(kind, to_at, reason, closes)] = stored_changes(live_server.database_url, round_id)
+    [(kind, to_at, reason, closes)] = stored_changes(live_server, round_id)
     assert kind == "extend"
     assert to_at == closes == later.astimezone(dt.UTC)
     assert reason == {language: REASON[language]}

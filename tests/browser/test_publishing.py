@@ -10,12 +10,10 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from app.database import Database, utcnow
 from app.settings import Settings
 from tests.browser.conftest import PHONE, LiveServer, sign_in
-from tests.browser.test_accessibility import violations
+from tests.browser.steps import arrange_round, cast_and_close, put_on_roll, violations
 from tests.conftest import TEST_SECRET
-from tests.postgres import run_in_own_loop
 from voting.board_keys import public_key_text
 from voting.published import key_id
 
@@ -27,77 +25,17 @@ SEED = Settings(secret_key=TEST_SECRET).signing_seed
 
 def closed_round(server: LiveServer, label: str) -> tuple[int, str]:
     """A round whose voting has just closed, with five ballots in its log."""
-    found: dict = {}
-
-    async def arrange() -> None:
-        from sqlalchemy import select
-
-        from app.areas.services import list_areas
-        from voting import rounds
-        from voting.ballots import cast_ballot
-        from voting.models import Proposal, RollEntry
-        from voting.roll import RollRow, import_roll, person_hash
-
-        database = Database(server.database_url)
-        async with database.sessionmaker() as session:
-            area = (await list_areas(session))[0]
-            now = utcnow().replace(microsecond=0)
-            round_ = await rounds.create_round(
-                session,
-                rounds.RoundDraft(
-                    title={"fi": f"Julkaisu {label}", "sv": f"Publicering {label}", "en": label},
-                    description={"en": "Publishing in the browser."},
-                    ideas_open_at=now - dt.timedelta(days=3),
-                    review_at=now - dt.timedelta(days=2),
-                    voting_open_at=now - dt.timedelta(days=1),
-                    voting_close_at=now + dt.timedelta(days=1),
-                    results_at=now + dt.timedelta(days=2),
-                    min_age=12,
-                    ballot_rule="approval",
-                    official_rule="greedy",
-                    budgets={area.id: 100_000, None: 200_000},
-                ),
-            )
-            proposals = []
-            for area_id, title, cost in ((area.id, "Benches", 30_000), (None, "Library", 90_000)):
-                proposal = Proposal(
-                    round_id=round_.id,
-                    area_id=area_id,
-                    title={"fi": title, "sv": title, "en": title},
-                    description={"en": title},
-                    estimated_cost=cost,
-                    final_cost=cost,
-                    status="accepted",
-                    reason={},
-                    implementation_note={},
-                )
-                session.add(proposal)
-                await session.flush()
-                proposals.append(proposal.id)
-            await session.commit()
-            key = Settings(secret_key=TEST_SECRET).roll_key
-            await import_roll(
-                session,
-                round_,
-                [
-                    RollRow(person_hash(key, f"PUB{label}{n}"), dt.date(1970, 1, 1), area.id, None)
-                    for n in range(VOTERS)
-                ],
-            )
-            entries = list(
-                await session.scalars(select(RollEntry).where(RollEntry.round_id == round_.id))
-            )
-            for entry in entries:
-                await cast_ballot(
-                    session, round_, entry.id, "online", dict.fromkeys(proposals, 1), area.id
-                )
-            round_.voting_close_at = now - dt.timedelta(minutes=1)
-            await session.commit()
-            found.update(id=round_.id, slug=round_.slug)
-        await database.dispose()
-
-    run_in_own_loop(arrange)
-    return found["id"], found["slug"]
+    arranged = arrange_round(
+        server,
+        {"fi": f"Julkaisu {label}", "sv": f"Publicering {label}", "en": label},
+        description={"en": "Publishing in the browser."},
+        budgets={"area": 100_000, "city": 200_000},
+        proposals=(("area", "Benches", 30_000), ("city", "Library", 90_000)),
+        closes_in=dt.timedelta(days=1),
+    )
+    put_on_roll(server, arranged, [(f"PUB{label}{n}", dt.date(1970, 1, 1)) for n in range(VOTERS)])
+    cast_and_close(server, arranged, ["Benches", "Library"])
+    return arranged.id, arranged.slug
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -4,17 +4,23 @@ page's "set aside" button is readable. Phone width, JavaScript on and off, fi, s
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.database import Database, utcnow
 from tests.browser.conftest import PHONE, LiveServer, sign_in
-from tests.browser.test_accessibility import AXE_OPTIONS, axe
-from tests.browser.test_budgeting import budgeting, codes  # noqa: F401 - fixtures used below
-from tests.postgres import run_in_own_loop
+from tests.browser.steps import (
+    CAST,
+    RECORDED,
+    REVIEW,
+    BudgetingRound,
+    arrange_round,
+    budgeting_round,
+    in_database,
+    no_axe_violations,
+    sign_in_to_vote,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +30,6 @@ BAD_EMAIL = {
     "en": "Enter an e-mail address, such as",
 }
 ONE_TIME = {"fi": "Kertakäyttöinen salasana", "sv": "Engångslösenord", "en": "One-time password"}
-
-
-def no_axe_violations(page: Page, javascript: bool = True) -> None:
-    """axe-core is a script: in a page without JavaScript it cannot run (the evaluation never
-    returns), so the journey without JavaScript is checked by its steps, and the same pages
-    with JavaScript by axe."""
-    if not javascript:
-        return
-    found = axe.run(page, options=AXE_OPTIONS).response["violations"]
-    assert [f"{page.url}: {v['id']} {v['nodes'][0]['target']}" for v in found] == []
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -116,49 +112,38 @@ def contrast(page: Page, selector: str) -> float:
 @pytest.fixture(scope="module")
 def flagged_slip(live_server: LiveServer) -> int:
     """A round open for voting with one slip whose two typings differ."""
-    found: list[int] = []
+    arranged = arrange_round(
+        live_server,
+        {"fi": "Paperikierros", "sv": "Pappersomgång", "en": "Paper round"},
+        description={"en": "For the paper ballot test."},
+        budgets={"area": 100_000},
+    )
 
-    async def arrange() -> None:
+    async def flag(session) -> None:
         from sqlalchemy import select
 
         from app.accounts.models import User
-        from app.areas.services import list_areas
-        from voting import rounds
         from voting.models import PaperEntry
 
-        database = Database(live_server.database_url)
-        async with database.sessionmaker() as session:
-            area = (await list_areas(session))[0]
-            now = utcnow().replace(microsecond=0)
-            round_ = await rounds.create_round(
-                session,
-                rounds.RoundDraft(
-                    title={"fi": "Paperikierros", "sv": "Pappersomgång", "en": "Paper round"},
-                    description={"en": "For the paper ballot test."},
-                    ideas_open_at=now - dt.timedelta(days=3),
-                    review_at=now - dt.timedelta(days=2),
-                    voting_open_at=now - dt.timedelta(days=1),
-                    voting_close_at=now + dt.timedelta(days=5),
-                    results_at=now + dt.timedelta(days=6),
-                    min_age=12,
-                    ballot_rule="approval",
-                    official_rule="greedy",
-                    budgets={area.id: 100_000},
-                ),
+        staff = list(await session.scalars(select(User.id).order_by(User.id)))
+        for typed_by in staff[:2]:
+            session.add(
+                PaperEntry(round_id=arranged.id, slip="P-77", entered_by=typed_by, status="flagged")
             )
-            staff = list(await session.scalars(select(User.id).order_by(User.id)))
-            for typed_by in staff[:2]:
-                session.add(
-                    PaperEntry(
-                        round_id=round_.id, slip="P-77", entered_by=typed_by, status="flagged"
-                    )
-                )
-            await session.commit()
-            found.append(round_.id)
-        await database.dispose()
+        await session.commit()
 
-    run_in_own_loop(arrange)
-    return found[0]
+    in_database(live_server, flag)
+    return arranged.id
+
+
+@pytest.fixture(scope="module")
+def budgeting(live_server: LiveServer) -> BudgetingRound:
+    return budgeting_round(live_server, voters=4)
+
+
+@pytest.fixture(scope="module")
+def codes(budgeting: BudgetingRound):
+    return iter(budgeting.codes)
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
@@ -194,12 +179,10 @@ def test_a_resident_finds_the_open_questionnaire_from_the_event_page(
 def test_back_at_the_ballot_after_voting_the_voter_reads_they_have_voted(
     new_page,
     live_server: LiveServer,
-    budgeting,  # noqa: F811 - the fixture imported above
-    codes,  # noqa: F811
+    budgeting,
+    codes,
     javascript,
 ):
-    from tests.browser.test_budgeting import CAST, RECORDED, REVIEW, sign_in_to_vote
-
     page = new_page(PHONE, javascript=javascript)
     sign_in_to_vote(page, live_server, budgeting, codes, "en")
     page.get_by_label(re.compile("^Benches")).check()

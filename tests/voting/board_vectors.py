@@ -66,7 +66,10 @@ def definition(ballot_rule: str = "approval") -> dict:
                 "kind": "extend",
                 "from": "2026-09-14T18:00:00+00:00",
                 "to": "2026-09-15T18:00:00+00:00",
-                "reason": "Verkkopalvelun katko 14.9.",
+                "reason": {
+                    "fi": "Verkkopalvelun katko 14.9.",
+                    "sv": "Avbrott i webbtjänsten 14.9.",
+                },
             }
         ],
     }

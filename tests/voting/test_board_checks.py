@@ -376,7 +376,8 @@ def test_mutated_boards_give_tori_verify_exit_1_with_a_message_and_no_traceback(
     for _ in range(3):
         data = bytearray(VALID)
         at = rng.randrange(len(data))
-        data[at : at + 1] = bytes([rng.randrange(256)])
+        # Another byte than the one there (the same byte would leave the board as it was).
+        data[at : at + 1] = bytes([(data[at] + rng.randrange(1, 256)) % 256])
         boards.append(bytes(data))
     for number, data in enumerate(boards):
         board = tmp_path / f"mutated-{number}.jsonl"

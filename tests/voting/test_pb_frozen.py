@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -393,6 +394,10 @@ async def test_an_admin_closes_voting_early_and_late_ballots_are_refused(client,
         data=form(client, close_date=now[0], close_time=now[1], close_reason_en="Fraud found"),
     )
     assert closed.status_code == 303, closed.text
+    # The round page confirms it, although the closing-time form is gone with the phase.
+    confirmed = await client.get(closed.headers["location"] + "&lang=en")
+    assert "Close voting early or extend it" not in confirmed.text
+    assert '<p class="notice notice-success" role="status">Saved.</p>' in confirmed.text
     [(kind, *_rest)] = await changes_of(db)
     assert kind == "close_early"
     assert await db.scalar(text("SELECT voting_close_at <= clock_timestamp() FROM pb_round"))
@@ -468,3 +473,30 @@ async def test_the_services_refuse_without_any_form(db):
         with pytest.raises(DomainError, match="fixed once voting opens"):
             await attempt()
     assert await stored(db) == before
+
+
+async def test_the_board_of_a_round_closed_early_is_valid(db):
+    """A round whose voting was closed early, with the public reason in two languages, publishes
+    a board that the audit and tori-verify's checks find valid. The board writes the reason per
+    language, like the title; the checks once wanted a single text, so every round with a
+    change of its voting time was published as "not valid"."""
+    import io
+
+    from app.settings import Settings
+    from tests.conftest import TEST_SECRET
+    from voting import published
+    from voting.tally.board import check_board
+    from voting.verify import signature_checker
+
+    seed = Settings(secret_key=TEST_SECRET).signing_seed
+    round_, _kallio, _ = await voting_round(db)
+    reason = {"fi": "Äänestys päättyi", "en": "Voting ended"}
+    await rounds.change_voting_close(db, round_, utcnow(), reason, None)
+    round_ = await rounds.get_round(db, round_.id)
+    stored = await publication.publish(db, round_, seed, None)
+    verdict = await publication.audit_round(db, round_, seed)
+    assert verdict.valid, verdict.problems
+    board = await published.board_bytes(db, stored.id)
+    assert json.loads(board.split(b"\n", 1)[0])["changes"][0]["reason"] == reason
+    checked = check_board(io.BytesIO(board), [], [], signature_checker({}))
+    assert checked.valid, checked.problems

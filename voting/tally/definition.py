@@ -87,8 +87,14 @@ def _check_period(record: dict) -> None:
             raise DefinitionError(f"{where}: unknown kind {change['kind']!r:.40}")
         for name in ("at", "from", "to"):
             _timestamp(change[name], f"{where}: {name}")
-        if not isinstance(change["reason"], str):
-            raise DefinitionError(f"{where}: the reason is not a text")
+        # The public reason in each language it was given in, like the round's title.
+        reason = change["reason"]
+        if (
+            not isinstance(reason, dict)
+            or not reason
+            or not all(isinstance(text, str) and text for text in reason.values())
+        ):
+            raise DefinitionError(f"{where}: the reason must be an object of texts per language")
 
 
 def _amounts(budgets: object) -> dict:
