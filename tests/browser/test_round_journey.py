@@ -300,11 +300,14 @@ def test_a_round_from_creation_to_publication(new_page, live_server: LiveServer,
     )
     expect(admin.locator(".notice-error")).to_have_count(0)  # every area has a budget
 
-    # --- Letter codes, as a printable sheet. ---
+    # --- Letter codes: batch 1, printed in Finnish and Swedish. ---
+    admin.locator(f"a[href='/staff/pb/{round_id}/letters']").click()
+    admin.locator("#field-languages").select_option("fi sv")
+    admin.locator("#field-help_contact").fill("kirjaamo@example.fi")
     admin.locator(f"form[action='/staff/pb/{round_id}/codes'] button[value=sheet]").click()
-    letters = admin.locator(".code-letter")
+    letters = admin.locator("article.letter")
     expect(letters).to_have_count(4)
-    check(admin, "code sheet")
+    check(admin, "code letters")
     code_of: dict[str, str] = {}
     for text in letters.all_inner_texts():
         reference = re.search(r"K-\d", text).group(0)
