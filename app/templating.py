@@ -13,7 +13,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
-from app.features import event_links, public_links, staff_links
+from app.features import event_links, public_links, staff_links, template_directories
 from app.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_NAMES,
@@ -31,11 +31,8 @@ from app.i18n import (
 from app.security import form_token
 from app.settings import Settings
 
-TEMPLATE_DIRECTORIES = [
-    PROJECT_ROOT / "app" / "templates",
-    PROJECT_ROOT / "surveys" / "templates",
-    PROJECT_ROOT / "voting" / "templates",
-]
+# The core's templates; each feature brings its own (Feature.template_directories).
+CORE_TEMPLATES = PROJECT_ROOT / "app" / "templates"
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -44,7 +41,7 @@ class Renderer:
         self.settings = settings
         self.formatter = Formatter(settings.timezone)
         self.environment = Environment(
-            loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRECTORIES if d.exists()]),
+            loader=FileSystemLoader([str(CORE_TEMPLATES), *map(str, template_directories())]),
             autoescape=select_autoescape(["html", "xml", "svg"]),
             extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
             undefined=StrictUndefined,
