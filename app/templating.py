@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
@@ -104,15 +104,25 @@ class Renderer:
 
     def remember_language_hook(self):
         """A `before_send` hook: an explicit `?lang=` choice is remembered in a cookie for a year."""
-        secure = "; Secure" if self.settings.https else ""
+        https = self.settings.https
 
         async def remember_language(message: Message, scope: Scope) -> None:
             if message["type"] != "http.response.start":
                 return
             state = scope.get("state", {})
             if state.get("remember_language"):
-                cookie = f"{LANGUAGE_COOKIE}={state['language']}; Max-Age={ONE_YEAR}; Path=/; HttpOnly; SameSite=Lax{secure}"
-                MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+                cookie = Cookie(
+                    key=LANGUAGE_COOKIE,
+                    value=state["language"],
+                    max_age=ONE_YEAR,
+                    path="/",
+                    httponly=True,
+                    samesite="lax",
+                    secure=https,
+                )
+                MutableScopeHeaders.from_message(message).add(
+                    "set-cookie", cookie.to_header(header="")
+                )
 
         return remember_language
 
