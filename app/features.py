@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 
@@ -23,6 +24,8 @@ from typing import Any
 class Feature:
     name: str
     route_handlers: Sequence[Any] = ()
+    # The feature's Jinja template directories, searched after the core's (app/templates).
+    template_directories: Sequence[Path] = ()
     # Modules whose import registers the feature's tables on the shared metadata.
     model_modules: Sequence[str] = ()
     # Extra `tori` subcommands: name -> (help, add_arguments(parser), run(settings, arguments) -> exit code)
@@ -80,6 +83,10 @@ async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:
         for item in await feature.milestones(session, start, end)
     ]
     return sorted(found, key=lambda item: item.at)
+
+
+def template_directories() -> list[Path]:
+    return [path for feature in load_features() for path in feature.template_directories]
 
 
 def privacy_sections() -> list[str]:

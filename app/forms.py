@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,24 @@ _CURRENCY = re.compile(r"^(?:€|EUR)|(?:€|EUR)$", re.IGNORECASE)
 _NO_CENTS = re.compile(r"(?<=[0-9])[.,]00$")
 # Thousands grouped by one kind of separator: "30,000", "1.500.000", "30'000".
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}([.,'])[0-9]{3}(?:\1[0-9]{3})*")
+
+
+class UntranslatedMessage(Protocol):
+    """A message id with its parameters, translated where it is shown (e.g. surveys' AnswerError)."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+def translate_errors(errors: Mapping[str, UntranslatedMessage]) -> dict[str, str]:
+    """Each field's error in the reader's language."""
+    return {
+        key: gettext(error.message) % dict(error.params) if error.params else gettext(error.message)
+        for key, error in errors.items()
+    }
 
 
 class FormReadError(ClientException):

@@ -130,42 +130,50 @@ class DatabaseRateLimiter:
 
 
 class RedisRateLimiter:
-    def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis  # noqa: PLC0415 - only needed when Redis is configured
+    """The counters in Redis, through the storage of the `limits` library: a window's hits are
+    added and its expiry set in one atomic script (one round trip). The windows and the sliding
+    count are this module's, shared with the database fallback, because callers need the count
+    itself (`hit` returns it), not only a yes or no."""
 
-        self.redis = Redis.from_url(url)
+    def __init__(self, url: str) -> None:
+        # Only needed when Redis is configured.
+        from limits.aio.storage import RedisStorage  # noqa: PLC0415
+        from redis.asyncio import ConnectionPool  # noqa: PLC0415
+
+        self.pool = ConnectionPool.from_url(url)
+        self.storage = RedisStorage(
+            f"async+{url}",
+            implementation="redispy",
+            key_prefix="tori:rl",
+            connection_pool=self.pool,
+        )
 
     def _key(self, key: str, limit: Limit, window: int | None = None) -> str:
-        return f"tori:rl:{key}:{_window(limit) if window is None else window}"
+        return f"{key}:{_window(limit) if window is None else window}"
 
     async def hit(self, key: str, limit: Limit) -> int:
         return await self.add(key, limit, 1)
 
     async def add(self, key: str, limit: Limit, amount: int) -> int:
-        # One round trip in the common case; the window's first hit also sets its expiry. Were
-        # that second call lost, the key would still never be counted again: the next window
-        # has a key of its own.
-        redis_key = self._key(key, limit)
-        hits = int(await self.redis.incrby(redis_key, amount))
-        if hits == amount:
-            # Kept for one more window: `hits` counts part of the previous window.
-            await self.redis.expire(redis_key, 2 * limit.seconds + 1)
-        return hits
+        # Kept for one more window: `hits` counts part of the previous window.
+        return await self.storage.incr(self._key(key, limit), 2 * limit.seconds + 1, amount)
 
     async def hits(self, key: str, limit: Limit) -> int:
         now = time.time()
         window = _window(limit, now)
-        current, previous = await self.redis.mget(
-            self._key(key, limit, window), self._key(key, limit, window - 1)
+        current, previous = await asyncio.gather(
+            self.storage.get(self._key(key, limit, window)),
+            self.storage.get(self._key(key, limit, window - 1)),
         )
-        return _sliding(int(current or 0), int(previous or 0), limit, now)
+        return _sliding(current, previous, limit, now)
 
     async def reset(self, key: str, limit: Limit) -> None:
         window = _window(limit)
-        await self.redis.delete(self._key(key, limit, window), self._key(key, limit, window - 1))
+        await self.storage.clear(self._key(key, limit, window))
+        await self.storage.clear(self._key(key, limit, window - 1))
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.pool.aclose()
 
 
 @dataclass

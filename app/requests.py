@@ -10,6 +10,11 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from, for rate limits only (never stored in the clear)."""
+    return request.client.host if request.client else "unknown"
+
+
 def local_path(target: str | None, default: str) -> str:
     """A path on this site to go on to after a form: never an open redirect, never oversized."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:

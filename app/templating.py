@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
-from app.features import event_links, public_links, staff_links
+from app.features import event_links, public_links, staff_links, template_directories
 from app.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_NAMES,
@@ -31,11 +31,8 @@ from app.i18n import (
 from app.security import form_token
 from app.settings import Settings
 
-TEMPLATE_DIRECTORIES = [
-    PROJECT_ROOT / "app" / "templates",
-    PROJECT_ROOT / "surveys" / "templates",
-    PROJECT_ROOT / "voting" / "templates",
-]
+# The core's templates; each feature brings its own (Feature.template_directories).
+CORE_TEMPLATES = PROJECT_ROOT / "app" / "templates"
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -44,7 +41,7 @@ class Renderer:
         self.settings = settings
         self.formatter = Formatter(settings.timezone)
         self.environment = Environment(
-            loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRECTORIES if d.exists()]),
+            loader=FileSystemLoader([str(CORE_TEMPLATES), *map(str, template_directories())]),
             autoescape=select_autoescape(["html", "xml", "svg"]),
             extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
             undefined=StrictUndefined,
@@ -107,15 +104,25 @@ class Renderer:
 
     def remember_language_hook(self):
         """A `before_send` hook: an explicit `?lang=` choice is remembered in a cookie for a year."""
-        secure = "; Secure" if self.settings.https else ""
+        https = self.settings.https
 
         async def remember_language(message: Message, scope: Scope) -> None:
             if message["type"] != "http.response.start":
                 return
             state = scope.get("state", {})
             if state.get("remember_language"):
-                cookie = f"{LANGUAGE_COOKIE}={state['language']}; Max-Age={ONE_YEAR}; Path=/; HttpOnly; SameSite=Lax{secure}"
-                MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+                cookie = Cookie(
+                    key=LANGUAGE_COOKIE,
+                    value=state["language"],
+                    max_age=ONE_YEAR,
+                    path="/",
+                    httponly=True,
+                    samesite="lax",
+                    secure=https,
+                )
+                MutableScopeHeaders.from_message(message).add(
+                    "set-cookie", cookie.to_header(header="")
+                )
 
         return remember_language
 

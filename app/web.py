@@ -7,7 +7,7 @@ import gc
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -19,7 +19,7 @@ from app.accounts.controllers import SignInController, UsersController
 from app.accounts.middleware import StaffSessionMiddleware
 from app.accounts.services import SignInGuard
 from app.areas.controllers import AreasController
-from app.audit import AuditController, PublicAuditLogController
+from app.audit.controllers import AuditController, PublicAuditLogController
 from app.database import Database
 from app.errors import exception_handlers
 from app.events.controllers import CalendarController, StaffEventsController
@@ -30,6 +30,7 @@ from app.ratelimit import BatchedCounter, DatabaseRateLimiter, RedisRateLimiter
 from app.security import form_token_cookie, register_form_token, security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
+from app.state import application_state
 from app.templating import ONE_YEAR, Renderer
 
 # Forms are small; a larger body is refused with a 413 page before it is read.
@@ -95,15 +96,12 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "sign_in_guard": Provide(lambda: sign_in_guard, use_cache=True, sync_to_thread=False),
         },
-        state=State(
-            {
-                "db": database,
-                "settings": settings,
-                "renderer": renderer,
-                "limiter": limiter,
-                # Per-address counters of votes and answers: large limits, hit in bursts.
-                "burst_counter": BatchedCounter(limiter),
-            }
+        state=application_state(
+            database=database,
+            settings=settings,
+            renderer=renderer,
+            limiter=limiter,
+            burst_counter=BatchedCounter(limiter),
         ),
         middleware=[
             access_log_middleware,

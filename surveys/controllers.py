@@ -12,12 +12,12 @@ from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.fastpath import HandOver, fast_path, hit_once
-from app.forms import read_form
+from app.forms import read_form, translate_errors
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.ratelimit import Limit, counter_key
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from surveys import services
-from surveys.definitions import AnswerError, read_answers
+from surveys.definitions import read_answers
 from surveys.device import remember_header, remembered_ids
 from surveys.posters import poster
 from surveys.qr import qr_svg
@@ -36,13 +36,6 @@ log = logging.getLogger("tori.surveys")
 
 def answered_ids(request: Request, secret: str) -> list[str]:
     return remembered_ids(request, secret, ANSWERED_COOKIE, ANSWERED_PURPOSE)
-
-
-def translate_errors(errors: dict[str, AnswerError]) -> dict[str, str]:
-    return {
-        key: gettext(error.message) % dict(error.params) if error.params else gettext(error.message)
-        for key, error in errors.items()
-    }
 
 
 async def answer_problem(

@@ -1,5 +1,7 @@
 """How the surveys package plugs into Tori (see app/features.py)."""
 
+from pathlib import Path
+
 from litestar import Litestar
 
 from app.database import utcnow
@@ -12,6 +14,7 @@ from surveys.demo import seed_feedback
 from surveys.polls import services as poll_services
 from surveys.polls.controllers import KioskStartController, PollController
 from surveys.polls.demo import seed_polls
+from surveys.polls.live import POLL_NOTIFIER
 from surveys.polls.staff import StaffPollsController
 from surveys.retention import remove_old_comments
 from surveys.staff import CompareController, EventFeedbackController
@@ -55,13 +58,14 @@ async def seed_surveys(session, settings) -> str:
 
 
 async def stop_live_results(app: Litestar) -> None:
-    notifier = app.state.get("poll_notifier")
+    notifier = POLL_NOTIFIER.get(app)
     if notifier is not None:
         await notifier.close()
 
 
 feature = Feature(
     name="surveys",
+    template_directories=(Path(__file__).parent / "templates",),
     route_handlers=(
         FeedbackController,
         CompareController,

@@ -20,6 +20,7 @@ from app.events.services import get_event
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, N_, Formatter, gettext
 from app.spreadsheets import csv_chunks, csv_text
+from app.state import DATABASE, SETTINGS
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
 from surveys.definitions import DefinitionError, parse_question
@@ -58,7 +59,7 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
         if name == "end" and name not in params:
             # Feedback exists only for events that have been held: by default the period
             # ends today. An emptied "until" field asks for every event, future ones too.
-            zone = ZoneInfo(request.app.state.settings.timezone)
+            zone = ZoneInfo(SETTINGS.of(request).timezone)
             return dt.datetime.now(zone).date()
         value = params.get(name, "").strip()
         if not value:
@@ -223,9 +224,9 @@ async def export_response(
             areas=areas,
         )
         questions = [*catalogue_comparison.questions, *extra_questions]
-        columns = await response_columns(request.app.state.db.sessionmaker, questions)
+        columns = await response_columns(DATABASE.of(request).sessionmaker, questions)
         rows = response_rows(
-            request.app.state.db.sessionmaker, filters, columns, zone=settings.timezone
+            DATABASE.of(request).sessionmaker, filters, columns, zone=settings.timezone
         )
         if for_people:
             header = await anext(rows)

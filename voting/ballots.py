@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -320,19 +321,20 @@ class BallotCache:
     statement checks the voting window itself, so a cached copy never lets a late vote in."""
 
     def __init__(self, round_seconds: float = 5.0, parts_seconds: float = 60.0) -> None:
-        self.round_seconds, self.parts_seconds = round_seconds, parts_seconds
-        self._rounds: dict[str, tuple[float, Round]] = {}
-        self._parts: dict[tuple[int, str, int | None], tuple[float, list[BallotPart]]] = {}
+        self._rounds: TTLCache[str, Round] = TTLCache(
+            maxsize=1000, ttl=round_seconds, timer=time.monotonic
+        )
+        # The link is part of the key: ids can be reused by a database rebuilt from scratch.
+        self._parts: TTLCache[tuple[int, str, int | None], list[BallotPart]] = TTLCache(
+            maxsize=1000, ttl=parts_seconds, timer=time.monotonic
+        )
 
     async def round(self, session: AsyncSession, slug: str) -> Round:
-        hit = self._rounds.get(slug)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        round_ = await round_by_slug(session, slug)
-        _detach(session, round_, *round_.budgets, *(b.area for b in round_.budgets if b.area))
-        if len(self._rounds) > 1000:
-            self._rounds.clear()
-        self._rounds[slug] = (time.monotonic() + self.round_seconds, round_)
+        round_ = self._rounds.get(slug)
+        if round_ is None:
+            round_ = await round_by_slug(session, slug)
+            _detach(session, round_, *round_.budgets, *(b.area for b in round_.budgets if b.area))
+            self._rounds[slug] = round_
         return round_
 
     async def parts(
@@ -340,16 +342,12 @@ class BallotCache:
     ) -> list[BallotPart]:
         if phase_of(round_) != "voting":
             return await ballot_parts(session, round_, area_id)
-        # The link is part of the key: ids can be reused by a database rebuilt from scratch.
         key = (round_.id, round_.slug, area_id)
-        hit = self._parts.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        parts = await ballot_parts(session, round_, area_id)
-        _detach(session, *(p for part in parts for p in part.proposals))
-        if len(self._parts) > 1000:
-            self._parts.clear()
-        self._parts[key] = (time.monotonic() + self.parts_seconds, parts)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = await ballot_parts(session, round_, area_id)
+            _detach(session, *(p for part in parts for p in part.proposals))
+            self._parts[key] = parts
         return parts
 
 

@@ -16,13 +16,12 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.accounts.controllers import client_address
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized
-from app.requests import is_htmx
+from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
 from voting import published, rounds
 from voting.ballots import (

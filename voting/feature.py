@@ -1,5 +1,7 @@
 """How the voting package plugs into Tori (see app/features.py)."""
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from app.database import utcnow
@@ -68,6 +70,7 @@ async def round_milestones(session, start, end) -> list[Milestone]:
 
 feature = Feature(
     name="voting",
+    template_directories=(Path(__file__).parent / "templates",),
     route_handlers=(
         RoundsController,
         IdentifyController,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import anyio
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -233,8 +234,9 @@ async def in_force(session: AsyncSession, round_id: int) -> Published | None:
     return Published(*row) if row else None
 
 
-# Stored results, per process: a publication never changes, so it is decoded once.
-_RESULTS: dict[tuple[int, str], dict] = {}
+# Stored results, per process: a publication never changes, so it is decoded once (the digest is
+# in the key: ids can be reused by a database rebuilt from scratch).
+_RESULTS: LRUCache[tuple[int, str], dict] = LRUCache(maxsize=64)
 
 
 async def results_of(session: AsyncSession, publication: Published) -> dict:
@@ -244,8 +246,6 @@ async def results_of(session: AsyncSession, publication: Published) -> dict:
         results = await session.scalar(
             select(Publication.results).where(Publication.id == publication.id)
         )
-        if len(_RESULTS) >= 64:
-            _RESULTS.clear()
         _RESULTS[key] = results
     return results
 

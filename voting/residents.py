@@ -13,7 +13,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.controllers import client_address
 from app.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.accounts.services import (
     MAX_PASSWORD_LENGTH,
@@ -28,7 +27,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
-from app.requests import local_path
+from app.requests import client_address, local_path
 from app.signing import sign, unsign
 from voting.models import Proposal, Resident, Round
 from voting.rounds import PROPOSAL_STATUSES

@@ -20,6 +20,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, local_datetime, read_form
 from app.i18n import N_, gettext
+from app.state import DATABASE, RENDERER
 from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
@@ -535,7 +536,7 @@ class StaffRoundsController(Controller):
                 db_session,
                 round_,
                 results,
-                request.app.state.renderer,
+                RENDERER.of(request),
                 (stored.id, stored.digest, round_.slug) if stored else None,
                 staff_view=True,
                 provisional=stored is None,
@@ -632,7 +633,7 @@ class StaffRoundsController(Controller):
             # The slip's ballot is pending like an online one: a mix attempt after the response.
             page.background = BackgroundTask(
                 mix_scheduler(request).after_cast,
-                request.app.state.db,
+                DATABASE.of(request),
                 RoundRef(round_.id, round_.slug),
             )
         return page

@@ -13,11 +13,7 @@ from app.dependencies import AppSettings, DbSession, SignInGuardDependency
 from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import gettext
-from app.requests import local_path
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+from app.requests import client_address, local_path
 
 
 class SignInController(Controller):

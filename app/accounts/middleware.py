@@ -4,6 +4,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.accounts.services import user_for_token
+from app.state import DATABASE
 
 SESSION_COOKIE = "tori_session"
 
@@ -15,6 +16,6 @@ class StaffSessionMiddleware(AbstractAuthenticationMiddleware):
         token = connection.cookies.get(SESSION_COOKIE)
         if not token or len(token) > 100:
             return AuthenticationResult(user=None, auth=None)
-        async with connection.app.state.db.sessionmaker() as session:
+        async with DATABASE.of(connection).sessionmaker() as session:
             user = await user_for_token(session, token)
         return AuthenticationResult(user=user, auth=token if user else None)

@@ -19,6 +19,7 @@ from app.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
@@ -34,8 +35,6 @@ MAX_PASSWORD_LENGTH = 256
 
 async def _record(session: AsyncSession, action: str, user: User, before, after) -> None:
     """A record in the staff audit log, in this transaction (never a password or its hash)."""
-    from app.audit import record_action  # noqa: PLC0415 - app.audit imports this module
-
     await session.flush()
     await record_action(session, None, action, f"user {user.id} {user.email}", before, after)
 

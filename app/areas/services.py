@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area, AreaPopulation
+from app.audit import record_action
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 
@@ -71,8 +72,6 @@ def area_snapshot(area: Area) -> dict:
 
 
 async def _record(session: AsyncSession, action: str, area: Area, before, after) -> None:
-    from app.audit import record_action  # noqa: PLC0415 - app.audit's imports reach this module
-
     await session.flush()
     await record_action(session, None, action, f"area {area.id} {area.slug}", before, after)
 

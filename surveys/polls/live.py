@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from app.database import Database
+from app.state import DATABASE, Slot
 
 CHANNEL = "tori_poll"
 # Votes within this many seconds wake result pages once.
@@ -133,3 +134,9 @@ class PollNotifier:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+# Each worker's notifier, made when a page first needs it.
+POLL_NOTIFIER: Slot[PollNotifier] = Slot(
+    "poll_notifier", lambda app: PollNotifier(DATABASE.of(app))
+)

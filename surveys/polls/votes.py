@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 
 from app.fastpath import HandOver, hit_once
+from app.forms import translate_errors
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
-from surveys.controllers import translate_errors
 from surveys.definitions import read_answers
 from surveys.device import remember_header, remembered_ids
 from surveys.polls import services
