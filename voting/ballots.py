@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import Update, delete, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
@@ -164,55 +163,55 @@ async def cast_ballot(
     choices: dict[int, int],
     area_id: Any = ANY_AREA,
 ) -> str:
-    """Mark the roll and store the ballot as pending in one transaction: the row lock on the
-    roll entry lets exactly one of many simultaneous attempts through. The voting window
-    (and, when given, the district the ballot was made for) is checked by the same statement.
-    The ballot gets a random id and no trace of the voter; it joins the log later, shuffled
-    into a batch by the mixer (voting/mixing.py). A used assisted code is deleted. Returns the
-    ballot's tracker, the voter's receipt. (PostgreSQL's busy path is `cast_ballot_pg`, one
-    statement with the same effect.)"""
+    """Mark the roll and store the ballot as pending in one transaction, or do neither: the row
+    lock on the roll entry lets exactly one of many simultaneous attempts through, and the
+    voting window and the district the ballot was made for (the voter's district on the roll
+    when `area_id` is not given) are checked by the marking statement itself. The ballot gets a
+    random id and no trace of the voter; it joins the log later, shuffled into a batch by the
+    mixer (voting/mixing.py). A used assisted code is deleted. Commits; acknowledged means
+    durable. Returns the ballot's tracker, the voter's receipt.
+
+    The one write path of a cast, on PostgreSQL and SQLite alike; the only difference,
+    PostgreSQL's single statement, lives in `_store`."""
     if channel not in CHANNELS:
         raise ValueError(channel)
-    now = utcnow()
-    conditions = [
-        RollEntry.id == roll_id,
-        RollEntry.round_id == round_.id,
-        RollEntry.voted_via.is_(None),
-        exists().where(
-            Round.id == round_.id,
-            Round.voting_open_at <= now,
-            Round.voting_close_at > now,
-            Round.published_at.is_(None),
-        ),
-    ]
-    if area_id is not ANY_AREA:
-        conditions.append(RollEntry.area_id.is_not_distinct_from(area_id))
     try:
-        marked = (
-            await session.execute(
-                update(RollEntry)
-                .where(*conditions)
-                .values(voted_via=channel)
-                .returning(RollEntry.area_id)
-                .execution_options(synchronize_session=False)
+        if area_id is ANY_AREA:
+            area_id = await session.scalar(
+                select(RollEntry.area_id).where(
+                    RollEntry.id == roll_id, RollEntry.round_id == round_.id
+                )
             )
-        ).first()
-        if marked is None:
-            await _refuse(session, round_.id, roll_id, area_id)
-        await session.execute(
-            delete(VotingCode).where(VotingCode.roll_id == roll_id, VotingCode.kind == "assisted")
-        )
         ballot_id = secrets.token_hex(16)
-        tracker = tracker_of(entry_body(round_.slug, marked.area_id, ballot_id, choices))
-        await session.execute(
-            insert(PendingBallot).values(
-                id=ballot_id,
-                round_id=round_.id,
-                area_id=marked.area_id,
-                tracker=tracker,
-                choices=canonical_choices(choices),
+        tracker = tracker_of(entry_body(round_.slug, area_id, ballot_id, choices))
+        now = utcnow()
+        mark = (
+            update(RollEntry)
+            .where(
+                RollEntry.id == roll_id,
+                RollEntry.round_id == round_.id,
+                RollEntry.voted_via.is_(None),
+                RollEntry.area_id.is_not_distinct_from(area_id),
+                exists().where(
+                    Round.id == round_.id,
+                    Round.voting_open_at <= now,
+                    Round.voting_close_at > now,
+                    Round.published_at.is_(None),
+                ),
             )
+            .values(voted_via=channel)
+            .returning(RollEntry.id)
+            .execution_options(synchronize_session=False)
         )
+        pending = {
+            "id": ballot_id,
+            "round_id": round_.id,
+            "area_id": area_id,
+            "tracker": tracker,
+            "choices": canonical_choices(choices),
+        }
+        if not await _store(session, mark, roll_id, pending):
+            await _refuse(session, round_.id, roll_id, area_id)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -220,69 +219,37 @@ async def cast_ballot(
     return tracker
 
 
+async def _store(session: AsyncSession, mark: Update, roll_id: int, pending: dict) -> bool:
+    """Mark the roll (`mark`), delete the voter's assisted code and store the pending ballot,
+    in the session's transaction; False when `mark` marked nothing (and nothing was stored).
+    On PostgreSQL the three are one statement, one round trip (the busiest write of a round);
+    elsewhere three statements, the later two only after the first has marked the roll."""
+    used = delete(VotingCode).where(VotingCode.kind == "assisted")
+    if session.get_bind().dialect.name == "postgresql":
+        marked = mark.cte("marked")
+        used = used.where(VotingCode.roll_id.in_(select(marked.c.id))).cte("used")
+        table = PendingBallot.__table__
+        row = select(*(literal(value, table.c[name].type) for name, value in pending.items()))
+        stored = await session.scalar(
+            insert(PendingBallot)
+            .from_select(list(pending), row.select_from(marked))
+            .returning(PendingBallot.id)
+            .add_cte(used)
+        )
+        return stored is not None
+    if (await session.execute(mark)).first() is None:
+        return False
+    await session.execute(used.where(VotingCode.roll_id == roll_id))
+    await session.execute(insert(PendingBallot).values(**pending))
+    return True
+
+
 def canonical_choices(choices: dict[int, int]) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(choices.items(), key=lambda item: int(item[0]))}
 
 
-_PG_CAST = """
-WITH marked AS (
-    UPDATE voter_roll SET voted_via = $3
-    WHERE id = $2 AND round_id = $1 AND voted_via IS NULL AND area_id IS NOT DISTINCT FROM $4
-      AND EXISTS (
-          SELECT 1 FROM pb_round
-          WHERE id = $1 AND voting_open_at <= now() AND voting_close_at > now()
-            AND published_at IS NULL
-      )
-    RETURNING id, area_id
-), used AS (
-    DELETE FROM voting_code
-    WHERE kind = 'assisted' AND roll_id IN (SELECT id FROM marked)
-)
-INSERT INTO pb_pending (id, round_id, area_id, tracker, choices)
-SELECT $5, $1, area_id, $7, $6::jsonb FROM marked
-RETURNING tracker
-"""
-
-
-async def cast_ballot_pg(
-    connection: Any,
-    round_: Round,
-    roll_id: int,
-    channel: str,
-    area_id: int | None,
-    choices: dict[int, int],
-) -> str:
-    """The same as `cast_ballot` in one statement on a plain asyncpg connection (it commits
-    by itself): the roll is marked and the ballot stored as pending together, or nothing
-    happens; acknowledged means durable. Returns the tracker (the receipt)."""
-    if channel not in CHANNELS:
-        raise ValueError(channel)
-    round_id = round_.id
-    ballot_id = secrets.token_hex(16)
-    tracker = tracker_of(entry_body(round_.slug, area_id, ballot_id, choices))
-    stored = await connection.fetchval(
-        _PG_CAST,
-        round_id,
-        roll_id,
-        channel,
-        area_id,
-        ballot_id,
-        json.dumps(canonical_choices(choices)),
-        tracker,
-    )
-    if stored is None:
-        row = await connection.fetchrow(
-            "SELECT r.voted_via, r.area_id,"
-            " (SELECT voting_open_at <= now() AND voting_close_at > now() FROM pb_round WHERE id = $1)"
-            " FROM voter_roll r WHERE r.id = $2 AND r.round_id = $1",
-            round_id,
-            roll_id,
-        )
-        _explain(row and (row[0], row[1], row[2]), area_id)
-    return stored
-
-
 async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: Any) -> None:
+    """Why a ballot was not stored: raises the error the voter is shown."""
     now = utcnow()
     row = (
         await session.execute(
@@ -293,19 +260,14 @@ async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: A
             .where(RollEntry.id == roll_id, RollEntry.round_id == round_id)
         )
     ).first()
-    _explain(row and (row[0], row[1], row[2] <= now < row[3]), area_id)
-
-
-def _explain(row: tuple | None, area_id: Any) -> None:
-    """Why a ballot was not stored: raises the error the voter is shown."""
     if row is None:
         raise DomainError(NOT_ON_ROLL)
-    voted_via, roll_area, is_open = row
+    voted_via, roll_area, opens, closes = row
     if voted_via is not None:
         raise AlreadyVotedError(ALREADY_VOTED)
-    if not is_open:
+    if not opens <= now < closes:
         raise DomainError(VOTING_CLOSED)
-    if area_id is not ANY_AREA and roll_area != area_id:
+    if roll_area != area_id:
         raise AreaChangedError(AREA_CHANGED)
     raise DomainError(VOTING_CLOSED)
 

@@ -31,7 +31,6 @@ from voting.ballots import (
     AlreadyVotedError,
     BallotCache,
     cast_ballot,
-    cast_ballot_pg,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
@@ -477,16 +476,9 @@ class RoundsController(Controller):
         read = read_ballot(round_, await cache.parts(db_session, round_, voter.area_id), fields)
         if not read.is_valid:
             return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
-        database = request.app.state.db
-        if database.is_postgresql:
-            async with database.raw_connection() as connection:
-                receipt = await cast_ballot_pg(
-                    connection, round_, voter.roll_id, voter.channel, voter.area_id, read.choices
-                )
-        else:
-            receipt = await cast_ballot(
-                db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
-            )
+        receipt = await cast_ballot(
+            db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
+        )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).
         scheduler = mix_scheduler(request)
@@ -494,7 +486,7 @@ class RoundsController(Controller):
             path=f"/pb/{slug}/voted",
             status_code=303,
             background=BackgroundTask(
-                scheduler.after_cast, database, RoundRef(round_.id, round_.slug)
+                scheduler.after_cast, request.app.state.db, RoundRef(round_.id, round_.slug)
             ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
