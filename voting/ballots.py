@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.database import utcnow
-from app.errors import DomainError
+from app.errors import DomainError, ForbiddenError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
@@ -270,6 +270,15 @@ async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: A
     if roll_area != area_id:
         raise AreaChangedError(AREA_CHANGED)
     raise DomainError(VOTING_CLOSED)
+
+
+async def check_not_voted(session: AsyncSession, round_: Round, roll_id: int) -> None:
+    """The signed-in voter's roll entry is in this round and has not voted yet."""
+    entry = await session.get(RollEntry, roll_id)
+    if entry is None or entry.round_id != round_.id:
+        raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
+    if entry.voted_via is not None:
+        raise AlreadyVotedError(ALREADY_VOTED)
 
 
 class AreaChangedError(DomainError):

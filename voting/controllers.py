@@ -3,18 +3,11 @@ ballot with its running total, the review page, casting, and the results."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from markupsafe import Markup
-from sqlalchemy import select
 
 from app.accounts.controllers import client_address
 from app.database import utcnow
@@ -27,16 +20,17 @@ from app.signing import sign, unsign
 from voting import published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
-    CHANNELS,
     AlreadyVotedError,
     BallotCache,
     cast_ballot,
+    check_not_voted,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
-from voting.mixing import MixScheduler, RoundRef, flush_if_closed
-from voting.models import Proposal, RollEntry, Round
+from voting.mixing import RoundRef, flush_if_closed
+from voting.models import Round
+from voting.pages import mix_scheduler, results_context, round_context
 from voting.publication import (
     check_receipt,
     checkpoints,
@@ -44,62 +38,22 @@ from voting.publication import (
     record_checkpoint,
     signing_keys,
 )
-from voting.residents import current_resident, sign_in_first
-from voting.results import REASONS
+from voting.resident_accounts import current_resident, sign_in_first
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
 from voting.tally.board import grouped, normalise_receipt
+from voting.voters import (
+    RECEIPT_COOKIE,
+    RECEIPT_SECONDS,
+    VOTED_COOKIE,
+    VOTER_COOKIE,
+    Voter,
+    signed_in_voter,
+    today_in,
+    voted_here,
+    voter_cookie,
+)
 
-VOTER_COOKIE = "tori_voter"
-# Set when a ballot is cast on this device: the ballot pages then say "you have already voted"
-# instead of "sign in first". It names the round only, not the voter, and does not stop
-# the next person on a shared device from signing in with their own code.
-VOTED_COOKIE = "tori_voted"
-RECEIPT_COOKIE = "tori_receipt"
-RECEIPT_SECONDS = 30 * 60
-VOTER_SECONDS = 30 * 60
 MAX_TITLE, MAX_DESCRIPTION = 120, 3000
-
-
-@dataclass(frozen=True)
-class Voter:
-    """Who is signed in to vote (from the signed cookie): their roll entry, how they signed
-    in, and the district whose ballot they get."""
-
-    roll_id: int
-    channel: str
-    area_id: int | None
-
-
-def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Cookie:
-    expires = int(time.time()) + VOTER_SECONDS
-    area = entry.area_id if entry.area_id is not None else ""
-    value = f"{round_.id}.{entry.id}.{channel}.{area}.{expires}"
-    return Cookie(
-        key=VOTER_COOKIE,
-        value=sign(settings.secret_key, "pb-voter", value),
-        httponly=True,
-        samesite="lax",
-        secure=settings.https,
-        path="/pb/",
-        max_age=VOTER_SECONDS,
-    )
-
-
-def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | None:
-    """The voter signed in to this round, or None."""
-    value = unsign(secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200)
-    if not value or value.count(".") != 4:
-        return None
-    round_id, roll_id, channel, area, expires = value.split(".")
-    if round_id != str(round_.id) or not roll_id.isdecimal() or not expires.isdecimal():
-        return None
-    if (
-        int(expires) < time.time()
-        or channel not in CHANNELS
-        or not (area == "" or area.isdecimal())
-    ):
-        return None
-    return Voter(int(roll_id), channel, int(area) if area else None)
 
 
 def ballot_cache(request: Request) -> BallotCache:
@@ -109,27 +63,9 @@ def ballot_cache(request: Request) -> BallotCache:
     return state.ballot_cache
 
 
-def mix_scheduler(request: Request) -> MixScheduler:
-    state = request.app.state
-    if "mix_scheduler" not in state:
-        state.mix_scheduler = MixScheduler(state.settings.mix_batch)
-    return state.mix_scheduler
-
-
-def today_in(settings) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
-
-
 def code_guard(request: Request) -> CodeGuard:
     state = request.app.state
     return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
-
-
-def voted_here(request: Request, secret: str, round_: Round) -> bool:
-    """Whether a ballot of this round was cast in this browser in the last half hour."""
-    return unsign(secret, "pb-voted", request.cookies.get(VOTED_COOKIE), max_length=200) == (
-        round_.slug
-    )
 
 
 def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
@@ -139,16 +75,6 @@ def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
         context={"slug": str(request.path_params.get("slug", ""))},
         status_code=200 if request.method == "GET" else 409,
     )
-
-
-def round_context(round_: Round) -> dict:
-    return {
-        "round": round_,
-        "phase": rounds.phase_of(round_),
-        "phase_labels": rounds.PHASE_LABELS,
-        "phases": rounds.phase_dates(round_),
-        "ballot_rules": rounds.BALLOT_RULES,
-    }
 
 
 class RoundsController(Controller):
@@ -259,11 +185,7 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        merged_into = (
-            await db_session.get(Proposal, proposal.merged_into_id)
-            if proposal.merged_into_id
-            else None
-        )
+        merged_into = await rounds.merged_into(db_session, proposal)
         return Template(
             template_name="pb/proposal.html",
             context={
@@ -434,11 +356,7 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await ballot_cache(request).round(db_session, slug)
         voter = self._voter(request, settings, round_)
-        entry = await db_session.get(RollEntry, voter.roll_id)
-        if entry is None or entry.round_id != round_.id:
-            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
-        if entry.voted_via is not None:
-            raise AlreadyVotedError(ALREADY_VOTED)
+        await check_not_voted(db_session, round_, voter.roll_id)
         return await self._ballot_page(request, db_session, round_, voter)
 
     @post("/{slug:str}/ballot", status_code=200)
@@ -674,41 +592,3 @@ class RoundsController(Controller):
                 (stored.id, stored.digest, round_.slug),
             ),
         )
-
-
-# Rendered result tables, per process: (publication id, board digest, language, follow-up
-# states) -> HTML. A publication never changes, so neither does its table in one language.
-_RENDERED: dict[tuple, Markup] = {}
-
-
-async def results_context(
-    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
-) -> dict:
-    """The results page's context: the stored results (rendered once per publication and
-    language; `key` None renders afresh); from the live tables only how each proposal's
-    implementation is going (followed after the results, not part of them)."""
-    rows = await db_session.execute(
-        select(Proposal.id, Proposal.implementation).where(
-            Proposal.round_id == round_.id, Proposal.implementation.is_not(None)
-        )
-    )
-    followed = dict(rows.all())
-    context = {
-        "round": round_,
-        "results": results,
-        "rule_labels": rounds.OFFICIAL_RULES,
-        "reasons": REASONS,
-        "implementation": rounds.IMPLEMENTATION_STATUSES,
-        "followed": followed,
-        **extra,
-    }
-    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
-    parts = _RENDERED.get(cache_key) if cache_key else None
-    if parts is None:
-        template = renderer.environment.get_template("pb/_results_parts.html")
-        parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
-        if cache_key:
-            if len(_RENDERED) >= 64:
-                _RENDERED.clear()
-            _RENDERED[cache_key] = parts
-    return {**context, "parts_html": parts}

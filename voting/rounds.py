@@ -15,7 +15,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.models import Ballot, Budget, LogHead, Proposal, RollEntry, Round, RoundChange
+from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.tally.board import GENESIS
 
 PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
@@ -596,3 +596,27 @@ async def set_implementation(
     before = proposal_snapshot(proposal)
     proposal.implementation, proposal.implementation_note = status, note
     await _record_review(session, actor, "implementation", proposal, before)
+
+
+async def implementation_states(session: AsyncSession, round_id: int) -> dict[int, str]:
+    """proposal id -> how carrying it out goes, for the proposals that staff follow."""
+    rows = await session.execute(
+        select(Proposal.id, Proposal.implementation).where(
+            Proposal.round_id == round_id, Proposal.implementation.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
+async def merged_into(session: AsyncSession, proposal: Proposal) -> Proposal | None:
+    """The proposal this one was merged into, if any."""
+    if proposal.merged_into_id is None:
+        return None
+    return await session.get(Proposal, proposal.merged_into_id)
+
+
+async def author_of(session: AsyncSession, proposal: Proposal) -> Resident | None:
+    """Who sent the idea, for staff who need to ask about it (never shown publicly)."""
+    if proposal.author_id is None:
+        return None
+    return await session.get(Resident, proposal.author_id)

@@ -23,10 +23,10 @@ from app.i18n import N_, gettext
 from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
-from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import codes_csv, pabulib_response
 from voting.mixing import RoundRef, flush_if_closed
-from voting.models import Resident, Round
+from voting.models import Round
+from voting.pages import mix_scheduler, results_context
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
     MAX_ROLL_BYTES,
@@ -39,6 +39,7 @@ from voting.roll import (
     rows_without_budget,
 )
 from voting.tally.board import grouped
+from voting.voters import today_in
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
@@ -440,9 +441,7 @@ class StaffRoundsController(Controller):
                 "frozen": await rounds.frozen_by(db_session, round_),
                 "proposal": proposal,
                 # Who sent the idea, for staff who need to ask about it (never shown publicly).
-                "author": await db_session.get(Resident, proposal.author_id)
-                if proposal.author_id
-                else None,
+                "author": await rounds.author_of(db_session, proposal),
                 "others": others,
                 "form": form or Form.prefilled(values),
                 "statuses": rounds.PROPOSAL_STATUSES,
