@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Update, delete, exists, insert, literal, select, update
+from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
-from app.database import utcnow
+from app.database import PortableJSON, utcnow
 from app.errors import DomainError, ForbiddenError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
@@ -183,64 +183,88 @@ async def cast_ballot(
                 )
             )
         ballot_id = secrets.token_hex(16)
-        tracker = tracker_of(entry_body(round_.slug, area_id, ballot_id, choices))
-        now = utcnow()
-        mark = (
-            update(RollEntry)
-            .where(
-                RollEntry.id == roll_id,
-                RollEntry.round_id == round_.id,
-                RollEntry.voted_via.is_(None),
-                RollEntry.area_id.is_not_distinct_from(area_id),
-                exists().where(
-                    Round.id == round_.id,
-                    Round.voting_open_at <= now,
-                    Round.voting_close_at > now,
-                    Round.published_at.is_(None),
-                ),
-            )
-            .values(voted_via=channel)
-            .returning(RollEntry.id)
-            .execution_options(synchronize_session=False)
-        )
-        pending = {
-            "id": ballot_id,
-            "round_id": round_.id,
-            "area_id": area_id,
-            "tracker": tracker,
-            "choices": canonical_choices(choices),
+        values = {
+            "p_roll": roll_id,
+            "p_round": round_.id,
+            "p_area": area_id,
+            "p_now": utcnow(),
+            "p_channel": str(channel),
+            "p_ballot": ballot_id,
+            "p_tracker": tracker_of(entry_body(round_.slug, area_id, ballot_id, choices)),
+            "p_choices": canonical_choices(choices),
         }
-        if not await _store(session, mark, roll_id, pending):
+        if not await _store(session, values):
             await _refuse(session, round_.id, roll_id, area_id)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return tracker
+    return values["p_tracker"]
 
 
-async def _store(session: AsyncSession, mark: Update, roll_id: int, pending: dict) -> bool:
-    """Mark the roll (`mark`), delete the voter's assisted code and store the pending ballot,
-    in the session's transaction; False when `mark` marked nothing (and nothing was stored).
-    On PostgreSQL the three are one statement, one round trip (the busiest write of a round);
-    elsewhere three statements, the later two only after the first has marked the roll."""
-    used = delete(VotingCode).where(VotingCode.kind == "assisted")
-    if session.get_bind().dialect.name == "postgresql":
-        marked = mark.cte("marked")
-        used = used.where(VotingCode.roll_id.in_(select(marked.c.id))).cte("used")
-        table = PendingBallot.__table__
-        row = select(*(literal(value, table.c[name].type) for name, value in pending.items()))
-        stored = await session.scalar(
-            insert(PendingBallot)
-            .from_select(list(pending), row.select_from(marked))
-            .returning(PendingBallot.id)
-            .add_cte(used)
+def _cast_statements() -> tuple[Any, Any, Any, Any]:
+    """The statements of a cast, built once (Core, with named parameters: no per-cast
+    statement building or ORM work on the busiest write of a round): marking the roll,
+    deleting an assisted code, storing the pending ballot, and PostgreSQL's one statement
+    that does all three."""
+    roll, round_, codes = RollEntry.__table__, Round.__table__, VotingCode.__table__
+    pending = PendingBallot.__table__
+    mark = (
+        update(roll)
+        .where(
+            roll.c.id == bindparam("p_roll"),
+            roll.c.round_id == bindparam("p_round"),
+            roll.c.voted_via.is_(None),
+            roll.c.area_id.is_not_distinct_from(bindparam("p_area", type_=Integer)),
+            exists().where(
+                round_.c.id == bindparam("p_round"),
+                round_.c.voting_open_at <= bindparam("p_now"),
+                round_.c.voting_close_at > bindparam("p_now"),
+                round_.c.published_at.is_(None),
+            ),
         )
-        return stored is not None
-    if (await session.execute(mark)).first() is None:
+        .values(voted_via=bindparam("p_channel"))
+        .returning(roll.c.id)
+    )
+    unused = delete(codes).where(codes.c.kind == "assisted")
+    row = (
+        bindparam("p_ballot", type_=String),
+        bindparam("p_round", type_=Integer),
+        bindparam("p_area", type_=Integer),
+        bindparam("p_tracker", type_=String),
+        bindparam("p_choices", type_=PortableJSON),
+    )
+    columns = ["id", "round_id", "area_id", "tracker", "choices"]
+    store = insert(pending).values(dict(zip(columns, row, strict=True)))
+    marked = mark.cte("marked")
+    at_once = (
+        insert(pending)
+        .from_select(columns, select(*row).select_from(marked))
+        .returning(pending.c.id)
+        .add_cte(unused.where(codes.c.roll_id.in_(select(marked.c.id))).cte("used"))
+    )
+    return mark, unused.where(codes.c.roll_id == bindparam("p_roll")), store, at_once
+
+
+_MARK, _UNUSED_CODE, _STORE, _AT_ONCE = _cast_statements()
+
+
+async def _store(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Mark the roll, delete the voter's assisted code and store the pending ballot; False
+    when the roll was not marked (and nothing was stored). On PostgreSQL the three are one
+    statement, atomic by itself: when the session has begun nothing yet (a voter's cast) it
+    runs as its own transaction, one round trip with no BEGIN and COMMIT; otherwise (a paper
+    ballot's second typing) in the session's transaction. Elsewhere three statements in the
+    session's transaction, the later two only after the first has marked the roll."""
+    if session.get_bind().dialect.name == "postgresql":
+        alone = {} if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+        connection = await session.connection(execution_options=alone)
+        return (await connection.execute(_AT_ONCE, values)).first() is not None
+    connection = await session.connection()
+    if (await connection.execute(_MARK, values)).first() is None:
         return False
-    await session.execute(used.where(VotingCode.roll_id == roll_id))
-    await session.execute(insert(PendingBallot).values(**pending))
+    await connection.execute(_UNUSED_CODE, values)
+    await connection.execute(_STORE, values)
     return True
 
 

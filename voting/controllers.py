@@ -14,7 +14,7 @@ from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
-from app.i18n import LANGUAGES, N_, current_language, gettext, localized
+from app.i18n import N_, current_language, gettext, localized
 from app.requests import is_htmx
 from app.signing import sign, unsign
 from voting import published, rounds
@@ -28,6 +28,7 @@ from voting.ballots import (
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
+from voting.forms import area_options, read_code_sign_in, read_proposal
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
 from voting.pages import mix_scheduler, results_context, round_context
@@ -52,8 +53,6 @@ from voting.voters import (
     voted_here,
     voter_cookie,
 )
-
-MAX_TITLE, MAX_DESCRIPTION = 120, 3000
 
 
 def ballot_cache(request: Request) -> BallotCache:
@@ -206,20 +205,11 @@ class RoundsController(Controller):
             context={
                 **round_context(round_),
                 "form": form or Form.prefilled({"language": current_language()}),
-                "area_options": self._area_options(round_),
+                "area_options": area_options(round_),
                 "resident": resident,
             },
             status_code=status,
         )
-
-    @staticmethod
-    def _area_options(round_: Round) -> list[tuple[str, object]]:
-        options: list[tuple[str, object]] = [
-            (str(b.area_id), b.area.name) for b in round_.budgets if b.area is not None
-        ]
-        if rounds.budget_of(round_, None) is not None:
-            options.append(("city", None))
-        return options
 
     @get("/{slug:str}/propose", name="pb_propose")
     async def propose_page(
@@ -237,20 +227,8 @@ class RoundsController(Controller):
         if resident is None:
             raise ForbiddenError(N_("Sign in to send an idea."))
         form = Form(await read_form(request))
-        language = form.choice("language", LANGUAGES) or "fi"
-        title = form.text("title", required=True, max_length=MAX_TITLE)
-        description = form.text(
-            "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
-        )
-        area = form.choice("area", [value for value, _ in self._area_options(round_)])
-        cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
-        if form.is_valid:
-            draft = rounds.ProposalDraft(
-                title={language: title},
-                description={language: description},
-                area_id=None if area == "city" else int(area),
-                estimated_cost=cost,
-            )
+        draft = read_proposal(form, round_)
+        if draft is not None:
             try:
                 proposal = await rounds.submit_proposal(db_session, round_, resident.id, draft)
             except DomainError as error:
@@ -290,8 +268,7 @@ class RoundsController(Controller):
         round_ = await rounds.round_by_slug(db_session, slug)
         oidc = settings.oidc_configured
         form = Form(await read_form(request))
-        code = form.text("code", required=True, max_length=40)
-        birth_date = form.date("birth_date", required=True, years=(1890, today_in(settings).year))
+        code, birth_date = read_code_sign_in(form, today_in(settings))
         if rounds.phase_of(round_) != "voting":
             form.add_error("form", gettext("Voting is not open in this round."))
         if form.is_valid:

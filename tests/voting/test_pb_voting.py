@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, inspect, select
 
-from app.errors import DomainError
 from app.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area
@@ -22,7 +21,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
-from voting.ballots import AlreadyVotedError, AreaChangedError, cast_ballot
+from voting.ballots import AlreadyVotedError, cast_ballot
 from voting.models import Ballot, PendingBallot, RollEntry, VotingCode
 from voting.publication import publish
 
