@@ -140,9 +140,7 @@ def read_review(form: Form, merge_choices: list[str]) -> rounds.ProposalReview |
         into = form.choice("merge_into", merge_choices)
         review = rounds.ProposalReview(action, merge_into=int(into) if into else None)
     elif action == "implementation":
-        status = form.choice(
-            "implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False
-        )
+        status = form.choice("implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False)
         note = form.translated_text("note", max_length=1000, multiline=True)
         review = rounds.ProposalReview(action, implementation=status, note=note)
     else:

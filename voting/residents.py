@@ -228,5 +228,3 @@ class ResidentAccountController(Controller):
         response = Redirect(path="/pb", status_code=303)
         response.delete_cookie(RESIDENT_COOKIE, path="/")
         return response
-
-

@@ -68,7 +68,9 @@ async def a_round(session):
 
 
 async def pending(session) -> list[PendingBallot]:
-    return list(await session.scalars(select(PendingBallot).execution_options(populate_existing=True)))
+    return list(
+        await session.scalars(select(PendingBallot).execution_options(populate_existing=True))
+    )
 
 
 async def test_a_cast_marks_the_roll_and_stores_one_pending_ballot_with_its_tracker(both):

@@ -37,6 +37,7 @@ class Reason(StrEnum):
     NOT_ENOUGH_SUPPORT = "not_enough_support"
     NO_SUPPORT = "no_support"
 
+
 SATISFACTIONS = ("cost", "cardinality", "points")
 RULES = ("greedy", "mes", "mes-add1")
 
