@@ -372,7 +372,13 @@ class RoundsController(Controller):
         if not read.is_valid:
             return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
         receipt = await cast_ballot(
-            db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
+            db_session,
+            round_,
+            voter.roll_id,
+            voter.channel,
+            read.choices,
+            voter.area_id,
+            database=request.app.state.db,
         )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,8 @@ from sqlalchemy import func, select
 from app.database import Database
 from app.errors import DomainError
 from app.migrate import upgrade_to_head
+from app.settings import Settings
+from tests.conftest import TEST_SECRET
 from tests.factories import make_area
 from tests.voting.factories import (
     ROLL_KEY,
@@ -23,25 +26,53 @@ from tests.voting.factories import (
     move_to,
     put_on_roll,
 )
-from voting.ballots import AlreadyVotedError, AreaChangedError, cast_ballot
+from voting.ballots import AlreadyVotedError, AreaChangedError, canonical_choices, cast_ballot
 from voting.mixing import mix_round
 from voting.models import LogEntry, PendingBallot, RollEntry, Round, VotingCode
 from voting.roll import issue_assisted_code
 from voting.tally.board import canonical, check_log, entry_body, tracker_of
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def both(request, database, db, tmp_path) -> AsyncIterator[Database]:
-    """The test's database: the suite's PostgreSQL (emptied after the test by `db`) or a fresh
-    SQLite file migrated by the same Alembic history."""
-    if request.param == "postgresql":
-        yield database
+@dataclass
+class Case:
+    """One way the cast runs: the database, and whether a voter's cast on PostgreSQL takes the
+    plain asyncpg connection (the residents' cast page passes the app's Database)."""
+
+    database: Database
+    hot: bool = False
+
+    def sessionmaker(self):
+        return self.database.sessionmaker()
+
+    async def cast(self, session, round_, roll_id, channel, choices, *area) -> str:
+        if not self.hot:
+            return await cast_ballot(session, round_, roll_id, channel, choices, *area)
+        # As the cast page calls it: the voter's district given, nothing begun in the session.
+        if not area:
+            async with self.sessionmaker() as other:
+                area = (
+                    await other.scalar(select(RollEntry.area_id).where(RollEntry.id == roll_id)),
+                )
+        if session.in_transaction():
+            await session.commit()
+        return await cast_ballot(
+            session, round_, roll_id, channel, choices, *area, database=self.database
+        )
+
+
+@pytest.fixture(params=["postgresql", "postgresql-asyncpg", "sqlite"])
+async def both(request, database, db, tmp_path) -> AsyncIterator[Case]:
+    """The test's database: the suite's PostgreSQL (emptied after the test by `db`), through
+    the session or the plain asyncpg connection, or a fresh SQLite file migrated by the same
+    Alembic history."""
+    if request.param.startswith("postgresql"):
+        yield Case(database, hot=request.param.endswith("asyncpg"))
         return
     sqlite = Database(f"sqlite+aiosqlite:///{tmp_path / 'cast.sqlite3'}")
     async with sqlite.engine.begin() as connection:
         await upgrade_to_head(connection)
     try:
-        yield sqlite
+        yield Case(sqlite)
     finally:
         await sqlite.dispose()
 
@@ -77,7 +108,7 @@ async def test_a_cast_marks_the_roll_and_stores_one_pending_ballot_with_its_trac
     async with both.sessionmaker() as session:
         round_, p, entries = await a_round(session)
         choices = {p["library"].id: 1, p["park"].id: 1}
-        tracker = await cast_ballot(session, round_, entries[0].id, "online", choices)
+        tracker = await both.cast(session, round_, entries[0].id, "online", choices)
         (stored,) = await pending(session)
         entry = await session.get(RollEntry, entries[0].id, populate_existing=True)
     assert entry.voted_via == "online"
@@ -92,9 +123,9 @@ async def test_a_cast_marks_the_roll_and_stores_one_pending_ballot_with_its_trac
 async def test_a_second_cast_by_the_same_voter_is_refused_and_stores_nothing(both):
     async with both.sessionmaker() as session:
         round_, p, entries = await a_round(session)
-        await cast_ballot(session, round_, entries[0].id, "online", {p["park"].id: 1})
+        await both.cast(session, round_, entries[0].id, "online", {p["park"].id: 1})
         with pytest.raises(AlreadyVotedError):
-            await cast_ballot(session, round_, entries[0].id, "paper", {p["library"].id: 1})
+            await both.cast(session, round_, entries[0].id, "paper", {p["library"].id: 1})
         assert len(await pending(session)) == 1
         entry = await session.get(RollEntry, entries[0].id, populate_existing=True)
     assert entry.voted_via == "online"
@@ -105,12 +136,12 @@ async def test_a_changed_district_an_unknown_voter_and_a_closed_round_are_refuse
         round_, _p, entries = await a_round(session)
         kallio_voter, vuosaari = entries[0], entries[2]
         with pytest.raises(AreaChangedError):
-            await cast_ballot(session, round_, kallio_voter.id, "online", {}, vuosaari.area_id)
+            await both.cast(session, round_, kallio_voter.id, "online", {}, vuosaari.area_id)
         with pytest.raises(DomainError, match="not on the voter roll"):
-            await cast_ballot(session, round_, 999_999, "online", {}, None)
+            await both.cast(session, round_, 999_999, "online", {}, None)
         await move_to(session, await session.get(Round, round_.id), "counting")
         with pytest.raises(DomainError, match="Voting is not open"):
-            await cast_ballot(session, round_, kallio_voter.id, "online", {}, kallio_voter.area_id)
+            await both.cast(session, round_, kallio_voter.id, "online", {}, kallio_voter.area_id)
         assert await pending(session) == []
         marked = await session.scalar(
             select(func.count()).select_from(RollEntry).where(RollEntry.voted_via.is_not(None))
@@ -125,7 +156,7 @@ async def test_a_cast_after_publication_is_refused(both):
         stored_round.published_at = stored_round.voting_open_at
         await session.commit()
         with pytest.raises(DomainError, match="Voting is not open"):
-            await cast_ballot(session, round_, entries[0].id, "online", {})
+            await both.cast(session, round_, entries[0].id, "online", {})
         assert await pending(session) == []
 
 
@@ -137,7 +168,7 @@ async def test_an_assisted_cast_deletes_the_voters_one_time_code_and_no_other(bo
             await issue_assisted_code(session, round_, ROLL_KEY, who, adult_birth_date(), today)
         codes = await session.scalar(select(func.count()).select_from(VotingCode))
         assert codes == 2
-        await cast_ballot(session, round_, entries[0].id, "assisted", {p["park"].id: 1})
+        await both.cast(session, round_, entries[0].id, "assisted", {p["park"].id: 1})
         left = list(await session.scalars(select(VotingCode.roll_id)))
     assert left == [entries[1].id]
 
@@ -146,7 +177,7 @@ async def test_an_unknown_channel_is_a_programming_error(both):
     async with both.sessionmaker() as session:
         round_, _p, entries = await a_round(session)
         with pytest.raises(ValueError, match="telegram"):
-            await cast_ballot(session, round_, entries[0].id, "telegram", {})
+            await both.cast(session, round_, entries[0].id, "telegram", {})
         assert await pending(session) == []
 
 
@@ -157,7 +188,7 @@ async def test_simultaneous_casts_by_one_voter_store_exactly_one_ballot(both):
     async def attempt():
         async with both.sessionmaker() as session:
             try:
-                await cast_ballot(session, round_, entries[0].id, "online", {p["park"].id: 1})
+                await both.cast(session, round_, entries[0].id, "online", {p["park"].id: 1})
             except AlreadyVotedError:
                 return "refused"
             return "stored"
@@ -173,7 +204,7 @@ async def test_cast_ballots_join_one_valid_log_through_the_mixer(both):
     async with both.sessionmaker() as session:
         round_, p, entries = await a_round(session)
         receipts = [
-            await cast_ballot(session, round_, entry.id, "online", {p["library"].id: 1})
+            await both.cast(session, round_, entry.id, "online", {p["library"].id: 1})
             for entry in entries
         ]
         closed = await session.get(Round, round_.id)
@@ -189,3 +220,92 @@ async def test_cast_ballots_join_one_valid_log_through_the_mixer(both):
     assert (count, problem) == (3, None)
     assert sorted(json.loads(row[1])["tracker"] for row in rows) == sorted(receipts)
     assert all(canonical(json.loads(row[1])) == row[1] for row in rows)
+
+
+async def test_a_voters_cast_on_postgresql_takes_one_plain_connection(database, db, monkeypatch):
+    round_, p, entries = await a_round(db)
+    taken = []
+    original = type(database).raw_connection
+
+    def counted(self):
+        taken.append(self)
+        return original(self)
+
+    monkeypatch.setattr(type(database), "raw_connection", counted)
+    await db.commit()  # nothing begun in the session, as on the cast page
+    tracker = await cast_ballot(
+        db,
+        round_,
+        entries[0].id,
+        "online",
+        {p["park"].id: 1},
+        entries[0].area_id,
+        database=database,
+    )
+    assert taken == [database]
+    assert [b.tracker for b in await pending(db)] == [tracker]
+
+
+PABULIB = """META
+key;value
+budget;100
+vote_type;approval
+PROJECTS
+project_id;cost;name
+p1;60;Park
+p2;50;Lights
+p3;40;Sauna
+VOTES
+voter_id;vote
+1;p1,p2
+2;p2
+3;p3,p1
+"""
+
+
+async def test_a_pabulib_import_writes_its_ballots_through_the_one_log_writer(
+    database, db, monkeypatch
+):
+    """The import adds no log writer of its own: every entry comes through BallotLog.append,
+    in the file's order, and the round's log is one valid chain the publication counted."""
+    from voting.exports import import_pabulib
+    from voting.mixing import BallotLog
+    from voting.models import Proposal
+    from voting.tally import parse_pabulib
+    from voting.tally.board import GENESIS
+
+    appended = []
+    original = BallotLog.append
+
+    async def spy(session, round_ref, ballots):
+        appended.append(list(ballots))
+        return await original(session, round_ref, ballots)
+
+    monkeypatch.setattr(BallotLog, "append", spy)
+    seed = Settings(secret_key=TEST_SECRET).signing_seed
+    round_ = await import_pabulib(db, parse_pabulib(PABULIB), "Imported", seed)
+    ids = {
+        p.external_id: p.id
+        for p in await db.scalars(select(Proposal).where(Proposal.round_id == round_.id))
+    }
+    assert len(appended) == 1
+    assert [ballot.choices for ballot in appended[0]] == [
+        {str(ids["p1"]): 1, str(ids["p2"]): 1},
+        {str(ids["p2"]): 1},
+        canonical_choices({ids["p3"]: 1, ids["p1"]: 1}),
+    ]
+    rows = [
+        tuple(row)
+        for row in await db.execute(
+            select(LogEntry.seq, LogEntry.entry, LogEntry.hash)
+            .where(LogEntry.round_id == round_.id)
+            .order_by(LogEntry.seq)
+        )
+    ]
+    count, head, problem = check_log(round_.slug, rows)
+    assert (count, problem) == (3, None)
+    assert head != GENESIS
+    assert [json.loads(row[1])["selections"] for row in rows] == [
+        ballot.choices for ballot in appended[0]
+    ]
+    assert (await db.get(Round, round_.id, populate_existing=True)).published_at is not None
