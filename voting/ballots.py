@@ -200,7 +200,8 @@ async def cast_ballot(
         }
         if not await _store(session, values, database):
             await _refuse(session, round_.id, roll_id, area_id)
-        await session.commit()
+        if session.in_transaction():  # not after the plain connection's statement alone
+            await session.commit()
     except BaseException:
         await session.rollback()
         raise
