@@ -93,7 +93,7 @@ async def paper_ballots(url: str, slug: str, proposals, count: int) -> set[int]:
 async def online_ballots(url: str, round_id: int, voters, proposals, stop: asyncio.Event) -> int:
     """Ballots cast one after another until `stop` is set; returns how many."""
     from app.database import Database
-    from voting.ballots import cast_ballot_pg
+    from voting.ballots import cast_ballot
     from voting.models import Round
 
     database = Database(url)
@@ -101,17 +101,16 @@ async def online_ballots(url: str, round_id: int, voters, proposals, stop: async
         round_ = await session.get(Round, round_id)
     rng = random.Random(5)
     cast = 0
-    connection = await _connect(url)
     try:
         for roll_id, area_id in voters:
             if stop.is_set():
                 break
             choices = dict.fromkeys(pb_cast.choose(rng, proposals, area_id), 1)
-            await cast_ballot_pg(connection, round_, roll_id, "online", area_id, choices)
+            async with database.sessionmaker() as session:
+                await cast_ballot(session, round_, roll_id, "online", choices, area_id)
             cast += 1
             await asyncio.sleep(0.002)  # a steady stream, not a burst that ends at once
     finally:
-        await connection.close()
         await database.dispose()
     return cast
 

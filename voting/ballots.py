@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -9,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, update
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
-from app.database import utcnow
-from app.errors import DomainError
+from app.database import PortableJSON, utcnow
+from app.errors import DomainError, ForbiddenError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
@@ -164,126 +166,136 @@ async def cast_ballot(
     channel: str,
     choices: dict[int, int],
     area_id: Any = ANY_AREA,
+    database: Any = None,
 ) -> str:
-    """Mark the roll and store the ballot as pending in one transaction: the row lock on the
-    roll entry lets exactly one of many simultaneous attempts through. The voting window
-    (and, when given, the district the ballot was made for) is checked by the same statement.
-    The ballot gets a random id and no trace of the voter; it joins the log later, shuffled
-    into a batch by the mixer (voting/mixing.py). A used assisted code is deleted. Returns the
-    ballot's tracker, the voter's receipt. (PostgreSQL's busy path is `cast_ballot_pg`, one
-    statement with the same effect.)"""
+    """Mark the roll and store the ballot as pending in one transaction, or do neither: the row
+    lock on the roll entry lets exactly one of many simultaneous attempts through, and the
+    voting window and the district the ballot was made for (the voter's district on the roll
+    when `area_id` is not given) are checked by the marking statement itself. The ballot gets a
+    random id and no trace of the voter; it joins the log later, shuffled into a batch by the
+    mixer (voting/mixing.py). A used assisted code is deleted. Commits; acknowledged means
+    durable. Returns the ballot's tracker, the voter's receipt.
+
+    The one write path of a cast, on PostgreSQL and SQLite alike; the only difference,
+    PostgreSQL's single statement, lives in `_store`. `database` (the app's Database) lets
+    a voter's cast on PostgreSQL run that statement on a plain asyncpg connection."""
     if channel not in CHANNELS:
         raise ValueError(channel)
-    now = utcnow()
-    conditions = [
-        RollEntry.id == roll_id,
-        RollEntry.round_id == round_.id,
-        RollEntry.voted_via.is_(None),
-        exists().where(
-            Round.id == round_.id,
-            Round.voting_open_at <= now,
-            Round.voting_close_at > now,
-            Round.published_at.is_(None),
-        ),
-    ]
-    if area_id is not ANY_AREA:
-        conditions.append(RollEntry.area_id.is_not_distinct_from(area_id))
     try:
-        marked = (
-            await session.execute(
-                update(RollEntry)
-                .where(*conditions)
-                .values(voted_via=channel)
-                .returning(RollEntry.area_id)
-                .execution_options(synchronize_session=False)
+        if area_id is ANY_AREA:
+            area_id = await session.scalar(
+                select(RollEntry.area_id).where(
+                    RollEntry.id == roll_id, RollEntry.round_id == round_.id
+                )
             )
-        ).first()
-        if marked is None:
-            await _refuse(session, round_.id, roll_id, area_id)
-        await session.execute(
-            delete(VotingCode).where(VotingCode.roll_id == roll_id, VotingCode.kind == "assisted")
-        )
         ballot_id = secrets.token_hex(16)
-        tracker = tracker_of(entry_body(round_.slug, marked.area_id, ballot_id, choices))
-        await session.execute(
-            insert(PendingBallot).values(
-                id=ballot_id,
-                round_id=round_.id,
-                area_id=marked.area_id,
-                tracker=tracker,
-                choices=canonical_choices(choices),
-            )
-        )
-        await session.commit()
+        values = {
+            "p_roll": roll_id,
+            "p_round": round_.id,
+            "p_area": area_id,
+            "p_now": utcnow(),
+            "p_channel": str(channel),
+            "p_ballot": ballot_id,
+            "p_tracker": tracker_of(entry_body(round_.slug, area_id, ballot_id, choices)),
+            "p_choices": canonical_choices(choices),
+        }
+        if not await _store(session, values, database):
+            await _refuse(session, round_.id, roll_id, area_id)
+        if session.in_transaction():  # not after the plain connection's statement alone
+            await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return tracker
+    return values["p_tracker"]
+
+
+def _cast_statements() -> tuple[Any, Any, Any, Any]:
+    """The statements of a cast, built once (Core, with named parameters: no per-cast
+    statement building or ORM work on the busiest write of a round): marking the roll,
+    deleting an assisted code, storing the pending ballot, and PostgreSQL's one statement
+    that does all three."""
+    roll, round_, codes = RollEntry.__table__, Round.__table__, VotingCode.__table__
+    pending = PendingBallot.__table__
+    mark = (
+        update(roll)
+        .where(
+            roll.c.id == bindparam("p_roll"),
+            roll.c.round_id == bindparam("p_round"),
+            roll.c.voted_via.is_(None),
+            roll.c.area_id.is_not_distinct_from(bindparam("p_area", type_=Integer)),
+            exists().where(
+                round_.c.id == bindparam("p_round"),
+                round_.c.voting_open_at <= bindparam("p_now"),
+                round_.c.voting_close_at > bindparam("p_now"),
+                round_.c.published_at.is_(None),
+            ),
+        )
+        .values(voted_via=bindparam("p_channel"))
+        .returning(roll.c.id)
+    )
+    unused = delete(codes).where(codes.c.kind == "assisted")
+    row = (
+        bindparam("p_ballot", type_=String),
+        bindparam("p_round", type_=Integer),
+        bindparam("p_area", type_=Integer),
+        bindparam("p_tracker", type_=String),
+        bindparam("p_choices", type_=PortableJSON),
+    )
+    columns = ["id", "round_id", "area_id", "tracker", "choices"]
+    store = insert(pending).values(dict(zip(columns, row, strict=True)))
+    marked = mark.cte("marked")
+    at_once = (
+        insert(pending)
+        .from_select(columns, select(*row).select_from(marked))
+        .returning(pending.c.id)
+        .add_cte(unused.where(codes.c.roll_id.in_(select(marked.c.id))).cte("used"))
+    )
+    return mark, unused.where(codes.c.roll_id == bindparam("p_roll")), store, at_once
+
+
+_MARK, _UNUSED_CODE, _STORE, _AT_ONCE = _cast_statements()
+
+
+@functools.cache
+def _at_once_for_asyncpg() -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """PostgreSQL's one statement as asyncpg takes it: its text and its parameters' order."""
+    compiled = _AT_ONCE.compile(dialect=asyncpg_dialect())
+    return compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params)
+
+
+async def _store(session: AsyncSession, values: dict[str, Any], database: Any = None) -> bool:
+    """Mark the roll, delete the voter's assisted code and store the pending ballot; False
+    when the roll was not marked (and nothing was stored). On PostgreSQL the three are one
+    statement, atomic by itself: when the session has begun nothing yet (a voter's cast) it
+    runs as its own transaction – on the database's plain asyncpg connection when one is given
+    (the voters' busy path; benchmarks/pb_cast.py), else without BEGIN and COMMIT – and
+    otherwise (a paper ballot's second typing) in the session's transaction. Elsewhere three
+    statements in the session's transaction, the later two only after the first has marked
+    the roll."""
+    if session.get_bind().dialect.name == "postgresql":
+        if database is not None and not session.in_transaction():
+            text, names, defaults = _at_once_for_asyncpg()
+            given = {**defaults, **values, "p_choices": json.dumps(values["p_choices"])}
+            async with database.raw_connection() as connection:
+                stored = await connection.fetchval(text, *(given[name] for name in names))
+            return stored is not None
+        alone = {} if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+        connection = await session.connection(execution_options=alone)
+        return (await connection.execute(_AT_ONCE, values)).first() is not None
+    connection = await session.connection()
+    if (await connection.execute(_MARK, values)).first() is None:
+        return False
+    await connection.execute(_UNUSED_CODE, values)
+    await connection.execute(_STORE, values)
+    return True
 
 
 def canonical_choices(choices: dict[int, int]) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(choices.items(), key=lambda item: int(item[0]))}
 
 
-_PG_CAST = """
-WITH marked AS (
-    UPDATE voter_roll SET voted_via = $3
-    WHERE id = $2 AND round_id = $1 AND voted_via IS NULL AND area_id IS NOT DISTINCT FROM $4
-      AND EXISTS (
-          SELECT 1 FROM pb_round
-          WHERE id = $1 AND voting_open_at <= now() AND voting_close_at > now()
-            AND published_at IS NULL
-      )
-    RETURNING id, area_id
-), used AS (
-    DELETE FROM voting_code
-    WHERE kind = 'assisted' AND roll_id IN (SELECT id FROM marked)
-)
-INSERT INTO pb_pending (id, round_id, area_id, tracker, choices)
-SELECT $5, $1, area_id, $7, $6::jsonb FROM marked
-RETURNING tracker
-"""
-
-
-async def cast_ballot_pg(
-    connection: Any,
-    round_: Round,
-    roll_id: int,
-    channel: str,
-    area_id: int | None,
-    choices: dict[int, int],
-) -> str:
-    """The same as `cast_ballot` in one statement on a plain asyncpg connection (it commits
-    by itself): the roll is marked and the ballot stored as pending together, or nothing
-    happens; acknowledged means durable. Returns the tracker (the receipt)."""
-    if channel not in CHANNELS:
-        raise ValueError(channel)
-    round_id = round_.id
-    ballot_id = secrets.token_hex(16)
-    tracker = tracker_of(entry_body(round_.slug, area_id, ballot_id, choices))
-    stored = await connection.fetchval(
-        _PG_CAST,
-        round_id,
-        roll_id,
-        channel,
-        area_id,
-        ballot_id,
-        json.dumps(canonical_choices(choices)),
-        tracker,
-    )
-    if stored is None:
-        row = await connection.fetchrow(
-            "SELECT r.voted_via, r.area_id,"
-            " (SELECT voting_open_at <= now() AND voting_close_at > now() FROM pb_round WHERE id = $1)"
-            " FROM voter_roll r WHERE r.id = $2 AND r.round_id = $1",
-            round_id,
-            roll_id,
-        )
-        _explain(row and (row[0], row[1], row[2]), area_id)
-    return stored
-
-
 async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: Any) -> None:
+    """Why a ballot was not stored: raises the error the voter is shown."""
     now = utcnow()
     row = (
         await session.execute(
@@ -294,21 +306,25 @@ async def _refuse(session: AsyncSession, round_id: int, roll_id: int, area_id: A
             .where(RollEntry.id == roll_id, RollEntry.round_id == round_id)
         )
     ).first()
-    _explain(row and (row[0], row[1], row[2] <= now < row[3]), area_id)
-
-
-def _explain(row: tuple | None, area_id: Any) -> None:
-    """Why a ballot was not stored: raises the error the voter is shown."""
     if row is None:
         raise DomainError(NOT_ON_ROLL)
-    voted_via, roll_area, is_open = row
+    voted_via, roll_area, opens, closes = row
     if voted_via is not None:
         raise AlreadyVotedError(ALREADY_VOTED)
-    if not is_open:
+    if not opens <= now < closes:
         raise DomainError(VOTING_CLOSED)
-    if area_id is not ANY_AREA and roll_area != area_id:
+    if roll_area != area_id:
         raise AreaChangedError(AREA_CHANGED)
     raise DomainError(VOTING_CLOSED)
+
+
+async def check_not_voted(session: AsyncSession, round_: Round, roll_id: int) -> None:
+    """The signed-in voter's roll entry is in this round and has not voted yet."""
+    entry = await session.get(RollEntry, roll_id)
+    if entry is None or entry.round_id != round_.id:
+        raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
+    if entry.voted_via is not None:
+        raise AlreadyVotedError(ALREADY_VOTED)
 
 
 class AreaChangedError(DomainError):

@@ -3,41 +3,35 @@ ballot with its running total, the review page, casting, and the results."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from markupsafe import Markup
-from sqlalchemy import select
 
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
-from app.i18n import LANGUAGES, N_, current_language, gettext, localized
+from app.i18n import N_, current_language, gettext, localized
 from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
 from voting import published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
-    CHANNELS,
     AlreadyVotedError,
     BallotCache,
     cast_ballot,
-    cast_ballot_pg,
+    check_not_voted,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
+from voting.forms import area_options, read_code_sign_in, read_proposal
 from voting.letters import prefilled_sign_in
-from voting.mixing import MixScheduler, RoundRef, flush_if_closed
-from voting.models import Proposal, RollEntry, Round
+from voting.mixing import RoundRef, flush_if_closed
+from voting.models import Round
+from voting.pages import mix_scheduler, results_context, round_context
 from voting.publication import (
     check_receipt,
     checkpoints,
@@ -45,62 +39,20 @@ from voting.publication import (
     record_checkpoint,
     signing_keys,
 )
-from voting.residents import current_resident, sign_in_first
-from voting.results import REASONS
+from voting.resident_accounts import current_resident, sign_in_first
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
 from voting.tally.board import grouped, normalise_receipt
-
-VOTER_COOKIE = "tori_voter"
-# Set when a ballot is cast on this device: the ballot pages then say "you have already voted"
-# instead of "sign in first". It names the round only, not the voter, and does not stop
-# the next person on a shared device from signing in with their own code.
-VOTED_COOKIE = "tori_voted"
-RECEIPT_COOKIE = "tori_receipt"
-RECEIPT_SECONDS = 30 * 60
-VOTER_SECONDS = 30 * 60
-MAX_TITLE, MAX_DESCRIPTION = 120, 3000
-
-
-@dataclass(frozen=True)
-class Voter:
-    """Who is signed in to vote (from the signed cookie): their roll entry, how they signed
-    in, and the district whose ballot they get."""
-
-    roll_id: int
-    channel: str
-    area_id: int | None
-
-
-def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Cookie:
-    expires = int(time.time()) + VOTER_SECONDS
-    area = entry.area_id if entry.area_id is not None else ""
-    value = f"{round_.id}.{entry.id}.{channel}.{area}.{expires}"
-    return Cookie(
-        key=VOTER_COOKIE,
-        value=sign(settings.secret_key, "pb-voter", value),
-        httponly=True,
-        samesite="lax",
-        secure=settings.https,
-        path="/pb/",
-        max_age=VOTER_SECONDS,
-    )
-
-
-def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | None:
-    """The voter signed in to this round, or None."""
-    value = unsign(secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200)
-    if not value or value.count(".") != 4:
-        return None
-    round_id, roll_id, channel, area, expires = value.split(".")
-    if round_id != str(round_.id) or not roll_id.isdecimal() or not expires.isdecimal():
-        return None
-    if (
-        int(expires) < time.time()
-        or channel not in CHANNELS
-        or not (area == "" or area.isdecimal())
-    ):
-        return None
-    return Voter(int(roll_id), channel, int(area) if area else None)
+from voting.voters import (
+    RECEIPT_COOKIE,
+    RECEIPT_SECONDS,
+    VOTED_COOKIE,
+    VOTER_COOKIE,
+    Voter,
+    signed_in_voter,
+    today_in,
+    voted_here,
+    voter_cookie,
+)
 
 
 def ballot_cache(request: Request) -> BallotCache:
@@ -110,27 +62,9 @@ def ballot_cache(request: Request) -> BallotCache:
     return state.ballot_cache
 
 
-def mix_scheduler(request: Request) -> MixScheduler:
-    state = request.app.state
-    if "mix_scheduler" not in state:
-        state.mix_scheduler = MixScheduler(state.settings.mix_batch)
-    return state.mix_scheduler
-
-
-def today_in(settings) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
-
-
 def code_guard(request: Request) -> CodeGuard:
     state = request.app.state
     return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
-
-
-def voted_here(request: Request, secret: str, round_: Round) -> bool:
-    """Whether a ballot of this round was cast in this browser in the last half hour."""
-    return unsign(secret, "pb-voted", request.cookies.get(VOTED_COOKIE), max_length=200) == (
-        round_.slug
-    )
 
 
 def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
@@ -140,16 +74,6 @@ def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
         context={"slug": str(request.path_params.get("slug", ""))},
         status_code=200 if request.method == "GET" else 409,
     )
-
-
-def round_context(round_: Round) -> dict:
-    return {
-        "round": round_,
-        "phase": rounds.phase_of(round_),
-        "phase_labels": rounds.PHASE_LABELS,
-        "phases": rounds.phase_dates(round_),
-        "ballot_rules": rounds.BALLOT_RULES,
-    }
 
 
 class RoundsController(Controller):
@@ -260,11 +184,7 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        merged_into = (
-            await db_session.get(Proposal, proposal.merged_into_id)
-            if proposal.merged_into_id
-            else None
-        )
+        merged_into = await rounds.merged_into(db_session, proposal)
         return Template(
             template_name="pb/proposal.html",
             context={
@@ -285,20 +205,11 @@ class RoundsController(Controller):
             context={
                 **round_context(round_),
                 "form": form or Form.prefilled({"language": current_language()}),
-                "area_options": self._area_options(round_),
+                "area_options": area_options(round_),
                 "resident": resident,
             },
             status_code=status,
         )
-
-    @staticmethod
-    def _area_options(round_: Round) -> list[tuple[str, object]]:
-        options: list[tuple[str, object]] = [
-            (str(b.area_id), b.area.name) for b in round_.budgets if b.area is not None
-        ]
-        if rounds.budget_of(round_, None) is not None:
-            options.append(("city", None))
-        return options
 
     @get("/{slug:str}/propose", name="pb_propose")
     async def propose_page(
@@ -316,20 +227,8 @@ class RoundsController(Controller):
         if resident is None:
             raise ForbiddenError(N_("Sign in to send an idea."))
         form = Form(await read_form(request))
-        language = form.choice("language", LANGUAGES) or "fi"
-        title = form.text("title", required=True, max_length=MAX_TITLE)
-        description = form.text(
-            "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
-        )
-        area = form.choice("area", [value for value, _ in self._area_options(round_)])
-        cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
-        if form.is_valid:
-            draft = rounds.ProposalDraft(
-                title={language: title},
-                description={language: description},
-                area_id=None if area == "city" else int(area),
-                estimated_cost=cost,
-            )
+        draft = read_proposal(form, round_)
+        if draft is not None:
             try:
                 proposal = await rounds.submit_proposal(db_session, round_, resident.id, draft)
             except DomainError as error:
@@ -371,8 +270,7 @@ class RoundsController(Controller):
         round_ = await rounds.round_by_slug(db_session, slug)
         oidc = settings.oidc_configured
         form = Form(await read_form(request))
-        code = form.text("code", required=True, max_length=40)
-        birth_date = form.date("birth_date", required=True, years=(1890, today_in(settings).year))
+        code, birth_date = read_code_sign_in(form, today_in(settings))
         if rounds.phase_of(round_) != "voting":
             form.add_error("form", gettext("Voting is not open in this round."))
         if form.is_valid:
@@ -437,11 +335,7 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await ballot_cache(request).round(db_session, slug)
         voter = self._voter(request, settings, round_)
-        entry = await db_session.get(RollEntry, voter.roll_id)
-        if entry is None or entry.round_id != round_.id:
-            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
-        if entry.voted_via is not None:
-            raise AlreadyVotedError(ALREADY_VOTED)
+        await check_not_voted(db_session, round_, voter.roll_id)
         return await self._ballot_page(request, db_session, round_, voter)
 
     @post("/{slug:str}/ballot", status_code=200)
@@ -479,16 +373,15 @@ class RoundsController(Controller):
         read = read_ballot(round_, await cache.parts(db_session, round_, voter.area_id), fields)
         if not read.is_valid:
             return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
-        database = request.app.state.db
-        if database.is_postgresql:
-            async with database.raw_connection() as connection:
-                receipt = await cast_ballot_pg(
-                    connection, round_, voter.roll_id, voter.channel, voter.area_id, read.choices
-                )
-        else:
-            receipt = await cast_ballot(
-                db_session, round_, voter.roll_id, voter.channel, read.choices, voter.area_id
-            )
+        receipt = await cast_ballot(
+            db_session,
+            round_,
+            voter.roll_id,
+            voter.channel,
+            read.choices,
+            voter.area_id,
+            database=request.app.state.db,
+        )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).
         scheduler = mix_scheduler(request)
@@ -496,7 +389,7 @@ class RoundsController(Controller):
             path=f"/pb/{slug}/voted",
             status_code=303,
             background=BackgroundTask(
-                scheduler.after_cast, database, RoundRef(round_.id, round_.slug)
+                scheduler.after_cast, request.app.state.db, RoundRef(round_.id, round_.slug)
             ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
@@ -684,41 +577,3 @@ class RoundsController(Controller):
                 (stored.id, stored.digest, round_.slug),
             ),
         )
-
-
-# Rendered result tables, per process: (publication id, board digest, language, follow-up
-# states) -> HTML. A publication never changes, so neither does its table in one language.
-_RENDERED: dict[tuple, Markup] = {}
-
-
-async def results_context(
-    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
-) -> dict:
-    """The results page's context: the stored results (rendered once per publication and
-    language; `key` None renders afresh); from the live tables only how each proposal's
-    implementation is going (followed after the results, not part of them)."""
-    rows = await db_session.execute(
-        select(Proposal.id, Proposal.implementation).where(
-            Proposal.round_id == round_.id, Proposal.implementation.is_not(None)
-        )
-    )
-    followed = dict(rows.all())
-    context = {
-        "round": round_,
-        "results": results,
-        "rule_labels": rounds.OFFICIAL_RULES,
-        "reasons": REASONS,
-        "implementation": rounds.IMPLEMENTATION_STATUSES,
-        "followed": followed,
-        **extra,
-    }
-    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
-    parts = _RENDERED.get(cache_key) if cache_key else None
-    if parts is None:
-        template = renderer.environment.get_template("pb/_results_parts.html")
-        parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
-        if cache_key:
-            if len(_RENDERED) >= 64:
-                _RENDERED.clear()
-            _RENDERED[cache_key] = parts
-    return {**context, "parts_html": parts}

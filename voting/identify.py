@@ -12,114 +12,36 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError
 from app.forms import Form
 from app.i18n import N_, gettext
 from app.signing import sign, unsign
 from voting import rounds
-from voting.controllers import round_context, today_in, voter_cookie
 from voting.models import Round
-from voting.roll import eligibility_problem, find_on_roll
+from voting.oidc import (
+    CALLBACK_PATH,
+    IdentificationError,
+    callback_url,
+    identified_entry,
+    provider,
+    verified_identifier,
+)
+from voting.pages import round_context
+from voting.voters import today_in, voter_cookie
 
 log = logging.getLogger("tori.identify")
 FLOW_COOKIE = "tori_oidc"
 FLOW_SECONDS = 10 * 60
-CALLBACK_PATH = "/pb/identified"
-HTTP_TIMEOUT = 10.0
-
-
-class IdentificationError(DomainError):
-    pass
-
-
-@dataclass
-class Provider:
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    fetched_at: float
-
-
-async def provider(request: Request) -> Provider:
-    """The identity provider's endpoints, from its discovery document (kept for an hour)."""
-    settings = request.app.state.settings
-    known = request.app.state.get("oidc_provider")
-    if known and time.monotonic() - known.fetched_at < 3600:
-        return known
-    url = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
-        response = await client.get(url)
-        response.raise_for_status()
-        document = response.json()
-    found = Provider(
-        issuer=document["issuer"],
-        authorization_endpoint=document["authorization_endpoint"],
-        token_endpoint=document["token_endpoint"],
-        jwks_uri=document["jwks_uri"],
-        fetched_at=time.monotonic(),
-    )
-    request.app.state.oidc_provider = found
-    return found
-
-
-def callback_url(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{CALLBACK_PATH}"
-
-
-async def verified_identifier(request: Request, code: str, flow: dict) -> str:
-    """Exchange the code for tokens and return the identifier in the checked ID token."""
-    settings = request.app.state.settings
-    found = await provider(request)
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
-        token_response = await client.post(
-            found.token_endpoint,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": callback_url(request),
-                "code_verifier": flow["verifier"],
-            },
-            auth=(settings.oidc_client_id, settings.oidc_client_secret),
-        )
-        if token_response.status_code != 200:
-            raise IdentificationError(N_("The identification did not succeed. Try again."))
-        keys = (await client.get(found.jwks_uri)).json()
-    id_token = token_response.json().get("id_token")
-    if not isinstance(id_token, str):
-        raise IdentificationError(N_("The identification did not succeed. Try again."))
-    try:
-        token = jwt.decode(id_token, KeySet.import_key_set(keys))
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": found.issuer},
-            aud={"essential": True, "value": settings.oidc_client_id},
-            nonce={"essential": True, "value": flow["nonce"]},
-            exp={"essential": True},
-        ).validate(token.claims)
-    except (JoseError, ValueError) as error:
-        log.warning("ID token refused: %s", type(error).__name__)
-        raise IdentificationError(N_("The identification did not succeed. Try again.")) from error
-    identifier = token.claims.get(settings.oidc_identifier_claim)
-    if not isinstance(identifier, str) or not identifier:
-        raise IdentificationError(
-            N_("The identity provider did not tell your personal identity code.")
-        )
-    return identifier
 
 
 class IdentifyController(Controller):
@@ -194,11 +116,8 @@ class IdentifyController(Controller):
             raise IdentificationError(
                 N_("The identification service did not answer. Try again in a moment.")
             ) from error
-        entry = await find_on_roll(db_session, round_.id, settings.roll_key, identifier)
-        problem = (
-            N_("You are not on the voter roll of this round.")
-            if entry is None
-            else eligibility_problem(round_, entry, today_in(settings))
+        entry, problem = await identified_entry(
+            db_session, round_, settings.roll_key, identifier, today_in(settings)
         )
         if problem:
             return self._refused(round_, gettext(problem) % {"age": round_.min_age})

@@ -6,6 +6,7 @@ hash and the choices are erased from the typings, so nothing links the person to
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,14 +17,25 @@ from app.i18n import N_
 from voting.ballots import canonical_choices, cast_ballot
 from voting.models import PaperEntry, Round
 from voting.roll import eligible_entry, person_hash
-from voting.rounds import phase_of
+from voting.rounds import Phase, phase_of
+from voting.tally.board import Channel
+
+
+class PaperStatus(StrEnum):
+    """The state of one typing of a paper slip; a typing's outcome is its state after it."""
+
+    PENDING = "pending"
+    JOINED = "joined"
+    FLAGGED = "flagged"
+    DISCARDED = "discarded"
+
 
 # What each state of a typing means, as staff read it in the table of typings.
 PAPER_STATUSES = {
-    "pending": N_("Waiting for the second typing"),
-    "joined": N_("The typings match: counted"),
-    "flagged": N_("The typings differ: flagged for review"),
-    "discarded": N_("Set aside"),
+    PaperStatus.PENDING: N_("Waiting for the second typing"),
+    PaperStatus.JOINED: N_("The typings match: counted"),
+    PaperStatus.FLAGGED: N_("The typings differ: flagged for review"),
+    PaperStatus.DISCARDED: N_("Set aside"),
 }
 
 
@@ -37,9 +49,9 @@ async def enter_paper_ballot(
     choices: dict[int, int],
     today: dt.date,
     staff,
-) -> str:
-    """Record one typing; returns "pending" (waiting for the second), "joined" or "flagged"."""
-    if phase_of(round_) != "voting":
+) -> PaperStatus:
+    """Record one typing; returns PENDING (waiting for the second), JOINED or FLAGGED."""
+    if phase_of(round_) != Phase.VOTING:
         raise DomainError(N_("Voting is not open in this round."))
     entry = await eligible_entry(session, round_, key, identifier, birth_date, today)
     earlier = list(
@@ -48,14 +60,14 @@ async def enter_paper_ballot(
             .where(
                 PaperEntry.round_id == round_.id,
                 PaperEntry.slip == slip,
-                PaperEntry.status != "discarded",
+                PaperEntry.status != PaperStatus.DISCARDED,
             )
             .with_for_update()
         )
     )
-    if any(e.status == "flagged" for e in earlier):
+    if any(e.status == PaperStatus.FLAGGED for e in earlier):
         raise DomainError(N_("This slip is flagged for review: the two typings differed."))
-    if any(e.status == "joined" for e in earlier):
+    if any(e.status == PaperStatus.JOINED for e in earlier):
         raise DomainError(N_("This slip has already been counted."))
     typed = canonical_choices(choices)
     mine = PaperEntry(
@@ -64,29 +76,29 @@ async def enter_paper_ballot(
         person_hash=person_hash(key, identifier),
         choices=typed,
         entered_by=staff.id,
-        status="pending",
+        status=PaperStatus.PENDING,
     )
     if not earlier:
         session.add(mine)
         await record_action(session, staff, "paper.first_entry", f"round {round_.slug} slip {slip}")
         await session.commit()
-        return "pending"
+        return PaperStatus.PENDING
     first = earlier[0]
     if first.entered_by == staff.id:
         raise DomainError(N_("Another staff member must type the second copy of this slip."))
     session.add(mine)
     if first.person_hash != mine.person_hash or first.choices != typed:
-        first.status = mine.status = "flagged"
+        first.status = mine.status = PaperStatus.FLAGGED
         await record_action(session, staff, "paper.mismatch", f"round {round_.slug} slip {slip}")
         await session.commit()
-        return "flagged"
+        return PaperStatus.FLAGGED
     # The same person, the same choices, typed by two people: the ballot joins the log (the
     # cast commits), and the typings keep only the slip number.
     for typing in (first, mine):
-        typing.status, typing.person_hash, typing.choices = "joined", None, None
+        typing.status, typing.person_hash, typing.choices = PaperStatus.JOINED, None, None
     await record_action(session, staff, "paper.joined", f"round {round_.slug} slip {slip}")
-    await cast_ballot(session, round_, entry.id, "paper", choices, entry.area_id)
-    return "joined"
+    await cast_ballot(session, round_, entry.id, Channel.PAPER, choices, entry.area_id)
+    return PaperStatus.JOINED
 
 
 async def discard_flagged(session: AsyncSession, round_: Round, slip: str, staff) -> None:
@@ -96,14 +108,14 @@ async def discard_flagged(session: AsyncSession, round_: Round, slip: str, staff
             select(PaperEntry).where(
                 PaperEntry.round_id == round_.id,
                 PaperEntry.slip == slip,
-                PaperEntry.status == "flagged",
+                PaperEntry.status == PaperStatus.FLAGGED,
             )
         )
     )
     if not flagged:
         raise DomainError(N_("This slip has no flagged typings."))
     for typing in flagged:
-        typing.status, typing.person_hash, typing.choices = "discarded", None, None
+        typing.status, typing.person_hash, typing.choices = PaperStatus.DISCARDED, None, None
     await record_action(session, staff, "paper.discard", f"round {round_.slug} slip {slip}")
     await session.commit()
 

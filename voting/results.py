@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from app.i18n import N_
 from voting.tally.count import RULE_COLUMNS
+from voting.tally.rules import Reason
 
 REASONS = {
-    "selected": N_("Selected"),
-    "completed": N_("Selected with the money equal shares left, by votes"),
-    "did_not_fit": N_("Did not fit the remaining budget of %(remaining)s"),
-    "not_enough_support": N_("Not enough support under equal shares"),
-    "no_support": N_("No votes"),
+    Reason.SELECTED: N_("Selected"),
+    Reason.COMPLETED: N_("Selected with the money equal shares left, by votes"),
+    Reason.DID_NOT_FIT: N_("Did not fit the remaining budget of %(remaining)s"),
+    Reason.NOT_ENOUGH_SUPPORT: N_("Not enough support under equal shares"),
+    Reason.NO_SUPPORT: N_("No votes"),
 }
 
-__all__ = ["REASONS", "RULE_COLUMNS"]
+__all__ = ["REASONS", "RULE_COLUMNS", "Reason"]

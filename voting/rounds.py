@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exists, func, inspect, select
@@ -15,57 +16,95 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.models import Ballot, Budget, LogHead, Proposal, RollEntry, Round, RoundChange
+from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.tally.board import GENESIS
+from voting.tally.count import Rule
 
-PHASES = ("upcoming", "ideas", "review", "voting", "counting", "results")
+
+class Phase(StrEnum):
+    """Where a round is, from its dates (see `phase_of`)."""
+
+    UPCOMING = "upcoming"
+    IDEAS = "ideas"
+    REVIEW = "review"
+    VOTING = "voting"
+    COUNTING = "counting"
+    RESULTS = "results"
+
+
+class BallotRule(StrEnum):
+    """What a voter may choose on the ballot."""
+
+    APPROVAL = "approval"
+    K_APPROVAL = "k_approval"
+    POINTS = "points"
+
+
+class ProposalStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+class ImplementationStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+# The official rule of a round is one of the count's rules (voting.tally.count.Rule).
+OfficialRule = Rule
+
+PHASES = tuple(Phase)
 PHASE_LABELS = {
-    "upcoming": N_("Coming up"),
-    "ideas": N_("Ideas"),
-    "review": N_("Review and costing"),
-    "voting": N_("Voting"),
-    "counting": N_("Counting"),
-    "results": N_("Results and implementation"),
+    Phase.UPCOMING: N_("Coming up"),
+    Phase.IDEAS: N_("Ideas"),
+    Phase.REVIEW: N_("Review and costing"),
+    Phase.VOTING: N_("Voting"),
+    Phase.COUNTING: N_("Counting"),
+    Phase.RESULTS: N_("Results and implementation"),
 }
 BALLOT_RULES = {
-    "approval": N_("Choose proposals within the budget"),
-    "k_approval": N_("Choose up to a number of proposals"),
-    "points": N_("Spread points among proposals"),
+    BallotRule.APPROVAL: N_("Choose proposals within the budget"),
+    BallotRule.K_APPROVAL: N_("Choose up to a number of proposals"),
+    BallotRule.POINTS: N_("Spread points among proposals"),
 }
 OFFICIAL_RULES = {
-    "greedy": N_("Most votes first, within the budget"),
-    "mes_cost": N_("Method of equal shares (cost), completed by votes"),
-    "mes_cardinality": N_("Method of equal shares (number of proposals), completed by votes"),
+    Rule.GREEDY: N_("Most votes first, within the budget"),
+    Rule.MES_COST: N_("Method of equal shares (cost), completed by votes"),
+    Rule.MES_CARDINALITY: N_("Method of equal shares (number of proposals), completed by votes"),
 }
 PROPOSAL_STATUSES = {
-    "submitted": N_("Waiting for review"),
-    "accepted": N_("On the ballot"),
-    "rejected": N_("Not on the ballot"),
-    "merged": N_("Merged into another proposal"),
+    ProposalStatus.SUBMITTED: N_("Waiting for review"),
+    ProposalStatus.ACCEPTED: N_("On the ballot"),
+    ProposalStatus.REJECTED: N_("Not on the ballot"),
+    ProposalStatus.MERGED: N_("Merged into another proposal"),
 }
 IMPLEMENTATION_STATUSES = {
-    "planned": N_("Planned"),
-    "in_progress": N_("Being carried out"),
-    "done": N_("Done"),
-    "cancelled": N_("Cancelled"),
+    ImplementationStatus.PLANNED: N_("Planned"),
+    ImplementationStatus.IN_PROGRESS: N_("Being carried out"),
+    ImplementationStatus.DONE: N_("Done"),
+    ImplementationStatus.CANCELLED: N_("Cancelled"),
 }
 MAX_COST = 100_000_000
 MAX_BUDGET = 2_000_000_000
 
 
-def phase_of(round_: Round, now: dt.datetime | None = None) -> str:
+def phase_of(round_: Round, now: dt.datetime | None = None) -> Phase:
     now = now or utcnow()
     if now < round_.ideas_open_at:
-        return "upcoming"
+        return Phase.UPCOMING
     if now < round_.review_at:
-        return "ideas"
+        return Phase.IDEAS
     if now < round_.voting_open_at:
-        return "review"
+        return Phase.REVIEW
     if now < round_.voting_close_at:
-        return "voting"
+        return Phase.VOTING
     if now < round_.results_at:
-        return "counting"
-    return "results"
+        return Phase.COUNTING
+    return Phase.RESULTS
 
 
 def phase_dates(round_: Round) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
@@ -596,3 +635,56 @@ async def set_implementation(
     before = proposal_snapshot(proposal)
     proposal.implementation, proposal.implementation_note = status, note
     await _record_review(session, actor, "implementation", proposal, before)
+
+
+async def implementation_states(session: AsyncSession, round_id: int) -> dict[int, str]:
+    """proposal id -> how carrying it out goes, for the proposals that staff follow."""
+    rows = await session.execute(
+        select(Proposal.id, Proposal.implementation).where(
+            Proposal.round_id == round_id, Proposal.implementation.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
+async def merged_into(session: AsyncSession, proposal: Proposal) -> Proposal | None:
+    """The proposal this one was merged into, if any."""
+    if proposal.merged_into_id is None:
+        return None
+    return await session.get(Proposal, proposal.merged_into_id)
+
+
+async def author_of(session: AsyncSession, proposal: Proposal) -> Resident | None:
+    """Who sent the idea, for staff who need to ask about it (never shown publicly)."""
+    if proposal.author_id is None:
+        return None
+    return await session.get(Resident, proposal.author_id)
+
+
+@dataclass(frozen=True)
+class ProposalReview:
+    """One review decision on a proposal: what to do and its one or two values."""
+
+    action: str
+    final_cost: int | None = None
+    reason: dict[str, str] | None = None
+    merge_into: int | None = None
+    implementation: str | None = None
+    note: dict[str, str] | None = None
+
+
+async def review_proposal(
+    session: AsyncSession, proposal: Proposal, review: ProposalReview, actor: Any = None
+) -> None:
+    """Accept (with the final cost), reject (with the reason), merge, or follow the
+    implementation: each checked, recorded in the staff audit log and committed together."""
+    if review.action == "accept":
+        await accept_proposal(session, proposal, review.final_cost, actor)
+    elif review.action == "reject":
+        await reject_proposal(session, proposal, review.reason, actor)
+    elif review.action == "merge":
+        await merge_proposal(session, proposal, review.merge_into, actor)
+    elif review.action == "implementation":
+        await set_implementation(session, proposal, review.implementation, review.note, actor)
+    else:
+        raise ValueError(review.action)

@@ -3,12 +3,10 @@ codes (letters and staff-assisted), results and the pabulib export."""
 
 from __future__ import annotations
 
-import re
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -18,17 +16,30 @@ from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
-from app.forms import Form, local_datetime, read_form
+from app.forms import Form, read_form
 from app.i18n import N_, gettext
 from app.state import DATABASE, RENDERER
 from voting import publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
-from voting.controllers import mix_scheduler, results_context, today_in
 from voting.exports import pabulib_response
+from voting.forms import (
+    CHOOSE_A_FILE,
+    PHASE_FIELD_LABELS,
+    PHASE_FIELDS,
+    close_form_for,
+    read_paper_typing,
+    read_person,
+    read_review,
+    read_roll_upload,
+    read_round,
+    read_slip,
+    read_voting_close,
+    round_form,
+)
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
-from voting.models import Resident, Round
+from voting.pages import mix_scheduler, results_context
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
     MAX_ROLL_BYTES,
@@ -40,106 +51,7 @@ from voting.roll import (
     rows_without_budget,
 )
 from voting.tally.board import grouped
-
-SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
-PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
-PHASE_FIELD_LABELS = {
-    "ideas_open": N_("Ideas open"),
-    "review": N_("Review and costing start"),
-    "voting_open": N_("Voting opens"),
-    "voting_close": N_("Voting closes"),
-    "results": N_("Results are published"),
-}
-
-
-def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
-    values: dict = {
-        "ballot_rule": round_.ballot_rule if round_ else "approval",
-        "official_rule": round_.official_rule if round_ else "greedy",
-        "min_age": round_.min_age if round_ else 12,
-        "max_choices": round_.max_choices if round_ else "",
-        "points_total": round_.points_total if round_ else "",
-        "points_per_proposal": round_.points_per_proposal if round_ else "",
-    }
-    if round_:
-        for code, text in round_.title.items():
-            values[f"title_{code}"] = text
-        for code, text in round_.description.items():
-            values[f"description_{code}"] = text
-        for name in PHASE_FIELDS:
-            moment = getattr(round_, f"{name}_at").astimezone(zone)
-            values[f"{name}_date"] = moment.date().isoformat()
-            values[f"{name}_time"] = moment.strftime("%H.%M")
-        for budget in round_.budgets:
-            values[f"budget_{budget.area_id or 'city'}"] = budget.amount
-    else:
-        for name in PHASE_FIELDS:
-            values[f"{name}_time"] = "09.00"
-    return Form.prefilled(values)
-
-
-def close_form_for(round_: Round, zone: ZoneInfo | None) -> Form:
-    """The voting-close form, filled in with the current close time."""
-    if zone is None:
-        return Form()
-    moment = round_.voting_close_at.astimezone(zone)
-    return Form.prefilled(
-        {"close_date": moment.date().isoformat(), "close_time": moment.strftime("%H.%M")}
-    )
-
-
-def read_round(
-    form: Form, zone: ZoneInfo, area_ids: list[int], round_: Round | None = None
-) -> rounds.RoundDraft | None:
-    title = form.translated_text("title", required=True, max_length=200)
-    description = form.translated_text("description", max_length=4000, multiline=True)
-    moments = {}
-    for name in PHASE_FIELDS:
-        day, time = form.date(f"{name}_date"), form.time(f"{name}_time")
-        if day and time:
-            moments[name] = local_datetime(day, time, zone)
-            # The form shows minutes: a stored time with seconds (closing early "now") that is
-            # sent back unchanged is kept as it is, not read as a change.
-            stored = getattr(round_, f"{name}_at") if round_ else None
-            if stored and stored.replace(second=0, microsecond=0) == moments[name]:
-                moments[name] = stored
-    min_age = form.integer("min_age", required=True, minimum=0, maximum=120)
-    ballot_rule = form.choice("ballot_rule", list(rounds.BALLOT_RULES))
-    official_rule = form.choice("official_rule", list(rounds.OFFICIAL_RULES))
-    max_choices = form.integer("max_choices", minimum=1, maximum=100)
-    points_total = form.integer("points_total", minimum=1, maximum=1000)
-    points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
-    budgets: dict[int | None, int] = {}
-    for area in [*area_ids, None]:
-        amount = form.euros(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
-        if amount:
-            budgets[area] = amount
-    if not budgets and "budget_city" not in form.errors:
-        form.add_error("budget_city", gettext("Give at least one budget."))
-    if ballot_rule == "k_approval" and not max_choices and "max_choices" not in form.errors:
-        form.add_error("max_choices", gettext("This field is required."))
-    if ballot_rule == "points":
-        for name, value in (("points_total", points_total), ("points_per_proposal", points_per)):
-            if not value and name not in form.errors:
-                form.add_error(name, gettext("This field is required."))
-    if not form.is_valid:
-        return None
-    return rounds.RoundDraft(
-        title=title,
-        description=description,
-        ideas_open_at=moments["ideas_open"],
-        review_at=moments["review"],
-        voting_open_at=moments["voting_open"],
-        voting_close_at=moments["voting_close"],
-        results_at=moments["results"],
-        min_age=min_age,
-        ballot_rule=ballot_rule,
-        official_rule=official_rule,
-        budgets=budgets,
-        max_choices=max_choices,
-        points_total=points_total,
-        points_per_proposal=points_per,
-    )
+from voting.voters import today_in
 
 
 class StaffRoundsController(Controller):
@@ -290,19 +202,12 @@ class StaffRoundsController(Controller):
         """Close voting early or extend it: an administrator's public, recorded action."""
         round_ = await rounds.get_round(db_session, round_id)
         form = Form(await read_form(request))
-        zone = ZoneInfo(settings.timezone)
-        day, time = form.date("close_date"), form.time("close_time")
-        reason = form.translated_text(
-            "close_reason", required=True, max_length=1000, multiline=True
-        )
-        if form.is_valid:
+        read = read_voting_close(form, ZoneInfo(settings.timezone))
+        if read is not None:
+            close_at, reason = read
             try:
                 await rounds.change_voting_close(
-                    db_session,
-                    round_,
-                    local_datetime(day, time, zone),
-                    reason,
-                    current_user(request),
+                    db_session, round_, close_at, reason, current_user(request)
                 )
             except DomainError as error:
                 await db_session.rollback()
@@ -331,13 +236,12 @@ class StaffRoundsController(Controller):
     ) -> Template:
         """Import the census file: every row checked first, then all stored in one transaction."""
         round_ = await rounds.get_round(db_session, round_id)
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
+        upload = read_roll_upload(await request.form())
+        if upload is None:
             return await self._detail(
                 db_session,
                 round_id,
-                roll_errors=[(0, gettext("Choose a CSV file."))],
+                roll_errors=[(0, gettext(CHOOSE_A_FILE))],
                 status=400,
                 settings=settings,
             )
@@ -380,8 +284,7 @@ class StaffRoundsController(Controller):
         """Staff checked an identity card: a one-time code for voting on the spot."""
         round_ = await rounds.get_round(db_session, round_id)
         form = Form(await read_form(request))
-        identifier = form.text("identifier", required=True, max_length=32)
-        birth_date = form.date("birth_date", years=(1890, today_in(settings).year))
+        identifier, birth_date = read_person(form, today_in(settings))
         if rounds.phase_of(round_) != "voting":
             form.add_error("form", gettext("Voting is not open in this round."))
         if form.is_valid:
@@ -426,9 +329,7 @@ class StaffRoundsController(Controller):
                 "frozen": await rounds.frozen_by(db_session, round_),
                 "proposal": proposal,
                 # Who sent the idea, for staff who need to ask about it (never shown publicly).
-                "author": await db_session.get(Resident, proposal.author_id)
-                if proposal.author_id
-                else None,
+                "author": await rounds.author_of(db_session, proposal),
                 "others": others,
                 "form": form or Form.prefilled(values),
                 "statuses": rounds.PROPOSAL_STATUSES,
@@ -456,40 +357,18 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
         form = Form(await read_form(request))
-        action = form.choice("action", ["accept", "reject", "merge", "implementation"])
-        actor = current_user(request)
-        try:
-            if action == "accept":
-                cost = form.euros("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
-                if form.is_valid:
-                    await rounds.accept_proposal(db_session, proposal, cost, actor)
-            elif action == "reject":
-                reason = form.translated_text(
-                    "reason", required=True, max_length=1000, multiline=True
-                )
-                if form.is_valid:
-                    await rounds.reject_proposal(db_session, proposal, reason, actor)
-            elif action == "merge":
-                into = form.choice(
-                    "merge_into",
-                    [str(p.id) for p in await rounds.list_proposals(db_session, round_.id)],
-                )
-                if form.is_valid:
-                    await rounds.merge_proposal(db_session, proposal, int(into), actor)
-            elif action == "implementation":
-                status = form.choice(
-                    "implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False
-                )
-                note = form.translated_text("note", max_length=1000, multiline=True)
-                if form.is_valid:
-                    await rounds.set_implementation(db_session, proposal, status, note, actor)
-        except DomainError as error:
-            await db_session.rollback()
-            form.add_error("form", error.translated())
+        merge_choices = [str(p.id) for p in await rounds.list_proposals(db_session, round_.id)]
+        review = read_review(form, merge_choices)
+        if review is not None:
+            try:
+                await rounds.review_proposal(db_session, proposal, review, current_user(request))
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
         if form.is_valid:
             return Redirect(
                 path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                query_params={"done": action},
+                query_params={"done": review.action},
                 status_code=303,
             )
         # A refused change was rolled back: read the round and proposal again for the page.
@@ -593,17 +472,11 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         fields = await read_form(request)
         form = Form(fields)
-        slip = form.text("slip", required=True, max_length=40)
-        if slip and not SLIP.fullmatch(slip):
-            form.add_error(
-                "slip", gettext("Use the letters, digits and dashes printed on the slip.")
-            )
-        identifier = form.text("identifier", required=True, max_length=32)
-        birth_date = form.date("birth_date", years=(1890, today_in(settings).year))
-        if not form.is_valid:
+        typing = read_paper_typing(form, today_in(settings))
+        if typing is None:
             return await self._paper_page(db_session, round_, form, status=400)
-        entry = await find_on_roll(db_session, round_.id, settings.roll_key, identifier)
-        if entry is None or entry.birth_date != birth_date:
+        entry = await find_on_roll(db_session, round_.id, settings.roll_key, typing.identifier)
+        if entry is None or entry.birth_date != typing.birth_date:
             form.add_error("form", gettext("This person is not on the voter roll of this round."))
             return await self._paper_page(db_session, round_, form, status=400)
         read = read_ballot(round_, await ballot_parts(db_session, round_, entry.area_id), fields)
@@ -615,9 +488,9 @@ class StaffRoundsController(Controller):
                 db_session,
                 round_,
                 settings.roll_key,
-                slip,
-                identifier,
-                birth_date,
+                typing.slip,
+                typing.identifier,
+                typing.birth_date,
                 read.choices,
                 today_in(settings),
                 current_user(request),
@@ -643,8 +516,7 @@ class StaffRoundsController(Controller):
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Redirect:
         round_ = await rounds.get_round(db_session, round_id)
-        form = Form(await read_form(request))
-        slip = form.text("slip", required=True, max_length=40)
+        slip = read_slip(Form(await read_form(request)))
         await discard_flagged(db_session, round_, slip, current_user(request))
         return Redirect(path=f"/staff/pb/{round_.id}/paper", status_code=303)
 

@@ -29,7 +29,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
-from voting.ballots import cast_ballot, cast_ballot_pg
+from voting.ballots import cast_ballot
 from voting.mixing import mix_round
 from voting.models import (
     Ballot,
@@ -83,22 +83,20 @@ async def log_rows(db, round_id):
 # --- the chain ------------------------------------------------------------------------------------
 
 
-async def test_postgresql_and_python_casts_give_trackers_that_the_mixed_log_carries(database, db):
+async def test_casts_by_every_channel_give_trackers_that_the_mixed_log_carries(database, db):
     round_, kallio, p, entries = await a_round(db)
     receipts = [
         await cast_ballot(
             db, round_, entries[0].id, "online", {p["park"].id: 1, p["library"].id: 1}, kallio.id
         )
     ]
-    async with database.raw_connection() as connection:
+    async with database.sessionmaker() as session:
         receipts.append(
-            await cast_ballot_pg(
-                connection, round_, entries[1].id, "assisted", kallio.id, {p["lights"].id: 1}
+            await cast_ballot(
+                session, round_, entries[1].id, "assisted", {p["lights"].id: 1}, kallio.id
             )
         )
-        receipts.append(
-            await cast_ballot_pg(connection, round_, entries[2].id, "online", kallio.id, {})
-        )
+        receipts.append(await cast_ballot(session, round_, entries[2].id, "online", {}, kallio.id))
     assert await log_rows(db, round_.id) == []  # pending: fewer than 2k
     pending = set(await db.scalars(select(PendingBallot.tracker)))
     assert pending == set(receipts)
@@ -126,9 +124,9 @@ async def test_two_hundred_concurrent_casts_make_one_linear_chain(database, db):
     round_, kallio, p, entries = await a_round(db, voters=200)
 
     async def cast(entry):
-        async with database.raw_connection() as connection:
-            return await cast_ballot_pg(
-                connection, round_, entry.id, "online", kallio.id, {p["park"].id: 1}
+        async with database.sessionmaker() as session:
+            return await cast_ballot(
+                session, round_, entry.id, "online", {p["park"].id: 1}, kallio.id
             )
 
     receipts = await asyncio.gather(*(cast(entry) for entry in entries))

@@ -29,7 +29,7 @@ from tests.voting.factories import (
 )
 from voting import publication, rounds
 from voting.ballots import cast_ballot
-from voting.staff import round_form
+from voting.forms import round_form
 
 ZONE = ZoneInfo("Europe/Helsinki")
 RULES_FIXED = "Voting has opened: the ballot rule, budgets, official rule, minimum age and voting times can no longer change."

@@ -43,7 +43,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
-from voting.ballots import cast_ballot, cast_ballot_pg
+from voting.ballots import cast_ballot
 from voting.mixing import BallotLog, mix_round
 from voting.models import Ballot, LogHead, PendingBallot, RollEntry, VotingCode
 from voting.roll import issue_assisted_code, person_hash
@@ -146,10 +146,10 @@ async def cast_everyone(client, database, db, round_, proposals, entries, rng):
                 truth[entry.id] = await cast_ballot(
                     db, round_, entry.id, "assisted", chosen, entry.area_id
                 )
-            else:  # the one-statement busy path
-                async with database.raw_connection() as connection:
-                    truth[entry.id] = await cast_ballot_pg(
-                        connection, round_, entry.id, "online", entry.area_id, chosen
+            else:  # in a session of its own, as two workers do
+                async with database.sessionmaker() as session:
+                    truth[entry.id] = await cast_ballot(
+                        session, round_, entry.id, "online", chosen, entry.area_id
                     )
             async with database.sessionmaker() as session:
                 await mix(session, round_)
@@ -329,14 +329,14 @@ async def test_two_hundred_concurrent_casts_and_mixers_make_one_chain(database, 
     round_, proposals, entries = await secrecy_round(db, per_area=100)
 
     async def vote(entry):
-        async with database.raw_connection() as connection:
-            tracker = await cast_ballot_pg(
-                connection,
+        async with database.sessionmaker() as session:
+            tracker = await cast_ballot(
+                session,
                 round_,
                 entry.id,
                 "online",
-                entry.area_id,
                 {proposals[entry.area_id][0].id: 1},
+                entry.area_id,
             )
         async with database.sessionmaker() as session:
             await mix(session, round_)
@@ -393,7 +393,7 @@ async def test_two_hundred_concurrent_casts_and_mixers_make_one_chain(database, 
 CRASHING_VOTER = """
 import asyncio, json, os, signal, sys
 from app.database import Database
-from voting.ballots import cast_ballot_pg
+from voting.ballots import cast_ballot
 from voting.rounds import get_round
 
 async def main():
@@ -402,9 +402,9 @@ async def main():
         round_ = await get_round(session, int(sys.argv[1]))
     voters = json.loads(sys.argv[2])
     for roll_id, area_id, proposal_id in voters:
-        async with database.raw_connection() as connection:
-            tracker = await cast_ballot_pg(
-                connection, round_, roll_id, "online", area_id, {proposal_id: 1}
+        async with database.sessionmaker() as session:
+            tracker = await cast_ballot(
+                session, round_, roll_id, "online", {proposal_id: 1}, area_id
             )
         print(tracker, flush=True)
     # Acknowledged, then the worker dies before any mix could run.

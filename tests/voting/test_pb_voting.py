@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, inspect, select
 
-from app.errors import DomainError
 from app.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area
@@ -22,7 +21,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
-from voting.ballots import AlreadyVotedError, AreaChangedError, cast_ballot, cast_ballot_pg
+from voting.ballots import AlreadyVotedError, cast_ballot
 from voting.models import Ballot, PendingBallot, RollEntry, VotingCode
 from voting.publication import publish
 
@@ -386,44 +385,6 @@ async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
     assert "Park benches" in text
     assert "No votes" in text
     assert "Most votes first, within the budget" in text
-
-
-async def test_the_one_statement_cast_lets_one_of_a_hundred_attempts_through(database, db):
-    """PostgreSQL's busy path: the same guarantees in one statement on raw connections."""
-    round_, p, _code, entry = await voting_round(db)
-
-    async def attempt():
-        async with database.raw_connection() as connection:
-            try:
-                await cast_ballot_pg(
-                    connection, round_, entry.id, "online", entry.area_id, {p["park"].id: 1}
-                )
-            except AlreadyVotedError:
-                return "refused"
-            return "stored"
-
-    outcomes = await asyncio.gather(*(attempt() for _ in range(100)))
-    assert outcomes.count("stored") == 1
-    assert await ballots(db) == 1
-    await db.refresh(entry)
-    assert entry.voted_via == "online"
-
-
-async def test_the_one_statement_cast_refuses_a_changed_district_and_a_closed_round(database, db):
-    round_, _p, _code, entry = await voting_round(db)
-    other = await db.scalar(select(RollEntry).where(RollEntry.id != entry.id))
-    async with database.raw_connection() as connection:
-        with pytest.raises(AreaChangedError):
-            await cast_ballot_pg(connection, round_, entry.id, "online", other.area_id, {})
-        with pytest.raises(DomainError, match="not on the voter roll"):
-            await cast_ballot_pg(connection, round_, 999_999, "online", None, {})
-    await move_to(db, round_, "counting")
-    async with database.raw_connection() as connection:
-        with pytest.raises(DomainError, match="Voting is not open"):
-            await cast_ballot_pg(connection, round_, entry.id, "online", entry.area_id, {})
-    assert await ballots(db) == 0
-    await db.refresh(entry)
-    assert entry.voted_via is None
 
 
 async def test_guessing_limits_hold_across_workers(app, settings, db):

@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from voting.tally.count import RULE_COLUMNS, budget_election, count_budget
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
@@ -40,7 +41,18 @@ from voting.tally.rules import votes_per_project
 GENESIS = "0" * 64
 FORMAT = "tori-board/2"
 ENTRY_KEYS = ("area", "ballot", "round", "selections", "seq", "tracker")
-CHANNELS = ("online", "assisted", "paper")
+
+
+class Channel(StrEnum):
+    """How a ballot was cast: recorded on the roll and in the board's roll summary, never in
+    the log's entries."""
+
+    ONLINE = "online"
+    ASSISTED = "assisted"
+    PAPER = "paper"
+
+
+CHANNELS = tuple(Channel)
 MAX_LINE = 1_000_000
 RECEIPT_ALPHABET = frozenset("0123456789abcdef")
 

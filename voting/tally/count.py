@@ -5,12 +5,22 @@ three count with the same code."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
 from fractions import Fraction
 
 from voting.tally.pabulib import Election
 from voting.tally.rules import Outcome, equal_shares_completed, greedy
 
-RULE_COLUMNS = ("greedy", "mes_cost", "mes_cardinality")
+
+class Rule(StrEnum):
+    """The counting rules Tori offers, each shown beside the others on the results pages."""
+
+    GREEDY = "greedy"
+    MES_COST = "mes_cost"
+    MES_CARDINALITY = "mes_cardinality"
+
+
+RULE_COLUMNS = tuple(Rule)
 
 
 def budget_election(
@@ -43,9 +53,9 @@ def budget_election(
 
 
 def count_rule(election: Election, rule: str, points: bool) -> Outcome:
-    if rule == "greedy":
+    if rule == Rule.GREEDY:
         return greedy(election, "points" if points else "cost", supported_only=True)
-    if rule in ("mes_cost", "mes_cardinality"):
+    if rule in (Rule.MES_COST, Rule.MES_CARDINALITY):
         return equal_shares_completed(election, rule.removeprefix("mes_"))
     raise ValueError(f"unknown rule {rule!r}")
 

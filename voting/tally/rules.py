@@ -21,10 +21,22 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 from math import gcd
 
 from voting.tally.pabulib import Election
+
+
+class Reason(StrEnum):
+    """Why a project was or was not funded under a rule (the results pages word each one)."""
+
+    SELECTED = "selected"
+    COMPLETED = "completed"
+    DID_NOT_FIT = "did_not_fit"
+    NOT_ENOUGH_SUPPORT = "not_enough_support"
+    NO_SUPPORT = "no_support"
+
 
 SATISFACTIONS = ("cost", "cardinality", "points")
 RULES = ("greedy", "mes", "mes-add1")
@@ -78,13 +90,13 @@ def greedy(
     for project in order:
         cost = election.costs[project]
         if supported_only and totals[project] == 0:
-            outcome.reasons[project] = "no_support"
+            outcome.reasons[project] = Reason.NO_SUPPORT
         elif cost <= remaining:
             outcome.selected.append(project)
             remaining -= cost
-            outcome.reasons[project] = "selected"
+            outcome.reasons[project] = Reason.SELECTED
         else:
-            outcome.reasons[project] = "did_not_fit"
+            outcome.reasons[project] = Reason.DID_NOT_FIT
             outcome.remaining[project] = remaining
     return outcome
 
@@ -298,11 +310,11 @@ def _equal_shares_points(election: Election, budget: Fraction | None) -> Outcome
         supporters = [g for g, satisfaction in enumerate(sats) if project in satisfaction]
         total = sum((sats[g][project] * counts[g] for g in supporters), Fraction(0))
         if total <= 0:
-            outcome.reasons[project] = "no_support"
+            outcome.reasons[project] = Reason.NO_SUPPORT
             continue
         if cost == 0:
             outcome.selected.append(project)
-            outcome.reasons[project] = "selected"
+            outcome.reasons[project] = Reason.SELECTED
             continue
         projects.append(_Project(project, cost, supporters, total, cost / total))
     remaining = {p.id: p for p in projects}
@@ -313,7 +325,7 @@ def _equal_shares_points(election: Election, budget: Fraction | None) -> Outcome
             money = sum((budgets[g] * counts[g] for g in project.supporters), Fraction(0))
             if money < project.cost:
                 del remaining[project.id]
-                outcome.reasons[project.id] = "not_enough_support"
+                outcome.reasons[project.id] = Reason.NOT_ENOUGH_SUPPORT
                 continue
             if best is not None and project.affordability > best:
                 break  # affordabilities only grow: no later project can beat the best
@@ -327,7 +339,7 @@ def _equal_shares_points(election: Election, budget: Fraction | None) -> Outcome
             return outcome
         chosen = min(tied, key=lambda p: p.id)
         outcome.selected.append(chosen.id)
-        outcome.reasons[chosen.id] = "selected"
+        outcome.reasons[chosen.id] = Reason.SELECTED
         del remaining[chosen.id]
         for g in chosen.supporters:
             budgets[g] -= min(budgets[g], best * sats[g][chosen.id])
@@ -387,7 +399,7 @@ def equal_shares_completed(election: Election, sat: str = "cost") -> Outcome:
     """
     shares = method_of_equal_shares(election, sat)
     outcome = Outcome(selected=list(shares.selected))
-    outcome.reasons = dict.fromkeys(shares.selected, "selected")
+    outcome.reasons = dict.fromkeys(shares.selected, Reason.SELECTED)
     remaining = election.budget - _cost(election, shares.selected)
     votes = _total_satisfaction(election, "points" if sat == "points" else "cardinality")
     chosen = set(shares.selected)
@@ -396,13 +408,13 @@ def equal_shares_completed(election: Election, sat: str = "cost") -> Outcome:
             continue
         cost = election.costs[project]
         if votes[project] == 0:
-            outcome.reasons[project] = "no_support"
+            outcome.reasons[project] = Reason.NO_SUPPORT
         elif cost <= remaining:
             outcome.selected.append(project)
-            outcome.reasons[project] = "completed"
+            outcome.reasons[project] = Reason.COMPLETED
             remaining -= cost
         else:
-            outcome.reasons[project] = "did_not_fit"
+            outcome.reasons[project] = Reason.DID_NOT_FIT
             outcome.remaining[project] = remaining
     return outcome
 

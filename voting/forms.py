@@ -1,0 +1,232 @@
+"""Reading the voting forms: each function reads one form's fields into what its service takes,
+and adds an error in the reader's language beside each field it cannot use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from litestar.datastructures import UploadFile
+
+from app.forms import Form, local_datetime
+from app.i18n import LANGUAGES, N_, gettext
+from voting import rounds
+from voting.models import Round
+
+SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
+PHASE_FIELD_LABELS = {
+    "ideas_open": N_("Ideas open"),
+    "review": N_("Review and costing start"),
+    "voting_open": N_("Voting opens"),
+    "voting_close": N_("Voting closes"),
+    "results": N_("Results are published"),
+}
+
+
+def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
+    values: dict = {
+        "ballot_rule": round_.ballot_rule if round_ else "approval",
+        "official_rule": round_.official_rule if round_ else "greedy",
+        "min_age": round_.min_age if round_ else 12,
+        "max_choices": round_.max_choices if round_ else "",
+        "points_total": round_.points_total if round_ else "",
+        "points_per_proposal": round_.points_per_proposal if round_ else "",
+    }
+    if round_:
+        for code, text in round_.title.items():
+            values[f"title_{code}"] = text
+        for code, text in round_.description.items():
+            values[f"description_{code}"] = text
+        for name in PHASE_FIELDS:
+            moment = getattr(round_, f"{name}_at").astimezone(zone)
+            values[f"{name}_date"] = moment.date().isoformat()
+            values[f"{name}_time"] = moment.strftime("%H.%M")
+        for budget in round_.budgets:
+            values[f"budget_{budget.area_id or 'city'}"] = budget.amount
+    else:
+        for name in PHASE_FIELDS:
+            values[f"{name}_time"] = "09.00"
+    return Form.prefilled(values)
+
+
+def close_form_for(round_: Round, zone: ZoneInfo | None) -> Form:
+    """The voting-close form, filled in with the current close time."""
+    if zone is None:
+        return Form()
+    moment = round_.voting_close_at.astimezone(zone)
+    return Form.prefilled(
+        {"close_date": moment.date().isoformat(), "close_time": moment.strftime("%H.%M")}
+    )
+
+
+def read_round(
+    form: Form, zone: ZoneInfo, area_ids: list[int], round_: Round | None = None
+) -> rounds.RoundDraft | None:
+    title = form.translated_text("title", required=True, max_length=200)
+    description = form.translated_text("description", max_length=4000, multiline=True)
+    moments = {}
+    for name in PHASE_FIELDS:
+        day, time = form.date(f"{name}_date"), form.time(f"{name}_time")
+        if day and time:
+            moments[name] = local_datetime(day, time, zone)
+            # The form shows minutes: a stored time with seconds (closing early "now") that is
+            # sent back unchanged is kept as it is, not read as a change.
+            stored = getattr(round_, f"{name}_at") if round_ else None
+            if stored and stored.replace(second=0, microsecond=0) == moments[name]:
+                moments[name] = stored
+    min_age = form.integer("min_age", required=True, minimum=0, maximum=120)
+    ballot_rule = form.choice("ballot_rule", list(rounds.BALLOT_RULES))
+    official_rule = form.choice("official_rule", list(rounds.OFFICIAL_RULES))
+    max_choices = form.integer("max_choices", minimum=1, maximum=100)
+    points_total = form.integer("points_total", minimum=1, maximum=1000)
+    points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
+    budgets: dict[int | None, int] = {}
+    for area in [*area_ids, None]:
+        amount = form.euros(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
+        if amount:
+            budgets[area] = amount
+    if not budgets and "budget_city" not in form.errors:
+        form.add_error("budget_city", gettext("Give at least one budget."))
+    if ballot_rule == "k_approval" and not max_choices and "max_choices" not in form.errors:
+        form.add_error("max_choices", gettext("This field is required."))
+    if ballot_rule == "points":
+        for name, value in (("points_total", points_total), ("points_per_proposal", points_per)):
+            if not value and name not in form.errors:
+                form.add_error(name, gettext("This field is required."))
+    if not form.is_valid:
+        return None
+    return rounds.RoundDraft(
+        title=title,
+        description=description,
+        ideas_open_at=moments["ideas_open"],
+        review_at=moments["review"],
+        voting_open_at=moments["voting_open"],
+        voting_close_at=moments["voting_close"],
+        results_at=moments["results"],
+        min_age=min_age,
+        ballot_rule=ballot_rule,
+        official_rule=official_rule,
+        budgets=budgets,
+        max_choices=max_choices,
+        points_total=points_total,
+        points_per_proposal=points_per,
+    )
+
+
+def read_voting_close(form: Form, zone: ZoneInfo) -> tuple[dt.datetime, dict[str, str]] | None:
+    """The new close of voting and the reason given for it (published with the round)."""
+    day, time = form.date("close_date"), form.time("close_time")
+    reason = form.translated_text("close_reason", required=True, max_length=1000, multiline=True)
+    if not form.is_valid:
+        return None
+    return local_datetime(day, time, zone), reason
+
+
+REVIEW_ACTIONS = ("accept", "reject", "merge", "implementation")
+
+
+def read_review(form: Form, merge_choices: list[str]) -> rounds.ProposalReview | None:
+    action = form.choice("action", REVIEW_ACTIONS)
+    if action == "accept":
+        cost = form.euros("final_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+        review = rounds.ProposalReview(action, final_cost=cost)
+    elif action == "reject":
+        reason = form.translated_text("reason", required=True, max_length=1000, multiline=True)
+        review = rounds.ProposalReview(action, reason=reason)
+    elif action == "merge":
+        into = form.choice("merge_into", merge_choices)
+        review = rounds.ProposalReview(action, merge_into=int(into) if into else None)
+    elif action == "implementation":
+        status = form.choice("implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False)
+        note = form.translated_text("note", max_length=1000, multiline=True)
+        review = rounds.ProposalReview(action, implementation=status, note=note)
+    else:
+        return None
+    return review if form.is_valid else None
+
+
+def read_roll_upload(data: object) -> UploadFile | None:
+    """The census file of a roll upload (a multipart form), or None with no file chosen."""
+    upload = data.get("file") if hasattr(data, "get") else None
+    return upload if isinstance(upload, UploadFile) else None
+
+
+CHOOSE_A_FILE = N_("Choose a CSV file.")
+
+
+def read_codes_format(form: Form) -> str:
+    """Letter codes as CSV for the mailing house (the default) or as a printable sheet."""
+    return form.choice("format", ["csv", "sheet"]) or "csv"
+
+
+def read_person(form: Form, today: dt.date) -> tuple[str, dt.date | None]:
+    """A person on the roll as staff type them from an identity card: the personal identity
+    code and the birth date."""
+    identifier = form.text("identifier", required=True, max_length=32)
+    birth_date = form.date("birth_date", years=(1890, today.year))
+    return identifier, birth_date
+
+
+@dataclass(frozen=True)
+class PaperTyping:
+    """One staff member's typing of a paper slip's heading (the choices are read as a ballot)."""
+
+    slip: str
+    identifier: str
+    birth_date: dt.date | None
+
+
+def read_paper_typing(form: Form, today: dt.date) -> PaperTyping | None:
+    slip = form.text("slip", required=True, max_length=40)
+    if slip and not SLIP.fullmatch(slip):
+        form.add_error("slip", gettext("Use the letters, digits and dashes printed on the slip."))
+    identifier, birth_date = read_person(form, today)
+    if not form.is_valid:
+        return None
+    return PaperTyping(slip, identifier, birth_date)
+
+
+def read_slip(form: Form) -> str:
+    return form.text("slip", required=True, max_length=40)
+
+
+def read_code_sign_in(form: Form, today: dt.date) -> tuple[str, dt.date | None]:
+    """A voter's sign-in with a code: the code and their birth date."""
+    code = form.text("code", required=True, max_length=40)
+    birth_date = form.date("birth_date", required=True, years=(1890, today.year))
+    return code, birth_date
+
+
+MAX_TITLE, MAX_DESCRIPTION = 120, 3000
+
+
+def area_options(round_: Round) -> list[tuple[str, object]]:
+    """The districts an idea can be for: each district with a budget, and the whole city."""
+    options: list[tuple[str, object]] = [
+        (str(b.area_id), b.area.name) for b in round_.budgets if b.area is not None
+    ]
+    if rounds.budget_of(round_, None) is not None:
+        options.append(("city", None))
+    return options
+
+
+def read_proposal(form: Form, round_: Round) -> rounds.ProposalDraft | None:
+    """A resident's idea, written in one language."""
+    language = form.choice("language", LANGUAGES) or "fi"
+    title = form.text("title", required=True, max_length=MAX_TITLE)
+    description = form.text(
+        "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
+    )
+    area = form.choice("area", [value for value, _ in area_options(round_)])
+    cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+    if not form.is_valid:
+        return None
+    return rounds.ProposalDraft(
+        title={language: title},
+        description={language: description},
+        area_id=None if area == "city" else int(area),
+        estimated_cost=cost,
+    )

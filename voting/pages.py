@@ -1,0 +1,63 @@
+"""What the residents' and the staff pages of a round share: the round's page context, the
+results page's context (rendered once per publication and language), and the worker's mixer."""
+
+from __future__ import annotations
+
+from litestar import Request
+from markupsafe import Markup
+
+from app.i18n import current_language
+from voting import rounds
+from voting.mixing import MixScheduler
+from voting.models import Round
+from voting.results import REASONS
+
+
+def round_context(round_: Round) -> dict:
+    return {
+        "round": round_,
+        "phase": rounds.phase_of(round_),
+        "phase_labels": rounds.PHASE_LABELS,
+        "phases": rounds.phase_dates(round_),
+        "ballot_rules": rounds.BALLOT_RULES,
+    }
+
+
+def mix_scheduler(request: Request) -> MixScheduler:
+    state = request.app.state
+    if "mix_scheduler" not in state:
+        state.mix_scheduler = MixScheduler(state.settings.mix_batch)
+    return state.mix_scheduler
+
+
+# Rendered result tables, per process: (publication id, board digest, language, follow-up
+# states) -> HTML. A publication never changes, so neither does its table in one language.
+_RENDERED: dict[tuple, Markup] = {}
+
+
+async def results_context(
+    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
+) -> dict:
+    """The results page's context: the stored results (rendered once per publication and
+    language; `key` None renders afresh); from the live tables only how each proposal's
+    implementation is going (followed after the results, not part of them)."""
+    followed = await rounds.implementation_states(db_session, round_.id)
+    context = {
+        "round": round_,
+        "results": results,
+        "rule_labels": rounds.OFFICIAL_RULES,
+        "reasons": REASONS,
+        "implementation": rounds.IMPLEMENTATION_STATUSES,
+        "followed": followed,
+        **extra,
+    }
+    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
+    parts = _RENDERED.get(cache_key) if cache_key else None
+    if parts is None:
+        template = renderer.environment.get_template("pb/_results_parts.html")
+        parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
+        if cache_key:
+            if len(_RENDERED) >= 64:
+                _RENDERED.clear()
+            _RENDERED[cache_key] = parts
+    return {**context, "parts_html": parts}
