@@ -16,6 +16,7 @@ from litestar import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -109,19 +110,18 @@ class Database:
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager
-    async def hot_connection(self) -> AsyncIterator[Any]:
-        """For the busiest paths: a plain asyncpg connection on PostgreSQL (see `raw_connection`),
-        an SQLAlchemy connection on SQLite."""
-        if self.is_postgresql:
-            async with self.raw_connection() as connection:
-                yield connection
-        else:
-            async with self.engine.connect() as connection:
-                yield connection
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for the busiest writes, which commit what they store. On PostgreSQL it
+        is in autocommit mode: a write that is one statement needs no BEGIN and COMMIT round
+        trips (SQLite runs the statements in a transaction, committed by the write)."""
+        async with self.engine.connect() as connection:
+            if self.is_postgresql:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     @contextlib.asynccontextmanager
     async def raw_connection(self) -> AsyncIterator[Any]:
-        """A plain asyncpg connection, for the busiest writes only (PostgreSQL).
+        """A plain asyncpg connection (PostgreSQL): LISTEN for live results, and PB casting.
 
         A small pool of its own: checking a connection out of SQLAlchemy's pool and unwrapping
         it cost more than the one statement a vote needs. Each statement commits by itself.

@@ -7,6 +7,7 @@ only memory of taking part, and no record in the database points back to it.
 from __future__ import annotations
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from app.signing import sign, unsign
 
@@ -19,13 +20,17 @@ def remembered_ids(request: Request, secret: str, cookie: str, purpose: str) -> 
     return [item for item in (value or "").split(",") if item.isdecimal()]
 
 
-def remember_header(
+def remember_cookie(
     request: Request, secret: str, cookie: str, purpose: str, new_id: int, *, path: str, https: bool
-) -> str:
-    """The Set-Cookie value that adds `new_id`; written by hand, as it is sent with every answer."""
+) -> Cookie:
+    """The cookie that adds `new_id` to what this device remembers."""
     ids = [str(new_id), *remembered_ids(request, secret, cookie, purpose)][:REMEMBERED]
-    value = sign(secret, purpose, ",".join(ids))
-    secure = "; Secure" if https else ""
-    return (
-        f"{cookie}={value}; Max-Age={ONE_YEAR_SECONDS}; Path={path}; HttpOnly; SameSite=Lax{secure}"
+    return Cookie(
+        key=cookie,
+        value=sign(secret, purpose, ",".join(ids)),
+        max_age=ONE_YEAR_SECONDS,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=https,
     )

@@ -1,23 +1,24 @@
 """Polls: creating and editing them, casting votes, and counting the results.
 
-A vote is stored by one statement: on PostgreSQL a single `WITH … INSERT` that
-checks in the same breath that the poll is open, unchanged since the voter's page
-was checked, and that a kiosk is not revoked; on SQLite the same in one
-transaction. A token in the form makes a double tap or a retry count once.
+A vote is stored by one INSERT … SELECT that checks in the same breath that the
+poll is open, unchanged since the voter's page was checked, and that a kiosk is not
+revoked; its choices go with it (surveys/storing.py: in the same statement on
+PostgreSQL, the same transaction on SQLite). A token in the form makes a double tap
+or a retry count once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
@@ -36,12 +37,37 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
+from surveys.storing import Executor, insert_for, insert_with_rows
 
 POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3
 MAX_OPTIONS = 8
-VISIBILITIES = ("immediate", "after_close", "staff")
-POLL_CHANNELS = ("qr", "link", "kiosk")
+
+
+class PollStatus(StrEnum):
+    NOT_OPEN = "not_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Visibility(StrEnum):
+    """Who sees a poll's results (stored in `poll.visibility`)."""
+
+    IMMEDIATE = "immediate"  # voters, right after voting
+    AFTER_CLOSE = "after_close"
+    STAFF = "staff"
+
+
+class Channel(StrEnum):
+    """How a vote came in (stored in `poll_vote.channel` and `poll_choice.channel`)."""
+
+    QR = "qr"
+    LINK = "link"
+    KIOSK = "kiosk"
+
+
+VISIBILITIES = tuple(Visibility)
+POLL_CHANNELS = tuple(Channel)
 TOKEN_PURPOSE = "poll-vote"  # noqa: S105 - a MAC purpose label, not a secret
 # A poll's definition is read again by each process at most this often (edits also bump the
 # revision, which the storing statement checks, so an outdated copy never stores a vote).
@@ -105,19 +131,19 @@ class VotingPoll:
     read_at: float = field(default=0.0, compare=False)
 
 
-def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
+def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> PollStatus:
     now = now or utcnow()
     if now < poll.opens_at:
-        return "not_open"
+        return PollStatus.NOT_OPEN
     if now >= poll.closes_at:
-        return "closed"
-    return "open"
+        return PollStatus.CLOSED
+    return PollStatus.OPEN
 
 
 def results_public(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> bool:
-    if poll.visibility == "immediate":
+    if poll.visibility == Visibility.IMMEDIATE:
         return True
-    return poll.visibility == "after_close" and poll_status(poll, now) == "closed"
+    return poll.visibility == Visibility.AFTER_CLOSE and poll_status(poll, now) == PollStatus.CLOSED
 
 
 def questions_of(poll: Poll) -> tuple[Question, ...]:
@@ -329,45 +355,38 @@ def forget_cached_polls() -> None:
     _voting_polls.clear()
 
 
-def _voting_poll(row: Any) -> VotingPoll:
-    questions = row["questions"]
-    return VotingPoll(
-        id=row["id"],
-        slug=row["slug"],
-        revision=row["revision"],
-        opens_at=row["opens_at"],
-        closes_at=row["closes_at"],
-        visibility=row["visibility"],
-        questions=parse_questions(
-            json.loads(questions) if isinstance(questions, str) else questions
-        ),
-        read_at=time.monotonic(),
-    )
+_VOTING_POLL = select(
+    Poll.id,
+    Poll.slug,
+    Poll.revision,
+    Poll.opens_at,
+    Poll.closes_at,
+    Poll.visibility,
+    Poll.questions,
+).where(Poll.slug == bindparam("slug"))
 
 
-_PG_VOTING_POLL = (
-    "SELECT id, slug, revision, opens_at, closes_at, visibility, questions::text FROM poll"
-    " WHERE slug = $1"
-)
-
-
-async def voting_poll(connection: Any, slug: str, *, fresh: bool = False) -> VotingPoll:
-    """The poll behind a public link (raw asyncpg connection or SQLAlchemy connection)."""
+async def voting_poll(connection: Executor, slug: str, *, fresh: bool = False) -> VotingPoll:
+    """The poll behind a public link, cached per process for a few seconds."""
     slug = slug.lower()
     cached = _voting_polls.get(slug)
     if cached and not fresh and time.monotonic() - cached.read_at < CACHE_SECONDS:
         return cached
     if len(slug) > 16:
         raise NotFoundError(N_("No such poll."))
-    if isinstance(connection, AsyncConnection):
-        columns = (Poll.id, Poll.slug, Poll.revision, Poll.opens_at, Poll.closes_at)
-        statement = select(*columns, Poll.visibility, Poll.questions).where(Poll.slug == slug)
-        found = (await connection.execute(statement)).mappings().first()
-    else:
-        found = await connection.fetchrow(_PG_VOTING_POLL, slug)
+    found = (await connection.execute(_VOTING_POLL, {"slug": slug})).mappings().first()
     if found is None:
         raise NotFoundError(N_("No such poll."))
-    poll = _voting_poll(found)
+    poll = VotingPoll(
+        id=found["id"],
+        slug=found["slug"],
+        revision=found["revision"],
+        opens_at=found["opens_at"],
+        closes_at=found["closes_at"],
+        visibility=found["visibility"],
+        questions=parse_questions(found["questions"]),
+        read_at=time.monotonic(),
+    )
     if len(_voting_polls) > 1000:
         _voting_polls.clear()
     _voting_polls[slug] = poll
@@ -389,163 +408,101 @@ class PollBallot:
     kiosk_secret_hash: str | None = None
 
 
-# Outcomes of storing a ballot.
-STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = (
-    "stored",
-    "duplicate",
-    "changed",
-    "not_open",
-    "kiosk_revoked",
-)
+class CastOutcome(StrEnum):
+    """What storing a ballot came to."""
 
-_PG_CAST = (
-    "WITH p AS ("
-    " SELECT id, area_id FROM poll WHERE id = $1 AND revision = $2"
-    " AND opens_at <= now() AND closes_at > now()"
-    "), k AS ("
-    " SELECT id, area_id FROM poll_kiosk WHERE id = $7 AND poll_id = $1 AND secret_hash = $8"
-    " AND revoked_at IS NULL"
-    "), vote AS ("
-    " INSERT INTO poll_vote (poll_id, token, channel, area_id, language, voted_on)"
-    " SELECT p.id, $3::text, $4::text, COALESCE((SELECT area_id FROM k),"
-    " (SELECT id FROM area WHERE id = $5::int), p.area_id), $6::text, $9::date FROM p WHERE $7::int IS NULL OR EXISTS (SELECT 1 FROM k)"
-    " ON CONFLICT (token) DO NOTHING RETURNING id, channel, area_id"
-    "), choices AS ("
-    " INSERT INTO poll_choice (vote_id, poll_id, question_key, value, channel, area_id)"
-    " SELECT vote.id, $1, c.key, c.value, vote.channel, vote.area_id"
-    " FROM vote, unnest($10::text[], $11::text[]) AS c(key, value)"
-    ") SELECT count(*) FROM vote"
-)
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CHANGED = "changed"
+    NOT_OPEN = "not_open"
+    KIOSK_REVOKED = "kiosk_revoked"
 
 
-async def cast_vote_pg(connection: Any, ballot: PollBallot) -> str:
-    """Store a ballot with one statement on a raw asyncpg connection; returns the outcome."""
-    keys, values = zip(*ballot.rows, strict=True)
-    stored = await connection.fetchval(
-        _PG_CAST,
-        ballot.poll.id,
-        ballot.poll.revision,
-        ballot.token,
-        ballot.channel,
-        ballot.area_id,
-        ballot.language,
-        ballot.kiosk_id,
-        ballot.kiosk_secret_hash,
-        ballot.voted_on,
-        list(keys),
-        list(values),
+STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = CastOutcome
+
+
+def _vote_insert(executor: Executor, ballot: PollBallot, now: dt.datetime):
+    """INSERT … SELECT of the vote: stored only while the poll is open and at the revision the
+    ballot was checked against, and (from a kiosk) the kiosk is not revoked; the area is the
+    kiosk's, else the one sent when it exists, else the poll's."""
+    poll = ballot.poll
+    kiosk = (
+        PollKiosk.id == ballot.kiosk_id,
+        PollKiosk.poll_id == poll.id,
+        PollKiosk.secret_hash == ballot.kiosk_secret_hash,
+        PollKiosk.revoked_at.is_(None),
+    )
+    area = func.coalesce(
+        select(PollKiosk.area_id).where(*kiosk).scalar_subquery(),
+        select(Area.id).where(Area.id == ballot.area_id).scalar_subquery(),
+        Poll.area_id,
+    )
+    rules = [
+        Poll.id == poll.id,
+        Poll.revision == poll.revision,
+        Poll.opens_at <= now,
+        Poll.closes_at > now,
+    ]
+    if ballot.kiosk_id is not None:
+        rules.append(select(PollKiosk.id).where(*kiosk).exists())
+    vote = select(
+        Poll.id,
+        literal(ballot.token, PollVote.token.type),
+        literal(ballot.channel, PollVote.channel.type),
+        area,
+        literal(ballot.language, PollVote.language.type),
+        literal(ballot.voted_on, PollVote.voted_on.type),
+    ).where(*rules)
+    columns = ["poll_id", "token", "channel", "area_id", "language", "voted_on"]
+    return (
+        insert_for(executor)(PollVote)
+        .from_select(columns, vote)
+        .on_conflict_do_nothing(index_elements=["token"])
+        .returning(PollVote.id, PollVote.channel, PollVote.area_id)
+    )
+
+
+async def cast_vote(connection: Executor, ballot: PollBallot) -> CastOutcome:
+    """Store a ballot and its choices (surveys/storing.py: one statement on PostgreSQL, one
+    transaction on SQLite); when nothing was stored, say why."""
+    now = utcnow()
+    stored = await insert_with_rows(
+        connection,
+        _vote_insert(connection, ballot, now),
+        PollChoice.__table__,
+        pairs=ballot.rows,
+        copied={"vote_id": "id", "channel": "channel", "area_id": "area_id"},
+        fixed={"poll_id": ballot.poll.id},
     )
     if stored:
-        return STORED
-    return await _why_not_stored(connection, ballot)
+        return CastOutcome.STORED
+    return await _why_not_stored(connection, ballot, now)
 
 
-async def _why_not_stored(connection: Any, ballot: PollBallot) -> str:
-    sql = (
-        "SELECT (SELECT count(*) FROM poll_vote WHERE token = $1),"
-        " (SELECT revision FROM poll WHERE id = $2),"
-        " (SELECT count(*) FROM poll WHERE id = $2 AND opens_at <= now() AND closes_at > now())"
-    )
-    if isinstance(connection, AsyncConnection):
-        now, poll_id = utcnow(), ballot.poll.id
-        row = (
-            await connection.execute(
-                select(
-                    select(func.count()).where(PollVote.token == ballot.token).scalar_subquery(),
-                    select(Poll.revision).where(Poll.id == poll_id).scalar_subquery(),
-                    select(func.count())
-                    .where(Poll.id == poll_id, Poll.opens_at <= now, Poll.closes_at > now)
-                    .scalar_subquery(),
-                )
+async def _why_not_stored(
+    connection: Executor, ballot: PollBallot, now: dt.datetime
+) -> CastOutcome:
+    poll_id = ballot.poll.id
+    used, revision, is_open = (
+        await connection.execute(
+            select(
+                select(func.count()).where(PollVote.token == ballot.token).scalar_subquery(),
+                select(Poll.revision).where(Poll.id == poll_id).scalar_subquery(),
+                select(func.count())
+                .where(Poll.id == poll_id, Poll.opens_at <= now, Poll.closes_at > now)
+                .scalar_subquery(),
             )
-        ).one()
-    else:
-        row = await connection.fetchrow(sql, ballot.token, ballot.poll.id)
-    used, revision, is_open = row[0], row[1], row[2]
+        )
+    ).one()
+    await connection.commit()
     if used:
-        return DUPLICATE
+        return CastOutcome.DUPLICATE
     if revision != ballot.poll.revision:
         forget_cached_polls()
-        return CHANGED
+        return CastOutcome.CHANGED
     if not is_open:
-        return NOT_OPEN
-    return KIOSK_REVOKED
-
-
-async def cast_vote(connection: AsyncConnection, ballot: PollBallot) -> str:
-    """Store a ballot in one transaction through SQLAlchemy (SQLite, and PostgreSQL in tests)."""
-    try:
-        stored = await _insert_ballot(connection, ballot)
-    except BaseException:
-        await connection.rollback()
-        raise
-    if stored:
-        await connection.commit()
-        return STORED
-    await connection.rollback()
-    return await _why_not_stored(connection, ballot)
-
-
-async def _insert_ballot(connection: AsyncConnection, ballot: PollBallot) -> bool:
-    now = utcnow()
-    poll = (
-        await connection.execute(
-            select(Poll.id, Poll.area_id).where(
-                Poll.id == ballot.poll.id,
-                Poll.revision == ballot.poll.revision,
-                Poll.opens_at <= now,
-                Poll.closes_at > now,
-            )
-        )
-    ).first()
-    kiosk = None
-    if ballot.kiosk_id is not None:
-        kiosk = (
-            await connection.execute(
-                select(PollKiosk.id, PollKiosk.area_id).where(
-                    PollKiosk.id == ballot.kiosk_id,
-                    PollKiosk.poll_id == ballot.poll.id,
-                    PollKiosk.secret_hash == ballot.kiosk_secret_hash,
-                    PollKiosk.revoked_at.is_(None),
-                )
-            )
-        ).first()
-    used = await connection.scalar(select(PollVote.id).where(PollVote.token == ballot.token))
-    if poll is None or used is not None or (ballot.kiosk_id is not None and kiosk is None):
-        return False
-    area_id = kiosk.area_id if kiosk else None
-    if area_id is None and ballot.area_id is not None:
-        area_id = await connection.scalar(select(Area.id).where(Area.id == ballot.area_id))
-    area_id = area_id or poll.area_id
-    vote_id = (
-        await connection.execute(
-            PollVote.__table__.insert()
-            .values(
-                poll_id=ballot.poll.id,
-                token=ballot.token,
-                channel=ballot.channel,
-                area_id=area_id,
-                language=ballot.language,
-                voted_on=ballot.voted_on,
-            )
-            .returning(PollVote.id)
-        )
-    ).scalar_one()
-    await connection.execute(
-        PollChoice.__table__.insert(),
-        [
-            {
-                "vote_id": vote_id,
-                "poll_id": ballot.poll.id,
-                "question_key": key,
-                "value": value,
-                "channel": ballot.channel,
-                "area_id": area_id,
-            }
-            for key, value in ballot.rows
-        ],
-    )
-    return True
+        return CastOutcome.NOT_OPEN
+    return CastOutcome.KIOSK_REVOKED
 
 
 def ballot_rows(questions: tuple[Question, ...], answers: dict[str, Any]) -> list[tuple[str, str]]:

@@ -20,7 +20,8 @@ from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, N_, gettext, localized
 from app.spreadsheets import csv_text
 from surveys.polls import services
-from surveys.polls.controllers import live_updates, notifier_of, public_url
+from surveys.polls.controllers import public_url
+from surveys.polls.live import live_updates, notifier_of
 from surveys.qr import qr_svg
 from surveys.staff import TYPE_LABELS, read_question
 
@@ -235,7 +236,7 @@ class StaffPollsController(Controller):
         self, request: Request, db_session: DbSession, poll_id: FromPath[int]
     ) -> ServerSentEvent:
         poll = await services.get_poll(db_session, poll_id)
-        return ServerSentEvent(live_updates(notifier_of(request), poll.id))
+        return ServerSentEvent(live_updates(notifier_of(request.app.state), poll.id))
 
     @get("/{poll_id:int}/present")
     async def present(

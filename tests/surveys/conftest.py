@@ -19,3 +19,10 @@ def fresh_poll_cache():
     poll_services.forget_cached_polls()
     yield
     poll_services.forget_cached_polls()
+
+
+@pytest.fixture(autouse=True)
+def no_folding_by_chance(monkeypatch):
+    """Answering folds the pending counts now and then, by chance; tests that read the pending
+    rows must not depend on the dice (the folding has tests of its own)."""
+    monkeypatch.setattr(services, "FOLD_CHANCE", 0.0)
