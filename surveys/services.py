@@ -14,7 +14,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, literal, select, true
+from sqlalchemy import Date, Integer, String, bindparam, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.areas.models import Area
@@ -47,7 +47,7 @@ from surveys.models import (
     QuestionnaireTemplate,
     TemplateVersion,
 )
-from surveys.storing import Executor, insert_for, insert_with_rows
+from surveys.storing import Executor, RowWithPairs, insert_for
 
 STANDARD_TEMPLATE = "standard_feedback"
 MAX_EXTRA_QUESTIONS = 10
@@ -425,6 +425,8 @@ async def remove_extra_question(
 ) -> None:
     if await response_count(session, questionnaire.id):
         raise DomainError(N_("Questions cannot be removed after the first answers."))
+    if key not in {q["key"] for q in questionnaire.extra_questions}:
+        raise NotFoundError(N_("No such question."))
     before = questionnaire_snapshot(questionnaire)
     questionnaire.extra_questions = [q for q in questionnaire.extra_questions if q["key"] != key]
     await _record_questionnaire(session, "remove_question", questionnaire, before)
@@ -519,29 +521,36 @@ async def submit_response(
     if isinstance(questionnaire, Questionnaire):
         questionnaire = answering_form_of(questionnaire)
     rows, answers = counted_answers(questionnaire, questions, answers)
-    response = select(
-        literal(questionnaire.id, Integer),
-        literal(questionnaire.event_id, Integer),
-        literal(language, FeedbackResponse.language.type),
-        literal(now.date(), FeedbackResponse.submitted_on.type),
-        literal(token, FeedbackResponse.submission_token.type),
-        literal(answers, FeedbackResponse.answers.type),
-    )
-    columns = ["questionnaire_id", "event_id", "language", "submitted_on", "submission_token"]
-    head = (
-        insert_for(session)(FeedbackResponse)
-        .from_select([*columns, "answers"], response.where(true()))
-        .on_conflict_do_nothing(index_elements=["submission_token"])
-        .returning(FeedbackResponse.id)
-    )
-    return await insert_with_rows(
-        session,
-        head,
-        FeedbackPending.__table__,
-        pairs=rows,
-        copied={},
-        fixed={"event_id": questionnaire.event_id, "language": language},
-    )
+    parameters = {
+        "questionnaire_id": questionnaire.id,
+        "event_id": questionnaire.event_id,
+        "language": language,
+        "submitted_on": now.date(),
+        "token": token,
+        "answers": answers,
+    }
+    return await _STORE_RESPONSE.store(session, parameters, rows)
+
+
+_STORE_RESPONSE = RowWithPairs.build(
+    FeedbackResponse.__table__,
+    ["questionnaire_id", "event_id", "language", "submitted_on", "submission_token", "answers"],
+    select(
+        bindparam("questionnaire_id", type_=Integer),
+        bindparam("event_id", type_=Integer),
+        bindparam("language", type_=String),
+        bindparam("submitted_on", type_=Date),
+        bindparam("token", type_=String),
+        bindparam("answers", type_=FeedbackResponse.answers.type),
+    ).where(true()),  # SQLite reads `INSERT … SELECT … ON CONFLICT` only after a WHERE
+    "submission_token",
+    FeedbackPending.__table__,
+    copied={},
+    fixed={
+        "event_id": bindparam("event_id", type_=Integer),
+        "language": bindparam("language", type_=String),
+    },
+)
 
 
 async def fold_now_and_then(engine: AsyncEngine) -> None:
@@ -572,7 +581,7 @@ async def fold_pending_counts(session: Executor) -> int:
         )
     )
     if moved:
-        upsert = insert_for(session)(FeedbackTally)
+        upsert = insert_for(session, FeedbackTally)
         upsert = upsert.on_conflict_do_update(
             index_elements=["event_id", "language", "question_key", "value"],
             set_={"count": FeedbackTally.count + upsert.excluded.count},
@@ -628,3 +637,13 @@ async def text_answers(
                 if len(found) >= limit:
                     return found
     return found
+
+
+async def event_names(
+    session: AsyncSession, event_ids: list[int]
+) -> dict[int, tuple[dict[str, str], dt.datetime]]:
+    """The title and start of each of these events, for labelling comparison groups."""
+    rows = await session.execute(
+        select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(event_ids))
+    )
+    return {event_id: (title, starts_at) for event_id, title, starts_at in rows}

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy import Date, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
+from app.events.models import Event
 from app.i18n import LANGUAGES, N_, gettext_in
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
@@ -37,7 +38,7 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
-from surveys.storing import Executor, insert_for, insert_with_rows
+from surveys.storing import Executor, RowWithPairs
 
 POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3
@@ -159,6 +160,23 @@ def vote_token_is_genuine(secret: str, slug: str, token: str) -> bool:
 
 
 # --- staff: polls and kiosks ------------------------------------------------------------------
+
+
+async def events_near(session: AsyncSession, current_id: int | None) -> list[Event]:
+    """Events near today (and the poll's own), for linking a poll to one."""
+    now = utcnow()
+    statement = (
+        select(Event)
+        .where(
+            or_(
+                Event.starts_at.between(now - dt.timedelta(days=30), now + dt.timedelta(days=90)),
+                Event.id == (current_id or -1),
+            )
+        )
+        .order_by(Event.starts_at)
+        .limit(300)
+    )
+    return list(await session.scalars(statement))
 
 
 def poll_snapshot(poll: Poll) -> dict:
@@ -421,60 +439,68 @@ class CastOutcome(StrEnum):
 STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = CastOutcome
 
 
-def _vote_insert(executor: Executor, ballot: PollBallot, now: dt.datetime):
-    """INSERT … SELECT of the vote: stored only while the poll is open and at the revision the
-    ballot was checked against, and (from a kiosk) the kiosk is not revoked; the area is the
-    kiosk's, else the one sent when it exists, else the poll's."""
-    poll = ballot.poll
+def _vote_statements() -> RowWithPairs:
+    """The vote, stored only while the poll is open and at the revision the ballot was checked
+    against, and (from a kiosk) while the kiosk is not revoked; its area is the kiosk's, else
+    the one sent when it exists, else the poll's. Its choices go with it."""
     kiosk = (
-        PollKiosk.id == ballot.kiosk_id,
-        PollKiosk.poll_id == poll.id,
-        PollKiosk.secret_hash == ballot.kiosk_secret_hash,
+        PollKiosk.id == bindparam("kiosk_id", type_=Integer),
+        PollKiosk.poll_id == Poll.id,
+        PollKiosk.secret_hash == bindparam("kiosk_secret_hash", type_=String),
         PollKiosk.revoked_at.is_(None),
     )
-    area = func.coalesce(
-        select(PollKiosk.area_id).where(*kiosk).scalar_subquery(),
-        select(Area.id).where(Area.id == ballot.area_id).scalar_subquery(),
-        Poll.area_id,
-    )
-    rules = [
-        Poll.id == poll.id,
-        Poll.revision == poll.revision,
-        Poll.opens_at <= now,
-        Poll.closes_at > now,
-    ]
-    if ballot.kiosk_id is not None:
-        rules.append(select(PollKiosk.id).where(*kiosk).exists())
-    vote = select(
+    values = select(
         Poll.id,
-        literal(ballot.token, PollVote.token.type),
-        literal(ballot.channel, PollVote.channel.type),
-        area,
-        literal(ballot.language, PollVote.language.type),
-        literal(ballot.voted_on, PollVote.voted_on.type),
-    ).where(*rules)
-    columns = ["poll_id", "token", "channel", "area_id", "language", "voted_on"]
-    return (
-        insert_for(executor)(PollVote)
-        .from_select(columns, vote)
-        .on_conflict_do_nothing(index_elements=["token"])
-        .returning(PollVote.id, PollVote.channel, PollVote.area_id)
+        bindparam("token", type_=String),
+        bindparam("channel", type_=String),
+        func.coalesce(
+            select(PollKiosk.area_id).where(*kiosk).scalar_subquery(),
+            select(Area.id).where(Area.id == bindparam("area_id", type_=Integer)).scalar_subquery(),
+            Poll.area_id,
+        ),
+        bindparam("language", type_=String),
+        bindparam("voted_on", type_=Date),
+    ).where(
+        Poll.id == bindparam("poll_id", type_=Integer),
+        Poll.revision == bindparam("revision", type_=Integer),
+        Poll.opens_at <= bindparam("now"),
+        Poll.closes_at > bindparam("now"),
+        or_(
+            bindparam("kiosk_id", type_=Integer).is_(None),
+            select(PollKiosk.id).where(*kiosk).exists(),
+        ),
     )
+    return RowWithPairs.build(
+        PollVote.__table__,
+        ["poll_id", "token", "channel", "area_id", "language", "voted_on"],
+        values,
+        "token",
+        PollChoice.__table__,
+        copied={"vote_id": "id", "channel": "channel", "area_id": "area_id"},
+        fixed={"poll_id": bindparam("poll_id", type_=Integer)},
+    )
+
+
+_STORE_VOTE = _vote_statements()
 
 
 async def cast_vote(connection: Executor, ballot: PollBallot) -> CastOutcome:
     """Store a ballot and its choices (surveys/storing.py: one statement on PostgreSQL, one
     transaction on SQLite); when nothing was stored, say why."""
     now = utcnow()
-    stored = await insert_with_rows(
-        connection,
-        _vote_insert(connection, ballot, now),
-        PollChoice.__table__,
-        pairs=ballot.rows,
-        copied={"vote_id": "id", "channel": "channel", "area_id": "area_id"},
-        fixed={"poll_id": ballot.poll.id},
-    )
-    if stored:
+    parameters = {
+        "poll_id": ballot.poll.id,
+        "revision": ballot.poll.revision,
+        "now": now,
+        "token": ballot.token,
+        "channel": str(ballot.channel),
+        "area_id": ballot.area_id,
+        "language": ballot.language,
+        "voted_on": ballot.voted_on,
+        "kiosk_id": ballot.kiosk_id,
+        "kiosk_secret_hash": ballot.kiosk_secret_hash,
+    }
+    if await _STORE_VOTE.store(connection, parameters, ballot.rows):
         return CastOutcome.STORED
     return await _why_not_stored(connection, ballot, now)
 
