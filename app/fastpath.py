@@ -2,62 +2,69 @@
 
 Residents send votes and answer sheets in bursts (a QR code on a poster, a hall
 full of phones). For such a route, `fast_path(attempt)` is route middleware: it
-reads the URL-encoded body once and calls `attempt(request, fields)`, which runs
-the very same checks and storing as the controller and returns where to send the
-browser next (and a cookie to set). Whenever the attempt cannot finish - a
-refusal to explain, a language switch, an unusual request - it raises `HandOver`
-(or returns None) and the request goes on to the controller with its body
-replayed; the controller then explains, in the resident's language.
+reads the URL-encoded body once, sets the resident's language, and calls
+`attempt(request, fields)` - the very function the controller calls to take the
+form (every check, the form token's included, and the storing). What the attempt
+returns is sent at once: a 303 to where the browser goes next, with its cookies.
+
+Anything else goes on to the controller, with the body replayed:
+- the attempt returns None (not its kind of request: a language switch), or the
+  request is not a plain form post (htmx, another encoding, too large), or the fast
+  path is switched off (`TORI_FAST_PATH=0`): the controller takes the form itself;
+- the attempt raised (a refusal, an error): the controller gets the very exception
+  through `take_once` and shows it - nothing is checked or counted a second time.
 
 Routing, the access log, security headers (a `before_send` hook) and the error
 pages apply as for any route. The route is excluded from the CSRF middleware,
-which would parse the form a second time; `check_form_csrf` makes the same
-double-submit check on the form both paths read anyway.
+which would parse the form a second time; the attempt checks the form token with
+`app.security.form_token_accepted`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from litestar import Request
+from litestar.datastructures import Cookie
 from litestar.middleware import DefineMiddleware
 
-from app.errors import DomainError
 from app.forms import FormReadError, parse_urlencoded
-from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
+from app.security import FORM_TOKEN_CHECKED_BY_HANDLER
+from app.state import RENDERER
 
 # The forms taken this way are a few kilobytes; anything larger is left to the controller.
 MAX_FAST_BODY = 32 * 1024
-# Route options of a fast-path route: the CSRF check is `check_form_csrf`.
+# Route options of a fast-path route: the form token is checked by the attempt.
 FAST_PATH_OPTIONS = FORM_TOKEN_CHECKED_BY_HANDLER
-
-Attempt = Callable[[Request, dict[str, list[str]]], Awaitable[tuple[str, str] | None]]
-
-
-class HandOver(Exception):  # noqa: N818 - not a failure: the controller takes over
-    """The fast path cannot finish this request; the controller will."""
+# Request state: what the fast path's attempt raised, for the controller to show.
+_RAISED = "fast_path_raised"
 
 
-async def hit_once(request: Request, counter: Any, key: str, limit: Any) -> int:
-    """A rate-limit hit counted once per request: when the fast path hands a refusal over, the
-    controller checks the same request again and must see the same count, not add another."""
-    counted = request.state.get("rate_limit_hits")
-    if counted is None:
-        counted = request.state.rate_limit_hits = {}
-    if key not in counted:
-        counted[key] = await counter.hit(key, limit)
-    return counted[key]
+@dataclass(frozen=True)
+class Taken:
+    """A form taken: where the browser goes next, and the cookies it gets."""
+
+    location: str
+    cookies: list[Cookie] = field(default_factory=list)
+
+
+T = TypeVar("T")
+Attempt = Callable[[Request, dict[str, list[str]]], Awaitable[Taken | None]]
 
 
 def fast_path(attempt: Attempt) -> DefineMiddleware:
     return DefineMiddleware(FastPathMiddleware, attempt=attempt)
 
 
-def check_form_csrf(request: Request, fields: dict[str, list[str]]) -> None:
-    """The form token check of app/security.py; a refusal goes on to the controller."""
-    if not form_token_accepted(request, fields):
-        raise HandOver
+async def take_once(request: Request, take: Callable[[], Awaitable[T]]) -> T:
+    """`take()`, unless the fast path already tried this request and met an exception: then
+    that exception, raised again, so that a refusal is checked (and counted) once."""
+    raised = request.state.get(_RAISED)
+    if raised is not None:
+        raise raised
+    return await take()
 
 
 class FastPathMiddleware:
@@ -72,35 +79,33 @@ class FastPathMiddleware:
             scope["method"] != "POST"
             or content_type != b"application/x-www-form-urlencoded"
             or headers.get(b"hx-request")
+            or not scope["litestar_app"].state.settings.fast_path
         ):
             await self.app(scope, receive, send)
             return
         body, more = await _read_body(receive, limit=MAX_FAST_BODY)
         replay = _replaying(body, more, receive)
         request = Request(scope, receive=replay)
+        done = None
         try:
-            if more:
-                raise HandOver
-            fields = parse_urlencoded(body)
-            check_form_csrf(request, fields)
-            done = await self.attempt(request, fields)
-        except (HandOver, DomainError, FormReadError):
-            done = None
+            fields = parse_urlencoded(body) if not more else None
+        except FormReadError:
+            fields = None  # the controller reads it again and explains
+        if fields is not None:
+            # The resident's language first: whatever the attempt writes is in it.
+            RENDERER.of(request).choose_language(request)
+            try:
+                done = await self.attempt(request, fields)
+            except Exception as error:
+                request.state[_RAISED] = error
         if done is None:
             await self.app(scope, replay, send)
             return
-        location, cookie = done
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [
-                    (b"location", location.encode()),
-                    (b"set-cookie", cookie.encode()),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
+        response_headers = [(b"location", done.location.encode()), (b"content-length", b"0")]
+        response_headers += [
+            (b"set-cookie", cookie.to_header(header="").encode()) for cookie in done.cookies
+        ]
+        await send({"type": "http.response.start", "status": 303, "headers": response_headers})
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-from hmac import compare_digest
+import secrets
 
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, generate_csrf_token
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.base import csrf_token as litestar_csrf_token
 from litestar.types import Message, Scope
@@ -60,8 +61,10 @@ def security_headers(*, https: bool):
 # refuse: a refused answer sheet is shown again with the resident's answers. Those handlers call
 # `form_token_accepted`; every template calls `csrf_token()`, which is `form_token` below, so a
 # form rendered on any route - guarded or not, refused or not - carries a token that the next
-# request will accept. The token format is the middleware's own (`generate_csrf_token`), so one
-# cookie serves both.
+# request will accept. One cookie serves both, so the token has the middleware's format: 32
+# random bytes in hex, then their HMAC-SHA256 (hex) keyed with `CSRFConfig.secret`. Only public
+# parts of Litestar are used here (the config); `tests/surveys/test_form_tokens.py` checks that
+# the middleware accepts our tokens and we accept its.
 
 FORM_TOKEN_FIELD = "_csrf_token"  # noqa: S105 - a field name, not a secret
 # Route option of a handler that checks the form token itself, with `form_token_accepted`.
@@ -73,16 +76,28 @@ FORM_EXPIRED = N_(
 _STATE_TOKEN = "form_token"  # noqa: S105 - a request-state key, not a secret
 _STATE_NEW_COOKIE = "form_token_cookie"
 _MAX_TOKEN_LENGTH = 256
+_RANDOM_BYTES = 32
+_RANDOM_LENGTH = 2 * _RANDOM_BYTES
 
 log = logging.getLogger("tori.security")
 
 
+def _mac(value: str, secret: str) -> str:
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def new_form_token(secret: str) -> str:
+    """A new token: random, with our MAC."""
+    value = secrets.token_hex(_RANDOM_BYTES)
+    return value + _mac(value, secret)
+
+
 def _genuine(token: str, secret: str) -> str | None:
     """The random part of a token whose MAC is ours, else None."""
-    if not CSRF_SECRET_LENGTH < len(token) <= _MAX_TOKEN_LENGTH:
+    if not _RANDOM_LENGTH < len(token) <= _MAX_TOKEN_LENGTH:
         return None
-    value, mac = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
-    return value if compare_digest(mac, generate_csrf_hash(token=value, secret=secret)) else None
+    value, mac = token[:_RANDOM_LENGTH], token[_RANDOM_LENGTH:]
+    return value if hmac.compare_digest(mac, _mac(value, secret)) else None
 
 
 def form_token(request: Request) -> str:
@@ -99,7 +114,7 @@ def form_token(request: Request) -> str:
         if _genuine(cookie, config.secret):
             token = cookie
         else:
-            token = state[_STATE_NEW_COOKIE] = generate_csrf_token(config.secret)
+            token = state[_STATE_NEW_COOKIE] = new_form_token(config.secret)
     state[_STATE_TOKEN] = token
     return token
 

@@ -78,6 +78,9 @@ class Settings:
     # Poll votes accepted from one network address per 10 minutes: a crowd at a pop-up stand or
     # behind a library's network votes freely, a script is slowed down.
     votes_per_address: int = 600
+    # The fast path of the busiest form posts (app/fastpath.py); TORI_FAST_PATH=0 switches it
+    # off, and the controllers take every vote and answer themselves.
+    fast_path: bool = True
     # Key of the HMAC that stands in for personal identifiers on voter rolls (TORI_ROLL_KEY).
     # Kept apart from SECRET_KEY so that rotating that one does not orphan a roll.
     roll_key_setting: str | None = None
@@ -144,6 +147,7 @@ class Settings:
             contact_email=env.get("TORI_CONTACT_EMAIL", "osallisuus@example.fi"),
             answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
             votes_per_address=int(env.get("TORI_VOTES_PER_ADDRESS", "600")),
+            fast_path=_flag(env.get("TORI_FAST_PATH"), default=True),
             roll_key_setting=env.get("TORI_ROLL_KEY") or None,
             signing_key_setting=env.get("TORI_SIGNING_KEY") or None,
             oidc_issuer=env.get("OIDC_ISSUER") or None,

@@ -20,10 +20,10 @@ def remembered_ids(request: Request, secret: str, cookie: str, purpose: str) -> 
     return [item for item in (value or "").split(",") if item.isdecimal()]
 
 
-def remember_header(
+def remember_cookie(
     request: Request, secret: str, cookie: str, purpose: str, new_id: int, *, path: str, https: bool
-) -> str:
-    """The Set-Cookie value that adds `new_id` (a header value: the fast path sends it as is)."""
+) -> Cookie:
+    """The cookie that adds `new_id` to what this device remembers."""
     ids = [str(new_id), *remembered_ids(request, secret, cookie, purpose)][:REMEMBERED]
     return Cookie(
         key=cookie,
@@ -33,4 +33,4 @@ def remember_header(
         httponly=True,
         samesite="lax",
         secure=https,
-    ).to_header(header="")
+    )

@@ -35,7 +35,8 @@ async def open_for_event(session, event_id: int) -> list[Highlight]:
     now = utcnow()
     found = []
     questionnaire = await feedback_services.questionnaire_for_event(session, event_id)
-    if questionnaire and feedback_services.questionnaire_status(questionnaire, now) == "open":
+    status = questionnaire and feedback_services.questionnaire_status(questionnaire, now)
+    if status == feedback_services.QuestionnaireStatus.OPEN:
         found.append(
             Highlight(
                 kind=N_("Feedback questionnaire"),

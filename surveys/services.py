@@ -7,14 +7,15 @@ import hashlib
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Date, Integer, String, bindparam, delete, func, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.areas.models import Area
 from app.audit import record_action
@@ -46,6 +47,7 @@ from surveys.models import (
     QuestionnaireTemplate,
     TemplateVersion,
 )
+from surveys.storing import Executor, RowWithPairs, insert_for
 
 STANDARD_TEMPLATE = "standard_feedback"
 MAX_EXTRA_QUESTIONS = 10
@@ -243,7 +245,7 @@ _ANSWERING_FORM = (
 )
 
 
-async def load_answering_form(session: AsyncSession | AsyncConnection, slug: str) -> AnsweringForm:
+async def load_answering_form(session: Executor, slug: str) -> AnsweringForm:
     """The questionnaire behind a public link, without loading ORM objects (the answering hot path)."""
     if len(slug) > 16:
         raise NotFoundError(N_("No such questionnaire."))
@@ -290,99 +292,6 @@ def forget_cached_areas() -> None:
     _area_cache = None
 
 
-# The answering hot path on PostgreSQL talks to asyncpg directly: the same SQL as below, without
-# the ORM's and Core's per-statement work, which cost more than the database itself here.
-_PG_ANSWERING_FORM = (
-    "SELECT q.id, q.slug, q.event_id, q.opens_at, q.closes_at, q.version_id, q.extra_questions::text,"
-    " q.instrument_id FROM questionnaire q JOIN event e ON e.id = q.event_id"
-    " WHERE q.slug = $1 AND e.is_public"
-)
-_PG_INSERT_RESPONSE_WITH_COUNTS = (
-    "WITH response AS ("
-    " INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (submission_token) DO NOTHING RETURNING id"
-    "), counts AS ("
-    " INSERT INTO feedback_pending (event_id, language, question_key, value)"
-    " SELECT $2, $3, key, value FROM unnest($7::text[], $8::text[]) AS t(key, value)"
-    " WHERE EXISTS (SELECT 1 FROM response)"
-    ") SELECT id FROM response"
-)
-
-
-async def load_answering_form_pg(connection: Any, slug: str) -> AnsweringForm:
-    """load_answering_form on a raw asyncpg connection."""
-    if len(slug) > 16:
-        raise NotFoundError(N_("No such questionnaire."))
-    row = await connection.fetchrow(_PG_ANSWERING_FORM, slug.lower())
-    if row is None:
-        raise NotFoundError(N_("No such questionnaire."))
-    (form_id, form_slug, event_id, opens_at, closes_at, version_id, extra, instrument_id) = row
-    if version_id not in _parsed_versions:
-        questions = await connection.fetchval(
-            "SELECT questions::text FROM questionnaire_version WHERE id = $1", version_id
-        )
-        _version_questions(version_id, json.loads(questions))
-    instrument = None
-    if instrument_id is not None:
-        if instrument_id not in _parsed_instruments:
-            definition = await connection.fetchval(
-                "SELECT definition::text FROM instrument WHERE id = $1", instrument_id
-            )
-            _instrument(instrument_id, json.loads(definition))
-        instrument = _parsed_instruments[instrument_id]
-    return AnsweringForm(
-        id=form_id,
-        slug=form_slug,
-        event_id=event_id,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        version_questions=_parsed_versions[version_id],
-        extra_questions=tuple(parse_question(data, "extra question") for data in json.loads(extra)),
-        instrument=instrument,
-    )
-
-
-async def area_options_pg(connection: Any) -> list[Option]:
-    async def read() -> list[tuple[str, dict]]:
-        return [
-            (slug, json.loads(name))
-            for slug, name in await connection.fetch("SELECT slug, name::text FROM area")
-        ]
-
-    return await _cached_area_options(read)
-
-
-async def submit_response_pg(
-    connection: Any,
-    form: AnsweringForm,
-    *,
-    questions: tuple[Question, ...],
-    answers: dict[str, Any],
-    language: str,
-    token: str,
-    now: dt.datetime | None = None,
-) -> bool:
-    """submit_response on a raw asyncpg connection outside any transaction: one atomic statement."""
-    now = now or utcnow()
-    if questionnaire_status(form, now) != "open":
-        raise DomainError(N_("This questionnaire is not open for answers."))
-    rows, answers = counted_answers(form, questions, answers)
-    response_id = await connection.fetchval(
-        _PG_INSERT_RESPONSE_WITH_COUNTS,
-        form.id,
-        form.event_id,
-        language,
-        now.date(),
-        token,
-        json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
-        [key for key, _ in rows],
-        [value for _, value in rows],
-    )
-    if response_id is not None and random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping
-        await connection.execute(_FOLD_PG)
-    return response_id is not None
-
-
 def counted_answers(
     form: AnsweringForm, questions: tuple[Question, ...], answers: dict[str, Any]
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -394,18 +303,13 @@ def counted_answers(
     return rows, answers
 
 
-async def current_area_options(session: AsyncSession | AsyncConnection) -> list[Option]:
-    async def read() -> list[tuple[str, dict]]:
-        return [(row.slug, row.name) for row in await session.execute(_AREA_OPTIONS)]
-
-    return await _cached_area_options(read)
-
-
-async def _cached_area_options(read) -> list[Option]:
+async def current_area_options(session: Executor) -> list[Option]:
+    """The areas as answer options, read again at most every AREA_CACHE_SECONDS."""
     global _area_cache  # noqa: PLW0603 - a per-process cache
     now = time.monotonic()
     if _area_cache is None or now - _area_cache[0] >= AREA_CACHE_SECONDS:
-        _area_cache = (now, area_options(await read()))
+        rows = await session.execute(_AREA_OPTIONS)
+        _area_cache = (now, area_options([(row.slug, row.name) for row in rows]))
     return _area_cache[1]
 
 
@@ -521,6 +425,8 @@ async def remove_extra_question(
 ) -> None:
     if await response_count(session, questionnaire.id):
         raise DomainError(N_("Questions cannot be removed after the first answers."))
+    if key not in {q["key"] for q in questionnaire.extra_questions}:
+        raise NotFoundError(N_("No such question."))
     before = questionnaire_snapshot(questionnaire)
     questionnaire.extra_questions = [q for q in questionnaire.extra_questions if q["key"] != key]
     await _record_questionnaire(session, "remove_question", questionnaire, before)
@@ -568,15 +474,21 @@ def questions_for(
     return tuple(questions)
 
 
+class QuestionnaireStatus(StrEnum):
+    NOT_OPEN = "not_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 def questionnaire_status(
     questionnaire: Questionnaire | AnsweringForm, now: dt.datetime | None = None
-) -> str:
+) -> QuestionnaireStatus:
     now = now or utcnow()
     if now < questionnaire.opens_at:
-        return "not_open"
+        return QuestionnaireStatus.NOT_OPEN
     if now >= questionnaire.closes_at:
-        return "closed"
-    return "open"
+        return QuestionnaireStatus.CLOSED
+    return QuestionnaireStatus.OPEN
 
 
 # --- answering -------------------------------------------------------------------------------
@@ -591,7 +503,7 @@ def token_is_genuine(secret: str, slug: str, token: str) -> bool:
 
 
 async def submit_response(
-    session: AsyncSession | AsyncConnection,
+    session: Executor,
     questionnaire: AnsweringForm | Questionnaire,
     *,
     questions: tuple[Question, ...],
@@ -600,27 +512,14 @@ async def submit_response(
     token: str,
     now: dt.datetime | None = None,
 ) -> bool:
-    """Store one response and its counts in one transaction; False when this token was already used."""
+    """Store one response and its counts (surveys/storing.py: one statement on PostgreSQL, one
+    transaction on SQLite) and commit; False when this token was already used (the first
+    sending counts, nothing is added)."""
     now = now or utcnow()
-    if questionnaire_status(questionnaire, now) != "open":
+    if questionnaire_status(questionnaire, now) != QuestionnaireStatus.OPEN:
         raise DomainError(N_("This questionnaire is not open for answers."))
     if isinstance(questionnaire, Questionnaire):
         questionnaire = answering_form_of(questionnaire)
-    if dialect_of(session) == "postgresql":
-        # The same single atomic statement as the answering hot path, inside this transaction.
-        connection = await session.connection() if isinstance(session, AsyncSession) else session
-        driver = (await connection.get_raw_connection()).driver_connection
-        stored = await submit_response_pg(
-            driver,
-            questionnaire,
-            questions=questions,
-            answers=answers,
-            language=language,
-            token=token,
-            now=now,
-        )
-        await session.commit()
-        return stored
     rows, answers = counted_answers(questionnaire, questions, answers)
     parameters = {
         "questionnaire_id": questionnaire.id,
@@ -628,102 +527,74 @@ async def submit_response(
         "language": language,
         "submitted_on": now.date(),
         "token": token,
-        "answers": json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
+        "answers": answers,
     }
-    response_id = await session.scalar(_INSERT_RESPONSE_SQLITE, parameters)
-    if response_id is None:
-        return False  # this form was already sent: the first sending counts, nothing is added
-    await session.execute(
-        _INSERT_PENDING_SQLITE,
-        [
-            {"event_id": questionnaire.event_id, "language": language, "key": k, "value": v}
-            for k, v in rows
-        ],
-    )
-    await session.commit()
+    return await _STORE_RESPONSE.store(session, parameters, rows)
+
+
+_STORE_RESPONSE = RowWithPairs.build(
+    FeedbackResponse.__table__,
+    ["questionnaire_id", "event_id", "language", "submitted_on", "submission_token", "answers"],
+    select(
+        bindparam("questionnaire_id", type_=Integer),
+        bindparam("event_id", type_=Integer),
+        bindparam("language", type_=String),
+        bindparam("submitted_on", type_=Date),
+        bindparam("token", type_=String),
+        bindparam("answers", type_=FeedbackResponse.answers.type),
+    ).where(true()),  # SQLite reads `INSERT … SELECT … ON CONFLICT` only after a WHERE
+    "submission_token",
+    FeedbackPending.__table__,
+    copied={},
+    fixed={
+        "event_id": bindparam("event_id", type_=Integer),
+        "language": bindparam("language", type_=String),
+    },
+)
+
+
+async def fold_now_and_then(engine: AsyncEngine) -> None:
+    """Fold the pending counts now and then while answering (FOLD_CHANCE), so that the pending
+    table stays small; in a transaction of its own."""
     if random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping, not security
-        await fold_pending_counts(session)
-    return True
+        async with engine.connect() as connection:
+            await fold_pending_counts(connection)
 
 
-_INSERT_RESPONSE_SQLITE = text(
-    "INSERT INTO feedback_response (questionnaire_id, event_id, language, submitted_on, submission_token, answers) "
-    "VALUES (:questionnaire_id, :event_id, :language, :submitted_on, :token, :answers) "
-    "ON CONFLICT (submission_token) DO NOTHING RETURNING id"
-)
-_INSERT_PENDING_SQLITE = text(
-    "INSERT INTO feedback_pending (event_id, language, question_key, value) VALUES (:event_id, :language, :key, :value)"
-)
+async def fold_pending_counts(session: Executor) -> int:
+    """Move pending counts into the tally, exactly once each, safely beside concurrent answering,
+    and commit.
 
-
-def dialect_of(executor: AsyncSession | AsyncConnection) -> str:
-    bind = executor.bind if isinstance(executor, AsyncSession) else executor
-    return bind.dialect.name
-
-
-async def fold_pending_counts(session: AsyncSession | AsyncConnection) -> int:
-    """Move pending counts into the tally, exactly once each, safely beside concurrent answering.
-
-    On PostgreSQL one statement deletes the pending rows it sees and adds them to
-    the tally, so rows committed meanwhile wait for the next fold, and nothing is
-    counted twice or lost. SQLite runs one writer at a time, so two statements in
-    one transaction are as safe there.
+    One transaction deletes the pending rows it sees, returning them, and adds them up into
+    the tally; rows committed meanwhile wait for the next fold, so nothing is counted twice or
+    lost (a concurrent fold waits for the rows this one deleted and then finds them gone).
     """
-    dialect = dialect_of(session)
-    if dialect == "postgresql":
-        result = await session.execute(_FOLD_PG_STATEMENT)
-        moved = result.scalar() or 0
-    else:
-        top = await session.scalar(select(func.max(FeedbackPending.id)))
-        if top is None:
-            return 0
-        grouped = (
-            select(
-                FeedbackPending.event_id,
-                FeedbackPending.language,
-                FeedbackPending.question_key,
-                FeedbackPending.value,
-                func.count().label("count"),
-            )
-            .where(FeedbackPending.id <= top)
-            .group_by(
+    moved = Counter(
+        tuple(row)
+        for row in await session.execute(
+            delete(FeedbackPending).returning(
                 FeedbackPending.event_id,
                 FeedbackPending.language,
                 FeedbackPending.question_key,
                 FeedbackPending.value,
             )
         )
-        upsert = sqlite.insert(FeedbackTally).from_select(
-            ["event_id", "language", "question_key", "value", "count"], grouped
-        )
+    )
+    if moved:
+        upsert = insert_for(session, FeedbackTally)
         upsert = upsert.on_conflict_do_update(
             index_elements=["event_id", "language", "question_key", "value"],
             set_={"count": FeedbackTally.count + upsert.excluded.count},
         )
-        await session.execute(upsert)
-        moved = (
-            await session.execute(delete(FeedbackPending).where(FeedbackPending.id <= top))
-        ).rowcount or 0
-    await session.commit()
-    return moved
-
-
-_FOLD_PG = """
-        WITH moved AS (
-            DELETE FROM feedback_pending RETURNING event_id, language, question_key, value
-        ), grouped AS (
-            SELECT event_id, language, question_key, value, count(*) AS count
-            FROM moved GROUP BY event_id, language, question_key, value
-        ), added AS (
-            INSERT INTO feedback_tally (event_id, language, question_key, value, count)
-            SELECT event_id, language, question_key, value, count FROM grouped
-            ON CONFLICT (event_id, language, question_key, value)
-            DO UPDATE SET count = feedback_tally.count + EXCLUDED.count
-            RETURNING 1
+        await session.execute(
+            upsert,
+            [
+                {"event_id": e, "language": lang, "question_key": k, "value": v, "count": n}
+                for (e, lang, k, v), n in moved.items()
+            ],
         )
-        SELECT coalesce(sum(count), 0) FROM grouped
-        """
-_FOLD_PG_STATEMENT = text(_FOLD_PG)
+    await session.commit()
+    return moved.total()
 
 
 async def response_count(session: AsyncSession, questionnaire_id: int) -> int:
@@ -766,3 +637,13 @@ async def text_answers(
                 if len(found) >= limit:
                     return found
     return found
+
+
+async def event_names(
+    session: AsyncSession, event_ids: list[int]
+) -> dict[int, tuple[dict[str, str], dt.datetime]]:
+    """The title and start of each of these events, for labelling comparison groups."""
+    rows = await session.execute(
+        select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(event_ids))
+    )
+    return {event_id: (title, starts_at) for event_id, title, starts_at in rows}

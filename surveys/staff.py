@@ -17,10 +17,10 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, NotFoundError
 from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
-from app.forms import Form, local_datetime, read_form
-from app.i18n import LANGUAGES, N_, Formatter, gettext
+from app.forms import Form, read_form
+from app.i18n import N_, Formatter, gettext, language_name, localized
 from app.spreadsheets import csv_chunks, csv_text
-from app.state import DATABASE, SETTINGS
+from app.state import DATABASE
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
 from surveys.definitions import DefinitionError, parse_question
@@ -32,9 +32,15 @@ from surveys.exports import (
     response_columns,
     response_rows,
 )
+from surveys.forms import (
+    EXTRA_TYPES,
+    read_extra_question,
+    read_filters,
+    read_settings,
+    settings_form,
+)
 from surveys.xlsx import workbook
 
-EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
 TYPE_LABELS = {
     "scale5": N_("Scale 1–5"),
     "scale10": N_("Scale 0–10"),
@@ -50,58 +56,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_XLSX_RESPONSES = 200_000
 
 
-def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter, str, list[str]]:
-    """The dashboard's query string; values not understood are named and left out."""
-    params = request.query_params
-    problems: list[str] = []
-
-    def dates(name: str) -> dt.date | None:
-        if name == "end" and name not in params:
-            # Feedback exists only for events that have been held: by default the period
-            # ends today. An emptied "until" field asks for every event, future ones too.
-            zone = ZoneInfo(SETTINGS.of(request).timezone)
-            return dt.datetime.now(zone).date()
-        value = params.get(name, "").strip()
-        if not value:
-            return None
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            problems.append(
-                gettext("A date was not understood and was left out. Use the form year-month-day.")
-            )
-            return None
-        return day if 2000 <= day.year <= 2100 else None
-
-    def chosen(name: str, allowed: list[str]) -> tuple[str, ...]:
-        values = params.getall(name, [])
-        if any(value not in allowed for value in values):
-            problems.append(gettext("A choice was not recognised and was left out."))
-        return tuple(value for value in allowed if value in values)
-
-    area_ids = chosen("area", [str(area.id) for area in areas])
-    organiser = params.get("organiser", "").strip()[:100]
-    grouping = params.get("group", "type")
-    if grouping not in GROUPINGS:
-        problems.append(gettext("A choice was not recognised and was left out."))
-        grouping = "type"
-    filters = ComparisonFilter(
-        start=dates("start"),
-        end=dates("end"),
-        event_types=chosen("type", [t.value for t in EventType]),
-        area_ids=tuple(int(a) for a in area_ids),
-        languages=chosen("language", list(LANGUAGES)),
-        organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
-        organiser_name=organiser,
-    )
-    return filters, grouping, problems
-
-
 def group_labels(
     comparison, areas: list[Area], events: dict[int, str], formatter: Formatter
 ) -> dict[str, str]:
-    from app.i18n import language_name, localized  # noqa: PLC0415
-
     labels: dict[str, str] = {}
     names = {str(area.id): localized(area.name) for area in areas}
     for group in comparison.groups:
@@ -128,18 +85,10 @@ def group_labels(
 async def event_titles(session, comparison, formatter: Formatter) -> dict[int, str]:
     if comparison.grouping != "event":
         return {}
-    from sqlalchemy import select  # noqa: PLC0415
-
-    from app.events.models import Event  # noqa: PLC0415
-    from app.i18n import localized  # noqa: PLC0415
-
     ids = [int(group.key) for group in comparison.groups if group.key.isdecimal()]
-    rows = await session.execute(
-        select(Event.id, Event.title, Event.starts_at).where(Event.id.in_(ids))
-    )
     return {
         event_id: f"{localized(title)} ({formatter.date(starts_at)})"
-        for event_id, title, starts_at in rows
+        for event_id, (title, starts_at) in (await services.event_names(session, ids)).items()
     }
 
 
@@ -280,83 +229,6 @@ async def _with_header(rows: AsyncIterator[list], labels: list[str]) -> AsyncIte
     yield labels
     async for row in rows:
         yield row
-
-
-def settings_form(questionnaire, event, zone: ZoneInfo) -> Form:
-    opens = questionnaire.opens_at if questionnaire else event.starts_at - dt.timedelta(hours=1)
-    closes = questionnaire.closes_at if questionnaire else event.ends_at + dt.timedelta(days=14)
-    return Form.prefilled(
-        {
-            "opens_date": opens.astimezone(zone).date().isoformat(),
-            "opens_time": opens.astimezone(zone).strftime("%H.%M"),
-            "closes_date": closes.astimezone(zone).date().isoformat(),
-            "closes_time": closes.astimezone(zone).strftime("%H.%M"),
-            "instrument_id": questionnaire.instrument_id
-            if questionnaire and questionnaire.instrument_id
-            else "",
-        }
-    )
-
-
-def read_settings(
-    form: Form, zone: ZoneInfo, instrument_ids: list[str]
-) -> services.QuestionnaireSettings | None:
-    opens_date, opens_time = form.date("opens_date"), form.time("opens_time")
-    closes_date, closes_time = form.date("closes_date"), form.time("closes_time")
-    instrument = form.choice("instrument_id", instrument_ids, required=False)
-    if not form.is_valid:
-        return None
-    return services.QuestionnaireSettings(
-        opens_at=local_datetime(opens_date, opens_time, zone),
-        closes_at=local_datetime(closes_date, closes_time, zone),
-        instrument_id=int(instrument) if instrument else None,
-    )
-
-
-def read_extra_question(form: Form) -> dict | None:
-    data = read_question(form, EXTRA_TYPES)
-    if data is None:
-        return None
-    return {"key": "extra", **data, "required": form.boolean("required")}
-
-
-def read_question(form: Form, types: tuple[str, ...], prefix: str = "") -> dict | None:
-    """One question written by staff: kind, wording in each language, options one per line.
-
-    Fields are named `<prefix>type`, `<prefix>text_fi`, `<prefix>options_fi`, `<prefix>max_choices`
-    … so one form can hold several questions (polls have up to three).
-    """
-    kind = form.choice(f"{prefix}type", list(types))
-    text = form.translated_text(f"{prefix}text", required=True, max_length=300)
-    options: list[dict] = []
-    if kind in ("single", "multiple"):
-        columns = {
-            language: form.lines(f"{prefix}options_{language}", max_lines=12, max_length=120)
-            for language in LANGUAGES
-        }
-        count = max((len(lines) for lines in columns.values()), default=0)
-        if count < 2:
-            form.add_error(
-                f"{prefix}options_fi", gettext("Give at least two options, one per line.")
-            )
-        elif any(lines and len(lines) != count for lines in columns.values()):
-            form.add_error(
-                f"{prefix}options_fi",
-                gettext("Give the same number of options in every language you use."),
-            )
-        else:
-            for index in range(count):
-                label = {language: lines[index] for language, lines in columns.items() if lines}
-                options.append({"key": f"o{index + 1}", "label": label})
-    max_choices = (
-        form.integer(f"{prefix}max_choices", minimum=1, maximum=12) if kind == "multiple" else None
-    )
-    if not form.is_valid:
-        return None
-    data = {"type": kind, "text": text, "options": options}
-    if max_choices:
-        data["max_choices"] = max_choices
-    return data
 
 
 class EventFeedbackController(Controller):

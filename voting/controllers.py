@@ -16,6 +16,7 @@ from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext, localized
 from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
+from app.state import DATABASE, RENDERER
 from voting import published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
@@ -380,7 +381,7 @@ class RoundsController(Controller):
             voter.channel,
             read.choices,
             voter.area_id,
-            database=request.app.state.db,
+            database=DATABASE.of(request),
         )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).
@@ -389,7 +390,7 @@ class RoundsController(Controller):
             path=f"/pb/{slug}/voted",
             status_code=303,
             background=BackgroundTask(
-                scheduler.after_cast, request.app.state.db, RoundRef(round_.id, round_.slug)
+                scheduler.after_cast, DATABASE.of(request), RoundRef(round_.id, round_.slug)
             ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
@@ -573,7 +574,7 @@ class RoundsController(Controller):
                 db_session,
                 round_,
                 await published.results_of(db_session, stored),
-                request.app.state.renderer,
+                RENDERER.of(request),
                 (stored.id, stored.digest, round_.slug),
             ),
         )

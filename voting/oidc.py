@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError
 from app.i18n import N_
+from app.state import SETTINGS
 from voting.models import RollEntry, Round
 from voting.roll import eligibility_problem, find_on_roll
 
@@ -40,7 +41,7 @@ class Provider:
 
 async def provider(request: Request) -> Provider:
     """The identity provider's endpoints, from its discovery document (kept for an hour)."""
-    settings = request.app.state.settings
+    settings = SETTINGS.of(request)
     known = request.app.state.get("oidc_provider")
     if known and time.monotonic() - known.fetched_at < 3600:
         return known
@@ -66,7 +67,7 @@ def callback_url(request: Request) -> str:
 
 async def verified_identifier(request: Request, code: str, flow: dict) -> str:
     """Exchange the code for tokens and return the identifier in the checked ID token."""
-    settings = request.app.state.settings
+    settings = SETTINGS.of(request)
     found = await provider(request)
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
         token_response = await client.post(

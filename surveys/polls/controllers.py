@@ -2,52 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
+from litestar.response import Redirect, ServerSentEvent, Template
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError, NotFoundError
-from app.fastpath import fast_path
+from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
 from app.forms import read_form
 from app.i18n import N_, gettext
 from app.requests import is_htmx
-from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
-from surveys.device import remember_header
+from app.security import FORM_EXPIRED
+from app.state import DATABASE
 from surveys.polls import services
-from surveys.polls.live import PollNotifier
+from surveys.polls.live import POLL_NOTIFIER, live_updates
+from surveys.polls.services import Channel, PollStatus
 from surveys.polls.votes import (
     KIOSK_COOKIE,
     KIOSK_REVOKED,
-    VOTED_COOKIE,
-    VOTED_PURPOSE,
     AlreadyVoted,
+    FormExpired,
     Refusal,
-    store_vote,
-    vote_fast,
+    is_kiosk,
+    take_vote,
     voted_ids,
 )
 from surveys.posters import poster
 from surveys.qr import qr_svg
 
 KIOSK_RESET_SECONDS = 8
-LIVE_SECONDS = 600
-LIVE_HEARTBEAT_SECONDS = 20.0
 POSTER_CALL = N_("Quick poll – answer with one tap!")
 POSTER_HELP = N_(
     "Scan the code with your phone's camera or open the address. No registration; you answer anonymously."
 )
-
-
-def notifier_of(request: Request) -> PollNotifier:
-    state = request.app.state
-    if "poll_notifier" not in state:
-        state.poll_notifier = PollNotifier(state.db)
-    return state.poll_notifier
 
 
 def public_url(request: Request, slug: str, query: str = "") -> str:
@@ -77,7 +65,7 @@ class PollController(Controller):
         poll = await services.poll_by_slug(db_session, slug)
         state = services.poll_status(poll)
         if (
-            state == "open"
+            state == PollStatus.OPEN
             and not kiosk
             and str(poll.id) in voted_ids(request, settings.secret_key)
         ):
@@ -95,7 +83,9 @@ class PollController(Controller):
             "errors": errors or {},
             "values": values or {},
             "token": services.new_vote_token(settings.secret_key, poll.slug),
-            "channel": "kiosk" if kiosk else ("qr" if via == "qr" else "link"),
+            "channel": Channel.KIOSK
+            if kiosk
+            else (Channel.QR if via == Channel.QR else Channel.LINK),
             "area": area if area.isdecimal() and len(area) < 10 else "",
             "kiosk": kiosk,
             "results_public": services.results_public(poll),
@@ -112,8 +102,8 @@ class PollController(Controller):
     @post(
         "/{slug:str}",
         status_code=303,
-        middleware=[fast_path(vote_fast)],
-        opt=FORM_TOKEN_CHECKED_BY_HANDLER,
+        middleware=[fast_path(take_vote)],
+        opt=FAST_PATH_OPTIONS,
     )
     async def vote(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
@@ -121,10 +111,10 @@ class PollController(Controller):
         """Store a vote (a plain form, htmx or a kiosk); anything refused - an expired form
         included - shows the poll again with the choices made."""
         submitted = await read_form(request)
-        kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
+        kiosk = is_kiosk(submitted)
 
         async def show_again(errors: dict[str, str], status_code: int) -> Template:
-            async with request.app.state.db.sessionmaker() as session:
+            async with DATABASE.of(request).sessionmaker() as session:
                 return await self._page(
                     request,
                     session,
@@ -136,48 +126,31 @@ class PollController(Controller):
                     status_code=status_code,
                 )
 
-        if not form_token_accepted(request, submitted):
+        try:
+            taken = await take_once(request, lambda: take_vote(request, submitted))
+        except FormExpired:
             try:
                 return await show_again({"": gettext(FORM_EXPIRED)}, 403)
             except NotFoundError:
                 # No such poll: a post without a valid token is refused all the same.
                 raise ForbiddenError(FORM_EXPIRED) from None
-        try:
-            poll, outcome = await store_vote(request, settings, slug, submitted, kiosk=kiosk)
         except AlreadyVoted:
             # Not an error to correct: the page says the vote is in, as after the first tap.
             return await show_again({}, 409)
         except Refusal as refusal:
             return await show_again(refusal.errors or {"": refusal.message}, refusal.status)
-        if outcome == services.STORED:
-            notifier_of(request).changed(poll.id)
-        return await self._after_vote(request, settings, poll, kiosk)
-
-    async def _after_vote(self, request, settings, poll, kiosk) -> Template | Redirect:
-        headers = {}
-        if not kiosk:
-            headers["Set-Cookie"] = remember_header(
-                request,
-                settings.secret_key,
-                VOTED_COOKIE,
-                VOTED_PURPOSE,
-                poll.id,
-                path="/p",
-                https=settings.https,
-            )
-        target = f"/p/{poll.slug}/kiosk?voted=1" if kiosk else f"/p/{poll.slug}/thanks"
         if is_htmx(request):
             # htmx swaps the thanks in place; the address bar follows for reloads and sharing.
-            headers["HX-Push-Url"] = target
-            async with request.app.state.db.sessionmaker() as session:
-                full = await services.get_poll(session, poll.id)
+            async with DATABASE.of(request).sessionmaker() as session:
+                poll = await services.poll_by_slug(session, slug)
                 return Template(
                     template_name="polls/_thanks.html",
-                    context=await self._thanks_context(session, full, kiosk=kiosk),
-                    headers=headers,
+                    context=await self._thanks_context(session, poll, kiosk=kiosk),
+                    headers={"HX-Push-Url": taken.location},
+                    cookies=taken.cookies,
                     status_code=200,
                 )
-        return Redirect(path=target, status_code=303, headers=headers)
+        return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
 
     async def _thanks_context(self, session, poll, *, kiosk: bool) -> dict:
         public = services.results_public(poll)
@@ -223,7 +196,7 @@ class PollController(Controller):
         poll = await services.poll_by_slug(db_session, slug)
         if not services.results_public(poll):
             return Response(content="", status_code=204)
-        return ServerSentEvent(live_updates(notifier_of(request), poll.id))
+        return ServerSentEvent(live_updates(POLL_NOTIFIER.of(request), poll.id))
 
     @get("/{slug:str}/qr.svg", media_type="image/svg+xml")
     async def qr_code(
@@ -293,21 +266,3 @@ class KioskStartController(Controller):
                 "Referrer-Policy": "no-referrer",
             },
         )
-
-
-async def live_updates(
-    notifier: PollNotifier, poll_id: int, *, lifetime: float = LIVE_SECONDS
-) -> AsyncIterator[ServerSentEventMessage]:
-    """`update` whenever the poll gets votes, a heartbeat meanwhile; the browser reconnects later."""
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + lifetime
-    async with notifier.subscription(poll_id) as queue:
-        yield ServerSentEventMessage(comment="live", retry=5000)
-        while (left := ends - loop.time()) > 0:
-            try:
-                async with asyncio.timeout(min(LIVE_HEARTBEAT_SECONDS, left)):
-                    await queue.get()
-            except TimeoutError:
-                yield ServerSentEventMessage(comment="heartbeat")
-            else:
-                yield ServerSentEventMessage(event="update", data=str(poll_id))

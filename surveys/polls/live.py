@@ -16,10 +16,15 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from litestar.response import ServerSentEventMessage
+
 from app.database import Database
 from app.state import DATABASE, Slot
 
 CHANNEL = "tori_poll"
+# A results page listens this long, then the browser reconnects; a heartbeat keeps it open.
+LIVE_SECONDS = 600
+LIVE_HEARTBEAT_SECONDS = 20.0
 # Votes within this many seconds wake result pages once.
 COALESCE_SECONDS = 0.3
 RECONNECT_SECONDS = 2.0
@@ -140,3 +145,21 @@ class PollNotifier:
 POLL_NOTIFIER: Slot[PollNotifier] = Slot(
     "poll_notifier", lambda app: PollNotifier(DATABASE.of(app))
 )
+
+
+async def live_updates(
+    notifier: PollNotifier, poll_id: int, *, lifetime: float = LIVE_SECONDS
+) -> AsyncIterator[ServerSentEventMessage]:
+    """`update` whenever the poll gets votes, a heartbeat meanwhile; the browser reconnects later."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + lifetime
+    async with notifier.subscription(poll_id) as queue:
+        yield ServerSentEventMessage(comment="live", retry=5000)
+        while (left := ends - loop.time()) > 0:
+            try:
+                async with asyncio.timeout(min(LIVE_HEARTBEAT_SECONDS, left)):
+                    await queue.get()
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="heartbeat")
+            else:
+                yield ServerSentEventMessage(event="update", data=str(poll_id))

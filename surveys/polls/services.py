@@ -1,29 +1,31 @@
 """Polls: creating and editing them, casting votes, and counting the results.
 
-A vote is stored by one statement: on PostgreSQL a single `WITH … INSERT` that
-checks in the same breath that the poll is open, unchanged since the voter's page
-was checked, and that a kiosk is not revoked; on SQLite the same in one
-transaction. A token in the form makes a double tap or a retry count once.
+A vote is stored by one INSERT … SELECT that checks in the same breath that the
+poll is open, unchanged since the voter's page was checked, and that a kiosk is not
+revoked; its choices go with it (surveys/storing.py: in the same statement on
+PostgreSQL, the same transaction on SQLite). A token in the form makes a double tap
+or a retry count once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Date, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.areas.models import Area
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
+from app.events.models import Event
 from app.i18n import LANGUAGES, N_, gettext_in
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
@@ -36,12 +38,37 @@ from surveys.definitions import (
     tally_rows,
 )
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
+from surveys.storing import Executor, RowWithPairs
 
 POLL_TYPES = ("single", "multiple", "scale5", "yes_no")
 MAX_QUESTIONS = 3
 MAX_OPTIONS = 8
-VISIBILITIES = ("immediate", "after_close", "staff")
-POLL_CHANNELS = ("qr", "link", "kiosk")
+
+
+class PollStatus(StrEnum):
+    NOT_OPEN = "not_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Visibility(StrEnum):
+    """Who sees a poll's results (stored in `poll.visibility`)."""
+
+    IMMEDIATE = "immediate"  # voters, right after voting
+    AFTER_CLOSE = "after_close"
+    STAFF = "staff"
+
+
+class Channel(StrEnum):
+    """How a vote came in (stored in `poll_vote.channel` and `poll_choice.channel`)."""
+
+    QR = "qr"
+    LINK = "link"
+    KIOSK = "kiosk"
+
+
+VISIBILITIES = tuple(Visibility)
+POLL_CHANNELS = tuple(Channel)
 TOKEN_PURPOSE = "poll-vote"  # noqa: S105 - a MAC purpose label, not a secret
 # A poll's definition is read again by each process at most this often (edits also bump the
 # revision, which the storing statement checks, so an outdated copy never stores a vote).
@@ -105,19 +132,19 @@ class VotingPoll:
     read_at: float = field(default=0.0, compare=False)
 
 
-def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> str:
+def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> PollStatus:
     now = now or utcnow()
     if now < poll.opens_at:
-        return "not_open"
+        return PollStatus.NOT_OPEN
     if now >= poll.closes_at:
-        return "closed"
-    return "open"
+        return PollStatus.CLOSED
+    return PollStatus.OPEN
 
 
 def results_public(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> bool:
-    if poll.visibility == "immediate":
+    if poll.visibility == Visibility.IMMEDIATE:
         return True
-    return poll.visibility == "after_close" and poll_status(poll, now) == "closed"
+    return poll.visibility == Visibility.AFTER_CLOSE and poll_status(poll, now) == PollStatus.CLOSED
 
 
 def questions_of(poll: Poll) -> tuple[Question, ...]:
@@ -133,6 +160,23 @@ def vote_token_is_genuine(secret: str, slug: str, token: str) -> bool:
 
 
 # --- staff: polls and kiosks ------------------------------------------------------------------
+
+
+async def events_near(session: AsyncSession, current_id: int | None) -> list[Event]:
+    """Events near today (and the poll's own), for linking a poll to one."""
+    now = utcnow()
+    statement = (
+        select(Event)
+        .where(
+            or_(
+                Event.starts_at.between(now - dt.timedelta(days=30), now + dt.timedelta(days=90)),
+                Event.id == (current_id or -1),
+            )
+        )
+        .order_by(Event.starts_at)
+        .limit(300)
+    )
+    return list(await session.scalars(statement))
 
 
 def poll_snapshot(poll: Poll) -> dict:
@@ -329,45 +373,38 @@ def forget_cached_polls() -> None:
     _voting_polls.clear()
 
 
-def _voting_poll(row: Any) -> VotingPoll:
-    questions = row["questions"]
-    return VotingPoll(
-        id=row["id"],
-        slug=row["slug"],
-        revision=row["revision"],
-        opens_at=row["opens_at"],
-        closes_at=row["closes_at"],
-        visibility=row["visibility"],
-        questions=parse_questions(
-            json.loads(questions) if isinstance(questions, str) else questions
-        ),
-        read_at=time.monotonic(),
-    )
+_VOTING_POLL = select(
+    Poll.id,
+    Poll.slug,
+    Poll.revision,
+    Poll.opens_at,
+    Poll.closes_at,
+    Poll.visibility,
+    Poll.questions,
+).where(Poll.slug == bindparam("slug"))
 
 
-_PG_VOTING_POLL = (
-    "SELECT id, slug, revision, opens_at, closes_at, visibility, questions::text FROM poll"
-    " WHERE slug = $1"
-)
-
-
-async def voting_poll(connection: Any, slug: str, *, fresh: bool = False) -> VotingPoll:
-    """The poll behind a public link (raw asyncpg connection or SQLAlchemy connection)."""
+async def voting_poll(connection: Executor, slug: str, *, fresh: bool = False) -> VotingPoll:
+    """The poll behind a public link, cached per process for a few seconds."""
     slug = slug.lower()
     cached = _voting_polls.get(slug)
     if cached and not fresh and time.monotonic() - cached.read_at < CACHE_SECONDS:
         return cached
     if len(slug) > 16:
         raise NotFoundError(N_("No such poll."))
-    if isinstance(connection, AsyncConnection):
-        columns = (Poll.id, Poll.slug, Poll.revision, Poll.opens_at, Poll.closes_at)
-        statement = select(*columns, Poll.visibility, Poll.questions).where(Poll.slug == slug)
-        found = (await connection.execute(statement)).mappings().first()
-    else:
-        found = await connection.fetchrow(_PG_VOTING_POLL, slug)
+    found = (await connection.execute(_VOTING_POLL, {"slug": slug})).mappings().first()
     if found is None:
         raise NotFoundError(N_("No such poll."))
-    poll = _voting_poll(found)
+    poll = VotingPoll(
+        id=found["id"],
+        slug=found["slug"],
+        revision=found["revision"],
+        opens_at=found["opens_at"],
+        closes_at=found["closes_at"],
+        visibility=found["visibility"],
+        questions=parse_questions(found["questions"]),
+        read_at=time.monotonic(),
+    )
     if len(_voting_polls) > 1000:
         _voting_polls.clear()
     _voting_polls[slug] = poll
@@ -389,163 +426,109 @@ class PollBallot:
     kiosk_secret_hash: str | None = None
 
 
-# Outcomes of storing a ballot.
-STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = (
-    "stored",
-    "duplicate",
-    "changed",
-    "not_open",
-    "kiosk_revoked",
-)
+class CastOutcome(StrEnum):
+    """What storing a ballot came to."""
 
-_PG_CAST = (
-    "WITH p AS ("
-    " SELECT id, area_id FROM poll WHERE id = $1 AND revision = $2"
-    " AND opens_at <= now() AND closes_at > now()"
-    "), k AS ("
-    " SELECT id, area_id FROM poll_kiosk WHERE id = $7 AND poll_id = $1 AND secret_hash = $8"
-    " AND revoked_at IS NULL"
-    "), vote AS ("
-    " INSERT INTO poll_vote (poll_id, token, channel, area_id, language, voted_on)"
-    " SELECT p.id, $3::text, $4::text, COALESCE((SELECT area_id FROM k),"
-    " (SELECT id FROM area WHERE id = $5::int), p.area_id), $6::text, $9::date FROM p WHERE $7::int IS NULL OR EXISTS (SELECT 1 FROM k)"
-    " ON CONFLICT (token) DO NOTHING RETURNING id, channel, area_id"
-    "), choices AS ("
-    " INSERT INTO poll_choice (vote_id, poll_id, question_key, value, channel, area_id)"
-    " SELECT vote.id, $1, c.key, c.value, vote.channel, vote.area_id"
-    " FROM vote, unnest($10::text[], $11::text[]) AS c(key, value)"
-    ") SELECT count(*) FROM vote"
-)
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CHANGED = "changed"
+    NOT_OPEN = "not_open"
+    KIOSK_REVOKED = "kiosk_revoked"
 
 
-async def cast_vote_pg(connection: Any, ballot: PollBallot) -> str:
-    """Store a ballot with one statement on a raw asyncpg connection; returns the outcome."""
-    keys, values = zip(*ballot.rows, strict=True)
-    stored = await connection.fetchval(
-        _PG_CAST,
-        ballot.poll.id,
-        ballot.poll.revision,
-        ballot.token,
-        ballot.channel,
-        ballot.area_id,
-        ballot.language,
-        ballot.kiosk_id,
-        ballot.kiosk_secret_hash,
-        ballot.voted_on,
-        list(keys),
-        list(values),
+STORED, DUPLICATE, CHANGED, NOT_OPEN, KIOSK_REVOKED = CastOutcome
+
+
+def _vote_statements() -> RowWithPairs:
+    """The vote, stored only while the poll is open and at the revision the ballot was checked
+    against, and (from a kiosk) while the kiosk is not revoked; its area is the kiosk's, else
+    the one sent when it exists, else the poll's. Its choices go with it."""
+    kiosk = (
+        PollKiosk.id == bindparam("kiosk_id", type_=Integer),
+        PollKiosk.poll_id == Poll.id,
+        PollKiosk.secret_hash == bindparam("kiosk_secret_hash", type_=String),
+        PollKiosk.revoked_at.is_(None),
     )
-    if stored:
-        return STORED
-    return await _why_not_stored(connection, ballot)
-
-
-async def _why_not_stored(connection: Any, ballot: PollBallot) -> str:
-    sql = (
-        "SELECT (SELECT count(*) FROM poll_vote WHERE token = $1),"
-        " (SELECT revision FROM poll WHERE id = $2),"
-        " (SELECT count(*) FROM poll WHERE id = $2 AND opens_at <= now() AND closes_at > now())"
+    values = select(
+        Poll.id,
+        bindparam("token", type_=String),
+        bindparam("channel", type_=String),
+        func.coalesce(
+            select(PollKiosk.area_id).where(*kiosk).scalar_subquery(),
+            select(Area.id).where(Area.id == bindparam("area_id", type_=Integer)).scalar_subquery(),
+            Poll.area_id,
+        ),
+        bindparam("language", type_=String),
+        bindparam("voted_on", type_=Date),
+    ).where(
+        Poll.id == bindparam("poll_id", type_=Integer),
+        Poll.revision == bindparam("revision", type_=Integer),
+        Poll.opens_at <= bindparam("now"),
+        Poll.closes_at > bindparam("now"),
+        or_(
+            bindparam("kiosk_id", type_=Integer).is_(None),
+            select(PollKiosk.id).where(*kiosk).exists(),
+        ),
     )
-    if isinstance(connection, AsyncConnection):
-        now, poll_id = utcnow(), ballot.poll.id
-        row = (
-            await connection.execute(
-                select(
-                    select(func.count()).where(PollVote.token == ballot.token).scalar_subquery(),
-                    select(Poll.revision).where(Poll.id == poll_id).scalar_subquery(),
-                    select(func.count())
-                    .where(Poll.id == poll_id, Poll.opens_at <= now, Poll.closes_at > now)
-                    .scalar_subquery(),
-                )
+    return RowWithPairs.build(
+        PollVote.__table__,
+        ["poll_id", "token", "channel", "area_id", "language", "voted_on"],
+        values,
+        "token",
+        PollChoice.__table__,
+        copied={"vote_id": "id", "channel": "channel", "area_id": "area_id"},
+        fixed={"poll_id": bindparam("poll_id", type_=Integer)},
+    )
+
+
+_STORE_VOTE = _vote_statements()
+
+
+async def cast_vote(connection: Executor, ballot: PollBallot) -> CastOutcome:
+    """Store a ballot and its choices (surveys/storing.py: one statement on PostgreSQL, one
+    transaction on SQLite); when nothing was stored, say why."""
+    now = utcnow()
+    parameters = {
+        "poll_id": ballot.poll.id,
+        "revision": ballot.poll.revision,
+        "now": now,
+        "token": ballot.token,
+        "channel": str(ballot.channel),
+        "area_id": ballot.area_id,
+        "language": ballot.language,
+        "voted_on": ballot.voted_on,
+        "kiosk_id": ballot.kiosk_id,
+        "kiosk_secret_hash": ballot.kiosk_secret_hash,
+    }
+    if await _STORE_VOTE.store(connection, parameters, ballot.rows):
+        return CastOutcome.STORED
+    return await _why_not_stored(connection, ballot, now)
+
+
+async def _why_not_stored(
+    connection: Executor, ballot: PollBallot, now: dt.datetime
+) -> CastOutcome:
+    poll_id = ballot.poll.id
+    used, revision, is_open = (
+        await connection.execute(
+            select(
+                select(func.count()).where(PollVote.token == ballot.token).scalar_subquery(),
+                select(Poll.revision).where(Poll.id == poll_id).scalar_subquery(),
+                select(func.count())
+                .where(Poll.id == poll_id, Poll.opens_at <= now, Poll.closes_at > now)
+                .scalar_subquery(),
             )
-        ).one()
-    else:
-        row = await connection.fetchrow(sql, ballot.token, ballot.poll.id)
-    used, revision, is_open = row[0], row[1], row[2]
+        )
+    ).one()
+    await connection.commit()
     if used:
-        return DUPLICATE
+        return CastOutcome.DUPLICATE
     if revision != ballot.poll.revision:
         forget_cached_polls()
-        return CHANGED
+        return CastOutcome.CHANGED
     if not is_open:
-        return NOT_OPEN
-    return KIOSK_REVOKED
-
-
-async def cast_vote(connection: AsyncConnection, ballot: PollBallot) -> str:
-    """Store a ballot in one transaction through SQLAlchemy (SQLite, and PostgreSQL in tests)."""
-    try:
-        stored = await _insert_ballot(connection, ballot)
-    except BaseException:
-        await connection.rollback()
-        raise
-    if stored:
-        await connection.commit()
-        return STORED
-    await connection.rollback()
-    return await _why_not_stored(connection, ballot)
-
-
-async def _insert_ballot(connection: AsyncConnection, ballot: PollBallot) -> bool:
-    now = utcnow()
-    poll = (
-        await connection.execute(
-            select(Poll.id, Poll.area_id).where(
-                Poll.id == ballot.poll.id,
-                Poll.revision == ballot.poll.revision,
-                Poll.opens_at <= now,
-                Poll.closes_at > now,
-            )
-        )
-    ).first()
-    kiosk = None
-    if ballot.kiosk_id is not None:
-        kiosk = (
-            await connection.execute(
-                select(PollKiosk.id, PollKiosk.area_id).where(
-                    PollKiosk.id == ballot.kiosk_id,
-                    PollKiosk.poll_id == ballot.poll.id,
-                    PollKiosk.secret_hash == ballot.kiosk_secret_hash,
-                    PollKiosk.revoked_at.is_(None),
-                )
-            )
-        ).first()
-    used = await connection.scalar(select(PollVote.id).where(PollVote.token == ballot.token))
-    if poll is None or used is not None or (ballot.kiosk_id is not None and kiosk is None):
-        return False
-    area_id = kiosk.area_id if kiosk else None
-    if area_id is None and ballot.area_id is not None:
-        area_id = await connection.scalar(select(Area.id).where(Area.id == ballot.area_id))
-    area_id = area_id or poll.area_id
-    vote_id = (
-        await connection.execute(
-            PollVote.__table__.insert()
-            .values(
-                poll_id=ballot.poll.id,
-                token=ballot.token,
-                channel=ballot.channel,
-                area_id=area_id,
-                language=ballot.language,
-                voted_on=ballot.voted_on,
-            )
-            .returning(PollVote.id)
-        )
-    ).scalar_one()
-    await connection.execute(
-        PollChoice.__table__.insert(),
-        [
-            {
-                "vote_id": vote_id,
-                "poll_id": ballot.poll.id,
-                "question_key": key,
-                "value": value,
-                "channel": ballot.channel,
-                "area_id": area_id,
-            }
-            for key, value in ballot.rows
-        ],
-    )
-    return True
+        return CastOutcome.NOT_OPEN
+    return CastOutcome.KIOSK_REVOKED
 
 
 def ballot_rows(questions: tuple[Question, ...], answers: dict[str, Any]) -> list[tuple[str, str]]:

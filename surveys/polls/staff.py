@@ -2,111 +2,37 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
-from sqlalchemy import or_, select
 
 from app.accounts.guards import EDITORS, signed_in_staff
 from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
-from app.events.models import Event
-from app.forms import Form, local_datetime, read_form
-from app.i18n import LANGUAGES, N_, gettext, localized
+from app.forms import Form, read_form
+from app.i18n import N_, gettext, localized
 from app.spreadsheets import csv_text
 from surveys.polls import services
-from surveys.polls.controllers import live_updates, notifier_of, public_url
+from surveys.polls.controllers import public_url
+from surveys.polls.forms import QUESTION_PREFIXES, poll_form, read_poll
+from surveys.polls.live import POLL_NOTIFIER, live_updates
 from surveys.qr import qr_svg
-from surveys.staff import TYPE_LABELS, read_question
+from surveys.staff import TYPE_LABELS
 
 VISIBILITY_LABELS = {
-    "immediate": N_("Right after voting"),
-    "after_close": N_("After the poll closes"),
-    "staff": N_("Staff only"),
+    services.Visibility.IMMEDIATE: N_("Right after voting"),
+    services.Visibility.AFTER_CLOSE: N_("After the poll closes"),
+    services.Visibility.STAFF: N_("Staff only"),
 }
-CHANNEL_LABELS = {"qr": N_("QR code"), "link": N_("Link"), "kiosk": N_("Kiosk")}
-QUESTION_PREFIXES = tuple(f"q{number}_" for number in range(1, services.MAX_QUESTIONS + 1))
-
-
-async def event_choices(session, current_id: int | None) -> list[Event]:
-    """Events near today (and the poll's own), for linking a poll to one."""
-    now = utcnow()
-    statement = (
-        select(Event)
-        .where(
-            or_(
-                Event.starts_at.between(now - dt.timedelta(days=30), now + dt.timedelta(days=90)),
-                Event.id == (current_id or -1),
-            )
-        )
-        .order_by(Event.starts_at)
-        .limit(300)
-    )
-    return list(await session.scalars(statement))
-
-
-def poll_form(poll: services.Poll | None, zone: ZoneInfo) -> Form:
-    now = utcnow()
-    opens = poll.opens_at if poll else now.replace(second=0, microsecond=0)
-    closes = poll.closes_at if poll else opens + dt.timedelta(days=7)
-    values: dict = {
-        "opens_date": opens.astimezone(zone).date().isoformat(),
-        "opens_time": opens.astimezone(zone).strftime("%H.%M"),
-        "closes_date": closes.astimezone(zone).date().isoformat(),
-        "closes_time": closes.astimezone(zone).strftime("%H.%M"),
-        "visibility": poll.visibility if poll else "immediate",
-        "area_id": poll.area_id if poll and poll.area_id else "",
-        "event_id": poll.event_id if poll and poll.event_id else "",
-        "q1_type": "single",
-    }
-    if poll:
-        for code, title in poll.title.items():
-            values[f"title_{code}"] = title
-        for prefix, question in zip(QUESTION_PREFIXES, poll.questions, strict=False):
-            values[f"{prefix}type"] = question["type"]
-            for code, wording in question["text"].items():
-                values[f"{prefix}text_{code}"] = wording
-            for code in LANGUAGES:
-                labels = [option["label"].get(code, "") for option in question.get("options", [])]
-                if any(labels):
-                    values[f"{prefix}options_{code}"] = "\n".join(labels)
-            if question.get("max_choices"):
-                values[f"{prefix}max_choices"] = question["max_choices"]
-    return Form.prefilled(values)
-
-
-def read_poll(
-    form: Form, zone: ZoneInfo, area_ids: list[str], event_ids: list[str]
-) -> services.PollDraft | None:
-    title = form.translated_text("title", required=True, max_length=200)
-    questions = []
-    for number, prefix in enumerate(QUESTION_PREFIXES, start=1):
-        if number > 1 and not form.raw(f"{prefix}type").strip():
-            continue  # the second and third questions are optional
-        data = read_question(form, services.POLL_TYPES, prefix)
-        if data is not None:
-            questions.append({"key": f"q{number}", **data, "required": True})
-    opens_date, opens_time = form.date("opens_date"), form.time("opens_time")
-    closes_date, closes_time = form.date("closes_date"), form.time("closes_time")
-    visibility = form.choice("visibility", list(services.VISIBILITIES))
-    area = form.choice("area_id", area_ids, required=False)
-    event = form.choice("event_id", event_ids, required=False)
-    if not form.is_valid:
-        return None
-    return services.PollDraft(
-        title=title,
-        questions=questions,
-        opens_at=local_datetime(opens_date, opens_time, zone),
-        closes_at=local_datetime(closes_date, closes_time, zone),
-        visibility=visibility,
-        area_id=int(area) if area else None,
-        event_id=int(event) if event else None,
-    )
+CHANNEL_LABELS = {
+    services.Channel.QR: N_("QR code"),
+    services.Channel.LINK: N_("Link"),
+    services.Channel.KIOSK: N_("Kiosk"),
+}
 
 
 class StaffPollsController(Controller):
@@ -131,7 +57,7 @@ class StaffPollsController(Controller):
                 "poll": poll,
                 "form": form or poll_form(poll, zone),
                 "areas": await list_areas(db_session),
-                "events": await event_choices(db_session, poll.event_id if poll else None),
+                "events": await services.events_near(db_session, poll.event_id if poll else None),
                 "prefixes": QUESTION_PREFIXES,
                 "poll_types": services.POLL_TYPES,
                 "type_labels": TYPE_LABELS,
@@ -146,7 +72,7 @@ class StaffPollsController(Controller):
         areas = [str(area.id) for area in await list_areas(db_session)]
         events = [
             str(event.id)
-            for event in await event_choices(db_session, poll.event_id if poll else None)
+            for event in await services.events_near(db_session, poll.event_id if poll else None)
         ]
         draft = read_poll(form, ZoneInfo(settings.timezone), areas, events)
         if draft is not None:
@@ -235,7 +161,7 @@ class StaffPollsController(Controller):
         self, request: Request, db_session: DbSession, poll_id: FromPath[int]
     ) -> ServerSentEvent:
         poll = await services.get_poll(db_session, poll_id)
-        return ServerSentEvent(live_updates(notifier_of(request), poll.id))
+        return ServerSentEvent(live_updates(POLL_NOTIFIER.of(request), poll.id))
 
     @get("/{poll_id:int}/present")
     async def present(

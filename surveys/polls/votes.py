@@ -1,8 +1,10 @@
-"""Taking a vote: every check and the storing, for the poll controller.
+"""Taking a vote: every check and the storing, for the poll controller and its fast path.
 
-The busiest write of polls: a vote is checked and stored with one statement on a
-pooled connection; a refusal says why, in the resident's language, and the
-controller shows the poll again with the choices made.
+The busiest write of polls: `take_vote` checks the form token, the ballot and the
+per-address counter, and stores the vote with one statement on PostgreSQL. A
+refusal says why, in the resident's language, and the controller shows the poll
+again with the choices made. The fast path (app/fastpath.py) calls the same
+`take_vote`; whatever it meets, the controller shows without checking again.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
-from app.fastpath import HandOver, hit_once
+from app.fastpath import Taken
 from app.forms import translate_errors
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
+from app.security import form_token_accepted
+from app.state import BURST_COUNTER, DATABASE, LIMITER, SETTINGS
 from surveys.definitions import read_answers
-from surveys.device import remember_header, remembered_ids
+from surveys.device import remember_cookie, remembered_ids
 from surveys.polls import services
+from surveys.polls.live import POLL_NOTIFIER
+from surveys.polls.services import CastOutcome, Channel, PollStatus, VotingPoll
 
 VOTED_COOKIE = "tori_voted"
 VOTED_PURPOSE = "voted-polls"
@@ -32,21 +39,28 @@ KIOSK_REVOKED = N_("This kiosk is no longer allowed to collect votes. Ask the st
 NOT_OPEN = N_("This poll is not open for votes.")
 CHANGED = N_("The poll was changed just now. Please answer again.")
 OUTCOME_REFUSALS = {
-    services.NOT_OPEN: (NOT_OPEN, 400),
-    services.KIOSK_REVOKED: (KIOSK_REVOKED, 403),
-    services.CHANGED: (CHANGED, 409),
+    CastOutcome.NOT_OPEN: (NOT_OPEN, 400),
+    CastOutcome.KIOSK_REVOKED: (KIOSK_REVOKED, 403),
+    CastOutcome.CHANGED: (CHANGED, 409),
 }
 
 
 log = logging.getLogger("tori.polls")
 
 
-class Refusal(HandOver):
+class Refusal(Exception):  # noqa: N818 - a vote refused, not a failure of the program
     """A vote that cannot be taken: a message in the voter's language and the status to send."""
 
     def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message, self.status, self.errors = message, status, errors
+
+
+class FormExpired(Refusal):
+    """The form token was refused (app/security.py); nothing was read further."""
+
+    def __init__(self) -> None:
+        super().__init__("", 403)
 
 
 class AlreadyVoted(Refusal):
@@ -60,29 +74,52 @@ def voted_ids(request: Request, secret: str) -> list[str]:
     return remembered_ids(request, secret, VOTED_COOKIE, VOTED_PURPOSE)
 
 
-async def store_vote(request: Request, settings, slug: str, submitted, *, kiosk: bool):
-    """Check and store the vote; raises Refusal. A double tap's second request is DUPLICATE."""
-    # On PostgreSQL the vote goes through raw asyncpg calls on a pooled connection, outside any
-    # transaction: storing is one atomic statement. SQLite stores in one transaction.
-    database = request.app.state.db
-    async with database.hot_connection() as connection:
+def is_kiosk(submitted: dict[str, list[str]]) -> bool:
+    return (submitted.get("channel") or [""])[0] == Channel.KIOSK
+
+
+async def take_vote(request: Request, submitted: dict[str, list[str]]) -> Taken:
+    """Check and store a vote; where the browser goes next. Raises Refusal (FormExpired first,
+    when the form token is refused); a double tap's second request is taken as the first."""
+    if not form_token_accepted(request, submitted):
+        raise FormExpired
+    settings = SETTINGS.of(request)
+    kiosk = is_kiosk(submitted)
+    async with DATABASE.of(request).write_connection() as connection:
         load = partial(services.voting_poll, connection)
-        store = services.cast_vote_pg if database.is_postgresql else services.cast_vote
-        cast = partial(store, connection)
-        poll = await load(slug)
-        outcome = await cast(await check_ballot(request, settings, poll, submitted, kiosk))
-        if outcome == services.CHANGED:
+        poll = await load(request.path_params["slug"])
+        ballot = await check_ballot(request, settings, poll, submitted, kiosk)
+        outcome = await services.cast_vote(connection, ballot)
+        if outcome == CastOutcome.CHANGED:
             # Staff edited the poll a moment ago: check the vote against the new wording.
-            poll = await load(slug, fresh=True)
+            poll = await load(poll.slug, fresh=True)
             ballot = await check_ballot(request, settings, poll, submitted, kiosk, count=False)
-            outcome = await cast(ballot)
+            outcome = await services.cast_vote(connection, ballot)
     if outcome in OUTCOME_REFUSALS:
         message, status = OUTCOME_REFUSALS[outcome]
         raise Refusal(gettext(message), status)
-    return poll, outcome
+    if outcome == CastOutcome.STORED:
+        POLL_NOTIFIER.of(request).changed(poll.id)
+    if kiosk:
+        return Taken(f"/p/{poll.slug}/kiosk?voted=1")
+    return Taken(f"/p/{poll.slug}/thanks", [voted_cookie(request, settings, poll.id)])
 
 
-async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, count=True):
+def voted_cookie(request: Request, settings, poll_id: int) -> Cookie:
+    return remember_cookie(
+        request,
+        settings.secret_key,
+        VOTED_COOKIE,
+        VOTED_PURPOSE,
+        poll_id,
+        path="/p",
+        https=settings.https,
+    )
+
+
+async def check_ballot(
+    request: Request, settings, poll: VotingPoll, submitted, kiosk: bool, *, count: bool = True
+) -> services.PollBallot:
     """The checked ballot; raises Refusal saying why it cannot be taken."""
     if not kiosk and str(poll.id) in voted_ids(request, settings.secret_key):
         raise AlreadyVoted
@@ -102,7 +139,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         kiosk_parts = services.split_kiosk_token(request.cookies.get(KIOSK_COOKIE))
         if kiosk_parts is None:
             raise Refusal(gettext(KIOSK_REVOKED), 403)
-    if services.poll_status(poll) != "open":
+    if services.poll_status(poll) != PollStatus.OPEN:
         raise Refusal(gettext(NOT_OPEN))
     if count:
         if kiosk_parts:
@@ -112,9 +149,8 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
             limit = Limit(count=settings.votes_per_address, seconds=VOTE_WINDOW_SECONDS)
             address = request.client.host if request.client else "unknown"
             key = counter_key(settings.secret_key, "poll-address", address)
-        counter = request.app.state.limiter if kiosk_parts else request.app.state.burst_counter
-        hits = await hit_once(request, counter, key, limit)
-        if hits > limit.count:
+        counter = LIMITER.of(request) if kiosk_parts else BURST_COUNTER.of(request)
+        if await counter.hit(key, limit) > limit.count:
             raise Refusal(
                 gettext(
                     "Too many votes are coming from your network just now. Please wait a moment and vote again."
@@ -130,7 +166,7 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
     return services.PollBallot(
         poll=poll,
         token=token,
-        channel=channel if channel in services.POLL_CHANNELS else "link",
+        channel=channel if channel in services.POLL_CHANNELS else Channel.LINK,
         language=language,
         voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
         rows=services.ballot_rows(poll.questions, answers),
@@ -138,27 +174,3 @@ async def check_ballot(request: Request, settings, poll, submitted, kiosk, *, co
         kiosk_id=kiosk_parts[0] if kiosk_parts else None,
         kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
     )
-
-
-async def vote_fast(request: Request, fields: dict[str, list[str]]) -> tuple[str, str] | None:
-    """The fast path's attempt (app/fastpath.py): a plain-form vote that is in order."""
-    if (fields.get("channel") or [""])[0] == "kiosk":
-        return None
-    settings = request.app.state.settings
-    poll, outcome = await store_vote(
-        request, settings, request.path_params["slug"], fields, kiosk=False
-    )
-    if outcome == services.STORED:
-        from surveys.polls.controllers import notifier_of  # noqa: PLC0415 - import cycle
-
-        notifier_of(request).changed(poll.id)
-    cookie = remember_header(
-        request,
-        settings.secret_key,
-        VOTED_COOKIE,
-        VOTED_PURPOSE,
-        poll.id,
-        path="/p",
-        https=settings.https,
-    )
-    return f"/p/{poll.slug}/thanks", cookie

@@ -189,3 +189,9 @@ def test_language_names_follow_one_convention():
         "Swedish",
         "English",
     ]
+
+
+def test_the_fast_path_is_on_unless_switched_off():
+    assert Settings.from_environment({}).fast_path
+    assert not Settings.from_environment({"TORI_FAST_PATH": "0"}).fast_path
+    assert Settings.from_environment({"TORI_FAST_PATH": "1"}).fast_path

@@ -306,3 +306,42 @@ async def test_kiosk_form_shown_again_after_an_error_takes_the_next_vote(client,
     assert accepted.status_code == 303
     assert accepted.headers["location"] == f"{action}/kiosk?voted=1"
     assert await votes(db) == 1
+
+
+async def test_a_token_made_for_a_shown_form_passes_the_csrf_middleware(client, db):
+    """The residents' forms and Litestar's CSRF middleware share one cookie: a token that
+    app/security.py made (the form shown again after its cookie was lost) passes the middleware
+    on a route it guards, and the middleware's own token passes app/security.py's check."""
+    action, page = await questionnaire_page(client, db)
+    client.cookies.delete("tori_csrf")
+    refused = await send_again(client, page, action, {"q_satisfaction": "3"})
+    assert refused.status_code == 403
+    ours = client.cookies.get("tori_csrf")
+    assert ours
+    guarded = await client.post(
+        "/staff/login",
+        data={"_csrf_token": ours, "email": "nobody@example.fi", "password": "wrong"},
+    )
+    assert guarded.status_code == 400  # the sign-in is refused, not the form token
+    forged = await client.post(
+        "/staff/login",
+        data={
+            "_csrf_token": ours[:-1] + ("1" if ours.endswith("0") else "0"),
+            "email": "nobody@example.fi",
+            "password": "x",
+        },
+    )
+    assert forged.status_code == 403
+    client.cookies.delete("tori_csrf")
+    theirs = await client.get("/?lang=en")  # a page of a guarded route: the middleware's token
+    assert theirs.status_code == 200
+    fixed = await client.post(
+        action,
+        data={
+            **the_form(refused.text, action)["fields"],
+            "_csrf_token": client.cookies["tori_csrf"],
+            "q_satisfaction": "3",
+        },
+    )
+    assert fixed.status_code == 303
+    assert await responses(db) == 1

@@ -1,0 +1,143 @@
+"""Reading the staff forms of the questionnaire: the comparison's filters, a questionnaire's
+settings and an event's own questions (also the questions of a poll)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+
+from app.areas.models import Area
+from app.events.models import EventType, OrganiserKind
+from app.forms import Form, local_datetime
+from app.i18n import LANGUAGES, gettext
+from app.state import SETTINGS
+from surveys import services
+from surveys.comparison import GROUPINGS, ComparisonFilter
+
+EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
+
+
+def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter, str, list[str]]:
+    """The dashboard's query string; values not understood are named and left out."""
+    params = request.query_params
+    problems: list[str] = []
+
+    def dates(name: str) -> dt.date | None:
+        if name == "end" and name not in params:
+            # Feedback exists only for events that have been held: by default the period
+            # ends today. An emptied "until" field asks for every event, future ones too.
+            zone = ZoneInfo(SETTINGS.of(request).timezone)
+            return dt.datetime.now(zone).date()
+        value = params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            problems.append(
+                gettext("A date was not understood and was left out. Use the form year-month-day.")
+            )
+            return None
+        return day if 2000 <= day.year <= 2100 else None
+
+    def chosen(name: str, allowed: list[str]) -> tuple[str, ...]:
+        values = params.getall(name, [])
+        if any(value not in allowed for value in values):
+            problems.append(gettext("A choice was not recognised and was left out."))
+        return tuple(value for value in allowed if value in values)
+
+    area_ids = chosen("area", [str(area.id) for area in areas])
+    organiser = params.get("organiser", "").strip()[:100]
+    grouping = params.get("group", "type")
+    if grouping not in GROUPINGS:
+        problems.append(gettext("A choice was not recognised and was left out."))
+        grouping = "type"
+    filters = ComparisonFilter(
+        start=dates("start"),
+        end=dates("end"),
+        event_types=chosen("type", [t.value for t in EventType]),
+        area_ids=tuple(int(a) for a in area_ids),
+        languages=chosen("language", list(LANGUAGES)),
+        organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
+        organiser_name=organiser,
+    )
+    return filters, grouping, problems
+
+
+def settings_form(questionnaire, event, zone: ZoneInfo) -> Form:
+    opens = questionnaire.opens_at if questionnaire else event.starts_at - dt.timedelta(hours=1)
+    closes = questionnaire.closes_at if questionnaire else event.ends_at + dt.timedelta(days=14)
+    return Form.prefilled(
+        {
+            "opens_date": opens.astimezone(zone).date().isoformat(),
+            "opens_time": opens.astimezone(zone).strftime("%H.%M"),
+            "closes_date": closes.astimezone(zone).date().isoformat(),
+            "closes_time": closes.astimezone(zone).strftime("%H.%M"),
+            "instrument_id": questionnaire.instrument_id
+            if questionnaire and questionnaire.instrument_id
+            else "",
+        }
+    )
+
+
+def read_settings(
+    form: Form, zone: ZoneInfo, instrument_ids: list[str]
+) -> services.QuestionnaireSettings | None:
+    opens_date, opens_time = form.date("opens_date"), form.time("opens_time")
+    closes_date, closes_time = form.date("closes_date"), form.time("closes_time")
+    instrument = form.choice("instrument_id", instrument_ids, required=False)
+    if not form.is_valid:
+        return None
+    return services.QuestionnaireSettings(
+        opens_at=local_datetime(opens_date, opens_time, zone),
+        closes_at=local_datetime(closes_date, closes_time, zone),
+        instrument_id=int(instrument) if instrument else None,
+    )
+
+
+def read_extra_question(form: Form) -> dict | None:
+    data = read_question(form, EXTRA_TYPES)
+    if data is None:
+        return None
+    return {"key": "extra", **data, "required": form.boolean("required")}
+
+
+def read_question(form: Form, types: tuple[str, ...], prefix: str = "") -> dict | None:
+    """One question written by staff: kind, wording in each language, options one per line.
+
+    Fields are named `<prefix>type`, `<prefix>text_fi`, `<prefix>options_fi`, `<prefix>max_choices`
+    … so one form can hold several questions (polls have up to three).
+    """
+    kind = form.choice(f"{prefix}type", list(types))
+    text = form.translated_text(f"{prefix}text", required=True, max_length=300)
+    options: list[dict] = []
+    if kind in ("single", "multiple"):
+        columns = {
+            language: form.lines(f"{prefix}options_{language}", max_lines=12, max_length=120)
+            for language in LANGUAGES
+        }
+        count = max((len(lines) for lines in columns.values()), default=0)
+        if count < 2:
+            form.add_error(
+                f"{prefix}options_fi", gettext("Give at least two options, one per line.")
+            )
+        elif any(lines and len(lines) != count for lines in columns.values()):
+            form.add_error(
+                f"{prefix}options_fi",
+                gettext("Give the same number of options in every language you use."),
+            )
+        else:
+            for index in range(count):
+                label = {language: lines[index] for language, lines in columns.items() if lines}
+                options.append({"key": f"o{index + 1}", "label": label})
+    max_choices = (
+        form.integer(f"{prefix}max_choices", minimum=1, maximum=12) if kind == "multiple" else None
+    )
+    if not form.is_valid:
+        return None
+    data = {"type": kind, "text": text, "options": options}
+    if max_choices:
+        data["max_choices"] = max_choices
+    return data
