@@ -52,7 +52,9 @@ async def test_switching_language_keeps_the_choices_and_the_vote_counts_once(
         ("poll-form", "en"),
     ]
     assert 'id="poll-form"' in page.text
-    switched = await switch(client, page, poll.slug, {"q_q1": "o2", "q_q2": ["o1", "o3"]}, switch_to)
+    switched = await switch(
+        client, page, poll.slug, {"q_q1": "o2", "q_q2": ["o1", "o3"]}, switch_to
+    )
     assert switched.status_code == 200
     assert f'<html lang="{switch_to}">' in switched.text
     title = {"fi": "Kysely", "sv": "Enkät", "en": "Poll"}[switch_to]
