@@ -78,3 +78,24 @@ def test_poll_language_switch_by_keyboard(new_page, live_server: LiveServer, sum
     page.keyboard.press("Enter")
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page.get_by_label(SUMMER["sports"]["sv"], exact=True)).to_be_checked()
+
+
+@JAVASCRIPT
+def test_enter_on_a_choice_votes_rather_than_switching_language(
+    new_page,
+    live_server: LiveServer,
+    summer_poll,  # noqa: F811 - the fixture imported above
+    javascript,
+):
+    """The language buttons in the header belong to the poll's form; Enter on a choice sends
+    the vote as before, in the page's language."""
+    poll_id, slug = summer_poll
+    before = votes(live_server, poll_id)
+    page = new_page(PHONE, javascript=javascript)
+    page.goto(f"{live_server.url}/p/{slug}?lang=en")
+    page.get_by_label(SUMMER["markets"]["en"], exact=True).check()
+    page.get_by_label(SUMMER["yes"]["en"], exact=True).check()
+    page.get_by_label(SUMMER["yes"]["en"], exact=True).press("Enter")
+    expect(page.get_by_text(VOTE_THANKS["en"])).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert votes(live_server, poll_id) == before + 1
