@@ -105,19 +105,25 @@ DESCRIPTIONS = (
     "Come and tell us what you think and hear about the city's plans. The event is free and you do not need to sign up in advance.",
 )
 
+# Organiser names in Finnish, Swedish and English, like the places.
 CITY_UNITS = [
-    "Asukasosallisuus",
-    "Kirjastopalvelut",
-    "Nuorisopalvelut",
-    "Kaupunkisuunnittelu",
-    "Liikuntapalvelut",
+    {"fi": "Asukasosallisuus", "sv": "Invånardelaktighet", "en": "Resident participation"},
+    {"fi": "Kirjastopalvelut", "sv": "Bibliotekstjänster", "en": "Library services"},
+    {"fi": "Nuorisopalvelut", "sv": "Ungdomstjänster", "en": "Youth services"},
+    {"fi": "Kaupunkisuunnittelu", "sv": "Stadsplanering", "en": "Urban planning"},
+    {"fi": "Liikuntapalvelut", "sv": "Idrottstjänster", "en": "Sports services"},
 ]
 ASSOCIATIONS = [
-    "Kaupunginosayhdistys",
-    "Nuorisoseura",
-    "Eläkeläisyhdistys",
-    "Monikulttuurinen yhdistys",
+    {"fi": "Kaupunginosayhdistys", "sv": "Stadsdelsförening", "en": "District association"},
+    {"fi": "Nuorisoseura", "sv": "Ungdomsförening", "en": "Youth club"},
+    {"fi": "Eläkeläisyhdistys", "sv": "Pensionärsförening", "en": "Pensioners' association"},
+    {
+        "fi": "Monikulttuurinen yhdistys",
+        "sv": "Mångkulturell förening",
+        "en": "Multicultural association",
+    },
 ]
+RESIDENT_GROUP = {"fi": "Asukasryhmä", "sv": "Invånargrupp", "en": "Residents' group"}
 
 
 async def seed_areas(session: AsyncSession) -> list[Area]:
@@ -177,7 +183,7 @@ async def seed_events(
             if rng.random() < 0.2:
                 organisers.append(
                     EventOrganiser(
-                        kind=OrganiserKind.RESIDENTS.value, name="Asukasryhmä", position=2
+                        kind=OrganiserKind.RESIDENTS.value, name=RESIDENT_GROUP, position=2
                     )
                 )
             past = ends.date() < today

@@ -46,6 +46,12 @@
     });
   }
   document.addEventListener("htmx:load", function (event) { kioskReset(event.detail.elt); });
+  // A whole page shown in place of the page (another language, an error page) brings its language.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var found = xhr && /<html[^>]*\slang="([a-z]{2})"/i.exec(xhr.responseText.slice(0, 500));
+    if (found) { document.documentElement.lang = found[1]; }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-source]").forEach(followLive);
     if (!window.htmx) { kioskReset(document); }

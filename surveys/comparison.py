@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
@@ -93,8 +93,16 @@ class ComparisonFilter:
                     .replace("_", "\\_")
                     + "%"
                 )
+                # The name in any language: staff search in the one they remember.
                 organiser = organiser.where(
-                    func.lower(EventOrganiser.name).like(pattern, escape="\\")
+                    or_(
+                        *(
+                            func.lower(EventOrganiser.name[language].as_string()).like(
+                                pattern, escape="\\"
+                            )
+                            for language in LANGUAGES
+                        )
+                    )
                 )
             conditions.append(organiser.exists())
         return conditions

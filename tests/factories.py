@@ -86,7 +86,9 @@ async def make_event(
         languages=languages or ["fi"],
         area_id=area.id if area else None,
         venue={"fi": "Kirjasto", "sv": "Biblioteket"},
-        organisers=[(OrganiserKind.CITY_UNIT, "Asukasosallisuus")],
+        organisers=[
+            (OrganiserKind.CITY_UNIT, {"fi": "Asukasosallisuus", "sv": "Invånardelaktighet"})
+        ],
         is_public=is_public,
     )
     from zoneinfo import ZoneInfo

@@ -13,7 +13,7 @@ from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
-from app.i18n import N_, current_language, gettext, localized
+from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
 from app.state import DATABASE, RENDERER
@@ -228,6 +228,13 @@ class RoundsController(Controller):
         if resident is None:
             raise ForbiddenError(N_("Sign in to send an idea."))
         form = Form(await read_form(request))
+        if switch_to := form.raw("_switch_language"):
+            # The page in another language, the text written so far kept; nothing is sent yet.
+            if switch_to in LANGUAGES:
+                set_language(switch_to)
+                request.state.language = switch_to
+                request.state.remember_language = True
+            return await self._propose_page(request, db_session, settings, round_, form)
         draft = read_proposal(form, round_)
         if draft is not None:
             try:

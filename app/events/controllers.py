@@ -252,9 +252,41 @@ def event_form(event: Event | None, zone: ZoneInfo) -> Form:
         values[f"description_{language}"] = event.description.get(language, "")
         values[f"theme_{language}"] = event.theme.get(language, "")
         values[f"venue_{language}"] = event.venue.get(language, "")
-    for kind, name in ORGANISER_FIELDS.items():
-        values[name] = "\n".join(o.name for o in event.organisers if o.kind == kind.value)
+    for kind, prefix in ORGANISER_FIELDS.items():
+        names = [o.name for o in event.organisers if o.kind == kind.value]
+        for language in LANGUAGES:
+            values[f"{prefix}_{language}"] = "\n".join(
+                name[language] for name in names if name.get(language)
+            )
     return Form.prefilled(values)
+
+
+def read_organisers(form: Form) -> list[tuple[OrganiserKind, dict[str, str]]]:
+    """Fields `organisers_<kind>_<language>`: one name a line, line n of each language naming the
+    same organiser. A language left empty shows another language's names."""
+    organisers: list[tuple[OrganiserKind, dict[str, str]]] = []
+    for kind, prefix in ORGANISER_FIELDS.items():
+        given = {
+            language: lines
+            for language in LANGUAGES
+            if (lines := form.lines(f"{prefix}_{language}", max_lines=20, max_length=200))
+        }
+        count = max((len(lines) for lines in given.values()), default=0)
+        uneven = [language for language, lines in given.items() if len(lines) != count]
+        for language in uneven:
+            form.add_error(
+                f"{prefix}_{language}",
+                gettext(
+                    "Give the same organisers in the same order in each language, one per line, "
+                    "or leave this language empty."
+                ),
+            )
+        if not uneven:
+            organisers += [
+                (kind, {language: lines[index] for language, lines in given.items()})
+                for index in range(count)
+            ]
+    return organisers
 
 
 def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventInput | None:
@@ -269,9 +301,7 @@ def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventI
     starts_time = form.time("starts_time")
     ends_date = form.date("ends_date", required=False) or starts_date
     ends_time = form.time("ends_time")
-    organisers: list[tuple[OrganiserKind, str]] = []
-    for kind, name in ORGANISER_FIELDS.items():
-        organisers += [(kind, line) for line in form.lines(name, max_lines=20, max_length=200)]
+    organisers = read_organisers(form)
     participants = form.integer("participant_count", minimum=0, maximum=1_000_000)
     visitors = form.integer("visitor_count", minimum=0, maximum=1_000_000)
     if not form.is_valid or None in (starts_date, starts_time, ends_date, ends_time):

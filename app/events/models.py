@@ -125,7 +125,9 @@ class EventOrganiser(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(200))
+    # The name per language, like the event's place: {"fi": "Kirjastopalvelut",
+    # "sv": "Bibliotekstjänster"}; a language without a name falls back to another.
+    name: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
     event: Mapped[Event] = relationship(back_populates="organisers")
 

@@ -34,7 +34,8 @@ class EventInput:
     theme: dict[str, str] = field(default_factory=dict)
     area_id: int | None = None
     venue: dict[str, str] = field(default_factory=dict)
-    organisers: list[tuple[OrganiserKind, str]] = field(default_factory=list)
+    # Each organiser's name per language, like the place: (kind, {"fi": …, "sv": …}).
+    organisers: list[tuple[OrganiserKind, dict[str, str]]] = field(default_factory=list)
     participant_count: int | None = None
     visitor_count: int | None = None
     is_public: bool = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
@@ -11,9 +13,9 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError, NotFoundError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
 from app.forms import read_form
-from app.i18n import N_, gettext
+from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.requests import is_htmx
-from app.security import FORM_EXPIRED
+from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE
 from surveys.polls import services
 from surveys.polls.live import POLL_NOTIFIER, live_updates
@@ -42,6 +44,16 @@ def public_url(request: Request, slug: str, query: str = "") -> str:
     return f"{str(request.base_url).rstrip('/')}/p/{slug}{query}"
 
 
+def address_in_language(current: str, slug: str, language: str) -> str:
+    """The poll's address as the browser shows it (`HX-Current-URL`), with `lang` changed; the
+    poll's own address when that one is not the poll's."""
+    url = urlsplit(current)
+    if url.path != f"/p/{slug}":
+        return f"/p/{slug}?lang={language}"
+    query = [(key, value) for key, value in parse_qsl(url.query) if key != "lang"]
+    return f"/p/{slug}?{urlencode([*query, ('lang', language)])}"
+
+
 def one_tap(questions) -> bool:
     """A single one-choice question is answered by tapping its option: no separate send button."""
     return len(questions) == 1 and questions[0].type in ("single", "yes_no", "scale5")
@@ -61,6 +73,7 @@ class PollController(Controller):
         errors: dict[str, str] | None = None,
         values: dict[str, list[str]] | None = None,
         status_code: int = 200,
+        whole_page: bool = False,
     ) -> Template:
         poll = await services.poll_by_slug(db_session, slug)
         state = services.poll_status(poll)
@@ -90,8 +103,18 @@ class PollController(Controller):
             "kiosk": kiosk,
             "results_public": services.results_public(poll),
         }
-        name = "polls/_poll.html" if is_htmx(request) else "polls/poll.html"
-        return Template(template_name=name, context=context, status_code=status_code)
+        if is_htmx(request) and not whole_page:
+            return Template(
+                template_name="polls/_poll.html", context=context, status_code=status_code
+            )
+        # htmx asked for the poll but gets the whole page (another language): it replaces the page.
+        headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if is_htmx(request) else {}
+        return Template(
+            template_name="polls/poll.html",
+            context=context,
+            status_code=status_code,
+            headers=headers,
+        )
 
     @get("/{slug:str}", name="poll")
     async def show(
@@ -139,6 +162,7 @@ class PollController(Controller):
             return await show_again({}, 409)
         except Refusal as refusal:
             return await show_again(refusal.errors or {"": refusal.message}, refusal.status)
+
         if is_htmx(request):
             # htmx swaps the thanks in place; the address bar follows for reloads and sharing.
             async with DATABASE.of(request).sessionmaker() as session:
@@ -151,6 +175,50 @@ class PollController(Controller):
                     status_code=200,
                 )
         return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
+
+    @post("/{slug:str}/language", opt=FORM_TOKEN_CHECKED_BY_HANDLER)
+    async def switch_language(
+        self, request: Request, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        """The language buttons of an open poll send the choices made so far here: the poll comes
+        back in the chosen language with them kept, and nothing is stored (the same as the
+        questionnaire's language buttons; the vote itself is only ever sent to `vote`)."""
+        submitted = await read_form(request)
+        kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
+        accepted = form_token_accepted(request, submitted)
+        switch_to = (submitted.get("_switch_language") or [""])[0]
+        if accepted and switch_to in LANGUAGES:
+            set_language(switch_to)
+            request.state.language = switch_to
+            request.state.remember_language = True
+        async with DATABASE.of(request).sessionmaker() as session:
+            try:
+                page = await self._page(
+                    request,
+                    session,
+                    settings,
+                    slug,
+                    kiosk=kiosk,
+                    errors=None if accepted else {"": gettext(FORM_EXPIRED)},
+                    values=submitted,
+                    status_code=200 if accepted else 403,
+                    whole_page=True,
+                )
+            except NotFoundError:
+                if accepted:
+                    raise
+                raise ForbiddenError(FORM_EXPIRED) from None
+        if is_htmx(request) and accepted and switch_to in LANGUAGES:
+            # The address bar follows the language, so that a reload shows the same page.
+            page.headers["HX-Replace-Url"] = address_in_language(
+                request.headers.get("HX-Current-URL", ""), slug, switch_to
+            )
+        return page
+
+    @get("/{slug:str}/language")
+    async def language_address(self, slug: FromPath[str]) -> Redirect:
+        """The address a language switch leaves in the address bar, opened again: the poll."""
+        return Redirect(path=f"/p/{slug}", status_code=303)
 
     async def _thanks_context(self, session, poll, *, kiosk: bool) -> dict:
         public = services.results_public(poll)

@@ -112,6 +112,8 @@ TABLE = {
     "GET /p/{slug:str}/results": PUBLIC,
     "GET /p/{slug:str}": PUBLIC,
     "POST /p/{slug:str}": PUBLIC,
+    "POST /p/{slug:str}/language": PUBLIC,
+    "GET /p/{slug:str}/language": PUBLIC,
     "GET /p/{slug:str}/thanks": PUBLIC,
     "GET /kiosk": KIOSK,
     "POST /staff/polls/{poll_id:int}/kiosks": EDITORS,

@@ -29,8 +29,8 @@ def event_fields(**changes):
         "starts_date": start,
         "starts_time": "17:00",
         "ends_time": "19:30",
-        "organisers_city_unit": "Asukasosallisuus\nKirjastopalvelut",
-        "organisers_association": "Kivenlahti-Seura",
+        "organisers_city_unit_fi": "Asukasosallisuus\nKirjastopalvelut",
+        "organisers_association_fi": "Kivenlahti-Seura",
         "is_public": "on",
     }
     fields.update(changes)
@@ -57,9 +57,9 @@ async def test_staff_adds_an_event_that_appears_in_the_public_calendar(client, d
     assert event.title == {"fi": "Asukasilta Kivenlahdessa", "en": "Resident evening in Kivenlahti"}
     assert event.hours == 2.5
     assert [o.name for o in event.organisers] == [
-        "Asukasosallisuus",
-        "Kirjastopalvelut",
-        "Kivenlahti-Seura",
+        {"fi": "Asukasosallisuus"},
+        {"fi": "Kirjastopalvelut"},
+        {"fi": "Kivenlahti-Seura"},
     ]
     assert event.starts_at.astimezone(HELSINKI).hour == 17
     public = await client.get("/?lang=en")
@@ -115,7 +115,7 @@ def test_occurrences_keep_wall_clock_time_across_daylight_saving_and_month_ends(
         ({"participant_count": "lots"}, "Enter a whole number"),
         ({"participant_count": "9" * 40}, "Enter a whole number"),
         ({"venue_sv": "Bibliotek\x00"}, "control characters"),
-        ({"organisers_city_unit": "\n".join(["Yksikkö"] * 21)}, "Give at most 20 lines."),
+        ({"organisers_city_unit_fi": "\n".join(["Yksikkö"] * 21)}, "Give at most 20 lines."),
         ({"recurrence": "weekly", "occurrences": "99"}, "Enter a number from 2 to 52."),
         ({"recurrence": "daily"}, "Choose one of the options."),
     ],
