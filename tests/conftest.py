@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import i18n
 from app.database import Database, create_engine
 from app.migrate import upgrade_to_head
 from app.models import metadata
@@ -20,6 +21,21 @@ from tests.postgres import PostgresUnavailableError, fresh_database, postgres_se
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TABLES = ", ".join(f'"{table.name}"' for table in reversed(metadata.sorted_tables))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catalogs() -> None:
+    """The translations are loaded before the first test, not as a side effect of whichever
+    test first builds an app: a message then reads the same whatever ran before."""
+    i18n.load_catalogs(Settings().locale_dir)
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Each test starts in the default language; one that sets another does not pass it on."""
+    token = i18n._current_language.set(i18n.DEFAULT_LANGUAGE)
+    yield
+    i18n._current_language.reset(token)
 
 
 @pytest.fixture(scope="session")
