@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium vnu test lint audit format messages bench drills clean
+.PHONY: help run install install-dev chromium vnu test-data test screenshots lint audit format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ audit: install-dev ## check the installed dependencies against PyPI's vulnerabil
 
 test: install-dev chromium vnu lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
 	@$(BIN)/pytest
+
+screenshots: install-dev chromium ## refresh the README's pictures (docs/screenshots) from a real browser
+	@TORI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser -k screenshot_for_the_readme
 
 format: install-dev ## format the code
 	@$(BIN)/ruff format .

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from collections.abc import AsyncIterator, Iterator
 
+import argon2
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -12,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import i18n
+from app.accounts import passwords
 from app.database import Database, create_engine
 from app.migrate import upgrade_to_head
 from app.models import metadata
@@ -36,6 +40,38 @@ def default_language() -> Iterator[None]:
     token = i18n._current_language.set(i18n.DEFAULT_LANGUAGE)
     yield
     i18n._current_language.reset(token)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its production cost takes 0.2 s of CPU per hash and per check, and hundreds of
+    tests sign someone in: here the hashes are argon2id at the lowest cost. The production
+    parameters are kept by the browser tests' server (its own process) and checked by the test
+    that asks for `production_password_hashes`."""
+    production, production_dummy = passwords._hasher, passwords.DUMMY_HASH
+    passwords._hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    # The hash checked when an account does not exist, wherever it was imported.
+    holders = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] in ("app", "surveys", "voting")
+        and getattr(module, "DUMMY_HASH", None) == production_dummy
+    ]
+    for module in holders:
+        module.DUMMY_HASH = passwords._hasher.hash(secrets.token_hex(16))
+    yield
+    passwords._hasher = production
+    for module in holders:
+        module.DUMMY_HASH = production_dummy
+
+
+@pytest.fixture
+def production_password_hashes(cheap_password_hashes) -> Iterator[argon2.PasswordHasher]:
+    """The hasher Tori runs with, for the test that checks its parameters."""
+    cheap = passwords._hasher
+    passwords._hasher = argon2.PasswordHasher()
+    yield passwords._hasher
+    passwords._hasher = cheap
 
 
 @pytest.fixture(scope="session")
