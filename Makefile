@@ -52,7 +52,10 @@ lint: install-dev ## ruff lint and format check
 audit: install-dev ## check the installed dependencies against PyPI's vulnerability advisories
 	@$(BIN)/python scripts/audit_dependencies.py
 
-test: install-dev chromium vnu lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
+test-data: install-dev ## fetch the real pabulib instances for the count's oracle tests (once per machine)
+	@$(BIN)/python -m tests.real_data
+
+test: install-dev chromium vnu test-data lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
 	@$(BIN)/pytest
 
 screenshots: install-dev chromium ## refresh the README's pictures (docs/screenshots) from a real browser

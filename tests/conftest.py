@@ -120,16 +120,37 @@ async def database(migrated: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+@pytest.fixture(scope="session")
+async def emptying(database: Database) -> str:
+    """One round trip that empties every table and restarts every sequence (ids start at 1 in
+    each test). DELETE of the few rows a test wrote takes milliseconds; TRUNCATE of all 35 tables
+    took 0.2-0.9 s per test, most of the suite's time in the database. Replica mode skips the
+    triggers, both the foreign keys' and those that refuse changes to append-only tables (the
+    test database's superuser may; the application's user may not)."""
+    async with database.engine.connect() as connection:
+        sequences = (
+            await connection.execute(
+                text(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+                )
+            )
+        ).scalars()
+        statements = [f"DELETE FROM {table}" for table in TABLES.split(", ")]
+        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
+    return "; ".join(
+        ["BEGIN", "SET LOCAL session_replication_role = replica", *statements, "COMMIT"]
+    )
+
+
 @pytest.fixture
-async def db(database: Database) -> AsyncIterator[AsyncSession]:
+async def db(database: Database, emptying: str) -> AsyncIterator[AsyncSession]:
     """A session for arranging and checking; every table is emptied after the test."""
     async with database.sessionmaker() as session:
         yield session
-    async with database.engine.begin() as connection:
-        # Replica mode skips the triggers that refuse TRUNCATE of append-only tables (the test
-        # database's superuser may; the application's user may not).
-        await connection.execute(text("SET LOCAL session_replication_role = replica"))
-        await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        # Several statements in one message: asyncpg sends them as one simple query.
+        await raw.driver_connection.execute(emptying)
 
 
 @pytest.fixture
