@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes in parallel (pytest-xdist): one per core; each has its own database and server.
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help run install install-dev chromium vnu test-data test screenshots lint audit format messages bench drills clean
@@ -56,7 +58,7 @@ test-data: install-dev ## fetch the real pabulib instances for the count's oracl
 	@$(BIN)/python -m tests.real_data
 
 test: install-dev chromium vnu test-data lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n $(TEST_WORKERS) --durations=15
 
 screenshots: install-dev chromium ## refresh the README's pictures (docs/screenshots) from a real browser
 	@TORI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser -k screenshot_for_the_readme

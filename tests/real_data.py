@@ -124,8 +124,37 @@ def fetch() -> Path:
     return target
 
 
+# The files written back with a selection that pabulib-checker must accept (Tori's under the
+# file's own rule, Equal Shares with add-one completion) and one it must refuse (greedy's).
+CHECKED = ("poland_swiecie_2023_.pb", "poland_wieliczka_2023_green-budget.pb")
+PABULIB_RULES = {"greedy": "greedy", "equalshares": "mes", "equalshares/add1": "mes-add1"}
+
+
+def checker_files(name: str) -> dict[str, str]:
+    """The real file written back by Tori with its own selection ("accepted") and with a wrong
+    one ("refused")."""
+    from voting.tally import parse_pabulib, tally, write_pabulib
+
+    election = parse_pabulib((folder() / name).read_text(encoding="utf-8"))
+    selected = set(tally(election, PABULIB_RULES[election.meta["rule"]], "cost").selected)
+    wrong = set(tally(election, "greedy", "cost").selected)
+    assert wrong != selected
+    return {
+        "accepted": write_pabulib(election, selected),
+        "refused": write_pabulib(election, wrong),
+    }
+
+
+def checker_summary(text: str) -> dict:
+    """pabulib-checker's findings on one file: {} when it has no error and no warning. It
+    recomputes the file's rule: half a minute of CPU for Equal Shares with add-one completion."""
+    from pabulib.checker import Checker
+
+    return Checker().process_files([text])["summary"]
+
+
 def pin() -> None:
-    """Recompute the pinned outcomes with pabutools (slow: minutes)."""
+    """Recompute the pinned outcomes with pabutools and the checker's verdicts (slow: minutes)."""
     import pabutools
 
     from tests.voting.oracle import reference
@@ -138,8 +167,19 @@ def pin() -> None:
             started = time.process_time()
             outcomes[name][f"{rule}/{sat}"] = reference(text, rule, sat)
             print(f"{name} {rule}/{sat}: {time.process_time() - started:.1f} s of CPU")  # noqa: T201
+    checked: dict[str, dict[str, str]] = {}
+    for name in CHECKED:
+        files = checker_files(name)
+        if checker_summary(files["accepted"]) != {}:
+            raise SystemExit(f"pabulib-checker refuses Tori's selection on {name}")
+        if checker_summary(files["refused"]) == {}:
+            raise SystemExit(f"pabulib-checker accepts a wrong selection on {name}")
+        checked[name] = {
+            verdict: hashlib.sha256(text.encode()).hexdigest() for verdict, text in files.items()
+        }
     pinned = {
         "source": f"PyPI {PACKAGE} {VERSION} source package, data/",
+        "checker": checked,
         "reference": f"pabutools {pabutools.__version__}",
         "sha256": FILES,
         "outcomes": outcomes,
