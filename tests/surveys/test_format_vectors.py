@@ -1,14 +1,20 @@
-"""Known answers for the poll results CSV: a fixed poll and fixed votes, and the exact bytes
-of the export in tests/data/vectors/ (in English and in Finnish). A change to the format - the
-columns, their order, the quoting, the line ends, the guard against spreadsheet formulas -
+"""Known answers for the machine CSV exports of polls and feedback: fixed votes and responses,
+and the exact bytes of each export in tests/data/vectors/. A change to a format - the columns,
+their order, the quoting, the line ends, the rounding, the guard against spreadsheet formulas -
 fails here."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import update
+
 from app.accounts.models import Role
-from tests.factories import make_area, signed_in_as
+from app.events.models import EventType
+from surveys.models import FeedbackResponse
+from tests.factories import make_area, make_event, signed_in_as
+from tests.surveys.factories import answer, open_questionnaire
 from tests.surveys.polls_factories import FRUIT, make_poll
 from tests.surveys.test_polls import vote
 
@@ -44,4 +50,48 @@ async def test_the_poll_results_csv_is_the_known_file(client, db):
         assert exported.status_code == 200
         assert exported.headers["content-type"] == "text/csv; charset=utf-8"
         expected = (VECTORS / f"poll-results-{language}.csv").read_bytes()
+        assert exported.content == expected, exported.text
+
+
+async def held_on(db, event, day: dt.date, hours: int) -> None:
+    """Move an event (and its derived month and year) to a fixed day in the past."""
+    starts = dt.datetime.combine(day, dt.time(15, 0), tzinfo=dt.UTC)
+    event.starts_at, event.ends_at = starts, starts + dt.timedelta(hours=hours)
+    event.local_month, event.local_year = day.strftime("%Y-%m"), day.year
+    await db.commit()
+
+
+async def test_the_feedback_exports_for_machines_are_the_known_files(client, db):
+    """Two events of March 2026 in one area, eleven responses (one with a comment that a
+    spreadsheet would run as a formula); the monitoring figures, the answer summaries and the
+    responses as CSV for machines, grouped by event type."""
+    area = await make_area(db, "Vanha-Espoo", population=39908)
+    panel = await make_event(db, area=area, event_type=EventType.THEME_PANEL)
+    popup = await make_event(db, area=area, event_type=EventType.POP_UP)
+    panel.participant_count, popup.participant_count = 30, 50
+    await db.commit()
+    for event, scores in ((panel, [5, 4, 4, 5, 3]), (popup, [2, 3, 3, 4, 2, 3])):
+        questionnaire = await open_questionnaire(db, event)
+        for number, score in enumerate(scores):
+            await answer(
+                db,
+                questionnaire,
+                {
+                    "satisfaction": score,
+                    "again": "yes" if score > 2 else "no",
+                    **({"comment": "=cmd|' /C calc'!A0"} if number == 0 else {}),
+                },
+                language="sv" if number == 1 else "fi",
+            )
+    await held_on(db, panel, dt.date(2026, 3, 10), 2)
+    await held_on(db, popup, dt.date(2026, 3, 12), 3)
+    await db.execute(update(FeedbackResponse).values(submitted_on=dt.date(2026, 3, 13)))
+    await db.commit()
+    await signed_in_as(client, db, Role.STAFF)
+    period = "group=type&start=2026-03-01&end=2026-03-31"
+    for kind in ("monitoring", "answers", "responses"):
+        exported = await client.get(f"/staff/feedback/export/{kind}.csv?{period}")
+        assert exported.status_code == 200
+        assert exported.headers["content-type"] == "text/csv; charset=utf-8"
+        expected = (VECTORS / f"feedback-{kind}.csv").read_bytes()
         assert exported.content == expected, exported.text
