@@ -256,9 +256,7 @@ async def export_response(
     )
     tables = {"monitoring": monitoring_rows(comparison), "answers": answer_rows(comparison)}
     if fmt == "csv":
-        return Response(
-            csv_text(tables[kind]), media_type="text/csv", headers=disposition
-        )
+        return Response(csv_text(tables[kind]), media_type="text/csv", headers=disposition)
     formatter = Formatter(settings.timezone)
     titles = await event_titles(db_session, comparison, formatter)
     names = group_labels(comparison, areas, titles, formatter)
