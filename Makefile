@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes in parallel (pytest-xdist): one per core; each has its own database and server.
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium vnu test lint audit format messages bench drills clean
+.PHONY: help run install install-dev chromium vnu test-data test screenshots lint audit format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,8 +54,14 @@ lint: install-dev ## ruff lint and format check
 audit: install-dev ## check the installed dependencies against PyPI's vulnerability advisories
 	@$(BIN)/python scripts/audit_dependencies.py
 
-test: install-dev chromium vnu lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
-	@$(BIN)/pytest
+test-data: install-dev ## fetch the real pabulib instances for the count's oracle tests (once per machine)
+	@$(BIN)/python -m tests.real_data
+
+test: install-dev chromium vnu test-data lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
+	@$(BIN)/pytest -n $(TEST_WORKERS) --durations=15
+
+screenshots: install-dev chromium ## refresh the README's pictures (docs/screenshots) from a real browser
+	@TORI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser -k screenshot_for_the_readme
 
 format: install-dev ## format the code
 	@$(BIN)/ruff format .

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -207,8 +208,10 @@ class BatchedCounter:
         sync_seconds: float = 0.05,
         near: float = 0.8,
         exact_below: int = 100,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limiter = limiter
+        self.clock = clock
         self.exact_below = exact_below
         self.sync_seconds = sync_seconds
         self.near = near
@@ -227,7 +230,7 @@ class BatchedCounter:
         tally.pending += 1
         estimate = tally.shared + tally.pending
         if tally.syncing or (
-            time.monotonic() - tally.synced_at < self.sync_seconds
+            self.clock() - tally.synced_at < self.sync_seconds
             and estimate < limit.count * self.near
         ):
             if not tally.flush_due:
@@ -255,5 +258,5 @@ class BatchedCounter:
             raise
         finally:
             tally.syncing = False
-        tally.shared, tally.synced_at = shared, time.monotonic()
+        tally.shared, tally.synced_at = shared, self.clock()
         return shared + tally.pending

@@ -183,7 +183,7 @@ async def export_response(
         if fmt != "xlsx":
             return Stream(
                 csv_chunks(rows, for_spreadsheet=for_people),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers=disposition,
             )
         collected = [header]
@@ -206,16 +206,14 @@ async def export_response(
     )
     tables = {"monitoring": monitoring_rows(comparison), "answers": answer_rows(comparison)}
     if fmt == "csv":
-        return Response(
-            csv_text(tables[kind]), media_type="text/csv; charset=utf-8", headers=disposition
-        )
+        return Response(csv_text(tables[kind]), media_type="text/csv", headers=disposition)
     formatter = Formatter(settings.timezone)
     titles = await event_titles(db_session, comparison, formatter)
     names = group_labels(comparison, areas, titles, formatter)
     if fmt == "sheet.csv":
         return Response(
             csv_text(labelled(tables[kind], names, keys_row=False), for_spreadsheet=True),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers=disposition,
         )
     return Response(

@@ -461,7 +461,7 @@ class RoundsController(Controller):
         )
         return Response(
             text,
-            media_type="text/plain; charset=utf-8",
+            media_type="text/plain",
             headers={"Content-Disposition": f'attachment; filename="receipt-{round_.slug}.txt"'},
         )
 

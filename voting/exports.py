@@ -133,6 +133,6 @@ async def pabulib_response(request, round_: Round, exports: dict[str, str]) -> R
         raise NotFoundError(N_("This round has no budget for that area."))
     return Response(
         text,
-        media_type="text/plain; charset=utf-8",
+        media_type="text/plain",
         headers={"Content-Disposition": f'attachment; filename="tori-{round_.slug}-{wanted}.pb"'},
     )

@@ -117,7 +117,7 @@ async def issue_letters(
         )
     return Response(
         codes_csv(issued, areas),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="tori-codes-{round_.slug}.csv"'},
     )
 

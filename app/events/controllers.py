@@ -217,7 +217,7 @@ def ical_response(request: Request, events: list[Event], name: str, filename: st
     body = render_calendar(name, (feed_entry(request, event) for event in events), now=utcnow())
     return Response(
         content=body,
-        media_type="text/calendar; charset=utf-8",
+        media_type="text/calendar",
         headers={
             "Content-Disposition": f'inline; filename="{filename}"',
             "Cache-Control": "public, max-age=300",

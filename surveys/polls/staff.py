@@ -263,7 +263,7 @@ class StaffPollsController(Controller):
         filename = f"tori-poll-{poll.slug}-{utcnow().date().isoformat()}.csv"
         return Response(
             csv_text(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 

@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role, StaffSession, User
-from app.accounts.passwords import hash_password
+from app.accounts.passwords import hash_password, needs_rehash
 from app.accounts.services import ACCOUNT_FAILURES
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_user, sign_in, signed_in_as
@@ -231,7 +231,10 @@ async def test_the_last_admin_cannot_demote_themself(client, db):
     assert admin.role == "admin"
 
 
-async def test_outdated_password_hash_is_upgraded_at_sign_in(client, db):
+async def test_outdated_password_hash_is_upgraded_at_sign_in(
+    client, db, production_password_hashes
+):
+    """With the production parameters (the other tests hash at the lowest cost)."""
     from argon2 import PasswordHasher
 
     user = await make_user(db)
@@ -241,7 +244,9 @@ async def test_outdated_password_hash_is_upgraded_at_sign_in(client, db):
     await sign_in(client, user)
     await db.refresh(user)
     assert user.password_hash != old_hash
-    assert user.password_hash.startswith("$argon2id$")
+    # argon2id at RFC 9106's second recommended setting: 64 MiB, three passes, four lanes.
+    assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert not needs_rehash(user.password_hash)
     assert await hash_password("x") != await hash_password("x")
 
 

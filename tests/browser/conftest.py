@@ -132,7 +132,9 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
         run_in_own_loop(lambda: _open_questionnaire(database_url, open_form))
         port = _free_port()
         ARTIFACTS.mkdir(exist_ok=True)
-        log = (ARTIFACTS / "server.log").open("wb")
+        # One server per pytest-xdist worker, each with its own log.
+        server_log = ARTIFACTS / f"server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+        log = server_log.open("wb")
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -164,9 +166,7 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                             break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(
-                            f"the Tori server did not start; see {ARTIFACTS / 'server.log'}"
-                        )
+                        pytest.fail(f"the Tori server did not start; see {server_log}")
                     time.sleep(0.2)
             yield LiveServer(
                 url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +14,11 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import PHONE, STAFF_PASSWORD, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's pictures are refreshed by `make screenshots` (TORI_SCREENSHOTS=docs/screenshots);
+# a test run writes its own copy among the test artifacts, never into a tracked file.
+SCREENSHOTS = Path(
+    os.environ.get("TORI_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "test-artifacts"
+).resolve()
 
 
 def tab_to(page: Page, selector: str, limit: int = 80) -> None:

@@ -106,11 +106,16 @@ def test_kiosk_resets_itself_for_the_next_person(new_page, live_server: LiveServ
 
 def test_results_update_live_without_reload(new_page, live_server: LiveServer):
     watcher = new_page()
-    watcher.goto(f"{live_server.url}/p/{live_server.open_poll}/results?lang=en")
+    # The page follows the poll through an event stream: wait until the server has answered it
+    # (it subscribes to the poll as it starts the stream, long before the voter below has
+    # loaded a page), not for some guessed time.
+    with watcher.expect_response(lambda response: response.url.endswith("/live")) as stream:
+        watcher.goto(f"{live_server.url}/p/{live_server.open_poll}/results?lang=en")
+    assert stream.value.status == 200
+    assert stream.value.headers["content-type"].startswith("text/event-stream")
     total = watcher.locator(".poll-total")
     before = int(re.search(r"\d+", total.inner_text()).group())
     watcher.evaluate("window.notReloaded = true")
-    watcher.wait_for_timeout(500)  # the event stream is open
     voter = new_page(PHONE)
     voter.goto(f"{live_server.url}/p/{live_server.open_poll}?lang=en")
     voter.get_by_role("button", name=OPTION["en"]).click()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.forms import Form
+from app.i18n import set_language
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import add_proposal, make_round
 from tests.voting.test_pb_rounds import register_and_sign_in
@@ -39,9 +40,15 @@ def test_amounts_written_as_people_and_tori_write_them_are_read_as_whole_euros(w
     "written", ["30,5", "30 000,50 €", "lots", "1,50,000", "٣٠٠٠٠", "30 000 $"]
 )
 def test_amounts_that_are_not_whole_euros_are_refused(written):
-    form = Form({"cost": [written]})
-    assert form.euros("cost", required=True, minimum=1) is None
-    assert form.errors["cost"] == "Enter whole euros, such as 30 000."
+    # The error is written in the reader's language: each is asked for by name.
+    for language, error in (
+        ("en", "Enter whole euros, such as 30 000."),
+        ("fi", "Anna summa kokonaisina euroina, esimerkiksi 30 000."),
+    ):
+        set_language(language)
+        form = Form({"cost": [written]})
+        assert form.euros("cost", required=True, minimum=1) is None
+        assert form.errors["cost"] == error
 
 
 @pytest.mark.parametrize("written", ["30 000", "30 000 €", f"30{NARROW_NBSP}000{NBSP}€"])

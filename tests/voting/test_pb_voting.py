@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -364,11 +366,54 @@ async def test_codes_are_stored_only_as_argon2_hashes(db):
     assert secret not in stored.secret_hash
 
 
+class ResultTables(HTMLParser):
+    """The results page's tables as text: a list of rows, each a list of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(re.sub(r"[ \t\r\n]+", " ", "".join(self.cell)).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
 async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
-    round_, p, _code, entry = await voting_round(db)
-    other = await db.scalar(select(RollEntry).where(RollEntry.id != entry.id))
-    await cast_ballot(db, round_, entry.id, "online", {p["park"].id: 1, p["library"].id: 1})
-    await cast_ballot(db, round_, other.id, "online", {p["library"].id: 1})
+    """Kallio, 100 000 €, ten voters who each hold 10 000 € under equal shares. Six approve
+    Big (60 000 €); five of them also approve A and B, four of them C (20 000 € each); the other
+    four approve only Y (40 000 €). Worked by hand:
+
+    - Most votes first: Big (6 votes), A and B (5) fill the budget; C and Y (4) do not fit.
+    - Equal shares, cost: Big costs its six supporters 10 000 € each (1/6 per euro of benefit,
+      the lowest), then Y its four; A, B and C have no money left behind them: Big and Y.
+    - Equal shares, number of proposals: A and B cost their five 4 000 € each (the cheapest
+      proposals per supporter), which leaves Big unaffordable (60 000 € against 20 000 €);
+      Y costs its four 10 000 € each; the 20 000 € left go by votes to C (Big does not fit).
+    """
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    names = {"Big": 60_000, "A": 20_000, "B": 20_000, "C": 20_000, "Y": 40_000}
+    proposals = {
+        name: await add_proposal(db, round_, kallio, name, cost) for name, cost in names.items()
+    }
+    people = [(f"voter {n}", adult_birth_date(), kallio) for n in range(10)]
+    await put_on_roll(db, round_, people)
+    entries = list(await db.scalars(select(RollEntry).order_by(RollEntry.id)))
+    ballots = [["Big", "A", "B", "C"]] * 4 + [["Big", "A", "B"], ["Big"]] + [["Y"]] * 4
+    for entry, chosen in zip(entries, ballots, strict=True):
+        await cast_ballot(db, round_, entry.id, "online", {proposals[n].id: 1 for n in chosen})
     await client.get("/?lang=en")
     early = await client.get(f"/pb/{round_.slug}/results")
     assert early.status_code == 404
@@ -378,13 +423,40 @@ async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
     await publish(db, round_, Settings(secret_key=TEST_SECRET).signing_seed, None)
     page = await client.get(f"/pb/{round_.slug}/results")
     assert page.status_code == 200
-    text = page.text
-    assert "Kallio" in text
-    assert "City-wide" in text
-    # Park benches (1 vote, 60 000 €) is selected; street lights (no votes) are not funded.
-    assert "Park benches" in text
-    assert "No votes" in text
-    assert "Most votes first, within the budget" in text
+    assert "The official rule of this round: Most votes first, within the budget." in page.text
+    tables = ResultTables()
+    tables.feed(page.text)
+    header, *rows, total = tables.rows
+    assert header == [
+        "Proposal",
+        "Votes",
+        "Cost",
+        "Official result",
+        "Most votes first, within the budget",
+        "Method of equal shares (cost), completed by votes",
+        "Method of equal shares (number of proposals), completed by votes",
+    ]
+    selected = {
+        rule: {row[0] for row in rows if row[4 + column] == "Selected"}
+        for column, rule in enumerate(("greedy", "mes_cost", "mes_cardinality"))
+    }
+    assert selected == {
+        "greedy": {"Big", "A", "B"},
+        "mes_cost": {"Big", "Y"},
+        "mes_cardinality": {"A", "B", "C", "Y"},
+    }
+    # Most votes first, each with the official rule's reason; the money each rule used.
+    reasons = {row[0]: (row[1], row[3]) for row in rows}
+    assert reasons == {
+        "Big": ("6", "Selected"),
+        "A": ("5", "Selected"),
+        "B": ("5", "Selected"),
+        "C": ("4", "Did not fit the remaining budget of 0\xa0€"),
+        "Y": ("4", "Did not fit the remaining budget of 0\xa0€"),
+    }
+    assert [row[0] for row in rows] == ["Big", "A", "B", "C", "Y"]
+    assert total[0] == "Money used"
+    assert total[-3:] == ["100\xa0000\xa0€"] * 3
 
 
 async def test_guessing_limits_hold_across_workers(app, settings, db):

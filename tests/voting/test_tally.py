@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import random
 import subprocess
 import sys
-import tarfile
 from fractions import Fraction
 from pathlib import Path
 
+import pabutools
 import pytest
-from pabutools.election import (
-    Additive_Cardinal_Sat,
-    ApprovalBallot,
-    ApprovalProfile,
-    Cardinality_Sat,
-    Cost_Sat,
-)
-from pabutools.election.pabulib import parse_pabulib_from_string
-from pabutools.rules import (
-    exhaustion_by_budget_increase,
-    greedy_utilitarian_welfare,
-    method_of_equal_shares,
-)
 
-from voting.tally import PabulibError, parse_pabulib, tally, write_pabulib
-
-PABUMEASURES = "pabumeasures-0.2.2"
-CACHE = Path.home() / ".cache" / "tori-test-data"
+from tests import real_data
+from tests.voting.oracle import reference
+from voting.tally import Election, PabulibError, parse_pabulib, tally, write_pabulib
 
 
 def pb(budget, projects, votes, vote_type="approval", points=None) -> str:
@@ -41,33 +29,6 @@ def pb(budget, projects, votes, vote_type="approval", points=None) -> str:
             row += ";" + ",".join(str(x) for x in points[number - 1])
         lines.append(row)
     return "\n".join(lines) + "\n"
-
-
-def reference(text: str, rule: str, sat: str) -> list[str]:
-    """What pabutools 1.2 selects, on the approval view of the ballots for cost and cardinality."""
-    instance, profile = parse_pabulib_from_string(text)
-    if sat != "points" and not isinstance(profile, ApprovalProfile):
-        approval = ApprovalProfile(instance=instance)
-        for ballot in profile:
-            approval.append(ApprovalBallot(list(ballot)))
-        profile = approval
-    sat_class = {"cost": Cost_Sat, "cardinality": Cardinality_Sat, "points": Additive_Cardinal_Sat}[
-        sat
-    ]
-    if rule == "greedy":
-        outcome = greedy_utilitarian_welfare(instance, profile, sat_class=sat_class)
-    elif rule == "mes":
-        outcome = method_of_equal_shares(instance, profile, sat_class=sat_class)
-    else:
-        outcome = exhaustion_by_budget_increase(
-            instance,
-            profile,
-            method_of_equal_shares,
-            {"sat_class": sat_class},
-            budget_step=profile.num_ballots(),
-            exhaustive_stop=False,
-        )
-    return sorted(project.name for project in outcome)
 
 
 # --- hand-checked ---------------------------------------------------------------------------
@@ -155,63 +116,74 @@ def test_same_outcome_as_pabutools_on_random_elections(seed):
                 assert ours == reference(text, rule, sat), (rule, sat, text)
 
 
+PINNED = json.loads(real_data.PINNED.read_text(encoding="utf-8"))
+# pabutools itself runs again on every run, except where it takes half a minute of CPU or more:
+# Equal Shares with add-one completion on Świecie (37 s) and Equal Shares on the whole of Warsaw
+# (75,255 voters). There Tori is checked against the outcome pabutools gave when it was pinned
+# (`python -m tests.real_data --pin` computes them all again), and the random elections above
+# run the add-one completion through pabutools on every run.
+SLOW_FOR_PABUTOOLS = {
+    ("poland_swiecie_2023_.pb", "mes-add1/cost"),
+    ("poland_warszawa_2024_.pb", "mes/cost"),
+}
+
+
 @pytest.fixture(scope="session")
 def real_instances() -> Path:
-    """Real pabulib instances shipped in the pabumeasures 0.2.2 source package (cached)."""
-    folder = CACHE / PABUMEASURES / "data"
-    if not folder.is_dir():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        download = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "--dest",
-                str(CACHE),
-                f"pabumeasures=={PABUMEASURES.split('-')[1]}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+    """Real pabulib instances, fetched once per machine by `make test-data` (tests/real_data.py)."""
+    if problem := real_data.missing():
+        pytest.fail(
+            f"The real pabulib instances are fetched once per machine by `make test-data` "
+            f"(python -m tests.real_data), a step of `make test`: {problem}"
         )
-        archive = CACHE / f"{PABUMEASURES}.tar.gz"
-        if download.returncode or not archive.exists():
-            pytest.fail(
-                "the real pabulib instances come from PyPI's pabumeasures 0.2.2 source package; "
-                f"'pip download' failed: {download.stderr.strip()[-300:]}"
-            )
-        with tarfile.open(archive) as bundle:
-            members = [m for m in bundle.getmembers() if m.name.startswith(f"{PABUMEASURES}/data/")]
-            bundle.extractall(CACHE, members=members, filter="data")
-    return folder
+    return real_data.folder()
+
+
+@functools.cache
+def real_election(folder: Path, name: str) -> tuple[str, Election]:
+    text = (folder / name).read_text(encoding="utf-8")
+    return text, parse_pabulib(text)
+
+
+def test_the_pinned_outcomes_belong_to_the_pinned_files_and_reference():
+    assert PINNED["sha256"] == real_data.FILES
+    assert set(PINNED["outcomes"]) == set(real_data.COMBINATIONS)
+    for name, combinations in real_data.COMBINATIONS.items():
+        assert sorted(PINNED["outcomes"][name]) == sorted(f"{r}/{s}" for r, s in combinations)
+    # A new minor version of pabutools may select differently: pin again with it.
+    installed = ".".join(pabutools.__version__.split(".")[:2])
+    assert PINNED["reference"].startswith(f"pabutools {installed}."), (
+        f"{real_data.PINNED.name} was made with {PINNED['reference']}; pabutools "
+        f"{pabutools.__version__} is installed: run `python -m tests.real_data --pin`"
+    )
 
 
 @pytest.mark.parametrize(
-    ("name", "rules"),
+    ("name", "combination"),
+    [(name, combination) for name, pinned in PINNED["outcomes"].items() for combination in pinned],
+)
+def test_same_outcome_as_pabutools_on_real_elections(real_instances, name, combination):
+    """Tori's count of each real file under each rule is what pabutools selected (pinned)."""
+    rule, sat = combination.split("/")
+    _text, election = real_election(real_instances, name)
+    assert sorted(tally(election, rule, sat).selected) == PINNED["outcomes"][name][combination]
+
+
+@pytest.mark.parametrize(
+    ("name", "combination"),
     [
-        ("poland_swiecie_2023_.pb", ("greedy", "mes", "mes-add1")),
-        ("poland_wieliczka_2023_green-budget.pb", ("greedy", "mes")),
-        ("poland_warszawa_2024_ursynow.pb", ("greedy", "mes")),
-        # The largest: 75,255 voters, 118 projects (pabutools needs about half a minute).
-        ("poland_warszawa_2024_.pb", ("mes",)),
+        (name, combination)
+        for name, pinned in PINNED["outcomes"].items()
+        for combination in pinned
+        if (name, combination) not in SLOW_FOR_PABUTOOLS
     ],
 )
-def test_same_outcome_as_pabutools_on_real_elections(real_instances, name, rules):
-    text = (real_instances / name).read_text(encoding="utf-8")
-    election = parse_pabulib(text)
-    for rule in rules:
-        for sat in ("cost", "cardinality"):
-            if sat == "cardinality" and (rule == "mes-add1" or len(election.ballots) > 50_000):
-                continue  # the slowest combinations for pabutools; cost is the one cities use
-            assert sorted(tally(election, rule, sat).selected) == reference(text, rule, sat), (
-                rule,
-                sat,
-            )
+def test_pabutools_still_selects_the_pinned_outcome(real_instances, name, combination):
+    """The oracle itself, run again: the pinned outcomes are what pabutools selects, not a copy
+    of what Tori said."""
+    rule, sat = combination.split("/")
+    text, _election = real_election(real_instances, name)
+    assert reference(text, rule, sat) == PINNED["outcomes"][name][combination]
 
 
 # --- pabulib files --------------------------------------------------------------------------
@@ -257,27 +229,32 @@ def test_written_files_read_back_the_same(vote_type):
     assert again.meta["num_votes"] == "20"
 
 
-PABULIB_RULES = {"greedy": "greedy", "equalshares": "mes", "equalshares/add1": "mes-add1"}
-
-
-@pytest.mark.parametrize(
-    "name", ["poland_swiecie_2023_.pb", "poland_wieliczka_2023_green-budget.pb"]
-)
+@pytest.mark.parametrize("name", real_data.CHECKED)
 def test_exported_files_pass_pabulib_checker_with_our_selection(real_instances, name):
     """Written back with the projects Tori selects under the file's own rule (Equal Shares with
     add-one completion for both), the file passes pabulib-checker without an error or a
-    warning - the checker recomputes the rule and would report "rule not followed"."""
-    from pabulib.checker import Checker
+    warning - the checker recomputes the rule and would report "rule not followed" - and a
+    wrong selection (greedy's) is refused by the same check.
 
-    election = parse_pabulib((real_instances / name).read_text(encoding="utf-8"))
-    rule = PABULIB_RULES[election.meta["rule"]]
-    selected = set(tally(election, rule, "cost").selected)
-    results = Checker().process_files([write_pabulib(election, selected)])
-    assert results["summary"] == {}
-    # And a wrong selection is caught by the same check.
-    wrong = set(tally(election, "greedy", "cost").selected)
-    assert wrong != selected
-    assert Checker().process_files([write_pabulib(election, wrong)])["summary"] != {}
+    The checker takes half a minute of CPU per file, so its verdicts are pinned with the
+    SHA-256 of the exact files it judged (`python -m tests.real_data --pin`): the same bytes get
+    the same verdict. When Tori writes other bytes, the checker runs again here on the new ones,
+    and the test fails until the new verdicts are pinned."""
+    pinned = PINNED["checker"][name]
+    files = real_data.checker_files(name)
+    changed = {
+        verdict: text
+        for verdict, text in files.items()
+        if hashlib.sha256(text.encode()).hexdigest() != pinned[verdict]
+    }
+    if changed:
+        verdicts = {verdict: real_data.checker_summary(text) for verdict, text in changed.items()}
+        assert verdicts.get("accepted", {}) == {}, "the checker refuses Tori's selection"
+        assert verdicts.get("refused", {"refused": True}) != {}, "the checker accepts a wrong one"
+        pytest.fail(
+            f"Tori writes {name} differently now ({', '.join(changed)}); the checker's verdicts "
+            "on the new bytes are right: pin them with `python -m tests.real_data --pin`"
+        )
 
 
 # --- the command ----------------------------------------------------------------------------
