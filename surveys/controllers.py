@@ -10,6 +10,7 @@ from app.errors import ForbiddenError, NotFoundError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.qr import qr_svg
 from app.security import FORM_EXPIRED
 from app.state import DATABASE
 from surveys import services
@@ -21,7 +22,6 @@ from surveys.answering import (
     take_answer,
 )
 from surveys.posters import poster
-from surveys.qr import qr_svg
 from surveys.services import QuestionnaireStatus
 
 POSTER_CALL = N_("Tell us what you thought!")

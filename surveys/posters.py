@@ -6,7 +6,7 @@ from __future__ import annotations
 from litestar.response import Template
 
 from app.i18n import gettext_in
-from surveys.qr import qr_svg
+from app.qr import qr_svg
 
 
 def poster_titles(title: dict[str, str], languages: list[str]) -> list[tuple[str, str]]:

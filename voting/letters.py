@@ -14,12 +14,10 @@ where it would be kept in browser histories, proxies and phone camera apps.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import segno
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +27,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.forms import Form
 from app.i18n import N_, Formatter, gettext_in, localized
+from app.qr import qr_svg as svg_of
 from voting.models import CodeBatch, RollEntry, Round, VotingCode
 from voting.roll import (
     CODE_ALPHABET,
@@ -126,24 +125,8 @@ def letter_url(base_url: str, round_: Round, code: str, languages: tuple[str, ..
 
 
 def qr_svg(url: str, label: str) -> str:
-    """The same library and drawing as the posters' codes (surveys/qr.py; voting does not
-    import surveys): an SVG that scales to any size."""
-    code = segno.make(url, error="m", micro=False)
-    buffer = io.BytesIO()
-    code.save(
-        buffer,
-        kind="svg",
-        scale=4,
-        border=2,
-        xmldecl=False,
-        svgns=True,
-        title=label,
-        nl=False,
-        svgclass="qr",
-        lineclass=None,
-    )
-    width, height = code.symbol_size(scale=4, border=2)
-    return buffer.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
+    """The letter's QR code: the posters' drawing (app/qr.py), smaller."""
+    return svg_of(url, title=label, scale=4)
 
 
 def letter_texts(

@@ -14,6 +14,7 @@ from app.errors import ForbiddenError, NotFoundError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.qr import qr_svg
 from app.requests import is_htmx
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE
@@ -31,7 +32,6 @@ from surveys.polls.votes import (
     voted_ids,
 )
 from surveys.posters import poster
-from surveys.qr import qr_svg
 
 KIOSK_RESET_SECONDS = 8
 POSTER_CALL = N_("Quick poll – answer with one tap!")

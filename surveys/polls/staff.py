@@ -15,12 +15,12 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext, localized
+from app.qr import qr_svg
 from app.spreadsheets import csv_text
 from surveys.polls import services
 from surveys.polls.controllers import public_url
 from surveys.polls.forms import QUESTION_PREFIXES, poll_form, read_poll
 from surveys.polls.live import POLL_NOTIFIER, live_updates
-from surveys.qr import qr_svg
 from surveys.staff import TYPE_LABELS
 
 VISIBILITY_LABELS = {

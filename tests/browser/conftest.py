@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,31 +111,14 @@ async def _make_staff(database_url: str) -> None:
     await database.dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
-    with fresh_database(postgres_server_url, "web") as database_url:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": TEST_SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-        }
-        for command in ("migrate", "seed-demo"):
-            subprocess.run(
-                [sys.executable, "-m", "app.cli", command],
-                env=environment,
-                check=True,
-                capture_output=True,
-            )
-        run_in_own_loop(lambda: _make_staff(database_url))
-        open_form: list = []
-        run_in_own_loop(lambda: _open_questionnaire(database_url, open_form))
-        port = _free_port()
-        ARTIFACTS.mkdir(exist_ok=True)
-        # One server per pytest-xdist worker, each with its own log.
-        server_log = ARTIFACTS / f"server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
-        log = server_log.open("wb")
+@contextmanager
+def served(environment: dict[str, str], name: str) -> Iterator[str]:
+    """A Tori server process on a free port until the block ends, logging into
+    test-artifacts/NAME-WORKER.log (one log per pytest-xdist worker); yields its address."""
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    server_log = log_path(name)
+    with server_log.open("wb") as log:
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -168,6 +152,37 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                     if server.poll() is not None or time.monotonic() > deadline:
                         pytest.fail(f"the Tori server did not start; see {server_log}")
                     time.sleep(0.2)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def log_path(name: str) -> Path:
+    return ARTIFACTS / f"{name}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+
+
+@pytest.fixture(scope="session")
+def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
+    with fresh_database(postgres_server_url, "web") as database_url:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET,
+            "TORI_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+        }
+        for command in ("migrate", "seed-demo"):
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", command],
+                env=environment,
+                check=True,
+                capture_output=True,
+            )
+        run_in_own_loop(lambda: _make_staff(database_url))
+        open_form: list = []
+        run_in_own_loop(lambda: _open_questionnaire(database_url, open_form))
+        with served(environment, "server") as url:
             yield LiveServer(
                 url,
                 database_url,
@@ -175,10 +190,6 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
                 "browser.auditor@example.fi",
                 *open_form,
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-            log.close()
 
 
 @pytest.fixture(scope="session")

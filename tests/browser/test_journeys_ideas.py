@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +26,7 @@ from playwright.sync_api import Page, expect
 
 from app import PROJECT_ROOT
 from app.i18n import gettext_in, load_catalogs
-from tests.browser.conftest import ARTIFACTS, PHONE, LiveServer, _free_port
+from tests.browser.conftest import PHONE, LiveServer, log_path, served
 from tests.browser.test_budgeting import RESIDENT_PASSWORD, make_resident
 from tests.browser.test_journeys_residents import JAVASCRIPT, LANGUAGES, no_axe_violations, query
 from tests.conftest import TEST_SECRET
@@ -67,8 +64,6 @@ def ideas_server(live_server: LiveServer) -> Iterator[IdeasServer]:
         live_server,
         "SELECT slug FROM pb_round WHERE ideas_open_at < now() AND review_at > now()",
     )
-    port = _free_port()
-    log_path = ARTIFACTS / "ideas-server.log"
     environment = {
         **os.environ,
         "DATABASE_URL": live_server.database_url,
@@ -76,44 +71,8 @@ def ideas_server(live_server: LiveServer) -> Iterator[IdeasServer]:
         "TORI_ENV": "test",
         "LOG_LEVEL": "INFO",
     }
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.web:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "3",
-                "--log-level",
-                "warning",
-            ],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"the second Tori server did not start; see {log_path}")
-                    time.sleep(0.2)
-            yield IdeasServer(url, log_path, slug)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with served(environment, "ideas-server") as url:
+        yield IdeasServer(url, log_path("ideas-server"), slug)
 
 
 def confirmation_link(server: IdeasServer, live_server: LiveServer, email: str) -> str:

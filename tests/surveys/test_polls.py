@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.database import utcnow
+from app.qr import qr_svg
 from app.settings import Settings
 from app.web import create_app
 from surveys.polls import services
 from surveys.polls.live import PollNotifier
 from surveys.polls.models import Poll, PollChoice, PollKiosk, PollVote
-from surveys.qr import qr_svg
 from tests.factories import make_area, signed_in_as
 from tests.surveys.polls_factories import FRUIT, SPORTS, make_poll
 

@@ -7,14 +7,14 @@ import io
 import segno
 
 
-def qr_svg(url: str, *, title: str | None = None) -> str:
+def qr_svg(url: str, *, title: str | None = None, scale: int = 10) -> str:
     code = segno.make(url, error="m", micro=False)
     buffer = io.BytesIO()
     # No XML declaration, so that the SVG can also be placed inside a page.
     code.save(
         buffer,
         kind="svg",
-        scale=10,
+        scale=scale,
         border=2,
         xmldecl=False,
         svgns=True,
@@ -23,7 +23,7 @@ def qr_svg(url: str, *, title: str | None = None) -> str:
         svgclass="qr",
         lineclass=None,
     )
-    width, height = code.symbol_size(scale=10, border=2)
+    width, height = code.symbol_size(scale=scale, border=2)
     # segno writes a fixed width and height only: without a viewBox, a poster that draws the code
     # larger by CSS gets the drawing at its original size in the top left corner.
     return buffer.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
