@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+import json
+from collections import namedtuple
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -91,6 +96,15 @@ async def _nothing_to_reset(_connection: Any) -> None:
     return None
 
 
+async def _json_as_sqlalchemy_does(connection: Any) -> None:
+    """JSON in and out as on SQLAlchemy's own asyncpg connections: the statements' bind
+    processors give the text, the codec reads it back into Python values."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
 class Database:
     """The engine and session factory of one process."""
 
@@ -101,46 +115,37 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.is_postgresql = self.engine.dialect.name == "postgresql"
         self._raw_pool: Any = None
-        self._write_engine: AsyncEngine | None = None
         self._raw_pool_lock = asyncio.Lock()
 
     async def dispose(self) -> None:
         if self._raw_pool is not None:
             await self._raw_pool.close()
             self._raw_pool = None
-        if self._write_engine is not None and self._write_engine is not self.engine:
-            await self._write_engine.dispose()
-        self._write_engine = None
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager
-    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for the busiest writes, which commit what they store.
+    async def write_connection(self) -> AsyncIterator[AsyncConnection | RawConnection]:
+        """A connection for the busiest writes (a poll vote, a questionnaire answer), which
+        commit what they store.
 
-        On PostgreSQL it comes from a pool of its own in autocommit mode: a write that is one
-        statement needs no BEGIN and COMMIT round trips, and a burst waits for one of
-        `pool_size` connections instead of opening (and closing) overflow connections, which
-        cost more than the writes. SQLite runs the statements in a transaction of the main
-        engine, committed by the write.
+        On PostgreSQL a plain asyncpg connection from `raw_connection`'s pool that runs the
+        same Core statements (`RawConnection`): a write there is one statement, atomic by
+        itself, so it needs no BEGIN and COMMIT round trips, and SQLAlchemy's connection
+        checkout and result machinery cost more than the statement (benchmarks/poll_vote.py,
+        feedback_submit.py). SQLite runs the statements in a transaction of the main engine,
+        committed by the write.
         """
-        if self._write_engine is None:
-            self._write_engine = (
-                create_async_engine(
-                    self.url,
-                    pool_size=self.pool_size,
-                    max_overflow=0,
-                    pool_recycle=1800,
-                    isolation_level="AUTOCOMMIT",
-                )
-                if self.is_postgresql
-                else self.engine
-            )
-        async with self._write_engine.connect() as connection:
-            yield connection
+        if self.is_postgresql:
+            async with self.raw_connection() as connection:
+                yield RawConnection(connection)
+        else:
+            async with self.engine.connect() as connection:
+                yield connection
 
     @contextlib.asynccontextmanager
     async def raw_connection(self) -> AsyncIterator[Any]:
-        """A plain asyncpg connection (PostgreSQL): LISTEN for live results, and PB casting.
+        """A plain asyncpg connection (PostgreSQL): the busy writes (`write_connection`, a PB
+        cast) and the live results' notices.
 
         A small pool of its own: checking a connection out of SQLAlchemy's pool and unwrapping
         it cost more than the one statement a vote needs. Each statement commits by itself.
@@ -159,6 +164,7 @@ class Database:
                         # connection needs no RESET ALL round trip (an open transaction is still
                         # rolled back by asyncpg itself).
                         reset=_nothing_to_reset,
+                        init=_json_as_sqlalchemy_does,
                     )
         async with self._raw_pool.acquire() as connection:
             yield connection
@@ -171,3 +177,118 @@ class Database:
                 yield session
             finally:
                 await session.rollback()
+
+
+# --- Core statements on a plain asyncpg connection ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ForAsyncpg:
+    """A Core statement compiled once for asyncpg: its text, its parameters in order with their
+    defaults and bind processors, and its result columns with their result processors."""
+
+    text: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+    row: type[tuple]
+
+    @classmethod
+    def compile(cls, statement: Executable) -> _ForAsyncpg:
+        compiled = statement.compile(dialect=_ASYNCPG)
+        names = tuple(compiled.positiontup or ())
+        binds = tuple(
+            compiled.binds[name].type.dialect_impl(_ASYNCPG).bind_processor(_ASYNCPG)
+            for name in names
+        )
+        columns = list(getattr(statement, "exported_columns", ()))
+        results = tuple(
+            column.type.dialect_impl(_ASYNCPG).result_processor(_ASYNCPG, None)
+            for column in columns
+        )
+        # rename: a label that is no identifier, or a repeated one, becomes _0, _1, …
+        row = namedtuple("Row", [str(column.key) for column in columns], rename=True)
+        return cls(compiled.string, names, dict(compiled.params), binds, results, row)
+
+    def arguments(self, parameters: dict[str, Any]) -> list[Any]:
+        given = {**self.defaults, **parameters}
+        return [
+            given[name] if process is None else process(given[name])
+            for name, process in zip(self.names, self.binds, strict=True)
+        ]
+
+    def rows(self, records: list[Any]) -> list[Any]:
+        if not any(self.results):
+            return [self.row._make(record) for record in records]
+        return [
+            self.row._make(
+                v if p is None else p(v) for v, p in zip(record, self.results, strict=True)
+            )
+            for record in records
+        ]
+
+
+_ASYNCPG = asyncpg_dialect()
+_compiled_for_asyncpg: dict[Executable, _ForAsyncpg] = {}
+
+
+def for_asyncpg(statement: Executable) -> _ForAsyncpg:
+    """The statement compiled for asyncpg, once per process (the busy paths' statements are
+    module constants)."""
+    found = _compiled_for_asyncpg.get(statement)
+    if found is None:
+        found = _compiled_for_asyncpg[statement] = _ForAsyncpg.compile(statement)
+    return found
+
+
+class RawResult:
+    """The rows of one statement, with the parts of SQLAlchemy's Result the busy paths use."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise ValueError(f"one row expected, {len(self._rows)} found")
+        return self._rows[0]
+
+    def mappings(self) -> RawResult:
+        return RawResult([row._asdict() for row in self._rows])
+
+
+class RawConnection:
+    """A plain asyncpg connection that runs Core statements with the surface of SQLAlchemy's
+    AsyncConnection that the busy writes use (`execute`, `scalar`, `commit`).
+
+    The statements are SQLAlchemy's, compiled once by SQLAlchemy's own asyncpg dialect with
+    its bind and result processors (the UTC timestamps, JSON), so the same statement runs on
+    SQLite through SQLAlchemy: one write path, with the per-statement cost of SQLAlchemy's
+    connection checkout, greenlet hop and result machinery left out. Each statement commits by
+    itself (no transaction is opened), so `commit` has nothing to do.
+    """
+
+    dialect = _ASYNCPG
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def execute(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> RawResult:
+        compiled = for_asyncpg(statement)
+        records = await self.connection.fetch(compiled.text, *compiled.arguments(parameters or {}))
+        return RawResult(compiled.rows(records))
+
+    async def scalar(self, statement: Executable, parameters: dict[str, Any] | None = None) -> Any:
+        row = (await self.execute(statement, parameters)).first()
+        return None if row is None else row[0]
+
+    async def commit(self) -> None:
+        return None

@@ -8,7 +8,8 @@ rows - (question_key, value) pairs - follow; this is where the two databases dif
 place:
 
 - PostgreSQL: in the same statement, as a data-modifying CTE. One round trip, atomic by itself,
-  so it runs on an autocommit connection (`Database.write_connection`) without BEGIN and COMMIT.
+  so it runs without BEGIN and COMMIT on the plain asyncpg connection `Database.write_connection`
+  gives (app/database.py `RawConnection`: the same Core statement, compiled once).
 - SQLite (the zero-setup default of `make run`) has no data-modifying CTEs: a second statement
   in the same transaction, which the caller's connection holds (SQLite has one writer).
 
@@ -27,7 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-Executor = AsyncConnection | AsyncSession
+from app.database import RawConnection
+
+Executor = AsyncConnection | AsyncSession | RawConnection
 
 
 def dialect_name(executor: Executor) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -11,11 +9,10 @@ from typing import Any
 
 from cachetools import TTLCache
 from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, update
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
-from app.database import PortableJSON, utcnow
+from app.database import PortableJSON, RawConnection, utcnow
 from app.errors import DomainError, ForbiddenError
 from app.i18n import N_, gettext, ngettext
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
@@ -256,13 +253,6 @@ def _cast_statements() -> tuple[Any, Any, Any, Any]:
 _MARK, _UNUSED_CODE, _STORE, _AT_ONCE = _cast_statements()
 
 
-@functools.cache
-def _at_once_for_asyncpg() -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """PostgreSQL's one statement as asyncpg takes it: its text and its parameters' order."""
-    compiled = _AT_ONCE.compile(dialect=asyncpg_dialect())
-    return compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params)
-
-
 async def _store(session: AsyncSession, values: dict[str, Any], database: Any = None) -> bool:
     """Mark the roll, delete the voter's assisted code and store the pending ballot; False
     when the roll was not marked (and nothing was stored). On PostgreSQL the three are one
@@ -274,11 +264,8 @@ async def _store(session: AsyncSession, values: dict[str, Any], database: Any = 
     the roll."""
     if session.get_bind().dialect.name == "postgresql":
         if database is not None and not session.in_transaction():
-            text, names, defaults = _at_once_for_asyncpg()
-            given = {**defaults, **values, "p_choices": json.dumps(values["p_choices"])}
             async with database.raw_connection() as connection:
-                stored = await connection.fetchval(text, *(given[name] for name in names))
-            return stored is not None
+                return await RawConnection(connection).scalar(_AT_ONCE, values) is not None
         alone = {} if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
         connection = await session.connection(execution_options=alone)
         return (await connection.execute(_AT_ONCE, values)).first() is not None
