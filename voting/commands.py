@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from app.areas.services import list_areas
@@ -20,6 +22,7 @@ from app.audit import audit_head, check_audit_chain, parse_head
 from app.database import Database
 from app.errors import NotFoundError
 from voting.exports import codes_csv, import_pabulib
+from voting.letters import DEFAULT_LETTER_LANGUAGES, letter_languages, letter_url
 from voting.mixing import mix_round, pending_count, voting_closed
 from voting.publication import audit_round
 from voting.roll import import_roll, issue_letter_codes, parse_roll
@@ -139,6 +142,10 @@ def voter_roll_command(settings, arguments) -> int:
 def add_codes_arguments(parser) -> None:
     parser.add_argument("round", help="the round's short id")
     parser.add_argument("out", help="the CSV file to write for the mailing")
+    parser.add_argument(
+        "--base-url",
+        help="Tori's public address (https://…): adds the address each letter's QR code opens",
+    )
 
 
 def voting_codes_command(settings, arguments) -> int:
@@ -146,6 +153,13 @@ def voting_codes_command(settings, arguments) -> int:
     out = Path(arguments.out)
     if out.exists():
         print(f"{out}: exists already; codes are written to a new file only.", file=sys.stderr)
+        return 2
+    base_url = arguments.base_url
+    if base_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base_url):
+        print(
+            f"--base-url {base_url!r}: give Tori's address, like https://tori.example.fi",
+            file=sys.stderr,
+        )
         return 2
 
     async def run() -> str | None:
@@ -161,7 +175,11 @@ def voting_codes_command(settings, arguments) -> int:
         finally:
             await database.dispose()
         print(f"{len(issued)} new codes.")
-        return codes_csv(issued, areas)
+        qr = None
+        if base_url:
+            languages = letter_languages(DEFAULT_LETTER_LANGUAGES)
+            qr = partial(letter_url, base_url, round_, languages=languages)
+        return codes_csv(issued, areas, qr)
 
     text = asyncio.run(run())
     if text is None:

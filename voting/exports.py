@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +31,18 @@ BALLOT_RULE_OF_VOTE_TYPE = {
 }
 
 
-def codes_csv(issued: list[IssuedCode], areas: dict[int, Area]) -> str:
-    rows: list[list] = [[gettext("Reference"), gettext("Area"), gettext("Voting code")]]
+def codes_csv(
+    issued: list[IssuedCode], areas: dict[int, Area], qr_address: Callable[[str], str] | None = None
+) -> str:
+    """The mailing file for a print house: a row per letter. With `qr_address` (the code → the
+    address its letter's QR code opens, voting/letters.py `letter_url`) a last column gives that
+    address, so that a print house can draw the QR codes; it holds the code's public part only."""
+    header = [gettext("Reference"), gettext("Area"), gettext("Voting code")]
+    rows: list[list] = [[*header, gettext("QR code address")] if qr_address else header]
     for code in issued:
         area = areas.get(code.area_id) if code.area_id else None
-        rows.append([code.reference or "", localized(area.name) if area else "", code.code])
+        row = [code.reference or "", localized(area.name) if area else "", code.code]
+        rows.append([*row, qr_address(code.code)] if qr_address else row)
     return csv_text(rows)
 
 

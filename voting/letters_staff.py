@@ -3,6 +3,8 @@ letters or as the mailing file, and printing a lost batch again (see voting/lett
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
@@ -116,7 +118,16 @@ async def issue_letters(
             help_contact=help_contact,
         )
     return Response(
-        codes_csv(issued, areas),
+        codes_csv(
+            issued,
+            areas,
+            partial(
+                letters.letter_url,
+                str(request.base_url),
+                round_,
+                languages=letters.letter_languages(languages),
+            ),
+        ),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="tori-codes-{round_.slug}.csv"'},
     )

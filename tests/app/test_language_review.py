@@ -89,6 +89,24 @@ def test_messages_about_polls_use_the_poll_term(language):
     assert wrong == []
 
 
+# A batch (of letters or of ballots joining the log) has one term, not the round's: "omgång" is
+# a budgeting round in Swedish, "kierros" in Finnish.
+BATCH_TERMS = {"fi": (r"er[äi]", "kierro"), "sv": ("sats", "omgång")}
+
+
+@pytest.mark.parametrize("language", ["fi", "sv"])
+def test_a_batch_is_never_called_a_round(language):
+    term, round_term = BATCH_TERMS[language]
+    wrong = [
+        f"{msgid!r}: {text!r}"
+        for msgid, text in translations(language).items()
+        if re.search(r"\bbatch(es)?\b", msgid, re.IGNORECASE)
+        and not re.search(r"\bround\b", msgid, re.IGNORECASE)
+        and (not re.search(term, text.lower()) or round_term in text.lower())
+    ]
+    assert wrong == []
+
+
 @pytest.mark.parametrize("language", ["fi", "sv"])
 def test_language_names_are_lower_case_inside_sentences(language):
     """ "suomi, ruotsi", never "Suomi, Svenska" or "Suomi/Ruotsi" inside a text."""

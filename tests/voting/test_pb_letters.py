@@ -153,6 +153,25 @@ async def test_the_qr_code_fills_in_the_public_part_and_never_a_whole_code(clien
     assert "<script>" not in odd.text.split("<main", 1)[1]
 
 
+@pytest.mark.parametrize(("choice", "languages"), [("fi sv", ("fi", "sv")), ("sv", ("sv",))])
+async def test_the_mailing_csv_gives_each_letters_qr_address_without_the_secret(
+    client, db, choice, languages
+):
+    round_ = await round_with_roll(db, people=2)
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.post(
+        f"/staff/pb/{round_.id}/codes", data=form(client, format="csv", languages=choice)
+    )
+    assert response.status_code == 200, response.text
+    lines = response.text.lstrip("\ufeff").splitlines()
+    assert lines[0].split(",")[-1] == "QR code address"
+    assert len(lines) == 3
+    for line in lines[1:]:
+        code, address = line.split(",")[-2:]
+        assert address == expected_qr(round_, code, languages)[0]
+        assert public_and_secret(code)[1] not in address
+
+
 async def test_a_letter_opened_from_its_qr_code_signs_in_with_the_rest_of_the_code(client, db):
     round_ = await round_with_roll(db, people=1)
     await signed_in_as(client, db, Role.STAFF)

@@ -241,12 +241,24 @@ async def test_the_roll_and_codes_commands_show_progress_and_refuse_bad_files(
     assert run_tori("voter-roll", "nosuch", str(good), env=env).returncode == 2
 
     out = tmp_path / "codes.csv"
-    result = run_tori("voting-codes", round_.slug, str(out), env=env)
+    for wrong in ("tori.example.fi", "https://tori.example.fi/?x=<b>", ""):
+        result = run_tori("voting-codes", round_.slug, str(out), "--base-url", wrong, env=env)
+        assert result.returncode == 2, result.stdout
+        assert "--base-url" in result.stderr
+        assert not out.exists()
+    assert await count(db, VotingCode) == 0
+    base = "https://tori.example.fi"
+    result = run_tori("voting-codes", round_.slug, str(out), "--base-url", base, env=env)
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 3001
-    assert lines[0] == "Reference,Area,Voting code"
-    assert re.fullmatch(r"ref\d+,Kallio,([A-Z2-9]{4}-){4}[A-Z2-9]{4}", lines[1])
+    assert lines[0] == "Reference,Area,Voting code,QR code address"
+    found = re.fullmatch(
+        r"ref\d+,Kallio,(([A-Z2-9]{4})-([A-Z2-9]{4})-[A-Z2-9-]{14}),(.*)", lines[1]
+    )
+    assert found, lines[1]
+    public = f"{found[2]}-{found[3]}"
+    assert found[4] == f"{base}/pb/{round_.slug}/vote?code={public}"
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     assert await count(db, VotingCode) == 3000
     # A second run makes codes only for those without one, and never overwrites a file.
