@@ -3,9 +3,9 @@
     .venv/bin/python -m benchmarks.tally [--instance PATH.pb]
 
 Greedy runs on a generated round (each voter approves 1–10 of 200 projects). Equal shares
-runs on a real pabulib instance (default: Warszawa 2024, the whole city, from the pabumeasures
-0.2.2 source package, downloaded to ~/.cache/tori-test-data by the tests) with Tori and with
-pabutools 1.2 in the same run; the outcomes must be identical.
+runs on every real pabulib instance the tests use (the pabumeasures 0.2.2 files that
+`make test-data` fetches; tests/real_data.py), under each satisfaction the tests pin, with Tori
+and with pabutools in the same run; the script fails when an outcome differs.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from pathlib import Path
 
 from voting.tally import parse_pabulib, tally
 from voting.tally.pabulib import Election
-
-DEFAULT = Path.home() / ".cache/tori-test-data/pabumeasures-0.2.2/data/poland_warszawa_2024_.pb"
 
 
 def generated(voters: int = 100_000, projects: int = 200) -> Election:
@@ -46,7 +44,7 @@ def timed(function, repeat: int = 3) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instance", type=Path, default=DEFAULT)
+    parser.add_argument("--instance", type=Path, help="one .pb file instead of the tests' ones")
     arguments = parser.parse_args()
     election = generated()
     seconds, _ = timed(lambda: tally(election, "greedy", "cost"))
@@ -55,27 +53,54 @@ def main() -> None:
         f"greedy, 100,000 ballots x 200 projects: {seconds:.3f} s (goal < 1 s); "
         f"baseline, one pass over the ballots: {baseline:.3f} s"
     )
-    if not arguments.instance.exists():
-        raise SystemExit(f"{arguments.instance} is missing: run the tests once (they download it)")
-    from pabutools.election import Cost_Sat
+    instances = [arguments.instance] if arguments.instance else None
+    if not equal_shares_beside_pabutools(instances):
+        raise SystemExit("a count differs from pabutools")
+
+
+def equal_shares_beside_pabutools(instances: list[Path] | None) -> bool:
+    """Equal shares by Tori and by pabutools on each real instance the tests use (or the ones
+    given), under each satisfaction the tests pin for it; True when every outcome is identical."""
+    from pabutools.election import Cardinality_Sat, Cost_Sat
     from pabutools.election.pabulib import parse_pabulib_from_string
     from pabutools.rules import method_of_equal_shares
 
-    text = arguments.instance.read_text(encoding="utf-8")
-    real = parse_pabulib(text)
-    instance, profile = parse_pabulib_from_string(text)
-    ours_s, ours = timed(lambda: sorted(tally(real, "mes", "cost").selected), repeat=1)
-    ref_s, ref = timed(
-        lambda: sorted(
-            p.name for p in method_of_equal_shares(instance, profile, sat_class=Cost_Sat)
-        ),
-        repeat=1,
-    )
-    print(
-        f"equal shares (cost), {arguments.instance.name}: Tori {ours_s:.2f} s, "
-        f"pabutools {ref_s:.2f} s, ratio {ref_s / ours_s:.1f}x (goal >= 10x); "
-        f"identical outcome: {ours == ref}"
-    )
+    from tests.real_data import COMBINATIONS, folder, missing
+
+    if instances is None:
+        if problem := missing():
+            raise SystemExit(f"{problem}\nRun `make test-data` first.")
+        instances = [folder() / name for name in COMBINATIONS]
+    satisfactions = {"cost": Cost_Sat, "cardinality": Cardinality_Sat}
+    all_same = True
+    for path in instances:
+        wanted = COMBINATIONS.get(path.name, [("mes", "cost")])
+        text = path.read_text(encoding="utf-8")
+        real = parse_pabulib(text)
+        instance, profile = parse_pabulib_from_string(text)
+        for rule, satisfaction in wanted:
+            if rule != "mes":
+                continue
+            ours_s, ours = timed(
+                lambda e=real, s=satisfaction: sorted(tally(e, "mes", s).selected), repeat=1
+            )
+            ref_s, ref = timed(
+                lambda i=instance, p=profile, s=satisfaction: sorted(
+                    project.name
+                    for project in method_of_equal_shares(i, p, sat_class=satisfactions[s])
+                ),
+                repeat=1,
+            )
+            same = ours == ref
+            all_same = all_same and same
+            print(
+                f"equal shares ({satisfaction}), {path.name} ({len(real.ballots):,} voters, "
+                f"{len(real.costs)} projects): Tori {ours_s:.2f} s, pabutools {ref_s:.2f} s, "
+                f"ratio {ref_s / ours_s:.1f}x (goal >= 10x); identical outcome: "
+                f"{'yes' if same else 'NO'}",
+                flush=True,
+            )
+    return all_same
 
 
 if __name__ == "__main__":

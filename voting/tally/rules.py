@@ -19,7 +19,7 @@ by the project id compared as a string. Arithmetic is exact.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -139,9 +139,10 @@ def method_of_equal_shares(
 def _equal_shares_approval(election: Election, sat: str, budget: Fraction | None) -> Outcome:
     """Equal shares when every supporter of a project gets the same satisfaction from it.
 
-    The same rounds as `_equal_shares_points`, with less work per round: voters who hold the same
-    amount are interchangeable when a project's price is worked out, so each project keeps how
-    many of its supporters hold each amount, and their money, updated only for those who pay.
+    The same rounds as `_equal_shares_points`, with less work per round: identical ballots are
+    one group, and voters who hold the same amount are interchangeable when a project's price is
+    worked out, so a price is found from how many of the project's supporters hold each amount,
+    counted afresh for the few projects priced in a round (paying only moves the payers).
     Amounts are integers in units of 1/D, D growing as prices need it, so that the inner loops
     compare and add integers. Gives exactly pabutools' outcome (see the tests).
     """
@@ -157,27 +158,37 @@ class _ApprovalShares:
         share = (election.budget if budget is None else budget) / len(election.ballots)
         # Projects are numbered here (integer keys are cheaper than ids); ties still go by id.
         self.ids = list(election.costs)
+        groups = _approval_groups(election)
+        self.counts = [count for _ballot, count in groups]
+        # Each project's supporting groups: those of one voter, and the others with their count.
+        self.single: list[list[int]] = [[] for _ in self.ids]
+        self.multiple: list[list[tuple[int, int]]] = [[] for _ in self.ids]
         number = {project: index for index, project in enumerate(self.ids)}
-        groups, supporters = _approval_groups(election)
-        self.groups = [
-            (tuple(number[project] for project in ballot), count) for ballot, count in groups
+        for g, (ballot, count) in enumerate(groups):
+            if count == 1:
+                for project in ballot:
+                    self.single[number[project]].append(g)
+            else:
+                for project in ballot:
+                    self.multiple[number[project]].append((g, count))
+        self.supporters = [
+            single + [g for g, _count in multiple]
+            for single, multiple in zip(self.single, self.multiple, strict=True)
         ]
-        self.supporters = [supporters[project] for project in self.ids]
         denominator = share.denominator
         for cost in election.costs.values():
             denominator = denominator * cost.denominator // gcd(denominator, cost.denominator)
         self.scale = denominator  # money is held in units of 1/scale
         # Voters who hold the same amount form a class; a class that pays becomes another one.
         self.amounts: list[int] = [int(share * denominator)]
-        self.classes: dict[int, int] = {self.amounts[0]: 0}
-        self.holder = [0] * len(self.groups)
+        self.holder = [0] * len(groups)
+        # class -> how many groups hold it; only these amounts are read (and rescaled)
+        self.live = {0: len(groups)}
         self.costs: dict[int, int] = {}
         self.unit: dict[int, Fraction] = {}
-        self.holdings: dict[int, dict[int, int]] = {}
-        self.money: dict[int, int] = {}
         self.affordability: dict[int, Fraction] = {}
         for project, cost in enumerate(election.costs.values()):
-            count = sum(self.groups[g][1] for g in self.supporters[project])
+            count = len(self.single[project]) + sum(c for _g, c in self.multiple[project])
             if count == 0:
                 outcome.reasons[self.ids[project]] = "no_support"
             elif cost == 0:
@@ -186,8 +197,6 @@ class _ApprovalShares:
             else:
                 self.costs[project] = int(cost * denominator)
                 self.unit[project] = cost if sat == "cost" else Fraction(1)
-                self.holdings[project] = {0: count}
-                self.money[project] = self.amounts[0] * count
                 self.affordability[project] = cost / (self.unit[project] * count)
 
     def run(self) -> Outcome:
@@ -195,13 +204,15 @@ class _ApprovalShares:
             best: Fraction | None = None
             tied: dict[int, tuple[int, int]] = {}
             for project in sorted(self.affordability, key=self.affordability.__getitem__):
-                if self.money[project] < self.costs[project]:
-                    del self.affordability[project], self.holdings[project]
+                held = self._holdings(project)
+                amounts = self.amounts
+                if sum(amounts[cls] * count for cls, count in held.items()) < self.costs[project]:
+                    del self.affordability[project]
                     self.outcome.reasons[self.ids[project]] = "not_enough_support"
                     continue
                 if best is not None and self.affordability[project] > best:
                     break  # affordabilities only grow: no later project can beat the best
-                owed, payers = self._price(project)
+                owed, payers = self._price(project, held)
                 factor = Fraction(owed, payers * self.scale) / self.unit[project]
                 self.affordability[project] = factor
                 if best is None or factor < best:
@@ -213,14 +224,23 @@ class _ApprovalShares:
             chosen = min(tied, key=self.ids.__getitem__)
             self.outcome.selected.append(self.ids[chosen])
             self.outcome.reasons[self.ids[chosen]] = "selected"
-            del self.affordability[chosen], self.holdings[chosen]
+            del self.affordability[chosen]
             owed, payers = tied[chosen]
             self._pay(chosen, owed, payers)
 
-    def _price(self, project: int) -> tuple[int, int]:
+    def _holdings(self, project: int) -> dict[int, int]:
+        """How many of the project's supporters hold each amount (by class), read afresh: only
+        the few projects priced in a round need it, so paying updates no project's figures.
+        Ballots cast by one voter alone are counted by Counter in C; the others one by one."""
+        holder = self.holder
+        held = Counter(map(holder.__getitem__, self.single[project]))
+        for g, count in self.multiple[project]:
+            held[holder[g]] += count
+        return held
+
+    def _price(self, project: int, held: dict[int, int]) -> tuple[int, int]:
         """What is left to pay once the poorest supporters have paid all they hold, and by how many
         voters it is shared: each of them pays owed / payers (the price times the satisfaction)."""
-        held = self.holdings[project]
         owed, payers = self.costs[project], sum(held.values())
         for cls in sorted(held, key=self.amounts.__getitem__):
             amount, count = self.amounts[cls], held[cls]
@@ -232,64 +252,43 @@ class _ApprovalShares:
 
     def _rescale(self, factor: int) -> None:
         self.scale *= factor
-        self.amounts = [amount * factor for amount in self.amounts]
-        self.classes = {amount: cls for cls, amount in enumerate(self.amounts)}
+        amounts = self.amounts
+        for cls in self.live:
+            amounts[cls] *= factor
         self.costs = {project: cost * factor for project, cost in self.costs.items()}
-        self.money = {project: money * factor for project, money in self.money.items()}
 
     def _pay(self, chosen: int, owed: int, payers: int) -> None:
-        """Each supporter pays owed / payers or all it holds; holdings and money of the projects
-        still in the running follow, one update per project and change of class."""
+        """Each supporter pays owed / payers or all it holds, and so moves to the class of what
+        it has left."""
         factor = payers // gcd(owed, payers)
         if factor > 1:
             self._rescale(factor)
             owed *= factor
         price = owed // payers
+        holder, amounts, live = self.holder, self.amounts, self.live
+        supporters = self.supporters[chosen]
         moved: dict[int, int] = {}
-        # For each class that pays: how many of its payers support each project.
-        shifts: dict[int, defaultdict[int, int]] = {}
-        holder, groups, amounts = self.holder, self.groups, self.amounts
-        for g in self.supporters[chosen]:
-            before = holder[g]
-            after = moved.get(before)
-            if after is None:
-                left = amounts[before] - min(amounts[before], price)
-                after = self.classes.get(left)
-                if after is None:
-                    after = self.classes[left] = len(amounts)
-                    amounts.append(left)
-                moved[before] = after
-                shifts[before] = defaultdict(int)
-            if after == before:
-                continue
-            holder[g] = after
-            ballot, count = groups[g]
-            shift = shifts[before]
-            for project in ballot:
-                shift[project] += count
-        for before, shift in shifts.items():
-            after = moved[before]
-            paid = amounts[before] - amounts[after]
-            for project, count in shift.items():
-                held = self.holdings.get(project)
-                if held is None:
-                    continue  # bought or out of the running
-                held[before] -= count
-                if not held[before]:
-                    del held[before]
-                held[after] = held.get(after, 0) + count
-                self.money[project] -= paid * count
+        for before, groups in Counter(map(holder.__getitem__, supporters)).items():
+            # A new class even when another holds the same amount: `_price` gives the same
+            # answer for two classes of one amount as for one class of both.
+            after = moved[before] = len(amounts)
+            amounts.append(amounts[before] - min(amounts[before], price))
+            live[after] = groups
+            live[before] -= groups
+            if not live[before]:
+                del live[before]
+        for g in supporters:
+            holder[g] = moved[holder[g]]
 
 
-def _approval_groups(election: Election):
-    """Distinct approval ballots with how many cast each, and each project's supporting groups."""
-    ballots = Counter(tuple(sorted(p for p, v in b.items() if v > 0)) for b in election.ballots)
-    groups = list(ballots.items())
-    supporters: dict[str, list[int]] = {p: [] for p in election.costs}
-    for g, (ballot, _count) in enumerate(groups):
-        for project in ballot:
-            supporters[project].append(g)
-    return groups, supporters
+def _approval_groups(election: Election) -> list[tuple[tuple[str, ...], int]]:
+    """Distinct approval ballots with how many cast each."""
+    # `v.numerator > 0`: as `v > 0` for a Fraction (its denominator is positive), without
+    # Fraction's slow comparison
+    ballots = Counter(
+        tuple(sorted(p for p, v in b.items() if v.numerator > 0)) for b in election.ballots
+    )
+    return list(ballots.items())
 
 
 def _equal_shares_points(election: Election, budget: Fraction | None) -> Outcome:
