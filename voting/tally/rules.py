@@ -50,7 +50,8 @@ def _check_satisfaction(sat: str) -> None:
 def _point_groups(election: Election) -> list[tuple[dict[str, Fraction], int]]:
     """Distinct ballots as (project -> points given, how many voters cast it)."""
     counted = Counter(
-        tuple(sorted((p, v) for p, v in ballot.items() if v > 0)) for ballot in election.ballots
+        tuple(sorted((p, v) for p, v in ballot.items() if v.numerator > 0))
+        for ballot in election.ballots
     )
     return [(dict(key), count) for key, count in counted.items()]
 
@@ -112,7 +113,10 @@ def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
         return points
     # One Counter over all choices: much faster than one update() per ballot on large rounds.
     approvals = Counter(
-        project for ballot in election.ballots for project, value in ballot.items() if value > 0
+        project
+        for ballot in election.ballots
+        for project, value in ballot.items()
+        if value.numerator > 0  # as `value > 0`, without Fraction's slow comparison
     )
     unit = election.costs if sat == "cost" else dict.fromkeys(election.costs, Fraction(1))
     return {project: unit[project] * approvals[project] for project in election.costs}
