@@ -188,6 +188,7 @@ class _ApprovalShares:
         self.holder = [0] * len(groups)
         # class -> how many groups hold it; only these amounts are read (and rescaled)
         self.live = {0: len(groups)}
+        self.classes = {self.amounts[0]: 0}  # amount -> its class, for the classes held
         self.costs: dict[int, int] = {}
         self.unit: dict[int, Fraction] = {}
         self.affordability: dict[int, Fraction] = {}
@@ -208,15 +209,14 @@ class _ApprovalShares:
             best: Fraction | None = None
             tied: dict[int, tuple[int, int]] = {}
             for project in sorted(self.affordability, key=self.affordability.__getitem__):
-                held = self._holdings(project)
-                amounts = self.amounts
-                if sum(amounts[cls] * count for cls, count in held.items()) < self.costs[project]:
+                price = self._price(project, self._holdings(project))
+                if price is None:
                     del self.affordability[project]
                     self.outcome.reasons[self.ids[project]] = "not_enough_support"
                     continue
                 if best is not None and self.affordability[project] > best:
                     break  # affordabilities only grow: no later project can beat the best
-                owed, payers = self._price(project, held)
+                owed, payers = price
                 factor = Fraction(owed, payers * self.scale) / self.unit[project]
                 self.affordability[project] = factor
                 if best is None or factor < best:
@@ -242,9 +242,10 @@ class _ApprovalShares:
             held[holder[g]] += count
         return held
 
-    def _price(self, project: int, held: dict[int, int]) -> tuple[int, int]:
+    def _price(self, project: int, held: dict[int, int]) -> tuple[int, int] | None:
         """What is left to pay once the poorest supporters have paid all they hold, and by how many
-        voters it is shared: each of them pays owed / payers (the price times the satisfaction)."""
+        voters it is shared: each of them pays owed / payers (the price times the satisfaction).
+        None when all the supporters' money together does not cover the cost."""
         owed, payers = self.costs[project], sum(held.values())
         for cls in sorted(held, key=self.amounts.__getitem__):
             amount, count = self.amounts[cls], held[cls]
@@ -252,13 +253,14 @@ class _ApprovalShares:
                 return owed, payers
             owed -= amount * count
             payers -= count
-        raise AssertionError("an affordable project always has a price")  # money >= cost
+        return None  # everything they hold is less than the cost
 
     def _rescale(self, factor: int) -> None:
         self.scale *= factor
         amounts = self.amounts
         for cls in self.live:
             amounts[cls] *= factor
+        self.classes = {amounts[cls]: cls for cls in self.live}
         self.costs = {project: cost * factor for project, cost in self.costs.items()}
 
     def _pay(self, chosen: int, owed: int, payers: int) -> None:
@@ -272,15 +274,21 @@ class _ApprovalShares:
         holder, amounts, live = self.holder, self.amounts, self.live
         supporters = self.supporters[chosen]
         moved: dict[int, int] = {}
+        classes = self.classes
         for before, groups in Counter(map(holder.__getitem__, supporters)).items():
-            # A new class even when another holds the same amount: `_price` gives the same
-            # answer for two classes of one amount as for one class of both.
-            after = moved[before] = len(amounts)
-            amounts.append(amounts[before] - min(amounts[before], price))
-            live[after] = groups
+            left = amounts[before] - min(amounts[before], price)
+            after = classes.get(left)
+            if after is None:
+                after = classes[left] = len(amounts)
+                amounts.append(left)
+                live[after] = 0
+            moved[before] = after
+            live[after] += groups
             live[before] -= groups
             if not live[before]:
                 del live[before]
+                if classes.get(amounts[before]) == before:
+                    del classes[amounts[before]]
         for g in supporters:
             holder[g] = moved[holder[g]]
 
