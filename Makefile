@@ -78,6 +78,7 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.tally
 	@$(BIN)/python -m benchmarks.pb_cast
 	@$(BIN)/python -m benchmarks.verify
+	@$(BIN)/python -m benchmarks.journeys
 
 drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, backup and restore
 	@$(BIN)/python -m benchmarks.drills
