@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.i18n import localized
 from voting.models import LogEntry, PaperEntry, Proposal, Publication, RollEntry, Round
 from voting.tally import Election, write_pabulib
-from voting.tally.count import RULE_COLUMNS, budget_election, count_budget
+from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
 from voting.tally.rules import votes_per_project
 
 RESULTS_FORMAT = "tori-results/1"
@@ -95,12 +95,12 @@ def count_round(data: dict) -> tuple[dict, dict[str, str]]:
     points = data["ballot_rule"] == "points"
     official = data["official_rule"]
     budgets, exports = [], {}
-    for budget in data["budgets"]:
-        own = [p for p in data["projects"] if p["area"] == budget["area"]]
-        costs = {str(p["id"]): p["cost"] for p in own}
-        election = budget_election(budget["area"], budget["amount"], costs, data["ballots"], points)
-        outcomes = count_budget(election, points)
-        votes = votes_per_project(election)
+    for budget, own, election in budget_elections(
+        data["budgets"], data["projects"], data["ballots"], points
+    ):
+        groups = ballot_groups(election, points)
+        outcomes = count_budget(election, points, groups)
+        votes = votes_per_project(election, groups)
         chosen = outcomes[official]
         rows = [
             {

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -444,3 +445,117 @@ def test_junk_in_a_ballot_or_the_definition_of_a_resigned_board_is_named(forged)
     assert (
         expected in problem or "(tally)" in problem or "(head)" in problem or ("roll" in problem)
     ), problem
+
+
+# The verifier reads the usual entry line with a shortcut (no JSON parsing); the full check is
+# the definition. The shortcut must accept exactly what the full check accepts, with the same
+# result, and leave everything else to it.
+
+
+def _entry_lines() -> tuple[str, list[tuple[int, bytes]]]:
+    round_link = json.loads(VALID_LINES[0])["round"]
+    entries = [line for line in VALID_LINES if json.loads(line)["type"] == "entry"]
+    return round_link, list(enumerate(entries, start=1))
+
+
+def _full_check(line: bytes, seq: int, previous: str, round_link: str):
+    from voting.tally.board import BoardError, _check_entry, _object
+
+    try:
+        chained, entry = _check_entry(_object(line, 3), 3, seq, previous, round_link)
+    except BoardError:
+        return None
+    return chained, {k: entry[k] for k in ("area", "selections", "tracker")}
+
+
+def test_the_entry_shortcut_reads_every_genuine_entry_as_the_full_check_does():
+    from voting.tally.board import GENESIS, _fast_entry, _fast_entry_pattern
+
+    round_link, entries = _entry_lines()
+    pattern = _fast_entry_pattern(round_link)
+    assert pattern is not None
+    previous = GENESIS
+    for seq, line in entries:
+        fast = _fast_entry(pattern, line, seq, previous)
+        assert fast is not None, line
+        assert fast == _full_check(line, seq, previous, round_link)
+        previous = fast[0]
+
+
+def _mutated(line: bytes, how: str, at: int, data: bytes) -> bytes:
+    position = at % len(line)
+    if how == "replace":
+        return line[:position] + data + line[position + len(data) :]
+    if how == "insert":
+        return line[:position] + data + line[position:]
+    if how == "hex digit":  # another hex digit or digit: still matches the shape
+        spots = [i for i, c in enumerate(line) if c in b"0123456789abcdef"]
+        i = spots[at % len(spots)]
+        new = b"0123456789abcdef"[(line[i] - 47 + at) % 16]
+        return line[:i] + bytes([new]) + line[i + 1 :]
+    pairs = re.search(rb'selections\\":\{(.*?)\}', line)
+    items = pairs.group(1).split(b",") if pairs and pairs.group(1) else []
+    if how == "reorder" and len(items) > 1:
+        items = items[1:] + items[:1]
+    elif how == "repeat" and items:
+        items = [*items, items[at % len(items)]]
+    elif how == "drop" and items:
+        del items[at % len(items)]
+    else:
+        return line
+    return line[: pairs.start(1)] + b",".join(items) + line[pairs.end(1) :]
+
+
+def _forged(line: bytes, how: str, at: int, seq: int, previous: str) -> bytes:
+    """A forger's line: the entry changed, then its tracker and hash computed afresh."""
+    from voting.tally.board import chain_hash, tracker_of
+
+    text = json.loads(line)["entry"]
+    body = text[: text.rfind(',"seq":')] + "}"
+    tracker = tracker_of(body)
+    start = body.index('"selections":{') + len('"selections":{')
+    items = body[start : body.index("}", start)].split(",")
+    if how == "forge reorder" and len(items) > 1:
+        items = items[1:] + items[:1]
+    elif how == "forge repeat" and items[0]:
+        items = [*items, items[at % len(items)]]
+    elif how == "forge tracker":
+        tracker = f"{(int(tracker[0], 16) + 1) % 16:x}" + tracker[1:]
+    body = body[:start] + ",".join(items) + body[body.index("}", start) :]
+    if how != "forge tracker":
+        tracker = tracker_of(body)
+    text = f'{body[:-1]},"seq":{seq},"tracker":"{tracker}"}}'
+    hashed = chain_hash(previous, text)
+    record = {"entry": text, "hash": hashed, "seq": seq, "type": "entry"}
+    return (canonical(record) + "\n").encode()
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(
+    st.integers(0, 10_000),
+    st.integers(0, 2_000),
+    st.binary(max_size=4),
+    st.sampled_from(
+        [
+            *("replace", "insert", "hex digit", "reorder", "repeat", "drop", "renumber"),
+            *("forge reorder", "forge repeat", "forge tracker"),
+        ]
+    ),
+)
+def test_the_entry_shortcut_never_accepts_what_the_full_check_refuses(pick, at, data, how):
+    from voting.tally.board import GENESIS, _fast_entry, _fast_entry_pattern
+
+    round_link, entries = _entry_lines()
+    pattern = _fast_entry_pattern(round_link)
+    seq, line = entries[pick % len(entries)]
+    # The previous hash is the one the genuine board carries before this entry.
+    previous = GENESIS if seq == 1 else json.loads(entries[seq - 2][1])["hash"]
+    if how == "renumber":
+        seq += 1
+    elif how.startswith("forge"):
+        line = _forged(line, how, at, seq, previous)
+    else:
+        line = _mutated(line, how, at, data)
+    fast = _fast_entry(pattern, line, seq, previous)
+    if fast is not None:
+        assert fast == _full_check(line, seq, previous, round_link)

@@ -33,8 +33,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 
-from voting.tally.count import RULE_COLUMNS, budget_election, count_budget
+from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
 from voting.tally.rules import votes_per_project
 
@@ -352,6 +353,66 @@ def _check_entry(
     return expected_hash, entry
 
 
+# The usual entry line, read without JSON parsing. `_check_entry` is the definition; this is a
+# shortcut for the lines that are certainly canonical and valid (a board holds up to millions):
+# anything it does not recognise, or that fails a check, goes through `_check_entry`, which
+# names the problem. In the line the entry is a JSON string, so its quotes appear as \".
+_INTEGER = rb"(?:0|-?[1-9][0-9]*)"
+_PAIR = rb'\\"(?:0|[1-9][0-9]*)\\":' + _INTEGER
+_PAIRS = re.compile(rb'\\"((?:0|[1-9][0-9]*))\\":(' + _INTEGER + rb")")
+# A round id that needs no escaping in JSON, so that the entry's text is the line's string with
+# each \" made a quote.
+_PLAIN_ROUND = re.compile("[A-Za-z0-9_.-]{1,200}")
+
+
+def _fast_entry_pattern(round_link: str) -> re.Pattern[bytes] | None:
+    if not _PLAIN_ROUND.fullmatch(round_link):
+        return None
+    return re.compile(
+        rb'\{"entry":"(\{\\"area\\":(null|' + _INTEGER + rb")"
+        rb',\\"ballot\\":\\"[0-9a-f]{32}\\",\\"round\\":\\"'
+        + re.escape(round_link.encode("ascii"))
+        + rb'\\",\\"selections\\":\{((?:'
+        + _PAIR
+        + rb"(?:,"
+        + _PAIR
+        + rb")*)?)\}"
+        rb',\\"seq\\":([1-9][0-9]*),\\"tracker\\":\\"([0-9a-f]{64})\\"\})"'
+        rb',"hash":"([0-9a-f]{64})","seq":([1-9][0-9]*),"type":"entry"\}\n'
+    )
+
+
+def _fast_entry(
+    pattern: re.Pattern[bytes], line: bytes, expected_seq: int, previous: str
+) -> tuple[str, dict] | None:
+    """(hash, entry) of an entry line that is canonical and whose number, tracker and hash
+    are right, as `_check_entry` would give them; None for any other line."""
+    if len(line) > MAX_LINE:
+        return None
+    match = pattern.fullmatch(line)
+    if match is None:
+        return None
+    quoted, area, pairs, inner_seq, tracker, hashed, seq = match.groups()
+    selections = {key.decode("ascii"): int(value) for key, value in _PAIRS.findall(pairs)}
+    keys = list(selections)
+    text = quoted.replace(b'\\"', b'"').decode("ascii")
+    tracker_text = tracker.decode("ascii")
+    expected_hash = chain_hash(previous, text)
+    if (
+        int(seq) != expected_seq
+        or int(inner_seq) != expected_seq
+        # canonical: keys in order, none repeated
+        or any(a >= b for a, b in pairwise(keys))
+        or len(keys) != pairs.count(b":")
+        or tracker_text != tracker_of(text[: text.rfind(',"seq":')] + "}")
+        or hashed.decode("ascii") != expected_hash
+    ):
+        return None
+    entry = {"area": None if area == b"null" else int(area), "selections": selections}
+    entry["tracker"] = tracker_text
+    return expected_hash, entry
+
+
 def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[dict]:
     """The tally of the board's own ballots (area, selections) under every rule: per budget,
     the voters who chose something there, each project's votes (points on points ballots), the
@@ -359,21 +420,22 @@ def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[di
     points = definition["ballot_rule"] == "points"
     official = definition["official_rule"]
     result = []
-    for budget in definition["budgets"]:
+    for budget, _own, election in budget_elections(
+        definition["budgets"], definition["projects"], ballots, points
+    ):
         area = budget["area"]
-        costs = {str(p["id"]): p["cost"] for p in definition["projects"] if p["area"] == area}
-        election = budget_election(area, budget["amount"], costs, ballots, points)
-        votes = votes_per_project(election)
+        groups = ballot_groups(election, points)
+        votes = votes_per_project(election, groups)
         rules = {
             rule: sorted(outcome.selected, key=int)
-            for rule, outcome in count_budget(election, points).items()
+            for rule, outcome in count_budget(election, points, groups).items()
         }
         result.append(
             {
                 "area": area,
                 "amount": budget["amount"],
                 "voters": len(election.ballots),
-                "votes": {p: int(votes[p]) for p in sorted(costs, key=int)},
+                "votes": {p: int(votes[p]) for p in sorted(election.costs, key=int)},
                 "selected": rules[official],
                 "rules": rules,
             }
@@ -452,6 +514,7 @@ class BoardChecker:
         self.ballots: list[tuple[int | None, dict]] = []
         self.previous = GENESIS
         self.stage, self.last_kind = "round", ""
+        self.fast: re.Pattern[bytes] | None = None  # the shortcut for entry lines
         self.number = 0
 
     def feed(self, line: bytes) -> bool:
@@ -501,6 +564,12 @@ class BoardChecker:
         number = self.number
         if not line.endswith(b"\n"):
             raise BoardError(f"line {number}: the file is truncated (no newline at the end)")
+        if self.stage == "entries" and self.fast is not None:
+            fast = _fast_entry(self.fast, line, len(self.ballots) + 1, self.previous)
+            if fast is not None:
+                self._entry_checked(*fast, number)
+                self.digest.update(line)
+                return
         record = _object(line, number)
         kind, stage = record["type"], self.stage
         if stage == "end":
@@ -523,16 +592,24 @@ class BoardChecker:
 
     def _round(self, record: dict, _number: int) -> None:
         self.definition, self.stage = _check_definition(record), "roll"
+        self.fast = _fast_entry_pattern(record["round"])
 
     def _roll(self, record: dict, number: int) -> None:
         self.verdict.roll, self.stage = _check_roll(record, number), "entries"
 
     def _entry(self, record: dict, number: int) -> None:
         seq = len(self.ballots) + 1
-        where = f"line {number} (entry {seq})"
-        self.previous, entry = _check_entry(
+        chained, entry = _check_entry(
             record, number, seq, self.previous, self.definition.record["round"]
         )
+        self._entry_checked(chained, entry, number)
+
+    def _entry_checked(self, chained: str, entry: dict, number: int) -> None:
+        """The checks of an entry whose line, chain and tracker are right: the round's rules,
+        the roll, receipts and checkpoints."""
+        seq = len(self.ballots) + 1
+        where = f"line {number} (entry {seq})"
+        self.previous = chained
         area, selections = entry["area"], entry["selections"]
         problem = self.definition.ballot_problem(area, selections)
         if problem:

@@ -4,12 +4,12 @@ three count with the same code."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from fractions import Fraction
 
 from voting.tally.pabulib import Election
-from voting.tally.rules import Outcome, equal_shares_completed, greedy
+from voting.tally.rules import Groups, Outcome, approval_groups, equal_shares_completed, greedy
 
 
 class Rule(StrEnum):
@@ -52,16 +52,48 @@ def budget_election(
     )
 
 
-def count_rule(election: Election, rule: str, points: bool) -> Outcome:
+def budget_elections(
+    budgets: Iterable[Mapping],
+    projects: list[Mapping],
+    ballots: list[tuple[int | None, Mapping[str, int]]],
+    points: bool,
+) -> Iterator[tuple[Mapping, list[Mapping], Election]]:
+    """Each budget of a round with its own projects and its election. The ballots are split by
+    district once (a district's election reads only its district's ballots)."""
+    by_area: dict[int | None, list] = {}
+    for ballot in ballots:
+        by_area.setdefault(ballot[0], []).append(ballot)
+    for budget in budgets:
+        area = budget["area"]
+        own = [p for p in projects if p["area"] == area]
+        costs = {str(p["id"]): p["cost"] for p in own}
+        voters = ballots if area is None else by_area.get(area, [])
+        yield budget, own, budget_election(area, budget["amount"], costs, voters, points)
+
+
+def count_rule(
+    election: Election, rule: str, points: bool, groups: Groups | None = None
+) -> Outcome:
     if rule == Rule.GREEDY:
-        return greedy(election, "points" if points else "cost", supported_only=True)
+        sat = "points" if points else "cost"
+        return greedy(election, sat, supported_only=True, groups=groups)
     if rule in (Rule.MES_COST, Rule.MES_CARDINALITY):
-        return equal_shares_completed(election, rule.removeprefix("mes_"))
+        return equal_shares_completed(election, rule.removeprefix("mes_"), groups)
     raise ValueError(f"unknown rule {rule!r}")
 
 
-def count_budget(election: Election, points: bool) -> dict[str, Outcome]:
+def ballot_groups(election: Election, points: bool) -> Groups | None:
+    """The distinct approval ballots, grouped once for every rule of an approval round (each
+    rule would otherwise go through every ballot again); None for points ballots."""
+    return None if points else approval_groups(election)
+
+
+def count_budget(
+    election: Election, points: bool, groups: Groups | None = None
+) -> dict[str, Outcome]:
     """The outcome under each rule Tori offers: greedy by votes (by points for points ballots;
     unsupported projects are never funded), and equal shares with cost or cardinality
     satisfaction completed greedily by votes."""
-    return {rule: count_rule(election, rule, points) for rule in RULE_COLUMNS}
+    if groups is None:
+        groups = ballot_groups(election, points)
+    return {rule: count_rule(election, rule, points, groups) for rule in RULE_COLUMNS}

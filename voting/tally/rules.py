@@ -39,6 +39,8 @@ class Reason(StrEnum):
 
 
 SATISFACTIONS = ("cost", "cardinality", "points")
+# Distinct approval ballots (project ids in order) with how many voters cast each.
+Groups = list[tuple[tuple[str, ...], int]]
 RULES = ("greedy", "mes", "mes-add1")
 
 
@@ -72,11 +74,13 @@ def greedy(
     budget: Fraction | None = None,
     *,
     supported_only: bool = False,
+    groups: Groups | None = None,
 ) -> Outcome:
     """pabutools' greedy; with `supported_only` (as Tori counts its own rounds) a project no
-    voter chose is never funded, even when it would fit."""
+    voter chose is never funded, even when it would fit. `groups`: the election's
+    `approval_groups`, when the caller has them already."""
     limit = election.budget if budget is None else budget
-    totals = _total_satisfaction(election, sat)
+    totals = _total_satisfaction(election, sat, groups)
     infinity = Fraction(10) ** 60
 
     def density(project: str) -> Fraction:
@@ -102,9 +106,18 @@ def greedy(
     return outcome
 
 
-def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
+def _total_satisfaction(
+    election: Election, sat: str, groups: Groups | None = None
+) -> dict[str, Fraction]:
     """Each project's satisfaction summed over the voters (counted once per voter and project)."""
     _check_satisfaction(sat)
+    unit = election.costs if sat == "cost" else dict.fromkeys(election.costs, Fraction(1))
+    if groups is not None and sat != "points":
+        counted: Counter[str] = Counter()
+        for ballot, count in groups:
+            for project in ballot:
+                counted[project] += count
+        return {project: unit[project] * counted[project] for project in election.costs}
     if sat == "points":
         points: dict[str, Fraction] = dict.fromkeys(election.costs, Fraction(0))
         for ballot in election.ballots:
@@ -118,7 +131,6 @@ def _total_satisfaction(election: Election, sat: str) -> dict[str, Fraction]:
         for project, value in ballot.items()
         if value.numerator > 0  # as `value > 0`, without Fraction's slow comparison
     )
-    unit = election.costs if sat == "cost" else dict.fromkeys(election.costs, Fraction(1))
     return {project: unit[project] * approvals[project] for project in election.costs}
 
 
@@ -132,15 +144,20 @@ class _Project:
 
 
 def method_of_equal_shares(
-    election: Election, sat: str = "cost", budget: Fraction | None = None
+    election: Election,
+    sat: str = "cost",
+    budget: Fraction | None = None,
+    groups: Groups | None = None,
 ) -> Outcome:
     _check_satisfaction(sat)
     if sat == "points":
         return _equal_shares_points(election, budget)
-    return _equal_shares_approval(election, sat, budget)
+    return _equal_shares_approval(election, sat, budget, groups)
 
 
-def _equal_shares_approval(election: Election, sat: str, budget: Fraction | None) -> Outcome:
+def _equal_shares_approval(
+    election: Election, sat: str, budget: Fraction | None, groups: Groups | None
+) -> Outcome:
     """Equal shares when every supporter of a project gets the same satisfaction from it.
 
     The same rounds as `_equal_shares_points`, with less work per round: identical ballots are
@@ -153,16 +170,23 @@ def _equal_shares_approval(election: Election, sat: str, budget: Fraction | None
     outcome = Outcome(selected=[])
     if not election.ballots:
         return outcome
-    return _ApprovalShares(election, sat, budget, outcome).run()
+    groups = approval_groups(election) if groups is None else groups
+    return _ApprovalShares(election, sat, budget, outcome, groups).run()
 
 
 class _ApprovalShares:
-    def __init__(self, election: Election, sat: str, budget: Fraction | None, outcome: Outcome):
+    def __init__(
+        self,
+        election: Election,
+        sat: str,
+        budget: Fraction | None,
+        outcome: Outcome,
+        groups: Groups,
+    ):
         self.outcome = outcome
         share = (election.budget if budget is None else budget) / len(election.ballots)
         # Projects are numbered here (integer keys are cheaper than ids); ties still go by id.
         self.ids = list(election.costs)
-        groups = _approval_groups(election)
         self.counts = [count for _ballot, count in groups]
         # Each project's supporting groups: those of one voter, and the others with their count.
         self.single: list[list[int]] = [[] for _ in self.ids]
@@ -293,8 +317,9 @@ class _ApprovalShares:
             holder[g] = moved[holder[g]]
 
 
-def _approval_groups(election: Election) -> list[tuple[tuple[str, ...], int]]:
-    """Distinct approval ballots with how many cast each."""
+def approval_groups(election: Election) -> Groups:
+    """Distinct approval ballots (the projects approved, in id order) with how many cast each:
+    what the approval rules need, counted once per election by callers that run several."""
     # `v.numerator > 0`: as `v > 0` for a Fraction (its denominator is positive), without
     # Fraction's slow comparison
     ballots = Counter(
@@ -401,18 +426,20 @@ def tally(election: Election, rule: str, sat: str = "cost") -> Outcome:
     raise ValueError(f"rule must be one of {', '.join(RULES)}")
 
 
-def equal_shares_completed(election: Election, sat: str = "cost") -> Outcome:
+def equal_shares_completed(
+    election: Election, sat: str = "cost", groups: Groups | None = None
+) -> Outcome:
     """The method of equal shares, then the money it leaves is spent greedily by votes (most
     voters first; for points ballots, most points), as cities that use equal shares do.
 
     Reasons: "selected" (by equal shares), "completed" (by the greedy completion),
     "did_not_fit" (with the remaining budget) or "no_support".
     """
-    shares = method_of_equal_shares(election, sat)
+    shares = method_of_equal_shares(election, sat, groups=groups)
     outcome = Outcome(selected=list(shares.selected))
     outcome.reasons = dict.fromkeys(shares.selected, Reason.SELECTED)
     remaining = election.budget - _cost(election, shares.selected)
-    votes = _total_satisfaction(election, "points" if sat == "points" else "cardinality")
+    votes = _total_satisfaction(election, "points" if sat == "points" else "cardinality", groups)
     chosen = set(shares.selected)
     for project in sorted(election.costs, key=lambda p: (-votes[p], p)):
         if project in chosen:
@@ -430,7 +457,7 @@ def equal_shares_completed(election: Election, sat: str = "cost") -> Outcome:
     return outcome
 
 
-def votes_per_project(election: Election) -> dict[str, Fraction]:
+def votes_per_project(election: Election, groups: Groups | None = None) -> dict[str, Fraction]:
     """How many voters chose each project (for points ballots: the points it got)."""
     sat = "points" if election.vote_type == "cumulative" else "cardinality"
-    return _total_satisfaction(election, sat)
+    return _total_satisfaction(election, sat, groups)
