@@ -33,7 +33,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import pairwise
 
 from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
@@ -357,59 +356,59 @@ def _check_entry(
 # shortcut for the lines that are certainly canonical and valid (a board holds up to millions):
 # anything it does not recognise, or that fails a check, goes through `_check_entry`, which
 # names the problem. In the line the entry is a JSON string, so its quotes appear as \".
-_INTEGER = rb"(?:0|-?[1-9][0-9]*)"
-_PAIR = rb'\\"(?:0|[1-9][0-9]*)\\":' + _INTEGER
-_PAIRS = re.compile(rb'\\"((?:0|[1-9][0-9]*))\\":(' + _INTEGER + rb")")
+_INTEGER = "(?:0|-?[1-9][0-9]*)"
+_PAIR = r'\\"(?:0|[1-9][0-9]*)\\":' + _INTEGER
+_PAIRS = re.compile(r'\\"((?:0|[1-9][0-9]*))\\":(' + _INTEGER + ")")
 # A round id that needs no escaping in JSON, so that the entry's text is the line's string with
 # each \" made a quote.
 _PLAIN_ROUND = re.compile("[A-Za-z0-9_.-]{1,200}")
 
 
-def _fast_entry_pattern(round_link: str) -> re.Pattern[bytes] | None:
+def _fast_entry_pattern(round_link: str) -> re.Pattern[str] | None:
     if not _PLAIN_ROUND.fullmatch(round_link):
         return None
     return re.compile(
-        rb'\{"entry":"(\{\\"area\\":(null|' + _INTEGER + rb")"
-        rb',\\"ballot\\":\\"[0-9a-f]{32}\\",\\"round\\":\\"'
-        + re.escape(round_link.encode("ascii"))
-        + rb'\\",\\"selections\\":\{((?:'
+        r'\{"entry":"(\{\\"area\\":(null|' + _INTEGER + ")"
+        r',\\"ballot\\":\\"[0-9a-f]{32}\\",\\"round\\":\\"'
+        + re.escape(round_link)
+        + r'\\",\\"selections\\":\{((?:'
         + _PAIR
-        + rb"(?:,"
+        + "(?:,"
         + _PAIR
-        + rb")*)?)\}"
-        rb',\\"seq\\":([1-9][0-9]*),\\"tracker\\":\\"([0-9a-f]{64})\\"\})"'
-        rb',"hash":"([0-9a-f]{64})","seq":([1-9][0-9]*),"type":"entry"\}\n'
+        + r")*)?)\}"
+        r',\\"seq\\":([1-9][0-9]*),\\"tracker\\":\\"([0-9a-f]{64})\\"\})"'
+        r',"hash":"([0-9a-f]{64})","seq":([1-9][0-9]*),"type":"entry"\}\n',
+        re.ASCII,
     )
 
 
 def _fast_entry(
-    pattern: re.Pattern[bytes], line: bytes, expected_seq: int, previous: str
+    pattern: re.Pattern[str], line: bytes, expected_seq: int, previous: str
 ) -> tuple[str, dict] | None:
     """(hash, entry) of an entry line that is canonical and whose number, tracker and hash
     are right, as `_check_entry` would give them; None for any other line."""
-    if len(line) > MAX_LINE:
+    if len(line) > MAX_LINE or not line.isascii():
         return None
-    match = pattern.fullmatch(line)
+    match = pattern.fullmatch(line.decode("ascii"))
     if match is None:
         return None
     quoted, area, pairs, inner_seq, tracker, hashed, seq = match.groups()
-    selections = {key.decode("ascii"): int(value) for key, value in _PAIRS.findall(pairs)}
+    selections = {key: int(value) for key, value in _PAIRS.findall(pairs)}
     keys = list(selections)
-    text = quoted.replace(b'\\"', b'"').decode("ascii")
-    tracker_text = tracker.decode("ascii")
+    text = quoted.replace('\\"', '"')
     expected_hash = chain_hash(previous, text)
     if (
         int(seq) != expected_seq
         or int(inner_seq) != expected_seq
-        # canonical: keys in order, none repeated
-        or any(a >= b for a, b in pairwise(keys))
-        or len(keys) != pairs.count(b":")
-        or tracker_text != tracker_of(text[: text.rfind(',"seq":')] + "}")
-        or hashed.decode("ascii") != expected_hash
+        # canonical: keys in order and none repeated (a repeated key leaves fewer keys)
+        or keys != sorted(keys)
+        or len(keys) != pairs.count(":")
+        or tracker != tracker_of(text[: text.rfind(',"seq":')] + "}")
+        or hashed != expected_hash
     ):
         return None
-    entry = {"area": None if area == b"null" else int(area), "selections": selections}
-    entry["tracker"] = tracker_text
+    entry = {"area": None if area == "null" else int(area), "selections": selections}
+    entry["tracker"] = tracker
     return expected_hash, entry
 
 
@@ -514,7 +513,7 @@ class BoardChecker:
         self.ballots: list[tuple[int | None, dict]] = []
         self.previous = GENESIS
         self.stage, self.last_kind = "round", ""
-        self.fast: re.Pattern[bytes] | None = None  # the shortcut for entry lines
+        self.fast: re.Pattern[str] | None = None  # the shortcut for entry lines
         self.number = 0
 
     def feed(self, line: bytes) -> bool:
