@@ -92,6 +92,10 @@ async def _retention(settings: Settings, dry_run: bool) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn  # noqa: PLC0415
 
+    from app.metrics import prepare_workers  # noqa: PLC0415
+
+    prepare_workers(settings, workers)
+
     uvicorn.run(
         "app.web:create_app",
         factory=True,

@@ -173,6 +173,11 @@ class RedisRateLimiter:
         await self.storage.clear(self._key(key, limit, window))
         await self.storage.clear(self._key(key, limit, window - 1))
 
+    async def ping(self) -> None:
+        """Raises when Redis does not answer (the readiness check)."""
+        if not await self.storage.check():
+            raise ConnectionError("Redis does not answer")
+
     async def close(self) -> None:
         await self.pool.aclose()
 

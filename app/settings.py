@@ -103,6 +103,10 @@ class Settings:
     # Cast ballots wait in a pending table and join the log in shuffled batches of at least
     # this many per district (TORI_MIX_BATCH; see voting/mixing.py). Production needs >= 20.
     mix_batch: int = 20
+    # Prometheus metrics at /metrics (TORI_METRICS=1), behind a bearer token when
+    # TORI_METRICS_TOKEN is set (production needs one); see app/metrics.py.
+    metrics: bool = False
+    metrics_token: str | None = None
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -158,6 +162,8 @@ class Settings:
             keep_roll_days=_period(env, "TORI_KEEP_ROLL_DAYS", 90),
             keep_unconfirmed_days=_period(env, "TORI_KEEP_UNCONFIRMED_DAYS", 7),
             mix_batch=_period(env, "TORI_MIX_BATCH", 20),
+            metrics=_flag(env.get("TORI_METRICS")),
+            metrics_token=env.get("TORI_METRICS_TOKEN") or None,
         )
         settings.check()
         return settings
@@ -195,6 +201,11 @@ class Settings:
             problems.append(
                 f"TORI_MIX_BATCH must be at least {MIN_MIX_BATCH} (ballots join the public log "
                 "in shuffled batches of at least this many per district)"
+            )
+        if self.metrics and len(self.metrics_token or "") < MIN_SECRET_LENGTH:
+            problems.append(
+                f"TORI_METRICS_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} "
+                "characters when TORI_METRICS is on (scrapes send it as a bearer token)"
             )
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")

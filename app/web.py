@@ -26,6 +26,7 @@ from app.events.controllers import CalendarController, StaffEventsController
 from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
+from app.metrics import metrics_handlers, metrics_middleware
 from app.ratelimit import BatchedCounter, DatabaseRateLimiter, RedisRateLimiter
 from app.security import form_token_cookie, register_form_token, security_headers
 from app.settings import Settings
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             *ROUTE_HANDLERS,
             *(handler for feature in load_features() for handler in feature.route_handlers),
             *extra_route_handlers,
+            *metrics_handlers(settings),
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir],
@@ -104,11 +106,21 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
             burst_counter=BatchedCounter(limiter),
         ),
         middleware=[
+            *metrics_middleware(settings),
             access_log_middleware,
             # Residents' questionnaire, poll and kiosk pages never need a staff session.
             DefineMiddleware(
                 StaffSessionMiddleware,
-                exclude=["^/static/", "^/healthz$", "^/f/", "^/p/", "^/kiosk"],
+                exclude=[
+                    "^/static/",
+                    "^/healthz$",
+                    "^/livez$",
+                    "^/readyz$",
+                    "^/metrics$",
+                    "^/f/",
+                    "^/p/",
+                    "^/kiosk",
+                ],
             ),
         ],
         csrf_config=CSRFConfig(

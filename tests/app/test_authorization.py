@@ -59,6 +59,8 @@ OUTCOMES = {
 TABLE = {
     "GET /accessibility": PUBLIC,
     "GET /healthz": PUBLIC,
+    "GET /livez": PUBLIC,
+    "GET /readyz": PUBLIC,
     "GET /privacy": PUBLIC,
     "GET /audit-log": PUBLIC,
     "GET /audit-log.json": PUBLIC,
