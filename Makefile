@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-dev chromium vnu test-data test screenshots lint audit format messages bench drills clean
+.PHONY: help run install install-dev chromium vnu nginx test-data test screenshots lint audit format messages bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,10 +54,19 @@ lint: install-dev ## ruff lint and format check
 audit: install-dev ## check the installed dependencies against PyPI's vulnerability advisories
 	@$(BIN)/python scripts/audit_dependencies.py
 
+nginx: ## Debian's nginx for the tests of Tori behind a reverse proxy, when it is missing
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	echo "Installing Debian's nginx for the proxy tests..."; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "The proxy tests need nginx: run 'apt-get install nginx' as root."; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null \
+		|| { echo "Could not install nginx with apt-get."; exit 1; }; \
+	$$SUDO systemctl disable --now nginx >/dev/null 2>&1 || $$SUDO service nginx stop >/dev/null 2>&1 || true
+
 test-data: install-dev ## fetch the real pabulib instances for the count's oracle tests (once per machine)
 	@$(BIN)/python -m tests.real_data
 
-test: install-dev chromium vnu test-data lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
+test: install-dev chromium vnu nginx test-data lint audit ## run the whole suite: PostgreSQL, SQLite and browser tests
 	@$(BIN)/pytest -n $(TEST_WORKERS) --durations=15
 
 screenshots: install-dev chromium ## refresh the README's pictures (docs/screenshots) from a real browser

@@ -102,7 +102,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # Forwarded headers only from the proxies the city named (TORI_TRUSTED_PROXIES): from
+        # anyone else they would let a client choose the address its limits are counted by.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
         log_config=None,
         access_log=False,
         # Open live-result streams are ended after a few seconds; browsers reconnect by themselves.

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,20 @@ def _period(env, name: str, default: int) -> int:
     if not text.isdecimal() or not 1 <= int(text) <= 1200:
         raise InsecureSettingsError(f"{name} must be a whole number from 1 to 1200, not {text!r}.")
     return int(text)
+
+
+def _proxies(text: str | None) -> tuple[str, ...]:
+    """TORI_TRUSTED_PROXIES: addresses or networks (CIDR), separated by commas or spaces."""
+    proxies = []
+    for item in (text or "").replace(",", " ").split():
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise InsecureSettingsError(
+                f"TORI_TRUSTED_PROXIES must list IP addresses or networks (such as 127.0.0.1 or "
+                f"10.0.0.0/24), not {item[:60]!r}."
+            ) from None
+    return tuple(proxies)
 
 
 def _flag(value: str | None, *, default: bool = False) -> bool:
@@ -107,6 +122,10 @@ class Settings:
     # TORI_METRICS_TOKEN is set (production needs one); see app/metrics.py.
     metrics: bool = False
     metrics_token: str | None = None
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+    # (TORI_TRUSTED_PROXIES, addresses or networks). None by default: then the client's address
+    # is the connection's, and a forwarded header from anyone is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -164,6 +183,7 @@ class Settings:
             mix_batch=_period(env, "TORI_MIX_BATCH", 20),
             metrics=_flag(env.get("TORI_METRICS")),
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
+            trusted_proxies=_proxies(env.get("TORI_TRUSTED_PROXIES")),
         )
         settings.check()
         return settings

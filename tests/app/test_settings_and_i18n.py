@@ -195,3 +195,12 @@ def test_the_fast_path_is_on_unless_switched_off():
     assert Settings.from_environment({}).fast_path
     assert not Settings.from_environment({"TORI_FAST_PATH": "0"}).fast_path
     assert Settings.from_environment({"TORI_FAST_PATH": "1"}).fast_path
+
+
+def test_trusted_proxies_are_explicit_and_checked():
+    assert Settings.from_environment({}).trusted_proxies == ()
+    listed = Settings.from_environment({"TORI_TRUSTED_PROXIES": "127.0.0.1, 10.1.2.0/24 ::1"})
+    assert listed.trusted_proxies == ("127.0.0.1/32", "10.1.2.0/24", "::1/128")
+    for bad in ("*", "proxy.example.fi", "10.0.0.0/99", "127.0.0.1;rm"):
+        with pytest.raises(InsecureSettingsError, match="TORI_TRUSTED_PROXIES"):
+            Settings.from_environment({"TORI_TRUSTED_PROXIES": bad})
