@@ -512,6 +512,10 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "REDIS_URL": redis_url,
             "TORI_VOTES_PER_ADDRESS": str(10**9),
+            # The load generator stands in for a proxy in front of many residents: it names
+            # each one's address in X-Forwarded-For, which Tori believes only from a proxy it
+            # was told to trust.
+            "TORI_TRUSTED_PROXIES": "127.0.0.1",
         }
         port = free_port()
         started: list[subprocess.Popen] = []
