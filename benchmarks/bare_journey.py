@@ -4,31 +4,19 @@ form (token checked against the cookie, one INSERT, a 303), GET the thank-you pa
 
 from __future__ import annotations
 
-import os
 import secrets
 
-import asyncpg
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-DSN = os.environ["BARE_DSN"]
-pool: asyncpg.Pool | None = None
+from benchmarks import bare_insert
+
 PAGE = (
     '<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>Lomake</title></head>'
     '<body><form method="post" action="/form"><input type="hidden" name="_csrf_token" '
     'value="{token}"><input name="q_comment"><button>Lähetä</button></form></body></html>'
 )
-
-
-async def connect() -> None:
-    global pool  # noqa: PLW0603 - one pool per worker process
-    pool = await asyncpg.create_pool(DSN, min_size=2, max_size=20)
-
-
-async def disconnect() -> None:
-    if pool:
-        await pool.close()
 
 
 @get("/form", media_type=MediaType.HTML)
@@ -42,7 +30,7 @@ async def send(request: Request) -> Response:
     fields = await request.form()
     if not fields.get("_csrf_token") or fields.get("_csrf_token") != request.cookies.get("bare"):
         return Response("expired", status_code=403, media_type=MediaType.TEXT)
-    async with pool.acquire() as connection:
+    async with bare_insert.pool.acquire() as connection:
         await connection.execute(
             "INSERT INTO bare_insert (body) VALUES ($1)", fields.get("q_comment", "")
         )
@@ -54,9 +42,8 @@ async def thanks() -> str:
     return '<!doctype html><html lang="fi"><head><title>Kiitos</title></head><body>Kiitos!</body></html>'
 
 
-@get("/healthz")
-async def health() -> dict:
-    return {"status": "ok"}
-
-
-app = Litestar([form_page, send, thanks, health], on_startup=[connect], on_shutdown=[disconnect])
+app = Litestar(
+    [form_page, send, thanks, bare_insert.health],
+    on_startup=[bare_insert.connect],
+    on_shutdown=[bare_insert.disconnect],
+)

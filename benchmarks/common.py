@@ -80,6 +80,23 @@ def running(
         log.close()
 
 
+def tori_server(
+    url: str, port: int, *, redis_db: int, workers: int = 2, **settings: str
+) -> tuple[list[str], dict[str, str]]:
+    """The command and the settings of `tori serve` as the benchmarks run it: 2 workers, the
+    benchmark's database, a Redis database of its own, quiet logs; `settings` adds or replaces."""
+    environment = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "TORI_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        **settings,
+    }
+    command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    return command, environment
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int

@@ -31,8 +31,8 @@ from benchmarks.common import (
     count_rows,
     free_port,
     measure_bare,
-    python,
     running,
+    tori_server,
     wrk,
 )
 from surveys import services
@@ -87,6 +87,14 @@ def answer_form(
         ("_csrf_token", csrf),
         ("token", services.new_submission_token(SECRET, slug)),
         ("answer_language", "fi"),
+        *answers(rng),
+    ]
+    return f"/f/{slug}", fields
+
+
+def answers(rng: random.Random) -> list[tuple[str, object]]:
+    """One resident's answers to the standard questionnaire (a comment now and then)."""
+    fields: list[tuple[str, object]] = [
         ("q_satisfaction", rng.randint(1, 5)),
         ("q_heard", rng.randint(1, 5)),
         ("q_learned_met", rng.randint(1, 5)),
@@ -100,7 +108,7 @@ def answer_form(
     ]
     if rng.random() < 0.3:
         fields.append(("q_comment", "Hyvä tilaisuus, kiitos järjestäjille!"))
-    return f"/f/{slug}", fields
+    return fields
 
 
 def write_bodies(slugs: list[str], csrf: str, count: int) -> Path:
@@ -126,15 +134,9 @@ def main() -> None:
         warm_up = write_bodies(slugs, csrf, count=20_000)
         bodies = write_bodies(slugs, csrf, count=max(60_000, arguments.seconds * 4000))
         port = free_port()
-        environment = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
-            "TORI_ANSWERS_PER_ADDRESS": str(10**9),
-        }
-        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+        command, environment = tori_server(
+            url, port, redis_db=14, TORI_ANSWERS_PER_ADDRESS=str(10**9)
+        )
         with running(command, environment, port) as base:
             wrk(
                 base,

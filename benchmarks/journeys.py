@@ -41,15 +41,16 @@ from urllib.parse import urlencode, urlsplit
 
 import httptools
 
+from benchmarks import feedback_submit
 from benchmarks.common import (
     ROOT,
-    SECRET,
     _connect,
     bench_database,
     count_rows,
     free_port,
     python,
     running,
+    tori_server,
 )
 
 INPUT = re.compile(rb"<input\b[^>]*>")
@@ -181,18 +182,7 @@ def hidden_fields(html: bytes, action: bytes | None = None) -> list[tuple[str, s
 async def questionnaire(client: Client, rng: random.Random, data) -> str:
     path = f"/f/{rng.choice(data.questionnaires)}"
     _, page = await client.expect(200, "GET", path)
-    fields = hidden_fields(page)
-    fields += [
-        ("q_satisfaction", rng.randint(1, 5)),
-        ("q_heard", rng.randint(1, 5)),
-        ("q_learned_met", rng.randint(1, 5)),
-        ("q_wellbeing", rng.randint(1, 5)),
-        ("q_again", rng.choice(["yes", "no"])),
-        ("q_recommend", rng.randint(0, 10)),
-        ("q_heard_from", "friend"),
-        ("q_age_group", "age_30_44"),
-        ("q_preferred_language", "fi"),
-    ]
+    fields = [*hidden_fields(page), *feedback_submit.answers(rng)]
     thanks, _ = await client.expect(303, "POST", path, fields)
     await client.expect(200, "GET", thanks)
     return "feedback_response"
@@ -249,6 +239,12 @@ class Run:
     latencies_ms: list[float]
     first_error: str = ""
 
+    @classmethod
+    def of(cls, clients: list[Client], seconds: float, latencies: list[float], errors: list[str]):
+        requests = sum(c.requests for c in clients)
+        first = errors[0] if errors else ""
+        return cls(len(latencies), requests, seconds, len(errors), latencies, first)
+
     @property
     def per_second(self) -> float:
         return self.journeys / self.seconds
@@ -285,14 +281,7 @@ async def closed_loop(url: str, journey: Journey, data, users: int, seconds: flo
     elapsed = time.perf_counter() - began
     for client in clients:
         await client.close()
-    return Run(
-        len(latencies),
-        sum(c.requests for c in clients),
-        elapsed,
-        len(errors),
-        latencies,
-        errors[0] if errors else "",
-    )
+    return Run.of(clients, elapsed, latencies, errors)
 
 
 async def open_loop(url: str, journey: Journey, data, rate: float, seconds: float) -> Run:
@@ -325,15 +314,7 @@ async def open_loop(url: str, journey: Journey, data, rate: float, seconds: floa
         clients.append(client)
         tasks.append(asyncio.create_task(one(scheduled, client)))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
-    return Run(
-        len(latencies),
-        sum(c.requests for c in clients),
-        elapsed,
-        len(errors),
-        latencies,
-        errors[0] if errors else "",
-    )
+    return Run.of(clients, time.perf_counter() - began, latencies, errors)
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -350,7 +331,7 @@ class Data:
 
 async def prepare(url: str, voters: int) -> Data:
     from app.database import Database
-    from benchmarks import feedback_submit, pb_cast, poll_vote
+    from benchmarks import pb_cast, poll_vote
     from voting import rounds
     from voting.roll import issue_letter_codes
 
@@ -458,16 +439,13 @@ def main() -> None:
         with running(command, {"BARE_DSN": dsn}, port) as base:
             baseline = measure(base, "bare journey", bare, data, arguments, "bare_insert")
         port = free_port()
-        environment = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "redis://127.0.0.1:6379/9",
-            "TORI_ANSWERS_PER_ADDRESS": str(10**9),
-            "TORI_VOTES_PER_ADDRESS": str(10**9),
-        }
-        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+        command, environment = tori_server(
+            url,
+            port,
+            redis_db=9,
+            TORI_ANSWERS_PER_ADDRESS=str(10**9),
+            TORI_VOTES_PER_ADDRESS=str(10**9),
+        )
         results = []
         with running(command, environment, port) as base:
             for name, journey, table in (

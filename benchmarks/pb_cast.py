@@ -41,8 +41,8 @@ from benchmarks.common import (
     count_rows,
     free_port,
     measure_bare,
-    python,
     running,
+    tori_server,
     wrk,
 )
 from voting import rounds
@@ -209,14 +209,7 @@ def main() -> None:
         measured = write_casts(slug, round_id, voters[10_000:], proposals, csrf)
         bare, bare_stored = measure_bare(url, seconds=seconds, connections=connections)
         port = free_port()
-        environment = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "redis://127.0.0.1:6379/13",
-        }
-        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+        command, environment = tori_server(url, port, redis_db=13)
         with running(command, environment, port) as base:
             env = {"TORI_BENCH_BODIES": str(warm)}
             wrk(base, HERE / "cast.lua", seconds=3, connections=connections, env=env)

@@ -37,8 +37,8 @@ from benchmarks.common import (
     count_rows,
     free_port,
     measure_bare,
-    python,
     running,
+    tori_server,
     worker_pids,
     wrk,
 )
@@ -129,20 +129,14 @@ def main() -> None:
             for seed in range(5)
         ]
         port = free_port()
-        environment = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
-            "TORI_VOTES_PER_ADDRESS": str(10**9),
-        }
+        command, environment = tori_server(
+            url, port, redis_db=14, TORI_VOTES_PER_ADDRESS=str(10**9)
+        )
         bare, bare_stored = measure_bare(url, seconds=seconds, connections=connections)
         # Paced: each connection waits between votes so that all together offer 55 % of
         # the baseline's rate; the latency a resident sees at that load is the p99 goal's.
         target = 0.55 * bare.per_second
         delay_ms = max(1, round(1000 * connections / target) - 10)
-        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
         started: list = []
         with running(command, environment, port, started=started) as base:
             load(base, files[0], csrf, 3, connections)  # warm-up

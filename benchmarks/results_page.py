@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from app.database import Database, utcnow
 from app.settings import Settings
-from benchmarks.common import ROOT, SECRET, bench_database, free_port, python, running
+from benchmarks.common import ROOT, SECRET, bench_database, free_port, running, tori_server
 from benchmarks.pb_cast import choose, prepare
 from voting import published, rounds
 from voting.ballots import canonical_choices
@@ -109,14 +109,7 @@ def main() -> None:
     with bench_database("results") as url:
         slug, publishing, counting = asyncio.run(cast_and_publish(url, arguments.voters))
         port = free_port()
-        environment = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "TORI_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": "redis://127.0.0.1:6379/13",
-        }
-        command = [python(), "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+        command, environment = tori_server(url, port, redis_db=13)
         with running(command, environment, port, startup=180) as base:
             health = latencies(base, "/healthz", arguments.requests)
             page = latencies(base, f"/pb/{slug}/results", arguments.requests)
