@@ -126,6 +126,10 @@ class Settings:
     # (TORI_TRUSTED_PROXIES, addresses or networks). None by default: then the client's address
     # is the connection's, and a forwarded header from anyone is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # Pre-moderation (TORI_PREMODERATION, on by default): a resident's new idea is shown to
+    # nobody but its author and staff until a staff member has checked it. Off, an idea is
+    # public at once and staff hide it afterwards if needed.
+    premoderation: bool = True
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -184,6 +188,7 @@ class Settings:
             metrics=_flag(env.get("TORI_METRICS")),
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
             trusted_proxies=_proxies(env.get("TORI_TRUSTED_PROXIES")),
+            premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
         )
         settings.check()
         return settings

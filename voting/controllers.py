@@ -16,8 +16,8 @@ from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
-from app.state import DATABASE, RENDERER
-from voting import published, rounds
+from app.state import DATABASE, LIMITER, RENDERER
+from voting import moderation, published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     AlreadyVotedError,
@@ -28,7 +28,7 @@ from voting.ballots import (
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
-from voting.forms import area_options, read_code_sign_in, read_proposal
+from voting.forms import area_options, read_code_sign_in, read_proposal, read_report
 from voting.letters import prefilled_sign_in
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
@@ -125,7 +125,9 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
         counts = {
-            status: len(await rounds.list_proposals(db_session, round_.id, statuses=(status,)))
+            status: len(
+                await rounds.list_proposals(db_session, round_.id, statuses=(status,), public=True)
+            )
             for status in rounds.PROPOSAL_STATUSES
         }
         return Template(
@@ -161,7 +163,11 @@ class RoundsController(Controller):
         if status and status not in rounds.PROPOSAL_STATUSES:
             problems, status = True, ""
         listed = await rounds.list_proposals(
-            db_session, round_.id, area=area_filter, statuses=(status,) if status else None
+            db_session,
+            round_.id,
+            area=area_filter,
+            statuses=(status,) if status else None,
+            public=True,
         )
         return Template(
             template_name="pb/proposals.html",
@@ -179,22 +185,84 @@ class RoundsController(Controller):
             status_code=400 if problems else 200,
         )
 
-    @get("/{slug:str}/proposals/{proposal_id:int}", name="pb_proposal")
-    async def proposal(
-        self, db_session: DbSession, slug: FromPath[str], proposal_id: FromPath[int]
+    async def _proposal_page(
+        self, request, db_session, settings, slug, proposal_id, form=None, status=200
     ) -> Template:
+        """An idea's public page. An idea waiting for a check exists for its author only; a
+        hidden one shows the public a neutral title and the reason, never its text."""
         round_ = await rounds.round_by_slug(db_session, slug)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if not moderation.visible_to(proposal, resident):
+            raise NotFoundError(N_("There is no such proposal."))
         merged_into = await rounds.merged_into(db_session, proposal)
+        if merged_into is not None and not moderation.shows_text_to(merged_into, None):
+            merged_into = None
         return Template(
             template_name="pb/proposal.html",
             context={
                 **round_context(round_),
                 "proposal": proposal,
+                "shows_text": moderation.shows_text_to(proposal, resident),
                 "merged_into": merged_into,
                 "statuses": rounds.PROPOSAL_STATUSES,
+                "moderation_labels": moderation.MODERATION_LABELS,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
+                "report_form": form or Form(),
+                "max_report": moderation.MAX_REPORT_LENGTH,
             },
+            status_code=status,
+        )
+
+    @get("/{slug:str}/proposals/{proposal_id:int}", name="pb_proposal")
+    async def proposal(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: FromPath[str],
+        proposal_id: FromPath[int],
+    ) -> Template:
+        return await self._proposal_page(request, db_session, settings, slug, proposal_id)
+
+    @post("/{slug:str}/proposals/{proposal_id:int}/report", status_code=303)
+    async def report(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: FromPath[str],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """Anyone may report a public idea, with a reason; no account needed."""
+        round_ = await rounds.round_by_slug(db_session, slug)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        form = Form(await read_form(request))
+        reason = read_report(form)
+        status = 400
+        if reason is not None:
+            try:
+                await moderation.report_proposal(
+                    db_session,
+                    proposal,
+                    reason,
+                    LIMITER.of(request),
+                    settings.secret_key,
+                    client_address(request),
+                )
+            except NotFoundError:
+                raise
+            except DomainError as error:
+                form.add_error("reason", error.translated())
+                status = error.status_code
+            else:
+                return Redirect(
+                    path=f"/pb/{round_.slug}/proposals/{proposal_id}",
+                    query_params={"reported": "1"},
+                    status_code=303,
+                )
+        return await self._proposal_page(
+            request, db_session, settings, slug, proposal_id, form, status
         )
 
     async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
@@ -238,7 +306,9 @@ class RoundsController(Controller):
         draft = read_proposal(form, round_)
         if draft is not None:
             try:
-                proposal = await rounds.submit_proposal(db_session, round_, resident.id, draft)
+                proposal = await rounds.submit_proposal(
+                    db_session, round_, resident.id, draft, premoderation=settings.premoderation
+                )
             except DomainError as error:
                 form.add_error("form", error.translated())
             else:

@@ -79,7 +79,10 @@ feature = Feature(
         StaffLettersController,
     ),
     model_modules=("voting.models",),
-    staff_links=((N_("Participatory budgeting"), "/staff/pb"),),
+    staff_links=(
+        (N_("Participatory budgeting"), "/staff/pb"),
+        (N_("Ideas that need attention"), "/staff/pb/attention"),
+    ),
     public_links=((N_("Participatory budgeting"), "/pb"),),
     commands=COMMANDS,
     retention=retention.apply,

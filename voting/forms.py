@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 
 from app.forms import Form, local_datetime
 from app.i18n import LANGUAGES, N_, gettext
-from voting import rounds
+from voting import moderation, rounds
 from voting.models import Round
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
@@ -230,3 +230,34 @@ def read_proposal(form: Form, round_: Round) -> rounds.ProposalDraft | None:
         area_id=None if area == "city" else int(area),
         estimated_cost=cost,
     )
+
+
+def read_report(form: Form) -> str | None:
+    """Someone's reason for reporting a public idea."""
+    reason = form.text(
+        "reason", required=True, max_length=moderation.MAX_REPORT_LENGTH, multiline=True
+    )
+    return reason if form.is_valid else None
+
+
+def read_moderation(form: Form) -> moderation.ModerationDecision | None:
+    """A staff member's moderation decision on an idea."""
+    action = form.choice("action", list(moderation.ModerationAction))
+    if action == moderation.ModerationAction.HIDE:
+        reason = form.translated_text(
+            "hide_reason", required=True, max_length=1000, multiline=True
+        )
+        decision = moderation.ModerationDecision(moderation.ModerationAction.HIDE, reason=reason)
+    elif action == moderation.ModerationAction.EDIT_TEXT:
+        title = form.translated_text("title", required=True, max_length=MAX_TITLE)
+        description = form.translated_text(
+            "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
+        )
+        decision = moderation.ModerationDecision(
+            moderation.ModerationAction.EDIT_TEXT, title=title, description=description
+        )
+    elif action is not None:
+        decision = moderation.ModerationDecision(moderation.ModerationAction(action))
+    else:
+        return None
+    return decision if form.is_valid else None

@@ -135,7 +135,10 @@ class Proposal(Base):
     """A resident's idea; after review it is on the ballot (accepted), rejected or merged."""
 
     __tablename__ = "pb_proposal"
-    __table_args__ = (Index("ix_pb_proposal_round_status", "round_id", "status", "area_id"),)
+    __table_args__ = (
+        Index("ix_pb_proposal_round_status", "round_id", "status", "area_id"),
+        Index("ix_pb_proposal_moderation", "moderation"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"))
@@ -162,6 +165,15 @@ class Proposal(Base):
     implementation_note: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     # The project id in pabulib exports and imports.
     external_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Moderation (see voting/moderation.py): "pending" (waiting for a staff member's check, shown
+    # to nobody but its author and staff), "published" or "hidden" (its text shown to nobody but
+    # staff; the public sees a neutral title and `moderation_reason`).
+    moderation: Mapped[str] = mapped_column(
+        String(16), default="published", server_default="published"
+    )
+    moderation_reason: Mapped[dict[str, str]] = mapped_column(
+        PortableJSON, default=dict, server_default="{}"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     area: Mapped[Area | None] = relationship(lazy="joined")
@@ -169,6 +181,44 @@ class Proposal(Base):
     @property
     def cost(self) -> int:
         return self.final_cost if self.final_cost is not None else self.estimated_cost
+
+
+class ProposalReport(Base):
+    """Someone's report that a public idea breaks the rules (no account needed). Only the reason
+    and the time are kept: no address, no account. Open until staff handle it."""
+
+    __tablename__ = "pb_proposal_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_proposal.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    handled_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class ProposalVersion(Base):
+    """An idea's title and description as they were before a staff member edited them (for
+    instance to remove personal data): an internal history, shown to staff only."""
+
+    __tablename__ = "pb_proposal_version"
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("pb_proposal.id", ondelete="CASCADE"))
+    # 1 for the text as first sent, then 2, 3, ...
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    description: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    # When this text was replaced, by whom and why ("personal_data", ...).
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class RollEntry(Base):

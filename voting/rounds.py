@@ -16,6 +16,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
+from voting.moderation import Moderation, initial_moderation
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.tally.board import GENESIS
 from voting.tally.count import Rule
@@ -182,6 +183,7 @@ def proposal_snapshot(proposal: Proposal) -> dict:
         "reason": proposal.reason,
         "merged_into": proposal.merged_into_id,
         "implementation": proposal.implementation,
+        "moderation": proposal.moderation,
     }
 
 
@@ -490,8 +492,15 @@ class ProposalDraft:
 
 
 async def submit_proposal(
-    session: AsyncSession, round_: Round, author_id: int | None, draft: ProposalDraft
+    session: AsyncSession,
+    round_: Round,
+    author_id: int | None,
+    draft: ProposalDraft,
+    *,
+    premoderation: bool = True,
 ) -> Proposal:
+    """A resident's new idea. With pre-moderation (the default) it waits for a staff member's
+    check before anyone else sees it (see voting/moderation.py)."""
     if phase_of(round_) != "ideas":
         raise DomainError(N_("Ideas are not being collected in this round right now."))
     if budget_of(round_, draft.area_id) is None:
@@ -506,6 +515,8 @@ async def submit_proposal(
         status="submitted",
         reason={},
         implementation_note={},
+        moderation=initial_moderation(premoderation),
+        moderation_reason={},
     )
     session.add(proposal)
     await session.commit()
@@ -527,9 +538,13 @@ async def list_proposals(
     *,
     area: int | str | None = "all",
     statuses: tuple[str, ...] | None = None,
+    public: bool = False,
 ) -> list[Proposal]:
-    """`area` is "all", None (city-wide proposals only) or an area id."""
+    """`area` is "all", None (city-wide proposals only) or an area id. `public`: only the ideas
+    the public may see listed (not those waiting for a check)."""
     statement = select(Proposal).where(Proposal.round_id == round_id)
+    if public:
+        statement = statement.where(Proposal.moderation != Moderation.PENDING)
     if area is None:
         statement = statement.where(Proposal.area_id.is_(None))
     elif area != "all":
@@ -579,7 +594,13 @@ async def accept_proposal(
         raise DomainError(N_("This round has no budget for that area."))
     if final_cost > budget.amount:
         raise DomainError(N_("The final cost is larger than the area's whole budget."))
+    if proposal.moderation == Moderation.HIDDEN:
+        raise DomainError(
+            N_("A hidden idea cannot go on the ballot. Publish it first if it may be shown.")
+        )
     before = proposal_snapshot(proposal)
+    # Accepting is a check: the proposal goes on the public ballot.
+    proposal.moderation = Moderation.PUBLISHED
     proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
     proposal.merged_into_id = None
     await _record_review(session, actor, "accept", proposal, before)
@@ -593,6 +614,9 @@ async def reject_proposal(
     await _check_reviewable(session, proposal)
     before = proposal_snapshot(proposal)
     proposal.status, proposal.reason, proposal.merged_into_id = "rejected", reason, None
+    if proposal.moderation == Moderation.PENDING:
+        # Rejected without being published: the public sees the reason, never the text.
+        proposal.moderation, proposal.moderation_reason = Moderation.HIDDEN, reason
     await _record_review(session, actor, "reject", proposal, before)
 
 

@@ -19,7 +19,7 @@ from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
 from app.state import DATABASE, RENDERER
-from voting import publication, published, rounds
+from voting import moderation, publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
 from voting.exports import pabulib_response
@@ -28,6 +28,7 @@ from voting.forms import (
     PHASE_FIELD_LABELS,
     PHASE_FIELDS,
     close_form_for,
+    read_moderation,
     read_paper_typing,
     read_person,
     read_review,
@@ -170,6 +171,7 @@ class StaffRoundsController(Controller):
                 "official_rules": rounds.OFFICIAL_RULES,
                 "proposals": proposals,
                 "statuses": rounds.PROPOSAL_STATUSES,
+                "moderation_labels": moderation.MODERATION_LABELS,
                 "roll": await roll_figures(db_session, round_.id),
                 "ballots": await rounds.ballot_count(db_session, round_.id),
                 "form": form or Form(),
@@ -307,7 +309,9 @@ class StaffRoundsController(Controller):
 
     # Proposal review -------------------------------------------------------------------
 
-    async def _proposal_page(self, db_session, round_, proposal, form=None, status=200) -> Template:
+    async def _proposal_page(
+        self, db_session, round_, proposal, form=None, status=200, moderation_form=None
+    ) -> Template:
         others = [
             p
             for p in await rounds.list_proposals(db_session, round_.id)
@@ -321,6 +325,13 @@ class StaffRoundsController(Controller):
             values[f"reason_{code}"] = text
         for code, text in proposal.implementation_note.items():
             values[f"note_{code}"] = text
+        text_values = {}
+        for code, text in proposal.title.items():
+            text_values[f"title_{code}"] = text
+        for code, text in proposal.description.items():
+            text_values[f"description_{code}"] = text
+        for code, text in proposal.moderation_reason.items():
+            text_values[f"hide_reason_{code}"] = text
         return Template(
             template_name="pb/staff_proposal.html",
             context={
@@ -334,8 +345,63 @@ class StaffRoundsController(Controller):
                 "form": form or Form.prefilled(values),
                 "statuses": rounds.PROPOSAL_STATUSES,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
+                "moderation_form": moderation_form or Form.prefilled(text_values),
+                "moderation_labels": moderation.MODERATION_LABELS,
+                "reports": await moderation.open_reports(db_session, proposal.id),
+                "versions": await moderation.text_versions(db_session, proposal.id),
             },
             status_code=status,
+        )
+
+    @get("/attention", name="staff_pb_attention")
+    async def attention(self, request: Request, db_session: DbSession) -> Template:
+        """Ideas waiting for a check and reported ideas, oldest first, a page at a time."""
+        raw_page = request.query_params.get("page", "1")
+        page = int(raw_page) if raw_page.isdecimal() and len(raw_page) < 7 else 1
+        return Template(
+            template_name="pb/staff_attention.html",
+            context={
+                "listing": await moderation.needs_attention(db_session, page),
+                "moderation_labels": moderation.MODERATION_LABELS,
+                "statuses": rounds.PROPOSAL_STATUSES,
+            },
+        )
+
+    @post(
+        "/{round_id:int}/proposals/{proposal_id:int}/moderation",
+        opt={"roles": EDITORS},
+        status_code=303,
+    )
+    async def moderate(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """Publish, hide with a public reason, remove personal data from the text, or dismiss
+        the reports: each recorded in the staff audit log (see voting/moderation.py)."""
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        form = Form(await read_form(request))
+        decision = read_moderation(form)
+        if decision is not None:
+            try:
+                await moderation.moderate(db_session, proposal, decision, current_user(request))
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
+                    query_params={"done": decision.action.value},
+                    status_code=303,
+                )
+        db_session.expunge_all()
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        return await self._proposal_page(
+            db_session, round_, proposal, status=400, moderation_form=form
         )
 
     @get("/{round_id:int}/proposals/{proposal_id:int}")

@@ -1,0 +1,317 @@
+"""Moderation of residents' ideas: what the public may see of an idea, reports by anyone, and
+staff's checks (publish, hide with a public reason, remove personal data from the text, dismiss
+reports), each recorded in the staff audit log in the same transaction as the change.
+
+An idea's `moderation` is one of:
+- "pending": sent while pre-moderation is on (TORI_PREMODERATION, the default) and not yet
+  checked. Only its author and staff see it; it is in no public list, count or export.
+- "published": public (checked, or sent while pre-moderation is off).
+- "hidden": hidden by staff with a public reason. The public sees a neutral title and the
+  reason, never the text; the author and staff still see the text.
+
+The ballot, the board and the exports hold accepted ideas only, and an idea is published when it
+is accepted (a hidden one cannot be), so nothing unchecked reaches them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import record_action
+from app.database import utcnow
+from app.errors import DomainError, NotFoundError
+from app.i18n import N_
+from app.ratelimit import Limit, RateLimiter, counter_key
+from voting.models import Proposal, ProposalReport, ProposalVersion, Resident, Round
+
+
+class Moderation(StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HIDDEN = "hidden"
+
+
+MODERATION_LABELS = {
+    Moderation.PENDING: N_("Waiting for a check"),
+    Moderation.PUBLISHED: N_("Public"),
+    Moderation.HIDDEN: N_("Hidden"),
+}
+MAX_REPORT_LENGTH = 1000
+# Reports accepted from one network address per hour: enough for someone who finds several
+# abusive ideas, too few to flood the staff's list.
+REPORTS_PER_ADDRESS = Limit(5, 3600)
+ATTENTION_PAGE_SIZE = 25
+NO_SUCH_PROPOSAL = N_("There is no such proposal.")
+
+
+class ReportThrottledError(DomainError):
+    status_code = 429
+
+
+def initial_moderation(premoderation: bool) -> str:
+    """The state of a newly sent idea."""
+    return Moderation.PENDING if premoderation else Moderation.PUBLISHED
+
+
+def visible_to(proposal: Proposal, resident: Resident | None) -> bool:
+    """Whether the idea's page exists for this visitor: an idea waiting for a check exists for
+    its author only (staff use the staff pages)."""
+    if proposal.moderation != Moderation.PENDING:
+        return True
+    return resident is not None and resident.id == proposal.author_id
+
+
+def shows_text_to(proposal: Proposal, resident: Resident | None) -> bool:
+    """Whether the visitor sees the idea's own title and text (else a neutral title and the
+    reason it is hidden)."""
+    if proposal.moderation == Moderation.PUBLISHED:
+        return True
+    return resident is not None and resident.id == proposal.author_id
+
+
+# Reports -----------------------------------------------------------------------------------
+
+
+async def report_proposal(
+    session: AsyncSession,
+    proposal: Proposal,
+    reason: str,
+    limiter: RateLimiter,
+    secret: str,
+    address: str,
+) -> ProposalReport:
+    """Anyone's report of a public idea, with their reason. Counted per network address (as an
+    HMAC, never the address itself); neither the address nor an account is stored."""
+    if proposal.moderation != Moderation.PUBLISHED:
+        raise NotFoundError(NO_SUCH_PROPOSAL)
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REPORT_LENGTH:
+        raise DomainError(N_("Say briefly what is wrong with the idea."))
+    hits = await limiter.hit(counter_key(secret, "idea-report", address), REPORTS_PER_ADDRESS)
+    if hits > REPORTS_PER_ADDRESS.count:
+        raise ReportThrottledError(
+            N_("You have sent many reports in a short time. Please try again in an hour.")
+        )
+    report = ProposalReport(proposal_id=proposal.id, reason=reason)
+    session.add(report)
+    await session.commit()
+    return report
+
+
+async def open_reports(session: AsyncSession, proposal_id: int) -> list[ProposalReport]:
+    return list(
+        await session.scalars(
+            select(ProposalReport)
+            .where(ProposalReport.proposal_id == proposal_id, ProposalReport.handled_at.is_(None))
+            .order_by(ProposalReport.id)
+        )
+    )
+
+
+async def text_versions(session: AsyncSession, proposal_id: int) -> list[ProposalVersion]:
+    """The idea's earlier texts, newest first (staff only)."""
+    return list(
+        await session.scalars(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal_id)
+            .order_by(ProposalVersion.number.desc())
+        )
+    )
+
+
+# Staff actions -----------------------------------------------------------------------------
+
+
+class ModerationAction(StrEnum):
+    PUBLISH = "publish"
+    HIDE = "hide"
+    EDIT_TEXT = "edit_text"
+    DISMISS_REPORTS = "dismiss_reports"
+
+
+@dataclass(frozen=True)
+class ModerationDecision:
+    """One staff decision on an idea and the values it needs."""
+
+    action: ModerationAction
+    # HIDE: the public reason, per language.
+    reason: dict[str, str] | None = None
+    # EDIT_TEXT: the new title and description, per language.
+    title: dict[str, str] | None = None
+    description: dict[str, str] | None = None
+
+
+def moderation_snapshot(proposal: Proposal) -> dict:
+    """What the audit log keeps: the state and the public reason, never the idea's text (a
+    removal of personal data must not copy it into an append-only log)."""
+    return {"moderation": proposal.moderation, "moderation_reason": proposal.moderation_reason}
+
+
+async def _locked(session: AsyncSession, proposal: Proposal) -> Proposal:
+    """The idea as committed now, its row locked until the transaction ends, so that two staff
+    members' decisions queue instead of each changing a stale copy."""
+    locked = await session.scalar(
+        select(Proposal)
+        .where(Proposal.id == inspect(proposal).identity[0])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise NotFoundError(NO_SUCH_PROPOSAL)
+    return locked
+
+
+async def _close_reports(session: AsyncSession, proposal_id: int, actor: Any) -> int:
+    closed = await session.execute(
+        update(ProposalReport)
+        .where(ProposalReport.proposal_id == proposal_id, ProposalReport.handled_at.is_(None))
+        .values(handled_at=utcnow(), handled_by=getattr(actor, "id", None))
+    )
+    return closed.rowcount or 0
+
+
+async def _board_fixed(session: AsyncSession, proposal: Proposal) -> bool:
+    published_at = await session.scalar(
+        select(Round.published_at).where(Round.id == proposal.round_id)
+    )
+    return published_at is not None and proposal.status == "accepted"
+
+
+async def moderate(
+    session: AsyncSession, proposal: Proposal, decision: ModerationDecision, actor: Any = None
+) -> None:
+    """Carry out one decision; the change, the handled reports and the audit record are
+    committed together, or nothing is."""
+    proposal = await _locked(session, proposal)
+    before = moderation_snapshot(proposal)
+    target = f"proposal {proposal.id}"
+    action = decision.action
+    if action == ModerationAction.PUBLISH:
+        proposal.moderation, proposal.moderation_reason = Moderation.PUBLISHED, {}
+        closed = await _close_reports(session, proposal.id, actor)
+        after = {**moderation_snapshot(proposal), "reports_closed": closed}
+        await record_action(session, actor, "proposal.publish", target, before, after)
+    elif action == ModerationAction.HIDE:
+        if not decision.reason:
+            await session.rollback()
+            raise DomainError(N_("Give the public reason for hiding the idea."))
+        if proposal.status == "accepted":
+            await session.rollback()
+            raise DomainError(
+                N_(
+                    "An idea on the ballot cannot be hidden. Remove the personal data or other"
+                    " problem from its text instead."
+                )
+            )
+        proposal.moderation, proposal.moderation_reason = Moderation.HIDDEN, decision.reason
+        closed = await _close_reports(session, proposal.id, actor)
+        after = {**moderation_snapshot(proposal), "reports_closed": closed}
+        await record_action(session, actor, "proposal.hide", target, before, after)
+    elif action == ModerationAction.EDIT_TEXT:
+        if not decision.title or not decision.description:
+            await session.rollback()
+            raise DomainError(N_("The idea needs a title and a description."))
+        if await _board_fixed(session, proposal):
+            await session.rollback()
+            raise DomainError(
+                N_(
+                    "The results of this round have been published: the text of a proposal on"
+                    " the ballot can no longer change."
+                )
+            )
+        if decision.title == proposal.title and decision.description == proposal.description:
+            await session.rollback()
+            raise DomainError(N_("The text is unchanged."))
+        number = (
+            await session.scalar(
+                select(func.max(ProposalVersion.number)).where(
+                    ProposalVersion.proposal_id == proposal.id
+                )
+            )
+            or 0
+        ) + 1
+        session.add(
+            ProposalVersion(
+                proposal_id=proposal.id,
+                number=number,
+                title=proposal.title,
+                description=proposal.description,
+                replaced_by=getattr(actor, "id", None),
+            )
+        )
+        proposal.title, proposal.description = decision.title, decision.description
+        await record_action(
+            session,
+            actor,
+            "proposal.edit_text",
+            target,
+            {"version": number},
+            {"version": number + 1, "languages": sorted(decision.title)},
+        )
+    elif action == ModerationAction.DISMISS_REPORTS:
+        closed = await _close_reports(session, proposal.id, actor)
+        if not closed:
+            await session.rollback()
+            raise DomainError(N_("There are no open reports on this idea."))
+        await record_action(
+            session, actor, "proposal.dismiss_reports", target, None, {"reports_closed": closed}
+        )
+    else:
+        raise ValueError(action)
+    await session.commit()
+
+
+# The staff's list of ideas that need attention --------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    proposal: Proposal
+    round: Round
+    open_reports: int
+
+
+@dataclass(frozen=True)
+class AttentionPage:
+    items: list[AttentionItem]
+    page: int
+    pages: int
+    total: int
+
+
+async def needs_attention(
+    session: AsyncSession, page: int = 1, per_page: int = ATTENTION_PAGE_SIZE
+) -> AttentionPage:
+    """Ideas waiting for a check and ideas with open reports, oldest first, one page of them."""
+    reports = (
+        select(ProposalReport.proposal_id, func.count().label("open"))
+        .where(ProposalReport.handled_at.is_(None))
+        .group_by(ProposalReport.proposal_id)
+        .subquery()
+    )
+    condition = or_(Proposal.moderation == Moderation.PENDING, reports.c.open > 0)
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Proposal)
+        .outerjoin(reports, reports.c.proposal_id == Proposal.id)
+        .where(condition)
+    )
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    rows = await session.execute(
+        select(Proposal, Round, func.coalesce(reports.c.open, 0))
+        .join(Round, Round.id == Proposal.round_id)
+        .outerjoin(reports, reports.c.proposal_id == Proposal.id)
+        .where(condition)
+        .order_by(Proposal.created_at, Proposal.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    items = [AttentionItem(p, r, n) for p, r, n in rows.all()]
+    return AttentionPage(items, page, pages, total)
