@@ -16,8 +16,8 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.slugs import new_slug
-from voting.moderation import Moderation, initial_moderation
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
+from voting.moderation import Moderation, initial_moderation
 from voting.tally.board import GENESIS
 from voting.tally.count import Rule
 
