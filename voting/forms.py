@@ -244,9 +244,7 @@ def read_moderation(form: Form) -> moderation.ModerationDecision | None:
     """A staff member's moderation decision on an idea."""
     action = form.choice("action", list(moderation.ModerationAction))
     if action == moderation.ModerationAction.HIDE:
-        reason = form.translated_text(
-            "hide_reason", required=True, max_length=1000, multiline=True
-        )
+        reason = form.translated_text("hide_reason", required=True, max_length=1000, multiline=True)
         decision = moderation.ModerationDecision(moderation.ModerationAction.HIDE, reason=reason)
     elif action == moderation.ModerationAction.EDIT_TEXT:
         title = form.translated_text("title", required=True, max_length=MAX_TITLE)
