@@ -159,7 +159,7 @@ async def _locked(session: AsyncSession, proposal: Proposal) -> Proposal:
     locked = await session.scalar(
         select(Proposal)
         .where(Proposal.id == inspect(proposal).identity[0])
-        .with_for_update()
+        .with_for_update(of=Proposal)
         .execution_options(populate_existing=True)
     )
     if locked is None:

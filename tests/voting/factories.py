@@ -80,17 +80,22 @@ async def add_proposal(
     title: str,
     cost: int,
     status: str = "accepted",
+    *,
+    moderation: str = "published",
+    description: str | None = None,
 ) -> Proposal:
     proposal = Proposal(
         round_id=round_.id,
         area_id=area.id if area else None,
         title={"fi": title, "en": title},
-        description={"en": f"About {title}"},
+        description={"en": description or f"About {title}"},
         estimated_cost=cost,
         final_cost=cost if status == "accepted" else None,
         status=status,
         reason={},
         implementation_note={},
+        moderation=moderation,
+        moderation_reason={},
     )
     db.add(proposal)
     await db.commit()
