@@ -144,6 +144,8 @@ TABLE = {
     "GET /pb/{slug:str}/proposals": PUBLIC,
     "GET /pb/{slug:str}/propose": RESIDENTS,
     "POST /pb/{slug:str}/propose": RESIDENT_FORMS,
+    # Anyone may report a public idea (rate-limited per address).
+    "POST /pb/{slug:str}/proposals/{proposal_id:int}/report": PUBLIC,
     "GET /pb/{slug:str}/receipt": PUBLIC,
     "GET /pb/{slug:str}/voted/receipt.txt": PUBLIC,
     "GET /pb/{slug:str}/results": PUBLIC,
@@ -181,6 +183,8 @@ TABLE = {
     "GET /staff/pb/{round_id:int}/letters": EDITORS,
     "POST /staff/pb/{round_id:int}/letters/{number:int}/reprint": EDITORS,
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/moderation": EDITORS,
+    "GET /staff/pb/attention": READERS,
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
     "POST /staff/pb/{round_id:int}/voting-close": ADMINS,
