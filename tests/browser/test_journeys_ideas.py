@@ -200,7 +200,8 @@ def test_register_confirm_and_send_an_idea_with_the_usual_mistakes(
         t(other, "Thank you! Your idea has been sent. City staff will review and cost it.")
     )
     expect(page.locator("h1")).to_have_text(title)
-    expect(page.get_by_text(t(other, "Waiting for review"))).to_be_visible()
+    # Pre-moderation (the default): the idea waits for a staff member's check.
+    expect(page.get_by_text(t(other, "Waiting for a check"), exact=True)).to_be_visible()
     no_axe_violations(page, javascript)
 
     # A reload of the page after sending sends nothing again.
@@ -209,11 +210,11 @@ def test_register_confirm_and_send_an_idea_with_the_usual_mistakes(
     stored = ideas_of(live_server, email)
     assert stored == [({language: title}, 30_000, "submitted")]
 
-    # The account lists the idea, once, waiting for review.
+    # The account lists the idea, once, waiting for a check.
     page.goto(f"{base}/account")
     ideas = page.locator("main li").filter(has_text=title)
     expect(ideas).to_have_count(1)
-    expect(ideas).to_contain_text(t(other, "Waiting for review"))
+    expect(ideas).to_contain_text(t(other, "Waiting for a check"))
     assert ideas_of(live_server, email) == stored
 
 
