@@ -259,3 +259,21 @@ def read_moderation(form: Form) -> moderation.ModerationDecision | None:
     else:
         return None
     return decision if form.is_valid else None
+
+
+@dataclass(frozen=True)
+class EnteredIdea:
+    """An idea a staff member types in on a resident's behalf."""
+
+    draft: rounds.ProposalDraft
+    channel: str
+    event_id: int | None
+
+
+def read_entered_idea(form: Form, round_: Round, event_ids: list[str]) -> EnteredIdea | None:
+    draft = read_proposal(form, round_)
+    channel = form.choice("channel", list(rounds.STAFF_CHANNELS))
+    event = form.choice("event", event_ids, required=False)
+    if draft is None or not form.is_valid:
+        return None
+    return EnteredIdea(draft, channel, int(event) if event else None)

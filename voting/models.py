@@ -174,6 +174,16 @@ class Proposal(Base):
     moderation_reason: Mapped[dict[str, str]] = mapped_column(
         PortableJSON, default=dict, server_default="{}"
     )
+    # How the idea came in: "online" (a resident's own form) or, entered by staff on a
+    # resident's behalf, "paper", "popup", "town_hall" or "library"; with the event it was
+    # gathered at, if any, and the staff member who typed it.
+    channel: Mapped[str] = mapped_column(String(16), default="online", server_default="online")
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"), nullable=True
+    )
+    entered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     area: Mapped[Area | None] = relationship(lazy="joined")

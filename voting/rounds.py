@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
+from app.events.models import Event
 from app.i18n import N_
 from app.slugs import new_slug
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
@@ -523,6 +524,87 @@ async def submit_proposal(
     return proposal
 
 
+# Ideas gathered on paper, at a pop-up stand, a Town Hall meeting or a library, which staff type
+# in on the resident's behalf.
+STAFF_CHANNELS = {
+    "paper": N_("Paper form"),
+    "popup": N_("Pop-up"),
+    "town_hall": N_("Town Hall meeting"),
+    "library": N_("Library"),
+}
+CHANNELS = {"online": N_("Online, by the resident"), **STAFF_CHANNELS}
+
+
+async def enter_proposal(
+    session: AsyncSession,
+    round_: Round,
+    draft: ProposalDraft,
+    channel: str,
+    event_id: int | None,
+    actor: Any,
+) -> Proposal:
+    """An idea a staff member types in on a resident's behalf, with the channel it came by and
+    the event it was gathered at. Allowed while ideas are collected and in review (slips are
+    typed after the event), never once the ballot is fixed. Staff read it while typing it, so it
+    is published at once; the staff audit log records it in the same transaction."""
+    if channel not in STAFF_CHANNELS:
+        raise DomainError(N_("Choose how the idea was gathered."))
+    round_ = await lock_round(session, inspect(round_).identity[0])
+    if phase_of(round_) not in (Phase.IDEAS, Phase.REVIEW) or await frozen_by(session, round_):
+        await session.rollback()
+        raise DomainError(N_("Ideas can be entered while they are collected and reviewed."))
+    if budget_of(round_, draft.area_id) is None:
+        await session.rollback()
+        raise DomainError(N_("This round has no budget for that area."))
+    if event_id is not None and await session.get(Event, event_id) is None:
+        await session.rollback()
+        raise DomainError(N_("There is no such event."))
+    proposal = Proposal(
+        round_id=round_.id,
+        area_id=draft.area_id,
+        title=draft.title,
+        description=draft.description,
+        estimated_cost=draft.estimated_cost,
+        author_id=None,
+        status="submitted",
+        reason={},
+        implementation_note={},
+        moderation=Moderation.PUBLISHED,
+        moderation_reason={},
+        channel=channel,
+        event_id=event_id,
+        entered_by=getattr(actor, "id", None),
+    )
+    session.add(proposal)
+    await session.flush()
+    await record_action(
+        session,
+        actor,
+        "proposal.enter",
+        f"proposal {proposal.id}",
+        None,
+        {"channel": channel, "event": event_id, "round": round_.slug, "area": draft.area_id},
+    )
+    await session.commit()
+    return proposal
+
+
+async def ideas_events(session: AsyncSession, round_: Round) -> list[Event]:
+    """The events an idea of the round may have been gathered at: from a month before ideas open
+    until voting opens, newest first."""
+    return list(
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.starts_at >= round_.ideas_open_at - dt.timedelta(days=31),
+                Event.starts_at < round_.voting_open_at,
+            )
+            .order_by(Event.starts_at.desc(), Event.id)
+            .limit(200)
+        )
+    )
+
+
 async def get_proposal(
     session: AsyncSession, proposal_id: int, round_id: int | None = None
 ) -> Proposal:
@@ -676,6 +758,13 @@ async def merged_into(session: AsyncSession, proposal: Proposal) -> Proposal | N
     if proposal.merged_into_id is None:
         return None
     return await session.get(Proposal, proposal.merged_into_id)
+
+
+async def gathered_at(session: AsyncSession, proposal: Proposal) -> Event | None:
+    """The event an idea entered by staff was gathered at, if any."""
+    if proposal.event_id is None:
+        return None
+    return await session.get(Event, proposal.event_id)
 
 
 async def author_of(session: AsyncSession, proposal: Proposal) -> Resident | None:

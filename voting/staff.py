@@ -17,7 +17,7 @@ from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
-from app.i18n import N_, gettext
+from app.i18n import N_, current_language, gettext
 from app.state import DATABASE, RENDERER
 from voting import moderation, publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
@@ -27,7 +27,9 @@ from voting.forms import (
     CHOOSE_A_FILE,
     PHASE_FIELD_LABELS,
     PHASE_FIELDS,
+    area_options,
     close_form_for,
+    read_entered_idea,
     read_moderation,
     read_paper_typing,
     read_person,
@@ -341,6 +343,8 @@ class StaffRoundsController(Controller):
                 "proposal": proposal,
                 # Who sent the idea, for staff who need to ask about it (never shown publicly).
                 "author": await rounds.author_of(db_session, proposal),
+                "channels": rounds.CHANNELS,
+                "gathered_at": await rounds.gathered_at(db_session, proposal),
                 "others": others,
                 "form": form or Form.prefilled(values),
                 "statuses": rounds.PROPOSAL_STATUSES,
@@ -352,6 +356,56 @@ class StaffRoundsController(Controller):
             },
             status_code=status,
         )
+
+    async def _enter_page(self, db_session, round_, form=None, status=200) -> Template:
+        return Template(
+            template_name="pb/staff_enter_idea.html",
+            context={
+                "round": round_,
+                "form": form or Form.prefilled({"language": current_language()}),
+                "channels": rounds.STAFF_CHANNELS,
+                "events": await rounds.ideas_events(db_session, round_),
+                "area_options": area_options(round_),
+            },
+            status_code=status,
+        )
+
+    @get("/{round_id:int}/ideas/new", opt={"roles": EDITORS})
+    async def enter_idea_page(self, db_session: DbSession, round_id: FromPath[int]) -> Template:
+        return await self._enter_page(db_session, await rounds.get_round(db_session, round_id))
+
+    @post("/{round_id:int}/ideas/new", opt={"roles": EDITORS}, status_code=303)
+    async def enter_idea(
+        self, request: Request, db_session: DbSession, round_id: FromPath[int]
+    ) -> Template | Redirect:
+        """An idea gathered on paper, at a pop-up, a Town Hall meeting or a library, typed in
+        on the resident's behalf with the channel and the event."""
+        round_ = await rounds.get_round(db_session, round_id)
+        form = Form(await read_form(request))
+        events = [str(event.id) for event in await rounds.ideas_events(db_session, round_)]
+        entered = read_entered_idea(form, round_, events)
+        if entered is not None:
+            try:
+                proposal = await rounds.enter_proposal(
+                    db_session,
+                    round_,
+                    entered.draft,
+                    entered.channel,
+                    entered.event_id,
+                    current_user(request),
+                )
+            except DomainError as error:
+                await db_session.rollback()
+                db_session.expunge_all()
+                round_ = await rounds.get_round(db_session, round_id)
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/pb/{round_id}/proposals/{proposal.id}",
+                    query_params={"done": "enter"},
+                    status_code=303,
+                )
+        return await self._enter_page(db_session, round_, form, status=400)
 
     @get("/attention", name="staff_pb_attention")
     async def attention(self, request: Request, db_session: DbSession) -> Template:

@@ -1,5 +1,6 @@
 """idea moderation: an idea waits for a check or is hidden with a public reason; reports by
-anyone; earlier versions of an idea's text kept for staff
+anyone; earlier versions of an idea's text kept for staff; ideas entered by staff on a resident's
+behalf, with the channel and event
 
 Existing ideas were public already: they stay published.
 
@@ -99,9 +100,36 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_pb_proposal_moderation", "pb_proposal", ["moderation"], unique=False)
+    op.add_column(
+        "pb_proposal",
+        sa.Column("channel", sa.String(length=16), server_default="online", nullable=False),
+    )
+    op.add_column("pb_proposal", sa.Column("event_id", sa.Integer(), nullable=True))
+    op.add_column("pb_proposal", sa.Column("entered_by", sa.Integer(), nullable=True))
+    with op.batch_alter_table("pb_proposal") as batch:
+        batch.create_foreign_key(
+            op.f("fk_pb_proposal_event_id_event"),
+            "event",
+            ["event_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch.create_foreign_key(
+            op.f("fk_pb_proposal_entered_by_staff_user"),
+            "staff_user",
+            ["entered_by"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pb_proposal") as batch:
+        batch.drop_constraint(op.f("fk_pb_proposal_entered_by_staff_user"), type_="foreignkey")
+        batch.drop_constraint(op.f("fk_pb_proposal_event_id_event"), type_="foreignkey")
+        batch.drop_column("entered_by")
+        batch.drop_column("event_id")
+        batch.drop_column("channel")
     op.drop_index("ix_pb_proposal_moderation", table_name="pb_proposal")
     op.drop_column("pb_proposal", "moderation_reason")
     op.drop_column("pb_proposal", "moderation")
