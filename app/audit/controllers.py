@@ -30,6 +30,7 @@ ACTION_LABELS: dict[str, str] = {
     "proposal.reject": N_("Proposal rejected"),
     "proposal.merge": N_("Proposal merged into another"),
     "proposal.implementation": N_("Implementation status changed"),
+    "proposal.enter": N_("Idea entered for a resident"),
     "proposal.publish": N_("Idea checked and published"),
     "proposal.hide": N_("Idea hidden with a public reason"),
     "proposal.edit_text": N_("Idea's text edited (earlier version kept)"),

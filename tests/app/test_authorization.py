@@ -185,6 +185,8 @@ TABLE = {
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}": EDITORS,
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/moderation": EDITORS,
     "GET /staff/pb/attention": READERS,
+    "GET /staff/pb/{round_id:int}/ideas/new": EDITORS,
+    "POST /staff/pb/{round_id:int}/ideas/new": EDITORS,
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
     "POST /staff/pb/{round_id:int}/voting-close": ADMINS,

@@ -6,13 +6,15 @@ was public at once as "waiting for review", and rejecting it left it public."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit.models import AuditRecord
 from app.settings import Settings
-from tests.factories import make_area, make_user, signed_in_as
+from tests.factories import make_area, make_event, make_user, signed_in_as
 from tests.voting.factories import add_proposal, make_round, move_to
 from tests.voting.test_pb_rounds import form, register_and_sign_in
 from voting import moderation, rounds
@@ -445,3 +447,92 @@ async def test_the_needs_attention_list_pages_waiting_and_reported_ideas_oldest_
     assert "Page 2 of 2" in page.text
     for bad in ("0", "-1", "x", "9" * 30):
         assert (await client.get(f"/staff/pb/attention?page={bad}")).status_code == 200
+
+
+# --- ideas entered by staff on a resident's behalf -------------------------------------------
+
+
+def entered_fields(client, area_, **changes):
+    return form(
+        client,
+        **{
+            "channel": "town_hall",
+            "language": "sv",
+            "title": "Bänkar i parken",
+            "description": "Från pappersblanketten.",
+            "area": str(area_.id),
+            "estimated_cost": "2 000",
+            **changes,
+        },
+    )
+
+
+async def test_staff_enter_an_idea_from_a_town_hall_meeting_with_its_channel_and_event(client, db):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {kallio.id: 100_000})
+    event = await make_event(db, area=kallio, starts_in=-dt.timedelta(days=1))
+    user = await signed_in_as(client, db, Role.STAFF)
+    page = await client.get(f"/staff/pb/{round_.id}/ideas/new")
+    assert page.status_code == 200
+    sent = await client.post(
+        f"/staff/pb/{round_.id}/ideas/new", data=entered_fields(client, kallio, event=str(event.id))
+    )
+    assert sent.status_code == 303, sent.text
+    proposal = await db.scalar(select(Proposal))
+    assert (proposal.channel, proposal.event_id, proposal.entered_by) == (
+        "town_hall",
+        event.id,
+        user.id,
+    )
+    assert (proposal.title, proposal.author_id, proposal.moderation) == (
+        {"sv": "Bänkar i parken"},
+        None,
+        "published",
+    )
+    assert await audit_actions(db) == ["proposal.enter"]
+    staff_page = await client.get(sent.headers["location"])
+    assert "Town Hall meeting" in staff_page.text
+    client.cookies.clear()
+    public = await client.get(f"/pb/{round_.slug}/proposals?lang=en")
+    assert "Bänkar i parken" in public.text
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"channel": ""},
+        {"channel": "online"},
+        {"channel": "<script>"},
+        {"event": "999999"},
+        {"event": "abc"},
+        {"title": ""},
+        {"title": "x" * 121},
+        {"description": "y" * 3001},
+        {"estimated_cost": "lots"},
+        {"area": "999"},
+    ],
+)
+async def test_bad_entered_ideas_are_refused_and_store_nothing(client, db, changes):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.post(
+        f"/staff/pb/{round_.id}/ideas/new", data=entered_fields(client, kallio, **changes)
+    )
+    assert response.status_code == 400
+    assert "error-summary" in response.text
+    assert "<script>" not in response.text
+    assert await count(db, Proposal) == 0
+    assert await audit_actions(db) == []
+
+
+async def test_ideas_cannot_be_entered_once_the_ballot_is_fixed(db):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    user = await make_user(db, Role.STAFF)
+    draft = rounds.ProposalDraft({"en": "Late"}, {"en": "Too late"}, kallio.id, 1000)
+    with pytest.raises(rounds.DomainError):
+        await rounds.enter_proposal(db, round_, draft, "paper", None, user)
+    with pytest.raises(rounds.DomainError):
+        await rounds.enter_proposal(db, round_, draft, "online", None, user)
+    assert await count(db, Proposal) == 0
