@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.models import AuditRecord
 from app.settings import Settings
+from tests.app.test_html_validity import check_html
 from tests.factories import make_area, make_event, make_user, signed_in_as
 from tests.voting.factories import add_proposal, make_round, move_to
 from tests.voting.test_pb_rounds import form, register_and_sign_in
@@ -536,3 +537,69 @@ async def test_ideas_cannot_be_entered_once_the_ballot_is_fixed(db):
     with pytest.raises(rounds.DomainError):
         await rounds.enter_proposal(db, round_, draft, "online", None, user)
     assert await count(db, Proposal) == 0
+
+
+async def test_the_moderation_pages_in_every_state_are_valid_html(client, db, tmp_path):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    await make_event(db, area=kallio, starts_in=-dt.timedelta(days=1))
+    hidden = await add_proposal(db, round_, kallio, "Rude", 1000, "submitted")
+    reported = await add_proposal(db, round_, kallio, "Benches", 1000, "submitted")
+    await add_proposal(db, round_, kallio, "New", 1000, "submitted", moderation="pending")
+    db.add(ProposalReport(proposal_id=reported.id, reason="<b>rude</b>"))
+    await db.commit()
+    user = await make_user(db, Role.STAFF)
+    await moderation.moderate(
+        db,
+        hidden,
+        moderation.ModerationDecision(moderation.ModerationAction.HIDE, reason={"fi": "Syy"}),
+        user,
+    )
+    await moderation.moderate(
+        db,
+        reported,
+        moderation.ModerationDecision(
+            moderation.ModerationAction.EDIT_TEXT, title={"fi": "Penkit"}, description={"fi": "A"}
+        ),
+        user,
+    )
+    pages = {}
+    for language in ("fi", "sv", "en"):
+        await client.get(f"/?lang={language}")
+        for path in (
+            f"/pb/{round_.slug}/proposals",
+            f"/pb/{round_.slug}/proposals/{hidden.id}",
+        ):
+            pages[f"{language}{path}"] = (await client.get(path)).text
+        pages[f"{language}-report-error"] = (
+            await client.post(
+                f"/pb/{round_.slug}/proposals/{reported.id}/report", data=form(client, reason="")
+            )
+        ).text
+    await signed_in_as(client, db, Role.STAFF)
+    for path in (
+        "/staff/pb/attention",
+        f"/staff/pb/{round_.id}",
+        f"/staff/pb/{round_.id}/proposals/{hidden.id}",
+        f"/staff/pb/{round_.id}/proposals/{reported.id}",
+        f"/staff/pb/{round_.id}/ideas/new",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        pages[path] = response.text
+    pages["hide-error"] = (
+        await client.post(
+            f"/staff/pb/{round_.id}/proposals/{reported.id}/moderation",
+            data=form(client, action="hide"),
+        )
+    ).text
+    pages["enter-error"] = (
+        await client.post(f"/staff/pb/{round_.id}/ideas/new", data=form(client, channel="x"))
+    ).text
+    files = []
+    for number, (label, text) in enumerate(pages.items()):
+        assert "<!doctype html>" in text.lower()[:20], label
+        path = tmp_path / f"page{number}.html"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
+    assert check_html(files) == []
