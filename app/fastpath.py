@@ -24,15 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.middleware import DefineMiddleware
 
+from app.errors import ForbiddenError, NotFoundError
 from app.forms import FormReadError, parse_urlencoded
-from app.security import FORM_TOKEN_CHECKED_BY_HANDLER
-from app.state import RENDERER
+from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER
+from app.state import DATABASE, RENDERER
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # The forms taken this way are a few kilobytes; anything larger is left to the controller.
 MAX_FAST_BODY = 32 * 1024
@@ -65,6 +69,24 @@ async def take_once(request: Request, take: Callable[[], Awaitable[T]]) -> T:
     if raised is not None:
         raise raised
     return await take()
+
+
+async def shown_again(
+    request: Request,
+    page: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    expired: bool = False,
+) -> T:
+    """The form's page again after a refusal, read in a session of its own (a fast-path route's
+    handler gets none injected). When the form's token was refused (`expired`) and the page does
+    not exist, the answer is the expired form's refusal, not "not found"."""
+    async with DATABASE.of(request).sessionmaker() as session:
+        try:
+            return await page(session)
+        except NotFoundError:
+            if expired:
+                raise ForbiddenError(FORM_EXPIRED) from None
+            raise
 
 
 class FastPathMiddleware:

@@ -133,6 +133,11 @@ class Form:
     def add_error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
+    def _missing(self, name: str, *, required: bool, message: str | None = None) -> None:
+        """An empty field: an error when the field is required; nothing otherwise."""
+        if required:
+            self.add_error(name, message or gettext("This field is required."))
+
     def _clean(self, name: str, value: str, *, multiline: bool) -> str | None:
         value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
         if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
@@ -146,8 +151,8 @@ class Form:
         value = self._clean(name, self.raw(name), multiline=multiline)
         if value is None:
             return ""
-        if required and not value:
-            self.add_error(name, gettext("This field is required."))
+        if not value:
+            self._missing(name, required=required)
         elif len(value) > max_length:
             self.add_error(
                 name,
@@ -202,9 +207,7 @@ class Form:
     ) -> int | None:
         value = _SPACES.sub("", self.raw(name).strip())
         if not value:
-            if required:
-                self.add_error(name, gettext("This field is required."))
-            return None
+            return self._missing(name, required=required)
         if not re.fullmatch(r"[+-]?\d{1,12}", value):
             self.add_error(name, gettext("Enter a whole number, such as 120."))
             return None
@@ -223,9 +226,7 @@ class Form:
         "30 000 €", "€30,000", "30.000 EUR", "30 000,00"."""
         value = _CURRENCY.sub("", _SPACES.sub("", self.raw(name).strip()))
         if not value:
-            if required:
-                self.add_error(name, gettext("This field is required."))
-            return None
+            return self._missing(name, required=required)
         value = _NO_CENTS.sub("", value)
         if _GROUPED.fullmatch(value):
             value = re.sub(r"[.,']", "", value)
@@ -252,9 +253,9 @@ class Form:
     def choice(self, name: str, choices: Iterable[str], *, required: bool = True) -> str | None:
         value = self.raw(name).strip()
         if not value:
-            if required:
-                self.add_error(name, gettext("Choose one of the options."))
-            return None
+            return self._missing(
+                name, required=required, message=gettext("Choose one of the options.")
+            )
         if value not in set(choices):
             self.add_error(name, gettext("Choose one of the options."))
             return None
@@ -278,9 +279,7 @@ class Form:
     ) -> dt.date | None:
         value = self.raw(name).strip()
         if not value:
-            if required:
-                self.add_error(name, gettext("This field is required."))
-            return None
+            return self._missing(name, required=required)
         try:
             parsed = dt.date.fromisoformat(value)
         except ValueError:
@@ -298,9 +297,7 @@ class Form:
     def time(self, name: str, *, required: bool = True) -> dt.time | None:
         value = self.raw(name).strip()
         if not value:
-            if required:
-                self.add_error(name, gettext("This field is required."))
-            return None
+            return self._missing(name, required=required)
         if not re.fullmatch(r"\d{1,2}[:.]\d{2}", value):
             self.add_error(name, gettext("Enter a time as hours and minutes, such as 17.30."))
             return None

@@ -20,3 +20,9 @@ def local_path(target: str | None, default: str) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target[:300]
     return default
+
+
+def site_url(request: Request, path: str = "/") -> str:
+    """The absolute address of `path` (which starts with /) on this site, as the request reached
+    it: for QR codes, posters, kiosk links and links in e-mail."""
+    return str(request.base_url).rstrip("/") + path

@@ -6,13 +6,11 @@ from litestar.response import Redirect, Template
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
-from app.errors import ForbiddenError, NotFoundError
-from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
+from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
-from app.qr import qr_svg
-from app.security import FORM_EXPIRED
-from app.state import DATABASE
+from app.qr import qr_image
+from app.requests import site_url
 from surveys import services
 from surveys.answering import (
     AnswerProblem,
@@ -100,11 +98,14 @@ class FeedbackController(Controller):
         token = (submitted.get("token") or [""])[0]
         genuine = services.token_is_genuine(settings.secret_key, slug.lower(), token)
 
-        async def show_again(**options) -> Template:
-            async with DATABASE.of(request).sessionmaker() as session:
-                return await self._page(
+        async def show_again(*, expired: bool = False, **options) -> Template:
+            return await shown_again(
+                request,
+                lambda session: self._page(
                     request, session, settings, slug, values=submitted, **options
-                )
+                ),
+                expired=expired,
+            )
 
         try:
             switch_to = switching_language(submitted)
@@ -118,17 +119,13 @@ class FeedbackController(Controller):
                 return await show_again(token=token if genuine else None)
             taken = await take_once(request, lambda: take_answer(request, submitted))
         except AnswerProblem as problem:
-            try:
-                return await show_again(
-                    errors=problem.errors,
-                    token=token if problem.keep_token and genuine else None,
-                    status_code=problem.status,
-                )
-            except NotFoundError:
-                if problem.expired:
-                    # No such questionnaire: a post without a valid token is refused all the same.
-                    raise ForbiddenError(FORM_EXPIRED) from None
-                raise
+            # No such questionnaire: a post without a valid token is refused all the same.
+            return await show_again(
+                errors=problem.errors,
+                token=token if problem.keep_token and genuine else None,
+                status_code=problem.status,
+                expired=problem.expired,
+            )
         return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
 
     @get("/{slug:str}/thanks")
@@ -141,11 +138,7 @@ class FeedbackController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Response:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
-        return Response(
-            content=qr_svg(public_url(request, questionnaire.slug)),
-            media_type="image/svg+xml",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
+        return qr_image(public_url(request, questionnaire.slug))
 
     @get("/{slug:str}/poster", name="feedback_poster")
     async def poster(
@@ -167,4 +160,4 @@ class FeedbackController(Controller):
 
 
 def public_url(request: Request, slug: str) -> str:
-    return f"{str(request.base_url).rstrip('/')}/f/{slug}"
+    return site_url(request, f"/f/{slug}")

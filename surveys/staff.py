@@ -19,6 +19,7 @@ from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, read_form
 from app.i18n import N_, Formatter, gettext, language_name, localized
+from app.requests import site_url
 from app.spreadsheets import csv_chunks, csv_text
 from app.state import DATABASE
 from surveys import services
@@ -270,7 +271,7 @@ class EventFeedbackController(Controller):
                 responses=await services.response_count(db_session, questionnaire.id),
                 texts=await services.text_answers(db_session, questionnaire, search=search),
                 search=search,
-                public_url=f"{str(request.base_url).rstrip('/')}/f/{questionnaire.slug}",
+                public_url=site_url(request, f"/f/{questionnaire.slug}"),
                 state=services.questionnaire_status(questionnaire),
                 extra_questions=extra,
             )

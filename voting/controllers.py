@@ -28,7 +28,13 @@ from voting.ballots import (
 )
 from voting.board_keys import public_key_pem
 from voting.exports import pabulib_response
-from voting.forms import area_options, read_code_sign_in, read_proposal, read_report
+from voting.forms import (
+    area_options,
+    read_code_sign_in,
+    read_proposal,
+    read_report,
+    require_voting_open,
+)
 from voting.letters import prefilled_sign_in
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
@@ -349,8 +355,7 @@ class RoundsController(Controller):
         oidc = settings.oidc_configured
         form = Form(await read_form(request))
         code, birth_date = read_code_sign_in(form, today_in(settings))
-        if rounds.phase_of(round_) != "voting":
-            form.add_error("form", gettext("Voting is not open in this round."))
+        require_voting_open(form, round_)
         if form.is_valid:
             try:
                 entry, channel = await sign_in_with_code(

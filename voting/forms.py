@@ -162,6 +162,12 @@ def read_codes_format(form: Form) -> str:
     return form.choice("format", ["csv", "sheet"]) or "csv"
 
 
+def require_voting_open(form: Form, round_: Round) -> None:
+    """A form that only counts while voting is open (a code sign-in, an assisted code)."""
+    if rounds.phase_of(round_) != "voting":
+        form.add_error("form", gettext("Voting is not open in this round."))
+
+
 def read_person(form: Form, today: dt.date) -> tuple[str, dt.date | None]:
     """A person on the roll as staff type them from an identity card: the personal identity
     code and the birth date."""

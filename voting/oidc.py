@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError
 from app.i18n import N_
+from app.requests import site_url
 from app.state import SETTINGS
 from voting.models import RollEntry, Round
 from voting.roll import eligibility_problem, find_on_roll
@@ -62,7 +63,7 @@ async def provider(request: Request) -> Provider:
 
 
 def callback_url(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{CALLBACK_PATH}"
+    return site_url(request, CALLBACK_PATH)
 
 
 async def verified_identifier(request: Request, code: str, flow: dict) -> str:

@@ -18,7 +18,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext
-from app.requests import client_address, local_path
+from app.requests import client_address, local_path, site_url
 from voting.models import Resident
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
@@ -84,7 +84,7 @@ class ResidentAccountController(Controller):
     @staticmethod
     def _send_confirmation(request: Request, settings, resident: Resident, target: str) -> None:
         token = confirmation_token(settings.secret_key, resident)
-        link = f"{str(request.base_url).rstrip('/')}/account/confirm?t={token}&next={target}"
+        link = site_url(request, f"/account/confirm?t={token}&next={target}")
         if settings.is_production:
             # No mailer is configured in this version: the link is not logged in production.
             log.warning("resident %s registered; e-mail delivery is not configured", resident.id)

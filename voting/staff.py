@@ -38,6 +38,7 @@ from voting.forms import (
     read_round,
     read_slip,
     read_voting_close,
+    require_voting_open,
     round_form,
 )
 from voting.letters_staff import issue_letters
@@ -289,8 +290,7 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         form = Form(await read_form(request))
         identifier, birth_date = read_person(form, today_in(settings))
-        if rounds.phase_of(round_) != "voting":
-            form.add_error("form", gettext("Voting is not open in this round."))
+        require_voting_open(form, round_)
         if form.is_valid:
             try:
                 code = await issue_assisted_code(

@@ -23,6 +23,7 @@ from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
+from app.requests import site_url
 
 PAGE_SIZE = 30
 ORGANISER_FIELDS = {kind: f"organisers_{kind.value}" for kind in OrganiserKind}
@@ -207,7 +208,7 @@ def feed_entry(request: Request, event: Event) -> FeedEntry:
         summary=localized(event.title),
         description=localized(event.description),
         location=location,
-        url=f"{request.base_url}events/{event.id}".replace("//events", "/events"),
+        url=site_url(request, f"/events/{event.id}"),
         updated_at=event.updated_at,
         categories=(gettext(event.type_enum.label),),
     )

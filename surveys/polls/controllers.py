@@ -10,12 +10,12 @@ from litestar.response import Redirect, ServerSentEvent, Template
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
-from app.errors import ForbiddenError, NotFoundError
-from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
+from app.errors import ForbiddenError
+from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
-from app.qr import qr_svg
-from app.requests import is_htmx
+from app.qr import qr_image
+from app.requests import is_htmx, site_url
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE
 from surveys.polls import services
@@ -41,7 +41,7 @@ POSTER_HELP = N_(
 
 
 def public_url(request: Request, slug: str, query: str = "") -> str:
-    return f"{str(request.base_url).rstrip('/')}/p/{slug}{query}"
+    return site_url(request, f"/p/{slug}{query}")
 
 
 def address_in_language(current: str, slug: str, language: str) -> str:
@@ -136,9 +136,12 @@ class PollController(Controller):
         submitted = await read_form(request)
         kiosk = is_kiosk(submitted)
 
-        async def show_again(errors: dict[str, str], status_code: int) -> Template:
-            async with DATABASE.of(request).sessionmaker() as session:
-                return await self._page(
+        async def show_again(
+            errors: dict[str, str], status_code: int, *, expired: bool = False
+        ) -> Template:
+            return await shown_again(
+                request,
+                lambda session: self._page(
                     request,
                     session,
                     settings,
@@ -147,16 +150,15 @@ class PollController(Controller):
                     errors=errors,
                     values=submitted,
                     status_code=status_code,
-                )
+                ),
+                expired=expired,
+            )
 
         try:
             taken = await take_once(request, lambda: take_vote(request, submitted))
         except FormExpired:
-            try:
-                return await show_again({"": gettext(FORM_EXPIRED)}, 403)
-            except NotFoundError:
-                # No such poll: a post without a valid token is refused all the same.
-                raise ForbiddenError(FORM_EXPIRED) from None
+            # No such poll: a post without a valid token is refused all the same.
+            return await show_again({"": gettext(FORM_EXPIRED)}, 403, expired=True)
         except AlreadyVoted:
             # Not an error to correct: the page says the vote is in, as after the first tap.
             return await show_again({}, 409)
@@ -191,23 +193,21 @@ class PollController(Controller):
             set_language(switch_to)
             request.state.language = switch_to
             request.state.remember_language = True
-        async with DATABASE.of(request).sessionmaker() as session:
-            try:
-                page = await self._page(
-                    request,
-                    session,
-                    settings,
-                    slug,
-                    kiosk=kiosk,
-                    errors=None if accepted else {"": gettext(FORM_EXPIRED)},
-                    values=submitted,
-                    status_code=200 if accepted else 403,
-                    whole_page=True,
-                )
-            except NotFoundError:
-                if accepted:
-                    raise
-                raise ForbiddenError(FORM_EXPIRED) from None
+        page = await shown_again(
+            request,
+            lambda session: self._page(
+                request,
+                session,
+                settings,
+                slug,
+                kiosk=kiosk,
+                errors=None if accepted else {"": gettext(FORM_EXPIRED)},
+                values=submitted,
+                status_code=200 if accepted else 403,
+                whole_page=True,
+            ),
+            expired=not accepted,
+        )
         if is_htmx(request) and accepted and switch_to in LANGUAGES:
             # The address bar follows the language, so that a reload shows the same page.
             page.headers["HX-Replace-Url"] = address_in_language(
@@ -271,11 +271,7 @@ class PollController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Response:
         poll = await services.poll_by_slug(db_session, slug)
-        return Response(
-            content=qr_svg(public_url(request, poll.slug, "?via=qr")),
-            media_type="image/svg+xml",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
+        return qr_image(public_url(request, poll.slug, "?via=qr"))
 
     @get("/{slug:str}/poster", name="poll_poster")
     async def poster(

@@ -16,6 +16,7 @@ from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext, localized
 from app.qr import qr_svg
+from app.requests import site_url
 from app.spreadsheets import csv_text
 from surveys.polls import services
 from surveys.polls.controllers import public_url
@@ -215,7 +216,7 @@ class StaffPollsController(Controller):
             db_session, poll, name, int(area) if area else None
         )
         # Shown once, on this page only: the token opens the kiosk until it is revoked.
-        link = f"{str(request.base_url).rstrip('/')}/kiosk?t={token}"
+        link = site_url(request, f"/kiosk?t={token}")
         return await self._detail(request, db_session, poll.id, kiosk_link=link)
 
     @post("/{poll_id:int}/kiosks/{kiosk_id:int}/revoke", opt={"roles": EDITORS}, status_code=303)
