@@ -105,12 +105,13 @@ async def _round(session, title, phase_days, budgets, official="mes_cost") -> Ro
 
 
 async def _proposals(session, round_: Round, areas) -> None:
-    for area in areas:
-        for title, cost in IDEAS:
+    offered = [(area.id, IDEAS) for area in areas] + [(None, CITY_IDEAS)]
+    for area_id, ideas in offered:
+        for title, cost in ideas:
             session.add(
                 Proposal(
                     round_id=round_.id,
-                    area_id=area.id,
+                    area_id=area_id,
                     title=title,
                     description={code: f"{text}." for code, text in title.items()},
                     estimated_cost=cost,
@@ -120,20 +121,6 @@ async def _proposals(session, round_: Round, areas) -> None:
                     implementation_note={},
                 )
             )
-    for title, cost in CITY_IDEAS:
-        session.add(
-            Proposal(
-                round_id=round_.id,
-                area_id=None,
-                title=title,
-                description={code: f"{text}." for code, text in title.items()},
-                estimated_cost=cost,
-                final_cost=cost,
-                status="accepted",
-                reason={},
-                implementation_note={},
-            )
-        )
     await session.commit()
 
 

@@ -116,6 +116,36 @@ class PollController(Controller):
             headers=headers,
         )
 
+    async def _page_again(
+        self,
+        request: Request,
+        settings: AppSettings,
+        slug: str,
+        submitted: dict[str, list[str]],
+        kiosk: bool,
+        errors: dict[str, str] | None,
+        status_code: int,
+        *,
+        expired: bool,
+        whole_page: bool = False,
+    ) -> Template:
+        """The poll again with the choices sent (a refusal, a language switch)."""
+        return await shown_again(
+            request,
+            lambda session: self._page(
+                request,
+                session,
+                settings,
+                slug,
+                kiosk=kiosk,
+                errors=errors,
+                values=submitted,
+                status_code=status_code,
+                whole_page=whole_page,
+            ),
+            expired=expired,
+        )
+
     @get("/{slug:str}", name="poll")
     async def show(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
@@ -139,19 +169,8 @@ class PollController(Controller):
         async def show_again(
             errors: dict[str, str], status_code: int, *, expired: bool = False
         ) -> Template:
-            return await shown_again(
-                request,
-                lambda session: self._page(
-                    request,
-                    session,
-                    settings,
-                    slug,
-                    kiosk=kiosk,
-                    errors=errors,
-                    values=submitted,
-                    status_code=status_code,
-                ),
-                expired=expired,
+            return await self._page_again(
+                request, settings, slug, submitted, kiosk, errors, status_code, expired=expired
             )
 
         try:
@@ -193,20 +212,16 @@ class PollController(Controller):
             set_language(switch_to)
             request.state.language = switch_to
             request.state.remember_language = True
-        page = await shown_again(
+        page = await self._page_again(
             request,
-            lambda session: self._page(
-                request,
-                session,
-                settings,
-                slug,
-                kiosk=kiosk,
-                errors=None if accepted else {"": gettext(FORM_EXPIRED)},
-                values=submitted,
-                status_code=200 if accepted else 403,
-                whole_page=True,
-            ),
+            settings,
+            slug,
+            submitted,
+            kiosk,
+            None if accepted else {"": gettext(FORM_EXPIRED)},
+            200 if accepted else 403,
             expired=not accepted,
+            whole_page=True,
         )
         if is_htmx(request) and accepted and switch_to in LANGUAGES:
             # The address bar follows the language, so that a reload shows the same page.
