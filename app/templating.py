@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request
-from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
+from app.cookies import private_cookie
 from app.features import event_links, public_links, staff_links, template_directories
 from app.i18n import (
     LANGUAGE_COOKIE,
@@ -111,14 +112,11 @@ class Renderer:
                 return
             state = scope.get("state", {})
             if state.get("remember_language"):
-                cookie = Cookie(
-                    key=LANGUAGE_COOKIE,
-                    value=state["language"],
-                    max_age=ONE_YEAR,
-                    path="/",
-                    httponly=True,
-                    samesite="lax",
+                cookie = private_cookie(
+                    LANGUAGE_COOKIE,
+                    state["language"],
                     secure=https,
+                    max_age=ONE_YEAR,
                 )
                 MutableScopeHeaders.from_message(message).add(
                     "set-cookie", cookie.to_header(header="")

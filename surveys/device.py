@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from app.cookies import private_cookie
 from app.signing import sign, unsign
 
 REMEMBERED = 40
@@ -25,12 +26,10 @@ def remember_cookie(
 ) -> Cookie:
     """The cookie that adds `new_id` to what this device remembers."""
     ids = [str(new_id), *remembered_ids(request, secret, cookie, purpose)][:REMEMBERED]
-    return Cookie(
-        key=cookie,
-        value=sign(secret, purpose, ",".join(ids)),
+    return private_cookie(
+        cookie,
+        sign(secret, purpose, ",".join(ids)),
+        secure=https,
         max_age=ONE_YEAR_SECONDS,
         path=path,
-        httponly=True,
-        samesite="lax",
-        secure=https,
     )

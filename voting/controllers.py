@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from app.cookies import private_cookie
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
@@ -476,26 +476,24 @@ class RoundsController(Controller):
             ),
             cookies=[
                 # The receipt for the thank-you page only; it names the entry, not the voter.
-                Cookie(
-                    key=RECEIPT_COOKIE,
-                    value=sign(settings.secret_key, "pb-receipt", f"{round_.slug}.{receipt}"),
-                    httponly=True,
-                    samesite="lax",
+                private_cookie(
+                    RECEIPT_COOKIE,
+                    sign(settings.secret_key, "pb-receipt", f"{round_.slug}.{receipt}"),
                     secure=settings.https,
-                    path=f"/pb/{slug}/voted",
                     max_age=RECEIPT_SECONDS,
+                    path=f"/pb/{slug}/voted",
                 )
             ],
         )
         response.delete_cookie(VOTER_COOKIE, path="/pb/")
         response.set_cookie(
-            key=VOTED_COOKIE,
-            value=sign(settings.secret_key, "pb-voted", round_.slug),
-            httponly=True,
-            samesite="lax",
-            secure=settings.https,
-            path=f"/pb/{slug}/",
-            max_age=RECEIPT_SECONDS,
+            private_cookie(
+                VOTED_COOKIE,
+                sign(settings.secret_key, "pb-voted", round_.slug),
+                secure=settings.https,
+                max_age=RECEIPT_SECONDS,
+                path=f"/pb/{slug}/",
+            )
         )
         return response
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from app.cookies import private_cookie
 from app.dependencies import AppSettings, DbSession
 from app.forms import Form
 from app.i18n import N_, gettext
@@ -44,6 +43,19 @@ FLOW_COOKIE = "tori_oidc"
 FLOW_SECONDS = 10 * 60
 
 
+def flow_cookie_value(secret: str, flow: dict) -> str:
+    """The sign-in in progress, signed with the time of signing."""
+    return sign(secret, "oidc-flow", json.dumps(flow))
+
+
+def read_flow(secret: str, value: str | None) -> dict | None:
+    """The sign-in in progress; None when the cookie is missing, altered, or older than
+    FLOW_SECONDS (itsdangerous checks the age)."""
+    raw = unsign(secret, "oidc-flow", value, max_length=1000, max_age=FLOW_SECONDS)
+    flow = json.loads(raw) if raw else None
+    return flow if isinstance(flow, dict) else None
+
+
 class IdentifyController(Controller):
     path = "/pb"
 
@@ -62,7 +74,6 @@ class IdentifyController(Controller):
             "state": generate_token(32),
             "nonce": generate_token(32),
             "verifier": generate_token(64),
-            "expires": int(time.time()) + FLOW_SECONDS,
         }
         target = add_params_to_uri(
             found.authorization_endpoint,
@@ -77,15 +88,13 @@ class IdentifyController(Controller):
                 "code_challenge_method": "S256",
             },
         )
-        cookie = Cookie(
-            key=FLOW_COOKIE,
-            value=sign(settings.secret_key, "oidc-flow", json.dumps(flow)),
-            httponly=True,
+        cookie = private_cookie(
             # The provider sends the browser back with a top-level GET: Lax lets the cookie come.
-            samesite="lax",
+            FLOW_COOKIE,
+            flow_cookie_value(settings.secret_key, flow),
             secure=settings.https,
-            path=CALLBACK_PATH,
             max_age=FLOW_SECONDS,
+            path=CALLBACK_PATH,
         )
         return Redirect(path=target, status_code=303, cookies=[cookie])
 
@@ -93,20 +102,10 @@ class IdentifyController(Controller):
     async def callback(
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Redirect | Template:
-        raw = unsign(
-            settings.secret_key, "oidc-flow", request.cookies.get(FLOW_COOKIE), max_length=1000
-        )
-        flow = json.loads(raw) if raw else None
+        flow = read_flow(settings.secret_key, request.cookies.get(FLOW_COOKIE))
         state = request.query_params.get("state", "")
         code = request.query_params.get("code", "")
-        if (
-            not flow
-            or flow["expires"] < time.time()
-            or not state
-            or state != flow["state"]
-            or not code
-            or len(code) > 2000
-        ):
+        if not flow or not state or state != flow["state"] or not code or len(code) > 2000:
             raise IdentificationError(N_("The identification did not succeed. Try again."))
         round_ = await rounds.round_by_slug(db_session, flow["round"])
         try:

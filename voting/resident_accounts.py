@@ -4,7 +4,6 @@ an address, signing in, the session cookie, and what an account holds, downloads
 from __future__ import annotations
 
 import logging
-import time
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.accounts.services import LoginFailedError, SignInGuard, normalise_email
+from app.cookies import private_cookie
 from app.database import utcnow
 from app.i18n import N_
 from app.signing import sign, unsign
@@ -32,30 +32,29 @@ def sign_in_first(then: str) -> Redirect:
 
 
 def session_cookie(settings, resident: Resident) -> Cookie:
-    expires = int(time.time()) + SESSION_SECONDS
-    value = sign(
-        settings.secret_key, "resident", f"{resident.id}.{resident.session_generation}.{expires}"
-    )
-    return Cookie(
-        key=RESIDENT_COOKIE,
-        value=value,
-        httponly=True,
-        samesite="lax",
+    """Signed with the time of signing: itsdangerous refuses it after SESSION_SECONDS."""
+    value = sign(settings.secret_key, "resident", f"{resident.id}.{resident.session_generation}")
+    return private_cookie(
+        RESIDENT_COOKIE,
+        value,
         secure=settings.https,
-        path="/",
         max_age=SESSION_SECONDS,
     )
 
 
 async def current_resident(request: Request, session: AsyncSession, secret: str) -> Resident | None:
-    value = unsign(secret, "resident", request.cookies.get(RESIDENT_COOKIE), max_length=200)
+    value = unsign(
+        secret,
+        "resident",
+        request.cookies.get(RESIDENT_COOKIE),
+        max_length=200,
+        max_age=SESSION_SECONDS,
+    )
     if not value:
         return None
     try:
-        resident_id, generation, expires = (int(part) for part in value.split("."))
+        resident_id, generation = (int(part) for part in value.split("."))
     except ValueError:
-        return None
-    if expires < time.time():
         return None
     resident = await session.get(Resident, resident_id)
     if resident is None or resident.session_generation != generation:
@@ -64,17 +63,16 @@ async def current_resident(request: Request, session: AsyncSession, secret: str)
 
 
 def confirmation_token(secret: str, resident: Resident) -> str:
-    expires = int(time.time()) + CONFIRM_SECONDS
-    return sign(secret, "resident-confirm", f"{resident.id}.{resident.email}.{expires}")
+    """Signed with the time of signing: itsdangerous refuses it after CONFIRM_SECONDS."""
+    return sign(secret, "resident-confirm", f"{resident.id}.{resident.email}")
 
 
 async def confirm(session: AsyncSession, secret: str, token: str) -> Resident | None:
-    value = unsign(secret, "resident-confirm", token, max_length=600)
+    value = unsign(secret, "resident-confirm", token, max_length=600, max_age=CONFIRM_SECONDS)
     if not value:
         return None
-    resident_id, _, rest = value.partition(".")
-    email, _, expires = rest.rpartition(".")
-    if not resident_id.isdecimal() or not expires.isdecimal() or int(expires) < time.time():
+    resident_id, _, email = value.partition(".")
+    if not resident_id.isdecimal():
         return None
     resident = await session.get(Resident, int(resident_id))
     if resident is None or resident.email != email:

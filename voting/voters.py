@@ -5,13 +5,13 @@ the day that eligibility by age is reckoned on."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from app.cookies import private_cookie
 from app.signing import sign, unsign
 from voting.models import RollEntry, Round
 from voting.tally.board import CHANNELS
@@ -37,33 +37,29 @@ class Voter:
 
 
 def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Cookie:
-    expires = int(time.time()) + VOTER_SECONDS
+    """Signed with the time of signing: itsdangerous refuses it after VOTER_SECONDS."""
     area = entry.area_id if entry.area_id is not None else ""
-    value = f"{round_.id}.{entry.id}.{channel}.{area}.{expires}"
-    return Cookie(
-        key=VOTER_COOKIE,
-        value=sign(settings.secret_key, "pb-voter", value),
-        httponly=True,
-        samesite="lax",
+    value = f"{round_.id}.{entry.id}.{channel}.{area}"
+    return private_cookie(
+        VOTER_COOKIE,
+        sign(settings.secret_key, "pb-voter", value),
         secure=settings.https,
-        path="/pb/",
         max_age=VOTER_SECONDS,
+        path="/pb/",
     )
 
 
 def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | None:
     """The voter signed in to this round, or None."""
-    value = unsign(secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200)
-    if not value or value.count(".") != 4:
+    value = unsign(
+        secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200, max_age=VOTER_SECONDS
+    )
+    if not value or value.count(".") != 3:
         return None
-    round_id, roll_id, channel, area, expires = value.split(".")
-    if round_id != str(round_.id) or not roll_id.isdecimal() or not expires.isdecimal():
+    round_id, roll_id, channel, area = value.split(".")
+    if round_id != str(round_.id) or not roll_id.isdecimal():
         return None
-    if (
-        int(expires) < time.time()
-        or channel not in CHANNELS
-        or not (area == "" or area.isdecimal())
-    ):
+    if channel not in CHANNELS or not (area == "" or area.isdecimal()):
         return None
     return Voter(int(roll_id), channel, int(area) if area else None)
 

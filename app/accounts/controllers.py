@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -9,6 +8,7 @@ from app.accounts import services
 from app.accounts.guards import ADMINS, READERS, current_user, signed_in_staff
 from app.accounts.middleware import SESSION_COOKIE
 from app.accounts.models import Role
+from app.cookies import private_cookie
 from app.dependencies import AppSettings, DbSession, SignInGuardDependency
 from app.errors import DomainError
 from app.forms import Form, read_form
@@ -62,13 +62,10 @@ class SignInController(Controller):
                     path=destination,
                     status_code=303,
                     cookies=[
-                        Cookie(
-                            key=SESSION_COOKIE,
-                            value=token,
-                            httponly=True,
-                            samesite="lax",
+                        private_cookie(
+                            SESSION_COOKIE,
+                            token,
                             secure=settings.https,
-                            path="/",
                             max_age=int(services.SESSION_LIFETIME.total_seconds()),
                         )
                     ],

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
 
 from app.areas.services import list_areas
+from app.cookies import private_cookie
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
@@ -34,6 +35,8 @@ from surveys.polls.votes import (
 from surveys.posters import poster
 
 KIOSK_RESET_SECONDS = 8
+# A kiosk tablet stays set up for a season of pop-ups; staff revoke it sooner when it is lost.
+KIOSK_COOKIE_SECONDS = 90 * 24 * 3600
 POSTER_CALL = N_("Quick poll – answer with one tap!")
 POSTER_HELP = N_(
     "Scan the code with your phone's camera or open the address. No registration; you answer anonymously."
@@ -336,12 +339,17 @@ class KioskStartController(Controller):
         if kiosk is None:
             raise ForbiddenError(KIOSK_REVOKED)
         poll = await services.get_poll(db_session, kiosk.poll_id)
-        secure = "; Secure" if settings.https else ""
         return Redirect(
             path=f"/p/{poll.slug}/kiosk",
             status_code=303,
-            headers={
-                "Set-Cookie": f"{KIOSK_COOKIE}={token}; Max-Age={90 * 24 * 3600}; Path=/p; HttpOnly; SameSite=Lax{secure}",
-                "Referrer-Policy": "no-referrer",
-            },
+            cookies=[
+                private_cookie(
+                    KIOSK_COOKIE,
+                    token,
+                    secure=settings.https,
+                    max_age=KIOSK_COOKIE_SECONDS,
+                    path="/p",
+                )
+            ],
+            headers={"Referrer-Policy": "no-referrer"},
         )
