@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from litestar import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -230,7 +231,7 @@ class _ForAsyncpg:
 
 
 _ASYNCPG = asyncpg_dialect()
-_compiled_for_asyncpg: dict[Executable, _ForAsyncpg] = {}
+_compiled_for_asyncpg: LRUCache[Executable, _ForAsyncpg] = LRUCache(maxsize=256)
 
 
 def for_asyncpg(statement: Executable) -> _ForAsyncpg:

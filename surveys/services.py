@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import random
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import Date, Integer, String, bindparam, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -182,20 +182,24 @@ def instrument_of(form: Questionnaire | AnsweringForm) -> Instrument | None:
 
 
 # Versions and instruments never change once stored, so each process keeps them parsed.
-_parsed_versions: dict[int, tuple[Question, ...]] = {}
-_parsed_instruments: dict[int, Instrument] = {}
+_parsed_versions: LRUCache[int, tuple[Question, ...]] = LRUCache(maxsize=256)
+_parsed_instruments: LRUCache[int, Instrument] = LRUCache(maxsize=64)
 
 
 def _version_questions(version_id: int, questions: list[dict]) -> tuple[Question, ...]:
-    if version_id not in _parsed_versions:
-        _parsed_versions[version_id] = tuple(parse_question(data, "question") for data in questions)
-    return _parsed_versions[version_id]
+    parsed = _parsed_versions.get(version_id)
+    if parsed is None:
+        parsed = _parsed_versions[version_id] = tuple(
+            parse_question(data, "question") for data in questions
+        )
+    return parsed
 
 
 def _instrument(instrument_id: int, definition: dict) -> Instrument:
-    if instrument_id not in _parsed_instruments:
-        _parsed_instruments[instrument_id] = parse_instrument(definition)
-    return _parsed_instruments[instrument_id]
+    parsed = _parsed_instruments.get(instrument_id)
+    if parsed is None:
+        parsed = _parsed_instruments[instrument_id] = parse_instrument(definition)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -252,26 +256,27 @@ async def load_answering_form(session: Executor, slug: str) -> AnsweringForm:
     row = (await session.execute(_ANSWERING_FORM, {"slug": slug.lower()})).first()
     if row is None:
         raise NotFoundError(N_("No such questionnaire."))
-    if row.version_id not in _parsed_versions:
+    version_questions = _parsed_versions.get(row.version_id)
+    if version_questions is None:
         questions = await session.scalar(
             select(TemplateVersion.questions).where(TemplateVersion.id == row.version_id)
         )
-        _version_questions(row.version_id, questions)
+        version_questions = _version_questions(row.version_id, questions)
     instrument = None
     if row.instrument_id is not None:
-        if row.instrument_id not in _parsed_instruments:
+        instrument = _parsed_instruments.get(row.instrument_id)
+        if instrument is None:
             definition = await session.scalar(
                 select(InstrumentRecord.definition).where(InstrumentRecord.id == row.instrument_id)
             )
-            _instrument(row.instrument_id, definition)
-        instrument = _parsed_instruments[row.instrument_id]
+            instrument = _instrument(row.instrument_id, definition)
     return AnsweringForm(
         id=row.id,
         slug=row.slug,
         event_id=row.event_id,
         opens_at=row.opens_at,
         closes_at=row.closes_at,
-        version_questions=_parsed_versions[row.version_id],
+        version_questions=version_questions,
         extra_questions=tuple(
             parse_question(data, "extra question") for data in row.extra_questions
         ),
@@ -284,12 +289,11 @@ _AREA_OPTIONS = select(Area.slug, Area.name)
 
 # Areas change a few times a year; each process reads them again at most every AREA_CACHE_SECONDS.
 AREA_CACHE_SECONDS = 30.0
-_area_cache: tuple[float, list[Option]] | None = None
+_area_cache: TTLCache[str, list[Option]] = TTLCache(maxsize=1, ttl=AREA_CACHE_SECONDS)
 
 
 def forget_cached_areas() -> None:
-    global _area_cache  # noqa: PLW0603 - a per-process cache
-    _area_cache = None
+    _area_cache.clear()
 
 
 def counted_answers(
@@ -305,12 +309,11 @@ def counted_answers(
 
 async def current_area_options(session: Executor) -> list[Option]:
     """The areas as answer options, read again at most every AREA_CACHE_SECONDS."""
-    global _area_cache  # noqa: PLW0603 - a per-process cache
-    now = time.monotonic()
-    if _area_cache is None or now - _area_cache[0] >= AREA_CACHE_SECONDS:
+    options = _area_cache.get("areas")
+    if options is None:
         rows = await session.execute(_AREA_OPTIONS)
-        _area_cache = (now, area_options([(row.slug, row.name) for row in rows]))
-    return _area_cache[1]
+        options = _area_cache["areas"] = area_options([(row.slug, row.name) for row in rows])
+    return options
 
 
 # --- per-event questionnaires ----------------------------------------------------------------

@@ -3,6 +3,7 @@ results page's context (rendered once per publication and language), and the wor
 
 from __future__ import annotations
 
+from cachetools import LRUCache
 from litestar import Request
 from markupsafe import Markup
 
@@ -32,7 +33,7 @@ def mix_scheduler(request: Request) -> MixScheduler:
 
 # Rendered result tables, per process: (publication id, board digest, language, follow-up
 # states) -> HTML. A publication never changes, so neither does its table in one language.
-_RENDERED: dict[tuple, Markup] = {}
+_RENDERED: LRUCache[tuple, Markup] = LRUCache(maxsize=64)
 
 
 async def results_context(
@@ -57,7 +58,5 @@ async def results_context(
         template = renderer.environment.get_template("pb/_results_parts.html")
         parts = Markup(template.render(**context))  # noqa: S704 - autoescaped template output
         if cache_key:
-            if len(_RENDERED) >= 64:
-                _RENDERED.clear()
             _RENDERED[cache_key] = parts
     return {**context, "parts_html": parts}

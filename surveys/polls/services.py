@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Date, Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -129,7 +129,6 @@ class VotingPoll:
     closes_at: dt.datetime
     visibility: str
     questions: tuple[Question, ...]
-    read_at: float = field(default=0.0, compare=False)
 
 
 def poll_status(poll: Poll | VotingPoll, now: dt.datetime | None = None) -> PollStatus:
@@ -366,7 +365,9 @@ async def active_kiosk(session: AsyncSession, token: str | None) -> PollKiosk | 
 
 # --- casting votes --------------------------------------------------------------------------
 
-_voting_polls: dict[str, VotingPoll] = {}
+# Public links are answered from a copy kept CACHE_SECONDS per process (the storing statement
+# checks the poll's revision, so a stale copy never stores a vote against a changed poll).
+_voting_polls: TTLCache[str, VotingPoll] = TTLCache(maxsize=1000, ttl=CACHE_SECONDS)
 
 
 def forget_cached_polls() -> None:
@@ -387,8 +388,8 @@ _VOTING_POLL = select(
 async def voting_poll(connection: Executor, slug: str, *, fresh: bool = False) -> VotingPoll:
     """The poll behind a public link, cached per process for a few seconds."""
     slug = slug.lower()
-    cached = _voting_polls.get(slug)
-    if cached and not fresh and time.monotonic() - cached.read_at < CACHE_SECONDS:
+    cached = None if fresh else _voting_polls.get(slug)
+    if cached is not None:
         return cached
     if len(slug) > 16:
         raise NotFoundError(N_("No such poll."))
@@ -403,10 +404,7 @@ async def voting_poll(connection: Executor, slug: str, *, fresh: bool = False) -
         closes_at=found["closes_at"],
         visibility=found["visibility"],
         questions=parse_questions(found["questions"]),
-        read_at=time.monotonic(),
     )
-    if len(_voting_polls) > 1000:
-        _voting_polls.clear()
     _voting_polls[slug] = poll
     return poll
 
