@@ -33,7 +33,7 @@ from litestar.middleware import DefineMiddleware
 from app.errors import ForbiddenError, NotFoundError
 from app.forms import FormReadError, parse_urlencoded
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER
-from app.state import DATABASE, RENDERER
+from app.state import DATABASE, RENDERER, SETTINGS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,7 +101,7 @@ class FastPathMiddleware:
             scope["method"] != "POST"
             or content_type != b"application/x-www-form-urlencoded"
             or headers.get(b"hx-request")
-            or not scope["litestar_app"].state.settings.fast_path
+            or not SETTINGS.of(scope["litestar_app"]).fast_path
         ):
             await self.app(scope, receive, send)
             return

@@ -16,7 +16,7 @@ from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.requests import client_address, is_htmx
 from app.signing import sign, unsign
-from app.state import DATABASE, LIMITER, RENDERER
+from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
 from voting import moderation, published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
@@ -38,7 +38,7 @@ from voting.forms import (
 from voting.letters import prefilled_sign_in
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
-from voting.pages import mix_scheduler, results_context, round_context
+from voting.pages import MIX_SCHEDULER, results_context, round_context
 from voting.publication import (
     check_receipt,
     checkpoints,
@@ -61,17 +61,12 @@ from voting.voters import (
     voter_cookie,
 )
 
-
-def ballot_cache(request: Request) -> BallotCache:
-    state = request.app.state
-    if "ballot_cache" not in state:
-        state.ballot_cache = BallotCache()
-    return state.ballot_cache
+# The rounds and ballot parts each worker keeps while voting is open.
+BALLOT_CACHE: Slot[BallotCache] = Slot("ballot_cache", lambda _app: BallotCache())
 
 
 def code_guard(request: Request) -> CodeGuard:
-    state = request.app.state
-    return CodeGuard(limiter=state.limiter, secret=state.settings.secret_key)
+    return CodeGuard(limiter=LIMITER.of(request), secret=SETTINGS.of(request).secret_key)
 
 
 def already_voted_page(request: Request, _error: AlreadyVotedError) -> Template:
@@ -399,7 +394,7 @@ class RoundsController(Controller):
     async def _ballot_page(
         self, request, db_session, round_, voter, fields=None, status=200, template="pb/ballot.html"
     ):
-        parts = await ballot_cache(request).parts(db_session, round_, voter.area_id)
+        parts = await BALLOT_CACHE.of(request).parts(db_session, round_, voter.area_id)
         read = read_ballot(round_, parts, fields or {})
         return Template(
             template_name=template,
@@ -416,7 +411,7 @@ class RoundsController(Controller):
     async def ballot(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
-        round_ = await ballot_cache(request).round(db_session, slug)
+        round_ = await BALLOT_CACHE.of(request).round(db_session, slug)
         voter = self._voter(request, settings, round_)
         await check_not_voted(db_session, round_, voter.roll_id)
         return await self._ballot_page(request, db_session, round_, voter)
@@ -426,7 +421,7 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
         """Recalculate (no JavaScript), the running total (htmx), or on to the review page."""
-        round_ = await ballot_cache(request).round(db_session, slug)
+        round_ = await BALLOT_CACHE.of(request).round(db_session, slug)
         voter = self._voter(request, settings, round_)
         fields = await read_form(request)
         action = (fields.get("action") or [""])[0]
@@ -449,7 +444,7 @@ class RoundsController(Controller):
     async def cast(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        cache = ballot_cache(request)
+        cache = BALLOT_CACHE.of(request)
         round_ = await cache.round(db_session, slug)
         voter = self._voter(request, settings, round_)
         fields = await read_form(request)
@@ -467,7 +462,7 @@ class RoundsController(Controller):
         )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).
-        scheduler = mix_scheduler(request)
+        scheduler = MIX_SCHEDULER.of(request)
         response = Redirect(
             path=f"/pb/{slug}/voted",
             status_code=303,

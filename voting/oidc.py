@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import DomainError
 from app.i18n import N_
 from app.requests import site_url
-from app.state import SETTINGS
+from app.state import SETTINGS, Slot
 from voting.models import RollEntry, Round
 from voting.roll import eligibility_problem, find_on_roll
 
@@ -40,10 +40,14 @@ class Provider:
     fetched_at: float
 
 
+# The provider's endpoints each worker keeps (fetched again after an hour).
+OIDC_PROVIDER: Slot[Provider] = Slot("oidc_provider")
+
+
 async def provider(request: Request) -> Provider:
     """The identity provider's endpoints, from its discovery document (kept for an hour)."""
     settings = SETTINGS.of(request)
-    known = request.app.state.get("oidc_provider")
+    known = OIDC_PROVIDER.get(request)
     if known and time.monotonic() - known.fetched_at < 3600:
         return known
     url = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
@@ -58,7 +62,7 @@ async def provider(request: Request) -> Provider:
         jwks_uri=document["jwks_uri"],
         fetched_at=time.monotonic(),
     )
-    request.app.state.oidc_provider = found
+    OIDC_PROVIDER.set(request, found)
     return found
 
 

@@ -4,10 +4,10 @@ results page's context (rendered once per publication and language), and the wor
 from __future__ import annotations
 
 from cachetools import LRUCache
-from litestar import Request
 from markupsafe import Markup
 
 from app.i18n import current_language
+from app.state import SETTINGS, Slot
 from voting import rounds
 from voting.mixing import MixScheduler
 from voting.models import Round
@@ -24,11 +24,10 @@ def round_context(round_: Round) -> dict:
     }
 
 
-def mix_scheduler(request: Request) -> MixScheduler:
-    state = request.app.state
-    if "mix_scheduler" not in state:
-        state.mix_scheduler = MixScheduler(state.settings.mix_batch)
-    return state.mix_scheduler
+# Each worker's schedule of moving pending ballots into the log.
+MIX_SCHEDULER: Slot[MixScheduler] = Slot(
+    "mix_scheduler", lambda app: MixScheduler(SETTINGS.of(app).mix_batch)
+)
 
 
 # Rendered result tables, per process: (publication id, board digest, language, follow-up

@@ -18,6 +18,7 @@ from app.cookies import private_cookie
 from app.database import utcnow
 from app.i18n import N_
 from app.signing import sign, unsign
+from app.state import LIMITER, SETTINGS
 from voting.models import Proposal, Resident, Round
 
 log = logging.getLogger("tori.residents")
@@ -84,8 +85,9 @@ async def confirm(session: AsyncSession, secret: str, token: str) -> Resident | 
 
 
 def resident_guard(request: Request) -> SignInGuard:
-    state = request.app.state
-    return SignInGuard(limiter=state.limiter, secret=state.settings.secret_key, purpose="resident")
+    return SignInGuard(
+        limiter=LIMITER.of(request), secret=SETTINGS.of(request).secret_key, purpose="resident"
+    )
 
 
 async def register_resident(

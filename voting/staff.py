@@ -43,7 +43,7 @@ from voting.forms import (
 )
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
-from voting.pages import mix_scheduler, results_context
+from voting.pages import MIX_SCHEDULER, results_context
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
     MAX_ROLL_BYTES,
@@ -625,7 +625,7 @@ class StaffRoundsController(Controller):
         if outcome == "joined":
             # The slip's ballot is pending like an online one: a mix attempt after the response.
             page.background = BackgroundTask(
-                mix_scheduler(request).after_cast,
+                MIX_SCHEDULER.of(request).after_cast,
                 DATABASE.of(request),
                 RoundRef(round_.id, round_.slug),
             )

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from app.database import Database, utcnow
 from app.errors import DomainError
 from app.migrate import upgrade_to_head
+from app.state import DATABASE
 from app.web import create_app
 from surveys import services
 from surveys.models import FeedbackPending, FeedbackResponse, FeedbackTally
@@ -261,7 +262,7 @@ async def sqlite_client(settings, sqlite_template, tmp_path, fast_path) -> Async
     app = create_app(served)
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         client.follow_redirects = False
-        yield client, app.state.db
+        yield client, DATABASE.of(app)
 
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "controller"], indirect=True)

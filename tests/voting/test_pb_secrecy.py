@@ -46,6 +46,7 @@ from tests.voting.factories import (
 from voting.ballots import cast_ballot
 from voting.mixing import BallotLog, mix_round
 from voting.models import Ballot, LogHead, PendingBallot, RollEntry, VotingCode
+from voting.pages import MIX_SCHEDULER
 from voting.roll import issue_assisted_code, person_hash
 from voting.tally.board import check_log
 
@@ -127,7 +128,7 @@ async def cast_everyone(client, database, db, round_, proposals, entries, rng):
                 },
             )
             assert cast.status_code == 303, cast.text
-            await client.app.state.mix_scheduler.idle()  # the attempt the cast started
+            await MIX_SCHEDULER.of(client.app).idle()  # the attempt the cast started
             (truth[entry.id],) = await all_trackers(db, round_.id) - before
         else:
             if way == 1:  # the generic service (SQLite's path, paper ballots)
