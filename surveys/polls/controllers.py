@@ -21,7 +21,7 @@ from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token
 from app.state import DATABASE
 from surveys.polls import services
 from surveys.polls.live import POLL_NOTIFIER, live_updates
-from surveys.polls.services import Channel, PollStatus
+from surveys.polls.services import PollChannel, PollStatus
 from surveys.polls.votes import (
     KIOSK_COOKIE,
     KIOSK_REVOKED,
@@ -99,9 +99,9 @@ class PollController(Controller):
             "errors": errors or {},
             "values": values or {},
             "token": services.new_vote_token(settings.secret_key, poll.slug),
-            "channel": Channel.KIOSK
+            "channel": PollChannel.KIOSK
             if kiosk
-            else (Channel.QR if via == Channel.QR else Channel.LINK),
+            else (PollChannel.QR if via == PollChannel.QR else PollChannel.LINK),
             "area": area if area.isdecimal() and len(area) < 10 else "",
             "kiosk": kiosk,
             "results_public": services.results_public(poll),

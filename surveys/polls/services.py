@@ -59,7 +59,7 @@ class Visibility(StrEnum):
     STAFF = "staff"
 
 
-class Channel(StrEnum):
+class PollChannel(StrEnum):
     """How a vote came in (stored in `poll_vote.channel` and `poll_choice.channel`)."""
 
     QR = "qr"
@@ -68,7 +68,7 @@ class Channel(StrEnum):
 
 
 VISIBILITIES = tuple(Visibility)
-POLL_CHANNELS = tuple(Channel)
+POLL_CHANNELS = tuple(PollChannel)
 TOKEN_PURPOSE = "poll-vote"  # noqa: S105 - a MAC purpose label, not a secret
 # A poll's definition is read again by each process at most this often (edits also bump the
 # revision, which the storing statement checks, so an outdated copy never stores a vote).

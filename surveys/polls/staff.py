@@ -30,9 +30,9 @@ VISIBILITY_LABELS = {
     services.Visibility.STAFF: N_("Staff only"),
 }
 CHANNEL_LABELS = {
-    services.Channel.QR: N_("QR code"),
-    services.Channel.LINK: N_("Link"),
-    services.Channel.KIOSK: N_("Kiosk"),
+    services.PollChannel.QR: N_("QR code"),
+    services.PollChannel.LINK: N_("Link"),
+    services.PollChannel.KIOSK: N_("Kiosk"),
 }
 
 

@@ -27,7 +27,7 @@ from surveys.definitions import read_answers
 from surveys.device import remember_cookie, remembered_ids
 from surveys.polls import services
 from surveys.polls.live import POLL_NOTIFIER
-from surveys.polls.services import CastOutcome, Channel, PollStatus, VotingPoll
+from surveys.polls.services import CastOutcome, PollChannel, PollStatus, VotingPoll
 
 VOTED_COOKIE = "tori_voted"
 VOTED_PURPOSE = "voted-polls"
@@ -75,7 +75,7 @@ def voted_ids(request: Request, secret: str) -> list[str]:
 
 
 def is_kiosk(submitted: dict[str, list[str]]) -> bool:
-    return (submitted.get("channel") or [""])[0] == Channel.KIOSK
+    return (submitted.get("channel") or [""])[0] == PollChannel.KIOSK
 
 
 async def take_vote(request: Request, submitted: dict[str, list[str]]) -> Taken:
@@ -166,7 +166,7 @@ async def check_ballot(
     return services.PollBallot(
         poll=poll,
         token=token,
-        channel=channel if channel in services.POLL_CHANNELS else Channel.LINK,
+        channel=channel if channel in services.POLL_CHANNELS else PollChannel.LINK,
         language=language,
         voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
         rows=services.ballot_rows(poll.questions, answers),

@@ -67,7 +67,7 @@ def ballot(poll: polls.VotingPoll, token: str, **changes) -> polls.PollBallot:
     values = {
         "poll": poll,
         "token": token,
-        "channel": polls.Channel.QR,
+        "channel": polls.PollChannel.QR,
         "language": "fi",
         "voted_on": utcnow().date(),
         "rows": [("__responses__", ""), ("q1", "o1")],
