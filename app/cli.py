@@ -23,12 +23,11 @@ async def _migrate(settings: Settings) -> None:
 
 async def _seed_demo(settings: Settings) -> None:
     from app.accounts.services import ensure_admin  # noqa: PLC0415
-    from app.database import Database  # noqa: PLC0415
+    from app.database import command_session  # noqa: PLC0415
     from app.demo import seed_areas, seed_events  # noqa: PLC0415
     from app.features import load_features  # noqa: PLC0415
 
-    database = Database(settings.database_url)
-    async with database.sessionmaker() as session:
+    async with command_session(settings.database_url) as session:
         areas = await seed_areas(session)
         created = await seed_events(session, areas, timezone=settings.timezone)
         _user, password = await ensure_admin(session, DEMO_ADMIN_EMAIL, "Demo Admin")
@@ -36,7 +35,6 @@ async def _seed_demo(settings: Settings) -> None:
         for feature in load_features():
             if feature.seed_demo is not None:
                 print(await feature.seed_demo(session, settings))
-    await database.dispose()
     if password:
         print(f"Staff admin: {DEMO_ADMIN_EMAIL}  one-time password: {password}")
         print("Sign in at /staff/login; you will be asked to choose your own password.")
@@ -47,7 +45,7 @@ async def _seed_demo(settings: Settings) -> None:
 async def _create_admin(settings: Settings, email: str, name: str) -> int:
     from app.accounts.models import Role  # noqa: PLC0415
     from app.accounts.services import create_user  # noqa: PLC0415
-    from app.database import Database  # noqa: PLC0415
+    from app.database import command_session  # noqa: PLC0415
     from app.errors import DomainError  # noqa: PLC0415
     from app.forms import Form  # noqa: PLC0415
 
@@ -58,31 +56,24 @@ async def _create_admin(settings: Settings, email: str, name: str) -> int:
         for field, message in form.errors.items():
             print(f"{field}: {message}", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
     try:
-        async with database.sessionmaker() as session:
+        async with command_session(settings.database_url) as session:
             _user, password = await create_user(
                 session, email=email, display_name=name, role=Role.ADMIN
             )
     except DomainError as error:
         print(error.translated(), file=sys.stderr)
         return 2
-    finally:
-        await database.dispose()
     print(f"Admin {email} created. One-time password: {password}")
     return 0
 
 
 async def _retention(settings: Settings, dry_run: bool) -> int:
-    from app.database import Database, utcnow  # noqa: PLC0415
+    from app.database import command_session, utcnow  # noqa: PLC0415
     from app.retention import apply_retention  # noqa: PLC0415
 
-    database = Database(settings.database_url)
-    try:
-        async with database.sessionmaker() as session:
-            removed = await apply_retention(session, settings, utcnow(), dry_run=dry_run)
-    finally:
-        await database.dispose()
+    async with command_session(settings.database_url) as session:
+        removed = await apply_retention(session, settings, utcnow(), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for item in removed:
         print(f"{verb} {item.count}: {item.what}")

@@ -183,6 +183,18 @@ class Database:
 # --- Core statements on a plain asyncpg connection ----------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def command_session(url: str) -> AsyncIterator[AsyncSession]:
+    """A session for one run of a command-line command, on a database opened for the run and
+    closed after it, however the run ends."""
+    database = Database(url)
+    try:
+        async with database.sessionmaker() as session:
+            yield session
+    finally:
+        await database.dispose()
+
+
 @dataclass(frozen=True)
 class _ForAsyncpg:
     """A Core statement compiled once for asyncpg: its text, its parameters in order with their

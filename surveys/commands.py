@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.database import Database
+from app.database import command_session
 from surveys import services
 from surveys.definitions import DefinitionError
 
@@ -30,15 +30,12 @@ def import_instrument_command(settings, arguments) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(settings.database_url)
         try:
-            async with database.sessionmaker() as session:
+            async with command_session(settings.database_url) as session:
                 record, created = await services.import_instrument(session, raw)
         except DefinitionError as error:
             print(f"{arguments.file}: {error}", file=sys.stderr)
             return 2
-        finally:
-            await database.dispose()
         languages = ", ".join(services.parse_instrument(record.definition).languages)
         state = "imported" if created else "already imported, unchanged"
         print(f"Instrument {record.key} version {record.version} {state}; offered in: {languages}.")
@@ -53,10 +50,9 @@ def import_questionnaire_command(settings, arguments) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(settings.database_url)
         try:
             data = json.loads(raw.decode("utf-8"))
-            async with database.sessionmaker() as session:
+            async with command_session(settings.database_url) as session:
                 version, created = await services.import_template(session, data)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             print(f"{arguments.file}: not a UTF-8 JSON file: {error}", file=sys.stderr)
@@ -64,8 +60,6 @@ def import_questionnaire_command(settings, arguments) -> int:
         except DefinitionError as error:
             print(f"{arguments.file}: {error}", file=sys.stderr)
             return 2
-        finally:
-            await database.dispose()
         state = (
             "stored as a new version"
             if created

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.areas.services import list_areas
 from app.audit import audit_head, check_audit_chain, parse_head
-from app.database import Database
+from app.database import command_session
 from app.errors import NotFoundError
 from voting.exports import codes_csv, import_pabulib
 from voting.letters import DEFAULT_LETTER_LANGUAGES, letter_languages, letter_url
@@ -75,15 +75,12 @@ def pb_import_command(settings, arguments) -> int:
     title = (arguments.title or election.meta.get("description") or Path(arguments.file).stem)[:200]
 
     async def run() -> int:
-        database = Database(settings.database_url)
         try:
-            async with database.sessionmaker() as session:
+            async with command_session(settings.database_url) as session:
                 round_ = await import_pabulib(session, election, title, settings.signing_seed)
         except ValueError as error:
             print(f"{arguments.file}: {error}", file=sys.stderr)
             return 2
-        finally:
-            await database.dispose()
         print(
             f"Imported as round {round_.slug}: {len(election.costs)} projects, "
             f"{len(election.ballots)} ballots; results at /pb/{round_.slug}/results"
@@ -114,9 +111,8 @@ def voter_roll_command(settings, arguments) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(settings.database_url)
         try:
-            async with database.sessionmaker() as session:
+            async with command_session(settings.database_url) as session:
                 round_ = await round_by_slug(session, arguments.round)
                 parsed = parse_roll(data, await list_areas(session), settings.roll_key)
                 if parsed.errors:
@@ -128,8 +124,6 @@ def voter_roll_command(settings, arguments) -> int:
         except NotFoundError:
             print(f"No round {arguments.round!r}.", file=sys.stderr)
             return 2
-        finally:
-            await database.dispose()
         print(
             f"Voter roll of {round_.slug}: {summary.added} added, {summary.updated} updated, "
             f"{summary.removed} removed, {summary.kept_voted} kept because they have voted."
@@ -163,17 +157,14 @@ def voting_codes_command(settings, arguments) -> int:
         return 2
 
     async def run() -> str | None:
-        database = Database(settings.database_url)
         try:
-            async with database.sessionmaker() as session:
+            async with command_session(settings.database_url) as session:
                 round_ = await round_by_slug(session, arguments.round)
                 issued = await issue_letter_codes(session, round_, _progress("Codes"))
                 areas = {area.id: area for area in await list_areas(session)}
         except NotFoundError:
             print(f"No round {arguments.round!r}.", file=sys.stderr)
             return None
-        finally:
-            await database.dispose()
         print(f"{len(issued)} new codes.")
         qr = None
         if base_url:
@@ -211,30 +202,26 @@ def audit_command(settings, arguments) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(settings.database_url)
         broken = 0
-        try:
-            async with database.sessionmaker() as session:
-                records, problem = await check_audit_chain(session, saved)
-                verdict = "one valid chain" if problem is None else f"NOT VALID: {problem}"
-                print(f"staff audit log: {records} records, {verdict}")
-                count, head = await audit_head(session)
-                print(f"staff audit head: {count}:{head}")
-                broken += problem is not None
-                for round_ in await list_rounds(session):
-                    audit = await audit_round(session, round_, settings.signing_seed)
-                    state = "published" if audit.published else "not published"
-                    verdict = (
-                        "valid" if not audit.problems else "NOT VALID: " + "; ".join(audit.problems)
-                    )
-                    signed = f", signed by key {audit.key_id}" if audit.key_id else ""
-                    print(
-                        f"round {round_.slug} ({state}): {audit.entries} ballots, "
-                        f"head {audit.head}{signed}, {verdict}"
-                    )
-                    broken += bool(audit.problems)
-        finally:
-            await database.dispose()
+        async with command_session(settings.database_url) as session:
+            records, problem = await check_audit_chain(session, saved)
+            verdict = "one valid chain" if problem is None else f"NOT VALID: {problem}"
+            print(f"staff audit log: {records} records, {verdict}")
+            count, head = await audit_head(session)
+            print(f"staff audit head: {count}:{head}")
+            broken += problem is not None
+            for round_ in await list_rounds(session):
+                audit = await audit_round(session, round_, settings.signing_seed)
+                state = "published" if audit.published else "not published"
+                verdict = (
+                    "valid" if not audit.problems else "NOT VALID: " + "; ".join(audit.problems)
+                )
+                signed = f", signed by key {audit.key_id}" if audit.key_id else ""
+                print(
+                    f"round {round_.slug} ({state}): {audit.entries} ballots, "
+                    f"head {audit.head}{signed}, {verdict}"
+                )
+                broken += bool(audit.problems)
         return 1 if broken else 0
 
     return asyncio.run(run())
@@ -249,24 +236,20 @@ def mix_command(settings, arguments) -> int:
     voting is open; everything left once it has closed."""
 
     async def run() -> int:
-        database = Database(settings.database_url)
-        try:
-            async with database.sessionmaker() as session:
-                if arguments.round:
-                    try:
-                        chosen = [await round_by_slug(session, arguments.round)]
-                    except NotFoundError:
-                        print(f"no round {arguments.round!r}", file=sys.stderr)
-                        return 2
-                else:
-                    chosen = await list_rounds(session)
-                for round_ in chosen:
-                    final = voting_closed(round_)
-                    moved = await mix_round(session, round_, final, k=settings.mix_batch)
-                    left = await pending_count(session, round_.id)
-                    print(f"round {round_.slug}: {moved} ballots joined the log, {left} pending")
-        finally:
-            await database.dispose()
+        async with command_session(settings.database_url) as session:
+            if arguments.round:
+                try:
+                    chosen = [await round_by_slug(session, arguments.round)]
+                except NotFoundError:
+                    print(f"no round {arguments.round!r}", file=sys.stderr)
+                    return 2
+            else:
+                chosen = await list_rounds(session)
+            for round_ in chosen:
+                final = voting_closed(round_)
+                moved = await mix_round(session, round_, final, k=settings.mix_batch)
+                left = await pending_count(session, round_.id)
+                print(f"round {round_.slug}: {moved} ballots joined the log, {left} pending")
         return 0
 
     return asyncio.run(run())
