@@ -7,12 +7,16 @@ import re
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Stream, Template
-from sqlalchemy import select
 
 from app.accounts.guards import signed_in_staff
 from app.accounts.models import Role
-from app.audit.models import AuditRecord
-from app.audit.services import audit_head, canonical, check_audit_chain, parse_head
+from app.audit.services import (
+    audit_head,
+    check_audit_chain,
+    export_lines,
+    latest_records,
+    parse_head,
+)
 from app.dependencies import DbSession
 from app.i18n import N_, gettext
 from app.state import DATABASE
@@ -79,11 +83,7 @@ class AuditController(Controller):
         """The latest records and the chain check; with `?head=COUNT:HEAD` (a head published
         earlier, on /audit-log or in a bulletin board) the check also finds a removed tail."""
         saved = parse_head(head) if head else None
-        records = list(
-            await db_session.scalars(
-                select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)
-            )
-        )
+        records = await latest_records(db_session)
         checked, problem = await check_audit_chain(db_session, saved)
         count, head_hash = await audit_head(db_session)
         return Template(
@@ -108,17 +108,8 @@ class AuditController(Controller):
     async def export(self, request: Request) -> Stream:
         database = DATABASE.of(request)
 
-        async def lines():
-            # Streamed after the handler returns, so with a session of its own.
-            async with database.sessionmaker() as session:
-                result = await session.stream(
-                    select(AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
-                )
-                async for body, hashed in result:
-                    yield (canonical({"record": body, "hash": hashed}) + "\n").encode()
-
         return Stream(
-            lines(),
+            export_lines(database.sessionmaker),
             media_type="application/jsonl; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tori-staff-audit.jsonl"'},
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import select, text
@@ -168,3 +169,21 @@ async def check_audit_chain(
             "records were removed from its end"
         )
     return count, None
+
+
+async def latest_records(session: AsyncSession, limit: int = 200) -> list[AuditRecord]:
+    """The newest records first, for the staff page."""
+    return list(
+        await session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit))
+    )
+
+
+async def export_lines(sessionmaker: Callable[[], AsyncSession]) -> AsyncIterator[bytes]:
+    """The whole log as JSON Lines, record and hash in order. Streamed after the handler has
+    returned, so it reads in a session of its own."""
+    async with sessionmaker() as session:
+        result = await session.stream(
+            select(AuditRecord.record, AuditRecord.hash).order_by(AuditRecord.seq)
+        )
+        async for body, hashed in result:
+            yield (canonical({"record": body, "hash": hashed}) + "\n").encode()
