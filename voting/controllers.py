@@ -14,7 +14,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
-from app.requests import client_address, is_htmx
+from app.requests import client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
 from voting import moderation, published, rounds
@@ -522,7 +522,7 @@ class RoundsController(Controller):
         receipt = self._receipt(request, settings, round_)
         if receipt is None:
             raise NotFoundError(N_("The receipt is shown only right after voting, on this device."))
-        check_url = f"{str(request.base_url).rstrip('/')}/pb/{round_.slug}/receipt"
+        check_url = site_url(request, f"/pb/{round_.slug}/receipt")
         heading, check = gettext("Your receipt"), gettext("Check it at")
         text = (
             f"{localized(round_.title)}\n\n{heading}:\n{grouped(receipt)}\n\n{check} {check_url}\n"
