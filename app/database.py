@@ -106,6 +106,14 @@ async def _json_as_sqlalchemy_does(connection: Any) -> None:
         )
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End the session's transaction (it has only read), so that its connection goes back to the
+    pool before slow work such as a password hash: held through the hash, a burst of sign-ins
+    emptied the pool and every other page waited for it. The loaded rows stay usable (the
+    sessions do not expire them on commit); the next statement takes a connection again."""
+    await session.commit()
+
+
 class Database:
     """The engine and session factory of one process."""
 

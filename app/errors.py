@@ -20,7 +20,10 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.i18n import N_, gettext
 from app.requests import is_htmx
@@ -31,9 +34,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("tori.errors")
 
 # The database could not be reached or went away: through SQLAlchemy, or on the plain asyncpg
-# connections of the busiest paths (see Database.raw_connection).
+# connections of the busiest paths (see Database.raw_connection); every connection of the pool
+# stayed taken past its timeout; or Redis (counters, live results) could not be reached.
 DATABASE_UNAVAILABLE = (
     OSError,
+    PoolTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
     OperationalError,
     InterfaceError,
     pg.InterfaceError,
@@ -84,6 +91,14 @@ class ForbiddenError(DomainError):
     """Not allowed, for a reason the person can act on (shown in their language)."""
 
     status_code = 403
+
+
+class ServiceBusyError(Exception):
+    """This worker has as much expensive work (password hashes) as it takes: try again soon."""
+
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__("busy")
+        self.retry_after = retry_after
 
 
 class LoginRequiredError(NotAuthorizedException):
@@ -186,6 +201,12 @@ def exception_handlers(renderer: Renderer) -> dict:
         response.headers["Retry-After"] = "10"
         return response
 
+    def handle_busy(request: Request, exc: ServiceBusyError) -> Response:
+        log.warning("too busy on %s %s", request.method, request.url.path)
+        response = error_response(request, renderer, HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     def handle_unexpected(request: Request, exc: Exception) -> Response:
         if database_unavailable(exc):
             return handle_database_unavailable(request, exc)
@@ -195,5 +216,6 @@ def exception_handlers(renderer: Renderer) -> dict:
     return {
         HTTPException: handle_http_exception,
         DomainError: handle_domain_error,
+        ServiceBusyError: handle_busy,
         Exception: handle_unexpected,
     }

@@ -11,10 +11,11 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import Integer, String, delete, select
@@ -54,6 +55,66 @@ class RateLimiter(Protocol):
 
     async def reset(self, key: str, limit: Limit) -> None: ...
 
+    async def count(self, key: str, limit: Limit) -> tuple[int, int]:
+        """Count one attempt in one atomic step and return the hits in the last `limit.seconds`,
+        this one included, with the window it was counted in (to take it back from)."""
+
+    async def take_back(self, key: str, limit: Limit, window: int) -> None:
+        """Uncount one attempt counted in `window`."""
+
+
+@dataclass
+class Attempt:
+    """One attempt, already counted in each of its counters (see `attempt`)."""
+
+    limiter: RateLimiter
+    counted: list[tuple[str, Limit, int]] = field(default_factory=list)
+    # The index of the first counter that was over its limit, or None when none was.
+    refused_by: int | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.refused_by is not None
+
+    async def take_back(self) -> None:
+        """Uncount this attempt everywhere it was counted (once, however often it is called)."""
+        counted, self.counted = self.counted, []
+        for key, limit, window in counted:
+            await self.limiter.take_back(key, limit, window)
+
+
+async def attempt(limiter: RateLimiter, counters: Sequence[tuple[str, Limit]]) -> Attempt:
+    """Count one attempt in every counter BEFORE anything is checked, and say whether it may go on.
+
+    Each counter is incremented in one atomic step (INCR with its expiry in Redis, an upsert in
+    the database), so N concurrent attempts see N different totals and at most `limit.count` of
+    them are let through: checking first and counting after the (slow) check let every attempt of
+    a burst through. A refused attempt is taken back at once, so that hammering a locked counter
+    does not extend the lockout, and a request refused by one counter (say, the account's) does
+    not use up another (the address's). The caller takes back an attempt that should not count
+    (a successful sign-in) with `Attempt.take_back`.
+    """
+    result = Attempt(limiter)
+    for index, (key, limit) in enumerate(counters):
+        total, window = await limiter.count(key, limit)
+        result.counted.append((key, limit, window))
+        if total > limit.count:
+            result.refused_by = index
+            await result.take_back()
+            break
+    return result
+
+
+def address_block(address: str, ipv4_prefix: int = 32, ipv6_prefix: int = 64) -> str:
+    """The block of addresses one client is counted by: an IPv6 client holds a whole /64 (it
+    would rotate through it), a wider prefix groups a network. Not an address: returned as is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
 
 def counter_key(secret: str, purpose: str, value: str) -> str:
     digest = hmac.new(secret.encode(), f"{purpose}\0{value}".encode(), hashlib.sha256)
@@ -81,8 +142,8 @@ class DatabaseRateLimiter:
     async def hit(self, key: str, limit: Limit) -> int:
         return await self.add(key, limit, 1)
 
-    async def add(self, key: str, limit: Limit, amount: int) -> int:
-        window = _window(limit)
+    async def add(self, key: str, limit: Limit, amount: int, window: int | None = None) -> int:
+        window = _window(limit) if window is None else window
         # Kept for one more window: `hits` counts part of the previous window.
         expires = dt.datetime.fromtimestamp((window + 2) * limit.seconds, dt.UTC)
         async with self.sessionmaker() as session:
@@ -101,6 +162,22 @@ class DatabaseRateLimiter:
             await session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at < now))
             await session.commit()
             return hits
+
+    async def count(self, key: str, limit: Limit) -> tuple[int, int]:
+        now = time.time()
+        window = _window(limit, now)
+        # The upsert is atomic: concurrent attempts get different totals (the row is locked).
+        current = await self.add(key, limit, 1, window)
+        async with self.sessionmaker() as session:
+            previous = await session.scalar(
+                select(RateLimitCounter.hits).where(
+                    RateLimitCounter.key == key, RateLimitCounter.window == window - 1
+                )
+            )
+        return _sliding(current, previous or 0, limit, now), window
+
+    async def take_back(self, key: str, limit: Limit, window: int) -> None:
+        await self.add(key, limit, -1, window)
 
     async def hits(self, key: str, limit: Limit) -> int:
         now = time.time()
@@ -155,9 +232,21 @@ class RedisRateLimiter:
     async def hit(self, key: str, limit: Limit) -> int:
         return await self.add(key, limit, 1)
 
-    async def add(self, key: str, limit: Limit, amount: int) -> int:
+    async def add(self, key: str, limit: Limit, amount: int, window: int | None = None) -> int:
         # Kept for one more window: `hits` counts part of the previous window.
-        return await self.storage.incr(self._key(key, limit), 2 * limit.seconds + 1, amount)
+        return await self.storage.incr(self._key(key, limit, window), 2 * limit.seconds + 1, amount)
+
+    async def count(self, key: str, limit: Limit) -> tuple[int, int]:
+        now = time.time()
+        window = _window(limit, now)
+        # INCRBY and EXPIRE in one script: atomic, whatever other workers do meanwhile.
+        current, previous = await asyncio.gather(
+            self.add(key, limit, 1, window), self.storage.get(self._key(key, limit, window - 1))
+        )
+        return _sliding(current, previous, limit, now), window
+
+    async def take_back(self, key: str, limit: Limit, window: int) -> None:
+        await self.add(key, limit, -1, window)
 
     async def hits(self, key: str, limit: Limit) -> int:
         now = time.time()

@@ -4,6 +4,7 @@ an address, signing in, the session cookie, and what an account holds, downloads
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -15,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.accounts.services import LoginFailedError, SignInGuard, normalise_email
 from app.cookies import private_cookie
-from app.database import utcnow
+from app.database import release_connection, utcnow
+from app.errors import DomainError
 from app.i18n import N_
+from app.ratelimit import Limit, RateLimiter, address_block, attempt, counter_key
 from app.signing import sign, unsign
 from app.state import LIMITER, SETTINGS
 from voting.models import Proposal, Resident, Round
@@ -90,13 +93,60 @@ def resident_guard(request: Request) -> SignInGuard:
     )
 
 
+# Registrations let through per client address (an IPv6 client by its /64) and per network
+# (an IPv4 /24, an IPv6 /48) in an hour: each costs a password hash and an e-mail.
+REGISTRATIONS_PER_ADDRESS = Limit(count=3, seconds=60 * 60)
+REGISTRATIONS_PER_NETWORK = Limit(count=30, seconds=60 * 60)
+
+
+class RegistrationThrottledError(DomainError):
+    status_code = 429
+
+
+@dataclass(frozen=True)
+class RegistrationGuard:
+    limiter: RateLimiter
+    secret: str
+
+    async def begin(self, address: str) -> None:
+        """Count this registration before anything is checked or hashed; refuse one too many."""
+        counted = await attempt(
+            self.limiter,
+            [
+                (
+                    counter_key(self.secret, "register-address", address_block(address)),
+                    REGISTRATIONS_PER_ADDRESS,
+                ),
+                (
+                    counter_key(self.secret, "register-network", address_block(address, 24, 48)),
+                    REGISTRATIONS_PER_NETWORK,
+                ),
+            ],
+        )
+        if counted.refused:
+            raise RegistrationThrottledError(
+                N_("Too many new accounts from your network. Try again in an hour.")
+            )
+
+
+def registration_guard(request: Request) -> RegistrationGuard:
+    return RegistrationGuard(limiter=LIMITER.of(request), secret=SETTINGS.of(request).secret_key)
+
+
 async def register_resident(
-    session: AsyncSession, email: str, name: str, password: str
+    session: AsyncSession,
+    guard: RegistrationGuard,
+    address: str,
+    email: str,
+    name: str,
+    password: str,
 ) -> Resident | None:
     """A new, unconfirmed account; None when the address already has one (the caller answers
     the same either way, so that no one can probe which addresses are registered)."""
+    await guard.begin(address)
     if await session.scalar(select(Resident).where(Resident.email == email)) is not None:
         return None
+    await release_connection(session)
     resident = Resident(
         email=email,
         display_name=name,
@@ -168,15 +218,19 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
 async def authenticate_resident(
     session: AsyncSession, guard: SignInGuard, email: str, password: str, address: str
 ) -> Resident:
-    await guard.check(email, address)
+    counted = await guard.begin(email, address)
     resident = await session.scalar(
         select(Resident).where(Resident.email == normalise_email(email))
     )
-    if resident is None:
-        await verify_password(DUMMY_HASH, password)
-    if resident is None or not await verify_password(resident.password_hash, password):
-        await guard.record_failure(email, address)
+    # The connection goes back to the pool while the password is checked.
+    await release_connection(session)
+    # An unknown account's answer takes as long as a wrong password's.
+    genuine = await verify_password(
+        resident.password_hash if resident is not None else DUMMY_HASH, password
+    )
+    if resident is None or not genuine:
         raise LoginFailedError(N_("The e-mail address or password is wrong."))
+    await guard.succeeded(counted, email)
     if resident.confirmed_at is None:
         raise LoginFailedError(
             N_("Confirm your e-mail address first: open the link in the message we sent.")
@@ -184,5 +238,4 @@ async def authenticate_resident(
     if needs_rehash(resident.password_hash):
         resident.password_hash = await hash_password(password)
         await session.commit()
-    await guard.clear_account(email)
     return resident

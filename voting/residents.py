@@ -22,6 +22,7 @@ from app.requests import client_address, local_path, site_url
 from voting.models import Resident
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
+    RegistrationThrottledError,
     account_data,
     authenticate_resident,
     confirm,
@@ -30,6 +31,7 @@ from voting.resident_accounts import (
     delete_account,
     ideas_of,
     register_resident,
+    registration_guard,
     resident_guard,
     session_cookie,
     sign_in_first,
@@ -66,7 +68,22 @@ class ResidentAccountController(Controller):
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
         if form.is_valid:
-            resident = await register_resident(db_session, email, name, password)
+            try:
+                resident = await register_resident(
+                    db_session,
+                    registration_guard(request),
+                    client_address(request),
+                    email,
+                    name,
+                    password,
+                )
+            except RegistrationThrottledError as error:
+                form.add_error("form", error.translated())
+                return Template(
+                    template_name="pb/register.html",
+                    context={"form": form, "next": target, "sent": False},
+                    status_code=429,
+                )
             if resident is not None:
                 self._send_confirmation(request, settings, resident, target)
             # The same answer whether or not the address had an account: no one can probe

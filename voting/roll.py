@@ -25,11 +25,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.passwords import bounded_hash
 from app.areas.models import Area
 from app.audit import record_action
+from app.database import release_connection
 from app.errors import DomainError
 from app.i18n import N_, gettext, localized, ngettext
-from app.ratelimit import Limit, RateLimiter, counter_key
+from app.ratelimit import Attempt, Limit, RateLimiter, address_block, attempt, counter_key
 from voting.models import CodeBatch, RollEntry, Round, VotingCode
 
 MAX_ROLL_BYTES = 64 * 1024 * 1024
@@ -41,6 +43,7 @@ PUBLIC_LENGTH, SECRET_LENGTH = 8, 12
 # are hashed in minutes, not hours.
 _code_hasher = PasswordHasher(time_cost=1, memory_cost=4096, parallelism=1)
 _DUMMY_CODE_HASH = _code_hasher.hash("X" * SECRET_LENGTH)
+CODE_HASH_MEMORY_KIB = _code_hasher.memory_cost
 REPLACED_CODE = N_(
     "This code has been replaced: your letter was printed again with a new code. Use the code "
     "in your newest letter."
@@ -541,34 +544,32 @@ async def issue_assisted_code(
 
 @dataclass(frozen=True)
 class CodeGuard:
-    """Limits guesses per code and per network address, across workers."""
+    """Counts guesses per code and per network address, across workers: each guess is counted
+    before it is checked (see `app.ratelimit.attempt`) and a right one is taken back."""
 
     limiter: RateLimiter
     secret: str
 
-    async def check(self, public_id: str, address: str) -> None:
-        if (
-            await self.limiter.hits(counter_key(self.secret, "pb-code", public_id), CODE_FAILURES)
-            >= CODE_FAILURES.count
-        ):
+    async def begin(self, public_id: str, address: str) -> Attempt:
+        counted = await attempt(
+            self.limiter,
+            [
+                (counter_key(self.secret, "pb-code", public_id), CODE_FAILURES),
+                (
+                    counter_key(self.secret, "pb-code-address", address_block(address)),
+                    ADDRESS_FAILURES,
+                ),
+            ],
+        )
+        if counted.refused_by == 0:
             raise DomainError(
                 N_("Too many wrong attempts with this code. Try again in an hour or ask for help.")
             )
-        if (
-            await self.limiter.hits(
-                counter_key(self.secret, "pb-code-address", address), ADDRESS_FAILURES
-            )
-            >= ADDRESS_FAILURES.count
-        ):
+        if counted.refused:
             raise DomainError(
                 N_("Too many wrong attempts from your network. Wait 15 minutes and try again.")
             )
-
-    async def fail(self, public_id: str, address: str) -> None:
-        await self.limiter.hit(counter_key(self.secret, "pb-code", public_id), CODE_FAILURES)
-        await self.limiter.hit(
-            counter_key(self.secret, "pb-code-address", address), ADDRESS_FAILURES
-        )
+        return counted
 
 
 async def sign_in_with_code(
@@ -584,7 +585,10 @@ async def sign_in_with_code(
     wrong = N_("The code or the birth date is wrong. Check the letter and try again.")
     parts = split_code(code)
     public_id, secret = parts or ("-", "-")
-    await guard.check(public_id, address)
+    # The round was read with this session: its connection goes back to the pool first, or a
+    # burst of guesses holds every connection while each waits for one more to count itself.
+    await release_connection(session)
+    counted = await guard.begin(public_id, address)
     row = None
     if parts:
         row = (
@@ -595,10 +599,12 @@ async def sign_in_with_code(
             )
         ).first()
     hashed = row[0].secret_hash if row else _DUMMY_CODE_HASH
-    genuine = await anyio.to_thread.run_sync(_verify_code, hashed, secret)
+    # The connection goes back to the pool while the secret is checked.
+    await release_connection(session)
+    genuine = await bounded_hash(_verify_code, hashed, secret, memory_kib=CODE_HASH_MEMORY_KIB)
     if not row or not genuine or row[1].birth_date != birth_date:
-        await guard.fail(public_id, address)
         raise DomainError(wrong)
+    await counted.take_back()
     code_row, entry = row
     if code_row.replaced:
         raise DomainError(REPLACED_CODE)

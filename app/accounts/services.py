@@ -20,10 +20,10 @@ from app.accounts.passwords import (
     verify_password,
 )
 from app.audit import record_action
-from app.database import utcnow
+from app.database import release_connection, utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from app.ratelimit import Limit, RateLimiter, counter_key
+from app.ratelimit import Attempt, Limit, RateLimiter, address_block, attempt, counter_key
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
 # Failed sign-ins allowed before the account, or the address, has to wait.
@@ -67,7 +67,11 @@ def normalise_email(email: str) -> str:
 
 @dataclass(frozen=True)
 class SignInGuard:
-    """Counts failed sign-ins per account and per client address, across workers."""
+    """Counts sign-in attempts per account and per client address, across workers.
+
+    Every attempt is counted before its password is checked (see `app.ratelimit.attempt`); a
+    successful one is taken back, so the counters hold the failures and the attempts in flight.
+    """
 
     limiter: RateLimiter
     secret: str
@@ -77,26 +81,28 @@ class SignInGuard:
     def _keys(self, email: str, address: str) -> tuple[str, str]:
         return (
             counter_key(self.secret, f"{self.purpose}-account", normalise_email(email)),
-            counter_key(self.secret, f"{self.purpose}-address", address),
+            counter_key(self.secret, f"{self.purpose}-address", address_block(address)),
         )
 
-    async def check(self, email: str, address: str) -> None:
+    async def begin(self, email: str, address: str) -> Attempt:
+        """Count this attempt; raise LoginThrottledError when it is one too many."""
         account_key, address_key = self._keys(email, address)
-        if await self.limiter.hits(account_key, ACCOUNT_FAILURES) >= ACCOUNT_FAILURES.count:
+        counted = await attempt(
+            self.limiter, [(account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)]
+        )
+        if counted.refused_by == 0:
             raise LoginThrottledError(
                 N_("Too many failed sign-ins for this account. Wait 15 minutes and try again.")
             )
-        if await self.limiter.hits(address_key, ADDRESS_FAILURES) >= ADDRESS_FAILURES.count:
+        if counted.refused:
             raise LoginThrottledError(
                 N_("Too many failed sign-ins from your network. Wait 15 minutes and try again.")
             )
+        return counted
 
-    async def record_failure(self, email: str, address: str) -> None:
-        account_key, address_key = self._keys(email, address)
-        await self.limiter.hit(account_key, ACCOUNT_FAILURES)
-        await self.limiter.hit(address_key, ADDRESS_FAILURES)
-
-    async def clear_account(self, email: str) -> None:
+    async def succeeded(self, counted: Attempt, email: str) -> None:
+        """The password was right: this attempt does not count, nor do the account's failures."""
+        await counted.take_back()
         account_key, _ = self._keys(email, "")
         await self.limiter.reset(account_key, ACCOUNT_FAILURES)
 
@@ -104,18 +110,18 @@ class SignInGuard:
 async def authenticate(
     session: AsyncSession, guard: SignInGuard, email: str, password: str, address: str
 ) -> User:
-    await guard.check(email, address)
+    counted = await guard.begin(email, address)
     user = await session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.is_active:
-        await verify_password(DUMMY_HASH, password)
-        await guard.record_failure(email, address)
-        raise LoginFailedError(N_("The e-mail address or password is wrong."))
-    if not await verify_password(user.password_hash, password):
-        await guard.record_failure(email, address)
+    known = user is not None and user.is_active
+    # The connection goes back to the pool while the password is checked.
+    await release_connection(session)
+    # An unknown account's answer takes as long as a wrong password's.
+    genuine = await verify_password(user.password_hash if known else DUMMY_HASH, password)
+    if not (known and genuine):
         raise LoginFailedError(N_("The e-mail address or password is wrong."))
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
-    await guard.clear_account(email)
+    await guard.succeeded(counted, email)
     return user
 
 

@@ -1,0 +1,262 @@
+"""Attacks on the attempt limits: bursts of concurrent guesses, each of which must be counted
+before its (slow) check, so that no more than the limit is ever checked."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import threading
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from app.accounts import passwords
+from app.accounts.services import ACCOUNT_FAILURES
+from app.database import utcnow
+from app.ratelimit import DatabaseRateLimiter, Limit, RedisRateLimiter, address_block, attempt
+from app.web import create_app
+from tests.factories import PASSWORD, make_user
+from tests.voting.factories import adult_birth_date, letter_codes, make_round, put_on_roll
+from voting import roll
+from voting.models import Resident, RollEntry
+from voting.resident_accounts import REGISTRATIONS_PER_ADDRESS
+from voting.roll import CODE_FAILURES
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BURST = 40
+
+
+class CountingHasher:
+    """The test's argon2 hasher, counting every password it checks or hashes (from any thread)."""
+
+    def __init__(self, hasher) -> None:
+        self.hasher = hasher
+        self.verified = self.hashed = 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+    def verify(self, password_hash, password):
+        with self.lock:
+            self.verified += 1
+        return self.hasher.verify(password_hash, password)
+
+    def hash(self, password, **kwargs):
+        with self.lock:
+            self.hashed += 1
+        return self.hasher.hash(password, **kwargs)
+
+
+@pytest.fixture
+async def concurrent(settings, db) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that really sends its requests at once: Litestar's test client hands each request
+    to the application in turn, so a burst through it is never concurrent. Its own application:
+    the database connections belong to this event loop."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        yield client
+    await app.state.db.dispose()
+
+
+async def token_from(client: httpx.AsyncClient, path: str) -> str:
+    response = await client.get(path)
+    assert response.status_code == 200
+    return client.cookies["tori_csrf"]
+
+
+@pytest.fixture
+def counting_hasher(monkeypatch) -> CountingHasher:
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    return counting
+
+
+@pytest.mark.parametrize("make", [DatabaseRateLimiter, RedisRateLimiter])
+async def test_a_burst_of_attempts_gets_exactly_the_limit_through(database, make):
+    limiter = (
+        DatabaseRateLimiter(database.sessionmaker)
+        if make is DatabaseRateLimiter
+        else RedisRateLimiter(REDIS_URL)
+    )
+    limit = Limit(count=5, seconds=3600)
+    key = f"burst-{os.getpid()}-{make.__name__}"
+    try:
+        await limiter.reset(key, limit)
+        results = await asyncio.gather(*(attempt(limiter, [(key, limit)]) for _ in range(50)))
+        assert sum(not result.refused for result in results) == limit.count
+        # The refused ones were taken back: hammering does not extend the lockout.
+        assert await limiter.hits(key, limit) == limit.count
+        # A taken-back attempt (a successful sign-in) frees its place.
+        await next(result for result in results if not result.refused).take_back()
+        assert not (await attempt(limiter, [(key, limit)])).refused
+        assert (await attempt(limiter, [(key, limit)])).refused
+        await limiter.reset(key, limit)
+    finally:
+        if isinstance(limiter, RedisRateLimiter):
+            await limiter.close()
+        else:
+            async with database.engine.begin() as connection:
+                await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+async def test_an_attempt_refused_by_one_counter_does_not_use_up_the_other(database):
+    limiter = DatabaseRateLimiter(database.sessionmaker)
+    account, network = Limit(count=2, seconds=3600), Limit(count=10, seconds=3600)
+    try:
+        for _ in range(6):
+            await attempt(limiter, [("account", account), ("network", network)])
+        # Two counted; the four refused by the account's counter left the network's alone.
+        assert await limiter.hits("network", network) == 2
+    finally:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+def test_ipv6_clients_are_counted_by_their_64_and_networks_by_a_wider_block():
+    assert address_block("2001:db8:1:2:aaaa::1") == address_block("2001:db8:1:2:ffff::9")
+    assert address_block("2001:db8:1:2::1") != address_block("2001:db8:1:3::1")
+    assert address_block("2001:db8:1:2::1", 24, 48) == address_block("2001:db8:1:9::1", 24, 48)
+    assert address_block("192.0.2.7") != address_block("192.0.2.8")
+    assert address_block("192.0.2.7", 24, 48) == address_block("192.0.2.200", 24, 48)
+    assert address_block("testclient") == "testclient"
+
+
+async def test_a_burst_of_wrong_staff_passwords_checks_no_more_than_the_limit(
+    concurrent, db, counting_hasher
+):
+    client = concurrent
+    user = await make_user(db)
+    token = await token_from(client, "/staff/login?lang=en")
+
+    async def guess(number: int):
+        return await client.post(
+            "/staff/login",
+            data={"email": user.email, "password": f"guess {number}", "_csrf_token": token},
+        )
+
+    responses = await asyncio.gather(*(guess(n) for n in range(BURST)))
+    statuses = [response.status_code for response in responses]
+    assert counting_hasher.verified <= ACCOUNT_FAILURES.count
+    assert statuses.count(400) == ACCOUNT_FAILURES.count
+    assert statuses.count(429) == BURST - ACCOUNT_FAILURES.count
+    # The right password is refused too until the window is over.
+    response = await client.post(
+        "/staff/login", data={"email": user.email, "password": PASSWORD, "_csrf_token": token}
+    )
+    assert response.status_code == 429
+
+
+async def test_a_right_staff_password_does_not_count_against_the_account(concurrent, db):
+    client = concurrent
+    user = await make_user(db)
+    token = await token_from(client, "/staff/login?lang=en")
+    for _ in range(ACCOUNT_FAILURES.count + 3):
+        response = await client.post(
+            "/staff/login", data={"email": user.email, "password": PASSWORD, "_csrf_token": token}
+        )
+        assert response.status_code == 303
+
+
+async def test_a_burst_of_birth_date_guesses_on_one_code_checks_no_more_than_the_limit(
+    concurrent, db, monkeypatch
+):
+    client = concurrent
+    from tests.factories import make_area
+
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000, None: 300_000})
+    await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
+    entry = await db.scalar(select(RollEntry))
+    code = (await letter_codes(db, round_))[entry.id]
+    checked = 0
+    lock = threading.Lock()
+    verify = roll._verify_code
+
+    def counting_verify(hashed, secret):
+        nonlocal checked
+        with lock:
+            checked += 1
+        return verify(hashed, secret)
+
+    monkeypatch.setattr(roll, "_verify_code", counting_verify)
+    token = await token_from(client, f"/pb/{round_.slug}/vote?lang=en")
+
+    async def guess(day: int):
+        return await client.post(
+            f"/pb/{round_.slug}/vote",
+            data={
+                "_csrf_token": token,
+                "code": code,
+                "birth_date": (dt.date(1990, 1, 1) + dt.timedelta(days=day)).isoformat(),
+            },
+        )
+
+    responses = await asyncio.gather(*(guess(day) for day in range(BURST)))
+    assert checked <= CODE_FAILURES.count
+    locked = [r for r in responses if "Too many wrong attempts with this code" in r.text]
+    assert len(locked) == BURST - CODE_FAILURES.count
+
+
+async def resident(db, email: str) -> Resident:
+    person = Resident(
+        email=email,
+        display_name="Asukas",
+        password_hash=await passwords.hash_password(PASSWORD),
+        session_generation=1,
+        confirmed_at=utcnow(),
+    )
+    db.add(person)
+    await db.commit()
+    return person
+
+
+async def test_a_burst_of_wrong_resident_passwords_checks_no_more_than_the_limit(
+    concurrent, db, counting_hasher
+):
+    client = concurrent
+    person = await resident(db, "asukas@example.fi")
+    token = await token_from(client, "/account/sign-in?lang=en")
+    before = counting_hasher.verified
+
+    async def guess(number: int):
+        return await client.post(
+            "/account/sign-in",
+            data={"email": person.email, "password": f"guess {number}", "_csrf_token": token},
+        )
+
+    responses = await asyncio.gather(*(guess(n) for n in range(BURST)))
+    assert counting_hasher.verified - before <= ACCOUNT_FAILURES.count
+    assert [r.status_code for r in responses].count(429) == BURST - ACCOUNT_FAILURES.count
+
+
+async def test_a_burst_of_registrations_from_one_address_hashes_no_more_than_the_limit(
+    concurrent, db, counting_hasher
+):
+    client = concurrent
+    token = await token_from(client, "/account/register?lang=en")
+
+    async def register(number: int):
+        return await client.post(
+            "/account/register",
+            data={
+                "display_name": "Asukas",
+                "email": f"new{number}@example.fi",
+                "password": "long enough secret",
+                "password_again": "long enough secret",
+                "_csrf_token": token,
+            },
+        )
+
+    responses = await asyncio.gather(*(register(n) for n in range(20)))
+    assert counting_hasher.hashed <= REGISTRATIONS_PER_ADDRESS.count
+    assert await db.scalar(select(func.count()).select_from(Resident)) == (
+        REGISTRATIONS_PER_ADDRESS.count
+    )
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(refused) == 20 - REGISTRATIONS_PER_ADDRESS.count
+    assert "Too many new accounts from your network" in refused[0].text
