@@ -12,18 +12,22 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from redis.exceptions import RedisError
 from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, UTCDateTime
+
+log = logging.getLogger("tori.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,8 @@ class RedisRateLimiter:
         from limits.aio.storage import RedisStorage  # noqa: PLC0415
         from redis.asyncio import ConnectionPool  # noqa: PLC0415
 
-        self.pool = ConnectionPool.from_url(url)
+        # A Redis that does not answer must not hold a request for long (see FallbackRateLimiter).
+        self.pool = ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.storage = RedisStorage(
             f"async+{url}",
             implementation="redispy",
@@ -269,6 +274,63 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self.pool.aclose()
+
+
+class FallbackRateLimiter:
+    """Redis, and the database's counters while Redis cannot be reached.
+
+    With Redis down, sign-in and votes answered 500; counting in the database instead keeps every
+    limit in force (each worker falls back on its own, so for a few seconds the two stores each
+    hold part of a window's count). After a failure Redis is tried again after `retry_seconds`,
+    so that an outage does not cost every request a failed connection first.
+    """
+
+    def __init__(
+        self,
+        primary: RedisRateLimiter,
+        fallback: DatabaseRateLimiter,
+        retry_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.retry_seconds = retry_seconds
+        self.clock = clock
+        self.down_until = 0.0
+
+    async def _call(self, name: str, *args):
+        if self.clock() >= self.down_until:
+            try:
+                return await getattr(self.primary, name)(*args)
+            except (RedisError, OSError) as error:
+                self.down_until = self.clock() + self.retry_seconds
+                log.error("Redis unavailable, counting in the database: %s", type(error).__name__)
+        return await getattr(self.fallback, name)(*args)
+
+    async def hit(self, key: str, limit: Limit) -> int:
+        return await self._call("hit", key, limit)
+
+    async def add(self, key: str, limit: Limit, amount: int) -> int:
+        return await self._call("add", key, limit, amount)
+
+    async def hits(self, key: str, limit: Limit) -> int:
+        return await self._call("hits", key, limit)
+
+    async def reset(self, key: str, limit: Limit) -> None:
+        await self._call("reset", key, limit)
+
+    async def count(self, key: str, limit: Limit) -> tuple[int, int]:
+        return await self._call("count", key, limit)
+
+    async def take_back(self, key: str, limit: Limit, window: int) -> None:
+        await self._call("take_back", key, limit, window)
+
+    async def ping(self) -> None:
+        """Raises when Redis does not answer: readiness reports it, though the counts go on."""
+        await self.primary.ping()
+
+    async def close(self) -> None:
+        await self.primary.close()
 
 
 @dataclass

@@ -27,7 +27,12 @@ from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.metrics import metrics_handlers, metrics_middleware
-from app.ratelimit import BatchedCounter, DatabaseRateLimiter, RedisRateLimiter
+from app.ratelimit import (
+    BatchedCounter,
+    DatabaseRateLimiter,
+    FallbackRateLimiter,
+    RedisRateLimiter,
+)
 from app.security import form_token_cookie, register_form_token, security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
@@ -64,7 +69,9 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
     load_catalogs(settings.locale_dir)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     limiter = (
-        RedisRateLimiter(settings.redis_url)
+        FallbackRateLimiter(
+            RedisRateLimiter(settings.redis_url), DatabaseRateLimiter(database.sessionmaker)
+        )
         if settings.redis_url
         else DatabaseRateLimiter(database.sessionmaker)
     )
@@ -75,7 +82,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         renderer.choose_language(request)
 
     async def close_resources() -> None:
-        if isinstance(limiter, RedisRateLimiter):
+        if isinstance(limiter, FallbackRateLimiter):
             await limiter.close()
         await database.dispose()
 
