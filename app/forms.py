@@ -208,7 +208,7 @@ class Form:
         value = _SPACES.sub("", self.raw(name).strip())
         if not value:
             return self._missing(name, required=required)
-        if not re.fullmatch(r"[+-]?\d{1,12}", value):
+        if not re.fullmatch(r"[+-]?[0-9]{1,12}", value):
             self.add_error(name, gettext("Enter a whole number, such as 120."))
             return None
         return self._in_range(name, int(value), minimum, maximum)
@@ -298,7 +298,7 @@ class Form:
         value = self.raw(name).strip()
         if not value:
             return self._missing(name, required=required)
-        if not re.fullmatch(r"\d{1,2}[:.]\d{2}", value):
+        if not re.fullmatch(r"[0-9]{1,2}[:.][0-9]{2}", value):
             self.add_error(name, gettext("Enter a time as hours and minutes, such as 17.30."))
             return None
         hours, minutes = (int(part) for part in re.split(r"[:.]", value))

@@ -277,7 +277,7 @@ def _read_one(  # noqa: PLR0911 - one early answer per kind of mistake reads bes
         return None, AnswerError(N_("Choose only one option."))
     value = values[0]
     if question.scale is not None:
-        if not re.fullmatch(r"\d{1,2}", value.strip()) or int(value) not in question.scale:
+        if not re.fullmatch(r"[0-9]{1,2}", value.strip()) or int(value) not in question.scale:
             return None, AnswerError(
                 N_("Choose a value from %(low)d to %(high)d."),
                 {"low": question.scale.start, "high": question.scale.stop - 1},

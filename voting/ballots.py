@@ -15,6 +15,7 @@ from app.areas.models import Area
 from app.database import PortableJSON, RawConnection, utcnow
 from app.errors import DomainError, ForbiddenError
 from app.i18n import N_, gettext, ngettext
+from app.requests import ascii_int
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
 from voting.tally.board import CHANNELS, entry_body, tracker_of
@@ -95,9 +96,7 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
     totals = []
     on_ballot = {p.id: p for part in parts for p in part.proposals}
     picked = fields.get("proposal", [])
-    if len(picked) > len(on_ballot) or any(
-        not value.isdecimal() or int(value) not in on_ballot for value in picked
-    ):
+    if len(picked) > len(on_ballot) or any(ascii_int(value) not in on_ballot for value in picked):
         errors["form"] = gettext("Choose from the proposals shown on your ballot.")
         picked = []
     for part in parts:
@@ -107,10 +106,10 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
                 raw = (fields.get(f"points_{proposal.id}") or [""])[0].strip()
                 if not raw:
                     continue
-                if not raw.isdecimal() or len(raw) > 4:
+                value = ascii_int(raw, maximum=9999)
+                if value is None:
                     errors[f"points_{proposal.id}"] = gettext("Enter a whole number of points.")
                     continue
-                value = int(raw)
                 if value > (round_.points_per_proposal or 0):
                     errors[f"points_{proposal.id}"] = gettext(
                         "Give at most %(num)d points to one proposal."

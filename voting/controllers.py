@@ -14,7 +14,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
-from app.requests import client_address, is_htmx, site_url
+from app.requests import ascii_int, client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
 from voting import moderation, published, rounds
@@ -157,8 +157,8 @@ class RoundsController(Controller):
         if chosen == "city":
             area_filter = None
         elif chosen not in ("all", ""):
-            if chosen.isdecimal() and any(a.id == int(chosen) for a in areas):
-                area_filter = int(chosen)
+            if (number := ascii_int(chosen)) is not None and any(a.id == number for a in areas):
+                area_filter = number
             else:
                 problems, chosen = True, "all"
         if status and status not in rounds.PROPOSAL_STATUSES:

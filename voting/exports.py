@@ -14,6 +14,7 @@ from app.areas.models import Area
 from app.database import utcnow
 from app.errors import NotFoundError
 from app.i18n import N_, gettext, localized
+from app.requests import ascii_int
 from app.spreadsheets import csv_text
 from voting import rounds
 from voting.ballots import canonical_choices
@@ -131,16 +132,15 @@ async def pabulib_response(request, round_: Round, exports: dict[str, str]) -> R
     """One budget's pabulib file (`?budget=city` or an area id), from the files made when the
     round was counted (stored at publication)."""
     wanted = request.query_params.get("budget", "city")
-    area = (
-        None
-        if wanted == "city"
-        else (int(wanted) if wanted.isdecimal() and len(wanted) < 10 else -1)
-    )
-    text = exports.get("city" if area is None else str(area))
+    area = None if wanted == "city" else ascii_int(wanted, maximum=10**9)
+    if area is None and wanted != "city":
+        raise NotFoundError(N_("This round has no budget for that area."))
+    name = "city" if area is None else str(area)
+    text = exports.get(name)
     if rounds.budget_of(round_, area) is None or text is None:
         raise NotFoundError(N_("This round has no budget for that area."))
     return Response(
         text,
         media_type="text/plain",
-        headers={"Content-Disposition": f'attachment; filename="tori-{round_.slug}-{wanted}.pb"'},
+        headers={"Content-Disposition": f'attachment; filename="tori-{round_.slug}-{name}.pb"'},
     )

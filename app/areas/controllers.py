@@ -35,7 +35,7 @@ def shown_rows(form: Form) -> int:
     """How many population rows the form shows: the sent count, kept within 0 to the maximum (a
     sent "rows=10^39" once made the template draw rows until the worker ran out of memory)."""
     sent = form.raw("rows").strip()
-    if not re.fullmatch(r"[+-]?\d{1,40}", sent):
+    if not re.fullmatch(r"[+-]?[0-9]{1,40}", sent):
         return EXTRA_POPULATION_ROWS
     return min(max(int(sent), 0), MAX_POPULATION_ROWS)
 

@@ -23,7 +23,7 @@ from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
-from app.requests import site_url
+from app.requests import ascii_int, site_url
 
 PAGE_SIZE = 30
 ORGANISER_FIELDS = {kind: f"organisers_{kind.value}" for kind in OrganiserKind}
@@ -46,8 +46,8 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
     area_id = event_type = language = None
     area_value = params.get("area", "")
     if area_value:
-        if area_value.isdecimal() and int(area_value) in {area.id for area in areas}:
-            area_id = int(area_value)
+        if ascii_int(area_value) in {area.id for area in areas}:
+            area_id = ascii_int(area_value)
         else:
             problems.append(
                 gettext("The chosen area was not found, so events of all areas are shown.")
@@ -81,7 +81,7 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
             problems.append(gettext("The month was not understood, so the current month is shown."))
             month = today.replace(day=1)
     page_value = params.get("page", "1")
-    page = int(page_value) if page_value.isdecimal() and 0 < int(page_value) <= 1000 else 1
+    page = ascii_int(page_value, minimum=1, maximum=1000) or 1
     return CalendarQuery(
         services.CalendarFilter(area_id, event_type, language), view, month, page, tuple(problems)
     )
@@ -349,7 +349,7 @@ class StaffEventsController(Controller):
     async def list_events(self, request: Request, db_session: DbSession) -> Template:
         past = request.query_params.get("when") == "past"
         page_value = request.query_params.get("page", "1")
-        page = int(page_value) if page_value.isdecimal() and 0 < int(page_value) <= 10_000 else 1
+        page = ascii_int(page_value, minimum=1, maximum=10_000) or 1
         events, total = await services.staff_events(
             db_session, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )

@@ -16,7 +16,7 @@ from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.qr import qr_image
-from app.requests import is_htmx, site_url
+from app.requests import ascii_int, is_htmx, site_url
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE
 from surveys.polls import services
@@ -102,7 +102,7 @@ class PollController(Controller):
             "channel": PollChannel.KIOSK
             if kiosk
             else (PollChannel.QR if via == PollChannel.QR else PollChannel.LINK),
-            "area": area if area.isdecimal() and len(area) < 10 else "",
+            "area": area if ascii_int(area, maximum=10**9) is not None else "",
             "kiosk": kiosk,
             "results_public": services.results_public(poll),
         }

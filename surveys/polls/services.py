@@ -27,6 +27,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
 from app.i18n import LANGUAGES, N_, gettext_in
+from app.requests import ascii_int
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
 from surveys.definitions import (
@@ -343,9 +344,10 @@ def split_kiosk_token(token: str | None) -> tuple[int, str] | None:
     if not token or len(token) > 80:
         return None
     kiosk_id, _, secret = token.partition(".")
-    if not kiosk_id.isdecimal() or len(kiosk_id) > 9 or not secret:
+    number = ascii_int(kiosk_id, maximum=10**9)
+    if number is None or not secret:
         return None
-    return int(kiosk_id), secret
+    return number, secret
 
 
 async def active_kiosk(session: AsyncSession, token: str | None) -> PollKiosk | None:

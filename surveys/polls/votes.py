@@ -21,6 +21,7 @@ from app.fastpath import Taken
 from app.forms import translate_errors
 from app.i18n import LANGUAGES, N_, gettext
 from app.ratelimit import Limit, counter_key
+from app.requests import ascii_int
 from app.security import form_token_accepted
 from app.state import BURST_COUNTER, DATABASE, LIMITER, SETTINGS
 from surveys.definitions import read_answers
@@ -170,7 +171,7 @@ async def check_ballot(
         language=language,
         voted_on=dt.datetime.now(ZoneInfo(settings.timezone)).date(),
         rows=services.ballot_rows(poll.questions, answers),
-        area_id=int(area) if area.isdecimal() and len(area) < 10 else None,
+        area_id=ascii_int(area, maximum=10**9),
         kiosk_id=kiosk_parts[0] if kiosk_parts else None,
         kiosk_secret_hash=services.kiosk_secret_hash(kiosk_parts[1]) if kiosk_parts else None,
     )
