@@ -30,11 +30,11 @@ from surveys.definitions import (
 from surveys.instruments import parse_instrument
 from surveys.models import FeedbackPending, FeedbackTally, InstrumentRecord, QuestionnaireTemplate
 from surveys.statistics import (
-    MIN_GROUP_SIZE,
     NumericSummary,
     Proportion,
     proportion,
     summarise_numeric,
+    too_few_to_show,
 )
 
 GROUPINGS = {
@@ -150,7 +150,7 @@ class Group:
 
     @property
     def suppressed(self) -> bool:
-        return self.responses < MIN_GROUP_SIZE
+        return too_few_to_show(self.responses)
 
     @property
     def response_rate(self) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.areas.models import Area
@@ -20,6 +20,7 @@ from surveys.comparison import Comparison, ComparisonFilter, is_numeric
 from surveys.definitions import Question
 from surveys.instruments import parse_instrument
 from surveys.models import FeedbackResponse, InstrumentRecord
+from surveys.statistics import too_few_to_show
 
 MONITORING_COLUMNS = [
     "group",
@@ -223,15 +224,26 @@ async def response_rows(
     yield RESPONSE_FIXED_COLUMNS + columns
     async with sessionmaker() as session:
         areas = {area.id: area.slug for area in await session.scalars(select(Area))}
+        conditions = list(filters.event_conditions(zone))
+        if filters.languages:
+            conditions.append(FeedbackResponse.language.in_(filters.languages))
+        # The same small-group suppression as the statistics pages: an event with fewer
+        # responses (among those chosen) than a group may show is left out whole, or its rows
+        # (age group, home area, language) would single people out.
+        counts = await session.execute(
+            select(FeedbackResponse.event_id, func.count())
+            .join(Event, Event.id == FeedbackResponse.event_id)
+            .where(*conditions)
+            .group_by(FeedbackResponse.event_id)
+        )
+        shown = [event_id for event_id, count in counts if not too_few_to_show(count)]
         query = (
             select(FeedbackResponse, Event.event_type, Event.area_id, Event.starts_at)
             .join(Event, Event.id == FeedbackResponse.event_id)
-            .where(*filters.event_conditions(zone))
+            .where(*conditions, FeedbackResponse.event_id.in_(shown))
             .order_by(FeedbackResponse.id)
             .execution_options(yield_per=batch)
         )
-        if filters.languages:
-            query = query.where(FeedbackResponse.language.in_(filters.languages))
         result = await session.stream(query)
         async for response, event_type, area_id, starts_at in result:
             answers = response.answers
