@@ -493,8 +493,8 @@ class RoundsController(Controller):
         return response
 
     @staticmethod
-    def _receipt(request: Request, settings, round_: Round) -> str | None:
-        value = unsign(settings.secret_key, "pb-receipt", request.cookies.get(RECEIPT_COOKIE), 300)
+    def _receipt(signed: str | None, settings, round_: Round) -> str | None:
+        value = unsign(settings.secret_key, "pb-receipt", signed, 300)
         if not value or not value.startswith(f"{round_.slug}."):
             return None
         return value.split(".", 1)[1]
@@ -504,22 +504,31 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        receipt = self._receipt(request, settings, round_)
-        return Template(
+        signed = request.cookies.get(RECEIPT_COOKIE)
+        receipt = self._receipt(signed, settings, round_)
+        response = Template(
             template_name="pb/voted.html",
             context={
                 **round_context(round_),
                 "receipt": receipt,
                 "receipt_grouped": grouped(receipt) if receipt else None,
+                # The download form carries the signed receipt: the cookie is gone by then.
+                "receipt_signed": signed if receipt else None,
             },
+            # Not kept by the browser either: the back button shows the next person nothing.
+            headers={"Cache-Control": "no-store"},
         )
+        # Shown once: on a shared device the next person must not find it.
+        response.delete_cookie(RECEIPT_COOKIE, path=f"/pb/{round_.slug}/voted")
+        return response
 
-    @get("/{slug:str}/voted/receipt.txt")
+    @post("/{slug:str}/voted/receipt.txt", status_code=200)
     async def receipt_file(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Response:
         round_ = await rounds.round_by_slug(db_session, slug)
-        receipt = self._receipt(request, settings, round_)
+        form = await read_form(request)
+        receipt = self._receipt((form.get("receipt") or [None])[0], settings, round_)
         if receipt is None:
             raise NotFoundError(N_("The receipt is shown only right after voting, on this device."))
         check_url = site_url(request, f"/pb/{round_.slug}/receipt")

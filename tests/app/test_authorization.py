@@ -146,7 +146,7 @@ TABLE = {
     # Anyone may report a public idea (rate-limited per address).
     "POST /pb/{slug:str}/proposals/{proposal_id:int}/report": PUBLIC,
     "GET /pb/{slug:str}/receipt": PUBLIC,
-    "GET /pb/{slug:str}/voted/receipt.txt": PUBLIC,
+    "POST /pb/{slug:str}/voted/receipt.txt": PUBLIC,
     "GET /pb/{slug:str}/results": PUBLIC,
     "GET /pb/{slug:str}": PUBLIC,
     "GET /pb/{slug:str}/vote": PUBLIC,

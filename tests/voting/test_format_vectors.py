@@ -19,7 +19,6 @@ from pathlib import Path
 from app.signing import sign
 from tests.conftest import TEST_SECRET
 from tests.voting.factories import make_round
-from voting.controllers import RECEIPT_COOKIE
 from voting.published import count_round
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -51,9 +50,13 @@ async def test_the_receipt_file_is_the_known_text(client, db):
     round_ = await make_round(db, "voting", {None: 100_000})
     round_.slug = "kevat-2026"
     await db.commit()
-    client.cookies.set(RECEIPT_COOKIE, sign(TEST_SECRET, "pb-receipt", f"{round_.slug}.{tracker}"))
+    signed = sign(TEST_SECRET, "pb-receipt", f"{round_.slug}.{tracker}")
+    await client.get("/?lang=en")
     for language in ("fi", "en"):
-        response = await client.get(f"/pb/kevat-2026/voted/receipt.txt?lang={language}")
+        response = await client.post(
+            f"/pb/kevat-2026/voted/receipt.txt?lang={language}",
+            data={"receipt": signed, "_csrf_token": client.cookies["tori_csrf"]},
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         assert (

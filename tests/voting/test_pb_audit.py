@@ -155,9 +155,19 @@ async def test_the_voter_gets_a_receipt_that_anyone_can_check(client, db):
     receipt = await db.scalar(select(PendingBallot.tracker))
     grouped = " ".join(receipt[i : i + 8] for i in range(0, 64, 8))
     assert grouped in voted.text
-    download = await client.get(f"/pb/{round_.slug}/voted/receipt.txt")
+    signed = re.search(r'name="receipt" value="([^"]+)"', voted.text).group(1)
+    download = await client.post(
+        f"/pb/{round_.slug}/voted/receipt.txt", data=form(client, receipt=signed)
+    )
     assert download.status_code == 200
     assert grouped in download.text
+    # Shown once: the next person on this device finds no receipt, by page or by file.
+    assert "tori_receipt" not in client.cookies
+    again = await client.get(f"/pb/{round_.slug}/voted")
+    assert grouped not in again.text
+    assert again.headers["cache-control"] == "no-store"
+    nothing = await client.post(f"/pb/{round_.slug}/voted/receipt.txt", data=form(client))
+    assert nothing.status_code == 404
     # Anyone, on another device, with the receipt typed in groups and capitals.
     client.cookies.clear()
     await client.get("/?lang=en")
