@@ -12,12 +12,18 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app import PROJECT_ROOT
 
-DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+# Without SECRET_KEY, development makes a random secret here on first run and keeps it (the
+# file is in .gitignore). There is no built-in secret: one that everybody knows let anyone forge
+# a voter's cookie on an instance started with the defaults. The roll and signing keys derive
+# from it in development (production sets its own).
+DEFAULT_SECRET_FILE = PROJECT_ROOT / ".tori-secret"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'tori.sqlite3'}"
 MIN_SECRET_LENGTH = 32
 MIN_MIX_BATCH = 20
@@ -34,6 +40,35 @@ def _is_signing_seed(value: str | None) -> bool:
 
 class InsecureSettingsError(RuntimeError):
     """Production mode was asked for with settings that are not safe for it."""
+
+
+def local_secret(path: Path) -> str:
+    """This installation's own development secret: read from `path`, made there on first run."""
+    for _attempt in range(50):
+        try:
+            secret = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            secret = ""
+        if len(secret) >= MIN_SECRET_LENGTH:
+            return secret
+        if not path.exists():
+            # Written whole to a private file, then linked into place: two workers starting at
+            # once end up with the same secret (the second link fails and that one reads).
+            draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+            continue
+        time.sleep(0.01)  # being written by another process
+    raise InsecureSettingsError(
+        f"{path} does not hold a usable secret: delete it or set SECRET_KEY."
+    )
 
 
 def _period(env, name: str, default: int) -> int:
@@ -79,7 +114,8 @@ def normalise_database_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
-    secret_key: str = DEVELOPMENT_SECRET
+    # Set by `from_environment` (SECRET_KEY, or the development file); none is built in.
+    secret_key: str = ""
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     https: bool = False
@@ -163,7 +199,12 @@ class Settings:
         env = os.environ if environ is None else environ
         settings = cls(
             environment=env.get("TORI_ENV", "development").strip().lower() or "development",
-            secret_key=env.get("SECRET_KEY") or DEVELOPMENT_SECRET,
+            secret_key=env.get("SECRET_KEY")
+            or (
+                ""
+                if env.get("TORI_ENV", "").strip().lower() == "production"
+                else local_secret(Path(env.get("TORI_SECRET_FILE") or DEFAULT_SECRET_FILE))
+            ),
             database_url=normalise_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             redis_url=env.get("REDIS_URL") or None,
             https=_flag(env.get("TORI_HTTPS")),
@@ -199,10 +240,15 @@ class Settings:
             raise InsecureSettingsError(
                 f"TORI_ENV must be development, test or production, not {self.environment!r}."
             )
+        if len(self.secret_key) < MIN_SECRET_LENGTH and not self.is_production:
+            raise InsecureSettingsError(
+                f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or unset in "
+                "development, where a random one is made in .tori-secret)."
+            )
         if not self.is_production:
             return
         problems = []
-        if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH:
+        if len(self.secret_key) < MIN_SECRET_LENGTH:
             problems.append(
                 f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
                 'characters (for example: python3 -c "import secrets; print(secrets.token_urlsafe(48))")'

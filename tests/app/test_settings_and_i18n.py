@@ -1,4 +1,5 @@
 import datetime as dt
+import subprocess
 
 import pytest
 
@@ -10,7 +11,12 @@ from app.i18n import (
     parse_accept_language,
     set_language,
 )
-from app.settings import DEVELOPMENT_SECRET, InsecureSettingsError, Settings, normalise_database_url
+from app.settings import (
+    MIN_SECRET_LENGTH,
+    InsecureSettingsError,
+    Settings,
+    normalise_database_url,
+)
 
 GOOD_PRODUCTION = {
     "TORI_ENV": "production",
@@ -22,11 +28,50 @@ GOOD_PRODUCTION = {
 }
 
 
-def test_development_defaults_run_on_embedded_sqlite():
-    settings = Settings.from_environment({})
+def test_development_defaults_run_on_embedded_sqlite(tmp_path):
+    settings = Settings.from_environment({"TORI_SECRET_FILE": str(tmp_path / "secret")})
     assert settings.uses_sqlite
-    assert settings.secret_key == DEVELOPMENT_SECRET
     assert not settings.is_production
+
+
+def test_development_makes_its_own_random_secret_once_and_keeps_it(tmp_path):
+    """The old default was a public constant: anyone could forge a voter's cookie, and the board's
+    signing key and the roll's key derived from it, on any instance started with defaults."""
+    first_file, other_file = tmp_path / "one" / ".tori-secret", tmp_path / ".tori-secret"
+    first_file.parent.mkdir()
+    first = Settings.from_environment({"TORI_SECRET_FILE": str(first_file)})
+    assert len(first.secret_key) >= MIN_SECRET_LENGTH
+    assert first.secret_key != "development-only-secret-do-not-use-in-production"
+    assert first_file.read_text().strip() == first.secret_key
+    assert first_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    # The next start keeps it (cookies stay valid); another installation gets its own.
+    again = Settings.from_environment({"TORI_SECRET_FILE": str(first_file)})
+    assert again.secret_key == first.secret_key
+    other = Settings.from_environment({"TORI_SECRET_FILE": str(other_file)})
+    assert other.secret_key != first.secret_key
+    assert other.signing_seed != first.signing_seed
+    assert other.roll_key != first.roll_key
+    # Without the file there is no fallback secret: a broken file is an error, not a default.
+    other_file.write_text("short\n")
+    with pytest.raises(InsecureSettingsError, match="usable secret"):
+        Settings.from_environment({"TORI_SECRET_FILE": str(other_file)})
+    with pytest.raises(InsecureSettingsError, match="SECRET_KEY"):
+        Settings.from_environment({"SECRET_KEY": "short"})
+
+
+def test_the_development_secret_file_is_never_committed():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".tori-secret"], cwd=Settings().static_dir.parent, check=False
+    )
+    assert ignored.returncode == 0
+
+
+def test_production_refuses_to_start_without_a_secret_and_makes_no_file(tmp_path):
+    secret_file = tmp_path / ".tori-secret"
+    environment = {k: v for k, v in GOOD_PRODUCTION.items() if k != "SECRET_KEY"}
+    with pytest.raises(InsecureSettingsError, match="SECRET_KEY"):
+        Settings.from_environment({**environment, "TORI_SECRET_FILE": str(secret_file)})
+    assert not secret_file.exists()
 
 
 def test_production_with_safe_settings_starts():
