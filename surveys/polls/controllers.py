@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, Template
 
 from app.areas.services import list_areas
 from app.cookies import private_cookie
@@ -20,7 +20,7 @@ from app.requests import ascii_int, is_htmx, site_url
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE
 from surveys.polls import services
-from surveys.polls.live import POLL_NOTIFIER, live_updates
+from surveys.polls.live import POLL_NOTIFIER, live_stream
 from surveys.polls.services import PollChannel, PollStatus
 from surveys.polls.votes import (
     KIOSK_COOKIE,
@@ -282,7 +282,7 @@ class PollController(Controller):
         poll = await services.poll_by_slug(db_session, slug)
         if not services.results_public(poll):
             return Response(content="", status_code=204)
-        return ServerSentEvent(live_updates(POLL_NOTIFIER.of(request), poll.id))
+        return live_stream(request, POLL_NOTIFIER.of(request), poll.id)
 
     @get("/{slug:str}/qr.svg", media_type="image/svg+xml")
     async def qr_code(

@@ -12,13 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from litestar.response import ServerSentEventMessage
+from litestar import Request
+from litestar.exceptions import HTTPException
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from app.database import Database
+from app.errors import ServiceBusyError
+from app.ratelimit import address_block
+from app.requests import client_address
 from app.state import DATABASE, Slot
 
 CHANNEL = "tori_poll"
@@ -29,7 +35,67 @@ LIVE_HEARTBEAT_SECONDS = 20.0
 COALESCE_SECONDS = 0.3
 RECONNECT_SECONDS = 2.0
 
+# Open result streams a worker serves at once, and per client (an address, an IPv6 client by
+# its /64): one client held 1,000 streams of ten minutes each open before there were caps. A
+# screen at a stand and a few tabs fit well within the client's share.
+LIVE_STREAMS_PER_WORKER = 1000
+LIVE_STREAMS_PER_CLIENT = 10
+
 log = logging.getLogger("tori.polls.live")
+
+
+class TooManyStreamsError(HTTPException):
+    """This client already holds as many live streams as one may."""
+
+    status_code = 429
+
+
+class StreamSlots:
+    """Counts the live streams this worker serves, in all and per client."""
+
+    def __init__(
+        self, per_worker: int = LIVE_STREAMS_PER_WORKER, per_client: int = LIVE_STREAMS_PER_CLIENT
+    ) -> None:
+        self.per_worker = per_worker
+        self.per_client = per_client
+        self.open = 0
+        self.by_client: dict[str, int] = defaultdict(int)
+
+    def take(self, client: str) -> Callable[[], None]:
+        """A slot for one stream, or an error page: 429 for the client, 503 for the worker.
+        Returns the function that gives the slot back (it may be called more than once)."""
+        if self.by_client[client] >= self.per_client:
+            raise TooManyStreamsError
+        if self.open >= self.per_worker:
+            raise ServiceBusyError(retry_after=30)
+        self.open += 1
+        self.by_client[client] += 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if given_back:
+                return
+            given_back = True
+            self.open -= 1
+            self.by_client[client] -= 1
+            if not self.by_client[client]:
+                del self.by_client[client]
+
+        return give_back
+
+
+# Each worker's stream slots.
+STREAM_SLOTS: Slot[StreamSlots] = Slot("stream_slots", lambda _app: StreamSlots())
+
+
+def live_stream(request: Request, notifier: PollNotifier, poll_id: int) -> ServerSentEvent:
+    """The live-updates stream of one poll, within this worker's caps."""
+    give_back = STREAM_SLOTS.of(request).take(address_block(client_address(request)))
+    updates = live_updates(notifier, poll_id, on_close=give_back)
+    # A stream that never starts (the client left at once) gives its slot back when collected.
+    weakref.finalize(updates, give_back)
+    return ServerSentEvent(updates)
 
 
 class PollNotifier:
@@ -148,9 +214,24 @@ POLL_NOTIFIER: Slot[PollNotifier] = Slot(
 
 
 async def live_updates(
-    notifier: PollNotifier, poll_id: int, *, lifetime: float = LIVE_SECONDS
+    notifier: PollNotifier,
+    poll_id: int,
+    *,
+    lifetime: float = LIVE_SECONDS,
+    on_close: Callable[[], None] | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """`update` whenever the poll gets votes, a heartbeat meanwhile; the browser reconnects later."""
+    try:
+        async for message in _updates(notifier, poll_id, lifetime):
+            yield message
+    finally:
+        if on_close is not None:
+            on_close()
+
+
+async def _updates(
+    notifier: PollNotifier, poll_id: int, lifetime: float
+) -> AsyncIterator[ServerSentEventMessage]:
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime
     async with notifier.subscription(poll_id) as queue:

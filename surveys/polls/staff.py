@@ -21,7 +21,7 @@ from app.spreadsheets import csv_text
 from surveys.polls import services
 from surveys.polls.controllers import public_url
 from surveys.polls.forms import QUESTION_PREFIXES, poll_form, read_poll
-from surveys.polls.live import POLL_NOTIFIER, live_updates
+from surveys.polls.live import POLL_NOTIFIER, live_stream
 from surveys.staff import TYPE_LABELS
 
 VISIBILITY_LABELS = {
@@ -162,7 +162,7 @@ class StaffPollsController(Controller):
         self, request: Request, db_session: DbSession, poll_id: FromPath[int]
     ) -> ServerSentEvent:
         poll = await services.get_poll(db_session, poll_id)
-        return ServerSentEvent(live_updates(POLL_NOTIFIER.of(request), poll.id))
+        return live_stream(request, POLL_NOTIFIER.of(request), poll.id)
 
     @get("/{poll_id:int}/present")
     async def present(
