@@ -221,26 +221,19 @@ async def live_updates(
     on_close: Callable[[], None] | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """`update` whenever the poll gets votes, a heartbeat meanwhile; the browser reconnects later."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + lifetime
     try:
-        async for message in _updates(notifier, poll_id, lifetime):
-            yield message
+        async with notifier.subscription(poll_id) as queue:
+            yield ServerSentEventMessage(comment="live", retry=5000)
+            while (left := ends - loop.time()) > 0:
+                try:
+                    async with asyncio.timeout(min(LIVE_HEARTBEAT_SECONDS, left)):
+                        await queue.get()
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="heartbeat")
+                else:
+                    yield ServerSentEventMessage(event="update", data=str(poll_id))
     finally:
         if on_close is not None:
             on_close()
-
-
-async def _updates(
-    notifier: PollNotifier, poll_id: int, lifetime: float
-) -> AsyncIterator[ServerSentEventMessage]:
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + lifetime
-    async with notifier.subscription(poll_id) as queue:
-        yield ServerSentEventMessage(comment="live", retry=5000)
-        while (left := ends - loop.time()) > 0:
-            try:
-                async with asyncio.timeout(min(LIVE_HEARTBEAT_SECONDS, left)):
-                    await queue.get()
-            except TimeoutError:
-                yield ServerSentEventMessage(comment="heartbeat")
-            else:
-                yield ServerSentEventMessage(event="update", data=str(poll_id))
