@@ -192,6 +192,28 @@ def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
             )
 
 
+@pytest.fixture(autouse=True)
+def fresh_limits(request: pytest.FixtureRequest) -> None:
+    """Each browser test starts with no attempts counted, as every other test does (their
+    database is emptied after each): the live server lives for the whole session, and its
+    residents all register and sign in from one address."""
+    if "live_server" not in request.fixturenames:
+        return
+    server = request.getfixturevalue("live_server")
+
+    async def forget() -> None:
+        from sqlalchemy import text
+
+        database = Database(server.database_url)
+        try:
+            async with database.engine.begin() as connection:
+                await connection.execute(text("DELETE FROM rate_limit_counter"))
+        finally:
+            await database.dispose()
+
+    run_in_own_loop(forget)
+
+
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
