@@ -18,6 +18,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
+from app.requests import ascii_int
 from app.state import DATABASE, RENDERER
 from voting import moderation, publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
@@ -411,7 +412,7 @@ class StaffRoundsController(Controller):
     async def attention(self, request: Request, db_session: DbSession) -> Template:
         """Ideas waiting for a check and reported ideas, oldest first, a page at a time."""
         raw_page = request.query_params.get("page", "1")
-        page = int(raw_page) if raw_page.isdecimal() and len(raw_page) < 7 else 1
+        page = ascii_int(raw_page, minimum=1, maximum=999_999) or 1
         return Template(
             template_name="pb/staff_attention.html",
             context={
