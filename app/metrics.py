@@ -2,8 +2,9 @@
 
 - `/livez`: the process answers (no database, no Redis): for a supervisor that restarts a hung
   worker.
-- `/readyz`: this worker can serve: the database answers, and Redis when one is configured
-  (503 naming what is down): for a load balancer. `/healthz` stays the database-only check it
+- `/readyz`: this worker can serve: the database answers (else 503); a configured Redis that
+  does not answer is named as "degraded" with a 200, since limits then count in the database:
+  for a load balancer, which should not take every worker out because Redis is down. `/healthz` stays the database-only check it
   always was.
 - `/metrics` (only with `TORI_METRICS=1`): requests and their latencies by route template and
   status (Litestar's Prometheus middleware, paths grouped so that ids do not multiply series),
@@ -60,7 +61,8 @@ class LivenessController(Controller):
 
     @get("/readyz", media_type=MediaType.JSON, opt={"skip_language": True})
     async def ready(self, request: Request, db_session: DbSession) -> Response:
-        """200 when the database (and Redis, if configured) answer; 503 naming what does not."""
+        """200 when the database answers, 503 when it does not; a Redis that does not answer is
+        named ("degraded"), but the worker stays ready: its limits fall back to the database."""
         down = []
         try:
             await db_session.execute(text("SELECT 1"))
@@ -73,8 +75,11 @@ class LivenessController(Controller):
                 await ping()
             except Exception:
                 down.append("redis")
-        if down:
+        if "database" in down:
             return Response({"status": "unavailable", "down": down}, status_code=503)
+        if down:
+            # Limits are counted in the database meanwhile: this worker still serves.
+            return Response({"status": "degraded", "down": down})
         return Response({"status": "ok"})
 
 
