@@ -21,10 +21,13 @@ workers' entries expire within the TTL). `TORI_SHARED_PAGES=0` switches the cach
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import secrets
+import struct
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,6 +140,8 @@ class StoredPage:
     makers: tuple[PerRequest, ...]
     etag: bytes
     compressed: bytes | None
+    # A page with per-request values: each part compressed on its own (see `_GzipParts`).
+    compressed_parts: tuple[bytes, ...] | None
     stored_at: float
     generation: int
 
@@ -213,6 +218,8 @@ class SharedPagesMiddleware:
     def __init__(self, app: Any, cache: PageCache | None = None) -> None:
         self.app = app
         self.cache = cache or PageCache()
+        # Pages being rendered: a crowd arriving at an expired page waits for one rendering.
+        self.rendering: dict[tuple, asyncio.Future] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not getattr(scope.get("route_handler"), "opt", {}).get(
@@ -239,8 +246,17 @@ class SharedPagesMiddleware:
         )
         key = (scope["path"], scope["query_string"], language)
         page = self.cache.get(key)
+        if page is None and key in self.rendering:
+            page = await asyncio.shield(self.rendering[key])
         if page is None:
-            page = await self._render(scope, receive, send, headers, key)
+            # None from the one awaited: that page was not shareable; this request renders.
+            future = self.rendering[key] = asyncio.get_running_loop().create_future()
+            try:
+                page = await self._render(scope, receive, send, headers, key)
+            finally:
+                if self.rendering.get(key) is future:
+                    del self.rendering[key]
+                future.set_result(page)
             if page is None:
                 return
         await self._send(page, scope, headers, send)
@@ -313,6 +329,7 @@ class SharedPagesMiddleware:
             compressed=gzip.compress(body, 6)
             if not makers and len(body) >= _MIN_COMPRESSED
             else None,
+            compressed_parts=tuple(map(_deflated, parts)) if makers else None,
             stored_at=time.monotonic(),
             generation=started_generation,
         )
@@ -325,13 +342,20 @@ class SharedPagesMiddleware:
         start = {"type": "http.response.start", "status": 200, "headers": response_headers}
         if page.personal:
             request = Request(scope)
-            pieces = [page.parts[0]]
-            for make, part in zip(page.makers, page.parts[1:], strict=True):
-                pieces += [make(request).encode(), part]
-            body = b"".join(pieces)
+            values = [make(request).encode() for make in page.makers]
             response_headers.append((b"cache-control", b"no-store"))
             await _form_token_cookie(start, scope)
-            await _send_body(start, body, _accepts_gzip(headers), send)
+            if _accepts_gzip(headers):
+                body = _gzip_with_values(page, values)
+                response_headers.append((b"content-encoding", b"gzip"))
+            else:
+                pieces = [page.parts[0]]
+                for value, part in zip(values, page.parts[1:], strict=True):
+                    pieces += [value, part]
+                body = b"".join(pieces)
+            response_headers.append((b"content-length", str(len(body)).encode()))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
             return
         response_headers.append((b"cache-control", f"public, max-age={PUBLIC_MAX_AGE}".encode()))
         response_headers.append((b"etag", page.etag))
@@ -347,6 +371,32 @@ class SharedPagesMiddleware:
         response_headers.append((b"content-length", str(len(body)).encode()))
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+# A page with per-request values is compressed once too: each stored part on its own, as raw
+# deflate ending in a sync flush (whole blocks, byte-aligned, none marked last), so that a
+# request only compresses its few values and joins the pieces: a valid deflate stream (no
+# back-reference crosses a piece), closed by an empty final block, in a gzip frame whose CRC
+# and length are of the whole body.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_LAST_EMPTY_BLOCK = b"\x03\x00"
+
+
+def _deflated(piece: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _gzip_with_values(page: StoredPage, values: list[bytes]) -> bytes:
+    pieces, crc, size = [_GZIP_HEADER, page.compressed_parts[0]], 0, 0
+    crc = zlib.crc32(page.parts[0])
+    size = len(page.parts[0])
+    for value, part, packed in zip(values, page.parts[1:], page.compressed_parts[1:], strict=True):
+        pieces += [_deflated(value), packed]
+        crc = zlib.crc32(part, zlib.crc32(value, crc))
+        size += len(value) + len(part)
+    pieces += [_LAST_EMPTY_BLOCK, struct.pack("<II", crc, size & 0xFFFFFFFF)]
+    return b"".join(pieces)
 
 
 async def _send_body(start: dict, body: bytes, compress: bool, send: Any) -> None:
