@@ -239,3 +239,31 @@ async def test_shared_pages_can_be_switched_off(settings, db):
         response = await reader.get("/")
         assert response.status_code == 200
         assert_not_shared(response)
+
+
+async def test_a_crowd_at_a_page_not_yet_stored_waits_for_one_rendering(settings, db, monkeypatch):
+    """Thirty phones open the home page at once: it is rendered once, not thirty times."""
+    import asyncio
+
+    import httpx
+
+    from app.events import controllers as event_controllers
+    from app.state import DATABASE
+
+    rendered = []
+    original = event_controllers.services.upcoming_events
+
+    async def counted(*arguments, **keywords):
+        rendered.append(1)
+        await asyncio.sleep(0.05)  # the rendering takes a while: the others arrive meanwhile
+        return await original(*arguments, **keywords)
+
+    monkeypatch.setattr(event_controllers.services, "upcoming_events", counted)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as crowd:
+        responses = await asyncio.gather(*(crowd.get("/") for _phone in range(30)))
+    await DATABASE.of(app).dispose()
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.text for response in responses}) == 1
+    assert len(rendered) == 1
