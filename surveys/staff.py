@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -20,6 +19,7 @@ from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, read_form
 from app.i18n import N_, Formatter, gettext, language_name, localized
+from app.off_loop import in_worker_thread
 from app.requests import site_url
 from app.spreadsheets import csv_chunks, csv_text
 from app.state import DATABASE
@@ -195,7 +195,7 @@ async def export_response(
                 raise DomainError(N_("Too many responses for a spreadsheet; download them as CSV."))
         collected[0], collected[1] = collected[1], collected[0]  # labels first, then the keys
         # Zipping a workbook of 100,000 rows takes seconds: in a worker thread.
-        book = await anyio.to_thread.run_sync(workbook, [("responses", collected)])
+        book = await in_worker_thread(workbook, [("responses", collected)])
         return Response(book, media_type=XLSX_TYPE, headers=disposition)
     await services.fold_pending_counts(db_session)
     comparison = await compare(
@@ -219,7 +219,7 @@ async def export_response(
             headers=disposition,
         )
     return Response(
-        await anyio.to_thread.run_sync(
+        await in_worker_thread(
             workbook,
             [(sheet, labelled(rows, names, keys_row=True)) for sheet, rows in tables.items()],
         ),

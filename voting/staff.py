@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
@@ -19,7 +18,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
-from app.off_loop import off_loop
+from app.off_loop import in_worker_thread, off_loop
 from app.state import DATABASE, RENDERER
 from voting import moderation, publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
@@ -256,7 +255,7 @@ class StaffRoundsController(Controller):
         data = await upload.read()
         areas = await list_areas(db_session)
         # A census file of 100,000 lines: every line read and hashed, in a worker thread.
-        parsed = await anyio.to_thread.run_sync(parse_roll, data, areas, settings.roll_key)
+        parsed = await in_worker_thread(parse_roll, data, areas, settings.roll_key)
         if parsed.errors:
             return await self._detail(
                 db_session, round_id, roll_errors=parsed.errors, status=400, settings=settings
