@@ -77,13 +77,15 @@ async def health_while(client, heavy) -> tuple[object, list[float]]:
 def assert_answered_meanwhile(gaps: list[float]) -> None:
     assert sum(gaps) >= BLOCKING, "the heavy step did not run"
     assert len(gaps) >= 4, f"/healthz was answered {len(gaps) - 1} times in {sum(gaps):.1f} s"
-    assert max(gaps) < BLOCKING / 2, gaps
+    assert max(gaps) < BLOCKING / 2, [round(gap, 3) for gap in gaps]
 
 
 @pytest.mark.parametrize("page", ["round audit", "staff audit log check"])
 async def test_audit_pages_check_off_the_event_loop(client, db, monkeypatch, page):
     await signed_in_as(client, db, Role.ADMIN)
     round_ = await make_round(db, "voting", {None: 100_000})
+    await client.get(f"/staff/pb/{round_.id}/audit")  # warm: only the step itself is measured
+    await client.get("/staff/audit")
     if page == "round audit":
         monkeypatch.setattr(publication, "audit_round", blocking_async(publication.audit_round))
         path = f"/staff/pb/{round_.id}/audit"
@@ -102,6 +104,7 @@ async def test_audit_pages_check_off_the_event_loop(client, db, monkeypatch, pag
 async def test_publication_runs_off_the_event_loop(client, db, monkeypatch):
     await signed_in_as(client, db, Role.ADMIN)
     round_ = await make_round(db, "counting", {None: 100_000})
+    await client.get(f"/staff/pb/{round_.id}/publish")  # warm: only the step itself is measured
     monkeypatch.setattr(publication, "publish", blocking_async(publication.publish))
     token = await csrf_token(client)
     response, latencies = await health_while(
@@ -115,6 +118,7 @@ async def test_roll_import_runs_off_the_event_loop(client, db, monkeypatch):
     await signed_in_as(client, db, Role.ADMIN)
     area = await make_area(db, "Kallio")
     round_ = await make_round(db, "review", {area.id: 100_000, None: 100_000})
+    await client.get(f"/staff/pb/{round_.id}")  # warm: only the step itself is measured
     monkeypatch.setattr(voting_staff, "parse_roll", blocking(voting_staff.parse_roll))
     token = await csrf_token(client)
     census = b"identifier,birth_date,area\n010190-123A,1990-01-01,Kallio\n"
@@ -132,6 +136,8 @@ async def test_roll_import_runs_off_the_event_loop(client, db, monkeypatch):
 
 async def test_workbook_export_is_zipped_off_the_event_loop(client, db, monkeypatch):
     await signed_in_as(client, db, Role.STAFF)
+    # Warm (templates compiled, connections open): only the step itself is measured.
+    assert (await client.get("/staff/feedback/export/monitoring.xlsx")).status_code == 200
     monkeypatch.setattr(survey_staff, "workbook", blocking(survey_staff.workbook))
     response, latencies = await health_while(
         client, client.get("/staff/feedback/export/monitoring.xlsx")
