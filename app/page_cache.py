@@ -244,7 +244,8 @@ class SharedPagesMiddleware:
         language = negotiate_language(
             explicit, language_cookie, headers.get(b"accept-language", b"").decode("latin-1")
         )
-        key = (scope["path"], scope["query_string"], language)
+        # The host too: a page may write its own absolute address (app.requests.site_url).
+        key = (scope["path"], scope["query_string"], language, headers.get(b"host", b""))
         page = self.cache.get(key)
         if page is None and key in self.rendering:
             page = await asyncio.shield(self.rendering[key])
