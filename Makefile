@@ -88,6 +88,8 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.pb_cast
 	@$(BIN)/python -m benchmarks.verify
 	@$(BIN)/python -m benchmarks.journeys
+	@$(BIN)/python -m benchmarks.public_pages
+	@$(BIN)/python -m benchmarks.event_loop_drill
 
 drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, backup and restore
 	@$(BIN)/python -m benchmarks.drills

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from contextvars import ContextVar
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -179,8 +180,68 @@ def format_locale(language: str | None = None) -> str:
 def language_name(code: str, language: str | None = None) -> str:
     """A language's name in the reader's language, as running text writes it: "suomi, ruotsi",
     "finska, svenska", "Finnish, Swedish". The language switcher alone uses LANGUAGE_NAMES."""
-    names = Locale.parse(language or current_language()).languages
-    return names.get(code, code)
+    return _names_of_languages(language or current_language()).get(code, code)
+
+
+@cache
+def _names_of_languages(language: str) -> dict[str, str]:
+    return dict(Locale.parse(language).languages)
+
+
+class LanguageFormats:
+    """What formatting in one language needs, parsed once: the CLDR locale and every pattern.
+    Babel's `format_*` functions parse the locale and the pattern on every call (30-120 us each,
+    dozens of times on a page); these apply ready patterns (a few us)."""
+
+    def __init__(self, language: str) -> None:
+        self.locale = Locale.parse(format_locale(language))
+        self.date = dates.parse_pattern(
+            DATE_PATTERNS.get(language, DATE_PATTERNS[DEFAULT_LANGUAGE])
+        )
+        self.weekday_date = self.locale.date_formats["full"]
+        self.time = dates.parse_pattern(TIME_PATTERN)
+        skeletons = self.locale.datetime_skeletons
+        self.month = skeletons[dates.match_skeleton("yMMMM", skeletons) or "yMMMM"]
+        self.datetime_join = DATETIME_JOINS.get(language, DATETIME_JOINS[DEFAULT_LANGUAGE])
+        self.euros = numbers.parse_pattern("#,##0\u00a0¤")
+        self.percent = numbers.parse_pattern(self.locale.percent_formats[None])
+        self.weekday_names = [
+            self.locale.days["stand-alone"]["abbreviated"][index] for index in range(7)
+        ]
+        self._numbers: dict[int, numbers.NumberPattern] = {}
+
+    def number(self, digits: int) -> numbers.NumberPattern:
+        pattern = self._numbers.get(digits)
+        if pattern is None:
+            text = "#,##0" + ("." + "0" * digits if digits else "")
+            pattern = self._numbers[digits] = numbers.parse_pattern(text)
+        return pattern
+
+
+_formats: dict[str, LanguageFormats] = {}
+
+
+# Babel's number patterns work through Decimal (20-60 us a number); pages repeat the same
+# amounts and counts, so the written form of recent ones is kept.
+@lru_cache(maxsize=4096, typed=True)
+def _number(language: str, digits: int, value: float) -> str:
+    formats = language_formats(language)
+    return formats.number(digits).apply(value, formats.locale)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _euros(language: str, amount: int) -> str:
+    formats = language_formats(language)
+    return formats.euros.apply(amount, formats.locale, currency="EUR", currency_digits=False)
+
+
+def language_formats(language: str | None = None) -> LanguageFormats:
+    """The formats of `language` (default: the reader's), built on first use."""
+    language = language or current_language()
+    formats = _formats.get(language)
+    if formats is None:
+        formats = _formats[language] = LanguageFormats(language)
+    return formats
 
 
 class Formatter:
@@ -204,38 +265,36 @@ class Formatter:
         self, value: dt.date | dt.datetime, style: str | None = None, language: str | None = None
     ) -> str:
         """20.12.2026 (fi, sv), 20 Dec 2026 (en)."""
-        language = language or current_language()
-        return dates.format_date(
-            self._day(value),
-            format=DATE_PATTERNS.get(language, DATE_PATTERNS[DEFAULT_LANGUAGE]),
-            locale=format_locale(language),
-        )
+        formats = language_formats(language)
+        return formats.date.apply(self._day(value), formats.locale)
 
     def weekday_date(self, value: dt.date | dt.datetime, language: str | None = None) -> str:
         """sunnuntai 20. joulukuuta 2026, söndag 20 december 2026, Sunday, 20 December 2026."""
-        return dates.format_date(self._day(value), format="full", locale=format_locale(language))
+        formats = language_formats(language)
+        return formats.weekday_date.apply(self._day(value), formats.locale)
 
     def time(self, value: dt.datetime, language: str | None = None) -> str:
         """5.45 and 17.30 in all three languages."""
-        return dates.format_time(
-            self.local(value), format=TIME_PATTERN, locale=format_locale(language)
-        )
+        formats = language_formats(language)
+        return formats.time.apply(self.local(value), formats.locale)
 
     def datetime(
         self, value: dt.datetime, style: str | None = None, language: str | None = None
     ) -> str:
         """20.12.2026 klo 5.45, 20.12.2026 kl. 5.45, 20 Dec 2026 at 5.45."""
-        language = language or current_language()
-        join = DATETIME_JOINS.get(language, DATETIME_JOINS[DEFAULT_LANGUAGE])
-        return join.format(
-            date=self.date(value, language=language), time=self.time(value, language)
+        formats = language_formats(language)
+        moment = self.local(value)
+        return formats.datetime_join.format(
+            date=formats.date.apply(moment.date(), formats.locale),
+            time=formats.time.apply(moment, formats.locale),
         )
 
     def month(self, value: dt.date | str, language: str | None = None) -> str:
         """joulukuu 2026, december 2026, December 2026; also from a "2026-12" key."""
         if isinstance(value, str):
             value = dt.date.fromisoformat(value[:7] + "-01")
-        return dates.format_skeleton("yMMMM", value, locale=format_locale(language))
+        formats = language_formats(language)
+        return formats.month.apply(value, formats.locale)
 
     def number(
         self, value: float | int | None, digits: int = 0, language: str | None = None
@@ -243,28 +302,25 @@ class Formatter:
         """12 345 and 0,6: a no-break space between thousands and a decimal comma."""
         if value is None:
             return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return numbers.format_decimal(value, format=pattern, locale=format_locale(language))
+        language = language or current_language()
+        if value == 0:  # 0 and -0.0 are one key of the cache but are written "0" and "-0"
+            formats = language_formats(language)
+            return formats.number(digits).apply(value, formats.locale)
+        return _number(language, digits, value)
 
     def euros(self, amount: int | None, language: str | None = None) -> str:
         """Whole euros: "12 000 €", with no-break spaces, in every language."""
         if amount is None:
             return "–"
-        return numbers.format_currency(
-            amount,
-            "EUR",
-            format="#,##0\u00a0¤",
-            locale=format_locale(language),
-            currency_digits=False,
-        )
+        return _euros(language or current_language(), amount)
 
     def percent(self, share: float, language: str | None = None) -> str:
         """12 % (a no-break space before the sign, as Finland writes it)."""
-        return numbers.format_percent(share, locale=format_locale(language))
+        formats = language_formats(language)
+        return formats.percent.apply(share, formats.locale)
 
     def weekday_names(self, language: str | None = None) -> list[str]:
-        names = Locale.parse(format_locale(language)).days["stand-alone"]["abbreviated"]
-        return [names[index] for index in range(7)]
+        return list(language_formats(language).weekday_names)
 
     def template_globals(self) -> dict[str, Any]:
         return {

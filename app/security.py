@@ -14,6 +14,7 @@ from litestar.template.base import csrf_token as litestar_csrf_token
 from litestar.types import Message, Scope
 
 from app.i18n import N_
+from app.page_cache import HEADERS_CHOSEN, per_request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -45,7 +46,7 @@ def security_headers(*, https: bool):
         if https:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         content_type = headers.get("content-type", "")
-        if content_type.startswith("text/html"):
+        if content_type.startswith("text/html") and not scope.get("state", {}).get(HEADERS_CHOSEN):
             # Pages depend on the language cookie and the signed-in user; never share them in caches.
             headers["Cache-Control"] = "no-store"
             headers["Vary"] = "Cookie, Accept-Language"
@@ -101,9 +102,13 @@ def _genuine(token: str, secret: str) -> str | None:
 
 
 def form_token(request: Request) -> str:
-    """The token a form rendered for this request carries (the templates' `csrf_token()`).
+    """The token a form rendered for this request carries (the templates' `csrf_token()`); in a
+    shared page, a stand-in replaced for each request it is served to (app/page_cache.py)."""
+    return per_request(request, _form_token)
 
-    The one the CSRF middleware chose on a route it guards; else this browser's cookie when it
+
+def _form_token(request: Request) -> str:
+    """The one the CSRF middleware chose on a route it guards; else this browser's cookie when it
     is genuine; else a new token, whose cookie `form_token_cookie` sets on the response.
     """
     state = request.state

@@ -132,6 +132,9 @@ class Settings:
     # The fast path of the busiest form posts (app/fastpath.py); TORI_FAST_PATH=0 switches it
     # off, and the controllers take every vote and answer themselves.
     fast_path: bool = True
+    # Anonymous readers of public pages share rendered pages (app/page_cache.py);
+    # TORI_SHARED_PAGES=0 renders every page for every request, sent no-store.
+    shared_pages: bool = True
     # Key of the HMAC that stands in for personal identifiers on voter rolls (TORI_ROLL_KEY).
     # Kept apart from SECRET_KEY so that rotating that one does not orphan a roll.
     roll_key_setting: str | None = None
@@ -216,6 +219,7 @@ class Settings:
             answers_per_address=int(env.get("TORI_ANSWERS_PER_ADDRESS", "300")),
             votes_per_address=int(env.get("TORI_VOTES_PER_ADDRESS", "600")),
             fast_path=_flag(env.get("TORI_FAST_PATH"), default=True),
+            shared_pages=_flag(env.get("TORI_SHARED_PAGES"), default=True),
             roll_key_setting=env.get("TORI_ROLL_KEY") or None,
             signing_key_setting=env.get("TORI_SIGNING_KEY") or None,
             oidc_issuer=env.get("OIDC_ISSUER") or None,

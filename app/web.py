@@ -27,6 +27,7 @@ from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.metrics import metrics_handlers, metrics_middleware
+from app.page_cache import SharedPagesMiddleware
 from app.ratelimit import (
     BatchedCounter,
     DatabaseRateLimiter,
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         middleware=[
             *metrics_middleware(settings),
             access_log_middleware,
+            # Anonymous readers of public pages are served rendered pages (before any session).
+            DefineMiddleware(SharedPagesMiddleware),
             # Residents' questionnaire, poll and kiosk pages never need a staff session.
             DefineMiddleware(
                 StaffSessionMiddleware,

@@ -9,6 +9,7 @@ from app.dependencies import AppSettings, DbSession
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
 from app.requests import site_url
 from surveys import services
@@ -57,6 +58,7 @@ class FeedbackController(Controller):
             state = "answered"
         questions = services.questions_for(questionnaire, language, await list_areas(db_session))
         instrument = services.instrument_of(questionnaire)
+        secret, questionnaire_slug = settings.secret_key, questionnaire.slug
         return Template(
             template_name="surveys/answer.html",
             context={
@@ -71,13 +73,16 @@ class FeedbackController(Controller):
                 "values": values or {},
                 "errors": errors or {},
                 "token": token
-                or services.new_submission_token(settings.secret_key, questionnaire.slug),
+                or per_request(
+                    request,
+                    lambda _request: services.new_submission_token(secret, questionnaire_slug),
+                ),
                 "notice": notice,
             },
             status_code=status_code,
         )
 
-    @get("/{slug:str}", name="feedback_form")
+    @get("/{slug:str}", name="feedback_form", opt=SHARED_PAGE)
     async def form(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:

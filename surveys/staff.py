@@ -19,6 +19,7 @@ from app.events.models import EventType, OrganiserKind
 from app.events.services import get_event
 from app.forms import Form, read_form
 from app.i18n import N_, Formatter, gettext, language_name, localized
+from app.off_loop import in_worker_thread
 from app.requests import site_url
 from app.spreadsheets import csv_chunks, csv_text
 from app.state import DATABASE
@@ -193,9 +194,9 @@ async def export_response(
             if len(collected) > MAX_XLSX_RESPONSES:
                 raise DomainError(N_("Too many responses for a spreadsheet; download them as CSV."))
         collected[0], collected[1] = collected[1], collected[0]  # labels first, then the keys
-        return Response(
-            workbook([("responses", collected)]), media_type=XLSX_TYPE, headers=disposition
-        )
+        # Zipping a workbook of 100,000 rows takes seconds: in a worker thread.
+        book = await in_worker_thread(workbook, [("responses", collected)])
+        return Response(book, media_type=XLSX_TYPE, headers=disposition)
     await services.fold_pending_counts(db_session)
     comparison = await compare(
         db_session,
@@ -218,7 +219,10 @@ async def export_response(
             headers=disposition,
         )
     return Response(
-        workbook([(sheet, labelled(rows, names, keys_row=True)) for sheet, rows in tables.items()]),
+        await in_worker_thread(
+            workbook,
+            [(sheet, labelled(rows, names, keys_row=True)) for sheet, rows in tables.items()],
+        ),
         media_type=XLSX_TYPE,
         headers=disposition,
     )

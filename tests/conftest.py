@@ -19,6 +19,7 @@ from app.accounts import passwords
 from app.database import Database, create_engine
 from app.migrate import upgrade_to_head
 from app.models import metadata
+from app.page_cache import pages_changed
 from app.settings import Settings
 from app.web import create_app
 from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
@@ -151,6 +152,8 @@ async def db(database: Database, emptying: str) -> AsyncIterator[AsyncSession]:
         raw = await connection.get_raw_connection()
         # Several statements in one message: asyncpg sends them as one simple query.
         await raw.driver_connection.execute(emptying)
+    # The emptying bypasses the ORM, whose commits are what makes shared pages stale.
+    pages_changed()
 
 
 @pytest.fixture
@@ -161,7 +164,7 @@ async def client(app: Litestar, db: AsyncSession) -> AsyncIterator[AsyncTestClie
         yield test_client
 
 
-async def csrf_token(client: AsyncTestClient, path: str = "/") -> str:
+async def csrf_token(client: AsyncTestClient, path: str = "/staff/login") -> str:
     """The token a browser sends back: the form field carries the value of the CSRF cookie."""
     response = await client.get(path)
     assert response.status_code < 500

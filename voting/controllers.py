@@ -14,6 +14,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
+from app.page_cache import SHARED_PAGE
 from app.requests import ascii_int, client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
@@ -108,7 +109,7 @@ class RoundsController(Controller):
             ]
         }
 
-    @get("/", name="pb_rounds")
+    @get("/", name="pb_rounds", opt=SHARED_PAGE)
     async def index(self, db_session: DbSession) -> Template:
         all_rounds = await rounds.list_rounds(db_session)
         return Template(
@@ -120,7 +121,7 @@ class RoundsController(Controller):
             },
         )
 
-    @get("/{slug:str}", name="pb_round")
+    @get("/{slug:str}", name="pb_round", opt=SHARED_PAGE)
     async def show(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:
@@ -646,7 +647,7 @@ class RoundsController(Controller):
 
     # Results ---------------------------------------------------------------------------
 
-    @get("/{slug:str}/results", name="pb_results")
+    @get("/{slug:str}/results", name="pb_results", opt=SHARED_PAGE)
     async def results(
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Template:

@@ -18,6 +18,7 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
+from app.off_loop import in_worker_thread, off_loop
 from app.requests import ascii_int
 from app.state import DATABASE, RENDERER
 from voting import moderation, publication, published, rounds
@@ -48,6 +49,7 @@ from voting.pages import MIX_SCHEDULER, results_context
 from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
 from voting.roll import (
     MAX_ROLL_BYTES,
+    ImportSummary,
     find_on_roll,
     import_roll,
     issue_assisted_code,
@@ -253,12 +255,20 @@ class StaffRoundsController(Controller):
             )
         data = await upload.read()
         areas = await list_areas(db_session)
-        parsed = parse_roll(data, areas, settings.roll_key)
+        # A census file of 100,000 lines: every line read and hashed, in a worker thread.
+        parsed = await in_worker_thread(parse_roll, data, areas, settings.roll_key)
         if parsed.errors:
             return await self._detail(
                 db_session, round_id, roll_errors=parsed.errors, status=400, settings=settings
             )
-        summary = await import_roll(db_session, round_, parsed.rows)
+
+        async def store(session) -> ImportSummary:
+            return await import_roll(
+                session, await rounds.get_round(session, round_id), parsed.rows
+            )
+
+        await db_session.commit()  # the request's own transaction ends before the import's
+        summary = await off_loop(DATABASE.of(request), store, audit_actor=current_user(request))
         return await self._detail(
             db_session,
             round_id,
@@ -682,10 +692,17 @@ class StaffRoundsController(Controller):
         round_id: FromPath[int],
     ) -> Template | Redirect:
         round_ = await rounds.get_round(db_session, round_id)
-        try:
+        actor = current_user(request)
+
+        async def publish(session) -> None:
+            # Counting every rule, signing and storing the board: seconds, off the event loop.
             await publication.publish(
-                db_session, round_, settings.signing_seed, current_user(request)
+                session, await rounds.get_round(session, round_id), settings.signing_seed, actor
             )
+
+        try:
+            await db_session.commit()  # the request's own transaction ends before the work's
+            await off_loop(DATABASE.of(request), publish, audit_actor=actor)
         except publication.PublicationError as error:
             await db_session.rollback()
             db_session.expunge_all()
@@ -697,10 +714,21 @@ class StaffRoundsController(Controller):
 
     @get("/{round_id:int}/audit")
     async def audit(
-        self, db_session: DbSession, settings: AppSettings, round_id: FromPath[int]
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        round_id: FromPath[int],
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
-        verdict = await publication.audit_round(db_session, round_, settings.signing_seed)
+
+        async def audit_round(session) -> publication.Audit:
+            # The whole log checked line by line, as tori-verify does: off the event loop.
+            return await publication.audit_round(
+                session, await rounds.get_round(session, round_id), settings.signing_seed
+            )
+
+        verdict = await off_loop(DATABASE.of(request), audit_round)
         return Template(
             template_name="pb/staff_audit.html",
             context={

@@ -23,6 +23,7 @@ from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, local_datetime, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized
+from app.page_cache import SHARED_PAGE
 from app.requests import ascii_int, site_url
 
 PAGE_SIZE = 30
@@ -118,7 +119,7 @@ MILESTONE_DAYS = 120
 class CalendarController(Controller):
     """The public calendar of upcoming events, as a list or a month, and its iCalendar feed."""
 
-    @get(["/", "/calendar"], name="calendar")
+    @get(["/", "/calendar"], name="calendar", opt=SHARED_PAGE)
     async def calendar(
         self, request: HTMXRequest, db_session: DbSession, settings: AppSettings
     ) -> Template:
@@ -179,7 +180,7 @@ class CalendarController(Controller):
             request, events, gettext("Tori – resident events"), "tori-calendar.ics"
         )
 
-    @get("/events/{event_id:int}", name="event")
+    @get("/events/{event_id:int}", name="event", opt=SHARED_PAGE)
     async def event_page(self, db_session: DbSession, event_id: FromPath[int]) -> Template:
         event = await services.get_event(db_session, event_id, public_only=True)
         return Template(

@@ -8,6 +8,7 @@ from app.accounts.guards import signed_in_staff
 from app.dependencies import AppSettings, DbSession
 from app.events.services import events_missing_counts
 from app.features import privacy_sections
+from app.page_cache import SHARED_PAGE
 
 
 class SiteController(Controller):
@@ -20,11 +21,11 @@ class SiteController(Controller):
             return Response(content={"status": "unavailable"}, status_code=503)
         return Response(content={"status": "ok"})
 
-    @get("/accessibility", name="accessibility")
+    @get("/accessibility", name="accessibility", opt=SHARED_PAGE)
     async def accessibility_statement(self) -> Template:
         return Template(template_name="site/accessibility.html")
 
-    @get("/privacy", name="privacy")
+    @get("/privacy", name="privacy", opt=SHARED_PAGE)
     async def privacy_notice(self, settings: AppSettings) -> Template:
         return Template(
             template_name="site/privacy.html",

@@ -15,6 +15,7 @@ from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
 from app.requests import ascii_int, is_htmx, site_url
 from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
@@ -87,6 +88,7 @@ class PollController(Controller):
         ):
             state = "voted"
         questions = services.questions_of(poll)
+        secret, poll_slug = settings.secret_key, poll.slug
         # After a refused vote the form keeps the channel and area it was sent with.
         sent = values or {}
         via = (sent.get("channel") or [request.query_params.get("via")])[0]
@@ -98,7 +100,10 @@ class PollController(Controller):
             "one_tap": one_tap(questions),
             "errors": errors or {},
             "values": values or {},
-            "token": services.new_vote_token(settings.secret_key, poll.slug),
+            # One-use: a page shared by anonymous readers gets a fresh one for each of them.
+            "token": per_request(
+                request, lambda _request: services.new_vote_token(secret, poll_slug)
+            ),
             "channel": PollChannel.KIOSK
             if kiosk
             else (PollChannel.QR if via == PollChannel.QR else PollChannel.LINK),
@@ -149,7 +154,7 @@ class PollController(Controller):
             expired=expired,
         )
 
-    @get("/{slug:str}", name="poll")
+    @get("/{slug:str}", name="poll", opt=SHARED_PAGE)
     async def show(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template:

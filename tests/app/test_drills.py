@@ -53,3 +53,25 @@ def test_a_live_round_restored_from_a_dump_has_valid_chains_and_goes_on():
     assert "DRILL PASSED" in output
     assert re.search(r"staff audit log: \d+ records, one valid chain", output), output
     assert "refuses an UPDATE: yes" in output
+
+
+def test_health_check_answers_while_the_heavy_staff_work_runs():
+    """The event-loop drill, small: every step of the heavy staff work succeeds with /healthz
+    asked meanwhile (its 50 ms goal is checked on the full-size run; tests/app/test_off_loop.py
+    shows, whatever the machine's load, that the work does not hold the event loop)."""
+    output = run_drill(
+        "benchmarks.event_loop_drill", "--ballots", "2000", "--pending", "5000", "--roll", "2000"
+    )
+    for step in (
+        "publication",
+        "round audit page",
+        "staff audit log check",
+        "dashboard, folding pending",
+        "monitoring workbook",
+        "roll import",
+    ):
+        row = re.search(rf"^{step}\s+(\d+)\s+[\d.]+\s+(\d+)", output, re.MULTILINE)
+        assert row, output
+        status, answered = map(int, row.groups())
+        assert status == 200, output
+        assert answered > 0, output

@@ -249,3 +249,55 @@ def test_trusted_proxies_are_explicit_and_checked():
     for bad in ("*", "proxy.example.fi", "10.0.0.0/99", "127.0.0.1;rm"):
         with pytest.raises(InsecureSettingsError, match="TORI_TRUSTED_PROXIES"):
             Settings.from_environment({"TORI_TRUSTED_PROXIES": bad})
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_formats_built_once_write_what_babel_writes_from_scratch(language):
+    """The patterns parsed once per language (app.i18n.LanguageFormats) and the kept numbers
+    write every value exactly as Babel's format functions do when given the pattern each time."""
+    import random
+
+    from babel import dates, numbers
+
+    from app.i18n import DATE_PATTERNS, DATETIME_JOINS, FORMAT_LOCALES
+
+    formatter = Formatter("Europe/Helsinki")
+    locale = FORMAT_LOCALES[language]
+    zone = formatter.zone
+    generator = random.Random(17)
+    for _ in range(300):
+        moment = dt.datetime(2000, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+            minutes=generator.randrange(60 * 24 * 366 * 40)
+        )
+        local = moment.astimezone(zone)
+        date_text = dates.format_date(local.date(), DATE_PATTERNS[language], locale=locale)
+        time_text = dates.format_time(local, "H.mm", locale=locale)
+        assert formatter.date(moment, language=language) == date_text
+        assert formatter.time(moment, language) == time_text
+        assert formatter.datetime(moment, language=language) == DATETIME_JOINS[language].format(
+            date=date_text, time=time_text
+        )
+        assert formatter.weekday_date(moment, language) == dates.format_date(
+            local.date(), "full", locale=locale
+        )
+        assert formatter.month(local.date(), language) == dates.format_skeleton(
+            "yMMMM", local.date(), locale=locale
+        )
+        # Twice each: the second answer may come from the kept ones.
+        for value in (
+            generator.randrange(-(10**7), 10**9),
+            generator.uniform(-1000, 10**6),
+            -0.0,
+            0,
+        ):
+            for digits in (0, 1, 2):
+                pattern = "#,##0" + ("." + "0" * digits if digits else "")
+                expected = numbers.format_decimal(value, format=pattern, locale=locale)
+                assert formatter.number(value, digits, language) == expected
+                assert formatter.number(value, digits, language) == expected
+        amount = generator.randrange(0, 10**8)
+        assert formatter.euros(amount, language) == numbers.format_currency(
+            amount, "EUR", format="#,##0\u00a0¤", locale=locale, currency_digits=False
+        )
+        share = generator.random()
+        assert formatter.percent(share, language) == numbers.format_percent(share, locale=locale)

@@ -177,6 +177,7 @@ async def test_strict_transport_security_is_sent_under_https(settings):
     from app.web import create_app
 
     async with AsyncTestClient(app=create_app(replace(settings, https=True))) as client:
-        response = await client.get("/privacy")
+        # A page with a form: its token's cookie.
+        response = await client.get("/staff/login")
     assert "max-age=63072000" in response.headers["strict-transport-security"]
     assert "Secure" in response.headers["set-cookie"]
