@@ -1,4 +1,4 @@
-"""The `tori` command: serve, migrate, seed-demo, create-admin."""
+"""The `tori` command: serve, migrate, seed-demo, create-admin, retention, mail."""
 
 from __future__ import annotations
 
@@ -80,6 +80,27 @@ async def _retention(settings: Settings, dry_run: bool) -> int:
     return 0
 
 
+async def _mail(settings: Settings, loop: bool) -> int:
+    from app.database import Database  # noqa: PLC0415
+    from app.mail.sender import deliver_due, run_sender  # noqa: PLC0415
+
+    if not settings.smtp_url:
+        print(
+            "SMTP_URL is not set: messages stay in the outbox (see /staff/mail).", file=sys.stderr
+        )
+        return 2
+    database = Database(settings.database_url)
+    try:
+        if loop:
+            await run_sender(database.sessionmaker, settings, asyncio.Event())
+            return 0
+        done = await deliver_due(database.sessionmaker, settings)
+    finally:
+        await database.dispose()
+    print(f"sent {done.sent}, to be tried again {done.retried}, given up {done.failed}")
+    return 0
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -137,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument(
         "--dry-run", action="store_true", help="only count what would be removed"
     )
+    mail = commands.add_parser(
+        "mail", help="send the e-mail waiting in the outbox (once, or with --loop until stopped)"
+    )
+    mail.add_argument("--loop", action="store_true", help="keep sending as messages arrive")
     for name, (help_text, add_arguments, _run) in _feature_commands().items():
         add_arguments(commands.add_parser(name, help=help_text))
     return parser
@@ -164,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command == "retention":
         return asyncio.run(_retention(settings, arguments.dry_run))
+    if arguments.command == "mail":
+        return asyncio.run(_mail(settings, arguments.loop))
     if arguments.command == "create-admin":
         return asyncio.run(_create_admin(settings, arguments.email, arguments.name))
     _help, _add, run = _feature_commands()[arguments.command]

@@ -7,9 +7,10 @@ compile step stands between an edit and a running server.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from functools import cache, lru_cache
 from pathlib import Path
@@ -52,6 +53,17 @@ def load_catalogs(locale_dir: Path) -> None:
 
 def set_language(language: str) -> None:
     _current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextlib.contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Translate in `language` within the block (an e-mail in its recipient's language), then
+    return to the language before."""
+    token = _current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current_language.reset(token)
 
 
 def current_language() -> str:

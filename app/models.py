@@ -6,6 +6,7 @@ from app.audit import AuditRecord
 from app.database import Base
 from app.events.models import Event, EventOrganiser, EventSeries
 from app.features import load_features
+from app.mail.models import OutboxMessage
 from app.ratelimit import RateLimitCounter
 
 # The feature packages' tables belong to the same schema and the same Alembic history.
@@ -19,6 +20,7 @@ __all__ = [
     "Event",
     "EventOrganiser",
     "EventSeries",
+    "OutboxMessage",
     "RateLimitCounter",
     "StaffSession",
     "User",

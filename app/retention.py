@@ -1,7 +1,7 @@
 """Keeping personal data no longer than the privacy notice says: `tori retention`.
 
 Run it once a day (cron or a systemd timer; see the README). The core removes expired staff
-sessions and rate-limit counters; each feature adds its own rules through `Feature.retention`.
+sessions, rate-limit counters and old e-mail (sent, or given up, TORI_KEEP_SENT_MAIL_DAYS ago); each feature adds its own rules through `Feature.retention`.
 The periods are settings (TORI_KEEP_*), shown on the privacy notice. A run that removes
 something leaves a record in the staff audit log with the counts, never the data.
 """
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import StaffSession
 from app.audit import record_action
 from app.features import load_features
+from app.mail.models import FAILED, SENT, OutboxMessage
 from app.ratelimit import RateLimitCounter
 from app.settings import Settings
 
@@ -51,7 +52,26 @@ async def apply_retention(
     session: AsyncSession, settings: Settings, now: dt.datetime, *, dry_run: bool = False
 ) -> list[Removed]:
     """Apply every rule in one transaction; on a dry run nothing changes."""
+    old_mail = now - dt.timedelta(days=settings.keep_sent_mail_days)
     removed = [
+        Removed(
+            f"e-mail sent over {settings.keep_sent_mail_days} days ago",
+            await delete_where(
+                session,
+                OutboxMessage,
+                (OutboxMessage.status == SENT) & (OutboxMessage.sent_at < old_mail),
+                dry_run,
+            ),
+        ),
+        Removed(
+            f"undeliverable e-mail written over {settings.keep_sent_mail_days} days ago",
+            await delete_where(
+                session,
+                OutboxMessage,
+                (OutboxMessage.status == FAILED) & (OutboxMessage.created_at < old_mail),
+                dry_run,
+            ),
+        ),
         Removed(
             "expired staff sessions",
             await delete_where(session, StaffSession, StaffSession.expires_at < now, dry_run),

@@ -27,6 +27,7 @@ DEFAULT_SECRET_FILE = PROJECT_ROOT / ".tori-secret"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'tori.sqlite3'}"
 MIN_SECRET_LENGTH = 32
 MIN_MIX_BATCH = 20
+DEFAULT_MAIL_FROM = "Tori <noreply@example.fi>"
 
 
 def _is_signing_seed(value: str | None) -> bool:
@@ -93,6 +94,19 @@ def _proxies(text: str | None) -> tuple[str, ...]:
                 f"10.0.0.0/24), not {item[:60]!r}."
             ) from None
     return tuple(proxies)
+
+
+def _seconds(env, name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise InsecureSettingsError(f"{name} must be a number of seconds from 0.1 to 3600.")
+    return value
 
 
 def _flag(value: str | None, *, default: bool = False) -> bool:
@@ -169,6 +183,20 @@ class Settings:
     # nobody but its author and staff until a staff member has checked it. Off, an idea is
     # public at once and staff hide it afterwards if needed.
     premoderation: bool = True
+    # Outbound e-mail (app/mail): the SMTP server as a URL, e.g.
+    # smtp://user:password@mail.example.fi:587?starttls=1 or smtps://user:password@host:465.
+    # Without it (development only) messages stay in the outbox, shown on /staff/mail.
+    smtp_url: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    # Who residents contact about a message; shown at the foot of every message.
+    contact_name: str = "Tori"
+    contact_phone: str = ""
+    # The sender runs inside each server process (TORI_MAIL_SENDER=0 leaves it to `tori mail`)
+    # and looks for due messages this often (TORI_MAIL_POLL_SECONDS).
+    mail_sender_in_server: bool = True
+    mail_poll_seconds: float = 5.0
+    # Sent (and finally undeliverable) messages are deleted after this many days.
+    keep_sent_mail_days: int = 30
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -234,9 +262,37 @@ class Settings:
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
             trusted_proxies=_proxies(env.get("TORI_TRUSTED_PROXIES")),
             premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("TORI_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            contact_name=env.get("TORI_CONTACT_NAME") or "Tori",
+            contact_phone=env.get("TORI_CONTACT_PHONE", ""),
+            mail_sender_in_server=_flag(env.get("TORI_MAIL_SENDER"), default=True),
+            mail_poll_seconds=_seconds(env, "TORI_MAIL_POLL_SECONDS", 5.0),
+            keep_sent_mail_days=_period(env, "TORI_KEEP_SENT_MAIL_DAYS", 30),
         )
         settings.check()
         return settings
+
+    def _check_smtp_url(self) -> None:
+        if self.smtp_url:
+            from app.mail.smtp import SmtpUrlError, parse_smtp_url  # noqa: PLC0415
+
+            try:
+                parse_smtp_url(self.smtp_url)
+            except SmtpUrlError as error:
+                raise InsecureSettingsError(f"SMTP_URL: {error}") from None
+
+    def _mail_problems(self) -> list[str]:
+        problems = []
+        if not self.smtp_url:
+            problems.append(
+                "SMTP_URL must name the SMTP server that delivers e-mail (for example "
+                "smtp://user:password@mail.example.fi:587?starttls=1); residents cannot confirm "
+                "an account or reset a password without it"
+            )
+        if self.mail_from == DEFAULT_MAIL_FROM:
+            problems.append("TORI_MAIL_FROM must be the city's own sender address")
+        return problems
 
     def check(self) -> None:
         """Refuse settings that would be unsafe in production, with a message saying what to fix."""
@@ -249,6 +305,7 @@ class Settings:
                 f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or unset in "
                 "development, where a random one is made in .tori-secret)."
             )
+        self._check_smtp_url()
         if not self.is_production:
             return
         problems = []
@@ -282,6 +339,7 @@ class Settings:
                 f"TORI_METRICS_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} "
                 "characters when TORI_METRICS is on (scrapes send it as a bearer token)"
             )
+        problems += self._mail_problems()
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")
         if problems:

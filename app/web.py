@@ -26,6 +26,8 @@ from app.events.controllers import CalendarController, StaffEventsController
 from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
+from app.mail.controllers import MailController
+from app.mail.sender import SenderTask
 from app.metrics import metrics_handlers, metrics_middleware
 from app.page_cache import SharedPagesMiddleware
 from app.ratelimit import (
@@ -54,6 +56,7 @@ ROUTE_HANDLERS = [
     UsersController,
     AuditController,
     PublicAuditLogController,
+    MailController,
 ]
 
 
@@ -78,11 +81,14 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
     )
     renderer = Renderer(settings)
     sign_in_guard = SignInGuard(limiter=limiter, secret=settings.secret_key)
+    # Delivers the outbox from this process when SMTP_URL is set (TORI_MAIL_SENDER=0: `tori mail`).
+    mail_sender = SenderTask(database.sessionmaker, settings)
 
     async def choose_language(request: Request) -> None:
         renderer.choose_language(request)
 
     async def close_resources() -> None:
+        await mail_sender.close()
         if isinstance(limiter, FallbackRateLimiter):
             await limiter.close()
         await database.dispose()
@@ -161,7 +167,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         ],
         exception_handlers=exception_handlers(renderer),
         request_max_body_size=MAX_BODY_BYTES,
-        on_startup=[settle_memory],
+        on_startup=[settle_memory, mail_sender.start],
         on_shutdown=[
             *(hook for feature in load_features() for hook in feature.on_shutdown),
             close_resources,

@@ -22,6 +22,7 @@ from app.models import metadata
 from app.page_cache import pages_changed
 from app.settings import Settings
 from app.web import create_app
+from tests.mailbox import SmtpServerProcess, smtp_server_process
 from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -171,6 +172,14 @@ async def csrf_token(client: AsyncTestClient, path: str = "/staff/login") -> str
     token = client.cookies.get("tori_csrf")
     assert token, f"no CSRF cookie after GET {path}"
     return token
+
+
+@pytest.fixture
+def smtp_server(tmp_path) -> Iterator[SmtpServerProcess]:
+    """A real SMTP server (aiosmtpd) in its own process, with a user name and password; the
+    test reads what it accepted with `smtp_server.messages()`."""
+    with smtp_server_process(tmp_path / "spool", auth="tori:s3cret pass") as server:
+        yield server
 
 
 def pytest_report_header() -> list[str]:

@@ -129,6 +129,8 @@ class Resident(Base):
     # Raised to sign out every browser at once (signed cookies carry the generation).
     session_generation: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language of the pages when the account was made: messages to it are written in it.
+    language: Mapped[str] = mapped_column(String(2), default="fi", server_default="fi")
 
 
 class Proposal(Base):

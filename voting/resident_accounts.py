@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -19,6 +20,7 @@ from app.cookies import private_cookie
 from app.database import release_connection, utcnow
 from app.errors import DomainError
 from app.i18n import N_
+from app.mail import enqueue
 from app.ratelimit import Limit, RateLimiter, address_block, attempt, counter_key
 from app.signing import sign, unsign
 from app.state import LIMITER, SETTINGS
@@ -140,21 +142,35 @@ async def register_resident(
     email: str,
     name: str,
     password: str,
+    *,
+    secret: str,
+    site_url: str,
+    next_path: str,
+    language: str,
 ) -> Resident | None:
-    """A new, unconfirmed account; None when the address already has one (the caller answers
-    the same either way, so that no one can probe which addresses are registered)."""
+    """A new, unconfirmed account, and the message with its confirmation link in the outbox,
+    in one transaction. None when the address already has one (the caller answers the same
+    either way, so that no one can probe which addresses are registered; the password is hashed
+    in both cases, so the time taken tells nothing either)."""
     await guard.begin(address)
+    password_hash = await hash_password(password)
     if await session.scalar(select(Resident).where(Resident.email == email)) is not None:
         return None
-    await release_connection(session)
     resident = Resident(
         email=email,
         display_name=name,
-        password_hash=await hash_password(password),
+        password_hash=password_hash,
         session_generation=1,
+        language=language,
     )
     session.add(resident)
     try:
+        await session.flush()
+        token = confirmation_token(secret, resident)
+        link = (
+            f"{site_url.rstrip('/')}/account/confirm?{urlencode({'t': token, 'next': next_path})}"
+        )
+        await enqueue(session, email, "account_confirm", language, name=name, link=link)
         await session.commit()
     except IntegrityError:
         await session.rollback()

@@ -17,7 +17,7 @@ from app.accounts.services import (
 from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.forms import Form, read_form
-from app.i18n import N_, gettext
+from app.i18n import N_, current_language, gettext
 from app.requests import client_address, local_path, site_url
 from voting.models import Resident
 from voting.resident_accounts import (
@@ -26,7 +26,6 @@ from voting.resident_accounts import (
     account_data,
     authenticate_resident,
     confirm,
-    confirmation_token,
     current_resident,
     delete_account,
     ideas_of,
@@ -69,13 +68,17 @@ class ResidentAccountController(Controller):
             form.add_error("password_again", gettext("The passwords do not match."))
         if form.is_valid:
             try:
-                resident = await register_resident(
+                await register_resident(
                     db_session,
                     registration_guard(request),
                     client_address(request),
                     email,
                     name,
                     password,
+                    secret=settings.secret_key,
+                    site_url=site_url(request, ""),
+                    next_path=target,
+                    language=current_language(),
                 )
             except RegistrationThrottledError as error:
                 form.add_error("form", error.translated())
@@ -84,8 +87,6 @@ class ResidentAccountController(Controller):
                     context={"form": form, "next": target, "sent": False},
                     status_code=429,
                 )
-            if resident is not None:
-                self._send_confirmation(request, settings, resident, target)
             # The same answer whether or not the address had an account: no one can probe
             # which addresses are registered.
             return Template(
@@ -97,16 +98,6 @@ class ResidentAccountController(Controller):
             context={"form": form, "next": target, "sent": False},
             status_code=400,
         )
-
-    @staticmethod
-    def _send_confirmation(request: Request, settings, resident: Resident, target: str) -> None:
-        token = confirmation_token(settings.secret_key, resident)
-        link = site_url(request, f"/account/confirm?t={token}&next={target}")
-        if settings.is_production:
-            # No mailer is configured in this version: the link is not logged in production.
-            log.warning("resident %s registered; e-mail delivery is not configured", resident.id)
-        else:
-            log.info("Confirmation link for resident %s (development only): %s", resident.id, link)
 
     @get("/confirm", name="resident_confirm")
     async def confirm_page(

@@ -94,6 +94,7 @@ TABLE = {
     "POST /staff/users/{user_id:int}/reset-password": ADMINS,
     "GET /staff/audit/audit.jsonl": ADMIN_AUDITOR,
     "GET /staff/audit": ADMIN_AUDITOR,
+    "GET /staff/mail": ADMINS,
     "POST /f/{slug:str}": PUBLIC,
     "GET /f/{slug:str}": PUBLIC,
     "GET /f/{slug:str}/poster": PUBLIC,

@@ -25,6 +25,8 @@ GOOD_PRODUCTION = {
     "DATABASE_URL": "postgresql://tori@db/tori",
     "TORI_ROLL_KEY": "r" * 40,
     "TORI_SIGNING_KEY": "c2lnbmluZy1rZXktc2VlZC1vZi0zMi1ieXRlcy0xMjM=",
+    "SMTP_URL": "smtp://tori:secret@mail.example.fi:587?starttls=1",
+    "TORI_MAIL_FROM": "Espoo <osallisuus@espoo.fi>",
 }
 
 
@@ -96,6 +98,11 @@ def test_production_with_safe_settings_starts():
         ({"TORI_SIGNING_KEY": "bm90IDMyIGJ5dGVz"}, "TORI_SIGNING_KEY"),
         ({"TORI_MIX_BATCH": "19"}, "TORI_MIX_BATCH must be at least 20"),
         ({"TORI_MIX_BATCH": "x"}, "TORI_MIX_BATCH"),
+        ({"SMTP_URL": ""}, "SMTP_URL must name the SMTP server"),
+        ({"SMTP_URL": "http://mail.example.fi"}, "SMTP_URL"),
+        ({"SMTP_URL": "smtp://mail.example.fi:99999"}, "SMTP_URL"),
+        ({"TORI_MAIL_FROM": ""}, "TORI_MAIL_FROM"),
+        ({"TORI_MAIL_POLL_SECONDS": "0"}, "TORI_MAIL_POLL_SECONDS"),
     ],
 )
 def test_production_refuses_insecure_settings_with_a_clear_message(change, complaint):

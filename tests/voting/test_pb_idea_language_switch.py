@@ -27,7 +27,7 @@ WRITTEN = {
 async def test_switching_language_keeps_the_idea_and_sends_nothing(client, db, caplog, switch_to):
     kallio = await make_area(db, "Kallio")
     round_ = await make_round(db, "ideas", {kallio.id: 100_000})
-    await register_and_sign_in(client, caplog, lang="en")
+    await register_and_sign_in(client, db, lang="en")
     page = await client.get(f"/pb/{round_.slug}/propose")
     for code in ("fi", "sv", "en"):
         assert (

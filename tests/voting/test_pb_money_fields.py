@@ -57,7 +57,7 @@ async def test_the_idea_form_accepts_a_cost_written_with_spaces_and_a_euro_sign(
 ):
     kallio = await make_area(db, "Kallio")
     round_ = await make_round(db, "ideas", {kallio.id: 100_000})
-    await register_and_sign_in(client, caplog)
+    await register_and_sign_in(client, db)
     sent = await client.post(
         f"/pb/{round_.slug}/propose",
         data={
