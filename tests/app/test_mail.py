@@ -348,3 +348,42 @@ async def test_the_outbox_page_is_for_administrators_and_escapes_what_it_shows(c
     assert LINK in page.text
     assert "<script>alert(1)" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+async def test_on_embedded_sqlite_the_same_claim_sends_each_message_once(
+    tmp_path, mail_settings, smtp_server
+):
+    """SQLite has no FOR UPDATE: the single UPDATE ... RETURNING is the claim there."""
+    from app.database import Database, create_engine
+    from app.migrate import upgrade_to_head
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'mail.sqlite3'}"
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await upgrade_to_head(connection)
+    await engine.dispose()
+    database = Database(url)
+    try:
+        async with database.sessionmaker() as session:
+            for n in range(5):
+                await enqueue(
+                    session, f"s{n}@example.fi", "account_confirm", "sv", name="S", link=LINK
+                )
+            await session.commit()
+            _token, first = await claim_due(session, utcnow(), 3)
+            _token, second = await claim_due(session, utcnow(), 10)
+        assert len(first) == 3
+        assert len(second) == 2
+        assert not {m.id for m in first} & {m.id for m in second}
+        sqlite_settings = dataclasses.replace(mail_settings, database_url=url)
+        later_on = later(LEASE.total_seconds() / 60 + 1)
+        done = await deliver_due(database.sessionmaker, sqlite_settings, clock=later_on)
+        assert done.sent == 5
+        assert (await deliver_due(database.sessionmaker, sqlite_settings, clock=later_on)).sent == 0
+    finally:
+        await database.dispose()
+    received = [message["Message-ID"] for message in smtp_server.messages()]
+    assert len(received) == 5 == len(set(received))
+    assert {message["Subject"] for message in smtp_server.messages()} == {
+        "Bekräfta din e-postadress"
+    }
