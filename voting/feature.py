@@ -14,7 +14,7 @@ from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
-from voting.residents import ResidentAccountController
+from voting.residents import ResidentAccountController, ResidentPasswordController
 from voting.staff import StaffRoundsController
 
 
@@ -75,6 +75,7 @@ feature = Feature(
         RoundsController,
         IdentifyController,
         ResidentAccountController,
+        ResidentPasswordController,
         StaffRoundsController,
         StaffLettersController,
     ),

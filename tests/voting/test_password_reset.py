@@ -1,0 +1,217 @@
+"""A resident's forgotten password: the link by e-mail (through the outbox), one-time, expiring,
+single-use; the same answer for every address; rate-limited; bad input stores nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from itsdangerous import TimestampSigner
+from sqlalchemy import func, select
+
+from app.accounts.passwords import hash_password
+from app.database import utcnow
+from app.errors import DomainError
+from app.mail import OutboxMessage
+from app.mail.messages import render
+from voting.models import Resident
+from voting.password_reset import PER_EMAIL, ResetLinkError, reset_password
+from voting.resident_accounts import confirmation_token
+
+OLD = "the old long passphrase"
+NEW = "a brand new long passphrase"
+
+
+def form(client, **fields):
+    return {"_csrf_token": client.cookies["tori_csrf"], **fields}
+
+
+async def make_resident(db, email="aino@example.fi", *, language="sv", confirmed=True) -> Resident:
+    resident = Resident(
+        email=email,
+        display_name="Aino",
+        password_hash=await hash_password(OLD),
+        session_generation=1,
+        language=language,
+        confirmed_at=utcnow() if confirmed else None,
+    )
+    db.add(resident)
+    await db.commit()
+    return resident
+
+
+async def outbox(db) -> list[OutboxMessage]:
+    return list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def reset_path(message: OutboxMessage) -> str:
+    return re.search(r"(/account/reset\?t=\S+)", message.context["link"]).group(1)
+
+
+async def sign_in(client, email, password):
+    return await client.post(
+        "/account/sign-in", data=form(client, email=email, password=password, next="/pb")
+    )
+
+
+async def test_the_same_answer_and_the_same_work_whether_or_not_an_account_exists(
+    client, db, settings
+):
+    await make_resident(db)
+    await client.get("/account/forgot?lang=en")
+    known = await client.post("/account/forgot", data=form(client, email="Aino@Example.fi"))
+    unknown = await client.post("/account/forgot", data=form(client, email="nobody@example.fi"))
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("aino@example.fi", "X").replace("Aino@Example.fi", "X") == (
+        unknown.text.replace("nobody@example.fi", "X")
+    )
+    # Both wrote exactly one message: the link to the account holder (in the account's
+    # language, Swedish), a "no account here" note to the other address.
+    first, second = await outbox(db)
+    assert (first.recipient, first.template, first.language) == (
+        "aino@example.fi",
+        "password_reset",
+        "sv",
+    )
+    assert (second.recipient, second.template, second.language) == (
+        "nobody@example.fi",
+        "password_reset_unknown",
+        "en",
+    )
+    assert "/account/reset?t=" not in str(second.context)
+    assert render(settings, first.template, first.language, first.context).subject == (
+        "Ett nytt lösenord för ditt konto"
+    )
+
+
+async def test_the_link_sets_a_new_password_once_and_signs_out_everywhere(client, db):
+    resident = await make_resident(db)
+    await client.get("/account/sign-in?lang=en")
+    assert (await sign_in(client, resident.email, OLD)).status_code == 303
+    old_cookie = client.cookies["tori_resident"]
+    await client.post("/account/forgot", data=form(client, email=resident.email))
+    [message] = await outbox(db)
+    path = reset_path(message)
+    token = path.partition("t=")[2]
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert 'name="t"' in page.text
+    # The usual mistakes: nothing changes.
+    for password, again in (("", ""), ("short", "short"), (NEW, NEW + "x"), ("x" * 300, "x" * 300)):
+        refused = await client.post(
+            "/account/reset", data=form(client, t=token, password=password, password_again=again)
+        )
+        assert refused.status_code == 400
+    done = await client.post(
+        "/account/reset", data=form(client, t=token, password=NEW, password_again=NEW)
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/account/sign-in?done=reset"
+    # Single use: the same link is refused, on the page and on the form.
+    used = await client.get(path)
+    assert used.status_code == 400
+    assert "expired or has already been used" in used.text
+    again = await client.post(
+        "/account/reset", data=form(client, t=token, password=NEW + "2", password_again=NEW + "2")
+    )
+    assert again.status_code == 400
+    # The old session no longer opens the account; the old password no longer signs in.
+    client.cookies.set("tori_resident", old_cookie)
+    assert (await client.get("/account/")).status_code == 303
+    assert (await sign_in(client, resident.email, OLD)).status_code == 400
+    assert (await sign_in(client, resident.email, NEW)).status_code == 303
+
+
+async def test_an_unconfirmed_account_is_confirmed_by_a_reset(client, db):
+    resident = await make_resident(db, confirmed=False)
+    await client.get("/account/forgot?lang=en")
+    await client.post("/account/forgot", data=form(client, email=resident.email))
+    [message] = await outbox(db)
+    token = reset_path(message).partition("t=")[2]
+    await client.post(
+        "/account/reset", data=form(client, t=token, password=NEW, password_again=NEW)
+    )
+    assert (await sign_in(client, resident.email, NEW)).status_code == 303
+
+
+async def test_an_expired_forged_or_foreign_token_is_refused(client, db, settings, monkeypatch):
+    resident = await make_resident(db)
+    await client.get("/account/forgot?lang=en")
+    real = time.time
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(real()) - 3601)
+    await client.post("/account/forgot", data=form(client, email=resident.email))
+    monkeypatch.undo()
+    [message] = await outbox(db)
+    expired = reset_path(message).partition("t=")[2]
+    confirm = confirmation_token(settings.secret_key, resident)
+    for token in (expired, confirm, "", "forged.token", "ä" * 10, "x" * 5000, expired[:-2] + "AA"):
+        page = await client.get("/account/reset", params={"t": token})
+        assert page.status_code == 400
+        sent = await client.post(
+            "/account/reset", data=form(client, t=token, password=NEW, password_again=NEW)
+        )
+        assert sent.status_code == 400
+    assert (await sign_in(client, resident.email, OLD)).status_code == 303
+
+
+async def test_two_uses_of_one_link_at_the_same_moment_set_one_password(database, db, settings):
+    resident = await make_resident(db)
+    from voting.password_reset import reset_token
+
+    token = reset_token(settings.secret_key, resident)
+
+    async def use(password):
+        async with database.sessionmaker() as session:
+            try:
+                await reset_password(session, settings.secret_key, token, password)
+            except DomainError:
+                return False
+            return True
+
+    resident_id = resident.id
+    results = await asyncio.gather(use(NEW), use(NEW + " other"))
+    assert sorted(results) == [False, True]
+    db.expire_all()
+    stored = await db.get(Resident, resident_id)
+    assert stored.session_generation == 2
+    with pytest.raises(ResetLinkError):
+        await reset_password(db, settings.secret_key, token, NEW)
+
+
+async def test_asking_is_rate_limited_per_address(client, db):
+    await make_resident(db)
+    await client.get("/account/forgot?lang=en")
+    answers = [
+        (
+            await client.post("/account/forgot", data=form(client, email="aino@example.fi"))
+        ).status_code
+        for _ in range(PER_EMAIL.count + 2)
+    ]
+    assert answers == [200] * PER_EMAIL.count + [429, 429]
+    assert len(await outbox(db)) == PER_EMAIL.count
+    # Another address is not held back by it.
+    other = await client.post("/account/forgot", data=form(client, email="other@example.fi"))
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "",
+        "   ",
+        "not-an-address",
+        "a@b",
+        "x" * 300 + "@example.fi",
+        "<script>@example.fi",
+        "a@example.fi\r\nBcc: b@example.fi",
+        "Robert'); DROP TABLE resident_account;--@x.fi",
+    ],
+)
+async def test_bad_addresses_are_refused_and_store_nothing(client, db, email):
+    await client.get("/account/forgot?lang=en")
+    answer = await client.post("/account/forgot", data=form(client, email=email))
+    assert answer.status_code == 400
+    assert "<script>@" not in answer.text
+    assert await db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
