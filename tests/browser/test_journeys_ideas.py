@@ -6,14 +6,13 @@ an idea with an empty title, then fix it, the cost written "30 000 €"; switch 
 mid-form; reload after sending. Each journey ends where the resident expects: the idea's page
 says it was sent and waits for review, and the account lists it, once.
 
-Tori has no mailer yet: outside production the confirmation link is written to the server's log
-(voting/residents.py), which is where this test reads "the mail" from. It starts a second server
-on the same database for that, its log at info level.
+The confirmation link arrives by e-mail: a second server on the same database sends its outbox
+to a real SMTP server (tests/smtp_server.py, its own process), and the test opens the link from
+the message that server received, after checking that the message is in the page's language.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -30,6 +29,7 @@ from tests.browser.conftest import PHONE, LiveServer, log_path, served
 from tests.browser.test_budgeting import RESIDENT_PASSWORD, make_resident
 from tests.browser.test_journeys_residents import JAVASCRIPT, LANGUAGES, no_axe_violations, query
 from tests.conftest import TEST_SECRET
+from tests.mailbox import SmtpServerProcess, html_part, smtp_server_process, text_part
 
 pytestmark = pytest.mark.browser
 load_catalogs(PROJECT_ROOT / "locale")
@@ -54,12 +54,12 @@ class IdeasServer:
     url: str
     log: Path
     slug: str
+    mailbox: SmtpServerProcess
 
 
 @pytest.fixture(scope="module")
-def ideas_server(live_server: LiveServer) -> Iterator[IdeasServer]:
-    """The live server's database served once more, with a log that keeps the confirmation
-    links (the live server logs warnings only)."""
+def ideas_server(live_server: LiveServer, tmp_path_factory) -> Iterator[IdeasServer]:
+    """The live server's database served once more, sending its mail to a test SMTP server."""
     [(slug,)] = query(
         live_server,
         "SELECT slug FROM pb_round WHERE ideas_open_at < now() AND review_at > now()",
@@ -70,25 +70,35 @@ def ideas_server(live_server: LiveServer) -> Iterator[IdeasServer]:
         "SECRET_KEY": TEST_SECRET,
         "TORI_ENV": "test",
         "LOG_LEVEL": "INFO",
+        "TORI_MAIL_FROM": "Tori <osallisuus@example.fi>",
+        "TORI_MAIL_POLL_SECONDS": "0.2",
     }
-    with served(environment, "ideas-server") as url:
-        yield IdeasServer(url, log_path("ideas-server"), slug)
+    with smtp_server_process(tmp_path_factory.mktemp("mail")) as mailbox:
+        environment["SMTP_URL"] = mailbox.url
+        with served(environment, "ideas-server") as url:
+            yield IdeasServer(url, log_path("ideas-server"), slug, mailbox)
 
 
-def confirmation_link(server: IdeasServer, live_server: LiveServer, email: str) -> str:
-    """The link "mailed" to `email`: the one the server wrote for that account."""
-    [(resident_id,)] = query(
-        live_server, "SELECT id FROM resident_account WHERE email = :e", e=email
-    )
-    wanted = f"Confirmation link for resident {resident_id} "
-    deadline = time.monotonic() + 10
+def mailed_link(server: IdeasServer, email: str, subject: str, path: str) -> str:
+    """The link in the message to `email` with `subject` (which is in the resident's language),
+    as the server's sender delivered it to the SMTP server."""
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        for line in server.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if wanted in line:
-                message = json.loads(line)["message"]
-                return re.search(r"(http://\S+/account/confirm\?\S+)", message).group(1)
-        time.sleep(0.2)
-    pytest.fail(f"no confirmation link for {email} in {server.log}")
+        for message in server.mailbox.to(email):
+            if message["Subject"] == subject:
+                text = text_part(message)
+                assert path in html_part(message)
+                return re.search(rf"(http://\S+{re.escape(path)}\?\S+)", text).group(1)
+        time.sleep(0.1)
+    pytest.fail(f"no message {subject!r} to {email} reached the SMTP server")
+
+
+def confirmation_link(server: IdeasServer, language: str, email: str) -> str:
+    link = mailed_link(
+        server, email, t(language, "Confirm your e-mail address"), "/account/confirm"
+    )
+    assert len(server.mailbox.to(email)) == 1
+    return link
 
 
 def ideas_of(live_server: LiveServer, email: str) -> list[tuple]:
@@ -157,7 +167,7 @@ def test_register_confirm_and_send_an_idea_with_the_usual_mistakes(
     ).to_be_visible()
 
     # The link from "the mail", opened on the same phone.
-    page.goto(confirmation_link(ideas_server, live_server, email))
+    page.goto(confirmation_link(ideas_server, language, email))
     expect(page.get_by_role("status")).to_have_text(
         t(language, "Thank you, your e-mail address is confirmed. You can now sign in.")
     )
