@@ -47,6 +47,18 @@ class ResetLinkError(DomainError):
     """The link is forged, expired or already used."""
 
 
+async def within_mail_limits(
+    limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
+) -> bool:
+    """Count one request that e-mails `email`; False once the address or the network address
+    has made too many within the hour (a form must not flood someone's mailbox)."""
+    by_email = await limiter.hit(counter_key(secret, f"{purpose}-email", email), PER_EMAIL)
+    by_address = await limiter.hit(
+        counter_key(secret, f"{purpose}-address", network_address), PER_NETWORK_ADDRESS
+    )
+    return by_email <= PER_EMAIL.count and by_address <= PER_NETWORK_ADDRESS.count
+
+
 def _fingerprint(resident: Resident) -> str:
     return hashlib.sha256(resident.password_hash.encode()).hexdigest()[:24]
 
@@ -67,11 +79,7 @@ async def request_reset(
 ) -> None:
     """Write the reset message (or the "no account" message) for `email` into the outbox."""
     email = normalise_email(email)
-    by_email = await limiter.hit(counter_key(secret, "reset-email", email), PER_EMAIL)
-    by_address = await limiter.hit(
-        counter_key(secret, "reset-address", network_address), PER_NETWORK_ADDRESS
-    )
-    if by_email > PER_EMAIL.count or by_address > PER_NETWORK_ADDRESS.count:
+    if not await within_mail_limits(limiter, secret, "reset", email, network_address):
         raise ResetThrottledError(
             N_("Too many requests for a new password. Wait an hour and try again.")
         )

@@ -149,12 +149,25 @@ async def register_resident(
     language: str,
 ) -> Resident | None:
     """A new, unconfirmed account, and the message with its confirmation link in the outbox,
-    in one transaction. None when the address already has one (the caller answers the same
-    either way, so that no one can probe which addresses are registered; the password is hashed
-    in both cases, so the time taken tells nothing either)."""
+    in one transaction. None when the address already has one: its owner gets a message saying
+    so instead (with the way to a new password). The caller answers the same either way, and the
+    work is the same (a password hashed, one message written), so that neither the answer nor
+    its time tells anyone which addresses are registered."""
     await guard.begin(address)
     password_hash = await hash_password(password)
-    if await session.scalar(select(Resident).where(Resident.email == email)) is not None:
+    site = site_url.rstrip("/")
+    existing = await session.scalar(select(Resident).where(Resident.email == email))
+    if existing is not None:
+        await enqueue(
+            session,
+            email,
+            "account_exists",
+            existing.language or language,
+            name=existing.display_name,
+            sign_in=f"{site}/account/sign-in",
+            forgot=f"{site}/account/forgot",
+        )
+        await session.commit()
         return None
     resident = Resident(
         email=email,
@@ -167,9 +180,7 @@ async def register_resident(
     try:
         await session.flush()
         token = confirmation_token(secret, resident)
-        link = (
-            f"{site_url.rstrip('/')}/account/confirm?{urlencode({'t': token, 'next': next_path})}"
-        )
+        link = f"{site}/account/confirm?{urlencode({'t': token, 'next': next_path})}"
         await enqueue(session, email, "account_confirm", language, name=name, link=link)
         await session.commit()
     except IntegrityError:

@@ -19,6 +19,7 @@ from app.errors import DomainError, ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.requests import client_address, local_path, site_url
+from app.state import LIMITER
 from voting.models import Resident
 from voting.password_reset import (
     ResetLinkError,
@@ -26,6 +27,7 @@ from voting.password_reset import (
     request_reset,
     reset_password,
     resident_for_token,
+    within_mail_limits,
 )
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
@@ -73,6 +75,16 @@ class ResidentAccountController(Controller):
             form.add_error("password", gettext(problem))
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
+        status = 400
+        if form.is_valid and not await within_mail_limits(
+            LIMITER.of(request),
+            settings.secret_key,
+            "register",
+            email,
+            client_address(request),
+        ):
+            form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
+            status = 429
         if form.is_valid:
             try:
                 await register_resident(
@@ -103,7 +115,7 @@ class ResidentAccountController(Controller):
         return Template(
             template_name="pb/register.html",
             context={"form": form, "next": target, "sent": False},
-            status_code=400,
+            status_code=status,
         )
 
     @get("/confirm", name="resident_confirm")
@@ -265,7 +277,7 @@ class ResidentPasswordController(Controller):
             try:
                 await request_reset(
                     db_session,
-                    request.app.state.limiter,
+                    LIMITER.of(request),
                     secret=settings.secret_key,
                     email=email,
                     network_address=client_address(request),

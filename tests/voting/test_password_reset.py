@@ -215,3 +215,43 @@ async def test_bad_addresses_are_refused_and_store_nothing(client, db, email):
     assert answer.status_code == 400
     assert "<script>@" not in answer.text
     assert await db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+# --- registration: the same answer and work for a registered address, rate-limited --------
+
+
+def registration(client, email, password="a long enough password 1"):
+    return form(client, display_name="Eve", email=email, password=password, password_again=password)
+
+
+async def test_registering_a_taken_address_tells_its_owner_not_the_visitor(client, db, settings):
+    owner = await make_resident(db, language="fi")
+    await client.get("/account/register?lang=en")
+    taken = await client.post("/account/register", data=registration(client, owner.email))
+    fresh = await client.post("/account/register", data=registration(client, "new@example.fi"))
+    assert taken.status_code == fresh.status_code == 200
+    assert taken.text.replace(owner.email, "X") == fresh.text.replace("new@example.fi", "X")
+    note, confirm = await outbox(db)
+    assert (note.recipient, note.template, note.language) == (owner.email, "account_exists", "fi")
+    assert (confirm.recipient, confirm.template, confirm.language) == (
+        "new@example.fi",
+        "account_confirm",
+        "en",
+    )
+    assert render(settings, note.template, note.language, note.context).subject == (
+        "Sinulla on jo tili"
+    )
+    # The owner's account is unchanged: the visitor's password does not sign in.
+    assert (await sign_in(client, owner.email, "a long enough password 1")).status_code == 400
+
+
+async def test_registration_is_rate_limited_per_address(client, db):
+    await client.get("/account/register?lang=en")
+    answers = [
+        (
+            await client.post("/account/register", data=registration(client, "flood@example.fi"))
+        ).status_code
+        for _ in range(PER_EMAIL.count + 1)
+    ]
+    assert answers == [200] * PER_EMAIL.count + [429]
+    assert len(await outbox(db)) == PER_EMAIL.count
