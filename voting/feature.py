@@ -14,7 +14,11 @@ from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
-from voting.residents import ResidentAccountController, ResidentPasswordController
+from voting.residents import (
+    ResidentAccountController,
+    ResidentEmailController,
+    ResidentPasswordController,
+)
 from voting.staff import StaffRoundsController
 
 
@@ -76,6 +80,7 @@ feature = Feature(
         IdentifyController,
         ResidentAccountController,
         ResidentPasswordController,
+        ResidentEmailController,
         StaffRoundsController,
         StaffLettersController,
     ),

@@ -20,6 +20,7 @@ from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.requests import client_address, local_path, site_url
 from app.state import LIMITER
+from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
 from voting.models import Resident
 from voting.password_reset import (
     ResetLinkError,
@@ -281,7 +282,7 @@ class ResidentPasswordController(Controller):
                     secret=settings.secret_key,
                     email=email,
                     network_address=client_address(request),
-                    site_url=str(request.base_url),
+                    site_url=site_url(request, ""),
                     language=current_language(),
                 )
             except ResetThrottledError as error:
@@ -345,3 +346,94 @@ class ResidentPasswordController(Controller):
             context={"form": form, "token": token[:300], "token_ok": token_ok},
             status_code=status,
         )
+
+
+class ResidentEmailController(Controller):
+    """A new e-mail address for the account, confirmed from that address
+    (the rules are in voting/email_change.py)."""
+
+    path = "/account/email"
+
+    @get("/", name="resident_email")
+    async def page(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            return sign_in_first("/account/email")
+        return Template(
+            template_name="pb/email_change.html",
+            context={"form": Form(), "resident": resident, "sent": False},
+        )
+
+    @post("/", status_code=200)
+    async def change(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        resident = await current_resident(request, db_session, settings.secret_key)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to manage your account."))
+        form = Form(await read_form(request))
+        new_email = form.email("new_email")
+        password = form.raw("password")
+        status = 400
+        if not password:
+            form.add_error("password", gettext("This field is required."))
+        elif len(password) > MAX_PASSWORD_LENGTH:
+            form.add_error("password", gettext("The password is wrong."))
+        if form.is_valid:
+            try:
+                await authenticate_resident(
+                    db_session,
+                    resident_guard(request),
+                    resident.email,
+                    password,
+                    client_address(request),
+                )
+                await request_email_change(
+                    db_session,
+                    resident,
+                    new_email=new_email,
+                    secret=settings.secret_key,
+                    site_url=site_url(request, ""),
+                    language=current_language(),
+                )
+            except LoginThrottledError as error:
+                form.add_error("form", error.translated())
+                status = 429
+            except LoginFailedError:
+                form.add_error("password", gettext("The password is wrong."))
+            except DomainError as error:
+                form.add_error("new_email", error.translated())
+            else:
+                return Template(
+                    template_name="pb/email_change.html",
+                    context={
+                        "form": Form(),
+                        "resident": resident,
+                        "sent": True,
+                        "email": new_email,
+                    },
+                )
+        return Template(
+            template_name="pb/email_change.html",
+            context={"form": form, "resident": resident, "sent": False},
+            status_code=status,
+        )
+
+    @get("/confirm", name="resident_email_confirm")
+    async def confirm(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        try:
+            resident = await confirm_email_change(
+                db_session,
+                settings.secret_key,
+                request.query_params.get("t", ""),
+                site_url(request, ""),
+            )
+        except EmailChangeLinkError:
+            return Template(
+                template_name="pb/email_changed.html", context={"resident": None}, status_code=400
+            )
+        return Template(template_name="pb/email_changed.html", context={"resident": resident})

@@ -1,0 +1,92 @@
+"""Changing a resident account's e-mail address: the new address must confirm it.
+
+The resident gives the new address and the password. A link goes to the new address (signed,
+24 hours, naming the account, the old and the new address): it works only while the account still
+has the old address, so once. When it is opened the address changes and the old address gets a
+note, so that a resident whose session was taken over learns of it. An address that already has
+an account gets no message, and the answer is the same.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.database import utcnow
+from app.errors import DomainError
+from app.i18n import N_
+from app.mail import enqueue
+from app.signing import sign, unsign
+from voting.models import Resident
+
+PURPOSE = "resident-email-change"
+CHANGE_SECONDS = 24 * 3600
+
+
+class EmailChangeLinkError(DomainError):
+    """Forged, expired, used, or the new address was taken meanwhile."""
+
+
+async def request_email_change(
+    session: AsyncSession,
+    resident: Resident,
+    *,
+    new_email: str,
+    secret: str,
+    site_url: str,
+    language: str,
+) -> None:
+    """The caller has checked the password (authenticate_resident, throttled)."""
+    if new_email == resident.email:
+        raise DomainError(N_("This is already your e-mail address."))
+    taken = await session.scalar(select(Resident.id).where(Resident.email == new_email))
+    if taken is None:
+        token = sign(secret, PURPOSE, f"{resident.id}\n{resident.email}\n{new_email}")
+        link = f"{site_url.rstrip('/')}/account/email/confirm?{urlencode({'t': token})}"
+        await enqueue(
+            session, new_email, "email_change", language, name=resident.display_name, link=link
+        )
+    await session.commit()
+
+
+async def confirm_email_change(
+    session: AsyncSession, secret: str, token: str, site_url: str
+) -> Resident:
+    value = unsign(secret, PURPOSE, token, max_length=1200, max_age=CHANGE_SECONDS)
+    parts = (value or "").split("\n")
+    failure = EmailChangeLinkError(
+        N_("This link has expired or has already been used. Ask for a new one.")
+    )
+    if len(parts) != 3 or not parts[0].isdecimal():
+        raise failure
+    resident_id, old_email, new_email = int(parts[0]), parts[1], parts[2]
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        raise failure
+    try:
+        changed = await session.execute(
+            update(Resident)
+            .where(Resident.id == resident_id, Resident.email == old_email)
+            .values(email=new_email, confirmed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if not changed.rowcount:
+            raise failure
+        await enqueue(
+            session,
+            old_email,
+            "email_changed",
+            resident.language,
+            name=resident.display_name,
+            new_email=new_email,
+            contact_page=f"{site_url.rstrip('/')}/account/sign-in",
+        )
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise failure from None
+    await session.refresh(resident)
+    return resident
