@@ -15,7 +15,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar_htmx import HTMXPlugin
 
-from app.accounts.controllers import SignInController, UsersController
+from app.accounts.controllers import (
+    SignInController,
+    StaffPasswordResetController,
+    UsersController,
+)
 from app.accounts.middleware import StaffSessionMiddleware
 from app.accounts.services import SignInGuard
 from app.areas.controllers import AreasController
@@ -50,6 +54,7 @@ ROUTE_HANDLERS = [
     SiteController,
     CalendarController,
     SignInController,
+    StaffPasswordResetController,
     StaffHomeController,
     StaffEventsController,
     AreasController,

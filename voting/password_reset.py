@@ -1,11 +1,8 @@
 """A resident's forgotten password: a link by e-mail, then a new password.
 
-The link carries a signed token (itsdangerous, its own purpose) of the account's id and a
-fingerprint of the password hash at the time it was asked for:
-- expiring: refused RESET_SECONDS after it was signed;
-- single-use: setting a password changes the hash, so the same link (and every other link
-  asked for before) no longer matches;
-- one account only: the id and fingerprint are signed with SECRET_KEY.
+The link is the signed token of app/accounts/password_reset.py (the account's id and a
+fingerprint of its password hash): expiring after RESET_SECONDS; single-use, since setting a
+password changes the hash (and voids every link asked for before); one account only.
 
 Asking for a link answers the same whatever the address, and does the same work either way: an
 address with an account gets the link, one without gets a message saying so (so that a resident
@@ -16,55 +13,36 @@ someone's mailbox.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.password_reset import (
+    PER_EMAIL,
+    PER_NETWORK_ADDRESS,
+    RESET_SECONDS,
+    ResetLinkError,
+    ResetThrottledError,
+    make_reset_token,
+    matches,
+    read_reset_token,
+    within_mail_limits,
+)
 from app.accounts.passwords import hash_password
 from app.accounts.services import normalise_email, password_problem
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_
 from app.mail import enqueue
-from app.ratelimit import Limit, RateLimiter, counter_key
-from app.signing import sign, unsign
+from app.ratelimit import RateLimiter
 from voting.models import Resident
 
 PURPOSE = "resident-reset"
-RESET_SECONDS = 60 * 60
-PER_EMAIL = Limit(count=3, seconds=60 * 60)
-PER_NETWORK_ADDRESS = Limit(count=20, seconds=60 * 60)
-
-
-class ResetThrottledError(DomainError):
-    status_code = 429
-
-
-class ResetLinkError(DomainError):
-    """The link is forged, expired or already used."""
-
-
-async def within_mail_limits(
-    limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
-) -> bool:
-    """Count one request that e-mails `email`; False once the address or the network address
-    has made too many within the hour (a form must not flood someone's mailbox)."""
-    by_email = await limiter.hit(counter_key(secret, f"{purpose}-email", email), PER_EMAIL)
-    by_address = await limiter.hit(
-        counter_key(secret, f"{purpose}-address", network_address), PER_NETWORK_ADDRESS
-    )
-    return by_email <= PER_EMAIL.count and by_address <= PER_NETWORK_ADDRESS.count
-
-
-def _fingerprint(resident: Resident) -> str:
-    return hashlib.sha256(resident.password_hash.encode()).hexdigest()[:24]
 
 
 def reset_token(secret: str, resident: Resident) -> str:
-    return sign(secret, PURPOSE, f"{resident.id}.{_fingerprint(resident)}")
+    return make_reset_token(secret, PURPOSE, resident.id, resident.password_hash)
 
 
 async def request_reset(
@@ -87,7 +65,7 @@ async def request_reset(
     resident = await session.scalar(select(Resident).where(Resident.email == email))
     if resident is None:
         # The same work as below: a token is signed and one message written.
-        reset_token(secret, Resident(id=0, password_hash=""))
+        make_reset_token(secret, PURPOSE, 0, "")
         await enqueue(
             session, email, "password_reset_unknown", language, register=f"{site}/account/register"
         )
@@ -105,13 +83,10 @@ async def request_reset(
 
 
 async def resident_for_token(session: AsyncSession, secret: str, token: str) -> Resident:
-    value = unsign(secret, PURPOSE, token, max_length=300, max_age=RESET_SECONDS)
-    resident_id, _, fingerprint = (value or "").partition(".")
-    resident = await session.get(Resident, int(resident_id)) if resident_id.isdecimal() else None
-    if resident is None or not hmac.compare_digest(fingerprint, _fingerprint(resident)):
-        raise ResetLinkError(
-            N_("This link has expired or has already been used. Ask for a new one.")
-        )
+    read = read_reset_token(secret, PURPOSE, token)
+    resident = await session.get(Resident, read[0]) if read else None
+    if resident is None or not matches(read[1], resident.password_hash):
+        raise ResetLinkError
     return resident
 
 
@@ -139,8 +114,16 @@ async def reset_password(
     )
     await session.commit()
     if not changed.rowcount:
-        raise ResetLinkError(
-            N_("This link has expired or has already been used. Ask for a new one.")
-        )
+        raise ResetLinkError
     await session.refresh(resident)
     return resident
+
+
+__all__ = [
+    "PER_EMAIL",
+    "PER_NETWORK_ADDRESS",
+    "RESET_SECONDS",
+    "ResetLinkError",
+    "ResetThrottledError",
+    "within_mail_limits",
+]
