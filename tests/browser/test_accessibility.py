@@ -16,6 +16,11 @@ PUBLIC_PAGES = [
     "/privacy",
     "/audit-log",
     "/staff/login",
+    "/staff/forgot",
+    "/staff/reset?t=forged",
+    "/account/forgot",
+    "/account/reset?t=forged",
+    "/account/email/confirm?t=forged",
     "/no/such/page",
     "/?area=nonsense",
 ]
@@ -29,6 +34,7 @@ STAFF_PAGES = [
     "/staff/users",
     "/staff/users/new",
     "/staff/password",
+    "/staff/mail",
 ]
 
 

@@ -126,3 +126,42 @@ def test_an_address_without_an_account_gets_the_same_page_and_a_note(
         t("sv", "A new password was asked for this address"),
         "/account/register",
     )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_change_the_email_address_from_the_account_with_bad_input_first(
+    new_page, live_server: LiveServer, ideas_server: IdeasServer, language
+):
+    base = ideas_server.url
+    old, new = f"change.{language}@example.fi", f"changed.{language}@example.fi"
+    make_resident(live_server, old)
+    page = new_page(PHONE)
+    page.goto(f"{base}/account/sign-in?lang={language}&next=/account")
+    page.fill("#field-email", old)
+    page.fill("#field-password", RESIDENT_PASSWORD)
+    page.click("form[action='/account/sign-in'] button[type=submit]")
+    page.get_by_role("link", name=t(language, "Change your e-mail address")).click()
+    expect(page.locator("h1")).to_have_text(t(language, "Change your e-mail address"))
+    for bad_email, password in (
+        ("", RESIDENT_PASSWORD),
+        (HOSTILE, RESIDENT_PASSWORD),
+        (new, "wrong password 123"),
+    ):
+        page.fill("#field-new_email", bad_email)
+        page.fill("#field-password", password)
+        page.click("form[action='/account/email'] button[type=submit]")
+        expect(page.locator(".error-summary")).to_be_visible()
+    no_axe_violations(page, True)
+    assert ideas_server.mailbox.to(new) == []
+    page.fill("#field-new_email", new)
+    page.fill("#field-password", RESIDENT_PASSWORD)
+    page.click("form[action='/account/email'] button[type=submit]")
+    expect(page.get_by_role("status")).to_contain_text(new)
+    link = mailed_link(
+        ideas_server, new, t(language, "Confirm your new e-mail address"), "/account/email/confirm"
+    )
+    page.goto(link)
+    expect(page.get_by_role("status")).to_contain_text(new)
+    no_axe_violations(page, True)
+    page.goto(f"{base}/account")
+    expect(page.locator("main")).to_contain_text(new)
