@@ -387,3 +387,23 @@ async def test_on_embedded_sqlite_the_same_claim_sends_each_message_once(
     assert {message["Subject"] for message in smtp_server.messages()} == {
         "Bekräfta din e-postadress"
     }
+
+
+async def test_the_tori_mail_command_sends_what_is_due_and_says_so(db, migrated, smtp_server):
+    from tests.app.test_database import run_tori
+
+    await write(db, 3)
+    without = await asyncio.to_thread(run_tori, "mail", database_url=migrated, SMTP_URL="")
+    assert without.returncode == 2
+    assert "SMTP_URL is not set" in without.stderr
+    done = await asyncio.to_thread(
+        run_tori,
+        "mail",
+        database_url=migrated,
+        SMTP_URL=smtp_server.url,
+        TORI_MAIL_FROM="Espoo <osallisuus@espoo.fi>",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sent 3, to be tried again 0, given up 0" in done.stdout
+    assert len(smtp_server.messages()) == 3
+    assert await statuses(db) == {SENT: 3}
