@@ -1,7 +1,7 @@
 """mail_outbox: outbound e-mail written with what causes it; resident_account.language
 
 Revision ID: d41e9a7c2f08
-Revises: 7c3d2e8f1a56
+Revises: 4a84977035d3
 Create Date: 2026-12-06 19:50:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "d41e9a7c2f08"
-down_revision: str | None = "7c3d2e8f1a56"
+down_revision: str | None = "4a84977035d3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
