@@ -52,7 +52,7 @@ def public_pages(round_, proposal) -> list[str]:
 async def send_abusive_idea(client, db, caplog):
     kallio = await make_area(db, "Kallio")
     round_ = await make_round(db, "ideas", {kallio.id: 100_000})
-    await register_and_sign_in(client, caplog)
+    await register_and_sign_in(client, db)
     sent = await client.post(
         f"/pb/{round_.slug}/propose",
         data=form(
