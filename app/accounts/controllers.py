@@ -21,6 +21,7 @@ from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import current_language, gettext
 from app.requests import client_address, local_path, site_url
+from app.state import LIMITER
 
 
 class SignInController(Controller):
@@ -260,7 +261,7 @@ class StaffPasswordResetController(Controller):
             try:
                 await request_staff_reset(
                     db_session,
-                    request.app.state.limiter,
+                    LIMITER.of(request),
                     secret=settings.secret_key,
                     email=email,
                     network_address=client_address(request),
