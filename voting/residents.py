@@ -80,7 +80,7 @@ class ResidentAccountController(Controller):
         if form.is_valid and not await within_mail_limits(
             LIMITER.of(request),
             settings.secret_key,
-            "register",
+            "register-mail",
             email,
             client_address(request),
         ):
