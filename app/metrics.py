@@ -8,8 +8,8 @@
   always was.
 - `/metrics` (only with `TORI_METRICS=1`): requests and their latencies by route template and
   status (Litestar's Prometheus middleware, paths grouped so that ids do not multiply series),
-  the stored poll votes, questionnaire answers and budgeting ballots, and the database pool in
-  use. With `TORI_METRICS_TOKEN` set, a scrape must send it as a bearer token.
+  the stored poll votes, questionnaire answers and budgeting ballots, the mail waiting in the
+  outbox, and the database pool in use. With `TORI_METRICS_TOKEN` set, a scrape must send it as a bearer token.
   With several workers, `tori serve` gives prometheus_client a shared directory
   (PROMETHEUS_MULTIPROC_DIR) so that any worker's answer covers them all.
 
@@ -49,6 +49,10 @@ STORED = {
     "pb_ballots": (
         "Budgeting ballots cast (roll marks)",
         "SELECT count(*) FROM voter_roll WHERE voted_via IS NOT NULL",
+    ),
+    "mail_queue": (
+        "Messages in the outbox waiting to be sent",
+        "SELECT count(*) FROM mail_outbox WHERE status IN ('pending', 'sending')",
     ),
 }
 

@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.mail import enqueue
 from app.settings import Settings
 from app.web import create_app
 from tests.conftest import TEST_SECRET
@@ -79,6 +80,8 @@ async def test_metrics_are_off_unless_switched_on(client):
 
 async def test_metrics_need_their_token_and_count_routes_and_stored_votes(settings, db):
     poll = await make_poll(db)
+    await enqueue(db, "asukas@example.fi", "account_confirm", "fi", name="Asukas", link="x")
+    await db.commit()
     on = Settings(**{**settings.__dict__, "metrics": True, "metrics_token": TOKEN})
     async with AsyncTestClient(app=create_app(on)) as client:
         client.follow_redirects = False
@@ -103,6 +106,8 @@ async def test_metrics_need_their_token_and_count_routes_and_stored_votes(settin
     assert not any(p.startswith("/events/1") for p in paths)
     assert "/metrics" not in paths
     assert _samples(response.text, "tori_db_pool_size")
+    [queue] = _samples(response.text, "tori_mail_queue")
+    assert queue.value == 1
 
 
 def test_production_refuses_metrics_without_a_long_token():

@@ -15,6 +15,7 @@ from app.accounts.models import Role
 from app.audit.models import AuditRecord
 from app.settings import Settings
 from tests.app.test_html_validity import check_html
+from tests.conftest import csrf_token
 from tests.factories import make_area, make_event, make_user, signed_in_as
 from tests.voting.factories import add_proposal, make_round, move_to
 from tests.voting.test_pb_rounds import form, register_and_sign_in
@@ -390,7 +391,7 @@ async def test_moderation_is_for_staff_with_the_csrf_token(client, db):
     round_ = await make_round(db, "ideas", {kallio.id: 100_000})
     idea = await add_proposal(db, round_, kallio, "Swings", 1000, "submitted", moderation="pending")
     url = f"/staff/pb/{round_.id}/proposals/{idea.id}/moderation"
-    await client.get("/?lang=en")
+    await csrf_token(client)  # a CSRF cookie, as a browser has after any form page
     anonymous = await client.post(url, data=form(client, action="publish"))
     assert anonymous.status_code in (401, 303)
     assert (await client.get("/staff/pb/attention")).status_code in (401, 303)
