@@ -122,7 +122,6 @@ class Load:
         self.seconds, self.clients = seconds, clients
         self.tally = Tally()
         self.voters = iter(scenario.voters)
-        self.expires = int(time.time()) + 3600
         self.started = 0.0
 
     def clock(self) -> float:
@@ -141,7 +140,7 @@ class Load:
             voter = next(self.voters)
             s = self.scenario
             path, cookies, fields = pb_cast.ballot_form(
-                rng, s.pb_slug, s.round_id, voter, s.proposals, self.csrf, self.expires
+                rng, s.pb_slug, s.round_id, voter, s.proposals, self.csrf
             )
             return Item(kind, path, str(voter[0]), cookies, fields)
         page = rng.choice(

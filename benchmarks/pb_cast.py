@@ -23,7 +23,6 @@ import datetime as dt
 import os
 import random
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -170,11 +169,12 @@ def choose(rng: random.Random, proposals, area_id: int) -> list[int]:
 
 
 def ballot_form(
-    rng: random.Random, slug, round_id, voter: tuple[int, int], proposals, csrf: str, expires: int
+    rng: random.Random, slug, round_id, voter: tuple[int, int], proposals, csrf: str
 ) -> tuple[str, str, list[tuple[str, str]]]:
     """One signed-in voter's ballot: the path, the cookies and the form fields."""
     roll_id, area_id = voter
-    cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}.{expires}")
+    # Signed now: Tori refuses it 30 minutes later (itsdangerous's max_age), after any run.
+    cookie = sign(SECRET, "pb-voter", f"{round_id}.{roll_id}.online.{area_id}")
     fields = [("_csrf_token", csrf)]
     fields += [("proposal", str(p)) for p in choose(rng, proposals, area_id)]
     return f"/pb/{slug}/cast", f"tori_csrf={csrf}; tori_voter={cookie}", fields
@@ -182,13 +182,10 @@ def ballot_form(
 
 def write_casts(slug, round_id, voters, proposals, csrf: str) -> Path:
     rng = random.Random(11)
-    expires = int(time.time()) + 3600
     path = Path(tempfile.mkstemp(prefix="tori-casts-", suffix=".txt")[1])
     with path.open("w") as handle:
         for voter in voters:
-            target, cookies, fields = ballot_form(
-                rng, slug, round_id, voter, proposals, csrf, expires
-            )
+            target, cookies, fields = ballot_form(rng, slug, round_id, voter, proposals, csrf)
             handle.write(f"{target}|{cookies}|{urlencode(fields)}\n")
     return path
 

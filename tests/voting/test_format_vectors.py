@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from app.signing import sign
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, csrf_token
 from tests.voting.factories import make_round
 from voting.published import count_round
 
@@ -51,7 +51,7 @@ async def test_the_receipt_file_is_the_known_text(client, db):
     round_.slug = "kevat-2026"
     await db.commit()
     signed = sign(TEST_SECRET, "pb-receipt", f"{round_.slug}.{tracker}")
-    await client.get("/?lang=en")
+    await csrf_token(client)
     for language in ("fi", "en"):
         response = await client.post(
             f"/pb/kevat-2026/voted/receipt.txt?lang={language}",
