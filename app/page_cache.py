@@ -232,6 +232,11 @@ class SharedPagesMiddleware:
             await self._pass(scope, receive, send, headers)
             return
         anonymous, language_cookie = _anonymous(headers)
+        # Several Cookie headers: the dict above kept the last, the application may read another
+        # (found by attack: a voter's cookie first, a language cookie last, and the "you have
+        # voted" page was shared with everyone). Such a request is nobody to share with.
+        if sum(1 for name, _ in scope["headers"] if name == b"cookie") > 1:
+            anonymous = False
         explicit = _query_language(scope["query_string"])
         if (
             not anonymous

@@ -25,9 +25,13 @@ def local_path(target: str | None, default: str) -> str:
 
 
 def site_url(request: Request, path: str = "/") -> str:
-    """The absolute address of `path` (which starts with /) on this site, as the request reached
-    it: for QR codes, posters, kiosk links and links in e-mail."""
-    return str(request.base_url).rstrip("/") + path
+    """The absolute address of `path` (which starts with /) on this site: for QR codes, posters,
+    kiosk links and links in e-mail. The configured public address (TORI_SITE_URL, required in
+    production); in development, the address the request reached."""
+    from app.state import SETTINGS  # noqa: PLC0415 - app.state imports nothing of this module
+
+    configured = SETTINGS.of(request).site_url
+    return (configured or str(request.base_url).rstrip("/")) + path
 
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")

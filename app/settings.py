@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,19 @@ def _period(env, name: str, default: int) -> int:
     if not text.isdecimal() or not 1 <= int(text) <= 1200:
         raise InsecureSettingsError(f"{name} must be a whole number from 1 to 1200, not {text!r}.")
     return int(text)
+
+
+def _site_url(text: str | None) -> str | None:
+    """TORI_SITE_URL: the public address, scheme and host only (https://osallistu.example.fi)."""
+    text = (text or "").strip().rstrip("/")
+    if not text:
+        return None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", text):
+        raise InsecureSettingsError(
+            "TORI_SITE_URL must be the site's public address, scheme and host only, such as "
+            f"https://osallistu.example.fi, not {text[:80]!r}."
+        )
+    return text
 
 
 def _proxies(text: str | None) -> tuple[str, ...]:
@@ -179,6 +193,10 @@ class Settings:
     # (TORI_TRUSTED_PROXIES, addresses or networks). None by default: then the client's address
     # is the connection's, and a forwarded header from anyone is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # The public address links in e-mail, posters and QR codes point to (TORI_SITE_URL). Without
+    # it (development only) they take the address the request came to, whose Host header a
+    # client chooses: a reset link could be made to point elsewhere.
+    site_url: str | None = None
     # Pre-moderation (TORI_PREMODERATION, on by default): a resident's new idea is shown to
     # nobody but its author and staff until a staff member has checked it. Off, an idea is
     # public at once and staff hide it afterwards if needed.
@@ -261,6 +279,7 @@ class Settings:
             metrics=_flag(env.get("TORI_METRICS")),
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
             trusted_proxies=_proxies(env.get("TORI_TRUSTED_PROXIES")),
+            site_url=_site_url(env.get("TORI_SITE_URL")),
             premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("TORI_MAIL_FROM") or DEFAULT_MAIL_FROM,
@@ -281,6 +300,20 @@ class Settings:
                 parse_smtp_url(self.smtp_url)
             except SmtpUrlError as error:
                 raise InsecureSettingsError(f"SMTP_URL: {error}") from None
+
+    def _operations_problems(self) -> list[str]:
+        problems = []
+        if not (self.site_url or "").startswith("https://"):
+            problems.append(
+                "TORI_SITE_URL must be set to the site's public https:// address (links in "
+                "e-mail and on posters point there, never to the Host a request names)"
+            )
+        if self.metrics and len(self.metrics_token or "") < MIN_SECRET_LENGTH:
+            problems.append(
+                f"TORI_METRICS_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} "
+                "characters when TORI_METRICS is on (scrapes send it as a bearer token)"
+            )
+        return problems
 
     def _mail_problems(self) -> list[str]:
         problems = []
@@ -334,11 +367,7 @@ class Settings:
                 f"TORI_MIX_BATCH must be at least {MIN_MIX_BATCH} (ballots join the public log "
                 "in shuffled batches of at least this many per district)"
             )
-        if self.metrics and len(self.metrics_token or "") < MIN_SECRET_LENGTH:
-            problems.append(
-                f"TORI_METRICS_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} "
-                "characters when TORI_METRICS is on (scrapes send it as a bearer token)"
-            )
+        problems += self._operations_problems()
         problems += self._mail_problems()
         if self.uses_sqlite:
             problems.append("DATABASE_URL must point to PostgreSQL, not the embedded SQLite file")

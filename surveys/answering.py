@@ -20,7 +20,7 @@ from app.errors import DomainError
 from app.fastpath import Taken
 from app.forms import translate_errors
 from app.i18n import LANGUAGES, gettext
-from app.ratelimit import Limit, counter_key
+from app.ratelimit import Limit, address_block, counter_key
 from app.security import FORM_EXPIRED, form_token_accepted
 from app.state import BURST_COUNTER, DATABASE, SETTINGS
 from surveys import services
@@ -76,7 +76,7 @@ async def answer_problem(
         return gettext("This questionnaire is not open for answers."), 400
     limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
     address = request.client.host if request.client else "unknown"
-    key = counter_key(settings.secret_key, "feedback-address", address)
+    key = counter_key(settings.secret_key, "feedback-address", address_block(address))
     if await BURST_COUNTER.of(request).hit(key, limit) > limit.count:
         return gettext(
             "Too many answers are coming from your network just now. Please wait a moment and send again."

@@ -27,7 +27,7 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from app.ratelimit import Limit, RateLimiter, counter_key
+from app.ratelimit import Limit, RateLimiter, address_block, counter_key
 from voting.models import Proposal, ProposalReport, ProposalVersion, Resident, Round
 
 
@@ -93,7 +93,9 @@ async def report_proposal(
     reason = reason.strip()
     if not reason or len(reason) > MAX_REPORT_LENGTH:
         raise DomainError(N_("Say briefly what is wrong with the idea."))
-    hits = await limiter.hit(counter_key(secret, "idea-report", address), REPORTS_PER_ADDRESS)
+    # An IPv6 client holds a whole /64: counted as one.
+    key = counter_key(secret, "idea-report", address_block(address))
+    hits = await limiter.hit(key, REPORTS_PER_ADDRESS)
     if hits > REPORTS_PER_ADDRESS.count:
         raise ReportThrottledError(
             N_("You have sent many reports in a short time. Please try again in an hour.")

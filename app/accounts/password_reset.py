@@ -25,7 +25,7 @@ from app.accounts.services import _record, normalise_email, password_problem, us
 from app.errors import DomainError
 from app.i18n import N_
 from app.mail import enqueue
-from app.ratelimit import Limit, RateLimiter, counter_key
+from app.ratelimit import Limit, RateLimiter, address_block, counter_key
 from app.signing import sign, unsign
 
 RESET_SECONDS = 60 * 60
@@ -71,7 +71,8 @@ async def within_mail_limits(
     has made too many within the hour (a form must not flood someone's mailbox)."""
     by_email = await limiter.hit(counter_key(secret, f"{purpose}-email", email), PER_EMAIL)
     by_address = await limiter.hit(
-        counter_key(secret, f"{purpose}-address", network_address), PER_NETWORK_ADDRESS
+        counter_key(secret, f"{purpose}-address", address_block(network_address)),
+        PER_NETWORK_ADDRESS,
     )
     return by_email <= PER_EMAIL.count and by_address <= PER_NETWORK_ADDRESS.count
 

@@ -20,7 +20,7 @@ from litestar.datastructures import Cookie
 from app.fastpath import Taken
 from app.forms import translate_errors
 from app.i18n import LANGUAGES, N_, gettext
-from app.ratelimit import Limit, counter_key
+from app.ratelimit import Limit, address_block, counter_key
 from app.requests import ascii_int
 from app.security import form_token_accepted
 from app.state import BURST_COUNTER, DATABASE, LIMITER, SETTINGS
@@ -149,7 +149,7 @@ async def check_ballot(
         else:
             limit = Limit(count=settings.votes_per_address, seconds=VOTE_WINDOW_SECONDS)
             address = request.client.host if request.client else "unknown"
-            key = counter_key(settings.secret_key, "poll-address", address)
+            key = counter_key(settings.secret_key, "poll-address", address_block(address))
         counter = LIMITER.of(request) if kiosk_parts else BURST_COUNTER.of(request)
         if await counter.hit(key, limit) > limit.count:
             raise Refusal(

@@ -164,3 +164,58 @@ async def test_limits_count_the_resident_behind_nginx_and_ignore_a_forged_forwar
     assert resident == [303, 303, 429]
     # Another resident through the same proxy is not blocked by the first one's votes.
     assert vote(nginx_port, "127.0.0.4", slug) == 303
+
+
+async def test_a_second_cookie_header_does_not_make_a_voter_s_page_shared(db, servers):
+    """Found by attack on a real server: a voter's cookie in a first Cookie header and only the
+    neutral ones in a second. The page cache read the last header (anonymous), the application
+    the first (a voter), and the "you have voted" page, without the form, was shared with
+    everyone. Raw requests: a client library would merge the two headers."""
+    tori_port, _nginx_port = servers
+    slug = (await make_poll(db)).slug
+    connection = http.client.HTTPConnection("127.0.0.1", tori_port, timeout=20)
+    try:
+        connection.request("GET", f"/p/{slug}?lang=en")
+        page = connection.getresponse()
+        body = page.read().decode()
+        cookies = dict(
+            v.split(";", 1)[0].split("=", 1)
+            for k, v in page.getheaders()
+            if k.lower() == "set-cookie"
+        )
+        form = {
+            "_csrf_token": cookies["tori_csrf"],
+            "token": TOKEN.search(body).group(1),
+            "answer_language": "en",
+            "channel": "qr",
+            "q_q1": "o1",
+        }
+        jar = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": jar}
+        connection.request("POST", f"/p/{slug}", body=urlencode(form), headers=headers)
+        voted = connection.getresponse()
+        voted.read()
+        assert voted.status == 303
+        cookies.update(
+            v.split(";", 1)[0].split("=", 1)
+            for k, v in voted.getheaders()
+            if k.lower() == "set-cookie"
+        )
+        own = "; ".join(
+            f"{k}={v}" for k, v in cookies.items() if k not in ("tori_lang", "tori_csrf")
+        )
+        assert own, "voting leaves a cookie on the device"
+        connection.putrequest("GET", f"/p/{slug}")
+        connection.putheader("Cookie", own)
+        connection.putheader("Cookie", f"tori_lang=en; tori_csrf={cookies['tori_csrf']}")
+        connection.endheaders()
+        connection.getresponse().read()
+    finally:
+        connection.close()
+    fresh = http.client.HTTPConnection("127.0.0.1", tori_port, timeout=20)
+    try:
+        fresh.request("GET", f"/p/{slug}", headers={"Accept-Language": "en"})
+        text = fresh.getresponse().read().decode()
+    finally:
+        fresh.close()
+    assert TOKEN.search(text), "the next resident must get the voting form"

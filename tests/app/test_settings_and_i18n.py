@@ -27,6 +27,7 @@ GOOD_PRODUCTION = {
     "TORI_SIGNING_KEY": "c2lnbmluZy1rZXktc2VlZC1vZi0zMi1ieXRlcy0xMjM=",
     "SMTP_URL": "smtp://tori:secret@mail.example.fi:587?starttls=1",
     "TORI_MAIL_FROM": "Espoo <osallisuus@espoo.fi>",
+    "TORI_SITE_URL": "https://osallistu.espoo.fi",
 }
 
 

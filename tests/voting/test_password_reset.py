@@ -255,3 +255,39 @@ async def test_registration_is_rate_limited_per_address(client, db):
     ]
     assert answers == [200] * PER_EMAIL.count + [429]
     assert len(await outbox(db)) == PER_EMAIL.count
+
+
+async def test_a_forged_host_header_cannot_point_the_reset_link_elsewhere(settings, db):
+    """Found by attack: `Host: evil.example` on the forgot-password form queued a mail whose
+    link carried a valid token to the attacker's host. Links now use TORI_SITE_URL."""
+    from litestar.testing import AsyncTestClient
+
+    from app.settings import Settings
+    from app.web import create_app
+
+    await make_resident(db)
+    public = Settings(**{**settings.__dict__, "site_url": "https://osallistu.example.fi"})
+    async with AsyncTestClient(app=create_app(public)) as client:
+        await client.get("/account/forgot?lang=en")
+        sent = await client.post(
+            "/account/forgot",
+            data=form(client, email="aino@example.fi"),
+            headers={"Host": "evil.example"},
+        )
+    assert sent.status_code == 200
+    [message] = await outbox(db)
+    assert message.context["link"].startswith("https://osallistu.example.fi/account/reset?t=")
+    assert "evil" not in str(message.context)
+
+
+def test_production_refuses_to_start_without_its_public_address():
+    from app.settings import InsecureSettingsError, Settings
+    from tests.app.test_settings_and_i18n import GOOD_PRODUCTION as SAFE
+
+    Settings.from_environment(SAFE).check()
+    without = {k: v for k, v in SAFE.items() if k != "TORI_SITE_URL"}
+    with pytest.raises(InsecureSettingsError, match="TORI_SITE_URL"):
+        Settings.from_environment(without).check()
+    for bad in ("osallistu.example.fi", "https://x.fi/path", "javascript:alert(1)"):
+        with pytest.raises(InsecureSettingsError, match="TORI_SITE_URL"):
+            Settings.from_environment({**SAFE, "TORI_SITE_URL": bad})
