@@ -7,6 +7,7 @@ was public at once as "waiting for review", and rejecting it left it public."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -166,6 +167,9 @@ async def test_anyone_can_report_a_public_idea_and_staff_see_it(client, db):
     quiet = await add_proposal(db, round_, kallio, "Quiet idea", 1000, "submitted")
     page = await client.get(f"/pb/{round_.slug}/proposals/{idea.id}?lang=en")
     assert "Report this idea" in page.text
+    # The reason is required, and the form says so before it is sent (found on a tour).
+    assert re.search(r'What is wrong with it\? <span class="required">\(required\)', page.text)
+    assert 'id="field-reason" name="reason" rows="3" aria-required="true"' in page.text
     hostile = '<script>alert("x")</script> names a neighbour'
     sent = await client.post(
         f"/pb/{round_.slug}/proposals/{idea.id}/report", data=form(client, reason=hostile)

@@ -399,6 +399,8 @@ async def test_a_resident_registers_confirms_and_sends_an_idea(client, db, caplo
     assert "long enough secret" not in caplog.text
     page = await client.get(f"/pb/{round_.slug}/propose")
     assert page.status_code == 200
+    # Every field the idea needs says so (the description lacked the mark; found on a tour).
+    assert 'id="field-description" name="description" rows="8" aria-required="true"' in page.text
     sent = await client.post(
         f"/pb/{round_.slug}/propose",
         data=form(
