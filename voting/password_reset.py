@@ -27,13 +27,13 @@ from app.accounts.password_reset import (
     make_reset_token,
     matches,
     read_reset_token,
+    refuse_reset_flood,
     within_mail_limits,
 )
 from app.accounts.passwords import hash_password
 from app.accounts.services import normalise_email, password_problem
 from app.database import utcnow
 from app.errors import DomainError
-from app.i18n import N_
 from app.mail import enqueue
 from app.ratelimit import RateLimiter
 from voting.models import Resident
@@ -57,10 +57,7 @@ async def request_reset(
 ) -> None:
     """Write the reset message (or the "no account" message) for `email` into the outbox."""
     email = normalise_email(email)
-    if not await within_mail_limits(limiter, secret, "reset", email, network_address):
-        raise ResetThrottledError(
-            N_("Too many requests for a new password. Wait an hour and try again.")
-        )
+    await refuse_reset_flood(limiter, secret, "reset", email, network_address)
     site = site_url.rstrip("/")
     resident = await session.scalar(select(Resident).where(Resident.email == email))
     if resident is None:

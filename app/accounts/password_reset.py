@@ -77,6 +77,16 @@ async def within_mail_limits(
     return by_email <= PER_EMAIL.count and by_address <= PER_NETWORK_ADDRESS.count
 
 
+async def refuse_reset_flood(
+    limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
+) -> None:
+    """Count one request for a reset mail; raise ResetThrottledError past the limits."""
+    if not await within_mail_limits(limiter, secret, purpose, email, network_address):
+        raise ResetThrottledError(
+            N_("Too many requests for a new password. Wait an hour and try again.")
+        )
+
+
 async def request_staff_reset(
     session: AsyncSession,
     limiter: RateLimiter,
@@ -88,10 +98,7 @@ async def request_staff_reset(
     language: str,
 ) -> None:
     email = normalise_email(email)
-    if not await within_mail_limits(limiter, secret, "staff-reset", email, network_address):
-        raise ResetThrottledError(
-            N_("Too many requests for a new password. Wait an hour and try again.")
-        )
+    await refuse_reset_flood(limiter, secret, "staff-reset", email, network_address)
     user = await session.scalar(select(User).where(User.email == email))
     site = site_url.rstrip("/")
     if user is None or not user.is_active:
