@@ -270,11 +270,17 @@ class Formatter:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.zone)
 
-    def _day(self, value: dt.date | dt.datetime) -> dt.date:
+    def _day(self, value: dt.date | dt.datetime | str) -> dt.date:
+        """A day; also from an ISO date string as stored in JSON ("2026-12-20")."""
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value)
         return self.local(value).date() if isinstance(value, dt.datetime) else value
 
     def date(
-        self, value: dt.date | dt.datetime, style: str | None = None, language: str | None = None
+        self,
+        value: dt.date | dt.datetime | str,
+        style: str | None = None,
+        language: str | None = None,
     ) -> str:
         """20.12.2026 (fi, sv), 20 Dec 2026 (en)."""
         formats = language_formats(language)

@@ -17,6 +17,7 @@ from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
+from app.disclosure import too_few_to_show
 from app.events.models import Event, EventOrganiser, EventType
 from app.events.services import json_list_contains
 from app.i18n import LANGUAGES, N_
@@ -34,7 +35,6 @@ from surveys.statistics import (
     Proportion,
     proportion,
     summarise_numeric,
-    too_few_to_show,
 )
 
 GROUPINGS = {

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.areas.models import Area
+from app.disclosure import too_few_to_show
 from app.events.models import Event
 from app.i18n import N_, gettext, localized
 from surveys.comparison import Comparison, ComparisonFilter, is_numeric
 from surveys.definitions import Question
 from surveys.instruments import parse_instrument
 from surveys.models import FeedbackResponse, InstrumentRecord
-from surveys.statistics import too_few_to_show
 
 MONITORING_COLUMNS = [
     "group",

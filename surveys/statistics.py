@@ -14,13 +14,6 @@ from statistics import NormalDist
 
 CONFIDENCE = 0.95
 Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)  # 1.959963984540054
-# Groups smaller than this are not shown, so that no one's answers can be singled out.
-MIN_GROUP_SIZE = 5
-
-
-def too_few_to_show(responses: int) -> bool:
-    """Whether a group of this many responses is withheld, on every page and in every export."""
-    return responses < MIN_GROUP_SIZE
 
 
 # Two-sided 95 % quantiles of Student's t for 1–30 degrees of freedom.

@@ -28,7 +28,7 @@ from voting.ballots import (
     read_ballot,
 )
 from voting.board_keys import public_key_pem
-from voting.exports import pabulib_response
+from voting.exports import pabulib_response, participation_csv
 from voting.forms import (
     area_options,
     read_code_sign_in,
@@ -638,6 +638,15 @@ class RoundsController(Controller):
         return await pabulib_response(
             request, round_, await published.exports_of(db_session, stored.id)
         )
+
+    @get("/{slug:str}/participation.csv")
+    async def participation_file(self, db_session: DbSession, slug: FromPath[str]) -> Response:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        stored = await self._published(db_session, round_)
+        figures = (await published.results_of(db_session, stored)).get("participation")
+        if not figures:
+            raise NotFoundError(N_("This round has no participation figures."))
+        return participation_csv(round_, figures)
 
     @post("/{slug:str}/sign-out", status_code=303)
     async def voter_sign_out(self, slug: FromPath[str]) -> Redirect:

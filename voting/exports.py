@@ -144,3 +144,40 @@ async def pabulib_response(request, round_: Round, exports: dict[str, str]) -> R
         media_type="text/plain",
         headers={"Content-Disposition": f'attachment; filename="tori-{round_.slug}-{name}.pb"'},
     )
+
+
+def participation_csv(round_: Round, figures: dict) -> Response:
+    """The published participation figures for machines: one row per group, a withheld group
+    with empty figures and `withheld` 1 (see voting.participation)."""
+    rows: list[list] = [
+        ["dimension", "group", "label", "eligible", "voted", "per_1000", "share", "withheld"]
+    ]
+    rows.append(
+        ["all", "all", "", figures["eligible"], figures["voted"], figures["per_1000"], "", 0]
+    )
+    for dimension, name in (("areas", "area"), ("ages", "age"), ("channels", "channel")):
+        for row in figures[dimension]:
+            label = row["label"]
+            if dimension == "areas":
+                label = localized(label) if label else gettext("No home area")
+            elif dimension == "channels":
+                label = gettext(label)
+            rows.append(
+                [
+                    name,
+                    "none" if row["key"] is None else row["key"],
+                    label,
+                    row.get("eligible", ""),
+                    row.get("voted", ""),
+                    row.get("per_1000", ""),
+                    row.get("share", ""),
+                    int(row["withheld"]),
+                ]
+            )
+    return Response(
+        csv_text(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="tori-{round_.slug}-participation.csv"'
+        },
+    )

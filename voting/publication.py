@@ -32,6 +32,7 @@ from voting.models import (
     Round,
     SigningKey,
 )
+from voting.participation import participation
 from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
     FORMAT,
@@ -290,6 +291,8 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     round_.published_at = utcnow()
     session.add(Checkpoint(round_id=round_.id, count=head.count, head_hash=head.head_hash))
     signed = b"".join([line async for line in board(session, round_, seed)])
+    # Who took part, from the roll as it stands at the close (retention deletes it later).
+    results["participation"] = await participation(session, round_)
     stored = Publication(
         round_id=round_.id,
         version=1,

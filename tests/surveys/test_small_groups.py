@@ -10,8 +10,8 @@ import io
 import openpyxl
 
 from app.accounts.models import Role
+from app.disclosure import MIN_GROUP_SIZE, too_few_to_show
 from app.events.models import EventType
-from surveys.statistics import MIN_GROUP_SIZE, too_few_to_show
 from tests.factories import make_area, make_event, signed_in_as
 from tests.surveys.factories import answer, open_questionnaire
 
