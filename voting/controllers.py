@@ -50,6 +50,7 @@ from voting.publication import (
 from voting.resident_accounts import current_resident, sign_in_first
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
 from voting.tally.board import grouped, normalise_receipt
+from voting.verifier_archive import verifier_archive, verifier_digest
 from voting.voters import (
     RECEIPT_COOKIE,
     RECEIPT_SECONDS,
@@ -89,6 +90,18 @@ class RoundsController(Controller):
         return Template(
             template_name="pb/signing_key.html",
             context={"keys": keys, "pems": {k.key_id: public_key_pem(k.public_key) for k in keys}},
+        )
+
+    @get("/tori-verify.pyz")
+    async def verifier_file(self) -> Response:
+        """The standalone verifier as one reproducible file (voting/verifier_archive.py)."""
+        return Response(
+            verifier_archive(),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": 'attachment; filename="tori-verify.pyz"',
+                "Cache-Control": "public, max-age=300",
+            },
         )
 
     @get("/signing-key.json", media_type=MediaType.JSON)
@@ -637,6 +650,16 @@ class RoundsController(Controller):
         stored = await self._published(db_session, round_)
         return await pabulib_response(
             request, round_, await published.exports_of(db_session, stored.id)
+        )
+
+    @get("/{slug:str}/check", name="pb_check", opt=SHARED_PAGE)
+    async def how_to_check(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        """How anyone checks the published result: receipt, board, keys and the verifier."""
+        round_ = await rounds.round_by_slug(db_session, slug)
+        await self._published(db_session, round_)
+        return Template(
+            template_name="pb/check.html",
+            context={"round": round_, "verifier_sha256": verifier_digest()},
         )
 
     @get("/{slug:str}/participation.csv")

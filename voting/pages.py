@@ -35,6 +35,9 @@ MIX_SCHEDULER: Slot[MixScheduler] = Slot(
 _RENDERED: LRUCache[tuple, Markup] = LRUCache(maxsize=64)
 
 
+CHART_LIMIT = 30
+
+
 async def results_context(
     db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
 ) -> dict:
@@ -49,6 +52,8 @@ async def results_context(
         "reasons": REASONS,
         "implementation": rounds.IMPLEMENTATION_STATUSES,
         "followed": followed,
+        # The bar chart shows at most this many proposals per budget (the table shows all).
+        "chart_limit": CHART_LIMIT,
         **extra,
     }
     cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None

@@ -70,3 +70,25 @@ def test_the_admin_confirms_and_publishes_at_phone_width(
     expect(page.locator("table").first).to_contain_text("Benches")
     if javascript:
         assert violations(page, results) == []
+    # Read on a phone: the selected proposals first, as cards; nothing wider than the screen;
+    # the other rules folded until opened (a native disclosure: with or without JavaScript).
+    cards = page.locator(".result-card")
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_be_visible()
+    assert cards.first.bounding_box()["y"] < page.locator("table").first.bounding_box()["y"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    chart_title = page.locator("svg[role=img] title").first
+    assert chart_title.text_content().strip()
+    other_rules = page.locator("details.other-rules").first
+    expect(other_rules.locator("table")).to_be_hidden()
+    other_rules.locator("summary").click()
+    expect(other_rules.locator("table")).to_be_visible()
+    # Participation: five voters in one area and one age band are too few to show.
+    expect(page.locator("#participation")).to_be_visible()
+    # How to check it: the page that leads to the board, the keys and the verifier.
+    page.locator(f'a[href="/pb/{slug}/check"]').click()
+    page.wait_for_url(f"{base}/pb/{slug}/check")
+    expect(page.locator('a[href="/pb/tori-verify.pyz"]')).to_be_visible()
+    if javascript:
+        assert violations(page, page.url) == []

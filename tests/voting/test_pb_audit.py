@@ -4,9 +4,10 @@ the staff audit log and paper ballots, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -227,6 +228,17 @@ def verify(*arguments, cwd=None, isolated=False):
     ]
     return subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=120, cwd=cwd or ROOT
+    )
+
+
+def python(*arguments, cwd, text=True):
+    return subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=text,
+        check=False,
+        timeout=120,
+        cwd=cwd,
     )
 
 
@@ -530,23 +542,52 @@ def test_the_verifier_refuses_bad_arguments_clearly(tmp_path):
     assert "not 64 hexadecimal characters" in bad_receipt.stdout
 
 
-async def test_the_verifier_runs_with_only_the_standard_library(client, db, tmp_path):
-    """Copied out of the project and run with no site-packages at all."""
+async def test_the_downloaded_verifier_runs_with_only_the_standard_library(client, db, tmp_path):
+    """What a resident gets from the "how to check" page – the board, the keys and the one-file
+    verifier – run by a Python with no site-packages at all (no `cryptography`: the signature
+    is checked by the standard-library Ed25519), in an empty folder outside the project."""
     round_, _p, receipts = await published_round(db)
-    board = await download_board(client, round_, tmp_path / "board.jsonl")
-    standalone = tmp_path / "standalone"
-    (standalone / "voting").mkdir(parents=True)
-    shutil.copy(ROOT / "voting" / "__init__.py", standalone / "voting")
-    shutil.copy(ROOT / "voting" / "verify.py", standalone / "voting")
-    shutil.copytree(
-        ROOT / "voting" / "tally",
-        standalone / "voting" / "tally",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    result = verify(str(board), "--receipt", receipts[0], cwd=standalone, isolated=True)
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert "signer not verified (signature not checked): 6 entries" in result.stdout
-    assert "Check it with OpenSSL" in result.stdout
+    check_page = await client.get(f"/pb/{round_.slug}/check?lang=en")
+    assert check_page.status_code == 200
+    for link in (f"/pb/{round_.slug}/board.jsonl", "/pb/signing-key.json", "/pb/tori-verify.pyz"):
+        assert f'href="{link}"' in check_page.text
+    folder = tmp_path / "resident"
+    folder.mkdir()
+    board = await download_board(client, round_, folder / f"tori-board-{round_.slug}.jsonl")
+    keys = folder / "signing-keys.json"
+    keys.write_bytes((await client.get("/pb/signing-key.json")).content)
+    archive = await client.get("/pb/tori-verify.pyz")
+    assert archive.status_code == 200
+    assert "attachment" in archive.headers["content-disposition"]
+    verifier = folder / "tori-verify.pyz"
+    verifier.write_bytes(archive.content)
+    # The digest the page shows is the file's, and the source builds the same bytes.
+    assert hashlib.sha256(archive.content).hexdigest() in check_page.text
+    assert python("-m", "voting.verifier_archive", cwd=ROOT, text=False).stdout == archive.content
+
+    def run(*arguments):
+        return python("-S", "-E", "-I", str(verifier), *arguments, cwd=folder)
+
+    probe = python("-S", "-E", "-I", "-c", "import cryptography", cwd=folder)
+    assert probe.returncode != 0, "the isolated Python must not see cryptography"
+    valid = run(board.name, "--public-key", keys.name, "--receipt", receipts[0])
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    assert "VALID: 6 entries" in valid.stdout
+    assert "Signature: valid (Ed25519" in valid.stdout
+    unsigned = run(board.name)
+    assert unsigned.returncode == 3, unsigned.stdout + unsigned.stderr
+    assert "signer not verified: 6 entries" in unsigned.stdout
+    # A forged signature (one bit flipped) is caught without cryptography too.
+    lines = board.read_bytes().splitlines(keepends=True)
+    signature_line = json.loads(lines[-1])
+    raw = bytearray(base64.b64decode(signature_line["signature"]))
+    raw[10] ^= 0x01
+    signature_line["signature"] = base64.b64encode(bytes(raw)).decode()
+    forged = folder / "forged.jsonl"
+    forged.write_bytes(b"".join(lines[:-1]) + canonical(signature_line).encode() + b"\n")
+    refused = run(forged.name, "--public-key", keys.name)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "the signature does not match the board" in refused.stdout
 
 
 # --- the staff audit log ---------------------------------------------------------------------------

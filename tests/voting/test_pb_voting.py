@@ -371,11 +371,15 @@ class ResultTables(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
+        self.tables: list[list[list[str]]] = []
         self.rows: list[list[str]] = []
         self.cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
-        if tag == "tr":
+        if tag == "table":
+            self.rows = []
+            self.tables.append(self.rows)
+        elif tag == "tr":
             self.rows.append([])
         elif tag in ("td", "th"):
             self.cell = []
@@ -426,33 +430,36 @@ async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
     assert "The official rule of this round: Most votes first, within the budget." in page.text
     tables = ResultTables()
     tables.feed(page.text)
-    header, *rows, total = tables.rows
+    # The budget's table: most votes first, each with the official rule's outcome on the line
+    # under its title – a tick when selected, else the reason (after a <br>, so no space
+    # between the two in the text).
+    header, *rows = tables.tables[0]
+    assert header == ["Proposal", "Votes", "Cost"]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("Big✓ Selected", "6"),
+        ("A✓ Selected", "5"),
+        ("B✓ Selected", "5"),
+        ("CDid not fit the remaining budget of 0\xa0€", "4"),
+        ("YDid not fit the remaining budget of 0\xa0€", "4"),
+    ]
+    # The selected proposals again as cards, before the table.
+    assert page.text.index('class="result-card"') < page.text.index("<table")
+    # Every rule side by side, behind a disclosure; the money each rule used.
+    header, *rows, total = tables.tables[1]
     assert header == [
         "Proposal",
-        "Votes",
-        "Cost",
-        "Official result",
         "Most votes first, within the budget",
         "Method of equal shares (cost), completed by votes",
         "Method of equal shares (number of proposals), completed by votes",
     ]
     selected = {
-        rule: {row[0] for row in rows if row[4 + column] == "Selected"}
+        rule: {row[0] for row in rows if row[1 + column] == "Selected"}
         for column, rule in enumerate(("greedy", "mes_cost", "mes_cardinality"))
     }
     assert selected == {
         "greedy": {"Big", "A", "B"},
         "mes_cost": {"Big", "Y"},
         "mes_cardinality": {"A", "B", "C", "Y"},
-    }
-    # Most votes first, each with the official rule's reason; the money each rule used.
-    reasons = {row[0]: (row[1], row[3]) for row in rows}
-    assert reasons == {
-        "Big": ("6", "Selected"),
-        "A": ("5", "Selected"),
-        "B": ("5", "Selected"),
-        "C": ("4", "Did not fit the remaining budget of 0\xa0€"),
-        "Y": ("4", "Did not fit the remaining budget of 0\xa0€"),
     }
     assert [row[0] for row in rows] == ["Big", "A", "B", "C", "Y"]
     assert total[0] == "Money used"
