@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,19 @@ class BallotPart:
     @property
     def area(self) -> Area | None:
         return self.budget.area
+
+
+def in_voter_order(parts: list[BallotPart], seed: bytes) -> list[BallotPart]:
+    """Each part's proposals in this voter's own random order, so that no proposal gains from
+    its place on the ballot. The order comes from `seed` (voting.voters.Voter.order_seed): the
+    same on every page of one sign-in, a new one at the next, and stored nowhere."""
+    ordered = []
+    for part in parts:
+        proposals = list(part.proposals)
+        shuffle_seed = hmac.new(seed, part.key.encode(), hashlib.sha256).digest()
+        random.Random(shuffle_seed).shuffle(proposals)  # noqa: S311 - fairness, not secrecy
+        ordered.append(BallotPart(part.budget, proposals))
+    return ordered
 
 
 async def ballot_parts(

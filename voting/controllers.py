@@ -25,6 +25,7 @@ from voting.ballots import (
     BallotCache,
     cast_ballot,
     check_not_voted,
+    in_voter_order,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
@@ -409,6 +410,7 @@ class RoundsController(Controller):
         self, request, db_session, round_, voter, fields=None, status=200, template="pb/ballot.html"
     ):
         parts = await BALLOT_CACHE.of(request).parts(db_session, round_, voter.area_id)
+        parts = in_voter_order(parts, voter.order_seed)
         read = read_ballot(round_, parts, fields or {})
         return Template(
             template_name=template,

@@ -5,7 +5,9 @@ the day that eligibility by age is reckoned on."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+import hmac
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -34,6 +36,9 @@ class Voter:
     roll_id: int
     channel: str
     area_id: int | None
+    # Orders the proposals on this voter's ballot (see voting.ballots.in_voter_order): derived
+    # from the signed cookie, so the same on every page of one sign-in and never stored.
+    order_seed: bytes = field(default=b"", compare=False, repr=False)
 
 
 def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Cookie:
@@ -51,9 +56,8 @@ def voter_cookie(settings, round_: Round, entry: RollEntry, channel: str) -> Coo
 
 def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | None:
     """The voter signed in to this round, or None."""
-    value = unsign(
-        secret, "pb-voter", request.cookies.get(VOTER_COOKIE), max_length=200, max_age=VOTER_SECONDS
-    )
+    cookie = request.cookies.get(VOTER_COOKIE)
+    value = unsign(secret, "pb-voter", cookie, max_length=200, max_age=VOTER_SECONDS)
     if not value or value.count(".") != 3:
         return None
     round_id, roll_id, channel, area = value.split(".")
@@ -61,7 +65,8 @@ def signed_in_voter(request: Request, secret: str, round_: Round) -> Voter | Non
         return None
     if channel not in CHANNELS or not (area == "" or area.isdecimal()):
         return None
-    return Voter(int(roll_id), channel, int(area) if area else None)
+    seed = hmac.new(secret.encode(), b"ballot-order:" + cookie.encode(), hashlib.sha256).digest()
+    return Voter(int(roll_id), channel, int(area) if area else None, seed)
 
 
 def voted_here(request: Request, secret: str, round_: Round) -> bool:

@@ -445,8 +445,11 @@ def test_a_round_from_creation_to_publication(new_page, live_server: LiveServer,
     }
     for title, votes in (("Benches", 2), ("Lights", 2), ("Playground", 1), ("Library", 2)):
         expect(row[title].locator("td").first).to_have_text(str(votes))
-        expect(row[title].locator("td").nth(2)).to_have_text(said("fi", "Selected"))
-    expect(row["Meadow"].locator("td").nth(2)).to_have_text(said("fi", "No votes"))
+        expect(row[title].locator("th .outcome")).to_have_text("✓ " + said("fi", "Selected"))
+        # Selected: a card above the tables too.
+        expect(voter_fi.locator(".result-card", has_text=title)).to_be_visible()
+    expect(row["Meadow"].locator("th .outcome")).to_have_text(said("fi", "No votes"))
+    expect(voter_fi.locator(".result-card", has_text="Meadow")).to_have_count(0)
     assert voter_fi.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     check(voter_fi, "results")
     voter_fi.goto(f"{base}/pb/{slug}/receipt?r={receipt}")
