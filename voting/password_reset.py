@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.password_reset import (
@@ -36,7 +36,7 @@ from app.database import utcnow
 from app.errors import DomainError
 from app.mail import enqueue
 from app.ratelimit import RateLimiter
-from voting.models import Resident
+from voting.models import Resident, ResidentSession
 
 PURPOSE = "resident-reset"
 
@@ -109,9 +109,12 @@ async def reset_password(
         )
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     if not changed.rowcount:
+        await session.rollback()
         raise ResetLinkError
+    # Whoever held a session (perhaps the reason for the reset) is signed out everywhere.
+    await session.execute(delete(ResidentSession).where(ResidentSession.resident_id == resident.id))
+    await session.commit()
     await session.refresh(resident)
     return resident
 

@@ -57,7 +57,22 @@ class LoginThrottledError(DomainError):
     status_code = 429
 
 
-def _token_hash(token: str) -> str:
+# --- Server-side sessions, one mechanism for staff and residents ---------------------------
+#
+# The cookie holds a random token (256 bits); the database holds only its SHA-256, so that
+# whoever reads the table (a backup, a replica, an injection) cannot present a session. A fast
+# hash is enough: the token is random, not a password, so there is nothing to guess from it.
+# A session ends when it expires, at sign-out, or when its row is deleted for every session of
+# the person (password changed or reset, "sign out everywhere", a role changed).
+
+MAX_SESSION_TOKEN_LENGTH = 100
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -127,11 +142,11 @@ async def authenticate(
 
 async def start_session(session: AsyncSession, user: User) -> str:
     """Sign the user in with a fresh token (a new one at every sign-in: no session fixation)."""
-    token = secrets.token_urlsafe(32)
+    token = new_session_token()
     now = utcnow()
     session.add(
         StaffSession(
-            token_hash=_token_hash(token),
+            token_hash=session_token_hash(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
@@ -144,13 +159,15 @@ async def start_session(session: AsyncSession, user: User) -> str:
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    await session.execute(
+        delete(StaffSession).where(StaffSession.token_hash == session_token_hash(token))
+    )
     await session.commit()
 
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     row = await session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == _token_hash(token))
+        select(StaffSession).where(StaffSession.token_hash == session_token_hash(token))
     )
     if row is None or row.expires_at < utcnow():
         return None
@@ -265,7 +282,9 @@ async def change_password(
     # Other browsers signed in as this user are signed out.
     other_sessions = delete(StaffSession).where(StaffSession.user_id == user.id)
     if keep_token:
-        other_sessions = other_sessions.where(StaffSession.token_hash != _token_hash(keep_token))
+        other_sessions = other_sessions.where(
+            StaffSession.token_hash != session_token_hash(keep_token)
+        )
     await session.execute(other_sessions)
     await _record(session, "user.change_password", user, None, None)
     await session.commit()
