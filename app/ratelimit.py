@@ -125,8 +125,13 @@ def counter_key(secret: str, purpose: str, value: str) -> str:
     return f"{purpose}:{digest.hexdigest()[:40]}"
 
 
+def _now() -> float:
+    """The limits' clock (wall time, shared by every worker); tests move it forward."""
+    return time.time()
+
+
 def _window(limit: Limit, now: float | None = None) -> int:
-    return math.floor((time.time() if now is None else now) / limit.seconds)
+    return math.floor((_now() if now is None else now) / limit.seconds)
 
 
 def _sliding(current: int, previous: int, limit: Limit, now: float | None = None) -> int:
@@ -134,7 +139,7 @@ def _sliding(current: int, previous: int, limit: Limit, now: float | None = None
     to how much of it still lies within that span (rounded up). With fixed windows alone, a
     burst just before and just after a boundary would get twice the limit through, and a
     lockout would end early at the boundary."""
-    now = time.time() if now is None else now
+    now = _now() if now is None else now
     elapsed = now / limit.seconds - _window(limit, now)
     return current + math.ceil(previous * (1 - elapsed))
 
@@ -168,7 +173,7 @@ class DatabaseRateLimiter:
             return hits
 
     async def count(self, key: str, limit: Limit) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         # The upsert is atomic: concurrent attempts get different totals (the row is locked).
         current = await self.add(key, limit, 1, window)
@@ -184,7 +189,7 @@ class DatabaseRateLimiter:
         await self.add(key, limit, -1, window)
 
     async def hits(self, key: str, limit: Limit) -> int:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         async with self.sessionmaker() as session:
             rows = dict(
@@ -242,7 +247,7 @@ class RedisRateLimiter:
         return await self.storage.incr(self._key(key, limit, window), 2 * limit.seconds + 1, amount)
 
     async def count(self, key: str, limit: Limit) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         # INCRBY and EXPIRE in one script: atomic, whatever other workers do meanwhile.
         current, previous = await asyncio.gather(
@@ -254,7 +259,7 @@ class RedisRateLimiter:
         await self.add(key, limit, -1, window)
 
     async def hits(self, key: str, limit: Limit) -> int:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         current, previous = await asyncio.gather(
             self.storage.get(self._key(key, limit, window)),

@@ -176,16 +176,20 @@ async def register_resident(
     site_url: str,
     next_path: str,
     language: str,
+    send_mail: bool = True,
 ) -> Resident | None:
     """A new, unconfirmed account, and the message with its confirmation link in the outbox,
-    in one transaction. None when the address already has one: its owner gets a message saying
-    so instead (with the way to a new password). The caller answers the same either way, and the
-    work is the same (a password hashed, one message written), so that neither the answer nor
-    its time tells anyone which addresses are registered."""
+        in one transaction. None when the address already has one: its owner gets a message saying
+        so instead (with the way to a new password). The caller answers the same either way, and the
+        work is the same (a password hashed, one message written), so that neither the answer nor
+        its time tells anyone which addresses are registered. With `send_mail` False (the address got
+    a message minutes ago) the note to an existing account is not sent again."""
     await guard.begin(address)
     password_hash = await hash_password(password)
     site = site_url.rstrip("/")
     existing = await session.scalar(select(Resident).where(Resident.email == email))
+    if existing is not None and not send_mail:
+        return None
     if existing is not None:
         await enqueue(
             session,

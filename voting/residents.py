@@ -25,10 +25,10 @@ from voting.models import Resident
 from voting.password_reset import (
     ResetLinkError,
     ResetThrottledError,
+    mail_allowed,
     request_reset,
     reset_password,
     resident_for_token,
-    within_mail_limits,
 )
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
@@ -81,15 +81,19 @@ class ResidentAccountController(Controller):
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
         status = 400
-        if form.is_valid and not await within_mail_limits(
-            LIMITER.of(request),
-            settings.secret_key,
-            "register-mail",
-            email,
-            client_address(request),
-        ):
-            form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
-            status = 429
+        send_mail = True
+        if form.is_valid:
+            try:
+                send_mail = await mail_allowed(
+                    LIMITER.of(request),
+                    settings.secret_key,
+                    "register-mail",
+                    email,
+                    client_address(request),
+                )
+            except ResetThrottledError:
+                form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
+                status = 429
         if form.is_valid:
             try:
                 await register_resident(
@@ -103,6 +107,7 @@ class ResidentAccountController(Controller):
                     site_url=site_url(request, ""),
                     next_path=target,
                     language=current_language(),
+                    send_mail=send_mail,
                 )
             except RegistrationThrottledError as error:
                 form.add_error("form", error.translated())
