@@ -23,12 +23,23 @@ from app.audit import record_action
 from app.database import release_connection, utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from app.ratelimit import Attempt, Limit, RateLimiter, address_block, attempt, counter_key
+from app.ratelimit import (
+    Attempt,
+    Backoff,
+    Limit,
+    RateLimiter,
+    address_block,
+    attempt,
+    counter_key,
+)
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
-# Failed sign-ins allowed before the account, or the address, has to wait.
-ACCOUNT_FAILURES = Limit(count=5, seconds=15 * 60)
-ADDRESS_FAILURES = Limit(count=50, seconds=15 * 60)
+# Per account, progressive delays: four failures at once, then each try waits 30 s, 1, 2, 4 ...
+# minutes after the one before, at most 15 minutes; failures are forgotten after an hour.
+ACCOUNT_FAILURES = Backoff(count=5, seconds=60 * 60, longest=15 * 60)
+# Per client address, a ceiling generous enough for a crowd behind one address (a library, a
+# mobile operator): it bounds one client's spraying of many accounts, not a person's mistakes.
+ADDRESS_FAILURES = Limit(count=300, seconds=15 * 60)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
@@ -102,12 +113,18 @@ class SignInGuard:
     async def begin(self, email: str, address: str) -> Attempt:
         """Count this attempt; raise LoginThrottledError when it is one too many."""
         account_key, address_key = self._keys(email, address)
+        gate = counter_key(self.secret, f"{self.purpose}-gate", normalise_email(email))
         counted = await attempt(
-            self.limiter, [(account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)]
+            self.limiter,
+            [(account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)],
+            gates=[gate, ""],
         )
         if counted.refused_by == 0:
             raise LoginThrottledError(
-                N_("Too many failed sign-ins for this account. Wait 15 minutes and try again.")
+                N_(
+                    "Too many failed sign-ins for this account: each new try has to wait longer. "
+                    "Wait a few minutes and try again."
+                )
             )
         if counted.refused:
             raise LoginThrottledError(
