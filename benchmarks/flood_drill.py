@@ -10,7 +10,8 @@ front of many residents) takes, for `--seconds`:
 - wrong resident and staff passwords for one victim's account, from many addresses and from the
   shared address (a library's: 192.0.2.50);
 - registrations from many addresses and from the shared address;
-- junk voting codes from the shared address and from many addresses;
+- junk voting codes from the shared address (40 of them at once at the start: 30 used to lock
+  out every voter behind it) and from many addresses;
 - birth-date guesses on one real code, from many addresses;
 - live-result streams: more than the per-client cap from the shared address, and from many;
 - public pages.
@@ -74,6 +75,7 @@ class Tally:
     streams: Counter = field(default_factory=Counter)
     pool_burst: Counter = field(default_factory=Counter)
     rss_mb: float = 0.0
+    junk_burst_wrong: int = 0
     redis_killed_at: float | None = None
 
     def note(self, kind: str, response: httpx.Response) -> None:
@@ -209,6 +211,29 @@ class Flood:
             else:
                 await self.get("page", rng.choice(["/", f"/pb/{self.scenario.pb_slug}"]), address)
 
+    async def junk_burst(self) -> None:
+        """40 junk codes at once from the shared address: more than the 30 that used to lock
+        out every voter behind it."""
+        rng = random.Random(40)
+        codes = [
+            "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(20))
+            for _ in range(40)
+        ]
+        responses = await asyncio.gather(
+            *(
+                self.post(
+                    "junk code burst",
+                    f"/pb/{self.scenario.pb_slug}/vote",
+                    {"code": code, "birth_date": "1990-01-01"},
+                    LIBRARY,
+                )
+                for code in codes
+            )
+        )
+        self.tally.junk_burst_wrong = sum(
+            response is not None and WRONG in response.text for response in responses
+        )
+
     async def guess(self, rng: random.Random) -> None:
         day = rng.randrange(1, 28)
         response = await self.post(
@@ -297,6 +322,7 @@ class Flood:
         voters = self.scenario.voter_codes
         await asyncio.gather(
             *(self.client(n) for n in range(self.clients)),
+            self.junk_burst(),
             self.streams(),
             self.real_voter(0.25 * self.seconds, voters[0]),
             self.real_voter(0.75 * self.seconds, voters[1]),
@@ -426,6 +452,12 @@ def report(arguments, tally: Tally) -> list[str]:
     )
     if tally.rss_mb > arguments.memory_mb:
         failures.append("memory over its bound")
+    print(
+        f"a burst of 40 junk codes from the shared address: {tally.junk_burst_wrong} answered "
+        "'wrong' (checked), none locked the address"
+    )
+    if tally.junk_burst_wrong != 40:
+        failures.append("the junk-code burst locked the shared address")
     print(
         "real voters at the shared address "
         + ", ".join(f"at {at} s: {status}" for at, status in tally.voters)
