@@ -174,6 +174,8 @@ class ResidentAccountController(Controller):
             except LoginFailedError as error:
                 form.add_error("form", error.translated())
             else:
+                # A session this browser had before (another account's, say) ends here.
+                await end_resident_session(db_session, request.cookies.get(RESIDENT_COOKIE))
                 token = await start_resident_session(db_session, resident)
                 return Redirect(
                     path=target, status_code=303, cookies=[session_cookie(settings, token)]

@@ -241,3 +241,22 @@ async def test_deleting_the_account_deletes_its_sessions(client, db):
     assert deleted.status_code == 200
     assert await session_rows(db) == 0
     assert not await opens_account(client, other_browser)
+
+
+async def test_signing_in_again_replaces_this_browsers_session(client, db):
+    await make_resident(db)
+    other = await make_resident(db, "other@example.fi")
+    first = await sign_in(client)
+    # The same browser, still holding the first session, signs in to another account.
+    client.cookies.set(COOKIE, first)
+    await client.get("/account/sign-in?lang=en")
+    answer = await client.post(
+        "/account/sign-in",
+        data=form(client, email=other.email, password=PASSWORD, next="/account"),
+    )
+    assert answer.status_code == 303
+    second = answer.cookies[COOKIE]
+    assert second != first
+    assert not await opens_account(client, first)
+    assert await opens_account(client, second)
+    assert await session_rows(db) == 1
