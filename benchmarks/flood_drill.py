@@ -404,7 +404,8 @@ def main() -> None:
         command = [python_executable(), "-m", "app.cli", "serve", "--port", str(port)]
         command += ["--workers", "1"]
         started: list[subprocess.Popen] = []
-        with running(command, environment, port, started=started) as base:
+        # A loaded machine (the suite, other work) can take long to start a server.
+        with running(command, environment, port, started=started, startup=120) as base:
             pids = [started[0].pid, *worker_pids(started[0].pid)]
             flood = Flood(base, scenario, arguments.seconds, arguments.clients)
             tally = asyncio.run(flood.run(redis, pids))
