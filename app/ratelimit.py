@@ -43,13 +43,14 @@ class Backoff(Limit):
     """Progressive delays for guesses at one secret (a voting code, an account's password).
 
     Failures are remembered for `seconds`. The first `count - 1` attempts are checked at once;
-    from then on each attempt must claim the secret's gate, which it holds for `first` * 2^k seconds
-    (k = 0, 1, 2, ... attempts past those, at most `longest`): each next attempt waits twice as
-    long as the one before (30 s, 1 min, 2 min, ...). An attempt that finds the gate held is refused without being checked, and
-    is not remembered as a failure (hammering does not lengthen the wait). So a burst of any
-    size checks at most `count` guesses, and a slow guesser only a few more a day; and since the
-    delay is per secret, not per network, a crowd behind one shared address is not held back by
-    the guesses of others (the per-address ceilings are generous, for that reason)."""
+    from then on each attempt must claim the secret's gate, which it holds for `first` * 2^k
+    seconds (k = 0, 1, 2, ... attempts past those, at most `longest`): each next attempt waits
+    twice as long as the one before (30 s, 1 min, 2 min, ...). An attempt that finds the gate
+    held is refused without being checked, and is not remembered as a failure (hammering does
+    not lengthen the wait). So a burst of any size checks at most `count` guesses, and a slow
+    guesser only a few more a day; and since the delay is per secret, not per network, a crowd
+    behind one shared address is not held back by the guesses of others (the per-address
+    ceilings are generous, for that reason)."""
 
     longest: int = 3600
     first: int = 30

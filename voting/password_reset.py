@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.password_reset import (
@@ -36,7 +36,8 @@ from app.database import utcnow
 from app.errors import DomainError
 from app.mail import enqueue
 from app.ratelimit import RateLimiter
-from voting.models import Resident, ResidentSession
+from voting.models import Resident
+from voting.resident_accounts import end_every_resident_session
 
 PURPOSE = "resident-reset"
 
@@ -116,7 +117,7 @@ async def reset_password(
         await session.rollback()
         raise ResetLinkError
     # Whoever held a session (perhaps the reason for the reset) is signed out everywhere.
-    await session.execute(delete(ResidentSession).where(ResidentSession.resident_id == resident.id))
+    await end_every_resident_session(session, resident.id)
     await session.commit()
     await session.refresh(resident)
     return resident
