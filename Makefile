@@ -91,8 +91,9 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.public_pages
 	@$(BIN)/python -m benchmarks.event_loop_drill
 
-drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, backup and restore
+drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, floods with Redis killed, backup and restore
 	@$(BIN)/python -m benchmarks.drills
+	@$(BIN)/python -m benchmarks.flood_drill
 	@$(BIN)/python -m benchmarks.backup_drill
 
 clean: ## remove the virtual environment, caches and the demo database

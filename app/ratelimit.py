@@ -38,6 +38,27 @@ class Limit:
     seconds: int
 
 
+@dataclass(frozen=True)
+class Backoff(Limit):
+    """Progressive delays for guesses at one secret (a voting code, an account's password).
+
+    Failures are remembered for `seconds`. The first `count - 1` attempts are checked at once;
+    from then on each attempt must claim the secret's gate, which it holds for `first` * 2^k
+    seconds (k = 0, 1, 2, ... attempts past those, at most `longest`): each next attempt waits
+    twice as long as the one before (30 s, 1 min, 2 min, ...). An attempt that finds the gate
+    held is refused without being checked, and is not remembered as a failure (hammering does
+    not lengthen the wait). So a burst of any size checks at most `count` guesses, and a slow
+    guesser only a few more a day; and since the delay is per secret, not per network, a crowd
+    behind one shared address is not held back by the guesses of others (the per-address
+    ceilings are generous, for that reason)."""
+
+    longest: int = 3600
+    first: int = 30
+
+    def delay(self, past: int) -> int:
+        return min(self.first * 2 ** min(past, 30), self.longest)
+
+
 class RateLimitCounter(Base):
     __tablename__ = "rate_limit_counter"
 
@@ -66,6 +87,9 @@ class RateLimiter(Protocol):
     async def take_back(self, key: str, limit: Limit, window: int) -> None:
         """Uncount one attempt counted in `window`."""
 
+    async def claim(self, key: str, seconds: int) -> bool:
+        """Hold `key` for `seconds` if no one holds it: True for exactly one of concurrent callers."""
+
 
 @dataclass
 class Attempt:
@@ -87,7 +111,9 @@ class Attempt:
             await self.limiter.take_back(key, limit, window)
 
 
-async def attempt(limiter: RateLimiter, counters: Sequence[tuple[str, Limit]]) -> Attempt:
+async def attempt(
+    limiter: RateLimiter, counters: Sequence[tuple[str, Limit]], gates: Sequence[str] = ()
+) -> Attempt:
     """Count one attempt in every counter BEFORE anything is checked, and say whether it may go on.
 
     Each counter is incremented in one atomic step (INCR with its expiry in Redis, an upsert in
@@ -97,16 +123,33 @@ async def attempt(limiter: RateLimiter, counters: Sequence[tuple[str, Limit]]) -
     does not extend the lockout, and a request refused by one counter (say, the account's) does
     not use up another (the address's). The caller takes back an attempt that should not count
     (a successful sign-in) with `Attempt.take_back`.
+
+    A counter whose limit is a `Backoff` does not refuse past its count: the attempt must then
+    claim that counter's gate (`gates[index]`, the key of the gate), held for the Backoff's delay.
     """
     result = Attempt(limiter)
     for index, (key, limit) in enumerate(counters):
         total, window = await limiter.count(key, limit)
         result.counted.append((key, limit, window))
-        if total > limit.count:
+        if isinstance(limit, Backoff):
+            refused = total >= limit.count and not await limiter.claim(
+                gates[index], limit.delay(total - limit.count)
+            )
+        else:
+            refused = total > limit.count
+        if refused:
             result.refused_by = index
             await result.take_back()
+            if isinstance(limit, Backoff):
+                # Not a failure (that would lengthen the wait), but every guess is counted.
+                await limiter.hit(waited_key(key), limit)
             break
     return result
+
+
+def waited_key(key: str) -> str:
+    """The counter of the attempts a Backoff's gate refused unchecked (see `attempt`)."""
+    return f"{key}:waited"
 
 
 def address_block(address: str, ipv4_prefix: int = 32, ipv6_prefix: int = 64) -> str:
@@ -125,8 +168,13 @@ def counter_key(secret: str, purpose: str, value: str) -> str:
     return f"{purpose}:{digest.hexdigest()[:40]}"
 
 
+def _now() -> float:
+    """The limits' clock (wall time, shared by every worker); tests move it forward."""
+    return time.time()
+
+
 def _window(limit: Limit, now: float | None = None) -> int:
-    return math.floor((time.time() if now is None else now) / limit.seconds)
+    return math.floor((_now() if now is None else now) / limit.seconds)
 
 
 def _sliding(current: int, previous: int, limit: Limit, now: float | None = None) -> int:
@@ -134,7 +182,7 @@ def _sliding(current: int, previous: int, limit: Limit, now: float | None = None
     to how much of it still lies within that span (rounded up). With fixed windows alone, a
     burst just before and just after a boundary would get twice the limit through, and a
     lockout would end early at the boundary."""
-    now = time.time() if now is None else now
+    now = _now() if now is None else now
     elapsed = now / limit.seconds - _window(limit, now)
     return current + math.ceil(previous * (1 - elapsed))
 
@@ -168,7 +216,7 @@ class DatabaseRateLimiter:
             return hits
 
     async def count(self, key: str, limit: Limit) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         # The upsert is atomic: concurrent attempts get different totals (the row is locked).
         current = await self.add(key, limit, 1, window)
@@ -183,8 +231,27 @@ class DatabaseRateLimiter:
     async def take_back(self, key: str, limit: Limit, window: int) -> None:
         await self.add(key, limit, -1, window)
 
+    async def claim(self, key: str, seconds: int) -> bool:
+        # A row of its own (window -1): inserted, or taken over once expired, in one statement;
+        # of concurrent claims the row lock lets one through and the others see it held.
+        now = dt.datetime.fromtimestamp(_now(), dt.UTC)
+        async with self.sessionmaker() as session:
+            dialect = session.bind.dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = insert(RateLimitCounter).values(
+                key=key, window=-1, hits=1, expires_at=now + dt.timedelta(seconds=seconds)
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=["key", "window"],
+                set_={"hits": 1, "expires_at": statement.excluded.expires_at},
+                where=RateLimitCounter.expires_at <= now,
+            ).returning(RateLimitCounter.key)
+            claimed = (await session.execute(statement)).first() is not None
+            await session.commit()
+            return claimed
+
     async def hits(self, key: str, limit: Limit) -> int:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         async with self.sessionmaker() as session:
             rows = dict(
@@ -230,6 +297,9 @@ class RedisRateLimiter:
             key_prefix="tori:rl",
             connection_pool=self.pool,
         )
+        from redis.asyncio import Redis  # noqa: PLC0415
+
+        self.client = Redis(connection_pool=self.pool)
 
     def _key(self, key: str, limit: Limit, window: int | None = None) -> str:
         return f"{key}:{_window(limit) if window is None else window}"
@@ -242,7 +312,7 @@ class RedisRateLimiter:
         return await self.storage.incr(self._key(key, limit, window), 2 * limit.seconds + 1, amount)
 
     async def count(self, key: str, limit: Limit) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         # INCRBY and EXPIRE in one script: atomic, whatever other workers do meanwhile.
         current, previous = await asyncio.gather(
@@ -254,7 +324,7 @@ class RedisRateLimiter:
         await self.add(key, limit, -1, window)
 
     async def hits(self, key: str, limit: Limit) -> int:
-        now = time.time()
+        now = _now()
         window = _window(limit, now)
         current, previous = await asyncio.gather(
             self.storage.get(self._key(key, limit, window)),
@@ -266,6 +336,10 @@ class RedisRateLimiter:
         window = _window(limit)
         await self.storage.clear(self._key(key, limit, window))
         await self.storage.clear(self._key(key, limit, window - 1))
+
+    async def claim(self, key: str, seconds: int) -> bool:
+        # SET NX with its expiry: one atomic command.
+        return bool(await self.client.set(f"tori:rl:gate:{key}", 1, nx=True, ex=max(1, seconds)))
 
     async def ping(self) -> None:
         """Raises when Redis does not answer (the readiness check)."""
@@ -324,6 +398,9 @@ class FallbackRateLimiter:
 
     async def take_back(self, key: str, limit: Limit, window: int) -> None:
         await self._call("take_back", key, limit, window)
+
+    async def claim(self, key: str, seconds: int) -> bool:
+        return await self._call("claim", key, seconds)
 
     async def ping(self) -> None:
         """Raises when Redis does not answer: readiness reports it, though the counts go on."""

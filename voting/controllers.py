@@ -153,7 +153,7 @@ class RoundsController(Controller):
                 "counts": counts,
                 "changes": await rounds.round_changes(db_session, round_.id),
                 "change_kinds": rounds.CHANGE_KINDS,
-                "resident": await current_resident(request, db_session, settings.secret_key),
+                "resident": await current_resident(request, db_session),
             },
         )
 
@@ -208,7 +208,7 @@ class RoundsController(Controller):
         hidden one shows the public a neutral title and the reason, never its text."""
         round_ = await rounds.round_by_slug(db_session, slug)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if not moderation.visible_to(proposal, resident):
             raise NotFoundError(N_("There is no such proposal."))
         merged_into = await rounds.merged_into(db_session, proposal)
@@ -282,7 +282,7 @@ class RoundsController(Controller):
         )
 
     async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             return sign_in_first(f"/pb/{round_.slug}/propose")
         return Template(
@@ -308,7 +308,7 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
         round_ = await rounds.round_by_slug(db_session, slug)
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             raise ForbiddenError(N_("Sign in to send an idea."))
         form = Form(await read_form(request))

@@ -126,11 +126,26 @@ class Resident(Base):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Raised to sign out every browser at once (signed cookies carry the generation).
+    # Unused since sessions are rows (ResidentSession); kept so that the column's existing
+    # values and the code that sets it keep working until a later migration drops it.
     session_generation: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The language of the pages when the account was made: messages to it are written in it.
     language: Mapped[str] = mapped_column(String(2), default="fi", server_default="fi")
+
+
+class ResidentSession(Base):
+    """A browser signed in to a resident account (app/accounts/services.py: the cookie holds a
+    random token, this table only its hash). Deleting the rows signs the resident out there."""
+
+    __tablename__ = "resident_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("resident_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Proposal(Base):

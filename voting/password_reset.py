@@ -7,8 +7,9 @@ password changes the hash (and voids every link asked for before); one account o
 Asking for a link answers the same whatever the address, and does the same work either way: an
 address with an account gets the link, one without gets a message saying so (so that a resident
 who forgot which address they used learns it), both written to the outbox in one transaction.
-Asking is rate-limited by address and by network address, so the form cannot be used to flood
-someone's mailbox.
+Asking is limited per requesting client and network, and per recipient by a cooldown that sends
+nothing more within minutes of the last message but never refuses anyone (see `mail_allowed`):
+the form can flood no one's mailbox, and no one can stop a resident from resetting.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.password_reset import (
-    PER_EMAIL,
+    MAIL_COOLDOWN,
     PER_NETWORK_ADDRESS,
     RESET_SECONDS,
     ResetLinkError,
     ResetThrottledError,
+    mail_allowed,
     make_reset_token,
     matches,
     read_reset_token,
-    refuse_reset_flood,
-    within_mail_limits,
 )
 from app.accounts.passwords import hash_password
 from app.accounts.services import normalise_email, password_problem
@@ -37,6 +37,7 @@ from app.errors import DomainError
 from app.mail import enqueue
 from app.ratelimit import RateLimiter
 from voting.models import Resident
+from voting.resident_accounts import end_every_resident_session
 
 PURPOSE = "resident-reset"
 
@@ -57,7 +58,10 @@ async def request_reset(
 ) -> None:
     """Write the reset message (or the "no account" message) for `email` into the outbox."""
     email = normalise_email(email)
-    await refuse_reset_flood(limiter, secret, "reset", email, network_address)
+    if not await mail_allowed(limiter, secret, "reset", email, network_address):
+        # Within the recipient's cooldown: the same answer, and the message sent minutes ago
+        # holds a link that still works.
+        return
     site = site_url.rstrip("/")
     resident = await session.scalar(select(Resident).where(Resident.email == email))
     if resident is None:
@@ -109,18 +113,21 @@ async def reset_password(
         )
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     if not changed.rowcount:
+        await session.rollback()
         raise ResetLinkError
+    # Whoever held a session (perhaps the reason for the reset) is signed out everywhere.
+    await end_every_resident_session(session, resident.id)
+    await session.commit()
     await session.refresh(resident)
     return resident
 
 
 __all__ = [
-    "PER_EMAIL",
+    "MAIL_COOLDOWN",
     "PER_NETWORK_ADDRESS",
     "RESET_SECONDS",
     "ResetLinkError",
     "ResetThrottledError",
-    "within_mail_limits",
+    "mail_allowed",
 ]

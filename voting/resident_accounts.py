@@ -3,6 +3,7 @@ an address, signing in, the session cookie, and what an account holds, downloads
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -15,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from app.accounts.services import LoginFailedError, SignInGuard, normalise_email
+from app.accounts.services import (
+    MAX_SESSION_TOKEN_LENGTH,
+    LoginFailedError,
+    SignInGuard,
+    new_session_token,
+    normalise_email,
+    session_token_hash,
+)
 from app.cookies import private_cookie
 from app.database import release_connection, utcnow
 from app.errors import DomainError
@@ -24,7 +32,7 @@ from app.mail import enqueue
 from app.ratelimit import Limit, RateLimiter, address_block, attempt, counter_key
 from app.signing import sign, unsign
 from app.state import LIMITER, SETTINGS
-from voting.models import Proposal, Resident, Round
+from voting.models import Proposal, Resident, ResidentSession, Round
 
 log = logging.getLogger("tori.residents")
 RESIDENT_COOKIE = "tori_resident"
@@ -37,35 +45,56 @@ def sign_in_first(then: str) -> Redirect:
     return Redirect(path="/account/sign-in", query_params={"next": then}, status_code=303)
 
 
-def session_cookie(settings, resident: Resident) -> Cookie:
-    """Signed with the time of signing: itsdangerous refuses it after SESSION_SECONDS."""
-    value = sign(settings.secret_key, "resident", f"{resident.id}.{resident.session_generation}")
-    return private_cookie(
-        RESIDENT_COOKIE,
-        value,
-        secure=settings.https,
-        max_age=SESSION_SECONDS,
-    )
+def session_cookie(settings, token: str) -> Cookie:
+    return private_cookie(RESIDENT_COOKIE, token, secure=settings.https, max_age=SESSION_SECONDS)
 
 
-async def current_resident(request: Request, session: AsyncSession, secret: str) -> Resident | None:
-    value = unsign(
-        secret,
-        "resident",
-        request.cookies.get(RESIDENT_COOKIE),
-        max_length=200,
-        max_age=SESSION_SECONDS,
+async def start_resident_session(session: AsyncSession, resident: Resident) -> str:
+    """A new session row for this browser (a fresh token at every sign-in: no session fixation);
+    the token goes into the cookie, only its hash into the database."""
+    token = new_session_token()
+    now = utcnow()
+    session.add(
+        ResidentSession(
+            token_hash=session_token_hash(token),
+            resident_id=resident.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=SESSION_SECONDS),
+        )
     )
-    if not value:
+    # Ended sessions go, a few at a time, so the table holds only live ones.
+    await session.execute(delete(ResidentSession).where(ResidentSession.expires_at < now))
+    await session.commit()
+    return token
+
+
+async def end_resident_session(session: AsyncSession, token: str | None) -> None:
+    """Sign-out: this browser's session ends on the server, so a copy of its cookie opens nothing."""
+    if token and len(token) <= MAX_SESSION_TOKEN_LENGTH:
+        await session.execute(
+            delete(ResidentSession).where(ResidentSession.token_hash == session_token_hash(token))
+        )
+        await session.commit()
+
+
+async def end_every_resident_session(session: AsyncSession, resident_id: int) -> None:
+    """Every browser signed in to the account is signed out (the caller commits)."""
+    await session.execute(delete(ResidentSession).where(ResidentSession.resident_id == resident_id))
+
+
+async def current_resident(request: Request, session: AsyncSession) -> Resident | None:
+    """The account of this browser's session: a live row for the hash of the cookie's token."""
+    token = request.cookies.get(RESIDENT_COOKIE)
+    if not token or len(token) > MAX_SESSION_TOKEN_LENGTH:
         return None
-    try:
-        resident_id, generation = (int(part) for part in value.split("."))
-    except ValueError:
-        return None
-    resident = await session.get(Resident, resident_id)
-    if resident is None or resident.session_generation != generation:
-        return None
-    return resident
+    return await session.scalar(
+        select(Resident)
+        .join(ResidentSession, ResidentSession.resident_id == Resident.id)
+        .where(
+            ResidentSession.token_hash == session_token_hash(token),
+            ResidentSession.expires_at > utcnow(),
+        )
+    )
 
 
 def confirmation_token(secret: str, resident: Resident) -> str:
@@ -147,16 +176,20 @@ async def register_resident(
     site_url: str,
     next_path: str,
     language: str,
+    send_mail: bool = True,
 ) -> Resident | None:
     """A new, unconfirmed account, and the message with its confirmation link in the outbox,
-    in one transaction. None when the address already has one: its owner gets a message saying
-    so instead (with the way to a new password). The caller answers the same either way, and the
-    work is the same (a password hashed, one message written), so that neither the answer nor
-    its time tells anyone which addresses are registered."""
+        in one transaction. None when the address already has one: its owner gets a message saying
+        so instead (with the way to a new password). The caller answers the same either way, and the
+        work is the same (a password hashed, one message written), so that neither the answer nor
+        its time tells anyone which addresses are registered. With `send_mail` False (the address got
+    a message minutes ago) the note to an existing account is not sent again."""
     await guard.begin(address)
     password_hash = await hash_password(password)
     site = site_url.rstrip("/")
     existing = await session.scalar(select(Resident).where(Resident.email == email))
+    if existing is not None and not send_mail:
+        return None
     if existing is not None:
         await enqueue(
             session,
@@ -240,6 +273,14 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
     await session.delete(resident)
     await session.commit()
     log.info("a resident account was deleted at its owner's request")
+
+
+async def change_resident_password(session: AsyncSession, resident: Resident, new: str) -> None:
+    """The caller has checked the current password (authenticate_resident, throttled). Every
+    session of the account ends, this browser's too: the caller starts a new one for it."""
+    resident.password_hash = await hash_password(new)
+    await end_every_resident_session(session, resident.id)
+    await session.commit()
 
 
 async def authenticate_resident(

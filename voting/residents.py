@@ -25,25 +25,29 @@ from voting.models import Resident
 from voting.password_reset import (
     ResetLinkError,
     ResetThrottledError,
+    mail_allowed,
     request_reset,
     reset_password,
     resident_for_token,
-    within_mail_limits,
 )
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
     RegistrationThrottledError,
     account_data,
     authenticate_resident,
+    change_resident_password,
     confirm,
     current_resident,
     delete_account,
+    end_every_resident_session,
+    end_resident_session,
     ideas_of,
     register_resident,
     registration_guard,
     resident_guard,
     session_cookie,
     sign_in_first,
+    start_resident_session,
 )
 from voting.rounds import PROPOSAL_STATUSES
 
@@ -77,15 +81,19 @@ class ResidentAccountController(Controller):
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
         status = 400
-        if form.is_valid and not await within_mail_limits(
-            LIMITER.of(request),
-            settings.secret_key,
-            "register-mail",
-            email,
-            client_address(request),
-        ):
-            form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
-            status = 429
+        send_mail = True
+        if form.is_valid:
+            try:
+                send_mail = await mail_allowed(
+                    LIMITER.of(request),
+                    settings.secret_key,
+                    "register-mail",
+                    email,
+                    client_address(request),
+                )
+            except ResetThrottledError:
+                form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
+                status = 429
         if form.is_valid:
             try:
                 await register_resident(
@@ -99,6 +107,7 @@ class ResidentAccountController(Controller):
                     site_url=site_url(request, ""),
                     next_path=target,
                     language=current_language(),
+                    send_mail=send_mail,
                 )
             except RegistrationThrottledError as error:
                 form.add_error("form", error.translated())
@@ -165,8 +174,11 @@ class ResidentAccountController(Controller):
             except LoginFailedError as error:
                 form.add_error("form", error.translated())
             else:
+                # A session this browser had before (another account's, say) ends here.
+                await end_resident_session(db_session, request.cookies.get(RESIDENT_COOKIE))
+                token = await start_resident_session(db_session, resident)
                 return Redirect(
-                    path=target, status_code=303, cookies=[session_cookie(settings, resident)]
+                    path=target, status_code=303, cookies=[session_cookie(settings, token)]
                 )
         return Template(
             template_name="pb/sign_in.html",
@@ -178,19 +190,31 @@ class ResidentAccountController(Controller):
     async def account(
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             return sign_in_first("/account")
-        return await self._account_page(db_session, resident, Form())
+        return await self._account_page(
+            db_session, resident, Form(), done=request.query_params.get("done")
+        )
 
     @staticmethod
-    async def _account_page(db_session, resident: Resident, form: Form, status: int = 200):
+    async def _account_page(
+        db_session,
+        resident: Resident,
+        form: Form,
+        status: int = 200,
+        *,
+        password_form: Form | None = None,
+        done: str | None = None,
+    ):
         return Template(
             template_name="pb/account.html",
             context={
                 "resident": resident,
                 "ideas": await ideas_of(db_session, resident),
                 "form": form,
+                "password_form": password_form or Form(),
+                "password_changed": done == "password",
                 "statuses": PROPOSAL_STATUSES,
             },
             status_code=status,
@@ -201,7 +225,7 @@ class ResidentAccountController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Response | Redirect:
         """Everything the account holds, as a file (the right of access and to portability)."""
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             return sign_in_first("/account")
         return Response(
@@ -218,7 +242,7 @@ class ResidentAccountController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
         """Delete the account after the password is given again (the right to erasure)."""
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             # As for any resident's form sent without a session: refused, with the reason.
             raise ForbiddenError(N_("Sign in to manage your account."))
@@ -251,10 +275,78 @@ class ResidentAccountController(Controller):
         return await self._account_page(db_session, resident, form, status)
 
     @post("/sign-out", status_code=303)
-    async def sign_out(self) -> Redirect:
+    async def sign_out(self, request: Request, db_session: DbSession) -> Redirect:
+        """This browser's session ends on the server too: a copy of the cookie opens nothing."""
+        await end_resident_session(db_session, request.cookies.get(RESIDENT_COOKIE))
         response = Redirect(path="/pb", status_code=303)
         response.delete_cookie(RESIDENT_COOKIE, path="/")
         return response
+
+    @post("/sign-out-everywhere", status_code=303)
+    async def sign_out_everywhere(self, request: Request, db_session: DbSession) -> Redirect:
+        """Every browser signed in to this account is signed out (a lost phone, a shared computer)."""
+        resident = await current_resident(request, db_session)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to manage your account."))
+        await end_every_resident_session(db_session, resident.id)
+        await db_session.commit()
+        response = Redirect(
+            path="/account/sign-in", query_params={"done": "signed-out"}, status_code=303
+        )
+        response.delete_cookie(RESIDENT_COOKIE, path="/")
+        return response
+
+    @post("/password", status_code=303)
+    async def change_password(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        """A new password, after the current one: every other browser is signed out."""
+        resident = await current_resident(request, db_session)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to manage your account."))
+        form = Form(await read_form(request))
+        current = form.raw("current_password")
+        new = form.raw("new_password")
+        status = 400
+        if not current:
+            form.add_error("current_password", gettext("This field is required."))
+        elif len(current) > MAX_PASSWORD_LENGTH:
+            form.add_error("current_password", gettext("The password is wrong."))
+        if not new:
+            form.add_error("new_password", gettext("This field is required."))
+        elif problem := password_problem(new, resident.email):
+            form.add_error("new_password", gettext(problem))
+        elif new != form.raw("new_password_again"):
+            form.add_error("new_password_again", gettext("The passwords do not match."))
+        elif new == current:
+            form.add_error(
+                "new_password",
+                gettext("Choose a new password that differs from the current one."),
+            )
+        if form.is_valid:
+            try:
+                await authenticate_resident(
+                    db_session,
+                    resident_guard(request),
+                    resident.email,
+                    current,
+                    client_address(request),
+                )
+            except LoginThrottledError as error:
+                form.add_error("form", error.translated())
+                status = 429
+            except LoginFailedError:
+                form.add_error("current_password", gettext("The password is wrong."))
+            else:
+                await change_resident_password(db_session, resident, new)
+                token = await start_resident_session(db_session, resident)
+                return Redirect(
+                    path="/account/",
+                    query_params={"done": "password"},
+                    status_code=303,
+                    cookies=[session_cookie(settings, token)],
+                )
+        return await self._account_page(db_session, resident, Form(), status, password_form=form)
 
 
 class ResidentPasswordController(Controller):
@@ -358,7 +450,7 @@ class ResidentEmailController(Controller):
     async def page(
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             return sign_in_first("/account/email")
         return Template(
@@ -370,7 +462,7 @@ class ResidentEmailController(Controller):
     async def change(
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template:
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             raise ForbiddenError(N_("Sign in to manage your account."))
         form = Form(await read_form(request))

@@ -4,7 +4,8 @@
 - the voter roll (keyed hashes of identifiers, birth dates, districts, mailing references) and
   the paper-ballot typings are deleted TORI_KEEP_ROLL_DAYS after the results were published.
   Ballots, the ballot log and the published board stay: they hold no one's identity;
-- resident accounts whose address was never confirmed go after TORI_KEEP_UNCONFIRMED_DAYS.
+- resident accounts whose address was never confirmed go after TORI_KEEP_UNCONFIRMED_DAYS;
+- expired resident sessions go (each sign-in also clears some).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.retention import Removed, delete_where
 from app.settings import Settings
-from voting.models import PaperEntry, Resident, RollEntry, Round, VotingCode
+from voting.models import PaperEntry, Resident, ResidentSession, RollEntry, Round, VotingCode
 
 
 async def apply(
@@ -47,5 +48,9 @@ async def apply(
                 Resident.confirmed_at.is_(None) & (Resident.created_at < unconfirmed),
                 dry_run,
             ),
+        ),
+        Removed(
+            "expired resident sessions",
+            await delete_where(session, ResidentSession, ResidentSession.expires_at < now, dry_run),
         ),
     ]

@@ -31,7 +31,15 @@ from app.audit import record_action
 from app.database import release_connection
 from app.errors import DomainError
 from app.i18n import N_, gettext, localized, ngettext
-from app.ratelimit import Attempt, Limit, RateLimiter, address_block, attempt, counter_key
+from app.ratelimit import (
+    Attempt,
+    Backoff,
+    Limit,
+    RateLimiter,
+    address_block,
+    attempt,
+    counter_key,
+)
 from voting.models import CodeBatch, RollEntry, Round, VotingCode
 
 MAX_ROLL_BYTES = 64 * 1024 * 1024
@@ -48,8 +56,13 @@ REPLACED_CODE = N_(
     "This code has been replaced: your letter was printed again with a new code. Use the code "
     "in your newest letter."
 )
-CODE_FAILURES = Limit(count=5, seconds=60 * 60)
-ADDRESS_FAILURES = Limit(count=30, seconds=15 * 60)
+# Per code, progressive delays: four wrong tries at once, then each waits 30 s, 1, 2, 4 ... minutes
+# after the one before, at most an hour; forgotten after a day. A few dozen birth dates a day at most.
+CODE_FAILURES = Backoff(count=5, seconds=24 * 3600, longest=3600)
+# Per client address, a generous ceiling: 30 junk codes from a library's shared address used to
+# lock out the real voters there. Guessing a code itself is hopeless (60 random bits); this
+# only bounds the work one client can cause.
+ADDRESS_FAILURES = Limit(count=300, seconds=15 * 60)
 
 
 def person_hash(key: str, identifier: str) -> str:
@@ -560,10 +573,14 @@ class CodeGuard:
                     ADDRESS_FAILURES,
                 ),
             ],
+            gates=[counter_key(self.secret, "pb-code-gate", public_id), ""],
         )
         if counted.refused_by == 0:
             raise DomainError(
-                N_("Too many wrong attempts with this code. Try again in an hour or ask for help.")
+                N_(
+                    "Too many wrong attempts with this code: each new try has to wait longer. "
+                    "Wait a few minutes and try again, or ask for help."
+                )
             )
         if counted.refused:
             raise DomainError(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app.accounts.services import user_for_token
+from app.accounts.services import MAX_SESSION_TOKEN_LENGTH, user_for_token
 from app.state import DATABASE
 
 SESSION_COOKIE = "tori_session"
@@ -14,7 +14,7 @@ class StaffSessionMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = connection.cookies.get(SESSION_COOKIE)
-        if not token or len(token) > 100:
+        if not token or len(token) > MAX_SESSION_TOKEN_LENGTH:
             return AuthenticationResult(user=None, auth=None)
         async with DATABASE.of(connection).sessionmaker() as session:
             user = await user_for_token(session, token)

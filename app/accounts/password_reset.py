@@ -6,7 +6,8 @@ and refused once the password has changed (so it works once, and a reset voids e
 
 Staff: `/staff/forgot` answers the same for every address and writes one message either way
 (the link to an active account; to any other address a note that there is no staff account),
-rate-limited per address and network address; `/staff/reset` sets the password, ends every staff
+limited per requesting client and network, with a per-recipient cooldown that quietens repeats
+but never refuses the recipient; `/staff/reset` sets the password, ends every staff
 session of the account and records the change in the staff audit log.
 """
 
@@ -25,12 +26,20 @@ from app.accounts.services import _record, normalise_email, password_problem, us
 from app.errors import DomainError
 from app.i18n import N_
 from app.mail import enqueue
-from app.ratelimit import Limit, RateLimiter, address_block, counter_key
+from app.ratelimit import Limit, RateLimiter, address_block, attempt, counter_key
 from app.signing import sign, unsign
 
 RESET_SECONDS = 60 * 60
-PER_EMAIL = Limit(count=3, seconds=60 * 60)
+# Requests for mail per requesting client (an IPv4 address, an IPv6 /64) and per network (an
+# IPv4 /24, an IPv6 /48) in an hour: past these the requester gets 429.
 PER_NETWORK_ADDRESS = Limit(count=20, seconds=60 * 60)
+PER_NETWORK = Limit(count=100, seconds=60 * 60)
+# Per recipient, only a cooldown: one message in about 5 to 10 minutes (the counter slides over
+# two windows). A request within it gets the same page and sends nothing. A recipient is never
+# refused: three requests for someone's address used to answer 429 to that person for an hour,
+# so anyone could stop them resetting their password. Within the cooldown the recipient already
+# has a message, whose link is valid for an hour (any link works until the password changes).
+MAIL_COOLDOWN = Limit(count=1, seconds=5 * 60)
 STAFF_PURPOSE = "staff-reset"
 
 
@@ -64,27 +73,35 @@ def matches(mark: str, password_hash: str) -> bool:
     return hmac.compare_digest(mark, fingerprint(password_hash))
 
 
-async def within_mail_limits(
+async def mail_allowed(
     limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
 ) -> bool:
-    """Count one request that e-mails `email`; False once the address or the network address
-    has made too many within the hour (a form must not flood someone's mailbox)."""
-    by_email = await limiter.hit(counter_key(secret, f"{purpose}-email", email), PER_EMAIL)
-    by_address = await limiter.hit(
-        counter_key(secret, f"{purpose}-address", address_block(network_address)),
-        PER_NETWORK_ADDRESS,
+    """Count one request that would e-mail `email`: raise ResetThrottledError when the requesting
+    client or its network has made too many; False when `email` got a message within the
+    cooldown (answer as if sent, send nothing); True to send.
+
+    Each counter is counted before it is checked, in one atomic step, and a request that is
+    refused or quietened is taken back everywhere (`app.ratelimit.attempt`): hammering does not
+    extend anything, and a quietened request does not use up the requester's allowance."""
+    counted = await attempt(
+        limiter,
+        [
+            (
+                counter_key(secret, f"{purpose}-address", address_block(network_address)),
+                PER_NETWORK_ADDRESS,
+            ),
+            (
+                counter_key(secret, f"{purpose}-network", address_block(network_address, 24, 48)),
+                PER_NETWORK,
+            ),
+            (counter_key(secret, f"{purpose}-email", normalise_email(email)), MAIL_COOLDOWN),
+        ],
     )
-    return by_email <= PER_EMAIL.count and by_address <= PER_NETWORK_ADDRESS.count
-
-
-async def refuse_reset_flood(
-    limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
-) -> None:
-    """Count one request for a reset mail; raise ResetThrottledError past the limits."""
-    if not await within_mail_limits(limiter, secret, purpose, email, network_address):
+    if counted.refused_by in (0, 1):
         raise ResetThrottledError(
             N_("Too many requests for a new password. Wait an hour and try again.")
         )
+    return not counted.refused
 
 
 async def request_staff_reset(
@@ -98,7 +115,8 @@ async def request_staff_reset(
     language: str,
 ) -> None:
     email = normalise_email(email)
-    await refuse_reset_flood(limiter, secret, "staff-reset", email, network_address)
+    if not await mail_allowed(limiter, secret, "staff-reset", email, network_address):
+        return
     user = await session.scalar(select(User).where(User.email == email))
     site = site_url.rstrip("/")
     if user is None or not user.is_active:

@@ -23,12 +23,23 @@ from app.audit import record_action
 from app.database import release_connection, utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from app.ratelimit import Attempt, Limit, RateLimiter, address_block, attempt, counter_key
+from app.ratelimit import (
+    Attempt,
+    Backoff,
+    Limit,
+    RateLimiter,
+    address_block,
+    attempt,
+    counter_key,
+)
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
-# Failed sign-ins allowed before the account, or the address, has to wait.
-ACCOUNT_FAILURES = Limit(count=5, seconds=15 * 60)
-ADDRESS_FAILURES = Limit(count=50, seconds=15 * 60)
+# Per account, progressive delays: four failures at once, then each try waits 30 s, 1, 2, 4 ...
+# minutes after the one before, at most 15 minutes; failures are forgotten after an hour.
+ACCOUNT_FAILURES = Backoff(count=5, seconds=60 * 60, longest=15 * 60)
+# Per client address, a ceiling generous enough for a crowd behind one address (a library, a
+# mobile operator): it bounds one client's spraying of many accounts, not a person's mistakes.
+ADDRESS_FAILURES = Limit(count=300, seconds=15 * 60)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
@@ -57,7 +68,22 @@ class LoginThrottledError(DomainError):
     status_code = 429
 
 
-def _token_hash(token: str) -> str:
+# --- Server-side sessions, one mechanism for staff and residents ---------------------------
+#
+# The cookie holds a random token (256 bits); the database holds only its SHA-256, so that
+# whoever reads the table (a backup, a replica, an injection) cannot present a session. A fast
+# hash is enough: the token is random, not a password, so there is nothing to guess from it.
+# A session ends when it expires, at sign-out, or when its row is deleted for every session of
+# the person (password changed or reset, "sign out everywhere", a role changed).
+
+MAX_SESSION_TOKEN_LENGTH = 100
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -87,12 +113,18 @@ class SignInGuard:
     async def begin(self, email: str, address: str) -> Attempt:
         """Count this attempt; raise LoginThrottledError when it is one too many."""
         account_key, address_key = self._keys(email, address)
+        gate = counter_key(self.secret, f"{self.purpose}-gate", normalise_email(email))
         counted = await attempt(
-            self.limiter, [(account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)]
+            self.limiter,
+            [(account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)],
+            gates=[gate, ""],
         )
         if counted.refused_by == 0:
             raise LoginThrottledError(
-                N_("Too many failed sign-ins for this account. Wait 15 minutes and try again.")
+                N_(
+                    "Too many failed sign-ins for this account: each new try has to wait longer. "
+                    "Wait a few minutes and try again."
+                )
             )
         if counted.refused:
             raise LoginThrottledError(
@@ -127,11 +159,11 @@ async def authenticate(
 
 async def start_session(session: AsyncSession, user: User) -> str:
     """Sign the user in with a fresh token (a new one at every sign-in: no session fixation)."""
-    token = secrets.token_urlsafe(32)
+    token = new_session_token()
     now = utcnow()
     session.add(
         StaffSession(
-            token_hash=_token_hash(token),
+            token_hash=session_token_hash(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
@@ -144,13 +176,15 @@ async def start_session(session: AsyncSession, user: User) -> str:
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    await session.execute(
+        delete(StaffSession).where(StaffSession.token_hash == session_token_hash(token))
+    )
     await session.commit()
 
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     row = await session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == _token_hash(token))
+        select(StaffSession).where(StaffSession.token_hash == session_token_hash(token))
     )
     if row is None or row.expires_at < utcnow():
         return None
@@ -265,7 +299,9 @@ async def change_password(
     # Other browsers signed in as this user are signed out.
     other_sessions = delete(StaffSession).where(StaffSession.user_id == user.id)
     if keep_token:
-        other_sessions = other_sessions.where(StaffSession.token_hash != _token_hash(keep_token))
+        other_sessions = other_sessions.where(
+            StaffSession.token_hash != session_token_hash(keep_token)
+        )
     await session.execute(other_sessions)
     await _record(session, "user.change_password", user, None, None)
     await session.commit()

@@ -7,16 +7,26 @@ import asyncio
 import datetime as dt
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from app import ratelimit
 from app.accounts import passwords
-from app.accounts.services import ACCOUNT_FAILURES
+from app.accounts.services import ACCOUNT_FAILURES, LoginThrottledError, SignInGuard
 from app.database import utcnow
-from app.ratelimit import DatabaseRateLimiter, Limit, RedisRateLimiter, address_block, attempt
+from app.ratelimit import (
+    DatabaseRateLimiter,
+    Limit,
+    RedisRateLimiter,
+    address_block,
+    attempt,
+    counter_key,
+    waited_key,
+)
 from app.web import create_app
 from tests.factories import PASSWORD, make_user
 from tests.voting.factories import adult_birth_date, letter_codes, make_round, put_on_roll
@@ -265,21 +275,199 @@ async def test_a_burst_of_registrations_from_one_address_hashes_no_more_than_the
 async def test_mail_forms_count_an_ipv6_client_by_its_64_not_by_each_address(database):
     """An attacker with one IPv6 /64 rotating through its addresses (found by attack: 40
     addresses of one /64 got 40 reset mails queued against a limit of 20)."""
-    from app.accounts.password_reset import PER_NETWORK_ADDRESS, within_mail_limits
+    from app.accounts.password_reset import (
+        PER_NETWORK_ADDRESS,
+        ResetThrottledError,
+        mail_allowed,
+    )
 
     limiter = DatabaseRateLimiter(database.sessionmaker)
+
+    async def allowed(email: str, address: str) -> bool:
+        try:
+            return await mail_allowed(limiter, "s" * 40, "reset", email, address)
+        except ResetThrottledError:
+            return False
+
     try:
-        allowed = [
-            await within_mail_limits(
-                limiter, "s" * 40, "reset", f"victim{n}@example.fi", f"2001:db8:1:2::{n:x}"
-            )
-            for n in range(1, 41)
+        answers = [
+            await allowed(f"victim{n}@example.fi", f"2001:db8:1:2::{n:x}") for n in range(1, 41)
         ]
-        assert allowed.count(True) == PER_NETWORK_ADDRESS.count
+        assert answers.count(True) == PER_NETWORK_ADDRESS.count
         # Another /64 is another client.
-        assert await within_mail_limits(
-            limiter, "s" * 40, "reset", "a@example.fi", "2001:db8:1:3::1"
-        )
+        assert await allowed("a@example.fi", "2001:db8:1:3::1")
     finally:
         async with database.engine.begin() as connection:
             await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+# --- Progressive delays per code and per account; generous ceilings per address ------------
+
+
+@pytest.mark.parametrize("make", [DatabaseRateLimiter, RedisRateLimiter])
+async def test_of_concurrent_claims_of_a_gate_exactly_one_wins(database, make):
+    limiter = (
+        DatabaseRateLimiter(database.sessionmaker)
+        if make is DatabaseRateLimiter
+        else RedisRateLimiter(REDIS_URL)
+    )
+    key = f"gate-{os.getpid()}-{make.__name__}-{time.time()}"
+    try:
+        won = await asyncio.gather(*(limiter.claim(key, 60) for _ in range(30)))
+        assert won.count(True) == 1
+        assert not await limiter.claim(key, 60)
+    finally:
+        if isinstance(limiter, RedisRateLimiter):
+            await limiter.close()
+        else:
+            async with database.engine.begin() as connection:
+                await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """Move the limits' clock forward by `seconds` from where it is."""
+    current = ratelimit._now
+    monkeypatch.setattr(ratelimit, "_now", lambda: current() + seconds)
+
+
+async def test_past_the_free_failures_each_try_waits_twice_as_long_and_waiting_tries_are_refused(
+    database, monkeypatch
+):
+    limiter = DatabaseRateLimiter(database.sessionmaker)
+    guard = SignInGuard(limiter=limiter, secret="s" * 40, purpose="resident")
+    email, address = "victim@example.fi", "192.0.2.9"
+
+    async def tries() -> bool:
+        try:
+            await guard.begin(email, address)
+        except LoginThrottledError:
+            return False
+        return True
+
+    try:
+        # The free failures, and the one that takes the gate for 30 s.
+        assert [await tries() for _ in range(ACCOUNT_FAILURES.count)] == [True] * 5
+        # Within the wait: refused unchecked, however often, and not lengthening it.
+        assert [await tries() for _ in range(20)] == [False] * 20
+        later(monkeypatch, ACCOUNT_FAILURES.first + 1)
+        assert await tries()  # takes the gate for twice as long: 60 s
+        later(monkeypatch, ACCOUNT_FAILURES.first + 1)
+        assert not await tries()
+        later(monkeypatch, ACCOUNT_FAILURES.first)
+        assert await tries()  # now 120 s
+        later(monkeypatch, 2 * ACCOUNT_FAILURES.first + 1)
+        assert not await tries()
+        later(monkeypatch, 2 * ACCOUNT_FAILURES.first)
+        counted = await guard.begin(email, address)
+        # The right password: the failures are forgotten and the account is free again.
+        await guard.succeeded(counted, email)
+        assert [await tries() for _ in range(ACCOUNT_FAILURES.count - 1)] == [True] * 4
+    finally:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+async def test_the_longest_wait_is_bounded():
+    assert ACCOUNT_FAILURES.delay(0) == 30
+    assert ACCOUNT_FAILURES.delay(3) == 240
+    assert ACCOUNT_FAILURES.delay(100) == ACCOUNT_FAILURES.longest == 15 * 60
+    assert CODE_FAILURES.delay(100) == CODE_FAILURES.longest == 3600
+
+
+@pytest.fixture
+async def shared_app(settings) -> AsyncIterator:
+    """One application, and clients at any address (each a browser of its own)."""
+    app = create_app(settings)
+    clients: list[httpx.AsyncClient] = []
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+        clients.append(client)
+        return client
+
+    yield at
+    for client in clients:
+        await client.aclose()
+    await app.state.db.dispose()
+
+
+async def vote_round(db):
+    from tests.factories import make_area
+
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000, None: 300_000})
+    await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
+    entry = await db.scalar(select(RollEntry))
+    return round_, (await letter_codes(db, round_))[entry.id]
+
+
+def junk_code(number: int) -> str:
+    """A code of the right form that was never issued."""
+    alphabet = roll.CODE_ALPHABET
+    digits = "".join(alphabet[(number * 7 + i) % len(alphabet)] for i in range(20))
+    return "-".join(digits[i : i + 4] for i in range(0, 20, 4))
+
+
+async def test_thirty_junk_codes_from_a_shared_address_do_not_lock_out_a_real_voter_there(
+    shared_app, db
+):
+    """Found by attack: 30 wrong codes from a library's one address locked out every voter
+    behind it for 15 minutes."""
+    round_, code = await vote_round(db)
+    prankster, voter = shared_app("192.0.2.50"), shared_app("192.0.2.50")
+    token = await token_from(prankster, f"/pb/{round_.slug}/vote?lang=en")
+    for number in range(30):
+        wrong = await prankster.post(
+            f"/pb/{round_.slug}/vote",
+            data={"_csrf_token": token, "code": junk_code(number), "birth_date": "1990-01-01"},
+        )
+        assert wrong.status_code == 400
+        assert "The code or the birth date is wrong" in wrong.text
+    token = await token_from(voter, f"/pb/{round_.slug}/vote?lang=en")
+    voted = await voter.post(
+        f"/pb/{round_.slug}/vote",
+        data={"_csrf_token": token, "code": code, "birth_date": adult_birth_date().isoformat()},
+    )
+    assert voted.status_code == 303, voted.text
+
+
+async def test_twenty_concurrent_guesses_on_one_code_from_twenty_addresses_check_at_most_five(
+    shared_app, db, database, settings, monkeypatch
+):
+    round_, code = await vote_round(db)
+    checked = 0
+    lock = threading.Lock()
+    verify = roll._verify_code
+
+    def counting_verify(hashed, secret):
+        nonlocal checked
+        with lock:
+            checked += 1
+        return verify(hashed, secret)
+
+    monkeypatch.setattr(roll, "_verify_code", counting_verify)
+    guessers = [shared_app(f"198.51.100.{n}") for n in range(1, 21)]
+    tokens = [await token_from(g, f"/pb/{round_.slug}/vote?lang=en") for g in guessers]
+
+    async def guess(number: int):
+        return await guessers[number].post(
+            f"/pb/{round_.slug}/vote",
+            data={
+                "_csrf_token": tokens[number],
+                "code": code,
+                "birth_date": (dt.date(1990, 1, 1) + dt.timedelta(days=number)).isoformat(),
+            },
+        )
+
+    responses = await asyncio.gather(*(guess(n) for n in range(20)))
+    assert checked == CODE_FAILURES.count
+    waiting = [r for r in responses if "each new try has to wait longer" in r.text]
+    assert len(waiting) == 20 - CODE_FAILURES.count
+    assert sum("The code or the birth date is wrong" in r.text for r in responses) == 5
+    # Every guess was counted: the checked ones as failures, the refused ones as waited.
+    limiter, secret = DatabaseRateLimiter(database.sessionmaker), settings.secret_key
+    public_id = roll.split_code(code)[0]
+    failures = counter_key(secret, "pb-code", public_id)
+    assert await limiter.hits(failures, CODE_FAILURES) == CODE_FAILURES.count
+    assert await limiter.hits(waited_key(failures), CODE_FAILURES) == 20 - CODE_FAILURES.count

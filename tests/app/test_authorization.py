@@ -26,6 +26,7 @@ from tests.surveys.factories import open_questionnaire
 from tests.surveys.polls_factories import make_poll
 from tests.voting.factories import add_proposal, adult_birth_date, make_round, put_on_roll
 from voting.models import Resident, RollEntry
+from voting.resident_accounts import start_resident_session
 
 PUBLIC, READERS, EDITORS, ADMINS, ADMIN_AUDITOR = (
     "public",
@@ -181,6 +182,8 @@ TABLE = {
     "GET /account": RESIDENTS,
     "GET /account/data.json": RESIDENTS,
     "POST /account/delete": RESIDENT_FORMS,
+    "POST /account/password": RESIDENT_FORMS,
+    "POST /account/sign-out-everywhere": RESIDENT_FORMS,
     "POST /staff/pb/{round_id:int}/assisted": EDITORS,
     "GET /staff/pb/{round_id:int}/audit": READERS,
     "POST /staff/pb/new": EDITORS,
@@ -210,7 +213,12 @@ TABLE = {
     "GET /static/{file_path:path}": PUBLIC,
 }
 # Signing out ends the test's own session; they are checked by the accounts tests.
-SKIP = {"POST /staff/logout", "POST /account/sign-out", "POST /pb/{slug:str}/sign-out"}
+SKIP = {
+    "POST /staff/logout",
+    "POST /account/sign-out",
+    "POST /account/sign-out-everywhere",
+    "POST /pb/{slug:str}/sign-out",
+}
 PARAMETERS = {"int": "999999", "str": "zz9999", "path": "none.css"}
 DOMAIN = "testserver.local"
 
@@ -303,7 +311,7 @@ async def make_world(db, client, *roles: str) -> World:
             )
             db.add(resident)
             await db.commit()
-            value = sign(TEST_SECRET, "resident", f"{resident.id}.1")
+            value = await start_resident_session(db, resident)
             client.cookies.set("tori_resident", value, domain=DOMAIN, path="/")
         elif role == "voter":
             await put_on_roll(db, round_, [("010180-123A", adult_birth_date(), area)])

@@ -48,6 +48,26 @@ def test_mixed_load_with_a_killed_worker_and_a_database_crash_loses_nothing():
     assert "gets 429 on one and 429 on the other" in output
 
 
+def test_floods_with_redis_killed_and_the_pool_exhausted_give_no_500_and_let_the_real_voter_in():
+    """The flood drill, short: sign-ins, registrations, junk codes, guesses on one code and live
+    streams from many addresses and from one shared address; Redis killed and the pool
+    exhausted midway (benchmarks/flood_drill.py)."""
+    output = run_drill("benchmarks.flood_drill", "--seconds", "8", "--clients", "16")
+    assert "DRILL PASSED" in output
+    assert "5xx other than 503: 0; 503 without Retry-After: 0; unanswered: 0" in output
+    assert re.search(r"Redis killed at [\d.]+ s", output), output
+    assert re.search(
+        r"real voters at the shared address at [\d.]+ s: 303, at [\d.]+ s: 303", output
+    )
+    peak = re.search(r"peaked at (\d+) MB \(bound (\d+) MB\)", output)
+    assert peak, output
+    assert int(peak.group(1)) <= int(peak.group(2)), output
+    guesses = re.search(r"checked (\d+) \(at most (\d+) allowed\)", output)
+    assert guesses, output
+    assert int(guesses.group(1)) <= int(guesses.group(2)), output
+    assert re.search(r"live streams: 200: \d+, 429: [5-9]", output), output
+
+
 def test_a_live_round_restored_from_a_dump_has_valid_chains_and_goes_on():
     output = run_drill("benchmarks.backup_drill", "--voters", "4000", "--paper", "6")
     assert "DRILL PASSED" in output

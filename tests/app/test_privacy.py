@@ -45,6 +45,7 @@ from voting.models import (
     PaperEntry,
     PendingBallot,
     Resident,
+    ResidentSession,
     RollEntry,
     VotingCode,
 )
@@ -179,6 +180,16 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
             )
         )
     db.add(RateLimitCounter(key="old", window=1, hits=3, expires_at=days_ago(1)))
+    await db.flush()
+    kept = await db.scalar(select(Resident).where(Resident.email == "kept@example.fi"))
+    for expires, token in ((days_ago(1), "c"), (utcnow() + dt.timedelta(days=3), "d")):
+        db.add(
+            ResidentSession(
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                resident_id=kept.id,
+                expires_at=expires,
+            )
+        )
     await db.commit()
 
     published_id, voting_id = published.id, voting.id  # the dry run's rollback expires objects
@@ -192,6 +203,7 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
         "voter-roll entries of rounds published over 90 days ago": 1,
         "paper-ballot typings of rounds published over 90 days ago": 1,
         "resident accounts not confirmed within 7 days": 1,
+        "expired resident sessions": 1,
     }
     dry = await apply_retention(db, settings, utcnow(), dry_run=True)
     assert {item.what: item.count for item in dry} == expected
@@ -215,6 +227,7 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
     emails = set(await db.scalars(select(Resident.email)))
     assert emails == {"new@example.fi", "kept@example.fi"}
     assert await count(db, StaffSession) == 1
+    assert await count(db, ResidentSession) == 1
     record = await db.scalar(select(AuditRecord).where(AuditRecord.action == "retention.apply"))
     assert record is not None
     assert "voter-roll entries" in record.record

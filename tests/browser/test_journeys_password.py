@@ -165,3 +165,65 @@ def test_change_the_email_address_from_the_account_with_bad_input_first(
     no_axe_violations(page, True)
     page.goto(f"{base}/account")
     expect(page.locator("main")).to_contain_text(new)
+
+
+def sign_in_at(page, base: str, language: str, email: str, password: str) -> None:
+    page.goto(f"{base}/account/sign-in?lang={language}&next=/account")
+    page.fill("#field-email", email)
+    page.fill("#field-password", password)
+    page.click("form[action='/account/sign-in'] button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+
+
+@JAVASCRIPT
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_change_the_password_then_sign_out_on_every_device(
+    new_page, live_server: LiveServer, ideas_server: IdeasServer, language, javascript
+):
+    """On a phone and a laptop at once: a password change with the usual mistakes first signs
+    the laptop out; "sign out on every device" then signs out the phone too."""
+    base = ideas_server.url
+    email = f"sessions.{language}.{'js' if javascript else 'nojs'}@example.fi"
+    make_resident(live_server, email)
+    phone = new_page(PHONE, javascript=javascript)
+    laptop = new_page({"width": 1280, "height": 800}, javascript=javascript)
+    sign_in_at(phone, base, language, email, RESIDENT_PASSWORD)
+    sign_in_at(laptop, base, language, email, RESIDENT_PASSWORD)
+
+    # A wrong current password, then mismatched new ones: told what is wrong, nothing changes.
+    phone.fill("#field-current_password", "not my password at all")
+    phone.fill("#field-new_password", NEW_PASSWORD)
+    phone.fill("#field-new_password_again", NEW_PASSWORD)
+    phone.click("form[action='/account/password'] button[type=submit]")
+    expect(phone.locator(".error-summary")).to_be_visible()
+    expect(phone.get_by_text(t(language, "The password is wrong.")).first).to_be_visible()
+    phone.fill("#field-current_password", RESIDENT_PASSWORD)
+    phone.fill("#field-new_password", NEW_PASSWORD)
+    phone.fill("#field-new_password_again", NEW_PASSWORD + "!")
+    phone.click("form[action='/account/password'] button[type=submit]")
+    expect(phone.get_by_text(t(language, "The passwords do not match.")).first).to_be_visible()
+    no_axe_violations(phone, javascript)
+    laptop.reload()
+    expect(laptop.locator("h1")).to_have_text(t(language, "Your account"))
+
+    phone.fill("#field-current_password", RESIDENT_PASSWORD)
+    phone.fill("#field-new_password", NEW_PASSWORD)
+    phone.fill("#field-new_password_again", NEW_PASSWORD)
+    phone.click("form[action='/account/password'] button[type=submit]")
+    expect(phone.get_by_role("status")).to_have_text(
+        t(language, "Your new password is saved. Other devices were signed out.")
+    )
+    no_axe_violations(phone, javascript)
+    # The laptop is signed out; the phone, where the password was changed, is not.
+    laptop.goto(f"{base}/account")
+    expect(laptop).to_have_url(re.compile(r"/account/sign-in"))
+    sign_in_at(laptop, base, language, email, NEW_PASSWORD)
+
+    # From the laptop, every device is signed out: the phone too.
+    laptop.get_by_role("button", name=t(language, "Sign out on every device")).click()
+    expect(laptop.get_by_role("status")).to_have_text(
+        t(language, "You are signed out on every device.")
+    )
+    no_axe_violations(laptop, javascript)
+    phone.goto(f"{base}/account")
+    expect(phone).to_have_url(re.compile(r"/account/sign-in"))

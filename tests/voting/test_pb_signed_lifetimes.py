@@ -79,29 +79,8 @@ def test_a_tampered_voter_cookie_is_refused():
     assert voter_from(voters.sign(TEST_SECRET, "pb-voted", "7.42.online.3")) is None
 
 
-# The resident's session: two weeks --------------------------------------------------------
-
-
-async def resident_from(value: str):
-    return await resident_accounts.current_resident(
-        request_with(resident_accounts.RESIDENT_COOKIE, value), OneResident(RESIDENT), TEST_SECRET
-    )
-
-
-async def test_the_resident_session_lives_two_weeks():
-    assert resident_accounts.SESSION_SECONDS == 14 * 24 * 3600
-    with signed_ago(resident_accounts.SESSION_SECONDS - 3600):
-        fresh = resident_accounts.session_cookie(SETTINGS, RESIDENT).value
-    with signed_ago(resident_accounts.SESSION_SECONDS + 3600):
-        stale = resident_accounts.session_cookie(SETTINGS, RESIDENT).value
-    assert await resident_from(fresh) is RESIDENT
-    assert await resident_from(stale) is None
-
-
-async def test_a_tampered_resident_session_is_refused():
-    value = resident_accounts.session_cookie(SETTINGS, RESIDENT).value
-    assert await resident_from(value) is RESIDENT
-    assert await resident_from(tampered(value)) is None
+# The resident's session is not a signed value but a row on the server, with its own lifetime
+# and its attacks: tests/voting/test_resident_sessions.py.
 
 
 # The address confirmation link: three days -------------------------------------------------
