@@ -8,6 +8,7 @@ import logging
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from app.accounts.reset_pages import password_reset_controller
 from app.accounts.services import (
     MAX_PASSWORD_LENGTH,
     LoginFailedError,
@@ -22,14 +23,7 @@ from app.requests import client_address, local_path, site_url
 from app.state import LIMITER
 from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
 from voting.models import Resident
-from voting.password_reset import (
-    ResetLinkError,
-    ResetThrottledError,
-    request_reset,
-    reset_password,
-    resident_for_token,
-    within_mail_limits,
-)
+from voting.password_reset import RESIDENT, within_mail_limits
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
     RegistrationThrottledError,
@@ -257,95 +251,8 @@ class ResidentAccountController(Controller):
         return response
 
 
-class ResidentPasswordController(Controller):
-    """A forgotten password: ask for a link by e-mail, then choose a new password with it
-    (the rules are in voting/password_reset.py)."""
-
-    path = "/account"
-
-    @get("/forgot", name="resident_forgot")
-    async def forgot_page(self) -> Template:
-        return Template(template_name="pb/forgot.html", context={"form": Form(), "sent": False})
-
-    @post("/forgot", status_code=200)
-    async def forgot(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        form = Form(await read_form(request))
-        email = form.email("email")
-        status = 400
-        if form.is_valid:
-            try:
-                await request_reset(
-                    db_session,
-                    LIMITER.of(request),
-                    secret=settings.secret_key,
-                    email=email,
-                    network_address=client_address(request),
-                    site_url=site_url(request, ""),
-                    language=current_language(),
-                )
-            except ResetThrottledError as error:
-                form.add_error("form", error.translated())
-                status = 429
-            else:
-                # The same answer whether or not the address has an account.
-                return Template(
-                    template_name="pb/forgot.html",
-                    context={"form": Form(), "sent": True, "email": email},
-                )
-        return Template(
-            template_name="pb/forgot.html",
-            context={"form": form, "sent": False},
-            status_code=status,
-        )
-
-    @get("/reset", name="resident_reset")
-    async def reset_page(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        token = request.query_params.get("t", "")
-        try:
-            await resident_for_token(db_session, settings.secret_key, token)
-        except ResetLinkError:
-            return self._reset_template(Form(), token, token_ok=False, status=400)
-        return self._reset_template(Form(), token)
-
-    @post("/reset", status_code=303)
-    async def reset(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template | Redirect:
-        form = Form(await read_form(request))
-        token = form.raw("t")
-        password = form.raw("password")
-        if not password:
-            form.add_error("password", gettext("This field is required."))
-        elif len(password) > MAX_PASSWORD_LENGTH:
-            form.add_error("password", gettext("The password can be at most 256 characters long."))
-        elif password != form.raw("password_again"):
-            form.add_error("password_again", gettext("The passwords do not match."))
-        if form.is_valid:
-            try:
-                await reset_password(db_session, settings.secret_key, token, password)
-            except ResetLinkError:
-                return self._reset_template(Form(), token, token_ok=False, status=400)
-            except DomainError as error:
-                form.add_error("password", error.translated())
-            else:
-                response = Redirect(
-                    path="/account/sign-in", query_params={"done": "reset"}, status_code=303
-                )
-                response.delete_cookie(RESIDENT_COOKIE, path="/")
-                return response
-        return self._reset_template(form, token, status=400)
-
-    @staticmethod
-    def _reset_template(form: Form, token: str, *, token_ok: bool = True, status: int = 200):
-        return Template(
-            template_name="pb/reset.html",
-            context={"form": form, "token": token[:300], "token_ok": token_ok},
-            status_code=status,
-        )
+# A forgotten password: a link by e-mail, then a new password (voting/password_reset.py).
+ResidentPasswordController = password_reset_controller(RESIDENT)
 
 
 class ResidentEmailController(Controller):
