@@ -26,7 +26,10 @@ from voting.models import Resident
 from voting.password_reset import RESIDENT, within_mail_limits
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
+    ConfirmationThrottledError,
+    LinkState,
     RegistrationThrottledError,
+    UnconfirmedAddressError,
     account_data,
     authenticate_resident,
     confirm,
@@ -36,6 +39,7 @@ from voting.resident_accounts import (
     register_resident,
     registration_guard,
     resident_guard,
+    send_confirmation_again,
     session_cookie,
     sign_in_first,
 )
@@ -118,21 +122,65 @@ class ResidentAccountController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template:
         token = request.query_params.get("t", "")
-        resident = await confirm(db_session, settings.secret_key, token)
+        state, _ = await confirm(db_session, settings.secret_key, token)
+        done = state in (LinkState.CONFIRMED, LinkState.ALREADY_CONFIRMED)
         return Template(
             template_name="pb/confirmed.html",
             context={
-                "resident": resident,
+                "state": state.value,
                 "next": local_path(request.query_params.get("next"), "/pb"),
             },
-            status_code=200 if resident else 400,
+            status_code=200 if done else 400,
+        )
+
+    @get("/confirm/again", name="resident_confirm_again")
+    async def confirm_again_page(self, request: Request) -> Template:
+        target = local_path(request.query_params.get("next"), "/pb")
+        return self._confirm_again(Form(), target)
+
+    @post("/confirm/again", status_code=200)
+    async def confirm_again(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        """A new confirmation link by e-mail: the same answer whatever the address."""
+        form = Form(await read_form(request))
+        email = form.email("email")
+        target = local_path(form.raw("next"), "/pb")
+        if not form.is_valid:
+            return self._confirm_again(form, target, status=400)
+        try:
+            await send_confirmation_again(
+                db_session,
+                LIMITER.of(request),
+                secret=settings.secret_key,
+                email=email,
+                network_address=client_address(request),
+                site_url=site_url(request, ""),
+                next_path=target,
+                language=current_language(),
+            )
+        except ConfirmationThrottledError as error:
+            form.add_error("form", error.translated())
+            return self._confirm_again(form, target, status=429)
+        return self._confirm_again(Form(), target, sent=email)
+
+    @staticmethod
+    def _confirm_again(form: Form, target: str, *, sent: str = "", status: int = 200):
+        return Template(
+            template_name="pb/confirm_again.html",
+            context={"form": form, "next": target, "sent": sent},
+            status_code=status,
         )
 
     @get("/sign-in", name="resident_sign_in")
     async def sign_in_page(self, request: Request) -> Template:
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": Form(), "next": local_path(request.query_params.get("next"), "/pb")},
+            context={
+                "form": Form(),
+                "next": local_path(request.query_params.get("next"), "/pb"),
+                "unconfirmed": False,
+            },
         )
 
     @post("/sign-in", status_code=303)
@@ -144,6 +192,7 @@ class ResidentAccountController(Controller):
         password = form.raw("password")
         target = local_path(form.raw("next"), "/pb")
         status = 400
+        unconfirmed = False
         if not password:
             form.add_error("password", gettext("This field is required."))
         elif len(password) > MAX_PASSWORD_LENGTH:
@@ -156,6 +205,9 @@ class ResidentAccountController(Controller):
             except LoginThrottledError as error:
                 form.add_error("form", error.translated())
                 status = 429
+            except UnconfirmedAddressError as error:
+                form.add_error("form", error.translated())
+                unconfirmed = True
             except LoginFailedError as error:
                 form.add_error("form", error.translated())
             else:
@@ -164,7 +216,7 @@ class ResidentAccountController(Controller):
                 )
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": form, "next": target},
+            context={"form": form, "next": target, "unconfirmed": unconfirmed},
             status_code=status,
         )
 

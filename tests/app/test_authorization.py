@@ -159,6 +159,8 @@ TABLE = {
     "GET /pb/identified": PUBLIC,
     "POST /pb/{slug:str}/identify": PUBLIC,
     "GET /account/confirm": PUBLIC,
+    "GET /account/confirm/again": PUBLIC,
+    "POST /account/confirm/again": PUBLIC,
     "POST /account/register": PUBLIC,
     "GET /account/register": PUBLIC,
     "GET /account/sign-in": PUBLIC,
