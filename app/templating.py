@@ -134,8 +134,9 @@ class Renderer:
         return remember_language
 
 
-# Context names under which pages pass errors that are not a Form's (answers, the voter roll).
-_ERROR_NAMES = ("errors", "roll_errors")
+# Context names under which pages pass errors that are not a Form's (answers, a poll vote, the
+# voter roll, publishing).
+_ERROR_NAMES = ("error", "errors", "roll_errors")
 
 
 @pass_context
