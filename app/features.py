@@ -49,6 +49,10 @@ class Feature:
     retention: Callable[[Any, Any, Any, bool], Awaitable[list[Any]]] | None = None
     # Templates included in the privacy notice: what the feature stores and for how long.
     privacy_sections: Sequence[str] = ()
+    # Called with the request by every page's header: the signed-in resident's own menu, as
+    # (msgid of the link, its path, the sign-out form's action), or None. No database here: it
+    # runs for every page, so it may read only the request (a signed cookie).
+    account_menu: Callable[[Any], tuple[str, str, str] | None] | None = None
     # Called with the application when it stops (closing the feature's own connections).
     on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
 
@@ -95,6 +99,14 @@ def privacy_sections() -> list[str]:
 
 def public_links() -> list[tuple[str, str]]:
     return [link for feature in load_features() for link in feature.public_links]
+
+
+def account_menus(request: Any) -> list[tuple[str, str, str]]:
+    return [
+        menu
+        for feature in load_features()
+        if feature.account_menu and (menu := feature.account_menu(request))
+    ]
 
 
 def staff_links() -> list[tuple[str, str]]:

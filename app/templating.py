@@ -7,14 +7,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from app import PROJECT_ROOT
 from app.cookies import private_cookie
-from app.features import event_links, public_links, staff_links, template_directories
+from app.features import (
+    account_menus,
+    event_links,
+    public_links,
+    staff_links,
+    template_directories,
+)
 from app.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_NAMES,
@@ -64,6 +71,8 @@ class Renderer:
             feature_staff_links=staff_links,
             feature_public_links=public_links,
             feature_event_links=event_links,
+            feature_account_menus=account_menus,
+            shows_errors=shows_errors,
             **self.formatter.template_globals(),
         )
         self.environment.filters["loc"] = localized
@@ -123,6 +132,24 @@ class Renderer:
                 )
 
         return remember_language
+
+
+# Context names under which pages pass errors that are not a Form's (answers, a poll vote, the
+# voter roll, publishing).
+_ERROR_NAMES = ("error", "errors", "roll_errors")
+
+
+@pass_context
+def shows_errors(context: Context) -> bool:
+    """Whether the page shows an error summary: its title then starts with "Error:", so that a
+    screen reader names the problem first, with or without JavaScript."""
+    for name, value in context.get_all().items():
+        if name in _ERROR_NAMES and value:
+            return True
+        errors = getattr(value, "errors", None)
+        if isinstance(errors, dict) and errors:
+            return True
+    return False
 
 
 def language_url(request: Request, language: str) -> str:

@@ -14,6 +14,7 @@ from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
+from voting.resident_accounts import account_menu
 from voting.residents import (
     ResidentAccountController,
     ResidentEmailController,
@@ -96,4 +97,5 @@ feature = Feature(
     highlights=open_round_highlights,
     milestones=round_milestones,
     seed_demo=seed_budgeting,
+    account_menu=account_menu,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from litestar import Request
@@ -15,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.password_reset import ResetThrottledError, mail_allowed
 from app.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.accounts.services import (
     MAX_SESSION_TOKEN_LENGTH,
@@ -46,7 +48,23 @@ def sign_in_first(then: str) -> Redirect:
 
 
 def session_cookie(settings, token: str) -> Cookie:
-    return private_cookie(RESIDENT_COOKIE, token, secure=settings.https, max_age=SESSION_SECONDS)
+    """The session's random token, signed: the database decides whether the session lives, the
+    signature lets every page's header tell a genuine cookie from a made-up one without asking
+    the database."""
+    value = sign(settings.secret_key, "resident-session", token)
+    return private_cookie(RESIDENT_COOKIE, value, secure=settings.https, max_age=SESSION_SECONDS)
+
+
+def session_token(request: Request) -> str | None:
+    """The token in this browser's session cookie, if the cookie is genuine and not too old."""
+    token = unsign(
+        SETTINGS.of(request).secret_key,
+        "resident-session",
+        request.cookies.get(RESIDENT_COOKIE),
+        max_length=200,
+        max_age=SESSION_SECONDS,
+    )
+    return token if token and len(token) <= MAX_SESSION_TOKEN_LENGTH else None
 
 
 async def start_resident_session(session: AsyncSession, resident: Resident) -> str:
@@ -84,8 +102,8 @@ async def end_every_resident_session(session: AsyncSession, resident_id: int) ->
 
 async def current_resident(request: Request, session: AsyncSession) -> Resident | None:
     """The account of this browser's session: a live row for the hash of the cookie's token."""
-    token = request.cookies.get(RESIDENT_COOKIE)
-    if not token or len(token) > MAX_SESSION_TOKEN_LENGTH:
+    token = session_token(request)
+    if token is None:
         return None
     return await session.scalar(
         select(Resident)
@@ -97,25 +115,104 @@ async def current_resident(request: Request, session: AsyncSession) -> Resident 
     )
 
 
+def account_menu(request: Request) -> tuple[str, str, str] | None:
+    """The header's "Your account" link and sign-out, for a browser with a resident's session
+    cookie. The cookie's signature and age are checked, not the database (every page asks): a
+    session ended elsewhere still shows the link, which then leads to the sign-in."""
+    signed_in = session_token(request) is not None
+    return (N_("Your account"), "/account", "/account/sign-out") if signed_in else None
+
+
 def confirmation_token(secret: str, resident: Resident) -> str:
     """Signed with the time of signing: itsdangerous refuses it after CONFIRM_SECONDS."""
     return sign(secret, "resident-confirm", f"{resident.id}.{resident.email}")
 
 
-async def confirm(session: AsyncSession, secret: str, token: str) -> Resident | None:
+class LinkState(StrEnum):
+    """What opening a confirmation link did."""
+
+    CONFIRMED = "confirmed"  # the address is confirmed now
+    ALREADY_CONFIRMED = "already_confirmed"  # it was before: the resident can sign in
+    EXPIRED = "expired"  # a genuine link, too old, the address not confirmed: ask for a new one
+    INVALID = "invalid"  # forged, altered, or its account gone or under another address
+
+
+async def confirm(
+    session: AsyncSession, secret: str, token: str
+) -> tuple[LinkState, Resident | None]:
+    """Confirm the address the link was sent to. A link opened again, or after its three days,
+    says so rather than calling itself invalid; only a link within its lifetime confirms."""
     value = unsign(secret, "resident-confirm", token, max_length=600, max_age=CONFIRM_SECONDS)
-    if not value:
-        return None
-    resident_id, _, email = value.partition(".")
-    if not resident_id.isdecimal():
-        return None
-    resident = await session.get(Resident, int(resident_id))
+    expired = value is None
+    if expired:
+        value = unsign(secret, "resident-confirm", token, max_length=600)
+    resident_id, _, email = (value or "").partition(".")
+    resident = await session.get(Resident, int(resident_id)) if resident_id.isdecimal() else None
     if resident is None or resident.email != email:
-        return None
-    if resident.confirmed_at is None:
-        resident.confirmed_at = utcnow()
-        await session.commit()
-    return resident
+        return LinkState.INVALID, None
+    if resident.confirmed_at is not None:
+        return LinkState.ALREADY_CONFIRMED, resident
+    if expired:
+        return LinkState.EXPIRED, resident
+    resident.confirmed_at = utcnow()
+    await session.commit()
+    return LinkState.CONFIRMED, resident
+
+
+class ConfirmationThrottledError(DomainError):
+    status_code = 429
+
+
+async def send_confirmation_again(
+    session: AsyncSession,
+    limiter: RateLimiter,
+    *,
+    secret: str,
+    email: str,
+    network_address: str,
+    site_url: str,
+    next_path: str,
+    language: str,
+) -> None:
+    """A new confirmation link for an account not yet confirmed. An account already confirmed
+    gets the "you already have an account" message (how to sign in or get a new password), an
+    address without an account gets nothing; the caller answers the same in every case. The
+    limits are registration's, which mails the same link to the same address."""
+    email = normalise_email(email)
+    try:
+        send = await mail_allowed(limiter, secret, "register-mail", email, network_address)
+    except ResetThrottledError as error:
+        raise ConfirmationThrottledError(
+            N_("Too many tries. Wait an hour and try again.")
+        ) from error
+    if not send:
+        return  # a message went to this address minutes ago: the same answer, nothing sent
+    resident = await session.scalar(select(Resident).where(Resident.email == email))
+    site = site_url.rstrip("/")
+    if resident is None:
+        sign(secret, "resident-confirm", f"0.{email}")  # the same work as below
+    elif resident.confirmed_at is not None:
+        await enqueue(
+            session,
+            email,
+            "account_exists",
+            resident.language or language,
+            name=resident.display_name,
+            sign_in=f"{site}/account/sign-in",
+            forgot=f"{site}/account/forgot",
+        )
+    else:
+        token = confirmation_token(secret, resident)
+        link = f"{site}/account/confirm?{urlencode({'t': token, 'next': next_path})}"
+        await enqueue(
+            session,
+            email,
+            "account_confirm",
+            resident.language or language,
+            name=resident.display_name,
+            link=link,
+        )
+    await session.commit()
 
 
 def resident_guard(request: Request) -> SignInGuard:
@@ -283,6 +380,11 @@ async def change_resident_password(session: AsyncSession, resident: Resident, ne
     await session.commit()
 
 
+class UnconfirmedAddressError(LoginFailedError):
+    """The password is right but the address is not confirmed yet (the sign-in page then
+    offers a new confirmation link)."""
+
+
 async def authenticate_resident(
     session: AsyncSession, guard: SignInGuard, email: str, password: str, address: str
 ) -> Resident:
@@ -300,7 +402,7 @@ async def authenticate_resident(
         raise LoginFailedError(N_("The e-mail address or password is wrong."))
     await guard.succeeded(counted, email)
     if resident.confirmed_at is None:
-        raise LoginFailedError(
+        raise UnconfirmedAddressError(
             N_("Confirm your e-mail address first: open the link in the message we sent.")
         )
     if needs_rehash(resident.password_hash):

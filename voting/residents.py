@@ -8,6 +8,7 @@ import logging
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from app.accounts.reset_pages import password_reset_controller
 from app.accounts.services import (
     MAX_PASSWORD_LENGTH,
     LoginFailedError,
@@ -22,17 +23,13 @@ from app.requests import client_address, local_path, site_url
 from app.state import LIMITER
 from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
 from voting.models import Resident
-from voting.password_reset import (
-    ResetLinkError,
-    ResetThrottledError,
-    mail_allowed,
-    request_reset,
-    reset_password,
-    resident_for_token,
-)
+from voting.password_reset import RESIDENT, ResetThrottledError, mail_allowed
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
+    ConfirmationThrottledError,
+    LinkState,
     RegistrationThrottledError,
+    UnconfirmedAddressError,
     account_data,
     authenticate_resident,
     change_resident_password,
@@ -45,7 +42,9 @@ from voting.resident_accounts import (
     register_resident,
     registration_guard,
     resident_guard,
+    send_confirmation_again,
     session_cookie,
+    session_token,
     sign_in_first,
     start_resident_session,
 )
@@ -133,21 +132,65 @@ class ResidentAccountController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template:
         token = request.query_params.get("t", "")
-        resident = await confirm(db_session, settings.secret_key, token)
+        state, _ = await confirm(db_session, settings.secret_key, token)
+        done = state in (LinkState.CONFIRMED, LinkState.ALREADY_CONFIRMED)
         return Template(
             template_name="pb/confirmed.html",
             context={
-                "resident": resident,
+                "state": state.value,
                 "next": local_path(request.query_params.get("next"), "/pb"),
             },
-            status_code=200 if resident else 400,
+            status_code=200 if done else 400,
+        )
+
+    @get("/confirm/again", name="resident_confirm_again")
+    async def confirm_again_page(self, request: Request) -> Template:
+        target = local_path(request.query_params.get("next"), "/pb")
+        return self._confirm_again(Form(), target)
+
+    @post("/confirm/again", status_code=200)
+    async def confirm_again(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        """A new confirmation link by e-mail: the same answer whatever the address."""
+        form = Form(await read_form(request))
+        email = form.email("email")
+        target = local_path(form.raw("next"), "/pb")
+        if not form.is_valid:
+            return self._confirm_again(form, target, status=400)
+        try:
+            await send_confirmation_again(
+                db_session,
+                LIMITER.of(request),
+                secret=settings.secret_key,
+                email=email,
+                network_address=client_address(request),
+                site_url=site_url(request, ""),
+                next_path=target,
+                language=current_language(),
+            )
+        except ConfirmationThrottledError as error:
+            form.add_error("form", error.translated())
+            return self._confirm_again(form, target, status=429)
+        return self._confirm_again(Form(), target, sent=email)
+
+    @staticmethod
+    def _confirm_again(form: Form, target: str, *, sent: str = "", status: int = 200):
+        return Template(
+            template_name="pb/confirm_again.html",
+            context={"form": form, "next": target, "sent": sent},
+            status_code=status,
         )
 
     @get("/sign-in", name="resident_sign_in")
     async def sign_in_page(self, request: Request) -> Template:
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": Form(), "next": local_path(request.query_params.get("next"), "/pb")},
+            context={
+                "form": Form(),
+                "next": local_path(request.query_params.get("next"), "/pb"),
+                "unconfirmed": False,
+            },
         )
 
     @post("/sign-in", status_code=303)
@@ -159,6 +202,7 @@ class ResidentAccountController(Controller):
         password = form.raw("password")
         target = local_path(form.raw("next"), "/pb")
         status = 400
+        unconfirmed = False
         if not password:
             form.add_error("password", gettext("This field is required."))
         elif len(password) > MAX_PASSWORD_LENGTH:
@@ -171,18 +215,21 @@ class ResidentAccountController(Controller):
             except LoginThrottledError as error:
                 form.add_error("form", error.translated())
                 status = 429
+            except UnconfirmedAddressError as error:
+                form.add_error("form", error.translated())
+                unconfirmed = True
             except LoginFailedError as error:
                 form.add_error("form", error.translated())
             else:
                 # A session this browser had before (another account's, say) ends here.
-                await end_resident_session(db_session, request.cookies.get(RESIDENT_COOKIE))
+                await end_resident_session(db_session, session_token(request))
                 token = await start_resident_session(db_session, resident)
                 return Redirect(
                     path=target, status_code=303, cookies=[session_cookie(settings, token)]
                 )
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": form, "next": target},
+            context={"form": form, "next": target, "unconfirmed": unconfirmed},
             status_code=status,
         )
 
@@ -277,7 +324,7 @@ class ResidentAccountController(Controller):
     @post("/sign-out", status_code=303)
     async def sign_out(self, request: Request, db_session: DbSession) -> Redirect:
         """This browser's session ends on the server too: a copy of the cookie opens nothing."""
-        await end_resident_session(db_session, request.cookies.get(RESIDENT_COOKIE))
+        await end_resident_session(db_session, session_token(request))
         response = Redirect(path="/pb", status_code=303)
         response.delete_cookie(RESIDENT_COOKIE, path="/")
         return response
@@ -349,95 +396,8 @@ class ResidentAccountController(Controller):
         return await self._account_page(db_session, resident, Form(), status, password_form=form)
 
 
-class ResidentPasswordController(Controller):
-    """A forgotten password: ask for a link by e-mail, then choose a new password with it
-    (the rules are in voting/password_reset.py)."""
-
-    path = "/account"
-
-    @get("/forgot", name="resident_forgot")
-    async def forgot_page(self) -> Template:
-        return Template(template_name="pb/forgot.html", context={"form": Form(), "sent": False})
-
-    @post("/forgot", status_code=200)
-    async def forgot(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        form = Form(await read_form(request))
-        email = form.email("email")
-        status = 400
-        if form.is_valid:
-            try:
-                await request_reset(
-                    db_session,
-                    LIMITER.of(request),
-                    secret=settings.secret_key,
-                    email=email,
-                    network_address=client_address(request),
-                    site_url=site_url(request, ""),
-                    language=current_language(),
-                )
-            except ResetThrottledError as error:
-                form.add_error("form", error.translated())
-                status = 429
-            else:
-                # The same answer whether or not the address has an account.
-                return Template(
-                    template_name="pb/forgot.html",
-                    context={"form": Form(), "sent": True, "email": email},
-                )
-        return Template(
-            template_name="pb/forgot.html",
-            context={"form": form, "sent": False},
-            status_code=status,
-        )
-
-    @get("/reset", name="resident_reset")
-    async def reset_page(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        token = request.query_params.get("t", "")
-        try:
-            await resident_for_token(db_session, settings.secret_key, token)
-        except ResetLinkError:
-            return self._reset_template(Form(), token, token_ok=False, status=400)
-        return self._reset_template(Form(), token)
-
-    @post("/reset", status_code=303)
-    async def reset(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template | Redirect:
-        form = Form(await read_form(request))
-        token = form.raw("t")
-        password = form.raw("password")
-        if not password:
-            form.add_error("password", gettext("This field is required."))
-        elif len(password) > MAX_PASSWORD_LENGTH:
-            form.add_error("password", gettext("The password can be at most 256 characters long."))
-        elif password != form.raw("password_again"):
-            form.add_error("password_again", gettext("The passwords do not match."))
-        if form.is_valid:
-            try:
-                await reset_password(db_session, settings.secret_key, token, password)
-            except ResetLinkError:
-                return self._reset_template(Form(), token, token_ok=False, status=400)
-            except DomainError as error:
-                form.add_error("password", error.translated())
-            else:
-                response = Redirect(
-                    path="/account/sign-in", query_params={"done": "reset"}, status_code=303
-                )
-                response.delete_cookie(RESIDENT_COOKIE, path="/")
-                return response
-        return self._reset_template(form, token, status=400)
-
-    @staticmethod
-    def _reset_template(form: Form, token: str, *, token_ok: bool = True, status: int = 200):
-        return Template(
-            template_name="pb/reset.html",
-            context={"form": form, "token": token[:300], "token_ok": token_ok},
-            status_code=status,
-        )
+# A forgotten password: a link by e-mail, then a new password (voting/password_reset.py).
+ResidentPasswordController = password_reset_controller(RESIDENT)
 
 
 class ResidentEmailController(Controller):

@@ -8,20 +8,14 @@ from app.accounts import services
 from app.accounts.guards import ADMINS, READERS, current_user, signed_in_staff
 from app.accounts.middleware import SESSION_COOKIE
 from app.accounts.models import Role
-from app.accounts.password_reset import (
-    ResetLinkError,
-    ResetThrottledError,
-    request_staff_reset,
-    reset_staff_password,
-    staff_for_token,
-)
+from app.accounts.password_reset import STAFF
+from app.accounts.reset_pages import password_reset_controller
 from app.cookies import private_cookie
 from app.dependencies import AppSettings, DbSession, SignInGuardDependency
 from app.errors import DomainError
 from app.forms import Form, read_form
-from app.i18n import current_language, gettext
-from app.requests import client_address, local_path, site_url
-from app.state import LIMITER
+from app.i18n import gettext
+from app.requests import client_address, local_path
 
 
 class SignInController(Controller):
@@ -239,88 +233,5 @@ class UsersController(Controller):
         )
 
 
-class StaffPasswordResetController(Controller):
-    """A staff member's forgotten password: a link by e-mail (app/accounts/password_reset.py)."""
-
-    path = "/staff"
-
-    @get("/forgot", name="staff_forgot")
-    async def forgot_page(self) -> Template:
-        return Template(
-            template_name="accounts/forgot.html", context={"form": Form(), "sent": False}
-        )
-
-    @post("/forgot", status_code=200)
-    async def forgot(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        form = Form(await read_form(request))
-        email = form.email("email")
-        status = 400
-        if form.is_valid:
-            try:
-                await request_staff_reset(
-                    db_session,
-                    LIMITER.of(request),
-                    secret=settings.secret_key,
-                    email=email,
-                    network_address=client_address(request),
-                    site_url=site_url(request, ""),
-                    language=current_language(),
-                )
-            except ResetThrottledError as error:
-                form.add_error("form", error.translated())
-                status = 429
-            else:
-                return Template(
-                    template_name="accounts/forgot.html",
-                    context={"form": Form(), "sent": True, "email": email},
-                )
-        return Template(
-            template_name="accounts/forgot.html",
-            context={"form": form, "sent": False},
-            status_code=status,
-        )
-
-    @get("/reset", name="staff_reset")
-    async def reset_page(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template:
-        token = request.query_params.get("t", "")
-        try:
-            await staff_for_token(db_session, settings.secret_key, token)
-        except ResetLinkError:
-            return _staff_reset_template(Form(), token, token_ok=False, status=400)
-        return _staff_reset_template(Form(), token)
-
-    @post("/reset", status_code=303)
-    async def reset(
-        self, request: Request, db_session: DbSession, settings: AppSettings
-    ) -> Template | Redirect:
-        form = Form(await read_form(request))
-        token = form.raw("t")
-        password = form.raw("new_password")
-        if not password:
-            form.add_error("new_password", gettext("This field is required."))
-        elif password != form.raw("new_password_again"):
-            form.add_error("new_password_again", gettext("The passwords do not match."))
-        if form.is_valid:
-            try:
-                await reset_staff_password(db_session, settings.secret_key, token, password)
-            except ResetLinkError:
-                return _staff_reset_template(Form(), token, token_ok=False, status=400)
-            except DomainError as error:
-                form.add_error("new_password", error.translated())
-            else:
-                return Redirect(
-                    path="/staff/login", query_params={"done": "reset"}, status_code=303
-                )
-        return _staff_reset_template(form, token, status=400)
-
-
-def _staff_reset_template(form: Form, token: str, *, token_ok: bool = True, status: int = 200):
-    return Template(
-        template_name="accounts/reset.html",
-        context={"form": form, "token": token[:300], "token_ok": token_ok},
-        status_code=status,
-    )
+# A staff member's forgotten password: a link by e-mail (app/accounts/password_reset.py).
+StaffPasswordResetController = password_reset_controller(STAFF)

@@ -1,25 +1,30 @@
-"""Password-reset links, for staff here and for residents (voting/password_reset.py).
+"""Forgotten passwords, one flow for every kind of account (staff here, residents in
+voting/password_reset.py); an `AccountKind` holds all that differs between them.
 
-A link carries a signed token (itsdangerous, a purpose of its own) of the account's id and a
-fingerprint of its password hash when the link was asked for: refused after RESET_SECONDS,
-and refused once the password has changed (so it works once, and a reset voids every other link).
+A link carries a signed token (itsdangerous, a purpose per kind) of the account's id and a
+fingerprint of its password hash when the link was asked for: refused after RESET_SECONDS, and
+refused once the password has changed (so it works once, and a reset voids every other link).
 
-Staff: `/staff/forgot` answers the same for every address and writes one message either way
-(the link to an active account; to any other address a note that there is no staff account),
-limited per requesting client and network, with a per-recipient cooldown that quietens repeats
-but never refuses the recipient; `/staff/reset` sets the password, ends every staff
-session of the account and records the change in the staff audit log.
+Asking answers the same for every address: an account gets the link, any other address a note
+that it has none. Asking is limited per requesting client and network (past the limit the
+requester gets 429), with a per-recipient cooldown that quietens repeats (the same page, nothing
+sent) but never refuses the recipient, so nobody can stop someone resetting their password.
+Staff: a reset ends every staff session of the account and is recorded in the staff audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.middleware import SESSION_COOKIE
 from app.accounts.models import StaffSession, User
 from app.accounts.passwords import hash_password
 from app.accounts.services import _record, normalise_email, password_problem, user_snapshot
@@ -40,7 +45,36 @@ PER_NETWORK = Limit(count=100, seconds=60 * 60)
 # so anyone could stop them resetting their password. Within the cooldown the recipient already
 # has a message, whose link is valid for an hour (any link works until the password changes).
 MAIL_COOLDOWN = Limit(count=1, seconds=5 * 60)
-STAFF_PURPOSE = "staff-reset"
+
+
+async def _nothing_more(session: AsyncSession, account: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AccountKind:
+    """What differs between the kinds of account; the flow itself is the same for each."""
+
+    name: str  # "staff", "resident": the route names and the token's purpose
+    model: type  # a mapped class with id, email, password_hash and display_name
+    path: str  # where the pages live: {path}/forgot and {path}/reset
+    sign_in_path: str
+    session_cookie: str  # deleted in the browser that sets the new password
+    choice_field: str  # the reset form's field where the new password is chosen
+    mail: str  # the mail template of the link, and of the note to an address without account
+    unknown_mail: str
+    password_hint: str = N_("At least 12 characters.")
+    can_reset: Callable[[Any], bool] = lambda account: True
+    mail_language: Callable[[Any, str], str] = lambda account, language: language
+    unknown_context: Callable[[str], dict] = lambda site: {}
+    # Columns set with the new password hash (SQL expressions allowed).
+    new_values: Callable[[], dict] = dict
+    # Run in the transaction that sets the password, before it commits.
+    after_reset: Callable[[AsyncSession, Any], Awaitable[None]] = field(default=_nothing_more)
+
+    @property
+    def purpose(self) -> str:
+        return f"{self.name}-reset"
 
 
 class ResetThrottledError(DomainError):
@@ -58,19 +92,15 @@ def fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:24]
 
 
-def make_reset_token(secret: str, purpose: str, account_id: int, password_hash: str) -> str:
-    return sign(secret, purpose, f"{account_id}.{fingerprint(password_hash)}")
+def make_reset_token(secret: str, kind: AccountKind, account_id: int, password_hash: str) -> str:
+    return sign(secret, kind.purpose, f"{account_id}.{fingerprint(password_hash)}")
 
 
-def read_reset_token(secret: str, purpose: str, token: str) -> tuple[int, str] | None:
+def read_reset_token(secret: str, kind: AccountKind, token: str) -> tuple[int, str] | None:
     """(account id, fingerprint) of a genuine, unexpired token; None otherwise."""
-    value = unsign(secret, purpose, token, max_length=300, max_age=RESET_SECONDS)
+    value = unsign(secret, kind.purpose, token, max_length=300, max_age=RESET_SECONDS)
     account_id, _, mark = (value or "").partition(".")
     return (int(account_id), mark) if account_id.isdecimal() else None
-
-
-def matches(mark: str, password_hash: str) -> bool:
-    return hmac.compare_digest(mark, fingerprint(password_hash))
 
 
 async def mail_allowed(
@@ -104,9 +134,10 @@ async def mail_allowed(
     return not counted.refused
 
 
-async def request_staff_reset(
+async def request_reset(
     session: AsyncSession,
     limiter: RateLimiter,
+    kind: AccountKind,
     *,
     secret: str,
     email: str,
@@ -114,49 +145,88 @@ async def request_staff_reset(
     site_url: str,
     language: str,
 ) -> None:
+    """Write the link (or the note that there is no account) for `email` into the outbox."""
     email = normalise_email(email)
-    if not await mail_allowed(limiter, secret, "staff-reset", email, network_address):
+    if not await mail_allowed(limiter, secret, kind.purpose, email, network_address):
         return
-    user = await session.scalar(select(User).where(User.email == email))
+    account = await session.scalar(select(kind.model).where(kind.model.email == email))
     site = site_url.rstrip("/")
-    if user is None or not user.is_active:
-        make_reset_token(secret, STAFF_PURPOSE, 0, "")  # the same work as below
-        await enqueue(session, email, "staff_reset_unknown", language)
+    if account is None or not kind.can_reset(account):
+        make_reset_token(secret, kind, 0, "")  # the same work as below
+        await enqueue(session, email, kind.unknown_mail, language, **kind.unknown_context(site))
     else:
-        token = make_reset_token(secret, STAFF_PURPOSE, user.id, user.password_hash)
-        link = f"{site}/staff/reset?{urlencode({'t': token})}"
-        await enqueue(session, email, "staff_reset", language, name=user.display_name, link=link)
+        token = make_reset_token(secret, kind, account.id, account.password_hash)
+        await enqueue(
+            session,
+            email,
+            kind.mail,
+            kind.mail_language(account, language),
+            name=account.display_name,
+            link=f"{site}{kind.path}/reset?{urlencode({'t': token})}",
+        )
     await session.commit()
 
 
-async def staff_for_token(session: AsyncSession, secret: str, token: str) -> User:
-    read = read_reset_token(secret, STAFF_PURPOSE, token)
-    user = await session.get(User, read[0]) if read else None
-    if user is None or not user.is_active or not matches(read[1], user.password_hash):
+async def account_for_token(session: AsyncSession, kind: AccountKind, secret: str, token: str):
+    read = read_reset_token(secret, kind, token)
+    account = await session.get(kind.model, read[0]) if read else None
+    if (
+        account is None
+        or not kind.can_reset(account)
+        or not hmac.compare_digest(read[1], fingerprint(account.password_hash))
+    ):
         raise ResetLinkError
-    return user
+    return account
 
 
-async def reset_staff_password(
-    session: AsyncSession, secret: str, token: str, new_password: str
-) -> User:
-    user = await staff_for_token(session, secret, token)
-    problem = password_problem(new_password, user.email)
+async def reset_password(
+    session: AsyncSession, kind: AccountKind, secret: str, token: str, new_password: str
+):
+    """Set the new password; the link, and every other link asked for before, stops working."""
+    account = await account_for_token(session, kind, secret, token)
+    problem = password_problem(new_password, account.email)
     if problem:
         raise DomainError(problem)
-    before = user_snapshot(user)
     new_hash = await hash_password(new_password)
+    # Only while the hash is still the one the link was made for: of two uses of one link at
+    # the same moment, one sets the password and the other is refused.
     changed = await session.execute(
-        update(User)
-        .where(User.id == user.id, User.password_hash == user.password_hash)
-        .values(password_hash=new_hash, must_change_password=False)
+        update(kind.model)
+        .where(kind.model.id == account.id, kind.model.password_hash == account.password_hash)
+        .values(password_hash=new_hash, **kind.new_values())
         .execution_options(synchronize_session=False)
     )
     if not changed.rowcount:
         await session.rollback()
         raise ResetLinkError
+    await kind.after_reset(session, account)
+    await session.commit()
+    await session.refresh(account)
+    return account
+
+
+async def _end_sessions_and_record(session: AsyncSession, user: User) -> None:
+    """A staff reset signs the account out everywhere and goes into the staff audit log."""
+    before = user_snapshot(user)
     await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     await session.refresh(user)
     await _record(session, "user.reset_password_by_email", user, before, user_snapshot(user))
-    await session.commit()
-    return user
+
+
+STAFF = AccountKind(
+    name="staff",
+    model=User,
+    path="/staff",
+    sign_in_path="/staff/login",
+    session_cookie=SESSION_COOKIE,
+    choice_field="new_password",
+    mail="staff_reset",
+    unknown_mail="staff_reset_unknown",
+    password_hint=N_(
+        "At least 12 characters. A few unrelated words make a strong password that is easy to "
+        "remember."
+    ),
+    can_reset=lambda user: user.is_active,
+    new_values=lambda: {"must_change_password": False},
+    after_reset=_end_sessions_and_record,
+)

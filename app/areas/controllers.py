@@ -1,43 +1,16 @@
 from __future__ import annotations
 
-import re
-
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, signed_in_staff
 from app.areas import services
+from app.areas.forms import area_form, read_area, shown_rows
 from app.areas.models import Area
 from app.dependencies import DbSession
 from app.errors import DomainError
 from app.forms import Form, read_form
-from app.i18n import LANGUAGES, gettext
-
-# Blank population rows offered beside the saved ones.
-EXTRA_POPULATION_ROWS = 2
-MAX_POPULATION_ROWS = 40
-
-
-def area_form(area: Area | None) -> Form:
-    values: dict[str, object] = {}
-    rows = list(area.populations) if area else []
-    for language in LANGUAGES:
-        values[f"name_{language}"] = area.name.get(language, "") if area else ""
-    for index, row in enumerate(rows):
-        values[f"year_{index}"] = row.year
-        values[f"population_{index}"] = row.population
-    values["rows"] = len(rows) + EXTRA_POPULATION_ROWS
-    return Form.prefilled(values)
-
-
-def shown_rows(form: Form) -> int:
-    """How many population rows the form shows: the sent count, kept within 0 to the maximum (a
-    sent "rows=10^39" once made the template draw rows until the worker ran out of memory)."""
-    sent = form.raw("rows").strip()
-    if not re.fullmatch(r"[+-]?[0-9]{1,40}", sent):
-        return EXTRA_POPULATION_ROWS
-    return min(max(int(sent), 0), MAX_POPULATION_ROWS)
 
 
 def area_page(form: Form, area: Area | None, status: int = 200) -> Template:
@@ -46,26 +19,6 @@ def area_page(form: Form, area: Area | None, status: int = 200) -> Template:
         context={"form": form, "area": area, "rows": shown_rows(form)},
         status_code=status,
     )
-
-
-def read_area(form: Form) -> services.AreaInput:
-    name = form.translated_text("name", required=True, max_length=120)
-    rows = form.integer("rows", minimum=0, maximum=MAX_POPULATION_ROWS) or 0
-    populations: dict[int, int] = {}
-    for index in range(rows):
-        year = form.integer(f"year_{index}", minimum=1900, maximum=2100)
-        population = form.integer(f"population_{index}", minimum=0, maximum=10_000_000)
-        if year is None and population is None:
-            continue
-        if year is None:
-            form.add_error(f"year_{index}", gettext("Give the year of this population figure."))
-        elif population is None:
-            form.add_error(f"population_{index}", gettext("Give the population for this year."))
-        elif year in populations:
-            form.add_error(f"year_{index}", gettext("This year is given twice."))
-        else:
-            populations[year] = population
-    return services.AreaInput(name=name, populations=populations)
 
 
 class AreasController(Controller):

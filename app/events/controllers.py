@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -16,76 +15,25 @@ from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
 from app.events import services
+from app.events.forms import (
+    ORGANISER_FIELDS,
+    event_form,
+    read_calendar_query,
+    read_event,
+    read_recurrence,
+    read_staff_list_query,
+)
 from app.events.ical import FeedEntry, render_calendar
-from app.events.models import Event, EventType, OrganiserKind
+from app.events.models import Event, EventType
 from app.features import event_activities
 from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
-from app.forms import Form, local_datetime, read_form
-from app.i18n import LANGUAGES, current_language, gettext, localized
+from app.forms import Form, read_form
+from app.i18n import current_language, gettext, localized
 from app.page_cache import SHARED_PAGE
-from app.requests import ascii_int, site_url
+from app.requests import site_url
 
 PAGE_SIZE = 30
-ORGANISER_FIELDS = {kind: f"organisers_{kind.value}" for kind in OrganiserKind}
-
-
-@dataclass(frozen=True)
-class CalendarQuery:
-    """The calendar's query string, read leniently: a value not understood is named, not fatal."""
-
-    filters: services.CalendarFilter
-    view: str
-    month: dt.date
-    page: int
-    problems: tuple[str, ...]
-
-
-def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> CalendarQuery:
-    params = request.query_params
-    problems: list[str] = []
-    area_id = event_type = language = None
-    area_value = params.get("area", "")
-    if area_value:
-        if ascii_int(area_value) in {area.id for area in areas}:
-            area_id = ascii_int(area_value)
-        else:
-            problems.append(
-                gettext("The chosen area was not found, so events of all areas are shown.")
-            )
-    type_value = params.get("type", "")
-    if type_value:
-        try:
-            event_type = EventType(type_value)
-        except ValueError:
-            problems.append(gettext("The chosen event type was not found, so all types are shown."))
-    language_value = params.get("language", "")
-    if language_value:
-        if language_value in LANGUAGES:
-            language = language_value
-        else:
-            problems.append(
-                gettext("The chosen language was not found, so events in all languages are shown.")
-            )
-    view = params.get("view", "list")
-    if view not in {"list", "month"}:
-        view = "list"
-    today = utcnow().astimezone(zone).date()
-    month = today.replace(day=1)
-    month_value = params.get("month", "")
-    if month_value:
-        try:
-            month = dt.date.fromisoformat(month_value + "-01")
-            if not 2000 <= month.year <= 2100:
-                raise ValueError(month_value)
-        except ValueError:
-            problems.append(gettext("The month was not understood, so the current month is shown."))
-            month = today.replace(day=1)
-    page_value = params.get("page", "1")
-    page = ascii_int(page_value, minimum=1, maximum=1000) or 1
-    return CalendarQuery(
-        services.CalendarFilter(area_id, event_type, language), view, month, page, tuple(problems)
-    )
 
 
 def month_grid(
@@ -231,102 +179,6 @@ def ical_response(request: Request, events: list[Event], name: str, filename: st
 # --- staff -------------------------------------------------------------------------------------
 
 
-def event_form(event: Event | None, zone: ZoneInfo) -> Form:
-    if event is None:
-        return Form.prefilled(
-            {"languages": ["fi"], "is_public": True, "starts_time": "17.00", "ends_time": "19.00"}
-        )
-    starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    values: dict[str, object] = {
-        "event_type": event.event_type,
-        "area_id": event.area_id or "",
-        "languages": event.languages,
-        "starts_date": starts.date().isoformat(),
-        "starts_time": starts.strftime("%H.%M"),
-        "ends_date": ends.date().isoformat(),
-        "ends_time": ends.strftime("%H.%M"),
-        "participant_count": event.participant_count,
-        "visitor_count": event.visitor_count,
-        "is_public": event.is_public,
-    }
-    for language in LANGUAGES:
-        values[f"title_{language}"] = event.title.get(language, "")
-        values[f"description_{language}"] = event.description.get(language, "")
-        values[f"theme_{language}"] = event.theme.get(language, "")
-        values[f"venue_{language}"] = event.venue.get(language, "")
-    for kind, prefix in ORGANISER_FIELDS.items():
-        names = [o.name for o in event.organisers if o.kind == kind.value]
-        for language in LANGUAGES:
-            values[f"{prefix}_{language}"] = "\n".join(
-                name[language] for name in names if name.get(language)
-            )
-    return Form.prefilled(values)
-
-
-def read_organisers(form: Form) -> list[tuple[OrganiserKind, dict[str, str]]]:
-    """Fields `organisers_<kind>_<language>`: one name a line, line n of each language naming the
-    same organiser. A language left empty shows another language's names."""
-    organisers: list[tuple[OrganiserKind, dict[str, str]]] = []
-    for kind, prefix in ORGANISER_FIELDS.items():
-        given = {
-            language: lines
-            for language in LANGUAGES
-            if (lines := form.lines(f"{prefix}_{language}", max_lines=20, max_length=200))
-        }
-        count = max((len(lines) for lines in given.values()), default=0)
-        uneven = [language for language, lines in given.items() if len(lines) != count]
-        for language in uneven:
-            form.add_error(
-                f"{prefix}_{language}",
-                gettext(
-                    "Give the same organisers in the same order in each language, one per line, "
-                    "or leave this language empty."
-                ),
-            )
-        if not uneven:
-            organisers += [
-                (kind, {language: lines[index] for language, lines in given.items()})
-                for index in range(count)
-            ]
-    return organisers
-
-
-def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventInput | None:
-    title = form.translated_text("title", required=True, max_length=200)
-    description = form.translated_text("description", max_length=5000, multiline=True)
-    theme = form.translated_text("theme", max_length=200)
-    event_type = form.choice("event_type", [t.value for t in EventType])
-    area_value = form.choice("area_id", [str(area.id) for area in areas], required=False)
-    venue = form.translated_text("venue", max_length=200)
-    languages = form.choices("languages", LANGUAGES, at_least=1)
-    starts_date = form.date("starts_date")
-    starts_time = form.time("starts_time")
-    ends_date = form.date("ends_date", required=False) or starts_date
-    ends_time = form.time("ends_time")
-    organisers = read_organisers(form)
-    participants = form.integer("participant_count", minimum=0, maximum=1_000_000)
-    visitors = form.integer("visitor_count", minimum=0, maximum=1_000_000)
-    if not form.is_valid or None in (starts_date, starts_time, ends_date, ends_time):
-        return None
-    starts_at = local_datetime(starts_date, starts_time, zone)
-    ends_at = local_datetime(ends_date, ends_time, zone)
-    return services.EventInput(
-        title=title,
-        description=description,
-        theme=theme,
-        event_type=EventType(event_type),
-        area_id=int(area_value) if area_value else None,
-        venue=venue,
-        languages=languages,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        organisers=organisers,
-        participant_count=participants,
-        visitor_count=visitors,
-        is_public=form.boolean("is_public"),
-    )
-
-
 def _form_page(form: Form, event: Event | None, areas: list[Area], status: int = 200) -> Template:
     return Template(
         template_name="events/form.html",
@@ -348,9 +200,7 @@ class StaffEventsController(Controller):
 
     @get("/")
     async def list_events(self, request: Request, db_session: DbSession) -> Template:
-        past = request.query_params.get("when") == "past"
-        page_value = request.query_params.get("page", "1")
-        page = ascii_int(page_value, minimum=1, maximum=10_000) or 1
+        past, page = read_staff_list_query(request)
         events, total = await services.staff_events(
             db_session, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
@@ -379,18 +229,11 @@ class StaffEventsController(Controller):
         areas = await list_areas(db_session)
         form = Form(await read_form(request))
         data = read_event(form, areas, zone)
-        recurrence = form.choice("recurrence", services.RECURRENCES, required=False)
-        count = (
-            form.integer("occurrences", minimum=2, maximum=services.MAX_OCCURRENCES)
-            if recurrence
-            else 1
-        )
-        if recurrence and count is None and "occurrences" not in form.errors:
-            form.add_error("occurrences", gettext("Give the number of occurrences, from 2 to 52."))
+        recurrence, count = read_recurrence(form)
         if data is not None and form.is_valid:
             try:
                 events = await services.create_events(
-                    db_session, data, recurrence=recurrence, count=count or 1, zone=zone
+                    db_session, data, recurrence=recurrence, count=count, zone=zone
                 )
             except DomainError as error:
                 form.add_error("ends_time", error.translated())

@@ -163,6 +163,8 @@ TABLE = {
     "GET /pb/identified": PUBLIC,
     "POST /pb/{slug:str}/identify": PUBLIC,
     "GET /account/confirm": PUBLIC,
+    "GET /account/confirm/again": PUBLIC,
+    "POST /account/confirm/again": PUBLIC,
     "POST /account/register": PUBLIC,
     "GET /account/register": PUBLIC,
     "GET /account/sign-in": PUBLIC,
@@ -311,7 +313,8 @@ async def make_world(db, client, *roles: str) -> World:
             )
             db.add(resident)
             await db.commit()
-            value = await start_resident_session(db, resident)
+            token = await start_resident_session(db, resident)
+            value = sign(TEST_SECRET, "resident-session", token)
             client.cookies.set("tori_resident", value, domain=DOMAIN, path="/")
         elif role == "voter":
             await put_on_roll(db, round_, [("010180-123A", adult_birth_date(), area)])

@@ -21,6 +21,8 @@ PUBLIC_PAGES = [
     "/account/forgot",
     "/account/reset?t=forged",
     "/account/email/confirm?t=forged",
+    "/account/confirm?t=forged",
+    "/account/confirm/again",
     "/no/such/page",
     "/?area=nonsense",
 ]

@@ -366,3 +366,35 @@ def test_production_refuses_to_start_without_its_public_address():
     for bad in ("osallistu.example.fi", "https://x.fi/path", "javascript:alert(1)"):
         with pytest.raises(InsecureSettingsError, match="TORI_SITE_URL"):
             Settings.from_environment({**SAFE, "TORI_SITE_URL": bad})
+
+
+async def test_a_link_made_for_one_kind_of_account_opens_no_other(client, db, settings):
+    """Staff and residents share one reset flow; each kind signs its links for a purpose of its
+    own, so a link carrying a resident's id and password fingerprint does nothing on the staff
+    form (and the other way round), even where the ids and hashes would match."""
+    from app.accounts.models import Role
+    from app.accounts.password_reset import STAFF, make_reset_token
+    from tests.factories import make_user
+    from voting.password_reset import RESIDENT
+
+    resident = await make_resident(db)
+    user = await make_user(db, Role.ADMIN)
+    secret = settings.secret_key
+    await client.get("/account/forgot?lang=en")
+    crossed = {
+        "/staff/reset": make_reset_token(secret, RESIDENT, user.id, user.password_hash),
+        "/account/reset": make_reset_token(secret, STAFF, resident.id, resident.password_hash),
+    }
+    for path, token in crossed.items():
+        assert (await client.get(path, params={"t": token})).status_code == 400
+    refused = await client.post(
+        "/account/reset",
+        data=form(client, t=crossed["/account/reset"], password=NEW, password_again=NEW),
+    )
+    assert refused.status_code == 400
+    # The same values signed for the right kind open the page: only the purpose differed.
+    own = make_reset_token(secret, RESIDENT, resident.id, resident.password_hash)
+    assert (await client.get("/account/reset", params={"t": own})).status_code == 200
+    own = make_reset_token(secret, STAFF, user.id, user.password_hash)
+    assert (await client.get("/staff/reset", params={"t": own})).status_code == 200
+    assert (await sign_in(client, resident.email, OLD)).status_code == 303

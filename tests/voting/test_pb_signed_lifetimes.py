@@ -48,6 +48,9 @@ class OneResident:
     async def get(self, _model, resident_id: int):
         return self.resident if resident_id == self.resident.id else None
 
+    async def commit(self) -> None:
+        return None
+
 
 RESIDENT = SimpleNamespace(
     id=5, email="asukas@example.fi", session_generation=2, confirmed_at=time.time()
@@ -86,8 +89,15 @@ def test_a_tampered_voter_cookie_is_refused():
 # The address confirmation link: three days -------------------------------------------------
 
 
-async def confirmed_by(token: str):
-    return await resident_accounts.confirm(OneResident(RESIDENT), TEST_SECRET, token)
+def unconfirmed() -> SimpleNamespace:
+    return SimpleNamespace(id=5, email="asukas@example.fi", confirmed_at=None)
+
+
+async def confirmed_by(token: str, resident=None) -> resident_accounts.LinkState:
+    state, _ = await resident_accounts.confirm(
+        OneResident(resident or unconfirmed()), TEST_SECRET, token
+    )
+    return state
 
 
 async def test_the_confirmation_link_lives_three_days():
@@ -96,14 +106,18 @@ async def test_the_confirmation_link_lives_three_days():
         fresh = resident_accounts.confirmation_token(TEST_SECRET, RESIDENT)
     with signed_ago(resident_accounts.CONFIRM_SECONDS + 3600):
         stale = resident_accounts.confirmation_token(TEST_SECRET, RESIDENT)
-    assert await confirmed_by(fresh) is RESIDENT
-    assert await confirmed_by(stale) is None
+    assert await confirmed_by(fresh) == resident_accounts.LinkState.CONFIRMED
+    # A stale link confirms nothing; it says it is too old rather than invalid, and to the
+    # holder of an address confirmed meanwhile it says so.
+    assert await confirmed_by(stale) == resident_accounts.LinkState.EXPIRED
+    assert await confirmed_by(stale, RESIDENT) == resident_accounts.LinkState.ALREADY_CONFIRMED
 
 
 async def test_a_tampered_confirmation_link_is_refused():
     token = resident_accounts.confirmation_token(TEST_SECRET, RESIDENT)
-    assert await confirmed_by(token) is RESIDENT
-    assert await confirmed_by(tampered(token)) is None
+    assert await confirmed_by(token) == resident_accounts.LinkState.CONFIRMED
+    assert await confirmed_by(tampered(token)) == resident_accounts.LinkState.INVALID
+    assert await confirmed_by(tampered(token), RESIDENT) == resident_accounts.LinkState.INVALID
 
 
 # The strong identification in progress: ten minutes ---------------------------------------
