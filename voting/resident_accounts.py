@@ -177,10 +177,12 @@ async def send_confirmation_again(
     """A new confirmation link for an account not yet confirmed. An account already confirmed
     gets the "you already have an account" message (how to sign in or get a new password), an
     address without an account gets nothing; the caller answers the same in every case. The
-    limits are registration's, which mails the same link to the same address."""
+    limits are the mail forms' (per requester, and a per-recipient cooldown), with a cooldown of
+    its own: a resident whose first message did not arrive gets a new one at once, and asking
+    again and again sends one message in the cooldown."""
     email = normalise_email(email)
     try:
-        send = await mail_allowed(limiter, secret, "register-mail", email, network_address)
+        send = await mail_allowed(limiter, secret, "confirm-again-mail", email, network_address)
     except ResetThrottledError as error:
         raise ConfirmationThrottledError(
             N_("Too many tries. Wait an hour and try again.")
