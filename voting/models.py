@@ -202,6 +202,9 @@ class Proposal(Base):
     entered_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
+    # The language the idea was written in (None: not known, for older ideas): where the
+    # reader's language is missing, the pages show this one first.
+    language: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     area: Mapped[Area | None] = relationship(lazy="joined")

@@ -89,6 +89,7 @@ async def edit_own_idea(
         raise DomainError(N_("The text is unchanged."))
     await add_version(session, proposal, by_author=True)
     proposal.title, proposal.description = title, description
+    proposal.language = text.language
     if premoderation and proposal.moderation == Moderation.PUBLISHED:
         # Nobody has read the new text yet.
         proposal.moderation = Moderation.PENDING

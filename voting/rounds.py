@@ -526,6 +526,7 @@ async def submit_proposal(
         title=draft.title,
         description=draft.description,
         estimated_cost=draft.estimated_cost,
+        language=next(iter(draft.title), None),
         author_id=author_id,
         status="submitted",
         reason={},
@@ -579,6 +580,7 @@ async def enter_proposal(
         title=draft.title,
         description=draft.description,
         estimated_cost=draft.estimated_cost,
+        language=next(iter(draft.title), None),
         author_id=None,
         status="submitted",
         reason={},
@@ -768,6 +770,16 @@ async def implementation_states(session: AsyncSession, round_id: int) -> dict[in
     rows = await session.execute(
         select(Proposal.id, Proposal.implementation).where(
             Proposal.round_id == round_id, Proposal.implementation.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
+async def proposal_languages(session: AsyncSession, round_id: int) -> dict[int, str]:
+    """proposal id -> the language it was written in, where known."""
+    rows = await session.execute(
+        select(Proposal.id, Proposal.language).where(
+            Proposal.round_id == round_id, Proposal.language.is_not(None)
         )
     )
     return dict(rows.all())

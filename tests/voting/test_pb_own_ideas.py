@@ -88,7 +88,7 @@ async def test_an_author_edits_their_idea_and_every_earlier_text_is_kept(client,
     )
     assert second.status_code == 303
     await db.refresh(idea)
-    assert idea.title == {"sv": "Fyra bänkar i parken"}
+    assert (idea.title, idea.language) == ({"sv": "Fyra bänkar i parken"}, "sv")
     assert idea.description == {"sv": "Tre bänkar vid lekplatsen."}
     versions = list(await db.scalars(select(ProposalVersion).order_by(ProposalVersion.number)))
     assert [(v.number, v.title, v.by_author, v.replaced_by) for v in versions] == [

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.models import AuditRecord
 from app.database import utcnow
+from app.i18n import localized, localized_language
 from tests.app.test_html_validity import check_html
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import (
@@ -66,6 +67,16 @@ def test_missing_languages_count_a_description_only_when_there_is_one():
     assert missing_languages({"fi": "A", "sv": "B"}, {"fi": "C"}) == ("sv", "en")
     assert missing_languages({"fi": "A", "sv": "", "en": "E"}, {}) == ("sv",)
     assert missing_languages({}, {}) == ("fi", "sv", "en")
+
+
+def test_a_missing_language_falls_back_to_the_idea_s_own_language_first():
+    title = {"fi": "Keinut", "sv": "Gungor"}
+    assert (localized(title, "en"), localized_language(title, "en")) == ("Keinut", "fi")
+    assert localized(title, "en", original="sv") == "Gungor"
+    assert localized_language(title, "en", original="sv") == "sv"
+    assert localized(title, "fi", original="sv") == "Keinut"
+    assert localized({"en": "Swings"}, "sv", original="fi") == "Swings"
+    assert localized(title, "en", original=None) == "Keinut"
 
 
 async def test_staff_translate_an_idea_with_its_history_and_an_audit_record(client, db):
@@ -274,6 +285,10 @@ async def test_the_ballot_review_and_pages_show_the_voter_s_language_with_lang_o
     lights = await add_proposal(db, round_, kallio, "y", 3000)
     lights.title = {"fi": "Katuvalot", "sv": "Gatubelysning", "en": "Street lights"}
     lights.description = {"fi": "Valoja.", "sv": "Ljus.", "en": "Lights."}
+    # Written in Swedish and translated into Finnish: English falls back to the Swedish.
+    swings = await add_proposal(db, round_, kallio, "z", 2000)
+    swings.title, swings.language = {"fi": "Keinut", "sv": "Gungor"}, "sv"
+    swings.description = {"fi": "Kaksi keinua.", "sv": "Två gungor."}
     await db.commit()
     await put_on_roll(db, round_, [("131052-308T", adult_birth_date(), kallio)])
     [code] = (await letter_codes(db, round_)).values()
@@ -297,6 +312,8 @@ async def test_the_ballot_review_and_pages_show_the_voter_s_language_with_lang_o
     english = await client.get(f"/pb/{round_.slug}/ballot?lang=en")
     assert '<span lang="en">Street lights</span>' in english.text
     assert '<span lang="fi">Puistonpenkit</span>' in english.text
+    assert '<span lang="sv">Gungor</span>' in english.text
+    assert "Keinut" not in english.text
     # The button's hidden name too.
     assert '<span lang="fi">Puistonpenkit</span></span></summary>' in english.text
     client.cookies.clear()
