@@ -5,13 +5,16 @@ idea (IDOR), after the ideas phase, without the CSRF token, and hostile input.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit.models import AuditRecord
+from app.errors import DomainError
 from tests.app.test_html_validity import check_html
-from tests.factories import make_area, signed_in_as
+from tests.factories import make_area, make_user, signed_in_as
 from tests.voting.factories import add_proposal, make_round, move_to
 from tests.voting.test_pb_rounds import form, register_and_sign_in
 from voting import moderation, own_ideas, rounds
@@ -347,3 +350,73 @@ async def test_the_edit_pages_are_valid_html_in_every_language(client, db, tmp_p
         path.write_text(text, encoding="utf-8")
         files.append(path)
     assert check_html(files) == []
+
+
+async def test_withdrawing_while_staff_accept_leaves_one_outcome_and_edits_queue(db, database):
+    """The author's withdrawal and a staff member's acceptance at the same moment: one of them
+    wins, the other is refused, never an accepted idea that is also withdrawn. The author's edit
+    and a staff translation at the same moment both keep their earlier text, numbered apart."""
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    resident = Resident(email="a@example.fi", display_name="A", password_hash="x")
+    db.add(resident)
+    await db.commit()
+    staff = await make_user(db, Role.STAFF)
+    resident_id = resident.id
+    draft = rounds.ProposalDraft({"fi": "Penkit"}, {"fi": "Kolme"}, kallio.id, 1000)
+    ideas = [
+        (await rounds.submit_proposal(db, round_, resident_id, draft, premoderation=False)).id
+        for _ in range(4)
+    ]
+
+    async def withdraw(idea_id: int) -> str:
+        async with database.sessionmaker() as session:
+            proposal = await session.get(Proposal, idea_id)
+            author = await session.get(Resident, resident_id)
+            try:
+                await own_ideas.withdraw_own_idea(session, proposal, author)
+            except DomainError:
+                return "refused"
+            return "withdrawn"
+
+    async def accept(idea_id: int) -> str:
+        async with database.sessionmaker() as session:
+            proposal = await session.get(Proposal, idea_id)
+            try:
+                await rounds.accept_proposal(session, proposal, 1000, staff)
+            except DomainError:
+                return "refused"
+            return "accepted"
+
+    for idea_id in ideas[:3]:
+        outcomes = await asyncio.gather(withdraw(idea_id), accept(idea_id))
+        status = await db.scalar(
+            select(Proposal.status)
+            .where(Proposal.id == idea_id)
+            .execution_options(populate_existing=True)
+        )
+        assert sorted(outcomes) in (["refused", "withdrawn"], ["accepted", "refused"]), outcomes
+        assert status == ("withdrawn" if "withdrawn" in outcomes else "accepted")
+
+    async def author_edit() -> None:
+        async with database.sessionmaker() as session:
+            proposal = await session.get(Proposal, ideas[3])
+            author = await session.get(Resident, resident_id)
+            text = own_ideas.IdeaText("fi", "Penkit ja roskis", "Kolme ja yksi")
+            await own_ideas.edit_own_idea(session, proposal, author, text, premoderation=False)
+
+    async def staff_translation() -> None:
+        async with database.sessionmaker() as session:
+            proposal = await session.get(Proposal, ideas[3])
+            decision = moderation.ModerationDecision(
+                moderation.ModerationAction.EDIT_TEXT,
+                title={"fi": "Penkit", "sv": "Bänkar"},
+                description={"fi": "Kolme", "sv": "Tre"},
+            )
+            await moderation.moderate(session, proposal, decision, staff)
+
+    await asyncio.gather(author_edit(), staff_translation())
+    numbers = await db.scalars(
+        select(ProposalVersion.number).where(ProposalVersion.proposal_id == ideas[3])
+    )
+    assert sorted(numbers) == [1, 2]
