@@ -259,12 +259,15 @@ def text_changes(
 async def _ballot_language_dropped(
     session: AsyncSession, proposal: Proposal, decision: ModerationDecision
 ) -> bool:
-    """Whether the edit would leave a proposal on the ballot without Finnish or Swedish text
-    after voting has opened (voters may be reading it; opening needed both)."""
+    """Whether the edit would take Finnish or Swedish text away from a proposal on the ballot
+    after voting has opened (voters may be reading it; opening needed both). A proposal that
+    still lacks one may be edited step by step."""
     if proposal.status != "accepted":
         return False
     round_ = await session.get(Round, proposal.round_id)
     if utcnow() < round_.voting_open_at:
+        return False
+    if lacks_ballot_language(proposal.title, proposal.description):
         return False
     return lacks_ballot_language(decision.title or {}, decision.description or {})
 

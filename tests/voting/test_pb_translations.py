@@ -251,17 +251,23 @@ async def test_nobody_can_sign_in_to_vote_until_the_ballot_has_finnish_and_swedi
     )
     assert assisted.status_code == 400
     assert "has its text in Finnish and Swedish" in assisted.text
-    # Voting has opened: a translation may be added, never an official language taken away.
+    # Voting time has come: a translation may be added step by step (the title first)...
+    title_only = await client.post(
+        f"/staff/pb/{round_.id}/proposals/{idea.id}/moderation",
+        data=translation(client, description_sv=""),
+    )
+    assert title_only.status_code == 303
+    saved = await client.post(
+        f"/staff/pb/{round_.id}/proposals/{idea.id}/moderation", data=translation(client)
+    )
+    assert saved.status_code == 303
+    # ...but once there, an official language is never taken away.
     dropped = await client.post(
         f"/staff/pb/{round_.id}/proposals/{idea.id}/moderation",
         data=translation(client, title_fi="Penkit", title_sv="", description_sv=""),
     )
     assert dropped.status_code == 400
     assert "keeps its text in Finnish and Swedish" in dropped.text
-    saved = await client.post(
-        f"/staff/pb/{round_.id}/proposals/{idea.id}/moderation", data=translation(client)
-    )
-    assert saved.status_code == 303
 
     client.cookies.clear()
     signed = await sign_in_to_vote(client, round_, code, adult_birth_date(), lang="sv")
