@@ -420,3 +420,18 @@ async def test_withdrawing_while_staff_accept_leaves_one_outcome_and_edits_queue
         select(ProposalVersion.number).where(ProposalVersion.proposal_id == ideas[3])
     )
     assert sorted(numbers) == [1, 2]
+
+
+@pytest.mark.parametrize("confirm", ["", "off", "maybe", "<script>alert(1)</script>", "o" * 5000])
+async def test_a_withdrawal_without_the_ticked_box_is_refused_and_changes_nothing(
+    client, db, confirm
+):
+    round_, idea = await send_idea(client, db)
+    response = await client.post(
+        f"/pb/{round_.slug}/proposals/{idea.id}/withdraw", data=form(client, confirm=confirm)
+    )
+    assert response.status_code == 400
+    assert "Tick the box to confirm that you withdraw the idea." in response.text
+    assert "<script>alert(1)" not in response.text
+    await db.refresh(idea)
+    assert idea.status == "submitted"
