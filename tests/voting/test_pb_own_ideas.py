@@ -8,17 +8,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, select, text
 
 from app.accounts.models import Role
 from app.audit.models import AuditRecord
+from app.database import Database, utcnow
 from app.errors import DomainError
+from app.migrate import alembic_config, upgrade_to_head
 from tests.app.test_html_validity import check_html
 from tests.factories import make_area, make_user, signed_in_as
 from tests.voting.factories import add_proposal, make_round, move_to
 from tests.voting.test_pb_rounds import form, register_and_sign_in
 from voting import moderation, own_ideas, rounds
 from voting.models import Proposal, ProposalVersion, Resident
+from voting.translations import translation_gaps
 
 ORIGINAL_TITLE = "Penkkejä puistoon"
 ORIGINAL_TEXT = "Kolme penkkiä leikkipaikan viereen."
@@ -146,8 +150,8 @@ async def test_without_premoderation_an_edited_idea_stays_public(db):
     await db.commit()
     draft = rounds.ProposalDraft({"fi": "Penkit"}, {"fi": "Kolme"}, kallio.id, 1000)
     idea = await rounds.submit_proposal(db, round_, resident.id, draft, premoderation=False)
-    text = own_ideas.IdeaText("fi", "Penkit ja roskis", "Kolme penkkiä ja roskis")
-    await own_ideas.edit_own_idea(db, idea, resident, text, premoderation=False)
+    new_text = own_ideas.IdeaText("fi", "Penkit ja roskis", "Kolme penkkiä ja roskis")
+    await own_ideas.edit_own_idea(db, idea, resident, new_text, premoderation=False)
     await db.refresh(idea)
     assert (idea.title, idea.moderation) == ({"fi": "Penkit ja roskis"}, "published")
 
@@ -344,10 +348,10 @@ async def test_the_edit_pages_are_valid_html_in_every_language(client, db, tmp_p
     await client.post(f"{url}/withdraw", data=form(client, confirm="on"))
     pages["withdrawn"] = (await client.get(f"{url}?withdrawn=1")).text
     files = []
-    for number, (label, text) in enumerate(pages.items()):
-        assert "<!doctype html>" in text.lower()[:20], label
+    for number, (label, html) in enumerate(pages.items()):
+        assert "<!doctype html>" in html.lower()[:20], label
         path = tmp_path / f"page{number}.html"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(html, encoding="utf-8")
         files.append(path)
     assert check_html(files) == []
 
@@ -402,8 +406,8 @@ async def test_withdrawing_while_staff_accept_leaves_one_outcome_and_edits_queue
         async with database.sessionmaker() as session:
             proposal = await session.get(Proposal, ideas[3])
             author = await session.get(Resident, resident_id)
-            text = own_ideas.IdeaText("fi", "Penkit ja roskis", "Kolme ja yksi")
-            await own_ideas.edit_own_idea(session, proposal, author, text, premoderation=False)
+            new_text = own_ideas.IdeaText("fi", "Penkit ja roskis", "Kolme ja yksi")
+            await own_ideas.edit_own_idea(session, proposal, author, new_text, premoderation=False)
 
     async def staff_translation() -> None:
         async with database.sessionmaker() as session:
@@ -435,3 +439,80 @@ async def test_a_withdrawal_without_the_ticked_box_is_refused_and_changes_nothin
     assert "<script>alert(1)" not in response.text
     await db.refresh(idea)
     assert idea.status == "submitted"
+
+
+async def test_editing_withdrawing_and_the_gaps_work_on_the_embedded_sqlite_too(tmp_path):
+    """The default SQLite database, migrated by the same Alembic history (the migration fills
+    the language of an idea written in one language): the same services, the same outcomes."""
+    sqlite = Database(f"sqlite+aiosqlite:///{tmp_path / 'ideas.sqlite3'}")
+    async with sqlite.engine.begin() as connection:
+        await upgrade_to_head(connection)
+    try:
+        async with sqlite.sessionmaker() as session:
+            round_ = await make_round(session, "ideas", {None: 100_000})
+            resident = Resident(email="a@example.fi", display_name="A", password_hash="x")
+            session.add(resident)
+            await session.commit()
+            draft = rounds.ProposalDraft({"fi": "Penkit"}, {"fi": "Kolme"}, None, 1000)
+            kept = await rounds.submit_proposal(session, round_, resident.id, draft)
+            gone = await rounds.submit_proposal(session, round_, resident.id, draft)
+            new_text = own_ideas.IdeaText("sv", "Bänkar", "Tre bänkar")
+            await own_ideas.edit_own_idea(session, kept, resident, new_text)
+            await own_ideas.withdraw_own_idea(session, gone, resident)
+            listed = await rounds.list_proposals(session, round_.id)
+            assert [(p.id, p.title, p.language) for p in listed] == [
+                (kept.id, {"sv": "Bänkar"}, "sv")
+            ]
+            [version] = await session.scalars(select(ProposalVersion))
+            assert (version.number, version.title, version.by_author) == (1, {"fi": "Penkit"}, True)
+            kept.status = "accepted"
+            await session.commit()
+            [gap] = await translation_gaps(session, round_.id)
+            assert (gap.required, gap.optional) == (("fi",), ("en",))
+    finally:
+        await sqlite.dispose()
+
+
+async def test_the_migration_gives_an_idea_written_in_one_language_that_language(tmp_path):
+    """Ideas stored before pb_proposal.language (on SQLite, migrated up to the revision before):
+    one language in the title is the idea's own; a title in several is left unknown."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'migration.sqlite3'}")
+
+    def upgrade(revision: str):
+        def run(sync_connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync_connection
+            command.upgrade(config, revision)
+
+        return run
+
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(upgrade("d41e9a7c2f08"))
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO pb_round (id, slug, title, description, ideas_open_at, review_at,"
+                    " voting_open_at, voting_close_at, results_at, min_age, ballot_rule,"
+                    " official_rule, source, created_at) VALUES (1, 'r', '{}', '{}', :t, :t, :t,"
+                    " :t, :t, 0, 'approval', 'greedy', 'tori', :t)"
+                ),
+                {"t": utcnow().isoformat()},
+            )
+            for number, title in enumerate(('{"sv": "Bänkar"}', '{"fi": "A", "sv": "B"}')):
+                await connection.execute(
+                    text(
+                        "INSERT INTO pb_proposal (id, round_id, title, description,"
+                        " estimated_cost, status, reason, implementation_note, created_at)"
+                        " VALUES (:id, 1, :title, '{}', 100, 'submitted', '{}', '{}', :t)"
+                    ),
+                    {"id": number + 1, "title": title, "t": utcnow().isoformat()},
+                )
+        async with database.engine.begin() as connection:
+            await connection.run_sync(upgrade("head"))
+            rows = await connection.execute(
+                text("SELECT id, language FROM pb_proposal ORDER BY id")
+            )
+            assert [tuple(row) for row in rows] == [(1, "sv"), (2, None)]
+    finally:
+        await database.dispose()
