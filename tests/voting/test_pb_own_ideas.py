@@ -488,7 +488,7 @@ async def test_the_migration_gives_an_idea_written_in_one_language_that_language
 
     try:
         async with database.engine.begin() as connection:
-            await connection.run_sync(upgrade("d41e9a7c2f08"))
+            await connection.run_sync(upgrade("e8b1c4d7a923"))
         async with database.engine.begin() as connection:
             await connection.execute(
                 text(

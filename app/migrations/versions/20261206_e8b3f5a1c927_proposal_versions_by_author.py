@@ -8,7 +8,7 @@ title in one language only was written in that one; others are left unknown. A w
 a status ("withdrawn"), which needs no change of the schema.
 
 Revision ID: e8b3f5a1c927
-Revises: d41e9a7c2f08
+Revises: e8b1c4d7a923
 Create Date: 2026-12-06 22:40:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e8b3f5a1c927"
-down_revision: str | None = "d41e9a7c2f08"
+down_revision: str | None = "e8b1c4d7a923"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
