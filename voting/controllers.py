@@ -292,7 +292,7 @@ class RoundsController(Controller):
         for them (404, as for an idea they may not see)."""
         round_ = await rounds.round_by_slug(db_session, slug)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             raise ForbiddenError(N_("Sign in to change your idea."))
         if proposal.author_id != resident.id:
@@ -330,7 +330,7 @@ class RoundsController(Controller):
         slug: FromPath[str],
         proposal_id: FromPath[int],
     ) -> Template | Redirect:
-        resident = await current_resident(request, db_session, settings.secret_key)
+        resident = await current_resident(request, db_session)
         if resident is None:
             return sign_in_first(f"/pb/{slug[:16]}/proposals/{proposal_id}/edit")
         round_, proposal, _ = await self._own_idea(request, db_session, settings, slug, proposal_id)
