@@ -145,24 +145,39 @@ def fallback_order(language: str) -> tuple[str, ...]:
     return (language, *rest)
 
 
-def localized(value: Mapping[str, str] | str | None, language: str | None = None) -> str:
-    """Staff-entered text in the wanted language, falling back to the others in order."""
+def _order(language: str | None, original: str | None) -> tuple[str, ...]:
+    """The wanted language, then the text's own (where it is known), then the others."""
+    order = fallback_order(language or current_language())
+    if original in order and original != order[0]:
+        order = (order[0], original, *(code for code in order[1:] if code != original))
+    return order
+
+
+def localized(
+    value: Mapping[str, str] | str | None,
+    language: str | None = None,
+    original: str | None = None,
+) -> str:
+    """Staff-entered text in the wanted language, falling back to the language it was written
+    in (`original`, where known) and then to the others in order."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    for code in fallback_order(language or current_language()):
+    for code in _order(language, original):
         text = value.get(code)
         if text:
             return text
     return ""
 
 
-def localized_language(value: Mapping[str, str] | None, language: str | None = None) -> str:
+def localized_language(
+    value: Mapping[str, str] | None, language: str | None = None, original: str | None = None
+) -> str:
     """Which language `localized` picked, so the page can mark it with `lang`."""
     if not value:
         return language or current_language()
-    for code in fallback_order(language or current_language()):
+    for code in _order(language, original):
         if value.get(code):
             return code
     return language or current_language()

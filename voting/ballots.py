@@ -22,6 +22,7 @@ from app.requests import ascii_int
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
 from voting.tally.board import CHANNELS, entry_body, tracker_of
+from voting.translations import ballot_translated
 
 
 @dataclass
@@ -346,6 +347,20 @@ class BallotCache:
         self._parts: TTLCache[tuple[int, str, int | None], list[BallotPart]] = TTLCache(
             maxsize=1000, ttl=parts_seconds, timer=time.monotonic
         )
+        self._translated: TTLCache[tuple[int, str], bool] = TTLCache(
+            maxsize=1000, ttl=parts_seconds, timer=time.monotonic
+        )
+
+    async def translated(self, session: AsyncSession, round_: Round) -> bool:
+        """Whether the round's ballot has its Finnish and Swedish text, so voting may open. A
+        yes is kept: a proposal on the ballot cannot lose either once voting has opened."""
+        key = (round_.id, round_.slug)
+        if self._translated.get(key):
+            return True
+        ready = await ballot_translated(session, round_.id)
+        if ready:
+            self._translated[key] = True
+        return ready
 
     async def round(self, session: AsyncSession, slug: str) -> Round:
         round_ = self._rounds.get(slug)

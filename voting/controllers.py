@@ -18,7 +18,7 @@ from app.page_cache import SHARED_PAGE
 from app.requests import ascii_int, client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
-from voting import moderation, published, rounds
+from voting import moderation, own_ideas, published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     AlreadyVotedError,
@@ -33,8 +33,10 @@ from voting.exports import pabulib_response, participation_csv
 from voting.forms import (
     area_options,
     read_code_sign_in,
+    read_idea_text,
     read_proposal,
     read_report,
+    read_withdrawal,
     require_voting_open,
 )
 from voting.letters import prefilled_sign_in
@@ -51,6 +53,7 @@ from voting.publication import (
 from voting.resident_accounts import current_resident, sign_in_first
 from voting.roll import CodeGuard, has_ballot, sign_in_with_code
 from voting.tally.board import grouped, normalise_receipt
+from voting.translations import VOTING_NOT_READY
 from voting.verifier_archive import verifier_archive, verifier_digest
 from voting.voters import (
     RECEIPT_COOKIE,
@@ -220,8 +223,9 @@ class RoundsController(Controller):
                 **round_context(round_),
                 "proposal": proposal,
                 "shows_text": moderation.shows_text_to(proposal, resident),
+                "may_change": own_ideas.may_change(proposal, resident, round_),
                 "merged_into": merged_into,
-                "statuses": rounds.PROPOSAL_STATUSES,
+                "statuses": rounds.ALL_STATUSES,
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
                 "report_form": form or Form(),
@@ -281,6 +285,125 @@ class RoundsController(Controller):
             request, db_session, settings, slug, proposal_id, form, status
         )
 
+    # The author's own idea: editing and withdrawing it ---------------------------------
+
+    async def _own_idea(self, request, db_session, settings, slug, proposal_id):
+        """The round, the idea and its author signed in; anyone else's idea does not exist
+        for them (404, as for an idea they may not see)."""
+        round_ = await rounds.round_by_slug(db_session, slug)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        resident = await current_resident(request, db_session)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to change your idea."))
+        if proposal.author_id != resident.id:
+            raise NotFoundError(N_("There is no such proposal."))
+        return round_, proposal, resident
+
+    def _edit_page(self, settings, round_, proposal, form=None, withdraw_form=None, status=200):
+        language = next(iter(proposal.title), current_language())
+        return Template(
+            template_name="pb/edit_idea.html",
+            context={
+                **round_context(round_),
+                "proposal": proposal,
+                "form": form
+                or Form.prefilled(
+                    {
+                        "language": language,
+                        "title": proposal.title.get(language, ""),
+                        "description": proposal.description.get(language, ""),
+                    }
+                ),
+                "withdraw_form": withdraw_form or Form(),
+                "refusal": own_ideas.refusal_of(proposal, round_),
+                "premoderation": settings.premoderation,
+            },
+            status_code=status,
+        )
+
+    @get("/{slug:str}/proposals/{proposal_id:int}/edit", name="pb_edit_idea")
+    async def edit_idea_page(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: FromPath[str],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        resident = await current_resident(request, db_session)
+        if resident is None:
+            return sign_in_first(f"/pb/{slug[:16]}/proposals/{proposal_id}/edit")
+        round_, proposal, _ = await self._own_idea(request, db_session, settings, slug, proposal_id)
+        return self._edit_page(settings, round_, proposal)
+
+    async def _after_refusal(self, db_session, slug, proposal_id):
+        db_session.expunge_all()
+        round_ = await rounds.round_by_slug(db_session, slug)
+        return round_, await rounds.get_proposal(db_session, proposal_id, round_.id)
+
+    @post("/{slug:str}/proposals/{proposal_id:int}/edit", status_code=303)
+    async def edit_idea(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: FromPath[str],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """The author's new text; the earlier one is kept for staff."""
+        round_, proposal, resident = await self._own_idea(
+            request, db_session, settings, slug, proposal_id
+        )
+        form = Form(await read_form(request))
+        text = read_idea_text(form)
+        if text is not None:
+            try:
+                await own_ideas.edit_own_idea(
+                    db_session, proposal, resident, text, premoderation=settings.premoderation
+                )
+            except NotFoundError:
+                raise
+            except DomainError as error:
+                form.add_error("form", error.translated())
+                round_, proposal = await self._after_refusal(db_session, slug, proposal_id)
+            else:
+                return Redirect(
+                    path=f"/pb/{round_.slug}/proposals/{proposal_id}",
+                    query_params={"edited": "1"},
+                    status_code=303,
+                )
+        return self._edit_page(settings, round_, proposal, form=form, status=400)
+
+    @post("/{slug:str}/proposals/{proposal_id:int}/withdraw", status_code=303)
+    async def withdraw_idea(
+        self,
+        request: Request,
+        db_session: DbSession,
+        settings: AppSettings,
+        slug: FromPath[str],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """The author takes the idea back, after ticking a box that says so."""
+        round_, proposal, resident = await self._own_idea(
+            request, db_session, settings, slug, proposal_id
+        )
+        form = Form(await read_form(request))
+        if read_withdrawal(form):
+            try:
+                await own_ideas.withdraw_own_idea(db_session, proposal, resident)
+            except NotFoundError:
+                raise
+            except DomainError as error:
+                form.add_error("form", error.translated())
+                round_, proposal = await self._after_refusal(db_session, slug, proposal_id)
+            else:
+                return Redirect(
+                    path=f"/pb/{round_.slug}/proposals/{proposal_id}",
+                    query_params={"withdrawn": "1"},
+                    status_code=303,
+                )
+        return self._edit_page(settings, round_, proposal, withdraw_form=form, status=400)
+
     async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
         resident = await current_resident(request, db_session)
         if resident is None:
@@ -338,13 +461,29 @@ class RoundsController(Controller):
     # Voting ----------------------------------------------------------------------------
 
     def _sign_in_page(
-        self, round_: Round, form: Form | None = None, status: int = 200, oidc: bool = False
+        self,
+        round_: Round,
+        form: Form | None = None,
+        status: int = 200,
+        oidc: bool = False,
+        translated: bool = True,
     ) -> Template:
         return Template(
             template_name="pb/vote_sign_in.html",
-            context={**round_context(round_), "form": form or Form(), "oidc": oidc},
+            context={
+                **round_context(round_),
+                "form": form or Form(),
+                "oidc": oidc,
+                # Voting opens only once the ballot has its Finnish and Swedish text.
+                "not_ready": not translated,
+            },
             status_code=status,
         )
+
+    async def _translated(self, request, db_session, round_) -> bool:
+        if rounds.phase_of(round_) != "voting":
+            return True
+        return await BALLOT_CACHE.of(request).translated(db_session, round_)
 
     @get("/{slug:str}/vote", name="pb_vote")
     async def vote_page(
@@ -355,7 +494,10 @@ class RoundsController(Controller):
             return Redirect(path=f"/pb/{slug}/ballot", status_code=303)
         # A letter's QR code fills in the code's public part (never its secret).
         prefilled = prefilled_sign_in(request.query_params.get("code"))
-        return self._sign_in_page(round_, prefilled, oidc=settings.oidc_configured)
+        translated = await self._translated(request, db_session, round_)
+        return self._sign_in_page(
+            round_, prefilled, oidc=settings.oidc_configured, translated=translated
+        )
 
     @post("/{slug:str}/vote", status_code=303)
     async def sign_in(
@@ -366,6 +508,9 @@ class RoundsController(Controller):
         form = Form(await read_form(request))
         code, birth_date = read_code_sign_in(form, today_in(settings))
         require_voting_open(form, round_)
+        translated = await self._translated(request, db_session, round_)
+        if form.is_valid and not translated:
+            form.add_error("form", gettext(VOTING_NOT_READY))
         if form.is_valid:
             try:
                 entry, channel = await sign_in_with_code(
@@ -385,7 +530,7 @@ class RoundsController(Controller):
                     status_code=303,
                     cookies=[voter_cookie(settings, round_, entry, channel)],
                 )
-        return self._sign_in_page(round_, form, status=400, oidc=oidc)
+        return self._sign_in_page(round_, form, status=400, oidc=oidc, translated=translated)
 
     def _voter(self, request, settings, round_) -> Voter:
         voter = signed_in_voter(request, settings.secret_key, round_)

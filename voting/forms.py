@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 
 from app.forms import Form, local_datetime
 from app.i18n import LANGUAGES, N_, gettext
-from voting import moderation, rounds
+from voting import moderation, own_ideas, rounds
 from voting.models import Round
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
@@ -283,3 +283,22 @@ def read_entered_idea(form: Form, round_: Round, event_ids: list[str]) -> Entere
     if draft is None or not form.is_valid:
         return None
     return EnteredIdea(draft, channel, int(event) if event else None)
+
+
+def read_idea_text(form: Form) -> own_ideas.IdeaText | None:
+    """The author's new text for their idea, in the one language they write in."""
+    language = form.choice("language", LANGUAGES)
+    title = form.text("title", required=True, max_length=MAX_TITLE)
+    description = form.text(
+        "description", required=True, max_length=MAX_DESCRIPTION, multiline=True
+    )
+    if not form.is_valid:
+        return None
+    return own_ideas.IdeaText(language, title, description)
+
+
+def read_withdrawal(form: Form) -> bool:
+    """Whether the author ticked the box that confirms withdrawing their idea."""
+    if not form.boolean("confirm"):
+        form.add_error("confirm", gettext("Tick the box to confirm that you withdraw the idea."))
+    return form.is_valid

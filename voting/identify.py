@@ -36,6 +36,7 @@ from voting.oidc import (
     verified_identifier,
 )
 from voting.pages import round_context
+from voting.translations import VOTING_NOT_READY, ballot_translated
 from voting.voters import today_in, voter_cookie
 
 log = logging.getLogger("tori.identify")
@@ -68,6 +69,8 @@ class IdentifyController(Controller):
             raise IdentificationError(N_("Strong identification is not in use."))
         if rounds.phase_of(round_) != "voting":
             raise IdentificationError(N_("Voting is not open in this round."))
+        if not await ballot_translated(db_session, round_.id):
+            raise IdentificationError(VOTING_NOT_READY)
         found = await provider(request)
         flow = {
             "round": round_.slug,

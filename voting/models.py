@@ -167,7 +167,8 @@ class Proposal(Base):
     description: Mapped[dict[str, str]] = mapped_column(PortableJSON)
     estimated_cost: Mapped[int] = mapped_column(Integer)
     final_cost: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # "submitted", "accepted", "rejected", "merged".
+    # "submitted", "accepted", "rejected", "merged", or "withdrawn" by its author during the
+    # ideas phase (then shown to nobody but its author and staff, and never reviewed).
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     # Public reason for a rejection, in the languages staff wrote it in.
     reason: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
@@ -201,6 +202,9 @@ class Proposal(Base):
     entered_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
+    # The language the idea was written in (None: not known, for older ideas): where the
+    # reader's language is missing, the pages show this one first.
+    language: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     area: Mapped[Area | None] = relationship(lazy="joined")
@@ -229,8 +233,9 @@ class ProposalReport(Base):
 
 
 class ProposalVersion(Base):
-    """An idea's title and description as they were before a staff member edited them (for
-    instance to remove personal data): an internal history, shown to staff only."""
+    """An idea's title and description as they were before someone changed them: its author
+    (during the ideas phase) or a staff member (a translation, a correction, removing personal
+    data). An internal history, shown to staff only."""
 
     __tablename__ = "pb_proposal_version"
     __table_args__ = (UniqueConstraint("proposal_id", "number"),)
@@ -241,11 +246,13 @@ class ProposalVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[dict[str, str]] = mapped_column(PortableJSON)
     description: Mapped[dict[str, str]] = mapped_column(PortableJSON)
-    # When this text was replaced, by whom and why ("personal_data", ...).
+    # When this text was replaced and by whom: the staff member, or the idea's author
+    # (`by_author`; no staff member then).
     replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     replaced_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
+    by_author: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RollEntry(Base):

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import and_, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import User
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.ratelimit import Limit, RateLimiter, address_block, counter_key
 from voting.models import Proposal, ProposalReport, ProposalVersion, Resident, Round
+from voting.translations import lacks_ballot_language
 
 
 class Moderation(StrEnum):
@@ -62,7 +64,7 @@ def initial_moderation(premoderation: bool) -> str:
 def visible_to(proposal: Proposal, resident: Resident | None) -> bool:
     """Whether the idea's page exists for this visitor: an idea waiting for a check exists for
     its author only (staff use the staff pages)."""
-    if proposal.moderation != Moderation.PENDING:
+    if proposal.moderation != Moderation.PENDING and proposal.status != "withdrawn":
         return True
     return resident is not None and resident.id == proposal.author_id
 
@@ -127,6 +129,47 @@ async def text_versions(session: AsyncSession, proposal_id: int) -> list[Proposa
     )
 
 
+@dataclass(frozen=True)
+class TextChange:
+    """One change of an idea's text, for its history on the staff page: the text it replaced
+    (`version`), who replaced it (a staff member's name, or its author) and when, and which
+    languages of the title and description changed."""
+
+    version: ProposalVersion
+    by_author: bool
+    by_staff: str | None
+    changed: dict[str, list[str]]
+
+
+async def text_history(session: AsyncSession, proposal: Proposal) -> list[TextChange]:
+    """Every change of the idea's text, newest first: each kept version compared with the text
+    that replaced it (the next version, or the text now)."""
+    versions = await text_versions(session, proposal.id)
+    staff_ids = {v.replaced_by for v in versions if v.replaced_by is not None}
+    names = {}
+    if staff_ids:
+        rows = await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(staff_ids))
+        )
+        names = dict(rows.all())
+    history = []
+    newer_title, newer_description = proposal.title, proposal.description
+    for version in versions:
+        replacement = ModerationDecision(
+            ModerationAction.EDIT_TEXT, title=newer_title, description=newer_description
+        )
+        history.append(
+            TextChange(
+                version,
+                version.by_author,
+                names.get(version.replaced_by),
+                text_changes(version.title, version.description, replacement),
+            )
+        )
+        newer_title, newer_description = version.title, version.description
+    return history
+
+
 # Staff actions -----------------------------------------------------------------------------
 
 
@@ -155,18 +198,78 @@ def moderation_snapshot(proposal: Proposal) -> dict:
     return {"moderation": proposal.moderation, "moderation_reason": proposal.moderation_reason}
 
 
-async def _locked(session: AsyncSession, proposal: Proposal) -> Proposal:
+async def locked_proposal(session: AsyncSession, proposal_id: int) -> Proposal:
     """The idea as committed now, its row locked until the transaction ends, so that two staff
-    members' decisions queue instead of each changing a stale copy."""
+    members' decisions (or a decision and its author's edit) queue instead of each changing a
+    stale copy."""
     locked = await session.scalar(
         select(Proposal)
-        .where(Proposal.id == inspect(proposal).identity[0])
+        .where(Proposal.id == proposal_id)
         .with_for_update(of=Proposal)
         .execution_options(populate_existing=True)
     )
     if locked is None:
         raise NotFoundError(NO_SUCH_PROPOSAL)
     return locked
+
+
+async def add_version(
+    session: AsyncSession, proposal: Proposal, *, actor: Any = None, by_author: bool = False
+) -> int:
+    """Keep the idea's text as it is now as its next numbered version, about to be replaced by
+    a staff member (`actor`) or by its author; returns the version's number. The caller holds
+    the idea's row locked, so two edits cannot take the same number."""
+    number = (
+        await session.scalar(
+            select(func.max(ProposalVersion.number)).where(
+                ProposalVersion.proposal_id == proposal.id
+            )
+        )
+        or 0
+    ) + 1
+    session.add(
+        ProposalVersion(
+            proposal_id=proposal.id,
+            number=number,
+            title=proposal.title,
+            description=proposal.description,
+            replaced_by=None if by_author else getattr(actor, "id", None),
+            by_author=by_author,
+        )
+    )
+    return number
+
+
+def text_changes(
+    title: dict[str, str], description: dict[str, str], decision: ModerationDecision
+) -> dict[str, list[str]]:
+    """Which languages of the title and description an edit changes, added or removed (what
+    the audit log and the history say: the languages, never the text)."""
+    changes = {}
+    for field, old, new in (
+        ("title", title, decision.title or {}),
+        ("description", description, decision.description or {}),
+    ):
+        languages = sorted(code for code in {*old, *new} if old.get(code) != new.get(code))
+        if languages:
+            changes[field] = languages
+    return changes
+
+
+async def _ballot_language_dropped(
+    session: AsyncSession, proposal: Proposal, decision: ModerationDecision
+) -> bool:
+    """Whether the edit would take Finnish or Swedish text away from a proposal on the ballot
+    after voting has opened (voters may be reading it; opening needed both). A proposal that
+    still lacks one may be edited step by step."""
+    if proposal.status != "accepted":
+        return False
+    round_ = await session.get(Round, proposal.round_id)
+    if utcnow() < round_.voting_open_at:
+        return False
+    if lacks_ballot_language(proposal.title, proposal.description):
+        return False
+    return lacks_ballot_language(decision.title or {}, decision.description or {})
 
 
 async def _close_reports(session: AsyncSession, proposal_id: int, actor: Any) -> int:
@@ -190,7 +293,7 @@ async def moderate(
 ) -> None:
     """Carry out one decision; the change, the handled reports and the audit record are
     committed together, or nothing is."""
-    proposal = await _locked(session, proposal)
+    proposal = await locked_proposal(session, inspect(proposal).identity[0])
     before = moderation_snapshot(proposal)
     target = f"proposal {proposal.id}"
     action = decision.action
@@ -230,23 +333,16 @@ async def moderate(
         if decision.title == proposal.title and decision.description == proposal.description:
             await session.rollback()
             raise DomainError(N_("The text is unchanged."))
-        number = (
-            await session.scalar(
-                select(func.max(ProposalVersion.number)).where(
-                    ProposalVersion.proposal_id == proposal.id
+        if await _ballot_language_dropped(session, proposal, decision):
+            await session.rollback()
+            raise DomainError(
+                N_(
+                    "Voting has opened: a proposal on the ballot keeps its text in Finnish and"
+                    " Swedish."
                 )
             )
-            or 0
-        ) + 1
-        session.add(
-            ProposalVersion(
-                proposal_id=proposal.id,
-                number=number,
-                title=proposal.title,
-                description=proposal.description,
-                replaced_by=getattr(actor, "id", None),
-            )
-        )
+        changed = text_changes(proposal.title, proposal.description, decision)
+        number = await add_version(session, proposal, actor=actor)
         proposal.title, proposal.description = decision.title, decision.description
         await record_action(
             session,
@@ -254,7 +350,7 @@ async def moderate(
             "proposal.edit_text",
             target,
             {"version": number},
-            {"version": number + 1, "languages": sorted(decision.title)},
+            {"version": number + 1, "languages": sorted(decision.title), "changed": changed},
         )
     elif action == ModerationAction.DISMISS_REPORTS:
         closed = await _close_reports(session, proposal.id, actor)
@@ -297,7 +393,11 @@ async def needs_attention(
         .group_by(ProposalReport.proposal_id)
         .subquery()
     )
-    condition = or_(Proposal.moderation == Moderation.PENDING, reports.c.open > 0)
+    condition = and_(
+        or_(Proposal.moderation == Moderation.PENDING, reports.c.open > 0),
+        # Withdrawn by its author: nothing left to check.
+        Proposal.status != "withdrawn",
+    )
     total = await session.scalar(
         select(func.count())
         .select_from(Proposal)

@@ -43,11 +43,14 @@ async def results_context(
 ) -> dict:
     """The results page's context: the stored results (rendered once per publication and
     language; `key` None renders afresh); from the live tables only how each proposal's
-    implementation is going (followed after the results, not part of them)."""
+    implementation is going (followed after the results, not part of them) and the language
+    each proposal was written in."""
     followed = await rounds.implementation_states(db_session, round_.id)
     context = {
         "round": round_,
         "results": results,
+        # Each proposal's own language, which its title falls back to (fixed once sent).
+        "languages": await rounds.proposal_languages(db_session, round_.id),
         "rule_labels": rounds.OFFICIAL_RULES,
         "reasons": REASONS,
         "implementation": rounds.IMPLEMENTATION_STATUSES,

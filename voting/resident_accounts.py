@@ -364,7 +364,9 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
     """Ideas not yet reviewed go with the account; reviewed ones stay, no longer linked to
     anyone, since they are already part of a round's public record."""
     await session.execute(
-        delete(Proposal).where(Proposal.author_id == resident.id, Proposal.status == "submitted")
+        delete(Proposal).where(
+            Proposal.author_id == resident.id, Proposal.status.in_(("submitted", "withdrawn"))
+        )
     )
     await session.execute(
         update(Proposal).where(Proposal.author_id == resident.id).values(author_id=None)

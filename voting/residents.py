@@ -48,7 +48,7 @@ from voting.resident_accounts import (
     sign_in_first,
     start_resident_session,
 )
-from voting.rounds import PROPOSAL_STATUSES
+from voting.rounds import ALL_STATUSES
 
 log = logging.getLogger("tori.residents")
 
@@ -262,7 +262,7 @@ class ResidentAccountController(Controller):
                 "form": form,
                 "password_form": password_form or Form(),
                 "password_changed": done == "password",
-                "statuses": PROPOSAL_STATUSES,
+                "statuses": ALL_STATUSES,
             },
             status_code=status,
         )

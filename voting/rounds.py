@@ -15,12 +15,13 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
-from app.i18n import N_
+from app.i18n import N_, localized
 from app.slugs import new_slug
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.moderation import Moderation, initial_moderation
 from voting.tally.board import GENESIS
 from voting.tally.count import Rule
+from voting.translations import OPENING_REFUSED, translation_gaps
 
 
 class Phase(StrEnum):
@@ -47,6 +48,8 @@ class ProposalStatus(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     MERGED = "merged"
+    # Withdrawn by its author during the ideas phase: in no list and never reviewed.
+    WITHDRAWN = "withdrawn"
 
 
 class ImplementationStatus(StrEnum):
@@ -84,6 +87,9 @@ PROPOSAL_STATUSES = {
     ProposalStatus.REJECTED: N_("Not on the ballot"),
     ProposalStatus.MERGED: N_("Merged into another proposal"),
 }
+# The statuses above are the public ones (the filters of the list); a withdrawn idea is shown
+# to its author and staff only.
+ALL_STATUSES = {**PROPOSAL_STATUSES, ProposalStatus.WITHDRAWN: N_("Withdrawn by its author")}
 IMPLEMENTATION_STATUSES = {
     ImplementationStatus.PLANNED: N_("Planned"),
     ImplementationStatus.IN_PROGRESS: N_("Being carried out"),
@@ -254,6 +260,7 @@ RULES_FIXED = N_(
     " public reason."
 )
 BALLOT_FIXED = N_("The ballot is fixed once voting opens.")
+WITHDRAWN_NOT_REVIEWED = N_("Its author has withdrawn this idea: it is not reviewed.")
 
 
 async def votes_cast(session: AsyncSession, round_id: int) -> bool:
@@ -328,6 +335,13 @@ async def update_round(
     if frozen and _fixed_changes(round_, draft, frozen == FROZEN_BY_PUBLICATION):
         await session.rollback()
         raise DomainError(RULES_FIXED if frozen == FROZEN_BY_VOTING else frozen)
+    if not frozen and draft.voting_open_at <= utcnow() + FREEZE_AHEAD:
+        # This change opens voting now: not while the ballot lacks an official language.
+        untranslated = [gap for gap in await translation_gaps(session, round_.id) if gap.required]
+        if untranslated:
+            titles = ", ".join(f"“{localized(gap.proposal.title)}”" for gap in untranslated)
+            await session.rollback()
+            raise DomainError(OPENING_REFUSED, titles=titles)
     before = round_snapshot(round_)
     _apply(round_, draft)
     current = {budget.area_id: budget for budget in round_.budgets}
@@ -512,6 +526,7 @@ async def submit_proposal(
         title=draft.title,
         description=draft.description,
         estimated_cost=draft.estimated_cost,
+        language=next(iter(draft.title), None),
         author_id=author_id,
         status="submitted",
         reason={},
@@ -565,6 +580,7 @@ async def enter_proposal(
         title=draft.title,
         description=draft.description,
         estimated_cost=draft.estimated_cost,
+        language=next(iter(draft.title), None),
         author_id=None,
         status="submitted",
         reason={},
@@ -623,8 +639,11 @@ async def list_proposals(
     public: bool = False,
 ) -> list[Proposal]:
     """`area` is "all", None (city-wide proposals only) or an area id. `public`: only the ideas
-    the public may see listed (not those waiting for a check)."""
+    the public may see listed (not those waiting for a check). Ideas their authors withdrew
+    are left out unless `statuses` asks for them."""
     statement = select(Proposal).where(Proposal.round_id == round_id)
+    if not statuses or ProposalStatus.WITHDRAWN not in statuses:
+        statement = statement.where(Proposal.status != ProposalStatus.WITHDRAWN)
     if public:
         statement = statement.where(Proposal.moderation != Moderation.PENDING)
     if area is None:
@@ -649,6 +668,9 @@ async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:
         await session.rollback()
         raise DomainError(BALLOT_FIXED if frozen == FROZEN_BY_VOTING else frozen)
     await session.refresh(proposal)
+    if proposal.status == ProposalStatus.WITHDRAWN:
+        await session.rollback()
+        raise DomainError(WITHDRAWN_NOT_REVIEWED)
     return round_
 
 
@@ -711,7 +733,7 @@ async def merge_proposal(
         target is None
         or target.id == proposal.id
         or target.round_id != proposal.round_id
-        or target.status == "merged"
+        or target.status in (ProposalStatus.MERGED, ProposalStatus.WITHDRAWN)
     ):
         raise DomainError(N_("Choose another proposal of the same round to merge into."))
     before = proposal_snapshot(proposal)
@@ -748,6 +770,16 @@ async def implementation_states(session: AsyncSession, round_id: int) -> dict[in
     rows = await session.execute(
         select(Proposal.id, Proposal.implementation).where(
             Proposal.round_id == round_id, Proposal.implementation.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
+async def proposal_languages(session: AsyncSession, round_id: int) -> dict[int, str]:
+    """proposal id -> the language it was written in, where known."""
+    rows = await session.execute(
+        select(Proposal.id, Proposal.language).where(
+            Proposal.round_id == round_id, Proposal.language.is_not(None)
         )
     )
     return dict(rows.all())

@@ -58,6 +58,13 @@ from voting.roll import (
     rows_without_budget,
 )
 from voting.tally.board import grouped
+from voting.translations import (
+    BALLOT_LANGUAGES,
+    BALLOT_NOT_TRANSLATED,
+    ballot_translated,
+    missing_languages,
+    translation_gaps,
+)
 from voting.voters import today_in
 
 
@@ -176,7 +183,7 @@ class StaffRoundsController(Controller):
                 "ballot_rules": rounds.BALLOT_RULES,
                 "official_rules": rounds.OFFICIAL_RULES,
                 "proposals": proposals,
-                "statuses": rounds.PROPOSAL_STATUSES,
+                "statuses": rounds.ALL_STATUSES,
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "roll": await roll_figures(db_session, round_.id),
                 "ballots": await rounds.ballot_count(db_session, round_.id),
@@ -186,6 +193,7 @@ class StaffRoundsController(Controller):
                 "roll_warning": roll_warning,
                 "assisted_code": assisted_code,
                 "frozen": await rounds.frozen_by(db_session, round_),
+                "translation_gaps": await translation_gaps(db_session, round_.id),
                 "changes": await rounds.round_changes(db_session, round_.id),
                 "change_kinds": rounds.CHANGE_KINDS,
                 "close_form": close_form or close_form_for(round_, zone),
@@ -302,6 +310,8 @@ class StaffRoundsController(Controller):
         form = Form(await read_form(request))
         identifier, birth_date = read_person(form, today_in(settings))
         require_voting_open(form, round_)
+        if form.is_valid and not await ballot_translated(db_session, round_.id):
+            form.add_error("form", gettext(BALLOT_NOT_TRANSLATED))
         if form.is_valid:
             try:
                 code = await issue_assisted_code(
@@ -323,7 +333,14 @@ class StaffRoundsController(Controller):
     # Proposal review -------------------------------------------------------------------
 
     async def _proposal_page(
-        self, db_session, round_, proposal, form=None, status=200, moderation_form=None
+        self,
+        db_session,
+        round_,
+        proposal,
+        form=None,
+        status=200,
+        moderation_form=None,
+        text_form=None,
     ) -> Template:
         others = [
             p
@@ -343,8 +360,9 @@ class StaffRoundsController(Controller):
             text_values[f"title_{code}"] = text
         for code, text in proposal.description.items():
             text_values[f"description_{code}"] = text
+        reason_values = {}
         for code, text in proposal.moderation_reason.items():
-            text_values[f"hide_reason_{code}"] = text
+            reason_values[f"hide_reason_{code}"] = text
         return Template(
             template_name="pb/staff_proposal.html",
             context={
@@ -358,12 +376,15 @@ class StaffRoundsController(Controller):
                 "gathered_at": await rounds.gathered_at(db_session, proposal),
                 "others": others,
                 "form": form or Form.prefilled(values),
-                "statuses": rounds.PROPOSAL_STATUSES,
+                "statuses": rounds.ALL_STATUSES,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
-                "moderation_form": moderation_form or Form.prefilled(text_values),
+                "moderation_form": moderation_form or Form.prefilled(reason_values),
+                "text_form": text_form or Form.prefilled(text_values),
+                "missing": missing_languages(proposal.title, proposal.description),
+                "ballot_languages": BALLOT_LANGUAGES,
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "reports": await moderation.open_reports(db_session, proposal.id),
-                "versions": await moderation.text_versions(db_session, proposal.id),
+                "history": await moderation.text_history(db_session, proposal),
             },
             status_code=status,
         )
@@ -428,7 +449,7 @@ class StaffRoundsController(Controller):
             context={
                 "listing": await moderation.needs_attention(db_session, page),
                 "moderation_labels": moderation.MODERATION_LABELS,
-                "statuses": rounds.PROPOSAL_STATUSES,
+                "statuses": rounds.ALL_STATUSES,
             },
         )
 
@@ -465,6 +486,10 @@ class StaffRoundsController(Controller):
         db_session.expunge_all()
         round_ = await rounds.get_round(db_session, round_id)
         proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        if form.raw("action") == moderation.ModerationAction.EDIT_TEXT:
+            return await self._proposal_page(
+                db_session, round_, proposal, status=400, text_form=form
+            )
         return await self._proposal_page(
             db_session, round_, proposal, status=400, moderation_form=form
         )

@@ -145,6 +145,10 @@ TABLE = {
     "GET /pb/{slug:str}/proposals": PUBLIC,
     "GET /pb/{slug:str}/propose": RESIDENTS,
     "POST /pb/{slug:str}/propose": RESIDENT_FORMS,
+    # An idea's author edits or withdraws it (someone else's idea answers 404).
+    "GET /pb/{slug:str}/proposals/{proposal_id:int}/edit": RESIDENTS,
+    "POST /pb/{slug:str}/proposals/{proposal_id:int}/edit": RESIDENT_FORMS,
+    "POST /pb/{slug:str}/proposals/{proposal_id:int}/withdraw": RESIDENT_FORMS,
     # Anyone may report a public idea (rate-limited per address).
     "POST /pb/{slug:str}/proposals/{proposal_id:int}/report": PUBLIC,
     "GET /pb/{slug:str}/receipt": PUBLIC,

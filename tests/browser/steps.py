@@ -158,7 +158,7 @@ def arrange_round(
                 round_id=round_.id,
                 area_id=where[place],
                 title={"fi": name, "sv": name, "en": name},
-                description={"en": f"All about {name.lower()}."},
+                description={code: f"All about {name.lower()}." for code in ("fi", "sv", "en")},
                 estimated_cost=cost,
                 final_cost=cost,
                 status="accepted",

@@ -314,6 +314,23 @@ def test_a_round_from_creation_to_publication(new_page, live_server: LiveServer,
         code_of[reference] = CODE.search(text).group(0)
     assert sorted(code_of) == ["K-1", "K-2", "K-3", "K-4"]
 
+    # --- Opening voting is refused while the ballot lacks its Finnish and Swedish text. ---
+    admin.goto(f"{base}/staff/pb/{round_id}/edit")
+    fill_moment(admin, "voting_open", this_minute())
+    admin.locator(f"form[action='/staff/pb/{round_id}/edit'] button[type=submit]").click()
+    refusal = admin.locator(".error-summary")
+    for title, _place, _cost in IDEAS:
+        expect(refusal).to_contain_text(f"“{title}”")
+    check(admin, "opening refused for want of translations")
+    # Staff translate each proposal (keeping the names, which the voters below look for).
+    for title, _place, _cost in IDEAS:
+        admin.goto(f"{base}/staff/pb/{round_id}/proposals/{proposal_ids[title]}#text")
+        for code in ("fi", "sv"):
+            admin.fill(f"#field-title_{code}", title)
+            admin.fill(f"#field-description_{code}", f"{title} for everyone, all year round.")
+        admin.locator("button[name=action][value=edit_text]").click()
+        admin.wait_for_url(re.compile(r"\?done=edit_text$"))
+
     # --- Voting opens now (the admin edits the opening time); one code with staff help. ---
     admin.goto(f"{base}/staff/pb/{round_id}/edit")
     fill_moment(admin, "voting_open", this_minute())

@@ -87,8 +87,9 @@ async def add_proposal(
     proposal = Proposal(
         round_id=round_.id,
         area_id=area.id if area else None,
-        title={"fi": title, "en": title},
-        description={"en": description or f"About {title}"},
+        # On the ballot in both official languages, as voting needs (voting/translations.py).
+        title={"fi": title, "sv": title, "en": title},
+        description=dict.fromkeys(("fi", "sv", "en"), description or f"About {title}"),
         estimated_cost=cost,
         final_cost=cost if status == "accepted" else None,
         status=status,

@@ -195,3 +195,22 @@ async def test_identify_without_csrf_or_outside_voting_is_refused(
     )
     assert closed.status_code == 400
     assert "Voting is not open in this round." in closed.text
+
+
+async def test_nobody_is_sent_to_identify_while_the_ballot_lacks_swedish(
+    oidc_client, identity_provider, db
+):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    benches = await add_proposal(db, round_, kallio, "Penkit", 1000)
+    benches.title, benches.description = {"fi": "Penkit"}, {}
+    await db.commit()
+    page = await oidc_client.get(f"/pb/{round_.slug}/vote?lang=en")
+    assert "the ballot is still being translated" in page.text
+    assert "Identify yourself" not in page.text
+    start = await oidc_client.post(
+        f"/pb/{round_.slug}/identify", data={"_csrf_token": oidc_client.cookies["tori_csrf"]}
+    )
+    assert start.status_code == 400
+    assert "the ballot is still being translated" in start.text
+    assert "location" not in start.headers
