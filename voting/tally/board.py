@@ -27,6 +27,7 @@ order. docs/board-format.md describes every line and every check precisely.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import re
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
+from voting.tally.count import RULE_COLUMNS, count_budget, grouped_budget_elections
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
 from voting.tally.rules import votes_per_project
 
@@ -355,75 +356,109 @@ def _check_entry(
 # The usual entry line, read without JSON parsing. `_check_entry` is the definition; this is a
 # shortcut for the lines that are certainly canonical and valid (a board holds up to millions):
 # anything it does not recognise, or that fails a check, goes through `_check_entry`, which
-# names the problem. In the line the entry is a JSON string, so its quotes appear as \".
-_INTEGER = "(?:0|-?[1-9][0-9]*)"
-_PAIR = r'\\"(?:0|[1-9][0-9]*)\\":' + _INTEGER
-_PAIRS = re.compile(r'\\"((?:0|[1-9][0-9]*))\\":(' + _INTEGER + ")")
+# names the problem. In the line the entry is a JSON string, so its quotes appear as \". The
+# line is taken apart at its fixed texts, its variable parts are checked, and the end of the line
+# (both sequence numbers, the tracker and the hash) is written anew from the expected number
+# and the hashes computed here and compared whole.
+_INTEGER = rb"(?:0|-?[1-9][0-9]*)"
+_PAIR = rb'\\"(?:0|[1-9][0-9]*)\\":' + _INTEGER
+_AREA = re.compile(rb"null|" + _INTEGER)
+_SELECTIONS = re.compile(rb"(?:" + _PAIR + rb"(?:," + _PAIR + rb")*)?")
+_PAIRS = re.compile(rb'\\"([0-9]+)\\":(-?[0-9]+)')
+_HEX_DIGITS = b"0123456789abcdef"
+_ENTRY_START = b'{"entry":"'
+_AREA_START = _ENTRY_START + b'{\\"area\\":'
+_BALLOT_START = b',\\"ballot\\":\\"'
+_SUFFIX = b'},\\"seq\\":%b,\\"tracker\\":\\"%b\\"}","hash":"%b","seq":%b,"type":"entry"}\n'
+_SUFFIX_LENGTH = len(_SUFFIX % (b"", b"0" * 64, b"0" * 64, b""))
 # A round id that needs no escaping in JSON, so that the entry's text is the line's string with
 # each \" made a quote.
 _PLAIN_ROUND = re.compile("[A-Za-z0-9_.-]{1,200}")
 
 
-def _fast_entry_pattern(round_link: str) -> re.Pattern[str] | None:
+def _fast_entry_shape(round_link: str) -> bytes | None:
+    """What follows the ballot id in every entry line of the round, up to the selections; None
+    for a round id that would need escaping (its entries all take the full check)."""
     if not _PLAIN_ROUND.fullmatch(round_link):
         return None
-    return re.compile(
-        r'\{"entry":"(\{\\"area\\":(null|' + _INTEGER + ")"
-        r',\\"ballot\\":\\"[0-9a-f]{32}\\",\\"round\\":\\"'
-        + re.escape(round_link)
-        + r'\\",\\"selections\\":\{((?:'
-        + _PAIR
-        + "(?:,"
-        + _PAIR
-        + r")*)?)\}"
-        r',\\"seq\\":([1-9][0-9]*),\\"tracker\\":\\"([0-9a-f]{64})\\"\})"'
-        r',"hash":"([0-9a-f]{64})","seq":([1-9][0-9]*),"type":"entry"\}\n',
-        re.ASCII,
-    )
+    return b'\\",\\"round\\":\\"' + round_link.encode() + b'\\",\\"selections\\":{'
 
 
-def _fast_entry(
-    pattern: re.Pattern[str], line: bytes, expected_seq: int, previous: str
-) -> tuple[str, dict] | None:
-    """(hash, entry) of an entry line that is canonical and whose number, tracker and hash
-    are right, as `_check_entry` would give them; None for any other line."""
-    if len(line) > MAX_LINE or not line.isascii():
+def _fast_entry(  # noqa: PLR0911 - one refusal per check, each plain
+    after_ballot: bytes,
+    line: bytes,
+    expected_seq: int,
+    previous: str,
+    seen: dict | None = None,
+) -> tuple[str, str, list] | None:
+    """(hash, tracker, ballot) of an entry line that is canonical and whose number, tracker and
+    hash are right, as `_check_entry` would give them; None for any other line. The ballot is
+    [area, selections, voters counted]; with `seen`, the ballots read so far by their area's
+    and selections' text, an entry with the same text gets the same ballot, read and checked
+    once (identical ballots are common, and the count groups them anyway)."""
+    if len(line) > MAX_LINE or not line.startswith(_AREA_START):
         return None
-    match = pattern.fullmatch(line.decode("ascii"))
-    if match is None:
+    area_end = line.find(_BALLOT_START, len(_AREA_START))
+    if area_end < 0:
         return None
-    quoted, area, pairs, inner_seq, tracker, hashed, seq = match.groups()
-    selections = {key: int(value) for key, value in _PAIRS.findall(pairs)}
-    keys = list(selections)
-    text = quoted.replace('\\"', '"')
-    expected_hash = chain_hash(previous, text)
+    ballot_at = area_end + len(_BALLOT_START)
+    pairs_at = ballot_at + 32 + len(after_ballot)
+    number = b"%d" % expected_seq
+    pairs_end = len(line) - _SUFFIX_LENGTH - 2 * len(number)
     if (
-        int(seq) != expected_seq
-        or int(inner_seq) != expected_seq
-        # canonical: keys in order and none repeated (a repeated key leaves fewer keys)
-        or keys != sorted(keys)
-        or len(keys) != pairs.count(":")
-        or tracker != tracker_of(text[: text.rfind(',"seq":')] + "}")
-        or hashed != expected_hash
+        pairs_end < pairs_at
+        or line[ballot_at : ballot_at + 32].translate(None, _HEX_DIGITS)
+        or not line.startswith(after_ballot, ballot_at + 32)
     ):
         return None
-    entry = {"area": None if area == "null" else int(area), "selections": selections}
-    entry["tracker"] = tracker
-    return expected_hash, entry
+    # Every backslash up to the end of the selections is one of a \" (the parts between the
+    # fixed texts are hexadecimal or checked below: numbers, null and \"-quoted numbers).
+    body = line[len(_ENTRY_START) : pairs_end + 1].replace(b"\\", b"")
+    tracker = _hexlify(_sha256(body + b"}").digest())
+    text = b'%b,"seq":%b,"tracker":"%b"}' % (body, number, tracker)
+    hashed = _hexlify(_sha256(previous.encode() + text).digest())
+    if line[pairs_end:] != _SUFFIX % (number, tracker, hashed, number):
+        return None
+    area, pairs = line[len(_AREA_START) : area_end], line[pairs_at:pairs_end]
+    key = (area, pairs)
+    ballot = None if seen is None else seen.get(key)
+    if ballot is None:
+        if not _AREA.fullmatch(area) or not _SELECTIONS.fullmatch(pairs):
+            return None
+        selections = {project.decode(): int(value) for project, value in _PAIRS.findall(pairs)}
+        keys = list(selections)
+        # canonical: keys in order and none repeated (a repeated key leaves fewer keys)
+        if keys != sorted(keys) or len(keys) != pairs.count(b":"):
+            return None
+        ballot = [None if area == b"null" else int(area), selections, 0]
+        if seen is not None:
+            seen[key] = ballot
+    return hashed.decode(), tracker.decode(), ballot
+
+
+_sha256 = hashlib.sha256
+_hexlify = binascii.hexlify
 
 
 def recount(definition: dict, ballots: list[tuple[int | None, dict]]) -> list[dict]:
     """The tally of the board's own ballots (area, selections) under every rule: per budget,
     the voters who chose something there, each project's votes (points on points ballots), the
     projects each rule selects ("rules") and those of the official rule ("selected")."""
+    return recount_grouped(definition, [(area, selections, 1) for area, selections in ballots])
+
+
+def recount_grouped(
+    definition: dict, ballots: Iterable[tuple[int | None, dict, int]]
+) -> list[dict]:
+    """`recount` of ballots given once per distinct ballot: (area, selections, how many voters
+    cast it), in the order each was first cast."""
     points = definition["ballot_rule"] == "points"
     official = definition["official_rule"]
     result = []
-    for budget, _own, election in budget_elections(
+    for budget, _own, election, groups in grouped_budget_elections(
         definition["budgets"], definition["projects"], ballots, points
     ):
         area = budget["area"]
-        groups = ballot_groups(election, points)
         votes = votes_per_project(election, groups)
         rules = {
             rule: sorted(outcome.selected, key=int)
@@ -473,9 +508,7 @@ def check_board(
     verified", "not checked" or the problem it found. Raises nothing: the verdict names the
     first problem found."""
     checker = BoardChecker(receipts, checkpoints, verify_signature)
-    for line in lines:
-        if not checker.feed(line):
-            break
+    checker.feed_all(lines)
     return checker.finish()
 
 
@@ -510,27 +543,63 @@ class BoardChecker:
         self.log_only, self.keep_trackers = log_only, keep_trackers
         self.digest = hashlib.sha256()
         self.definition: Definition | None = None
-        self.ballots: list[tuple[int | None, dict]] = []
+        # The ballots, [area, selections, voters counted], in the order first read: one for
+        # each distinct text of area and selections on the shortcut, one per line otherwise.
+        self.seen: dict[tuple, list] = {}
+        self.entries = 0
         self.previous = GENESIS
         self.stage, self.last_kind = "round", ""
-        self.fast: re.Pattern[str] | None = None  # the shortcut for entry lines
+        self.fast: bytes | None = None  # the shortcut for entry lines: `_fast_entry_shape`
         self.number = 0
 
     def feed(self, line: bytes) -> bool:
         """Check one more line; False once a problem was found (stop feeding)."""
         try:
             self._line(line)
-        except BoardError as error:
-            self.verdict.problems.append(str(error))
-            self.stage = "failed"
+        except (
+            Exception
+        ) as error:  # a board must never crash the verifier: `_failed` names the line
+            self._failed(error)
             return False
-        except Exception as error:  # a board must never crash the verifier: name the line
+        return True
+
+    def feed_all(self, lines: Iterable[bytes]) -> None:
+        """`feed` every line until a problem is found; the entry lines that the shortcut reads
+        (nearly all of a board) in a loop of their own, as `_line` would check them."""
+        lines = iter(lines)
+        for line in lines:
+            if not self.feed(line):
+                return
+            while self.stage == "entries" and self.fast is not None:
+                try:
+                    unread = self._shortcut_entries(lines)
+                except Exception as error:  # as in `feed`
+                    self._failed(error)
+                    return
+                if unread is None or not self.feed(unread):
+                    return
+
+    def _shortcut_entries(self, lines: Iterator[bytes]) -> bytes | None:
+        """Check entry lines with the shortcut while it reads them; the first line it does not
+        read is returned unchecked (None at the end)."""
+        shape, seen, checked, update = self.fast, self.seen, self._entry_checked, self.digest.update
+        for line in lines:
+            read = _fast_entry(shape, line, self.entries + 1, self.previous, seen)
+            if read is None:
+                return line
+            self.number += 1
+            checked(*read, self.number)
+            update(line)
+        return None
+
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, BoardError):
+            self.verdict.problems.append(str(error))
+        else:  # name the line
             self.verdict.problems.append(
                 f"line {self.number}: cannot be checked ({type(error).__name__})"
             )
-            self.stage = "failed"
-            return False
-        return True
+        self.stage = "failed"
 
     def finish(self) -> Verdict:
         if self.stage != "failed":
@@ -548,14 +617,14 @@ class BoardChecker:
                     " (truncated)"
                 )
             for seq in self.marks:
-                if seq > len(self.ballots):
+                if seq > self.entries:
                     self.verdict.problems.append(
-                        f"checkpoint {seq}: the board has only {len(self.ballots)} entries"
+                        f"checkpoint {seq}: the board has only {self.entries} entries"
                         " (entries were removed)"
                     )
         for normal, original in self.wanted.items():
             self.verdict.receipts[original] = normal in self.found
-        self.verdict.entries, self.verdict.head = len(self.ballots), self.previous
+        self.verdict.entries, self.verdict.head = self.entries, self.previous
         return self.verdict
 
     def _line(self, line: bytes) -> None:
@@ -564,7 +633,7 @@ class BoardChecker:
         if not line.endswith(b"\n"):
             raise BoardError(f"line {number}: the file is truncated (no newline at the end)")
         if self.stage == "entries" and self.fast is not None:
-            fast = _fast_entry(self.fast, line, len(self.ballots) + 1, self.previous)
+            fast = _fast_entry(self.fast, line, self.entries + 1, self.previous, self.seen)
             if fast is not None:
                 self._entry_checked(*fast, number)
                 self.digest.update(line)
@@ -591,57 +660,65 @@ class BoardChecker:
 
     def _round(self, record: dict, _number: int) -> None:
         self.definition, self.stage = _check_definition(record), "roll"
-        self.fast = _fast_entry_pattern(record["round"])
+        self.fast = _fast_entry_shape(record["round"])
 
     def _roll(self, record: dict, number: int) -> None:
         self.verdict.roll, self.stage = _check_roll(record, number), "entries"
 
     def _entry(self, record: dict, number: int) -> None:
-        seq = len(self.ballots) + 1
         chained, entry = _check_entry(
-            record, number, seq, self.previous, self.definition.record["round"]
+            record, number, self.entries + 1, self.previous, self.definition.record["round"]
         )
-        self._entry_checked(chained, entry, number)
+        # A ballot of its own (the full check is for the rare unusual line): its rules are
+        # checked, and the count groups it with any identical one.
+        ballot = self.seen[number,] = [entry["area"], entry["selections"], 0]
+        self._entry_checked(chained, entry["tracker"], ballot, number)
 
-    def _entry_checked(self, chained: str, entry: dict, number: int) -> None:
+    def _entry_checked(self, chained: str, tracker: str, ballot: list, number: int) -> None:
         """The checks of an entry whose line, chain and tracker are right: the round's rules,
-        the roll, receipts and checkpoints."""
-        seq = len(self.ballots) + 1
-        where = f"line {number} (entry {seq})"
+        the roll, receipts and checkpoints. `ballot` is [area, selections, voters counted],
+        one list for identical ballots: a ballot counted once has kept the round's rules."""
+        seq = self.entries + 1
         self.previous = chained
-        area, selections = entry["area"], entry["selections"]
-        problem = self.definition.ballot_problem(area, selections)
-        if problem:
-            raise BoardError(f"{where}: {problem}")
+        area, selections, voters = ballot
+        if not voters:
+            problem = self.definition.ballot_problem(area, selections)
+            if problem:
+                raise BoardError(f"line {number} (entry {seq}): {problem}")
         roll, areas = self.verdict.roll, self.verdict.areas
-        if area not in roll and area not in self.definition.amounts:
-            raise BoardError(
-                f"{where}: {area_name(area)} is neither on the roll nor in the budgets"
-            )
-        areas[area] = areas.get(area, 0) + 1
-        if areas[area] > roll.get(area, 0):
+        cast = areas.get(area, 0) + 1
+        if cast > roll.get(area, 0):
+            where = f"line {number} (entry {seq})"
+            if area not in roll and area not in self.definition.amounts:
+                raise BoardError(
+                    f"{where}: {area_name(area)} is neither on the roll nor in the budgets"
+                )
             raise BoardError(
                 f"{where}: {area_name(area)} has {roll.get(area, 0)} roll marks and this is its"
-                f" entry number {areas[area]} (a ballot without a roll mark)"
+                f" entry number {cast} (a ballot without a roll mark)"
             )
-        self.ballots.append((area, selections))
-        tracker = entry["tracker"]
+        areas[area] = cast
+        ballot[2] = voters + 1
+        self.entries = seq
         # A receipt is the tracker; one printed before trackers existed is the entry's hash.
-        for receipt in (tracker, self.previous):
-            if receipt in self.wanted:
-                self.found.add(receipt)
+        if self.wanted:
+            for receipt in (tracker, chained):
+                if receipt in self.wanted:
+                    self.found.add(receipt)
         if self.keep_trackers:
             self.verdict.trackers.append(tracker)
-        expected = self.marks.get(seq)
-        if expected is not None and expected != self.previous:
-            raise BoardError(
-                f"entry {seq}: differs from the checkpoint recorded for it (the log was rewritten)"
-            )
+        if self.marks:
+            expected = self.marks.get(seq)
+            if expected is not None and expected != chained:
+                raise BoardError(
+                    f"entry {seq}: differs from the checkpoint recorded for it (the log was"
+                    " rewritten)"
+                )
 
     def _head(self, record: dict, number: int) -> None:
         where = f"line {number} (head)"
         _expect_keys(record, {"count", "hash"}, where)
-        count = len(self.ballots)
+        count = self.entries
         if type(record["count"]) is not int or record["count"] != count:
             raise BoardError(f"{where}: the count is not the number of entries ({count})")
         if record["hash"] != self.previous:
@@ -661,7 +738,9 @@ class BoardChecker:
     def _tally(self, record: dict, number: int) -> None:
         where = f"line {number} (tally)"
         _expect_keys(record, {"budgets"}, where)
-        expected = recount(self.definition.record, self.ballots)
+        expected = recount_grouped(
+            self.definition.record, [ballot for ballot in self.seen.values() if ballot[2]]
+        )
         if canonical(record["budgets"]) != canonical(expected):
             raise BoardError(
                 f"{where}: the published tally differs from the recount of the entries under"

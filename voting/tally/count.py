@@ -71,6 +71,49 @@ def budget_elections(
         yield budget, own, budget_election(area, budget["amount"], costs, voters, points)
 
 
+def grouped_budget_elections(
+    budgets: Iterable[Mapping],
+    projects: list[Mapping],
+    ballots: Iterable[tuple[int | None, Mapping[str, int], int]],
+    points: bool,
+) -> Iterator[tuple[Mapping, list[Mapping], Election, Groups | None]]:
+    """`budget_elections` of ballots given once per distinct ballot: (area, choices, how many
+    voters cast it), in the order each was first cast. Each election also comes with its
+    `ballot_groups`, counted from the distinct ballots: the same election and the same groups,
+    in the same order, as `budget_elections` and `ballot_groups` give for the ballots one by one
+    (an election's ballot list repeats one dict per voter; nothing changes a ballot)."""
+    by_area: dict[int | None, list] = {}
+    every = list(ballots)
+    for ballot in every:
+        by_area.setdefault(ballot[0], []).append(ballot)
+    for budget in budgets:
+        area = budget["area"]
+        own = [p for p in projects if p["area"] == area]
+        costs = {str(p["id"]): p["cost"] for p in own}
+        chosen: list[dict] = []
+        groups: dict[tuple[str, ...], int] = {}
+        for _area, choices, voters in every if area is None else by_area.get(area, []):
+            ballot = {
+                p: v if isinstance(v, int) else Fraction(v)
+                for p, v in choices.items()
+                if p in costs
+            }
+            if not ballot:
+                continue
+            chosen += [ballot] * voters
+            if not points:
+                # as `approval_groups`: the projects approved, in id order
+                key = tuple(sorted(p for p, v in ballot.items() if v.numerator > 0))
+                groups[key] = groups.get(key, 0) + voters
+        election = Election(
+            budget=Fraction(budget["amount"]),
+            costs={p: Fraction(c) for p, c in costs.items()},
+            ballots=chosen,
+            vote_type="cumulative" if points else "approval",
+        )
+        yield budget, own, election, None if points else list(groups.items())
+
+
 def count_rule(
     election: Election, rule: str, points: bool, groups: Groups | None = None
 ) -> Outcome:
