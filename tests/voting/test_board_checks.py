@@ -567,6 +567,117 @@ def test_the_entry_shortcut_never_accepts_what_the_full_check_refuses(pick, at, 
         line = _forged(line, how, at, seq, previous)
     else:
         line = _mutated(line, how, at, data)
+    full = _full_check(line, seq, previous, round_link)
     fast = _fast(shape, line, seq, previous)
     if fast is not None:
-        assert fast == _full_check(line, seq, previous, round_link)
+        assert fast == full
+    # The same with every genuine ballot already read: a line with the area and selections of
+    # one of them takes the ballot read before, and must still be refused when anything else
+    # in it is wrong.
+    fast = _fast(shape, line, seq, previous, _genuine_seen(shape))
+    if fast is not None:
+        assert fast == full
+
+
+def _genuine_seen(shape: bytes) -> dict:
+    from voting.tally.board import GENESIS, _fast_entry
+
+    seen: dict = {}
+    previous = GENESIS
+    for seq, line in _entry_lines()[1]:
+        previous = _fast_entry(shape, line, seq, previous, seen)[0]
+    return seen
+
+
+def test_identical_ballots_are_read_once_and_each_is_checked_against_the_roll():
+    ballots = [(1, {"2": 1}), (2, {"4": 1}), (1, {"2": 1}), (1, {"2": 1})]
+    data = vectors.build(vectors.definition(), ballots)
+    assert check(data).valid
+    roll = vectors.roll_of(ballots[:3])  # the last copy has no mark behind it
+    problem = first_problem(vectors.build(vectors.definition(), ballots, roll=roll))
+    assert problem.startswith("line 6 (entry 4): area 1 has 2 roll marks"), problem
+
+
+def test_a_copy_of_a_genuine_ballot_with_a_forged_hash_is_refused():
+    ballots = [(1, {"2": 1}), (2, {"4": 1}), (1, {"2": 1})]
+    data = lines_of(vectors.build(vectors.definition(), ballots))
+    record = json.loads(data[4])
+    record["hash"] = hashlib.sha256(b"forged").hexdigest()
+    data[4] = (canonical(record) + "\n").encode()
+    problem = first_problem(b"".join(data))
+    assert problem.startswith("line 5 (entry 3): the hash does not match"), problem
+
+
+def test_a_ballot_breaking_the_rules_is_refused_after_copies_of_a_valid_one():
+    # The same district and one more choice, over the city-wide budget.
+    ballots = [(1, {"2": 1, "5": 1}), (1, {"2": 1, "5": 1}), (1, {"2": 1, "5": 1, "6": 1})]
+    problem = first_problem(vectors.build(vectors.definition(), ballots, tally=[]))
+    assert problem.startswith("line 5 (entry 3): "), problem
+    assert "the choices cost 350000, the budget is 300000" in problem, problem
+
+
+def _reference_recount(definition: dict, ballots: list[tuple]) -> list[dict]:
+    """The count ballot by ballot, as before ballots were grouped (and as the results pages
+    count): `budget_elections`, `ballot_groups` and `count_budget`."""
+    from voting.tally.count import ballot_groups, budget_elections, count_budget
+    from voting.tally.rules import votes_per_project
+
+    points = definition["ballot_rule"] == "points"
+    result = []
+    for budget, _own, election in budget_elections(
+        definition["budgets"], definition["projects"], ballots, points
+    ):
+        groups = ballot_groups(election, points)
+        votes = votes_per_project(election, groups)
+        rules = {
+            rule: sorted(outcome.selected, key=int)
+            for rule, outcome in count_budget(election, points, groups).items()
+        }
+        result.append(
+            {
+                "area": budget["area"],
+                "amount": budget["amount"],
+                "voters": len(election.ballots),
+                "votes": {p: int(votes[p]) for p in sorted(election.costs, key=int)},
+                "selected": rules[definition["official_rule"]],
+                "rules": rules,
+            }
+        )
+    return result
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.sampled_from(["approval", "k_approval", "points"]), st.integers(0, 2**32))
+def test_the_count_of_distinct_ballots_is_the_count_of_every_ballot(rule, seed):
+    from voting.tally.board import recount_grouped
+    from voting.tally.count import ballot_groups, budget_elections, grouped_budget_elections
+
+    rng = random.Random(seed)
+    definition = vectors.definition(rule)
+    own = {1: ["1", "2"], 2: ["3", "4"], None: []}
+    ballots = []
+    for _ in range(rng.randrange(0, 40)):
+        area = rng.choice([1, 2, None])
+        chosen = rng.sample(own[area] + ["5", "6"], k=rng.randrange(0, len(own[area]) + 3))
+        ballots.append((area, {p: rng.randint(1, 6) if rule == "points" else 1 for p in chosen}))
+    # Repeats, as real rounds have them: some ballots cast again, in any order.
+    ballots += rng.choices(ballots, k=rng.randrange(0, 40)) if ballots else []
+    rng.shuffle(ballots)
+    distinct: dict = {}
+    for area, selections in ballots:
+        key = (area, tuple(sorted(selections.items())))
+        distinct.setdefault(key, [area, selections, 0])[2] += 1
+    grouped = list(distinct.values())
+    assert recount_grouped(definition, grouped) == _reference_recount(definition, ballots)
+    points = rule == "points"
+    pairs = zip(
+        budget_elections(definition["budgets"], definition["projects"], ballots, points),
+        grouped_budget_elections(definition["budgets"], definition["projects"], grouped, points),
+        strict=True,
+    )
+    for (_b, _o, one_by_one), (_b2, _o2, election, groups) in pairs:
+        assert groups == ballot_groups(one_by_one, points)  # the same groups, in the same order
+        assert sorted(map(canonical, election.ballots)) == sorted(
+            map(canonical, one_by_one.ballots)
+        )
+        assert (election.budget, election.costs) == (one_by_one.budget, one_by_one.costs)
