@@ -8,10 +8,9 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from litestar.datastructures import UploadFile
-
 from app.forms import Form, local_datetime
 from app.i18n import LANGUAGES, N_, gettext
+from app.uploads import Upload
 from voting import moderation, own_ideas, rounds
 from voting.models import Round
 
@@ -148,10 +147,10 @@ def read_review(form: Form, merge_choices: list[str]) -> rounds.ProposalReview |
     return review if form.is_valid else None
 
 
-def read_roll_upload(data: object) -> UploadFile | None:
+def read_roll_upload(upload: Upload) -> bytes | None:
     """The census file of a roll upload (a multipart form), or None with no file chosen."""
-    upload = data.get("file") if hasattr(data, "get") else None
-    return upload if isinstance(upload, UploadFile) else None
+    chosen = upload.files.get("file")
+    return None if chosen is None else chosen[1]
 
 
 CHOOSE_A_FILE = N_("Choose a CSV file.")

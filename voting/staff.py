@@ -3,10 +3,12 @@ codes (letters and staff-assisted), results and the pabulib export."""
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -20,7 +22,9 @@ from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.off_loop import in_worker_thread, off_loop
 from app.requests import ascii_int
+from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE, RENDERER
+from app.uploads import Upload, UploadError, read_upload
 from voting import moderation, publication, published, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
@@ -66,6 +70,10 @@ from voting.translations import (
     translation_gaps,
 )
 from voting.voters import today_in
+
+log = logging.getLogger("tori.voting")
+# A census file and the form around it (its token, the multipart headers).
+MAX_ROLL_UPLOAD = MAX_ROLL_BYTES + 64 * 1024
 
 
 class StaffRoundsController(Controller):
@@ -239,9 +247,11 @@ class StaffRoundsController(Controller):
 
     @post(
         "/{round_id:int}/roll",
-        opt={"roles": EDITORS},
+        # The form's token is checked here, after the body is parsed off the event loop (the
+        # CSRF middleware would parse it on the loop to find the token).
+        opt={"roles": EDITORS, **FORM_TOKEN_CHECKED_BY_HANDLER},
         status_code=200,
-        request_max_body_size=MAX_ROLL_BYTES + 64 * 1024,
+        request_max_body_size=MAX_ROLL_UPLOAD,
     )
     async def upload_roll(
         self,
@@ -252,8 +262,15 @@ class StaffRoundsController(Controller):
     ) -> Template:
         """Import the census file: every row checked first, then all stored in one transaction."""
         round_ = await rounds.get_round(db_session, round_id)
-        upload = read_roll_upload(await request.form())
-        if upload is None:
+        try:
+            upload = await read_upload(request, MAX_ROLL_UPLOAD)
+        except UploadError as error:
+            log.info("roll upload refused: %s", error)
+            upload = Upload()
+        if not form_token_accepted(request, upload.fields):
+            raise PermissionDeniedException(detail="CSRF token verification failed")
+        data = read_roll_upload(upload)
+        if data is None:
             return await self._detail(
                 db_session,
                 round_id,
@@ -261,7 +278,6 @@ class StaffRoundsController(Controller):
                 status=400,
                 settings=settings,
             )
-        data = await upload.read()
         areas = await list_areas(db_session)
         # A census file of 100,000 lines: every line read and hashed, in a worker thread.
         parsed = await in_worker_thread(parse_roll, data, areas, settings.roll_key)

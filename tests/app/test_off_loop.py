@@ -144,3 +144,27 @@ async def test_workbook_export_is_zipped_off_the_event_loop(client, db, monkeypa
     )
     assert response.status_code == 200, response.text
     assert_answered_meanwhile(latencies)
+
+
+async def test_the_census_upload_s_multipart_body_is_parsed_off_the_event_loop(
+    client, db, monkeypatch
+):
+    from app import uploads
+
+    await signed_in_as(client, db, Role.ADMIN)
+    area = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {area.id: 100_000, None: 100_000})
+    await client.get(f"/staff/pb/{round_.id}")  # warm: only the step itself is measured
+    monkeypatch.setattr(uploads, "parse_multipart", blocking(uploads.parse_multipart))
+    token = await csrf_token(client)
+    census = b"identifier,birth_date,area\n010190-123A,1990-01-01,Kallio\n"
+    response, latencies = await health_while(
+        client,
+        client.post(
+            f"/staff/pb/{round_.id}/roll",
+            data={"_csrf_token": token},
+            files={"file": ("roll.csv", census, "text/csv")},
+        ),
+    )
+    assert response.status_code == 200, response.text
+    assert_answered_meanwhile(latencies)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from app.accounts.models import Role
 from app.mail import OutboxMessage
+from app.security import new_form_token
 from app.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, signed_in_as
@@ -805,3 +806,84 @@ async def test_a_resident_sees_downloads_and_deletes_their_account(client, db, c
     assert remaining == [("Valot", None)]
     again = await client.get("/account")
     assert again.status_code == 303
+
+
+# --- the census upload, read off the event loop (app/uploads.py) ------------------------------
+
+CENSUS = b"identifier,birth_date,area\n131052-308T,1952-10-13,Kallio\n"
+
+
+@pytest.mark.parametrize("token", ["missing", "forged", "another browser's"])
+async def test_a_census_upload_without_this_browser_s_token_is_refused_and_stores_nothing(
+    client, db, token
+):
+    """The route checks the form's token itself (the CSRF middleware would parse the body on
+    the event loop): a cross-site upload is refused."""
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {kallio.id: 1000})
+    await signed_in_as(client, db, Role.STAFF)
+    genuine = client.cookies["tori_csrf"]
+    sent = {
+        "missing": {},
+        "forged": {"_csrf_token": "0" * 64 + "1" * 64},
+        "another browser's": {"_csrf_token": new_form_token(TEST_SECRET)},
+    }[token]
+    response = await client.post(
+        f"/staff/pb/{round_.id}/roll",
+        data=sent,
+        files={"file": ("census.csv", CENSUS, "text/csv")},
+    )
+    assert response.status_code == 403
+    assert await count(db, RollEntry) == 0
+    response = await client.post(
+        f"/staff/pb/{round_.id}/roll",
+        data={"_csrf_token": genuine},
+        files={"file": ("census.csv", CENSUS, "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    assert await count(db, RollEntry) == 1
+
+
+@pytest.mark.parametrize("how", ["no file chosen", "not multipart", "malformed multipart"])
+async def test_a_census_upload_that_is_not_a_file_says_choose_a_file(client, db, how):
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {kallio.id: 1000})
+    await signed_in_as(client, db, Role.STAFF)
+    token = client.cookies["tori_csrf"]
+    path = f"/staff/pb/{round_.id}/roll"
+    if how == "no file chosen":
+        response = await client.post(
+            path, data={"_csrf_token": token}, files={"file": ("", b"", "text/csv")}
+        )
+        assert response.status_code == 400
+    elif how == "not multipart":
+        response = await client.post(path, data={"_csrf_token": token})
+        assert response.status_code == 403  # its token is not read: nothing can be trusted
+    else:
+        response = await client.post(
+            path,
+            content=b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nunfinished',
+            headers={"Content-Type": "multipart/form-data; boundary=b", "x-csrftoken": token},
+        )
+        assert response.status_code == 400
+    if response.status_code == 400:
+        assert "Choose a CSV file." in response.text
+    assert await count(db, RollEntry) == 0
+
+
+async def test_a_census_upload_over_the_limit_is_refused_and_stores_nothing(
+    client, db, monkeypatch
+):
+    from voting import staff as voting_staff
+
+    monkeypatch.setattr(voting_staff, "MAX_ROLL_UPLOAD", 4096)
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "review", {kallio.id: 1000})
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.post(
+        f"/staff/pb/{round_.id}/roll",
+        data={"_csrf_token": client.cookies["tori_csrf"]},
+        files={"file": ("census.csv", CENSUS * 200, "text/csv")},
+    )
+    assert response.status_code == 413
+    assert await count(db, RollEntry) == 0
