@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import anyio
 from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +16,7 @@ from app.audit import AuditRecord, audit_head, record_action
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_, localized
+from app.off_loop import in_worker_process
 from voting import board_keys, published
 from voting.mixing import mix_round, pending_count
 from voting.models import (
@@ -42,7 +42,6 @@ from voting.tally.board import (
     entry_body,
     entry_line,
     head_line,
-    recount,
     roll_line,
     round_line,
     signature_line,
@@ -278,11 +277,13 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
         raise PublicationError(N_("Ballots are still joining the log. Try again in a minute."))
     head = await head_of(session, round_.id)
     data = await published.snapshot(session, round_)
-    # Every rule for every budget, counted once, in a worker thread (not on the event loop).
-    results, exports = await anyio.to_thread.run_sync(published.count_round, data)
     definition = await definition_of(session, round_)
-    # The board's tally is the verifier's own recount (every rule), in a worker thread too.
-    tally = await anyio.to_thread.run_sync(recount, definition, await _ballots(session, round_.id))
+    # Every rule for every budget, counted once, and the board's tally, the verifier's own
+    # recount (every rule), in a process of their own (a thread would hold the interpreter
+    # lock that the event loop needs).
+    results, exports, tally = await in_worker_process(
+        published.count_for_publication, data, definition, await _ballots(session, round_.id)
+    )
     await fix_board_facts(session, round_, seed)
     digest = await _digest(session, round_, definition, tally)
     round_.published_tally = tally

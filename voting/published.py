@@ -25,8 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.i18n import localized
+from app.off_loop import in_worker_process
 from voting.models import LogEntry, PaperEntry, Proposal, Publication, RollEntry, Round
 from voting.tally import Election, write_pabulib
+from voting.tally.board import recount
 from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
 from voting.tally.rules import votes_per_project
 
@@ -91,7 +93,7 @@ async def snapshot(session: AsyncSession, round_: Round) -> dict:
 
 def count_round(data: dict) -> tuple[dict, dict[str, str]]:
     """Every rule's outcome for every budget, and each budget's pabulib file. Pure: no database,
-    no request; call it through `anyio.to_thread.run_sync`."""
+    no request; call it through `app.off_loop.in_worker_process`."""
     points = data["ballot_rule"] == "points"
     official = data["official_rule"]
     budgets, exports = [], {}
@@ -147,6 +149,16 @@ def count_round(data: dict) -> tuple[dict, dict[str, str]]:
     return results, exports
 
 
+def count_for_publication(
+    data: dict, definition: dict, ballots: list[tuple[int | None, dict]]
+) -> tuple[dict, dict[str, str], list[dict]]:
+    """`count_round` and the board's tally, the verifier's own recount (every rule): the work
+    of a publication that takes seconds on a large round, run in a process of its own
+    (`app.off_loop.in_worker_process`)."""
+    results, exports = count_round(data)
+    return results, exports, recount(definition, ballots)
+
+
 def board_tally(results: dict) -> list[dict]:
     """The board's tally line from the stored results (what `voting.tally.board.recount` gives
     for the same log): per budget the voters, each project's votes, the official selection.
@@ -194,9 +206,9 @@ def _pabulib(data: dict, budget: dict, own: list[dict], election: Election, chos
 
 async def provisional(session: AsyncSession, round_: Round) -> tuple[dict, dict[str, str]]:
     """The count of the log as it stands (the auditor's provisional view before publication),
-    counted in a worker thread, not on the event loop."""
+    counted in a process of its own, not on the event loop."""
     data = await snapshot(session, round_)
-    return await anyio.to_thread.run_sync(count_round, data)
+    return await in_worker_process(count_round, data)
 
 
 # --- reading what was published ----------------------------------------------------------------

@@ -382,3 +382,45 @@ async def test_the_receipt_page_after_publication_reads_the_stored_board(client,
     last = await client.get(f"/pb/{round_.slug}/receipt?r={head}&lang=en")
     assert "entry 6 of the log" in last.text
     assert await db.scalar(select(func.count()).select_from(LogEntry)) == 0
+
+
+@pytest.mark.parametrize("rule", ["approval", "k_approval", "points"])
+async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_this_one(rule):
+    """Publication counts in a separate process (a thread would hold the interpreter lock that
+    the event loop needs): the same results, pabulib files and board tally as in this one."""
+    import os
+    import random
+
+    from app.off_loop import in_worker_process
+    from tests.voting import board_vectors as vectors
+    from voting.published import count_for_publication
+
+    definition = vectors.definition(rule)
+    rng = random.Random(17)
+    own = {1: ["1", "2"], 2: ["3", "4"], None: []}
+    ballots = []
+    for _ in range(3000):
+        area = rng.choice([1, 2, None])
+        chosen = rng.sample(own[area] + ["5", "6"], k=rng.randrange(0, len(own[area]) + 3))
+        if rule == "k_approval":
+            chosen = chosen[:1]
+        ballots.append((area, {p: rng.randint(1, 2) if rule == "points" else 1 for p in chosen}))
+    data = {
+        **{k: definition[k] for k in ("title", "ballot_rule", "official_rule", "max_choices")},
+        **{k: definition[k] for k in ("points_total", "points_per_proposal")},
+        **{k: definition[k] for k in ("voting_open_at", "voting_close_at", "projects")},
+        "round": definition["round"],
+        "budgets": [
+            {
+                "area": b["area"],
+                "area_name": {"fi": b["name"]} if b["name"] else None,
+                "amount": b["amount"],
+            }
+            for b in definition["budgets"]
+        ],
+        "ballots": ballots,
+    }
+    assert await in_worker_process(os.getpid) != os.getpid()
+    here = count_for_publication(data, definition, ballots)
+    assert here[0]["budgets"][2]["voters"] > 1000  # a count with something to count
+    assert await in_worker_process(count_for_publication, data, definition, ballots) == here
