@@ -246,14 +246,6 @@ async def flagged_slips(session: AsyncSession, round_id: int) -> list[str]:
     )
 
 
-async def _ballots(session: AsyncSession, round_id: int) -> list[tuple[int | None, dict]]:
-    found = []
-    async for _seq, text, _hash in stream_entries(session, round_id):
-        entry = json.loads(text)
-        found.append((entry["area"], entry["selections"]))
-    return found
-
-
 async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> Publication:
     """Count the log, sign the bulletin board, freeze the round and store what is published, in
     one transaction. Only after voting has closed, with no paper slip flagged, and only once."""
@@ -282,7 +274,7 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     # recount (every rule), in a process of their own (a thread would hold the interpreter
     # lock that the event loop needs).
     results, exports, tally = await in_worker_process(
-        published.count_for_publication, data, definition, await _ballots(session, round_.id)
+        published.count_for_publication, data, definition
     )
     await fix_board_facts(session, round_, seed)
     digest = await _digest(session, round_, definition, tally)

@@ -149,14 +149,12 @@ def count_round(data: dict) -> tuple[dict, dict[str, str]]:
     return results, exports
 
 
-def count_for_publication(
-    data: dict, definition: dict, ballots: list[tuple[int | None, dict]]
-) -> tuple[dict, dict[str, str], list[dict]]:
-    """`count_round` and the board's tally, the verifier's own recount (every rule): the work
-    of a publication that takes seconds on a large round, run in a process of its own
-    (`app.off_loop.in_worker_process`)."""
+def count_for_publication(data: dict, definition: dict) -> tuple[dict, dict[str, str], list[dict]]:
+    """`count_round` and the board's tally, the verifier's own recount (every rule) of the same
+    log: the work of a publication that takes seconds on a large round, run in a process of its
+    own (`app.off_loop.in_worker_process`)."""
     results, exports = count_round(data)
-    return results, exports, recount(definition, ballots)
+    return results, exports, recount(definition, data["ballots"])
 
 
 def board_tally(results: dict) -> list[dict]:

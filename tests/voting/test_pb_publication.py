@@ -421,6 +421,6 @@ async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_thi
         "ballots": ballots,
     }
     assert await in_worker_process(os.getpid) != os.getpid()
-    here = count_for_publication(data, definition, ballots)
+    here = count_for_publication(data, definition)
     assert here[0]["budgets"][2]["voters"] > 1000  # a count with something to count
-    assert await in_worker_process(count_for_publication, data, definition, ballots) == here
+    assert await in_worker_process(count_for_publication, data, definition) == here
