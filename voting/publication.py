@@ -268,13 +268,13 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
         # A ballot cast in the last instant before the close that the final mix did not see.
         raise PublicationError(N_("Ballots are still joining the log. Try again in a minute."))
     head = await head_of(session, round_.id)
-    data = await published.snapshot(session, round_)
+    data, log = await published.snapshot_log(session, round_)
     definition = await definition_of(session, round_)
     # Every rule for every budget, counted once, and the board's tally, the verifier's own
     # recount (every rule), in a process of their own (a thread would hold the interpreter
     # lock that the event loop needs).
     results, exports, tally = await in_worker_process(
-        published.count_for_publication, data, definition
+        published.count_for_publication, data, definition, log
     )
     await fix_board_facts(session, round_, seed)
     digest = await _digest(session, round_, definition, tally)

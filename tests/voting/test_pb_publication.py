@@ -393,7 +393,8 @@ async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_thi
 
     from app.off_loop import in_worker_process
     from tests.voting import board_vectors as vectors
-    from voting.published import count_for_publication
+    from voting.published import count_for_publication, count_round
+    from voting.tally.board import canonical, recount
 
     definition = vectors.definition(rule)
     rng = random.Random(17)
@@ -404,7 +405,10 @@ async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_thi
         chosen = rng.sample(own[area] + ["5", "6"], k=rng.randrange(0, len(own[area]) + 3))
         if rule == "k_approval":
             chosen = chosen[:1]
-        ballots.append((area, {p: rng.randint(1, 2) if rule == "points" else 1 for p in chosen}))
+        # as in a log entry: the selections in the order of their keys
+        ballots.append(
+            (area, {p: rng.randint(1, 2) if rule == "points" else 1 for p in sorted(chosen)})
+        )
     data = {
         **{k: definition[k] for k in ("title", "ballot_rule", "official_rule", "max_choices")},
         **{k: definition[k] for k in ("points_total", "points_per_proposal")},
@@ -418,9 +422,10 @@ async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_thi
             }
             for b in definition["budgets"]
         ],
-        "ballots": ballots,
     }
+    log = "\n".join(canonical({"area": area, "selections": chosen}) for area, chosen in ballots)
     assert await in_worker_process(os.getpid) != os.getpid()
-    here = count_for_publication(data, definition)
+    here = count_for_publication(data, definition, log)
+    assert here == (*count_round({**data, "ballots": ballots}), recount(definition, ballots))
     assert here[0]["budgets"][2]["voters"] > 1000  # a count with something to count
-    assert await in_worker_process(count_for_publication, data, definition) == here
+    assert await in_worker_process(count_for_publication, data, definition, log) == here
