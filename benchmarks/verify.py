@@ -1,7 +1,12 @@
 """Benchmark: `tori-verify` on a bulletin board of 1,000,000 ballots, beside a baseline in the
 same run (reading the same file and computing SHA-256 over every line, which any check must do).
 
-    .venv/bin/python -m benchmarks.verify [--ballots 1000000]
+    .venv/bin/python -m benchmarks.verify [--ballots 1000000] [--before CHECKOUT]
+
+`--before` also runs the `tori-verify` of another checkout (e.g. an older commit, made with
+`git archive`) on the same board, after this one: a before and after in one run. CPU seconds
+are printed beside the wall clock, since on a shared machine the wall clock also measures the
+neighbours.
 
 The board is made with the same code Tori publishes with: a round of 7 districts with 40
 proposals each and 30 city-wide ones, approval ballots within the budgets, the chain, the
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import resource
 import subprocess
@@ -109,19 +115,44 @@ def make_board(path: Path, ballots: int, seed: bytes) -> float:
     return count_seconds
 
 
-def baseline(path: Path) -> float:
-    started = time.perf_counter()
+def baseline(path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of reading every line and SHA-256 of each, and of the whole."""
+    started, cpu = time.perf_counter(), time.process_time()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for line in handle:
             hashlib.sha256(line).digest()
             digest.update(line)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def run_verify(path: Path, public_key: str, checkout: str | None) -> tuple[float, float, str, int]:
+    """(wall, CPU seconds, first line of output, exit code) of tori-verify on the board."""
+    environment = dict(os.environ)
+    if checkout is not None:
+        environment["PYTHONPATH"] = checkout
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-m", "voting.verify", str(path), "--public-key", public_key],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        cwd=checkout,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if result.returncode != 0:
+        raise SystemExit(result.stdout + result.stderr)
+    return wall, cpu, result.stdout.strip().splitlines()[0], result.returncode
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ballots", type=int, default=1_000_000)
+    parser.add_argument("--before", help="another checkout whose tori-verify runs too")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "board.jsonl"
@@ -132,27 +163,26 @@ def main() -> None:
         made = time.perf_counter() - started
         size = path.stat().st_size
         base = baseline(path)
-        started = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = subprocess.run(
-            [sys.executable, "-m", "voting.verify", str(path), "--public-key", public_key],
-            capture_output=True,
-            text=True,
-            check=False,
+        wall, cpu, verdict, code = run_verify(path, public_key, None)
+        before = (
+            None if arguments.before is None else run_verify(path, public_key, arguments.before)
         )
-        verified = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        # CPU time as well: on a shared machine the wall clock also measures the neighbours.
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        again = baseline(path)
     print(
-        f"board: {arguments.ballots:,} ballots, {size / 1e6:.0f} MB, made in {made:.1f} s (the count alone: {count_seconds:.1f} s)"
+        f"board: {arguments.ballots:,} ballots, {size / 1e6:.0f} MB, made in {made:.1f} s"
+        f" (the count alone: {count_seconds:.1f} s); load average"
+        f" {' '.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
-    print(f"baseline: read every line and SHA-256 it: {base:.1f} s")
     print(
-        f"tori-verify: {verified:.1f} s, {cpu:.1f} s of CPU (goal < 15 s), exit {result.returncode}: {result.stdout.strip().splitlines()[0]}"
+        f"baseline: read every line and SHA-256 it: {base[0]:.1f} s, {base[1]:.1f} s of CPU"
+        f" (again after: {again[0]:.1f} s, {again[1]:.1f} s of CPU)"
     )
-    if result.returncode != 0:
-        raise SystemExit(result.stdout + result.stderr)
+    print(f"tori-verify: {wall:.1f} s, {cpu:.1f} s of CPU (goal < 15 s), exit {code}: {verdict}")
+    if before is not None:
+        print(
+            f"tori-verify of {arguments.before}: {before[0]:.1f} s, {before[1]:.1f} s of CPU,"
+            f" exit {before[3]}"
+        )
 
 
 if __name__ == "__main__":
