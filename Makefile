@@ -90,6 +90,7 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.journeys
 	@$(BIN)/python -m benchmarks.public_pages
 	@$(BIN)/python -m benchmarks.event_loop_drill
+	@$(BIN)/python -m benchmarks.count_off_loop
 
 drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, floods with Redis killed, backup and restore
 	@$(BIN)/python -m benchmarks.drills
