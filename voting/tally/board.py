@@ -556,9 +556,8 @@ class BoardChecker:
         """Check one more line; False once a problem was found (stop feeding)."""
         try:
             self._line(line)
-        except (
-            Exception
-        ) as error:  # a board must never crash the verifier: `_failed` names the line
+        except Exception as error:
+            # A board must never crash the verifier: `_failed` names the line.
             self._failed(error)
             return False
         return True
