@@ -20,6 +20,7 @@ from litestar import Request
 from litestar.exceptions import ClientException
 
 from app.i18n import LANGUAGES, gettext, ngettext
+from app.search import MAX_QUERY_LENGTH, search_words
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
 _EMAIL = re.compile(
@@ -310,3 +311,16 @@ class Form:
 
 def local_datetime(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
+
+
+def read_search(form: Form, name: str = "q") -> str:
+    """A search box's text: at most the search's length, and with a letter or digit in it (the
+    words searched for are its runs of letters and digits, see app/search.py). On an error the
+    list is shown unfiltered, with the error beside the box."""
+    query = form.text(name, max_length=MAX_QUERY_LENGTH)
+    if name in form.errors:
+        return ""
+    if query and not search_words(query):
+        form.add_error(name, gettext("Search with letters or digits."))
+        return ""
+    return query

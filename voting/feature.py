@@ -20,6 +20,7 @@ from voting.residents import (
     ResidentEmailController,
     ResidentPasswordController,
 )
+from voting.review_pages import StaffReviewController
 from voting.staff import StaffRoundsController
 
 
@@ -83,6 +84,7 @@ feature = Feature(
         ResidentPasswordController,
         ResidentEmailController,
         StaffRoundsController,
+        StaffReviewController,
         StaffLettersController,
     ),
     model_modules=("voting.models",),

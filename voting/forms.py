@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from app.forms import Form, local_datetime
+from app.forms import Form, local_datetime, read_search
 from app.i18n import LANGUAGES, N_, gettext
+from app.requests import ascii_int
 from app.uploads import Upload
-from voting import moderation, own_ideas, rounds
+from voting import moderation, own_ideas, review, rounds
 from voting.models import Round
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
@@ -301,3 +302,68 @@ def read_withdrawal(form: Form) -> bool:
     if not form.boolean("confirm"):
         form.add_error("confirm", gettext("Tick the box to confirm that you withdraw the idea."))
     return form.is_valid
+
+
+# Review at scale (voting/review.py) ----------------------------------------------------------
+
+
+def read_review_filters(
+    form: Form, *, areas: list[str], reviewers: list[str], departments: list[str]
+) -> review.ReviewFilters:
+    """The review list's filters from the query string. A value that is not one of the options
+    is an error beside its field; the list is then shown without that filter."""
+    query = read_search(form)
+    status = form.choice("status", list(rounds.PROPOSAL_STATUSES), required=False)
+    area = form.choice("area", [review.CITY_WIDE, *areas], required=False)
+    channel = form.choice("channel", list(rounds.CHANNELS), required=False)
+    reviewer = form.choice("reviewer", [review.NOBODY, review.ME, *reviewers], required=False)
+    department = form.choice("department", [review.NOBODY, *departments], required=False)
+    sort = form.choice("sort", list(review.SORTS), required=False) or "newest"
+    page = ascii_int(form.raw("page") or "1", minimum=1, maximum=100_000) or 1
+    return review.ReviewFilters(
+        query=query,
+        status=status,
+        area=area,
+        channel=channel,
+        reviewer=reviewer,
+        department=department,
+        attention=form.boolean("attention"),
+        sort=sort,
+        page=page,
+    )
+
+
+def read_bulk_review(form: Form) -> review.BulkDecision | None:
+    """One decision for the ideas ticked in the list: reject needs a reason, merge a target."""
+    ids = form.values("idea")
+    if not ids:
+        form.add_error("idea", gettext("Tick at least one idea in the list."))
+    elif len(ids) > review.MAX_SELECTED or any(ascii_int(value) is None for value in ids):
+        form.add_error("idea", gettext("Choose ideas of this round from the list."))
+    action = form.choice("action", list(review.BULK_ACTIONS))
+    reason = None
+    into = None
+    if action == "reject":
+        reason = form.translated_text("reason", required=True, max_length=1000, multiline=True)
+    elif action == "merge":
+        raw = form.raw("merge_into").strip().lstrip("#")
+        into = ascii_int(raw, minimum=1, maximum=2**31 - 1)
+        if into is None:
+            form.add_error("merge_into", gettext("Give the number of the proposal to merge into."))
+    if not form.is_valid:
+        return None
+    return review.BulkDecision(action, [int(value) for value in ids], reason, into)
+
+
+def read_assignment(form: Form, reviewers: list[str]) -> tuple[str | None, int | None] | None:
+    """(department or None, reviewer's id or None)."""
+    department = form.text("department", max_length=review.MAX_DEPARTMENT_LENGTH)
+    reviewer = form.choice("reviewer", reviewers, required=False)
+    if not form.is_valid:
+        return None
+    return department or None, int(reviewer) if reviewer else None
+
+
+def read_note(form: Form) -> str | None:
+    note = form.text("note", required=True, max_length=review.MAX_NOTE_LENGTH, multiline=True)
+    return note if form.is_valid else None

@@ -155,6 +155,8 @@ class Proposal(Base):
     __table_args__ = (
         Index("ix_pb_proposal_round_status", "round_id", "status", "area_id"),
         Index("ix_pb_proposal_moderation", "moderation"),
+        Index("ix_pb_proposal_round_created", "round_id", "created_at"),
+        Index("ix_pb_proposal_reviewer", "reviewer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -206,6 +208,12 @@ class Proposal(Base):
     # reader's language is missing, the pages show this one first.
     language: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Review at scale (voting/review.py): the department that assesses the idea (free text, the
+    # names already in use offered as a list) and the staff member who reviews it.
+    department: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
 
     area: Mapped[Area | None] = relationship(lazy="joined")
 
@@ -230,6 +238,23 @@ class ProposalReport(Base):
     handled_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class ProposalNote(Base):
+    """A staff member's internal note on an idea: shown on staff pages only, never to the public
+    and in no export; notes are added, never changed."""
+
+    __tablename__ = "pb_proposal_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_proposal.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProposalVersion(Base):

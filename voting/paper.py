@@ -6,9 +6,10 @@ hash and the choices are erased from the typings, so nothing links the person to
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_action
@@ -129,3 +130,37 @@ async def paper_entries(session: AsyncSession, round_id: int) -> list[PaperEntry
             .limit(200)
         )
     )
+
+
+@dataclass(frozen=True)
+class FlaggedSlip:
+    round: Round
+    slip: str
+    typings: int
+    since: dt.datetime
+
+
+async def flagged_slips(
+    session: AsyncSession, page: int = 1, per_page: int = 20
+) -> tuple[list[FlaggedSlip], int]:
+    """Paper slips whose two typings differed, across rounds, oldest first: (one page, total)."""
+    grouped = (
+        select(
+            PaperEntry.round_id,
+            PaperEntry.slip,
+            func.count().label("typings"),
+            func.min(PaperEntry.created_at).label("since"),
+        )
+        .where(PaperEntry.status == PaperStatus.FLAGGED)
+        .group_by(PaperEntry.round_id, PaperEntry.slip)
+        .subquery()
+    )
+    total = await session.scalar(select(func.count()).select_from(grouped)) or 0
+    rows = await session.execute(
+        select(Round, grouped.c.slip, grouped.c.typings, grouped.c.since)
+        .join(grouped, grouped.c.round_id == Round.id)
+        .order_by(grouped.c.since, grouped.c.round_id, grouped.c.slip)
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    return [FlaggedSlip(r, slip, n, since) for r, slip, n, since in rows.all()], total

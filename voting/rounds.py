@@ -675,7 +675,13 @@ async def _check_reviewable(session: AsyncSession, proposal: Proposal) -> Round:
 
 
 async def _record_review(
-    session: AsyncSession, actor: Any, action: str, proposal: Proposal, before: dict
+    session: AsyncSession,
+    actor: Any,
+    action: str,
+    proposal: Proposal,
+    before: dict,
+    *,
+    commit: bool = True,
 ) -> None:
     await session.flush()
     await record_action(
@@ -686,11 +692,17 @@ async def _record_review(
         before,
         proposal_snapshot(proposal),
     )
-    await session.commit()
+    if commit:  # a bulk review (voting/review.py) commits once, after every idea
+        await session.commit()
 
 
 async def accept_proposal(
-    session: AsyncSession, proposal: Proposal, final_cost: int, actor: Any = None
+    session: AsyncSession,
+    proposal: Proposal,
+    final_cost: int,
+    actor: Any = None,
+    *,
+    commit: bool = True,
 ) -> None:
     round_ = await _check_reviewable(session, proposal)
     budget = budget_of(round_, proposal.area_id)
@@ -707,11 +719,16 @@ async def accept_proposal(
     proposal.moderation = Moderation.PUBLISHED
     proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
     proposal.merged_into_id = None
-    await _record_review(session, actor, "accept", proposal, before)
+    await _record_review(session, actor, "accept", proposal, before, commit=commit)
 
 
 async def reject_proposal(
-    session: AsyncSession, proposal: Proposal, reason: dict[str, str], actor: Any = None
+    session: AsyncSession,
+    proposal: Proposal,
+    reason: dict[str, str],
+    actor: Any = None,
+    *,
+    commit: bool = True,
 ) -> None:
     if not reason:
         raise DomainError(N_("Give the public reason for not putting the proposal on the ballot."))
@@ -721,11 +738,16 @@ async def reject_proposal(
     if proposal.moderation == Moderation.PENDING:
         # Rejected without being published: the public sees the reason, never the text.
         proposal.moderation, proposal.moderation_reason = Moderation.HIDDEN, reason
-    await _record_review(session, actor, "reject", proposal, before)
+    await _record_review(session, actor, "reject", proposal, before, commit=commit)
 
 
 async def merge_proposal(
-    session: AsyncSession, proposal: Proposal, into_id: int, actor: Any = None
+    session: AsyncSession,
+    proposal: Proposal,
+    into_id: int,
+    actor: Any = None,
+    *,
+    commit: bool = True,
 ) -> None:
     await _check_reviewable(session, proposal)
     target = await session.get(Proposal, into_id)
@@ -743,7 +765,7 @@ async def merge_proposal(
         select(Proposal).where(Proposal.merged_into_id == proposal.id)
     ):
         other.merged_into_id = target.id
-    await _record_review(session, actor, "merge", proposal, before)
+    await _record_review(session, actor, "merge", proposal, before, commit=commit)
 
 
 async def set_implementation(

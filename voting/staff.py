@@ -4,6 +4,7 @@ codes (letters and staff-assisted), results and the pabulib export."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -20,12 +21,13 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
+from app.mail.services import undelivered
 from app.off_loop import in_worker_thread, off_loop
 from app.requests import ascii_int
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE, RENDERER
 from app.uploads import Upload, UploadError, read_upload
-from voting import moderation, publication, published, rounds
+from voting import moderation, publication, published, review, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
 from voting.exports import pabulib_response
@@ -35,8 +37,10 @@ from voting.forms import (
     PHASE_FIELDS,
     area_options,
     close_form_for,
+    read_assignment,
     read_entered_idea,
     read_moderation,
+    read_note,
     read_paper_typing,
     read_person,
     read_review,
@@ -50,7 +54,13 @@ from voting.forms import (
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
 from voting.pages import MIX_SCHEDULER, results_context
-from voting.paper import PAPER_STATUSES, discard_flagged, enter_paper_ballot, paper_entries
+from voting.paper import (
+    PAPER_STATUSES,
+    discard_flagged,
+    enter_paper_ballot,
+    flagged_slips,
+    paper_entries,
+)
 from voting.roll import (
     MAX_ROLL_BYTES,
     ImportSummary,
@@ -74,6 +84,22 @@ from voting.voters import today_in
 log = logging.getLogger("tori.voting")
 # A census file and the form around it (its token, the multipart headers).
 MAX_ROLL_UPLOAD = MAX_ROLL_BYTES + 64 * 1024
+
+ATTENTION_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a list on the attention page, with its own page number."""
+
+    items: list
+    page: int
+    total: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
 class StaffRoundsController(Controller):
@@ -357,6 +383,8 @@ class StaffRoundsController(Controller):
         status=200,
         moderation_form=None,
         text_form=None,
+        assignment_form=None,
+        note_form=None,
     ) -> Template:
         others = [
             p
@@ -401,6 +429,15 @@ class StaffRoundsController(Controller):
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "reports": await moderation.open_reports(db_session, proposal.id),
                 "history": await moderation.text_history(db_session, proposal),
+                # Review at scale: assignment and internal notes (staff only).
+                "assignment_form": assignment_form
+                or Form.prefilled(
+                    {"department": proposal.department, "reviewer": proposal.reviewer_id}
+                ),
+                "note_form": note_form or Form(),
+                "notes": await review.notes_of(db_session, proposal.id),
+                "reviewers": await review.possible_reviewers(db_session),
+                "departments": await review.departments_in_use(db_session, round_.id),
             },
             status_code=status,
         )
@@ -457,13 +494,21 @@ class StaffRoundsController(Controller):
 
     @get("/attention", name="staff_pb_attention")
     async def attention(self, request: Request, db_session: DbSession) -> Template:
-        """Ideas waiting for a check and reported ideas, oldest first, a page at a time."""
-        raw_page = request.query_params.get("page", "1")
-        page = ascii_int(raw_page, minimum=1, maximum=999_999) or 1
+        """Ideas waiting for a check and reported ideas, flagged paper slips and undelivered
+        mail, oldest first, each a page at a time."""
+
+        def page_of(name: str) -> int:
+            raw = request.query_params.get(name, "1")
+            return ascii_int(raw, minimum=1, maximum=999_999) or 1
+
+        slips, slip_total = await flagged_slips(db_session, page_of("slips_page"), ATTENTION_ROWS)
+        mail, mail_total = await undelivered(db_session, page_of("mail_page"), ATTENTION_ROWS)
         return Template(
             template_name="pb/staff_attention.html",
             context={
-                "listing": await moderation.needs_attention(db_session, page),
+                "listing": await moderation.needs_attention(db_session, page_of("page")),
+                "slips": Paged(slips, page_of("slips_page"), slip_total, ATTENTION_ROWS),
+                "mail": Paged(mail, page_of("mail_page"), mail_total, ATTENTION_ROWS),
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "statuses": rounds.ALL_STATUSES,
             },
@@ -509,6 +554,69 @@ class StaffRoundsController(Controller):
         return await self._proposal_page(
             db_session, round_, proposal, status=400, moderation_form=form
         )
+
+    @post(
+        "/{round_id:int}/proposals/{proposal_id:int}/assignment",
+        opt={"roles": EDITORS},
+        status_code=303,
+    )
+    async def assign(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """The department and the reviewer of an idea; recorded in the staff audit log."""
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        form = Form(await read_form(request))
+        reviewers = [str(user.id) for user in await review.possible_reviewers(db_session)]
+        assignment = read_assignment(form, reviewers)
+        if assignment is not None:
+            try:
+                await review.assign(db_session, proposal, *assignment, current_user(request))
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
+                    query_params={"done": "assign"},
+                    status_code=303,
+                )
+        db_session.expunge_all()
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        return await self._proposal_page(
+            db_session, round_, proposal, status=400, assignment_form=form
+        )
+
+    @post(
+        "/{round_id:int}/proposals/{proposal_id:int}/notes",
+        opt={"roles": EDITORS},
+        status_code=303,
+    )
+    async def add_note(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        """An internal note: staff only, never public, in no export; audited."""
+        round_ = await rounds.get_round(db_session, round_id)
+        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
+        form = Form(await read_form(request))
+        text = read_note(form)
+        if text is not None:
+            await review.add_note(db_session, proposal, text, current_user(request))
+            return Redirect(
+                path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
+                query_params={"done": "note"},
+                status_code=303,
+            )
+        return await self._proposal_page(db_session, round_, proposal, status=400, note_form=form)
 
     @get("/{round_id:int}/proposals/{proposal_id:int}")
     async def proposal(

@@ -22,6 +22,7 @@ from app.events.forms import (
     read_event,
     read_recurrence,
     read_staff_list_query,
+    read_staff_search,
 )
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType
@@ -201,8 +202,9 @@ class StaffEventsController(Controller):
     @get("/")
     async def list_events(self, request: Request, db_session: DbSession) -> Template:
         past, page = read_staff_list_query(request)
+        search, query = read_staff_search(request)
         events, total = await services.staff_events(
-            db_session, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            db_session, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, query=query
         )
         return Template(
             template_name="events/staff_list.html",
@@ -212,7 +214,9 @@ class StaffEventsController(Controller):
                 "page": page,
                 "pages": max(1, -(-total // PAGE_SIZE)),
                 "total": total,
+                "search": search,
             },
+            status_code=400 if search.errors else 200,
         )
 
     @get("/new", opt={"roles": EDITORS})

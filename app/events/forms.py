@@ -13,7 +13,7 @@ from app.areas.models import Area
 from app.database import utcnow
 from app.events import services
 from app.events.models import Event, EventType, OrganiserKind
-from app.forms import Form, local_datetime
+from app.forms import Form, local_datetime, read_search
 from app.i18n import LANGUAGES, gettext
 from app.requests import ascii_int
 
@@ -190,3 +190,9 @@ def read_staff_list_query(request: Request) -> tuple[bool, int]:
     past = request.query_params.get("when") == "past"
     page = ascii_int(request.query_params.get("page", "1"), minimum=1, maximum=10_000) or 1
     return past, page
+
+
+def read_staff_search(request: Request) -> tuple[Form, str]:
+    """The staff list's search box: (the form, for its error; the text searched for, or "")."""
+    search = Form({"q": request.query_params.getall("q", [])[:1]})
+    return search, read_search(search)

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, select, type_coerce
+from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event, EventOrganiser, EventSeries, EventType, OrganiserKind
 from app.i18n import N_
+from app.search import EVENTS, matches
 
 MAX_DURATION = dt.timedelta(days=14)
 MAX_OCCURRENCES = 52
@@ -250,10 +251,15 @@ async def events_between(
 
 
 async def staff_events(
-    session: AsyncSession, *, past: bool, limit: int = 50, offset: int = 0
+    session: AsyncSession, *, past: bool, limit: int = 50, offset: int = 0, query: str = ""
 ) -> tuple[list[Event], int]:
+    """Upcoming or past events, a page of them; with a query, those whose title or description
+    holds every word of it (app/search.py)."""
     now = utcnow()
     condition = Event.ends_at < now if past else Event.ends_at >= now
+    if query:
+        dialect = session.get_bind().dialect.name
+        condition = and_(condition, matches(dialect, EVENTS, Event.id, query))
     order = (Event.starts_at.desc(),) if past else (Event.starts_at,)
     total = await session.scalar(select(func.count()).select_from(Event).where(condition)) or 0
     events = await session.scalars(

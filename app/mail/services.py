@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.mail.messages import RenderedMessage, render
-from app.mail.models import OutboxMessage
+from app.mail.models import FAILED, PENDING, SENDING, OutboxMessage
 from app.settings import Settings
 
 SHOWN = 100
@@ -42,3 +42,23 @@ async def outbox_overview(session: AsyncSession, settings: Settings) -> OutboxOv
             rendered = None
         messages.append((row, rendered))
     return OutboxOverview(counts=counts, messages=messages, show_bodies=show_bodies)
+
+
+async def undelivered(
+    session: AsyncSession, page: int = 1, per_page: int = 20
+) -> tuple[list[OutboxMessage], int]:
+    """Messages given up on, or still being retried after a failed attempt, oldest first:
+    (one page, total). Staff follow these up by other means (a letter, a call)."""
+    condition = or_(
+        OutboxMessage.status == FAILED,
+        and_(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.attempts > 0),
+    )
+    total = await session.scalar(select(func.count()).where(condition)) or 0
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(condition)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows), total

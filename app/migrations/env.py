@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from app.database import create_engine
 from app.models import metadata
+from app.search import include_in_comparison
 
 config = context.config
 
@@ -19,6 +20,7 @@ def run_with_connection(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

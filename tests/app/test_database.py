@@ -16,6 +16,7 @@ from app.events.models import Event
 from app.migrate import upgrade_to_head
 from app.models import metadata
 from app.ratelimit import BatchedCounter, DatabaseRateLimiter, Limit, RedisRateLimiter
+from app.search import include_in_comparison
 from app.settings import Settings
 from app.web import create_app
 from tests.conftest import TEST_SECRET
@@ -25,7 +26,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def drift(connection) -> list:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_in_comparison}
+    )
     return compare_metadata(context, metadata)
 
 
