@@ -16,8 +16,8 @@ from app.audit import record_action
 from app.errors import DomainError
 from app.i18n import N_
 from app.search import IDEAS, matches
-from voting.moderation import Moderation
 from voting.models import Proposal, ProposalNote, ProposalReport, Round
+from voting.moderation import Moderation
 from voting.rounds import accept_proposal, merge_proposal, reject_proposal
 
 PAGE_SIZE = 50

@@ -192,7 +192,7 @@ async def test_bad_assignments_are_refused_and_store_nothing(client, db, fields,
 
 
 async def test_an_auditor_cannot_be_made_a_reviewer(db):
-    round_, _areas, ideas = await round_with_ideas(db, count=1)
+    _round, _areas, ideas = await round_with_ideas(db, count=1)
     auditor = await make_user(db, Role.AUDITOR)
     with pytest.raises(review.DomainError):
         await review.assign(db, ideas[0], None, auditor.id, None)
