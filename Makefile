@@ -89,6 +89,7 @@ bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and 
 	@$(BIN)/python -m benchmarks.verify
 	@$(BIN)/python -m benchmarks.journeys
 	@$(BIN)/python -m benchmarks.public_pages
+	@$(BIN)/python -m benchmarks.review_list
 	@$(BIN)/python -m benchmarks.event_loop_drill
 	@$(BIN)/python -m benchmarks.count_off_loop
 

@@ -164,3 +164,62 @@ def test_search_words_are_letters_and_digits_only():
     assert search_words("x " * 50) == ["x"]
     assert len(search_words(" ".join(f"w{i}" for i in range(50)))) == MAX_WORDS
     assert search_words("k" * 500) == ["k" * 40]
+
+
+# --- the staff event list's search box -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_the_event_search_box_takes_hostile_text(client, db, query):
+    from urllib.parse import quote
+
+    from app.accounts.models import Role
+    from tests.factories import signed_in_as
+
+    await make_event(db, title={"fi": "Asukasilta Vuosaaressa"})
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.get(f"/staff/events?q={quote(query)}")
+    if search_words(query):
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400
+        assert "Search with letters or digits." in response.text
+        assert "Asukasilta Vuosaaressa" in response.text  # the list, unfiltered
+    assert await db.scalar(select(func.count()).select_from(Event)) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("a" * 201, "Use at most 200 characters."),
+        ("asukas%00", "Remove the special control characters from this field."),
+        ("%25%25", "Search with letters or digits."),
+    ],
+)
+async def test_bad_event_searches_say_so(client, db, query, message):
+    from app.accounts.models import Role
+    from tests.factories import signed_in_as
+
+    await make_event(db, title={"fi": "Asukasilta Vuosaaressa"})
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.get(f"/staff/events?q={query}")
+    assert response.status_code == 400
+    assert message in response.text
+    assert "Asukasilta Vuosaaressa" in response.text
+
+
+async def test_the_event_search_finds_inflected_words_and_echoes_the_query_escaped(client, db):
+    from app.accounts.models import Role
+    from tests.factories import signed_in_as
+
+    await make_event(db, title={"fi": "Pop-up kirjastossa"})
+    await make_event(db, title={"fi": "Asukasilta"})
+    await signed_in_as(client, db, Role.STAFF)
+    response = await client.get("/staff/events?q=kirjastoon")
+    assert response.status_code == 200
+    assert "Pop-up kirjastossa" in response.text
+    assert "Asukasilta" not in response.text.split("<table")[-1]
+    echoed = await client.get('/staff/events?q="><script>x</script>')
+    assert echoed.status_code == 200
+    assert "<script>x</script>" not in echoed.text
+    assert "&lt;script&gt;x&lt;/script&gt;" in echoed.text

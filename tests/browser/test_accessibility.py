@@ -37,6 +37,9 @@ STAFF_PAGES = [
     "/staff/users/new",
     "/staff/password",
     "/staff/mail",
+    "/staff/pb/attention",
+    "/staff/events?q=asukas",
+    "/staff/events?q=%26%7C%21",
 ]
 
 
@@ -83,6 +86,9 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/staff/polls",
         "/staff/polls/new",
     ]
+    # The review list of a round, also with its filters refused (errors beside the fields).
+    round_page = first_link(page, f"{base}/staff/pb", "table a")
+    staff_pages += [f"{round_page}/ideas", f"{round_page}/ideas?q=%25&status=nonsense&sort=x"]
     poll_page = first_link(page, f"{base}/staff/polls", "table a")
     staff_pages += [poll_page, f"{poll_page}/edit", f"{poll_page}/present"]
     for path in staff_pages:
