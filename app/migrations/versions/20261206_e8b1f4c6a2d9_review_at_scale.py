@@ -1,5 +1,5 @@
 """Review at scale: full-text search over ideas and events, an idea's department and reviewer,
-internal notes
+internal notes, the events' start index
 
 Revision ID: e8b1f4c6a2d9
 Revises: d41e9a7c2f08
@@ -58,6 +58,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_pb_proposal_note_proposal_id"), "pb_proposal_note", ["proposal_id"], unique=False
     )
+    op.create_index("ix_event_starts", "event", ["starts_at"], unique=False)
     # The search structures after the columns: SQLite's batch mode copies pb_proposal, which
     # would drop triggers made before it.
     dialect = op.get_bind().dialect.name
@@ -71,6 +72,7 @@ def downgrade() -> None:
     for searched in search.SEARCHED:
         for statement in search.drop_statements(dialect, searched):
             op.execute(statement)
+    op.drop_index("ix_event_starts", table_name="event")
     op.drop_index(op.f("ix_pb_proposal_note_proposal_id"), table_name="pb_proposal_note")
     op.drop_table("pb_proposal_note")
     with op.batch_alter_table("pb_proposal", schema=None) as batch_op:
