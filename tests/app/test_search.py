@@ -112,6 +112,20 @@ async def test_events_are_searched_by_title_and_description(session):
     assert total == 1
 
 
+async def test_the_review_list_searches_and_filters_together(session):
+    from voting import review
+
+    round_ = await some_ideas(session)
+    listing = await review.review_list(
+        session, round_.id, review.ReviewFilters(query="k", status="submitted", sort="oldest")
+    )
+    assert listing.total == 2
+    assert [item.proposal.title["fi"] for item in listing.items] == [
+        "Puistoon uusia penkkejä",
+        "Koirapuisto Kallioon",
+    ]
+
+
 @pytest.mark.parametrize("query", HOSTILE)
 async def test_query_language_characters_and_sql_are_only_text(session, query):
     await some_ideas(session)
