@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from app.accounts.models import Role, User
 from app.audit import record_action
@@ -140,6 +141,8 @@ async def review_list(
     page = min(max(filters.page, 1), pages)
     rows = await session.execute(
         select(Proposal, open_reports_of(Proposal.id), User.display_name)
+        # The list shows no description: not read, not decoded (50 JSON documents a page).
+        .options(defer(Proposal.description, raiseload=True))
         .outerjoin(User, User.id == Proposal.reviewer_id)
         .where(condition)
         .order_by(*_order(filters.sort))
