@@ -111,6 +111,14 @@ def test_staff_search_page_assign_note_and_reject_three_at_once(
     expect(staff.locator("h1")).to_have_text(said(language, "Review ideas"))
     no_axe_violations(staff, javascript)
 
+    # A search of punctuation only: the error beside the box, the list unfiltered.
+    staff.fill("#field-q", "%&|")
+    staff.click("form[role=search] button[type=submit]")
+    expect(staff.locator("#error-q")).to_contain_text(
+        said(language, "Search with letters or digits.")
+    )
+    expect(staff.locator(".error-summary")).to_be_visible()
+
     # Search with another case of the word: "puistossa" (in the park) finds "Puistoon".
     staff.fill("#field-q", f"puistossa {token}")
     staff.click("form[role=search] button[type=submit]")
