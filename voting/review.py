@@ -5,7 +5,7 @@ and a reviewer; internal notes; one decision for many selected ideas at once."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -66,7 +66,6 @@ class ReviewPage:
     page: int
     pages: int
     total: int
-    selected: list[int] = field(default_factory=list)
 
 
 def open_reports_of(proposal_id: Any):
