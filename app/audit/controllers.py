@@ -40,6 +40,8 @@ ACTION_LABELS: dict[str, str] = {
     "proposal.hide": N_("Idea hidden with a public reason"),
     "proposal.edit_text": N_("Idea's text edited (earlier version kept)"),
     "proposal.dismiss_reports": N_("Reports on an idea closed"),
+    "proposal.assign": N_("Idea assigned to a department or reviewer"),
+    "proposal.note": N_("Internal note added to an idea"),
     "paper.first_entry": N_("Paper ballot typed for the first time"),
     "paper.mismatch": N_("Paper ballot typings differ"),
     "paper.joined": N_("Paper ballot typings match"),

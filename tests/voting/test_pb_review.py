@@ -214,6 +214,12 @@ async def test_a_note_is_shown_to_staff_and_audited_without_its_text(client, db)
     )
     assert len(records) == 1
     assert "040" not in str(records[0].after)
+    await client.post("/staff/logout", data=form(client))
+    client.cookies.clear()
+    await signed_in_as(client, db, Role.ADMIN)
+    log = await client.get("/staff/audit")
+    assert "Internal note added to an idea" in log.text
+    assert "040 765" not in log.text
 
 
 async def test_a_note_never_reaches_a_public_page(client, db):
