@@ -313,7 +313,7 @@ def read_review_filters(
     """The review list's filters from the query string. A value that is not one of the options
     is an error beside its field; the list is then shown without that filter."""
     query = read_search(form)
-    status = form.choice("status", list(rounds.PROPOSAL_STATUSES), required=False)
+    status = form.choice("status", list(rounds.ALL_STATUSES), required=False)
     area = form.choice("area", [review.CITY_WIDE, *areas], required=False)
     channel = form.choice("channel", list(rounds.CHANNELS), required=False)
     reviewer = form.choice("reviewer", [review.NOBODY, review.ME, *reviewers], required=False)

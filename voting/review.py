@@ -19,7 +19,7 @@ from app.i18n import N_
 from app.search import IDEAS, matches
 from voting.models import Proposal, ProposalNote, ProposalReport, Round
 from voting.moderation import Moderation
-from voting.rounds import accept_proposal, merge_proposal, reject_proposal
+from voting.rounds import ProposalStatus, accept_proposal, merge_proposal, reject_proposal
 
 PAGE_SIZE = 50
 MAX_SELECTED = PAGE_SIZE
@@ -92,6 +92,8 @@ def _conditions(dialect: str, round_id: int, filters: ReviewFilters, me: int | N
         conditions.append(matches(dialect, IDEAS, Proposal.id, filters.query))
     if filters.status:
         conditions.append(Proposal.status == filters.status)
+    else:  # an idea its author withdrew is listed only when asked for
+        conditions.append(Proposal.status != ProposalStatus.WITHDRAWN)
     if filters.area == CITY_WIDE:
         conditions.append(Proposal.area_id.is_(None))
     elif filters.area:

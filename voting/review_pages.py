@@ -54,7 +54,7 @@ async def review_page(
             "bulk_form": bulk_form or Form(),
             "reviewers": reviewers,
             "departments": departments,
-            "statuses": rounds.PROPOSAL_STATUSES,
+            "statuses": rounds.ALL_STATUSES,
             "channels": rounds.CHANNELS,
             "sorts": review.SORTS,
             "bulk_actions": review.BULK_ACTIONS,

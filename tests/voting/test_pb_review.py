@@ -466,3 +466,14 @@ async def test_attention_lists_are_paged(client, db):
     assert not slips(first.text) & slips(second.text)
     bad = await client.get("/staff/pb/attention?slips_page=x&mail_page=-3")
     assert bad.status_code == 200
+
+
+async def test_withdrawn_ideas_are_listed_only_when_asked_for(client, db):
+    round_, _areas, ideas = await round_with_ideas(db, count=2)
+    ideas[1].status = "withdrawn"
+    await db.commit()
+    await signed_in_as(client, db, Role.STAFF)
+    everyday = await client.get(f"/staff/pb/{round_.id}/ideas")
+    assert idea_titles(everyday.text) == ["Idea 00 puisto"]
+    asked = await client.get(f"/staff/pb/{round_.id}/ideas?status=withdrawn")
+    assert idea_titles(asked.text) == ["Idea 01 puisto"]

@@ -2,7 +2,7 @@
 internal notes, the events' start index
 
 Revision ID: e8b1f4c6a2d9
-Revises: e8b1c4d7a923
+Revises: e8b3f5a1c927
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from app import search
 
 revision: str = "e8b1f4c6a2d9"
-down_revision: str | None = "e8b1c4d7a923"
+down_revision: str | None = "e8b3f5a1c927"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
