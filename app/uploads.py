@@ -15,6 +15,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO
+from urllib.parse import parse_qs
 
 from litestar import Request
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -46,6 +47,12 @@ async def read_upload(request: Request, limit: int) -> Upload:
     own limit does) and parsed in a worker thread. Raises `UploadError` for a body that is not
     a multipart form."""
     content_type, options = request.content_type
+    if content_type == "application/x-www-form-urlencoded":
+        # A form sent without its file (a browser does this only when scripts rewrite the
+        # form): its fields, small by the route's own body limit, so that the form's token is
+        # read and the page can say that no file was chosen.
+        text = (await request.body()).decode("utf-8", "replace")
+        return Upload(fields=parse_qs(text, keep_blank_values=True))
     boundary = options.get("boundary", "")
     if content_type != "multipart/form-data" or not boundary:
         raise UploadError("not a multipart form")

@@ -287,14 +287,16 @@ class StaffRoundsController(Controller):
         round_id: FromPath[int],
     ) -> Template:
         """Import the census file: every row checked first, then all stored in one transaction."""
-        round_ = await rounds.get_round(db_session, round_id)
         try:
             upload = await read_upload(request, MAX_ROLL_UPLOAD)
         except UploadError as error:
             log.info("roll upload refused: %s", error)
             upload = Upload()
+        # The token first, as for every other form: a request without it learns nothing, not
+        # even whether the round exists.
         if not form_token_accepted(request, upload.fields):
             raise PermissionDeniedException(detail="CSRF token verification failed")
+        round_ = await rounds.get_round(db_session, round_id)
         data = read_roll_upload(upload)
         if data is None:
             return await self._detail(

@@ -858,7 +858,7 @@ async def test_a_census_upload_that_is_not_a_file_says_choose_a_file(client, db,
         assert response.status_code == 400
     elif how == "not multipart":
         response = await client.post(path, data={"_csrf_token": token})
-        assert response.status_code == 403  # its token is not read: nothing can be trusted
+        assert response.status_code == 400  # its token is read; the page says to choose a file
     else:
         response = await client.post(
             path,
