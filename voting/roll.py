@@ -563,25 +563,31 @@ class CodeGuard:
     limiter: RateLimiter
     secret: str
 
-    async def begin(self, public_id: str, address: str) -> Attempt:
-        counted = await attempt(
-            self.limiter,
-            [
-                (counter_key(self.secret, "pb-code", public_id), CODE_FAILURES),
-                (
-                    counter_key(self.secret, "pb-code-address", address_block(address)),
-                    ADDRESS_FAILURES,
-                ),
-            ],
-            gates=[counter_key(self.secret, "pb-code-gate", public_id), ""],
+    async def begin(self, code: tuple[str, str] | None, address: str) -> Attempt:
+        """Count one try of `code` (its public and secret parts) from `address`. The delays
+        are per whole code: a wrong secret part is another code, so tries by someone without
+        the letter (the public part is in the letter's QR code) cannot hold up the voter's own
+        code. A malformed code is counted per address only."""
+        by_address = (
+            counter_key(self.secret, "pb-code-address", address_block(address)),
+            ADDRESS_FAILURES,
         )
-        if counted.refused_by == 0:
-            raise DomainError(
-                N_(
-                    "Too many wrong attempts with this code: each new try has to wait longer. "
-                    "Wait a few minutes and try again, or ask for help."
-                )
+        if code is None:
+            counted = await attempt(self.limiter, [by_address])
+        else:
+            whole = "-".join(code)
+            counted = await attempt(
+                self.limiter,
+                [(counter_key(self.secret, "pb-code", whole), CODE_FAILURES), by_address],
+                gates=[counter_key(self.secret, "pb-code-gate", whole), ""],
             )
+            if counted.refused_by == 0:
+                raise DomainError(
+                    N_(
+                        "Too many wrong attempts with this code: each new try has to wait "
+                        "longer. Wait a few minutes and try again, or ask for help."
+                    )
+                )
         if counted.refused:
             raise DomainError(
                 N_("Too many wrong attempts from your network. Wait 15 minutes and try again.")
@@ -605,7 +611,7 @@ async def sign_in_with_code(
     # The round was read with this session: its connection goes back to the pool first, or a
     # burst of guesses holds every connection while each waits for one more to count itself.
     await release_connection(session)
-    counted = await guard.begin(public_id, address)
+    counted = await guard.begin(parts, address)
     row = None
     if parts:
         row = (

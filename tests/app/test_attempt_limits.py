@@ -432,6 +432,30 @@ async def test_thirty_junk_codes_from_a_shared_address_do_not_lock_out_a_real_vo
     assert voted.status_code == 303, voted.text
 
 
+async def test_tries_without_the_letter_cannot_hold_up_a_voters_code(shared_app, db):
+    """Found by attack: the delays were counted per public part of the code, which the
+    letter's QR code carries: six tries with the right public part and a made-up secret part,
+    from anywhere, made the real voter wait up to an hour. They are counted per whole code."""
+    round_, code = await vote_round(db)
+    public_id, _secret = roll.split_code(code)
+    stranger, voter = shared_app("203.0.113.7"), shared_app("192.0.2.80")
+    token = await token_from(stranger, f"/pb/{round_.slug}/vote?lang=en")
+    made_up = roll.format_code(public_id, "A" * roll.SECRET_LENGTH)
+    for _ in range(CODE_FAILURES.count + 3):
+        wrong = await stranger.post(
+            f"/pb/{round_.slug}/vote",
+            data={"_csrf_token": token, "code": made_up, "birth_date": "1990-01-01"},
+        )
+        assert wrong.status_code == 400
+    assert "each new try has to wait longer" in wrong.text  # the made-up code itself waits
+    token = await token_from(voter, f"/pb/{round_.slug}/vote?lang=en")
+    voted = await voter.post(
+        f"/pb/{round_.slug}/vote",
+        data={"_csrf_token": token, "code": code, "birth_date": adult_birth_date().isoformat()},
+    )
+    assert voted.status_code == 303, voted.text
+
+
 async def test_twenty_concurrent_guesses_on_one_code_from_twenty_addresses_check_at_most_five(
     shared_app, db, database, settings, monkeypatch
 ):
@@ -467,7 +491,6 @@ async def test_twenty_concurrent_guesses_on_one_code_from_twenty_addresses_check
     assert sum("The code or the birth date is wrong" in r.text for r in responses) == 5
     # Every guess was counted: the checked ones as failures, the refused ones as waited.
     limiter, secret = DatabaseRateLimiter(database.sessionmaker), settings.secret_key
-    public_id = roll.split_code(code)[0]
-    failures = counter_key(secret, "pb-code", public_id)
+    failures = counter_key(secret, "pb-code", "-".join(roll.split_code(code)))
     assert await limiter.hits(failures, CODE_FAILURES) == CODE_FAILURES.count
     assert await limiter.hits(waited_key(failures), CODE_FAILURES) == 20 - CODE_FAILURES.count
