@@ -247,11 +247,15 @@ async def test_only_confirmed_residents_who_want_it_are_mailed(db, notifier):
     opted_out.mail_opt_out = ["review"]
     everything_off = await make_resident(db, "silent@example.fi")
     everything_off.mail_opt_out = ["all"]
+    # As a resident identified strongly, without an e-mail address, would be.
+    no_address = await make_resident(db, "placeholder@example.fi")
+    no_address.email = ""
     await db.commit()
     ideas = [
         await authored(db, round_, kallio, unconfirmed, "A"),
         await authored(db, round_, kallio, opted_out, "B"),
         await authored(db, round_, kallio, everything_off, "C"),
+        await authored(db, round_, kallio, no_address, "C2"),
         # Typed in by staff from a paper slip: no author, no message.
         await add_proposal(db, round_, kallio, "D", 1_000, "submitted"),
     ]
