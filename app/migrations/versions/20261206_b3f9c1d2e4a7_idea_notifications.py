@@ -1,7 +1,7 @@
 """Idea notifications: what a resident does not want mailed; when a round's ballot was announced
 
 Revision ID: b3f9c1d2e4a7
-Revises: e8b1c4d7a923
+Revises: e8b1f4c6a2d9
 Create Date: 2026-12-06 22:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b3f9c1d2e4a7"
-down_revision: str | None = "e8b1c4d7a923"
+down_revision: str | None = "e8b1f4c6a2d9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
