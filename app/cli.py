@@ -82,7 +82,7 @@ async def _retention(settings: Settings, dry_run: bool) -> int:
 
 async def _mail(settings: Settings, loop: bool) -> int:
     from app.database import Database  # noqa: PLC0415
-    from app.mail.sender import deliver_due, run_sender  # noqa: PLC0415
+    from app.mail.sender import deliver_due, run_sender, write_timed_mail  # noqa: PLC0415
 
     if not settings.smtp_url:
         print(
@@ -94,6 +94,7 @@ async def _mail(settings: Settings, loop: bool) -> int:
         if loop:
             await run_sender(database.sessionmaker, settings, asyncio.Event())
             return 0
+        await write_timed_mail(database.sessionmaker, settings)
         done = await deliver_due(database.sessionmaker, settings)
     finally:
         await database.dispose()

@@ -47,6 +47,10 @@ class Feature:
     # Called by `tori retention` with (session, settings, now, dry_run): removes or anonymises
     # what the privacy notice says is kept no longer, returns [app.retention.Removed].
     retention: Callable[[Any, Any, Any, bool], Awaitable[list[Any]]] | None = None
+    # Called by the mail sender before each turn with (session, settings, now): writes into the
+    # outbox the messages that fall due at a time rather than at an action (voting opens),
+    # committing each with its mark; returns how many it wrote.
+    timed_mail: Callable[[Any, Any, Any], Awaitable[int]] | None = None
     # Templates included in the privacy notice: what the feature stores and for how long.
     privacy_sections: Sequence[str] = ()
     # Called with the request by every page's header: the signed-in resident's own menu, as

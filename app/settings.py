@@ -180,6 +180,12 @@ class Settings:
     # The voter roll, voting codes and paper typings, in days after a round's results are
     # published (time for complaints about the count).
     keep_roll_days: int = 90
+    # Reports of ideas (their reasons) after the round's voting closed, in days
+    # (TORI_KEEP_REPORTS_DAYS).
+    keep_reports_days: int = 30
+    # Earlier texts of ideas (which may hold the personal data staff removed) after the round's
+    # results were published, in days (TORI_KEEP_IDEA_VERSIONS_DAYS).
+    keep_idea_versions_days: int = 90
     # Resident accounts whose e-mail address was never confirmed, in days.
     keep_unconfirmed_days: int = 7
     # Cast ballots wait in a pending table and join the log in shuffled batches of at least
@@ -205,6 +211,10 @@ class Settings:
     # smtp://user:password@mail.example.fi:587?starttls=1 or smtps://user:password@host:465.
     # Without it (development only) messages stay in the outbox, shown on /staff/mail.
     smtp_url: str | None = None
+    # The certificate authorities (a PEM file) the SMTP server's certificate is checked against
+    # with TLS or STARTTLS (TORI_SMTP_CA_FILE), for a relay with a certificate of the city's own
+    # CA; without it, the system's trusted authorities.
+    smtp_ca_file: str | None = None
     mail_from: str = DEFAULT_MAIL_FROM
     # Who residents contact about a message; shown at the foot of every message.
     contact_name: str = "Tori"
@@ -275,6 +285,8 @@ class Settings:
             keep_comments_months=_period(env, "TORI_KEEP_COMMENTS_MONTHS", 24),
             keep_roll_days=_period(env, "TORI_KEEP_ROLL_DAYS", 90),
             keep_unconfirmed_days=_period(env, "TORI_KEEP_UNCONFIRMED_DAYS", 7),
+            keep_reports_days=_period(env, "TORI_KEEP_REPORTS_DAYS", 30),
+            keep_idea_versions_days=_period(env, "TORI_KEEP_IDEA_VERSIONS_DAYS", 90),
             mix_batch=_period(env, "TORI_MIX_BATCH", 20),
             metrics=_flag(env.get("TORI_METRICS")),
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
@@ -282,6 +294,7 @@ class Settings:
             site_url=_site_url(env.get("TORI_SITE_URL")),
             premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
             smtp_url=env.get("SMTP_URL") or None,
+            smtp_ca_file=env.get("TORI_SMTP_CA_FILE") or None,
             mail_from=env.get("TORI_MAIL_FROM") or DEFAULT_MAIL_FROM,
             contact_name=env.get("TORI_CONTACT_NAME") or "Tori",
             contact_phone=env.get("TORI_CONTACT_PHONE", ""),
@@ -300,6 +313,11 @@ class Settings:
                 parse_smtp_url(self.smtp_url)
             except SmtpUrlError as error:
                 raise InsecureSettingsError(f"SMTP_URL: {error}") from None
+        if self.smtp_ca_file and not Path(self.smtp_ca_file).is_file():
+            raise InsecureSettingsError(
+                f"TORI_SMTP_CA_FILE must name a PEM file of certificate authorities, not "
+                f"{self.smtp_ca_file[:120]!r}."
+            )
 
     def _operations_problems(self) -> list[str]:
         problems = []

@@ -1,11 +1,14 @@
 """A real SMTP server for the tests, in its own process (aiosmtpd):
 
     python -m tests.smtp_server --port 2525 --spool /tmp/mail [--auth user:pass] [--delay 0.2]
+        [--tls starttls|implicit --cert server.pem --key server.key]
 
 Every message it accepts is written to the spool directory as one .eml file *before* it answers
 250, so what the tests read is exactly what the server took responsibility for. Recipients whose
 address starts with "refused" get a permanent 550; with --auth, a client must sign in first.
 Stopping the process (SIGKILL in the drills) is a server going away mid-conversation.
+With --tls starttls the server offers STARTTLS and refuses AUTH and mail before it; with
+--tls implicit it speaks TLS from the first byte (SMTPS).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import os
 import signal
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -67,16 +71,29 @@ def main() -> None:
     parser.add_argument("--spool", type=Path, required=True)
     parser.add_argument("--auth", default=None)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    parser.add_argument("--cert", type=Path)
+    parser.add_argument("--key", type=Path)
     arguments = parser.parse_args()
     arguments.spool.mkdir(parents=True, exist_ok=True)
     authenticator = authenticator_for(arguments.auth)
+    tls: dict = {}
+    if arguments.tls != "none":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(arguments.cert, arguments.key)
+        if arguments.tls == "starttls":
+            tls = {"tls_context": context, "require_starttls": True}
+        else:
+            tls = {"ssl_context": context}
     controller = Controller(
         SpoolHandler(arguments.spool, arguments.delay),
         hostname="127.0.0.1",
         port=arguments.port,
         authenticator=authenticator,
         auth_required=authenticator is not None,
-        auth_require_tls=False,
+        # aiosmtpd counts only STARTTLS as TLS here; with implicit TLS every byte is encrypted.
+        auth_require_tls=arguments.tls == "starttls",
+        **tls,
     )
     controller.start()
     print("ready", flush=True)  # noqa: T201 - the fixture waits for this line

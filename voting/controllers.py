@@ -42,6 +42,7 @@ from voting.forms import (
 from voting.letters import prefilled_sign_in
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
+from voting.notifications import Notifier
 from voting.pages import MIX_SCHEDULER, results_context, round_context
 from voting.publication import (
     check_receipt,
@@ -446,7 +447,12 @@ class RoundsController(Controller):
         if draft is not None:
             try:
                 proposal = await rounds.submit_proposal(
-                    db_session, round_, resident.id, draft, premoderation=settings.premoderation
+                    db_session,
+                    round_,
+                    resident.id,
+                    draft,
+                    premoderation=settings.premoderation,
+                    notifier=Notifier.of(request),
                 )
             except DomainError as error:
                 form.add_error("form", error.translated())

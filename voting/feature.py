@@ -14,11 +14,13 @@ from voting.demo import seed_budgeting
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
+from voting.notifications import announce_ballots
 from voting.resident_accounts import account_menu
 from voting.residents import (
     ResidentAccountController,
     ResidentEmailController,
     ResidentPasswordController,
+    UnsubscribeController,
 )
 from voting.review_pages import StaffReviewController
 from voting.staff import StaffRoundsController
@@ -83,6 +85,7 @@ feature = Feature(
         ResidentAccountController,
         ResidentPasswordController,
         ResidentEmailController,
+        UnsubscribeController,
         StaffRoundsController,
         StaffReviewController,
         StaffLettersController,
@@ -95,6 +98,7 @@ feature = Feature(
     public_links=((N_("Participatory budgeting"), "/pb"),),
     commands=COMMANDS,
     retention=retention.apply,
+    timed_mail=announce_ballots,
     privacy_sections=("pb/privacy.html",),
     highlights=open_round_highlights,
     milestones=round_milestones,

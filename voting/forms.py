@@ -138,7 +138,10 @@ def read_review(form: Form, merge_choices: list[str]) -> rounds.ProposalReview |
         review = rounds.ProposalReview(action, reason=reason)
     elif action == "merge":
         into = form.choice("merge_into", merge_choices)
-        review = rounds.ProposalReview(action, merge_into=int(into) if into else None)
+        reason = form.translated_text("merge_reason", max_length=1000, multiline=True)
+        review = rounds.ProposalReview(
+            action, merge_into=int(into) if into else None, reason=reason
+        )
     elif action == "implementation":
         status = form.choice("implementation", list(rounds.IMPLEMENTATION_STATUSES), required=False)
         note = form.translated_text("note", max_length=1000, multiline=True)

@@ -67,6 +67,9 @@ class Round(Base):
     board_key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     published_roll: Mapped[list | None] = mapped_column(PortableJSON, nullable=True)
     published_staff_audit: Mapped[list | None] = mapped_column(PortableJSON, nullable=True)
+    # When the authors of the ideas on the ballot were told that voting opened (once per round;
+    # see voting/notifications.py announce_ballots).
+    ballot_announced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     budgets: Mapped[list[Budget]] = relationship(
@@ -132,6 +135,9 @@ class Resident(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The language of the pages when the account was made: messages to it are written in it.
     language: Mapped[str] = mapped_column(String(2), default="fi", server_default="fi")
+    # The kinds of notice about ideas the resident does not want mailed (voting/notifications.py
+    # KINDS), or ["all"].
+    mail_opt_out: Mapped[list[str]] = mapped_column(PortableJSON, default=list, server_default="[]")
 
 
 class ResidentSession(Base):

@@ -30,6 +30,7 @@ from app.errors import DomainError, NotFoundError
 from app.i18n import N_
 from app.ratelimit import Limit, RateLimiter, address_block, counter_key
 from voting.models import Proposal, ProposalReport, ProposalVersion, Resident, Round
+from voting.notifications import Kind, Notifier, notify_author
 from voting.translations import lacks_ballot_language
 
 
@@ -288,11 +289,28 @@ async def _board_fixed(session: AsyncSession, proposal: Proposal) -> bool:
     return published_at is not None and proposal.status == "accepted"
 
 
-async def moderate(
-    session: AsyncSession, proposal: Proposal, decision: ModerationDecision, actor: Any = None
+async def _tell_hidden(
+    session: AsyncSession,
+    notifier: Notifier | None,
+    proposal: Proposal,
+    before: dict,
+    reason: dict[str, str],
 ) -> None:
-    """Carry out one decision; the change, the handled reports and the audit record are
-    committed together, or nothing is."""
+    """The author hears that the idea was hidden, and why; hiding it again with the same reason
+    tells nothing new."""
+    if before != {"moderation": Moderation.HIDDEN, "moderation_reason": reason}:
+        await notify_author(session, notifier, proposal, Kind.REVIEW, event="hidden", reason=reason)
+
+
+async def moderate(
+    session: AsyncSession,
+    proposal: Proposal,
+    decision: ModerationDecision,
+    actor: Any = None,
+    notifier: Notifier | None = None,
+) -> None:
+    """Carry out one decision; the change, the handled reports, the audit record and (when the
+    idea is hidden) the notice to its author are committed together, or nothing is."""
     proposal = await locked_proposal(session, inspect(proposal).identity[0])
     before = moderation_snapshot(proposal)
     target = f"proposal {proposal.id}"
@@ -314,6 +332,7 @@ async def moderate(
                     " problem from its text instead."
                 )
             )
+        await _tell_hidden(session, notifier, proposal, before, decision.reason)
         proposal.moderation, proposal.moderation_reason = Moderation.HIDDEN, decision.reason
         closed = await _close_reports(session, proposal.id, actor)
         after = {**moderation_snapshot(proposal), "reports_closed": closed}

@@ -32,6 +32,7 @@ from voting.models import (
     Round,
     SigningKey,
 )
+from voting.notifications import Kind, Notifier, notify_author
 from voting.participation import participation
 from voting.rounds import board_changes, iso_utc, round_changes
 from voting.tally.board import (
@@ -246,9 +247,12 @@ async def flagged_slips(session: AsyncSession, round_id: int) -> list[str]:
     )
 
 
-async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> Publication:
+async def publish(
+    session: AsyncSession, round_: Round, seed: bytes, actor, notifier: Notifier | None = None
+) -> Publication:
     """Count the log, sign the bulletin board, freeze the round and store what is published, in
-    one transaction. Only after voting has closed, with no paper slip flagged, and only once."""
+    one transaction, with the notices to the authors of the selected ideas. Only after voting
+    has closed, with no paper slip flagged, and only once."""
     _check_publishable(round_)
     # Every pending ballot joins the log first: the mixer's last batch, in its own transaction,
     # before the round is locked (the mix commits, which would end the lock).
@@ -300,6 +304,7 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
         exports=exports,
     )
     session.add(stored)
+    await tell_selected(session, notifier, round_, results)
     await record_action(
         session,
         actor,
@@ -310,6 +315,27 @@ async def publish(session: AsyncSession, round_: Round, seed: bytes, actor) -> P
     )
     await session.commit()
     return stored
+
+
+async def tell_selected(
+    session: AsyncSession, notifier: Notifier | None, round_: Round, results: dict
+) -> None:
+    """The authors of the ideas the official rule selected, in any budget, are told."""
+    official = results["official_rule"]
+    selected = sorted({p for budget in results["budgets"] for p in budget["selected"][official]})
+    if not selected or notifier is None:
+        return
+    for proposal in await session.scalars(
+        select(Proposal).where(Proposal.id.in_(selected)).order_by(Proposal.id)
+    ):
+        await notify_author(
+            session,
+            notifier,
+            proposal,
+            Kind.RESULTS,
+            round_,
+            results=f"{notifier.site}/pb/{round_.slug}/results",
+        )
 
 
 async def fix_board_facts(session: AsyncSession, round_: Round, seed: bytes) -> None:

@@ -20,9 +20,20 @@ from app.errors import DomainError, ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.requests import client_address, local_path, site_url
+from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import LIMITER
 from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
 from voting.models import Resident
+from voting.notifications import (
+    ALL,
+    KIND_LABELS,
+    Kind,
+    read_unsubscribe_token,
+    set_opt_out,
+    unsubscribe,
+    unsubscribe_token,
+    wants,
+)
 from voting.password_reset import RESIDENT, ResetThrottledError, mail_allowed
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
@@ -253,7 +264,9 @@ class ResidentAccountController(Controller):
         *,
         password_form: Form | None = None,
         done: str | None = None,
+        notices_form: Form | None = None,
     ):
+        wanted = [kind.value for kind in Kind if wants(resident, kind)]
         return Template(
             template_name="pb/account.html",
             context={
@@ -263,9 +276,28 @@ class ResidentAccountController(Controller):
                 "password_form": password_form or Form(),
                 "password_changed": done == "password",
                 "statuses": ALL_STATUSES,
+                "notices_form": notices_form or Form.prefilled({"wanted": wanted}),
+                "notice_kinds": KIND_LABELS,
             },
             status_code=status,
         )
+
+    @post("/notifications", status_code=303)
+    async def notifications(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        """Which notices about the resident's ideas are mailed (none ticked: none at all)."""
+        resident = await current_resident(request, db_session)
+        if resident is None:
+            raise ForbiddenError(N_("Sign in to manage your account."))
+        form = Form(await read_form(request))
+        wanted = form.choices("wanted", [kind.value for kind in Kind])
+        if not form.is_valid:
+            return await self._account_page(db_session, resident, Form(), 400, notices_form=form)
+        await set_opt_out(
+            db_session, resident, [kind.value for kind in Kind if kind.value not in wanted]
+        )
+        return Redirect(path="/account", query_params={"done": "notifications"}, status_code=303)
 
     @get("/data.json", name="resident_data")
     async def data(
@@ -489,3 +521,71 @@ class ResidentEmailController(Controller):
                 template_name="pb/email_changed.html", context={"resident": None}, status_code=400
             )
         return Template(template_name="pb/email_changed.html", context={"resident": resident})
+
+
+class UnsubscribeController(Controller):
+    """Turning notices off from the link in a message, without signing in. Opening the link
+    (GET) only asks: link scanners open links. The page's button is a POST with the form token;
+    the List-Unsubscribe header's one-click POST (RFC 8058: the body
+    `List-Unsubscribe=One-Click`, from a mail client, with no cookie) needs none, the signed
+    token in the address being the proof."""
+
+    path = "/account"
+
+    @get("/unsubscribe", name="resident_unsubscribe")
+    async def page(self, request: Request, settings: AppSettings) -> Template:
+        token = request.query_params.get("t", "")
+        return self._page(settings.secret_key, token)
+
+    @staticmethod
+    def _page(secret: str, token: str, error: str | None = None, status: int = 200) -> Template:
+        found = read_unsubscribe_token(secret, token)
+        context = {"valid": found is not None, "error": error, "token": token}
+        if found is not None:
+            resident_id, scope = found
+            context |= {
+                "scope": scope,
+                "label": KIND_LABELS.get(scope),
+                "all_token": unsubscribe_token(secret, resident_id, ALL),
+            }
+        return Template(
+            template_name="pb/unsubscribe.html",
+            context=context,
+            # A refused form token is answered 403 whatever the token; else a bad token is 400.
+            status_code=status if found is not None or error else 400,
+        )
+
+    @post("/unsubscribe", status_code=303, opt=FORM_TOKEN_CHECKED_BY_HANDLER)
+    async def unsubscribe(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template | Redirect:
+        fields = await read_form(request)
+        token = (fields.get("t") or [""])[0] or request.query_params.get("t", "")
+        one_click = fields.get("List-Unsubscribe") == ["One-Click"]
+        if not one_click and not form_token_accepted(request, fields):
+            return self._page(
+                settings.secret_key,
+                token,
+                gettext("The form had expired, so nothing was changed. Press the button again."),
+                403,
+            )
+        scope = await unsubscribe(db_session, settings.secret_key, token)
+        if scope is None:
+            return self._page(settings.secret_key, token)
+        if one_click:
+            return Template(
+                template_name="pb/unsubscribe.html",
+                context={"done": True, "scope": scope},
+                status_code=200,
+            )
+        return Redirect(
+            path="/account/unsubscribed", query_params={"scope": scope}, status_code=303
+        )
+
+    @get("/unsubscribed", name="resident_unsubscribed")
+    async def done(self, request: Request) -> Template:
+        scope = request.query_params.get("scope", "")
+        return Template(
+            template_name="pb/unsubscribe.html",
+            context={"done": True, "scope": scope if scope in {ALL, *Kind} else ALL},
+        )

@@ -5,7 +5,12 @@
   the paper-ballot typings are deleted TORI_KEEP_ROLL_DAYS after the results were published.
   Ballots, the ballot log and the published board stay: they hold no one's identity;
 - resident accounts whose address was never confirmed go after TORI_KEEP_UNCONFIRMED_DAYS;
-- expired resident sessions go (each sign-in also clears some).
+- expired resident sessions go (each sign-in also clears some);
+- reports of ideas (anyone's reasons, which may name people) are deleted TORI_KEEP_REPORTS_DAYS
+  after the round's voting closed: what staff decided stays in the staff audit log;
+- the earlier texts of ideas (kept when staff removed personal data or edited them) are deleted
+  TORI_KEEP_IDEA_VERSIONS_DAYS after the round's results were published, when the text can no
+  longer change and no one needs to compare.
 """
 
 from __future__ import annotations
@@ -17,7 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.retention import Removed, delete_where
 from app.settings import Settings
-from voting.models import PaperEntry, Resident, ResidentSession, RollEntry, Round, VotingCode
+from voting.models import (
+    PaperEntry,
+    Proposal,
+    ProposalReport,
+    ProposalVersion,
+    Resident,
+    ResidentSession,
+    RollEntry,
+    Round,
+    VotingCode,
+)
 
 
 async def apply(
@@ -27,6 +42,17 @@ async def apply(
     days = settings.keep_roll_days
     settled = select(Round.id).where(Round.published_at < now - dt.timedelta(days=days))
     unconfirmed = now - dt.timedelta(days=settings.keep_unconfirmed_days)
+    report_days, version_days = settings.keep_reports_days, settings.keep_idea_versions_days
+    closed_long_ago = select(Proposal.id).where(
+        Proposal.round_id.in_(
+            select(Round.id).where(Round.voting_close_at < now - dt.timedelta(days=report_days))
+        )
+    )
+    published_long_ago = select(Proposal.id).where(
+        Proposal.round_id.in_(
+            select(Round.id).where(Round.published_at < now - dt.timedelta(days=version_days))
+        )
+    )
     return [
         Removed(
             "voting codes of rounds whose voting has closed",
@@ -52,5 +78,23 @@ async def apply(
         Removed(
             "expired resident sessions",
             await delete_where(session, ResidentSession, ResidentSession.expires_at < now, dry_run),
+        ),
+        Removed(
+            f"reports of ideas in rounds whose voting closed over {report_days} days ago",
+            await delete_where(
+                session,
+                ProposalReport,
+                ProposalReport.proposal_id.in_(closed_long_ago),
+                dry_run,
+            ),
+        ),
+        Removed(
+            f"earlier texts of ideas in rounds published over {version_days} days ago",
+            await delete_where(
+                session,
+                ProposalVersion,
+                ProposalVersion.proposal_id.in_(published_long_ago),
+                dry_run,
+            ),
         ),
     ]

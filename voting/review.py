@@ -19,6 +19,7 @@ from app.i18n import N_
 from app.search import IDEAS, matches
 from voting.models import Proposal, ProposalNote, ProposalReport, Round
 from voting.moderation import Moderation
+from voting.notifications import Notifier
 from voting.rounds import ProposalStatus, accept_proposal, merge_proposal, reject_proposal
 
 PAGE_SIZE = 50
@@ -249,10 +250,15 @@ class BulkReviewError(DomainError):
 
 
 async def bulk_review(
-    session: AsyncSession, round_: Round, decision: BulkDecision, actor: Any
+    session: AsyncSession,
+    round_: Round,
+    decision: BulkDecision,
+    actor: Any,
+    notifier: Notifier | None = None,
 ) -> int:
     """The same decision for every selected idea, in one transaction: either every idea takes
-    it (each recorded in the audit log as if decided alone) or, if one cannot, none does."""
+    it (each recorded in the audit log and told to its author as if decided alone) or, if one
+    cannot, none does."""
     proposals = list(
         await session.scalars(
             select(Proposal)
@@ -266,11 +272,17 @@ async def bulk_review(
         title = dict(proposal.title)
         try:
             if decision.action == "accept":
-                await accept_proposal(session, proposal, proposal.cost, actor, commit=False)
+                await accept_proposal(
+                    session, proposal, proposal.cost, actor, notifier, commit=False
+                )
             elif decision.action == "reject":
-                await reject_proposal(session, proposal, decision.reason, actor, commit=False)
+                await reject_proposal(
+                    session, proposal, decision.reason, actor, notifier, commit=False
+                )
             elif decision.action == "merge":
-                await merge_proposal(session, proposal, decision.merge_into, actor, commit=False)
+                await merge_proposal(
+                    session, proposal, decision.merge_into, actor, notifier, commit=False
+                )
             else:
                 raise ValueError(decision.action)
         except DomainError as error:

@@ -16,6 +16,7 @@ from app.i18n import gettext, localized
 from voting import review, rounds
 from voting.forms import read_bulk_review, read_review_filters
 from voting.models import Round
+from voting.notifications import Notifier
 
 
 def _filter_form(request: Request) -> Form:
@@ -84,7 +85,9 @@ class StaffReviewController(Controller):
         decision = read_bulk_review(form)
         if decision is not None:
             try:
-                done = await review.bulk_review(db_session, round_, decision, current_user(request))
+                done = await review.bulk_review(
+                    db_session, round_, decision, current_user(request), Notifier.of(request)
+                )
             except review.BulkReviewError as error:
                 db_session.expunge_all()
                 form.add_error(

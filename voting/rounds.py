@@ -19,6 +19,7 @@ from app.i18n import N_, localized
 from app.slugs import new_slug
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.moderation import Moderation, initial_moderation
+from voting.notifications import Kind, Notifier, moment, notify_author
 from voting.tally.board import GENESIS
 from voting.tally.count import Rule
 from voting.translations import OPENING_REFUSED, translation_gaps
@@ -513,9 +514,11 @@ async def submit_proposal(
     draft: ProposalDraft,
     *,
     premoderation: bool = True,
+    notifier: Notifier | None = None,
 ) -> Proposal:
     """A resident's new idea. With pre-moderation (the default) it waits for a staff member's
-    check before anyone else sees it (see voting/moderation.py)."""
+    check before anyone else sees it (see voting/moderation.py). Its author is told that it
+    arrived, in the same transaction."""
     if phase_of(round_) != "ideas":
         raise DomainError(N_("Ideas are not being collected in this round right now."))
     if budget_of(round_, draft.area_id) is None:
@@ -535,6 +538,8 @@ async def submit_proposal(
         moderation_reason={},
     )
     session.add(proposal)
+    await session.flush()
+    await notify_author(session, notifier, proposal, Kind.RECEIVED, round_)
     await session.commit()
     return proposal
 
@@ -701,6 +706,7 @@ async def accept_proposal(
     proposal: Proposal,
     final_cost: int,
     actor: Any = None,
+    notifier: Notifier | None = None,
     *,
     commit: bool = True,
 ) -> None:
@@ -719,6 +725,16 @@ async def accept_proposal(
     proposal.moderation = Moderation.PUBLISHED
     proposal.status, proposal.final_cost, proposal.reason = "accepted", final_cost, {}
     proposal.merged_into_id = None
+    await notify_author(
+        session,
+        notifier,
+        proposal,
+        Kind.REVIEW,
+        round_,
+        event="accepted",
+        cost=final_cost,
+        opens=moment(round_.voting_open_at),
+    )
     await _record_review(session, actor, "accept", proposal, before, commit=commit)
 
 
@@ -727,17 +743,21 @@ async def reject_proposal(
     proposal: Proposal,
     reason: dict[str, str],
     actor: Any = None,
+    notifier: Notifier | None = None,
     *,
     commit: bool = True,
 ) -> None:
     if not reason:
         raise DomainError(N_("Give the public reason for not putting the proposal on the ballot."))
-    await _check_reviewable(session, proposal)
+    round_ = await _check_reviewable(session, proposal)
     before = proposal_snapshot(proposal)
     proposal.status, proposal.reason, proposal.merged_into_id = "rejected", reason, None
     if proposal.moderation == Moderation.PENDING:
         # Rejected without being published: the public sees the reason, never the text.
         proposal.moderation, proposal.moderation_reason = Moderation.HIDDEN, reason
+    await notify_author(
+        session, notifier, proposal, Kind.REVIEW, round_, event="rejected", reason=reason
+    )
     await _record_review(session, actor, "reject", proposal, before, commit=commit)
 
 
@@ -746,10 +766,13 @@ async def merge_proposal(
     proposal: Proposal,
     into_id: int,
     actor: Any = None,
+    notifier: Notifier | None = None,
+    reason: dict[str, str] | None = None,
     *,
     commit: bool = True,
 ) -> None:
-    await _check_reviewable(session, proposal)
+    """Merge a duplicate into another proposal, with an optional public reason."""
+    round_ = await _check_reviewable(session, proposal)
     target = await session.get(Proposal, into_id)
     if (
         target is None
@@ -759,12 +782,23 @@ async def merge_proposal(
     ):
         raise DomainError(N_("Choose another proposal of the same round to merge into."))
     before = proposal_snapshot(proposal)
-    proposal.status, proposal.merged_into_id = "merged", target.id
+    proposal.status, proposal.merged_into_id, proposal.reason = "merged", target.id, reason or {}
     # Proposals already merged into this one follow it.
     for other in await session.scalars(
         select(Proposal).where(Proposal.merged_into_id == proposal.id)
     ):
         other.merged_into_id = target.id
+    await notify_author(
+        session,
+        notifier,
+        proposal,
+        Kind.REVIEW,
+        round_,
+        event="merged",
+        reason=reason or {},
+        into_title=dict(target.title),
+        into_link=f"{notifier.site}/pb/{round_.slug}/proposals/{target.id}" if notifier else "",
+    )
     await _record_review(session, actor, "merge", proposal, before, commit=commit)
 
 
@@ -774,16 +808,28 @@ async def set_implementation(
     status: str | None,
     note: dict[str, str],
     actor: Any = None,
+    notifier: Notifier | None = None,
 ) -> None:
     """How carrying out a proposal goes, after the results: not part of the count, so allowed
-    after publication too."""
+    after publication too. A change is news for the idea's author."""
     round_ = await get_round(session, proposal.round_id)
     if phase_of(round_) != "results" or proposal.status != "accepted":
         raise DomainError(
             N_("Implementation is followed for proposals on the ballot after the results.")
         )
     before = proposal_snapshot(proposal)
+    changed = (proposal.implementation, proposal.implementation_note) != (status, note)
     proposal.implementation, proposal.implementation_note = status, note
+    if changed:
+        await notify_author(
+            session,
+            notifier,
+            proposal,
+            Kind.IMPLEMENTATION,
+            round_,
+            status=IMPLEMENTATION_STATUSES[ImplementationStatus(status)] if status else None,
+            note=note,
+        )
     await _record_review(session, actor, "implementation", proposal, before)
 
 
@@ -841,17 +887,26 @@ class ProposalReview:
 
 
 async def review_proposal(
-    session: AsyncSession, proposal: Proposal, review: ProposalReview, actor: Any = None
+    session: AsyncSession,
+    proposal: Proposal,
+    review: ProposalReview,
+    actor: Any = None,
+    notifier: Notifier | None = None,
 ) -> None:
     """Accept (with the final cost), reject (with the reason), merge, or follow the
-    implementation: each checked, recorded in the staff audit log and committed together."""
+    implementation: each checked, recorded in the staff audit log, told to the idea's author
+    and committed together."""
     if review.action == "accept":
-        await accept_proposal(session, proposal, review.final_cost, actor)
+        await accept_proposal(session, proposal, review.final_cost, actor, notifier)
     elif review.action == "reject":
-        await reject_proposal(session, proposal, review.reason, actor)
+        await reject_proposal(session, proposal, review.reason, actor, notifier)
     elif review.action == "merge":
-        await merge_proposal(session, proposal, review.merge_into, actor)
+        await merge_proposal(
+            session, proposal, review.merge_into, actor, notifier, review.reason or None
+        )
     elif review.action == "implementation":
-        await set_implementation(session, proposal, review.implementation, review.note, actor)
+        await set_implementation(
+            session, proposal, review.implementation, review.note, actor, notifier
+        )
     else:
         raise ValueError(review.action)

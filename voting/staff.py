@@ -53,6 +53,7 @@ from voting.forms import (
 )
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
+from voting.notifications import Notifier
 from voting.pages import MIX_SCHEDULER, results_context
 from voting.paper import (
     PAPER_STATUSES,
@@ -536,7 +537,9 @@ class StaffRoundsController(Controller):
         decision = read_moderation(form)
         if decision is not None:
             try:
-                await moderation.moderate(db_session, proposal, decision, current_user(request))
+                await moderation.moderate(
+                    db_session, proposal, decision, current_user(request), Notifier.of(request)
+                )
             except DomainError as error:
                 await db_session.rollback()
                 form.add_error("form", error.translated())
@@ -643,7 +646,9 @@ class StaffRoundsController(Controller):
         review = read_review(form, merge_choices)
         if review is not None:
             try:
-                await rounds.review_proposal(db_session, proposal, review, current_user(request))
+                await rounds.review_proposal(
+                    db_session, proposal, review, current_user(request), Notifier.of(request)
+                )
             except DomainError as error:
                 await db_session.rollback()
                 form.add_error("form", error.translated())
@@ -844,11 +849,16 @@ class StaffRoundsController(Controller):
     ) -> Template | Redirect:
         round_ = await rounds.get_round(db_session, round_id)
         actor = current_user(request)
+        notifier = Notifier.of(request)
 
         async def publish(session) -> None:
             # Counting every rule, signing and storing the board: seconds, off the event loop.
             await publication.publish(
-                session, await rounds.get_round(session, round_id), settings.signing_seed, actor
+                session,
+                await rounds.get_round(session, round_id),
+                settings.signing_seed,
+                actor,
+                notifier,
             )
 
         try:

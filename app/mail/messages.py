@@ -9,6 +9,7 @@ keeps, so every attempt sends the same words.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import re
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from jinja2 import (
 
 from app import PROJECT_ROOT
 from app.features import template_directories
-from app.i18n import LANGUAGES, gettext, in_language, ngettext, pgettext
+from app.i18n import LANGUAGES, Formatter, gettext, in_language, localized, ngettext, pgettext
 from app.settings import Settings
 
 MAIL_TEMPLATES = PROJECT_ROOT / "app" / "mail" / "templates"
@@ -42,6 +43,9 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
+    # The address that turns such messages off (the context's `unsubscribe_url`), if any: shown
+    # at the foot of the message and given in the List-Unsubscribe headers.
+    unsubscribe: str | None = None
 
 
 @cache
@@ -74,12 +78,19 @@ def render(
     settings: Settings, template: str, language: str, context: dict[str, Any]
 ) -> RenderedMessage:
     check_template(template)
+    formatter = Formatter(settings.timezone)
     values = {
         **context,
         "language": language if language in LANGUAGES else "fi",
         "contact_name": settings.contact_name,
         "contact_email": settings.contact_email,
         "contact_phone": settings.contact_phone,
+        "unsubscribe_url": context.get("unsubscribe_url"),
+        # Texts per language (titles, reasons) in the recipient's, else a fallback; moments kept
+        # as ISO 8601 text in the recipient's way and time zone; sums in euros.
+        "loc": localized,
+        "format_moment": lambda text: formatter.datetime(dt.datetime.fromisoformat(text)),
+        "format_euros": formatter.euros,
     }
     environment = _environment()
     with in_language(language):
@@ -93,7 +104,9 @@ def render(
         )
     # A subject is one line: a newline there would start a header of the recipient's choosing.
     subject = " ".join(subject.split())
-    return RenderedMessage(subject=subject, text=text, html=html)
+    return RenderedMessage(
+        subject=subject, text=text, html=html, unsubscribe=values["unsubscribe_url"] or None
+    )
 
 
 def mail_domain(settings: Settings) -> str:
@@ -112,6 +125,11 @@ def build_email(
     message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
     # Automatic messages: no out-of-office replies back to the sender address.
     message["Auto-Submitted"] = "auto-generated"
+    if rendered.unsubscribe:
+        # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", and a POST of
+        # "List-Unsubscribe=One-Click" to the address turns the messages off without a page.
+        message["List-Unsubscribe"] = f"<{rendered.unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message

@@ -30,6 +30,7 @@ import aiosmtplib
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.database import utcnow
+from app.features import load_features
 from app.mail import outbox
 from app.mail.messages import build_email, mail_domain, render
 from app.mail.models import OutboxMessage
@@ -129,7 +130,7 @@ async def deliver_batch(
     """Claim and send one batch; returns (how many were claimed, what happened)."""
     if not settings.smtp_url:
         return 0, Delivery()
-    server = parse_smtp_url(settings.smtp_url)
+    server = parse_smtp_url(settings.smtp_url, ca_file=settings.smtp_ca_file)
     async with sessionmaker() as session:
         token, messages = await outbox.claim_due(session, clock(), batch)
         if not messages:
@@ -170,12 +171,26 @@ async def deliver_due(
             return total
 
 
+async def write_timed_mail(
+    sessionmaker: async_sessionmaker, settings: Settings, now: dt.datetime | None = None
+) -> int:
+    """The messages that fall due at a time (Feature.timed_mail), written into the outbox."""
+    written = 0
+    for feature in load_features():
+        if feature.timed_mail is not None:
+            async with sessionmaker() as session:
+                written += await feature.timed_mail(session, settings, now or utcnow())
+    return written
+
+
 async def run_sender(
     sessionmaker: async_sessionmaker, settings: Settings, stop: asyncio.Event
 ) -> None:
-    """Deliver what is due every TORI_MAIL_POLL_SECONDS until `stop` is set."""
+    """Write the messages that fall due at a time and deliver what is due, every
+    TORI_MAIL_POLL_SECONDS until `stop` is set."""
     while not stop.is_set():
         try:
+            await write_timed_mail(sessionmaker, settings)
             await deliver_due(sessionmaker, settings)
         except Exception:  # the database was away: try again at the next turn
             log.exception("the mail sender's turn failed")

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Sequence
 from httpx import Response
 
 from tests.app.test_authorization import SKIP, TABLE, make_world
+from tests.conftest import TEST_SECRET
 from tests.factories import make_area, make_event
 from tests.surveys.factories import answer, open_questionnaire
 from tests.voting.test_pb_audit import published_round
+from voting.notifications import unsubscribe_token
 
 LANGUAGES = ("fi", "sv", "en")
 
@@ -60,6 +62,9 @@ async def every_page(
         f"/staff/pb/{published.id}",
         f"/staff/pb/{published.id}/results",
         f"/staff/pb/{published.id}/audit",
+        # The unsubscribe page of a genuine link (the world's resident), and its answer.
+        f"/account/unsubscribe?t={unsubscribe_token(TEST_SECRET, 1, 'review')}",
+        "/account/unsubscribed?scope=all",
         *extra_paths,
     ]
     routes = sorted(key for key in TABLE if key not in SKIP)

@@ -204,6 +204,8 @@ async def test_retention_removes_what_the_notice_says_and_keeps_the_rest(db):
         "paper-ballot typings of rounds published over 90 days ago": 1,
         "resident accounts not confirmed within 7 days": 1,
         "expired resident sessions": 1,
+        "reports of ideas in rounds whose voting closed over 30 days ago": 0,
+        "earlier texts of ideas in rounds published over 90 days ago": 0,
     }
     dry = await apply_retention(db, settings, utcnow(), dry_run=True)
     assert {item.what: item.count for item in dry} == expected

@@ -23,6 +23,8 @@ PUBLIC_PAGES = [
     "/account/email/confirm?t=forged",
     "/account/confirm?t=forged",
     "/account/confirm/again",
+    "/account/unsubscribe?t=forged",
+    "/account/unsubscribed?scope=all",
     "/no/such/page",
     "/?area=nonsense",
 ]
