@@ -168,6 +168,7 @@ async def seed_budgeting(session: AsyncSession, settings) -> str:
     )
     await session.commit()
     entries = list(await session.scalars(select(RollEntry).where(RollEntry.round_id == counted.id)))
+    city_budget = next(b.amount for b in counted.budgets if b.area_id is None)
     for entry in entries[: DEMO_PEOPLE * 2 // 3]:
         own = [p for p in proposals if p.area_id == entry.area_id]
         city = [p for p in proposals if p.area_id is None]
@@ -176,8 +177,11 @@ async def seed_budgeting(session: AsyncSession, settings) -> str:
             if spent + proposal.cost <= 100_000 and rng.random() < 0.6:
                 chosen[proposal.id] = 1
                 spent += proposal.cost
+        city_spent = 0
         for proposal in rng.sample(city, k=rng.randint(0, 2)):
-            chosen[proposal.id] = 1
+            if city_spent + proposal.cost <= city_budget:
+                chosen[proposal.id] = 1
+                city_spent += proposal.cost
         await cast_ballot(
             session, counted, entry.id, rng.choice(["online", "online", "assisted"]), chosen
         )
