@@ -21,6 +21,7 @@ from app.i18n import N_
 from app.mail import enqueue
 from app.signing import sign, unsign
 from voting.models import Resident
+from voting.resident_accounts import end_every_resident_session
 
 PURPOSE = "resident-email-change"
 CHANGE_SECONDS = 24 * 3600
@@ -53,8 +54,11 @@ async def request_email_change(
 
 
 async def confirm_email_change(
-    session: AsyncSession, secret: str, token: str, site_url: str
+    session: AsyncSession, secret: str, token: str, site_url: str, keep_session: str | None = None
 ) -> Resident:
+    """Set the new address; every other session of the account ends (whoever else was signed
+    in – perhaps the reason for the change – must sign in again), the browser that opened the
+    link keeps its own (`keep_session`, its session token) if it had one."""
     value = unsign(secret, PURPOSE, token, max_length=1200, max_age=CHANGE_SECONDS)
     parts = (value or "").split("\n")
     failure = EmailChangeLinkError(
@@ -84,6 +88,7 @@ async def confirm_email_change(
             new_email=new_email,
             contact_page=f"{site_url.rstrip('/')}/account/sign-in",
         )
+        await end_every_resident_session(session, resident_id, keep=keep_session)
         await session.commit()
     except IntegrityError:
         await session.rollback()

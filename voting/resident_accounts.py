@@ -95,9 +95,15 @@ async def end_resident_session(session: AsyncSession, token: str | None) -> None
         await session.commit()
 
 
-async def end_every_resident_session(session: AsyncSession, resident_id: int) -> None:
-    """Every browser signed in to the account is signed out (the caller commits)."""
-    await session.execute(delete(ResidentSession).where(ResidentSession.resident_id == resident_id))
+async def end_every_resident_session(
+    session: AsyncSession, resident_id: int, *, keep: str | None = None
+) -> None:
+    """Every browser signed in to the account is signed out, but the one whose session token is
+    `keep` (the caller commits)."""
+    statement = delete(ResidentSession).where(ResidentSession.resident_id == resident_id)
+    if keep:
+        statement = statement.where(ResidentSession.token_hash != session_token_hash(keep))
+    await session.execute(statement)
 
 
 async def current_resident(request: Request, session: AsyncSession) -> Resident | None:

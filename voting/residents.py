@@ -515,6 +515,7 @@ class ResidentEmailController(Controller):
                 settings.secret_key,
                 request.query_params.get("t", ""),
                 site_url(request, ""),
+                keep_session=session_token(request),
             )
         except EmailChangeLinkError:
             return Template(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, text, update
 
 from app.accounts.passwords import hash_password, verify_password
 from app.database import utcnow
+from app.mail import OutboxMessage
 from app.signing import sign
 from tests.conftest import TEST_SECRET
 from voting.models import Resident, ResidentSession
@@ -260,3 +262,25 @@ async def test_signing_in_again_replaces_this_browsers_session(client, db):
     assert not await opens_account(client, first)
     assert await opens_account(client, second)
     assert await session_rows(db) == 1
+
+
+async def test_an_email_change_ends_every_other_session(client, db):
+    """Found by attack: changing the address left every other browser signed in. Whoever else
+    was signed in must sign in again; the browser that opens the link keeps its session."""
+    await make_resident(db)
+    elsewhere = await sign_in(client)
+    here = await sign_in(client)
+    await client.get("/account/email?lang=en")
+    asked = await client.post(
+        "/account/email", data=form(client, new_email="aino.new@example.fi", password=PASSWORD)
+    )
+    assert asked.status_code in (200, 303), asked.text
+    message = await db.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipient == "aino.new@example.fi")
+    )
+    link = urlsplit(message.context["link"])
+    confirmed = await client.get(link.path + "?" + link.query)
+    assert confirmed.status_code == 200
+    assert "aino.new@example.fi" in confirmed.text
+    assert await opens_account(client, here)
+    assert not await opens_account(client, elsewhere)
