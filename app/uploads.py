@@ -51,8 +51,12 @@ async def read_upload(request: Request, limit: int) -> Upload:
         # A form sent without its file (a browser does this only when scripts rewrite the
         # form): its fields, small by the route's own body limit, so that the form's token is
         # read and the page can say that no file was chosen.
-        text = (await request.body()).decode("utf-8", "replace")
-        return Upload(fields=parse_qs(text, keep_blank_values=True))
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise RequestEntityTooLarge
+        return Upload(fields=parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
     boundary = options.get("boundary", "")
     if content_type != "multipart/form-data" or not boundary:
         raise UploadError("not a multipart form")

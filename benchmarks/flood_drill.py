@@ -128,7 +128,11 @@ class Flood:
         self.tally = Tally()
         self.started = 0.0
         self.http = httpx.AsyncClient(
-            timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=None)
+            timeout=REQUEST_TIMEOUT,
+            # A connection per request, as from many separate clients: a kept-alive connection
+            # that the server closes as it is reused gives a ReadError that is the client's race,
+            # not an unanswered request.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
         )
 
     def headers(self, address: str) -> dict[str, str]:

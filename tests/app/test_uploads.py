@@ -93,8 +93,18 @@ async def test_a_body_over_the_limit_is_refused_as_it_arrives(announced):
     assert upload.files["file"] == ("census.csv", b"x" * 10_000)
 
 
-async def test_a_body_that_is_not_multipart_is_refused():
-    request = streamed(b"a=1", None)
+async def test_a_form_without_its_file_gives_its_fields_and_no_file():
+    """A form sent url-encoded (no file chosen, scripts rewriting it): its fields are read, so
+    its token can be checked and the page can ask for a file."""
+    request = streamed(b"_csrf_token=abc&a=1", None)
     request.content_type = ("application/x-www-form-urlencoded", {})
+    upload = await read_upload(request, 4096)
+    assert upload.fields == {"_csrf_token": ["abc"], "a": ["1"]}
+    assert upload.files == {}
+
+
+async def test_a_body_that_is_neither_multipart_nor_a_form_is_refused():
+    request = streamed(b'{"a": 1}', None)
+    request.content_type = ("application/json", {})
     with pytest.raises(UploadError):
         await read_upload(request, 4096)
