@@ -59,6 +59,8 @@ class Feature:
     account_menu: Callable[[Any], tuple[str, str, str] | None] | None = None
     # Called with the application when it stops (closing the feature's own connections).
     on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
+    # The feature's open datasets (app.opendata.datasets.Dataset), listed on /open-data.
+    open_data: Sequence[Any] = ()
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,35 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def security_headers(*, https: bool):
+# Route option of a page made to be shown in a frame on the city's own sites (the embeddable
+# calendar and polls): framing is allowed for the origins in TORI_EMBED_ORIGINS, and for no one
+# when that is empty. Every other page refuses every frame.
+EMBEDDABLE = {"embeddable": True}
+
+
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    if not frame_ancestors:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)
+    )
+
+
+def security_headers(*, https: bool, embed_origins: tuple[str, ...] = ()):
+    embedded_policy = content_security_policy(embed_origins)
+
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        route_handler = scope.get("route_handler")
+        if embed_origins and route_handler is not None and route_handler.opt.get("embeddable"):
+            # X-Frame-Options cannot name several origins; frame-ancestors supersedes it.
+            headers["Content-Security-Policy"] = embedded_policy
+        else:
+            headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"

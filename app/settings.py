@@ -110,6 +110,22 @@ def _proxies(text: str | None) -> tuple[str, ...]:
     return tuple(proxies)
 
 
+def _origins(text: str | None) -> tuple[str, ...]:
+    """TORI_EMBED_ORIGINS: the sites allowed to show Tori's embeddable calendar and polls in a
+    frame, as origins (scheme and host, such as https://www.example.fi), separated by commas or
+    spaces."""
+    origins = []
+    for item in (text or "").replace(",", " ").split():
+        origin = item.rstrip("/")
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise InsecureSettingsError(
+                "TORI_EMBED_ORIGINS must list origins, scheme and host only, such as "
+                f"https://www.example.fi, not {item[:80]!r}."
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
 def _seconds(env, name: str, default: float) -> float:
     text = env.get(name, "").strip()
     if not text:
@@ -203,6 +219,9 @@ class Settings:
     # it (development only) they take the address the request came to, whose Host header a
     # client chooses: a reset link could be made to point elsewhere.
     site_url: str | None = None
+    # The sites that may frame the embeddable calendar and polls (TORI_EMBED_ORIGINS). None by
+    # default: then no site may frame any page of Tori's (clickjacking).
+    embed_origins: tuple[str, ...] = ()
     # Pre-moderation (TORI_PREMODERATION, on by default): a resident's new idea is shown to
     # nobody but its author and staff until a staff member has checked it. Off, an idea is
     # public at once and staff hide it afterwards if needed.
@@ -292,6 +311,7 @@ class Settings:
             metrics_token=env.get("TORI_METRICS_TOKEN") or None,
             trusted_proxies=_proxies(env.get("TORI_TRUSTED_PROXIES")),
             site_url=_site_url(env.get("TORI_SITE_URL")),
+            embed_origins=_origins(env.get("TORI_EMBED_ORIGINS")),
             premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
             smtp_url=env.get("SMTP_URL") or None,
             smtp_ca_file=env.get("TORI_SMTP_CA_FILE") or None,
@@ -326,6 +346,8 @@ class Settings:
                 "TORI_SITE_URL must be set to the site's public https:// address (links in "
                 "e-mail and on posters point there, never to the Host a request names)"
             )
+        if any(not origin.startswith("https://") for origin in self.embed_origins):
+            problems.append("TORI_EMBED_ORIGINS must list https:// origins only")
         if self.metrics and len(self.metrics_token or "") < MIN_SECRET_LENGTH:
             problems.append(
                 f"TORI_METRICS_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} "

@@ -33,6 +33,7 @@ from app.logs import access_log_middleware, configure_logging
 from app.mail.controllers import MailController
 from app.mail.sender import SenderTask
 from app.metrics import metrics_handlers, metrics_middleware
+from app.opendata.controllers import OpenDataController
 from app.page_cache import SharedPagesMiddleware
 from app.ratelimit import (
     BatchedCounter,
@@ -62,6 +63,7 @@ ROUTE_HANDLERS = [
     AuditController,
     PublicAuditLogController,
     MailController,
+    OpenDataController,
 ]
 
 
@@ -166,7 +168,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         plugins=[HTMXPlugin()],
         before_request=choose_language,
         before_send=[
-            security_headers(https=settings.https),
+            security_headers(https=settings.https, embed_origins=settings.embed_origins),
             form_token_cookie,
             renderer.remember_language_hook(),
         ],

@@ -11,6 +11,7 @@ from surveys import services as feedback_services
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
+from surveys.opendata import DATASETS as OPEN_DATA
 from surveys.polls import services as poll_services
 from surveys.polls.controllers import KioskStartController, PollController
 from surveys.polls.demo import seed_polls
@@ -65,6 +66,7 @@ async def stop_live_results(app: Litestar) -> None:
 
 
 feature = Feature(
+    open_data=OPEN_DATA,
     name="surveys",
     template_directories=(Path(__file__).parent / "templates",),
     route_handlers=(

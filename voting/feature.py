@@ -15,6 +15,7 @@ from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
 from voting.notifications import announce_ballots
+from voting.opendata import DATASETS as OPEN_DATA
 from voting.resident_accounts import account_menu
 from voting.residents import (
     ResidentAccountController,
@@ -77,6 +78,7 @@ async def round_milestones(session, start, end) -> list[Milestone]:
 
 
 feature = Feature(
+    open_data=OPEN_DATA,
     name="voting",
     template_directories=(Path(__file__).parent / "templates",),
     route_handlers=(

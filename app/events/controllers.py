@@ -33,8 +33,11 @@ from app.forms import Form, read_form
 from app.i18n import current_language, gettext, localized
 from app.page_cache import SHARED_PAGE
 from app.requests import site_url
+from app.security import EMBEDDABLE
 
 PAGE_SIZE = 30
+# Events in the embeddable calendar.
+EMBED_SIZE = 8
 
 
 def month_grid(
@@ -113,6 +116,23 @@ class CalendarController(Controller):
             context["milestones"] = await feature_milestones(db_session, *window)
         return Template(
             template_name=template, context=context, status_code=400 if query.problems else 200
+        )
+
+    @get("/embed/calendar", name="calendar_embed", opt={**SHARED_PAGE, **EMBEDDABLE})
+    async def calendar_embed(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        """The next events, small enough for a frame on the city's own pages (same filters as
+        the calendar: area, type, language)."""
+        areas = await list_areas(db_session)
+        query = read_calendar_query(request, areas, ZoneInfo(settings.timezone))
+        events, has_more = await services.upcoming_events(
+            db_session, query.filters, limit=EMBED_SIZE
+        )
+        return Template(
+            template_name="embed/calendar.html",
+            context={"events": events, "has_more": has_more, "query": query, "embedded": True},
+            status_code=400 if query.problems else 200,
         )
 
     @get("/calendar.ics", name="calendar_feed")

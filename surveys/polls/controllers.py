@@ -18,7 +18,12 @@ from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
 from app.requests import ascii_int, is_htmx, site_url
-from app.security import FORM_EXPIRED, FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
+from app.security import (
+    EMBEDDABLE,
+    FORM_EXPIRED,
+    FORM_TOKEN_CHECKED_BY_HANDLER,
+    form_token_accepted,
+)
 from app.state import DATABASE
 from surveys.polls import services
 from surveys.polls.live import POLL_NOTIFIER, live_stream
@@ -280,6 +285,25 @@ class PollController(Controller):
             template_name="polls/results.html",
             context=context,
             status_code=200 if public else 403,
+        )
+
+    @get("/{slug:str}/embed", name="poll_embed", opt={**SHARED_PAGE, **EMBEDDABLE})
+    async def embed(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        """The poll in a frame on the city's own pages: its question, its results when they are
+        public, and a link that opens the poll in a new tab. Answering happens on Tori's own
+        page, never inside another site's frame (no third-party cookies, no clickjacking)."""
+        poll = await services.poll_by_slug(db_session, slug)
+        public = services.results_public(poll)
+        return Template(
+            template_name="polls/embed.html",
+            context={
+                "poll": poll,
+                "results_public": public,
+                "results": await services.poll_results(db_session, poll) if public else None,
+                "state": services.poll_status(poll),
+                "questions": services.questions_of(poll),
+                "embedded": True,
+            },
         )
 
     @get("/{slug:str}/live", opt={"skip_compression": True})

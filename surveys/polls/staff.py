@@ -18,6 +18,7 @@ from app.i18n import N_, gettext, localized
 from app.qr import qr_svg
 from app.requests import site_url
 from app.spreadsheets import csv_text
+from app.state import SETTINGS
 from surveys.polls import services
 from surveys.polls.controllers import public_url
 from surveys.polls.forms import QUESTION_PREFIXES, poll_form, read_poll
@@ -125,6 +126,7 @@ class StaffPollsController(Controller):
                 "areas": {area.id: area for area in await list_areas(db_session)},
                 "kiosks": await services.list_kiosks(db_session, poll.id),
                 "public_url": public_url(request, poll.slug),
+                "embeddable": bool(SETTINGS.of(request).embed_origins),
                 "kiosk_link": kiosk_link,
                 "kiosk_qr": qr_svg(kiosk_link, title=None) if kiosk_link else None,
                 "kiosk_form": kiosk_form or Form(),

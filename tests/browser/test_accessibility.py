@@ -27,6 +27,8 @@ PUBLIC_PAGES = [
     "/account/unsubscribed?scope=all",
     "/no/such/page",
     "/?area=nonsense",
+    "/open-data",
+    "/embed/calendar",
 ]
 STAFF_PAGES = [
     "/staff",
@@ -63,6 +65,8 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         f"/p/{poll}/poster",
         f"/p/{closed}",
         f"/p/{closed}/results",
+        f"/p/{poll}/embed",
+        f"/p/{closed}/embed",
         "/p/nosuch",
         "/kiosk?t=forged",
     ]

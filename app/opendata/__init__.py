@@ -1,0 +1,1 @@
+"""Open data: aggregated figures anyone may download and reuse (CC BY 4.0), at stable URLs."""
