@@ -83,6 +83,8 @@ class Milestone:
     title: dict[str, str]
     url: str
     at: Any
+    # The area the step concerns (a poll of one area); None for the whole city.
+    area_id: int | None = None
 
 
 async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:

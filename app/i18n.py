@@ -94,6 +94,17 @@ def pgettext(context: str, message: str) -> str:
 _ = gettext
 
 
+def month_names_short(language: str | None = None) -> list[str]:
+    """January to December, abbreviated as the language writes them standing alone (tammi,
+    jan., Jan): column headings of the year view."""
+    from babel.dates import get_month_names  # noqa: PLC0415
+
+    names = get_month_names(
+        "abbreviated", context="stand-alone", locale=language or current_language()
+    )
+    return [names[month] for month in range(1, 13)]
+
+
 def gettext_in(language: str, message: str) -> str:
     """A message in a given language, whatever the reader's: for posters in several languages."""
     translations = _catalogs.get(language)

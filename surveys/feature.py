@@ -5,7 +5,7 @@ from pathlib import Path
 from litestar import Litestar
 
 from app.database import utcnow
-from app.features import Feature, Highlight
+from app.features import Feature, Highlight, Milestone
 from app.i18n import N_
 from surveys import services as feedback_services
 from surveys.commands import COMMANDS
@@ -55,6 +55,20 @@ async def open_for_event(session, event_id: int) -> list[Highlight]:
     return found
 
 
+async def poll_milestones(session, start, end) -> list[Milestone]:
+    """Polls that open within the window, for the calendar's dates and the year view."""
+    return [
+        Milestone(
+            kind=N_("A quick poll opens"),
+            title=poll.title,
+            url=f"/p/{poll.slug}",
+            at=poll.opens_at,
+            area_id=poll.area_id,
+        )
+        for poll in await poll_services.polls_opening_between(session, start, end)
+    ]
+
+
 async def seed_surveys(session, settings) -> str:
     return "\n".join([await seed_feedback(session, settings), await seed_polls(session, settings)])
 
@@ -86,5 +100,6 @@ feature = Feature(
     privacy_sections=("surveys/privacy.html",),
     highlights=open_poll_highlights,
     event_activities=open_for_event,
+    milestones=poll_milestones,
     on_shutdown=(stop_live_results,),
 )

@@ -23,14 +23,17 @@ from app.events.forms import (
     read_recurrence,
     read_staff_list_query,
     read_staff_search,
+    read_year_query,
 )
 from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType
+from app.events.year import gaps as year_gaps
+from app.events.year import year_view
 from app.features import event_activities
 from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, read_form
-from app.i18n import current_language, gettext, localized
+from app.i18n import LANGUAGES, current_language, gettext, localized, month_names_short
 from app.page_cache import SHARED_PAGE
 from app.requests import site_url
 from app.security import EMBEDDABLE
@@ -135,6 +138,14 @@ class CalendarController(Controller):
             status_code=400 if query.problems else 200,
         )
 
+    @get("/calendar/year", name="year_view", opt=SHARED_PAGE)
+    async def year(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        """The year at a glance (vuosikello): planned and held events per month and area or
+        type, with polls and participatory budgeting phases."""
+        return await _year_page(request, db_session, settings, staff=False)
+
     @get("/calendar.ics", name="calendar_feed")
     async def calendar_feed(
         self, request: Request, db_session: DbSession, settings: AppSettings
@@ -200,6 +211,31 @@ def ical_response(request: Request, events: list[Event], name: str, filename: st
 # --- staff -------------------------------------------------------------------------------------
 
 
+async def _year_page(request: Request, db_session, settings, *, staff: bool) -> Template:
+    zone = ZoneInfo(settings.timezone)
+    areas = await list_areas(db_session)
+    query = read_year_query(request, zone)
+    view = await year_view(
+        db_session, query.year, query.grouping, zone=zone, areas=areas, public_only=not staff
+    )
+    context = {
+        "query": query,
+        "view": view,
+        "areas": {str(area.id): area for area in areas},
+        "event_types": {event_type.value: event_type for event_type in EventType},
+        "months": [dt.date(query.year, month, 1) for month in range(1, 13)],
+        "month_names": month_names_short(),
+        "staff": staff,
+    }
+    if staff:
+        context["gaps"] = await year_gaps(db_session, zone=zone, areas=areas, languages=LANGUAGES)
+    return Template(
+        template_name="events/year.html",
+        context=context,
+        status_code=400 if query.problems else 200,
+    )
+
+
 def _form_page(form: Form, event: Event | None, areas: list[Area], status: int = 200) -> Template:
     return Template(
         template_name="events/form.html",
@@ -238,6 +274,13 @@ class StaffEventsController(Controller):
             },
             status_code=400 if search.errors else 200,
         )
+
+    @get("/year")
+    async def year(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        """The year view with staff-only events counted too, and the gaps to fill."""
+        return await _year_page(request, db_session, settings, staff=True)
 
     @get("/new", opt={"roles": EDITORS})
     async def new_event_page(self, db_session: DbSession, settings: AppSettings) -> Template:

@@ -31,6 +31,32 @@ class CalendarQuery:
     problems: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class YearQuery:
+    year: int
+    grouping: str
+    problems: list[str]
+
+
+def read_year_query(request: Request, zone: ZoneInfo) -> YearQuery:
+    """?year=2027&by=area|type; anything else gives the current year by area, and says so."""
+    params = request.query_params
+    problems: list[str] = []
+    year = utcnow().astimezone(zone).year
+    year_value = params.get("year", "")
+    if year_value:
+        chosen = ascii_int(year_value)
+        if chosen is not None and 2000 <= chosen <= 2100:
+            year = chosen
+        else:
+            problems.append(gettext("The year was not understood, so this year is shown."))
+    grouping = params.get("by", "area")
+    if grouping not in {"area", "type"}:
+        problems.append(gettext("The grouping was not understood, so areas are shown."))
+        grouping = "area"
+    return YearQuery(year, grouping, problems)
+
+
 def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> CalendarQuery:
     params = request.query_params
     problems: list[str] = []

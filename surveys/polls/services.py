@@ -288,6 +288,20 @@ async def open_polls(
     return list(await session.scalars(statement))
 
 
+async def polls_opening_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[Poll]:
+    """Polls whose opening falls in [start, end), in order (at most 500: a year's worth)."""
+    return list(
+        await session.scalars(
+            select(Poll)
+            .where(Poll.opens_at >= start, Poll.opens_at < end)
+            .order_by(Poll.opens_at, Poll.id)
+            .limit(500)
+        )
+    )
+
+
 async def vote_count(session: AsyncSession | AsyncConnection, poll_id: int) -> int:
     return await session.scalar(select(func.count()).where(PollVote.poll_id == poll_id)) or 0
 

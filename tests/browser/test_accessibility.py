@@ -27,6 +27,8 @@ PUBLIC_PAGES = [
     "/account/unsubscribed?scope=all",
     "/no/such/page",
     "/?area=nonsense",
+    "/calendar/year",
+    "/calendar/year?by=type&year=abc",
     "/open-data",
     "/embed/calendar",
 ]
@@ -35,6 +37,7 @@ STAFF_PAGES = [
     "/staff/events",
     "/staff/events?when=past",
     "/staff/events/new",
+    "/staff/events/year",
     "/staff/areas",
     "/staff/areas/new",
     "/staff/users",
