@@ -29,6 +29,8 @@ DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'tori.sqlite3'}"
 MIN_SECRET_LENGTH = 32
 MIN_MIX_BATCH = 20
 DEFAULT_MAIL_FROM = "Tori <noreply@example.fi>"
+# Uploaded pictures (app/images.py, voting/pictures.py) live here unless TORI_MEDIA_DIR says.
+DEFAULT_MEDIA_DIR = PROJECT_ROOT / "media"
 
 
 def _is_signing_seed(value: str | None) -> bool:
@@ -124,6 +126,16 @@ def _origins(text: str | None) -> tuple[str, ...]:
             )
         origins.append(origin.lower())
     return tuple(origins)
+
+
+def _megabytes(env, name: str, default: int) -> int:
+    """A size in whole megabytes from 1 to 100."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdecimal() or not 1 <= int(text) <= 100:
+        raise InsecureSettingsError(f"{name} must be a whole number from 1 to 100, not {text!r}.")
+    return int(text)
 
 
 def _seconds(env, name: str, default: float) -> float:
@@ -244,12 +256,20 @@ class Settings:
     mail_poll_seconds: float = 5.0
     # Sent (and finally undeliverable) messages are deleted after this many days.
     keep_sent_mail_days: int = 30
+    # Uploaded pictures, in files named at random (TORI_MEDIA_DIR), and the largest upload taken
+    # in megabytes (TORI_MAX_PICTURE_MB).
+    media_dir: Path = field(default=DEFAULT_MEDIA_DIR)
+    max_picture_mb: int = 10
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def max_picture_bytes(self) -> int:
+        return self.max_picture_mb * 1024 * 1024
 
     @property
     def roll_key(self) -> str:
@@ -321,6 +341,8 @@ class Settings:
             mail_sender_in_server=_flag(env.get("TORI_MAIL_SENDER"), default=True),
             mail_poll_seconds=_seconds(env, "TORI_MAIL_POLL_SECONDS", 5.0),
             keep_sent_mail_days=_period(env, "TORI_KEEP_SENT_MAIL_DAYS", 30),
+            media_dir=Path(env.get("TORI_MEDIA_DIR") or DEFAULT_MEDIA_DIR),
+            max_picture_mb=_megabytes(env, "TORI_MAX_PICTURE_MB", 10),
         )
         settings.check()
         return settings

@@ -32,6 +32,7 @@ from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.mail.controllers import MailController
 from app.mail.sender import SenderTask
+from app.media import MediaController
 from app.metrics import metrics_handlers, metrics_middleware
 from app.opendata.controllers import OpenDataController
 from app.page_cache import SharedPagesMiddleware
@@ -64,6 +65,7 @@ ROUTE_HANDLERS = [
     PublicAuditLogController,
     MailController,
     OpenDataController,
+    MediaController,
 ]
 
 
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
                 StaffSessionMiddleware,
                 exclude=[
                     "^/static/",
+                    "^/media/",
                     "^/healthz$",
                     "^/livez$",
                     "^/readyz$",

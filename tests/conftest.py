@@ -104,9 +104,14 @@ async def migrated(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(migrated: str) -> Settings:
+def settings(migrated: str, tmp_path_factory) -> Settings:
     return Settings(
-        environment="test", secret_key=TEST_SECRET, database_url=migrated, log_level="WARNING"
+        environment="test",
+        secret_key=TEST_SECRET,
+        database_url=migrated,
+        log_level="WARNING",
+        # Uploaded pictures go to a directory of the test session's own.
+        media_dir=tmp_path_factory.mktemp("media"),
     )
 
 

@@ -18,7 +18,7 @@ from app.page_cache import SHARED_PAGE
 from app.requests import ascii_int, client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
-from voting import moderation, own_ideas, published, rounds
+from voting import moderation, own_ideas, pictures, published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     AlreadyVotedError,
@@ -201,6 +201,9 @@ class RoundsController(Controller):
                 "statuses": rounds.PROPOSAL_STATUSES,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
                 "filter_problem": problems,
+                "pictures": await pictures.pictures_by_owner(
+                    db_session, "proposal", [p.id for p in listed]
+                ),
             },
             status_code=400 if problems else 200,
         )
@@ -231,6 +234,9 @@ class RoundsController(Controller):
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
                 "report_form": form or Form(),
                 "max_report": moderation.MAX_REPORT_LENGTH,
+                "pictures": await pictures.pictures_of(
+                    db_session, pictures.proposal_owner(proposal)
+                ),
             },
             status_code=status,
         )
@@ -563,6 +569,7 @@ class RoundsController(Controller):
         parts = await BALLOT_CACHE.of(request).parts(db_session, round_, voter.area_id)
         parts = in_voter_order(parts, voter.order_seed)
         read = read_ballot(round_, parts, fields or {})
+        shown = [proposal.id for part in parts for proposal in part.proposals]
         return Template(
             template_name=template,
             context={
@@ -570,6 +577,10 @@ class RoundsController(Controller):
                 "parts": parts,
                 "read": read,
                 "totals": {t.part.key: t for t in read.totals},
+                # Only the ballot itself shows pictures (not the review page or the totals).
+                "pictures": await pictures.pictures_by_owner(db_session, "proposal", shown)
+                if template == "pb/ballot.html"
+                else {},
             },
             status_code=status,
         )

@@ -160,6 +160,27 @@ def read_roll_upload(upload: Upload) -> bytes | None:
 CHOOSE_A_FILE = N_("Choose a CSV file.")
 
 
+def read_picture_upload(upload: Upload) -> tuple[Form, bytes, dict[str, str]]:
+    """A picture upload: the form (for its errors), the file's bytes (empty when none was
+    chosen; its name and declared type are not read) and the alternative text per language.
+    The rules (which languages, how long) are voting/pictures.py's."""
+    form = Form(upload.fields)
+    alt = {code: form.text(f"alt_{code}", max_length=10_000) for code in LANGUAGES}
+    chosen = upload.files.get("picture")
+    return form, (chosen[1] if chosen else b""), alt
+
+
+def read_picture_alt(form: Form) -> dict[str, str]:
+    """The alternative text per language of a picture already stored."""
+    return {code: form.text(f"alt_{code}", max_length=10_000) for code in LANGUAGES}
+
+
+def read_picture_step(form: Form) -> int | None:
+    """-1 to move a picture earlier, +1 later; None for anything else."""
+    direction = form.choice("direction", ["earlier", "later"])
+    return None if direction is None else (-1 if direction == "earlier" else 1)
+
+
 def read_codes_format(form: Form) -> str:
     """Letter codes as CSV for the mailing house (the default) or as a printable sheet."""
     return form.choice("format", ["csv", "sheet"]) or "csv"

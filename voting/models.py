@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.areas.models import Area
 from app.database import Base, PortableJSON, UTCDateTime, utcnow
+from app.media import media_url
 
 
 class Round(Base):
@@ -226,6 +227,43 @@ class Proposal(Base):
     @property
     def cost(self) -> int:
         return self.final_cost if self.final_cost is not None else self.estimated_cost
+
+
+class Picture(Base):
+    """A picture of a proposal or of an implementation milestone (`owner_kind`, `owner_id`:
+    no foreign key, as the owner is one of two tables; voting/pictures.py removes a picture
+    with its owner). The files are under TORI_MEDIA_DIR, named by `file_key` and each width
+    (app/media.py); the alternative text is required in the owner's languages."""
+
+    __tablename__ = "pb_picture"
+    __table_args__ = (Index("ix_pb_picture_owner", "owner_kind", "owner_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "proposal" or "milestone".
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    # 1 for the first picture shown (the one on lists and cards), then 2, 3, ...
+    position: Mapped[int] = mapped_column(Integer)
+    alt: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    file_key: Mapped[str] = mapped_column(String(32), unique=True)
+    # The widths stored, narrowest first; `width` and `height` are the widest one's.
+    widths: Mapped[list[int]] = mapped_column(PortableJSON)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+
+    @property
+    def src(self) -> str:
+        """The narrowest file: what a browser without `srcset` shows."""
+        return media_url(self.file_key, self.widths[0])
+
+    @property
+    def srcset(self) -> str:
+        """Every width's file for `srcset` ("/media/<key>-320.webp 320w, ...")."""
+        return ", ".join(f"{media_url(self.file_key, w)} {w}w" for w in self.widths)
 
 
 class ProposalReport(Base):

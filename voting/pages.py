@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from app.i18n import current_language
 from app.state import SETTINGS, Slot
-from voting import rounds
+from voting import pictures, rounds
 from voting.mixing import MixScheduler
 from voting.models import Round
 from voting.results import REASONS
@@ -46,6 +46,9 @@ async def results_context(
     implementation is going (followed after the results, not part of them) and the language
     each proposal was written in."""
     followed = await rounds.implementation_states(db_session, round_.id)
+    # The cards' pictures are not part of the results either: they may be added, described or
+    # removed after publication (the rendered parts are kept per set of pictures).
+    shown = await pictures.first_pictures_of_round(db_session, round_.id)
     context = {
         "round": round_,
         "results": results,
@@ -55,11 +58,17 @@ async def results_context(
         "reasons": REASONS,
         "implementation": rounds.IMPLEMENTATION_STATUSES,
         "followed": followed,
+        "pictures": shown,
         # The bar chart shows at most this many proposals per budget (the table shows all).
         "chart_limit": CHART_LIMIT,
         **extra,
     }
-    cache_key = (*key, current_language(), tuple(sorted(followed.items()))) if key else None
+    picture_state = tuple(
+        (owner, p.file_key, tuple(sorted(p.alt.items()))) for owner, p in sorted(shown.items())
+    )
+    cache_key = (
+        (*key, current_language(), tuple(sorted(followed.items())), picture_state) if key else None
+    )
     parts = _RENDERED.get(cache_key) if cache_key else None
     if parts is None:
         template = renderer.environment.get_template("pb/_results_parts.html")

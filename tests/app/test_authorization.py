@@ -224,6 +224,16 @@ TABLE = {
     "POST /staff/pb/{round_id:int}/ideas/bulk": EDITORS,
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/assignment": EDITORS,
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/notes": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/pictures": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/alt": (
+        EDITORS
+    ),
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/move": (
+        EDITORS
+    ),
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/remove": (
+        EDITORS
+    ),
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
     "POST /staff/pb/{round_id:int}/voting-close": ADMINS,
@@ -231,6 +241,7 @@ TABLE = {
     "GET /staff/pb/{round_id:int}/results": READERS,
     "POST /staff/pb/{round_id:int}/roll": EDITORS,
     "GET /static/{file_path:path}": PUBLIC,
+    "GET /media/{name:str}": PUBLIC,
 }
 # Signing out ends the test's own session; they are checked by the accounts tests.
 SKIP = {

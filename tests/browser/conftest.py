@@ -163,10 +163,11 @@ def log_path(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(postgres_server_url: str) -> Iterator[LiveServer]:
+def live_server(postgres_server_url: str, tmp_path_factory) -> Iterator[LiveServer]:
     with fresh_database(postgres_server_url, "web") as database_url:
         environment = {
             **os.environ,
+            "TORI_MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "DATABASE_URL": database_url,
             "SECRET_KEY": TEST_SECRET,
             "TORI_ENV": "test",
