@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import io
 import random
+import secrets
 import struct
 import zlib
 
 from PIL import Image, ImageDraw
+
+from voting.models import Picture
 
 OWNER = "Maija Virtanen"  # EXIF text is ASCII
 SERIAL = "SN-4242-TORI"
@@ -110,3 +113,20 @@ def zip_bomb_png(width: int = 12_000, height: int = 12_000) -> bytes:
 
 def gif() -> bytes:
     return encoded(photo(200, 150), "GIF")
+
+
+async def picture_row(db, proposal_id: int, alt: dict[str, str] | None = None):
+    """A stored picture of a proposal, its row only (for pages that show it; no files)."""
+    picture = Picture(
+        owner_kind="proposal",
+        owner_id=proposal_id,
+        position=1,
+        alt=alt or {"fi": "Puiston penkki", "sv": "En parkbänk", "en": "A park bench"},
+        file_key=secrets.token_hex(16),
+        widths=[160, 320, 640],
+        width=640,
+        height=480,
+    )
+    db.add(picture)
+    await db.commit()
+    return picture

@@ -13,6 +13,7 @@ from httpx import Response
 from tests.app.test_authorization import SKIP, TABLE, make_world
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, make_event
+from tests.pictures import picture_row
 from tests.surveys.factories import answer, open_questionnaire
 from tests.voting.test_pb_audit import published_round
 from voting.notifications import unsubscribe_token
@@ -48,7 +49,10 @@ async def every_page(
     questionnaire = await open_questionnaire(db, event)
     for number in range(3):
         await answer(db, questionnaire, {"satisfaction": 3 + number % 2, "comment": "Hyvä"})
-    published, _proposals, _receipts = await published_round(db)
+    published, proposals, _receipts = await published_round(db)
+    # Pictures on the proposal list and page, the ballot, the staff page and the results cards.
+    await picture_row(db, int(world.values["proposal"]))
+    await picture_row(db, proposals["park"].id)
     extra_pages = [
         f"/staff/events/{event.id}/feedback",
         f"/f/{questionnaire.slug}",
