@@ -48,6 +48,8 @@ class LiveServer:
     open_questionnaire_event: int
     open_poll: str
     closed_poll: str
+    # Where the server keeps uploaded pictures (TORI_MEDIA_DIR).
+    media_dir: str = ""
 
 
 def _free_port() -> int:
@@ -165,9 +167,10 @@ def log_path(name: str) -> Path:
 @pytest.fixture(scope="session")
 def live_server(postgres_server_url: str, tmp_path_factory) -> Iterator[LiveServer]:
     with fresh_database(postgres_server_url, "web") as database_url:
+        media_dir = str(tmp_path_factory.mktemp("media"))
         environment = {
             **os.environ,
-            "TORI_MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
+            "TORI_MEDIA_DIR": media_dir,
             "DATABASE_URL": database_url,
             "SECRET_KEY": TEST_SECRET,
             "TORI_ENV": "test",
@@ -190,6 +193,7 @@ def live_server(postgres_server_url: str, tmp_path_factory) -> Iterator[LiveServ
                 "browser.admin@example.fi",
                 "browser.auditor@example.fi",
                 *open_form,
+                media_dir=media_dir,
             )
 
 
