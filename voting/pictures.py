@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_action
@@ -329,3 +329,25 @@ async def remove(
     await record_action(session, actor, "picture.remove", owner.target, before, None)
     await session.commit()
     await in_worker_thread(store.delete, key, widths)
+
+
+async def forget_pictures_of(
+    session: AsyncSession, kind: str, owner_ids: Iterable[int]
+) -> list[tuple[str, list[int]]]:
+    """Delete the rows of these owners' pictures in the caller's transaction (an owner that is
+    deleted takes its pictures along); returns (file key, widths) of each, for
+    `delete_files` once the caller has committed."""
+    found = [
+        (picture.file_key, list(picture.widths))
+        for owned in (await pictures_by_owner(session, kind, owner_ids)).values()
+        for picture in owned
+    ]
+    await session.execute(
+        delete(Picture).where(Picture.owner_kind == kind, Picture.owner_id.in_(list(owner_ids)))
+    )
+    return found
+
+
+async def delete_files(store: MediaStore, files: list[tuple[str, list[int]]]) -> None:
+    for key, widths in files:
+        await in_worker_thread(store.delete, key, widths)

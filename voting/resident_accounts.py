@@ -31,9 +31,11 @@ from app.database import release_connection, utcnow
 from app.errors import DomainError
 from app.i18n import N_
 from app.mail import enqueue
+from app.media import MediaStore
 from app.ratelimit import Limit, RateLimiter, address_block, attempt, counter_key
 from app.signing import sign, unsign
 from app.state import LIMITER, SETTINGS
+from voting import pictures
 from voting.models import Proposal, Resident, ResidentSession, Round
 
 log = logging.getLogger("tori.residents")
@@ -366,9 +368,21 @@ async def account_data(session: AsyncSession, resident: Resident) -> dict:
     }
 
 
-async def delete_account(session: AsyncSession, resident: Resident) -> None:
-    """Ideas not yet reviewed go with the account; reviewed ones stay, no longer linked to
-    anyone, since they are already part of a round's public record."""
+async def delete_account(
+    session: AsyncSession, resident: Resident, store: MediaStore | None = None
+) -> None:
+    """Ideas not yet reviewed go with the account, and their pictures (the files from `store`);
+    reviewed ones stay, no longer linked to anyone, since they are already part of a round's
+    public record."""
+    going = list(
+        await session.scalars(
+            select(Proposal.id).where(
+                Proposal.author_id == resident.id,
+                Proposal.status.in_(("submitted", "withdrawn")),
+            )
+        )
+    )
+    files = await pictures.forget_pictures_of(session, "proposal", going)
     await session.execute(
         delete(Proposal).where(
             Proposal.author_id == resident.id, Proposal.status.in_(("submitted", "withdrawn"))
@@ -379,6 +393,8 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
     )
     await session.delete(resident)
     await session.commit()
+    if store is not None:
+        await pictures.delete_files(store, files)
     log.info("a resident account was deleted at its owner's request")
 
 

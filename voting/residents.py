@@ -19,9 +19,10 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
+from app.media import MediaStore
 from app.requests import client_address, local_path, site_url
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
-from app.state import LIMITER
+from app.state import LIMITER, SETTINGS
 from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
 from voting.models import Resident
 from voting.notifications import (
@@ -347,7 +348,9 @@ class ResidentAccountController(Controller):
             except LoginFailedError:
                 form.add_error("password", gettext("The password is wrong."))
             else:
-                await delete_account(db_session, resident)
+                await delete_account(
+                    db_session, resident, MediaStore(SETTINGS.of(request).media_dir)
+                )
                 response = Template(template_name="pb/account_deleted.html")
                 response.delete_cookie(RESIDENT_COOKIE, path="/")
                 return response

@@ -31,7 +31,8 @@ from tests.pictures import (
 )
 from tests.voting.factories import add_proposal, make_round, move_to
 from voting import pictures, rounds
-from voting.models import Picture
+from voting.models import Picture, Resident
+from voting.resident_accounts import delete_account
 
 ALT = {"alt_fi": "Leikkipuisto ja keinut", "alt_sv": "Lekpark med gungor"}
 
@@ -391,3 +392,21 @@ async def test_a_resident_or_an_auditor_cannot_add_pictures(client, db):
     response = await upload(client, round_, proposal, jpeg(), **ALT)
     assert response.status_code == 403
     assert await picture_count(db) == 0
+
+
+async def test_an_idea_deleted_with_its_author_s_account_takes_its_pictures_along(db, settings):
+    _round, proposal = await round_with_idea(db)
+    resident = Resident(email="a@example.fi", display_name="A", password_hash="x")
+    db.add(resident)
+    await db.commit()
+    proposal.author_id = resident.id
+    await db.commit()
+    store = MediaStore(settings.media_dir)
+    alt = {"fi": "Puisto", "sv": "Park"}
+    picture = await pictures.attach(
+        db, store, pictures.proposal_owner(proposal), jpeg(300, 200), alt, None, max_bytes=10**7
+    )
+    key = picture.file_key
+    await delete_account(db, resident, store)
+    assert await picture_count(db) == 0
+    assert not any(name.startswith(key) for name in media_files(settings))
