@@ -59,6 +59,9 @@ class Feature:
     account_menu: Callable[[Any], tuple[str, str, str] | None] | None = None
     # Called with the application when it stops (closing the feature's own connections).
     on_shutdown: Sequence[Callable[[Any], Awaitable[None]]] = ()
+    # Called with (session, event, settings) by the event's public card after it was held
+    # ("you said – we did"): [app.events.report.ReportSection], e.g. the feedback summary.
+    event_report: Callable[[Any, Any, Any], Awaitable[list[Any]]] | None = None
     # The feature's open datasets (app.opendata.datasets.Dataset), listed on /open-data.
     open_data: Sequence[Any] = ()
 

@@ -17,6 +17,7 @@ from surveys.polls.controllers import KioskStartController, PollController
 from surveys.polls.demo import seed_polls
 from surveys.polls.live import POLL_NOTIFIER
 from surveys.polls.staff import StaffPollsController
+from surveys.report import feedback_summary
 from surveys.retention import remove_old_comments
 from surveys.staff import CompareController, EventFeedbackController
 
@@ -80,6 +81,7 @@ async def stop_live_results(app: Litestar) -> None:
 
 
 feature = Feature(
+    event_report=feedback_summary,
     open_data=OPEN_DATA,
     name="surveys",
     template_directories=(Path(__file__).parent / "templates",),

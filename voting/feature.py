@@ -11,6 +11,7 @@ from voting import retention
 from voting.commands import COMMANDS
 from voting.controllers import RoundsController
 from voting.demo import seed_budgeting
+from voting.event_report import ideas_from_event
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
 from voting.models import Round
@@ -78,6 +79,7 @@ async def round_milestones(session, start, end) -> list[Milestone]:
 
 
 feature = Feature(
+    event_report=ideas_from_event,
     open_data=OPEN_DATA,
     name="voting",
     template_directories=(Path(__file__).parent / "templates",),

@@ -14,7 +14,7 @@ from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
-from app.events import services
+from app.events import report, services
 from app.events.forms import (
     ORGANISER_FIELDS,
     event_form,
@@ -35,6 +35,7 @@ from app.features import milestones as feature_milestones
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, current_language, gettext, localized, month_names_short
 from app.page_cache import SHARED_PAGE
+from app.qr import qr_image
 from app.requests import site_url
 from app.security import EMBEDDABLE
 
@@ -165,8 +166,41 @@ class CalendarController(Controller):
         event = await services.get_event(db_session, event_id, public_only=True)
         return Template(
             template_name="events/event.html",
-            context={"event": event, "take_part": await event_activities(db_session, event.id)},
+            context={
+                "event": event,
+                "take_part": await event_activities(db_session, event.id),
+                "held": report.held(event),
+            },
         )
+
+    @get("/events/{event_id:int}/report", name="event_report", opt=SHARED_PAGE)
+    async def report(
+        self, db_session: DbSession, settings: AppSettings, event_id: FromPath[int]
+    ) -> Template:
+        """The event's card after it was held ("you said – we did"): its figures, the feedback
+        summary, the ideas gathered there and the staff's reply. Before the event: a note."""
+        event = await services.get_event(db_session, event_id, public_only=True)
+        held = report.held(event)
+        reply = await report.reply_of(db_session, event.id)
+        return Template(
+            template_name="events/report.html",
+            context={
+                "event": event,
+                "held": held,
+                "sections": await report.report_sections(db_session, event, settings)
+                if held
+                else [],
+                "reply": reply if reply is not None and reply.published else None,
+            },
+        )
+
+    @get("/events/{event_id:int}/report/qr.svg", media_type="image/svg+xml")
+    async def report_qr(
+        self, request: Request, db_session: DbSession, event_id: FromPath[int]
+    ) -> Response:
+        """For the next event's poster: residents scan it to see what came of this one."""
+        event = await services.get_event(db_session, event_id, public_only=True)
+        return qr_image(site_url(request, f"/events/{event.id}/report"))
 
     @get("/events/{event_id:int}/calendar.ics")
     async def event_feed(
@@ -233,6 +267,14 @@ async def _year_page(request: Request, db_session, settings, *, staff: bool) -> 
         template_name="events/year.html",
         context=context,
         status_code=400 if query.problems else 200,
+    )
+
+
+def _reply_page(form: Form, event: Event, status: int = 200) -> Template:
+    return Template(
+        template_name="events/reply_form.html",
+        context={"form": form, "event": event, "max_length": report.MAX_REPLY_LENGTH},
+        status_code=status,
     )
 
 
@@ -320,6 +362,36 @@ class StaffEventsController(Controller):
         return _form_page(
             event_form(event, ZoneInfo(settings.timezone)), event, await list_areas(db_session)
         )
+
+    @get("/{event_id:int}/reply")
+    async def reply_page(self, db_session: DbSession, event_id: FromPath[int]) -> Template:
+        event = await services.get_event(db_session, event_id)
+        reply = await report.reply_of(db_session, event.id)
+        values = {f"text_{code}": text for code, text in (reply.text if reply else {}).items()}
+        form = Form.prefilled({**values, "publish": bool(reply and reply.published)})
+        return _reply_page(form, event)
+
+    @post("/{event_id:int}/reply", opt={"roles": EDITORS}, status_code=303)
+    async def save_reply(
+        self, request: Request, db_session: DbSession, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        event = await services.get_event(db_session, event_id)
+        form = Form(await read_form(request))
+        text = form.translated_text("text", max_length=report.MAX_REPLY_LENGTH, multiline=True)
+        publish = form.raw("publish") == "on"
+        if form.is_valid:
+            try:
+                await report.save_reply(db_session, event, text, publish=publish)
+            except DomainError as error:
+                missing = report.missing_for_publication(text)
+                form.add_error(f"text_{missing[0]}" if missing else "text_fi", error.translated())
+            else:
+                return Redirect(
+                    path=f"/staff/events/{event.id}/reply",
+                    query_params={"done": "published" if publish else "saved"},
+                    status_code=303,
+                )
+        return _reply_page(form, event, 400)
 
     @post("/{event_id:int}", opt={"roles": EDITORS}, status_code=303)
     async def update_event(

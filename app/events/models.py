@@ -138,3 +138,17 @@ class EventOrganiser(Base):
     @property
     def kind_enum(self) -> OrganiserKind:
         return OrganiserKind(self.kind)
+
+
+class EventReply(Base):
+    """The staff's reply to what residents said at an event ("you said – we did"), per
+    language; shown on the event's public card once published."""
+
+    __tablename__ = "event_reply"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

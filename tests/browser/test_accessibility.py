@@ -73,7 +73,7 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/p/nosuch",
         "/kiosk?t=forged",
     ]
-    for path in [*PUBLIC_PAGES, event_page, *feedback_pages, *poll_pages]:
+    for path in [*PUBLIC_PAGES, event_page, f"{event_page}/report", *feedback_pages, *poll_pages]:
         found += violations(page, base + path)
     # A form shown again with its errors.
     page.goto(f"{base}/staff/login")
