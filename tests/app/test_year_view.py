@@ -124,7 +124,7 @@ async def test_the_year_shows_events_polls_and_nothing_staff_only(client, db):
     assert by_type.rows["Asukasilta"][2][0] == "1"
     assert by_type.rows["Pop-up"][4][0] == "1"
     # The poll has no event type: it is in its own row.
-    assert by_type.rows["Kyselyt ja budjetointi"][3][1] == [f"/p/{poll.slug}"]
+    assert by_type.rows["Pikakyselyt ja budjetointi"][3][1] == [f"/p/{poll.slug}"]
 
     await signed_in_as(client, db, Role.STAFF)
     staff = grid((await client.get("/staff/events/year?year=2025&lang=fi")).text)
