@@ -27,7 +27,7 @@ from app.requests import ascii_int
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE, RENDERER
 from app.uploads import Upload, UploadError, read_upload
-from voting import moderation, publication, published, review, rounds
+from voting import moderation, places, publication, published, review, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
 from voting.exports import pabulib_response
@@ -54,7 +54,7 @@ from voting.forms import (
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
 from voting.notifications import Notifier
-from voting.pages import MIX_SCHEDULER, results_context
+from voting.pages import MIX_SCHEDULER, proposal_filter, results_context
 from voting.paper import (
     PAPER_STATUSES,
     discard_flagged,
@@ -441,6 +441,7 @@ class StaffRoundsController(Controller):
                 "notes": await review.notes_of(db_session, proposal.id),
                 "reviewers": await review.possible_reviewers(db_session),
                 "departments": await review.departments_in_use(db_session, round_.id),
+                "proposal_themes": await places.themes_of(db_session, proposal.id),
             },
             status_code=status,
         )
@@ -454,6 +455,7 @@ class StaffRoundsController(Controller):
                 "channels": rounds.STAFF_CHANNELS,
                 "events": await rounds.ideas_events(db_session, round_),
                 "area_options": area_options(round_),
+                "themes": await places.list_themes(db_session, round_.id),
             },
             status_code=status,
         )
@@ -471,7 +473,9 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         form = Form(await read_form(request))
         events = [str(event.id) for event in await rounds.ideas_events(db_session, round_)]
-        entered = read_entered_idea(form, round_, events)
+        entered = read_entered_idea(
+            form, round_, events, await places.list_themes(db_session, round_.id)
+        )
         if entered is not None:
             try:
                 proposal = await rounds.enter_proposal(
@@ -696,6 +700,7 @@ class StaffRoundsController(Controller):
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
         results, _files, stored = await self._counted(request, db_session, round_)
+        fields = {key: list(values) for key, values in request.query_params.dict().items()}
         return Template(
             template_name="pb/results.html",
             context=await results_context(
@@ -706,6 +711,7 @@ class StaffRoundsController(Controller):
                 (stored.id, stored.digest, round_.slug) if stored else None,
                 staff_view=True,
                 provisional=stored is None,
+                **await proposal_filter(db_session, round_, fields),
             ),
         )
 
