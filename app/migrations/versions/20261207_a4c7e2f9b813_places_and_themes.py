@@ -13,12 +13,26 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from app import search
+
 revision: str = "a4c7e2f9b813"
 down_revision: str | None = "b3f9c1d2e4a7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def _search_again() -> None:
+    """SQLite's batch mode copies pb_proposal, which drops the ideas' search triggers: made again
+    (and the search table refilled) after it. PostgreSQL alters the table in place."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for statement in [
+        *search.drop_statements("sqlite", search.IDEAS),
+        *search.create_statements("sqlite", search.IDEAS),
+    ]:
+        op.execute(statement)
 
 
 def upgrade() -> None:
@@ -53,6 +67,7 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    _search_again()
 
 
 def downgrade() -> None:
@@ -62,6 +77,7 @@ def downgrade() -> None:
         batch.drop_column("latitude")
         batch.drop_column("place_area_id")
         batch.drop_column("place_name")
+    _search_again()
     op.drop_index("ix_pb_proposal_theme_theme_id", table_name="pb_proposal_theme")
     op.drop_table("pb_proposal_theme")
     op.drop_index("ix_pb_theme_round_id", table_name="pb_theme")
