@@ -438,6 +438,8 @@ class Settings:
                 f"TORI_MIX_BATCH must be at least {MIN_MIX_BATCH} (ballots join the public log "
                 "in shuffled batches of at least this many per district)"
             )
+        if self.map_url and not self.map_url.startswith("https://"):
+            problems.append("TORI_MAP_URL must be an https:// address")
         problems += self._operations_problems()
         problems += self._mail_problems()
         if self.uses_sqlite:
