@@ -341,6 +341,13 @@ def test_a_map_url_setting_that_cannot_be_a_safe_link_is_refused_at_start(templa
         )
 
 
+def test_production_refuses_a_map_url_without_https():
+    with pytest.raises(InsecureSettingsError, match="TORI_MAP_URL must be an https"):
+        Settings.from_environment(
+            {"TORI_ENV": "production", "TORI_MAP_URL": "http://kartta.example.fi/?q={query}"}
+        )
+
+
 def test_a_map_url_setting_is_read_from_the_environment():
     settings = Settings.from_environment(
         {
