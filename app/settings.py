@@ -167,6 +167,26 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# What the map service's URL template (TORI_MAP_URL) may contain.
+MAP_PLACEHOLDERS = ("{lat}", "{lon}", "{query}")
+
+
+def map_url_problem(template: str) -> str | None:
+    """Why TORI_MAP_URL cannot be used (English, for the operator), or None."""
+    if not template.startswith(("https://", "http://")):
+        return "TORI_MAP_URL must start with https:// (or http://)"
+    rest = template
+    for placeholder in MAP_PLACEHOLDERS:
+        rest = rest.replace(placeholder, "")
+    if rest == template:
+        return "TORI_MAP_URL must contain {lat} and {lon}, or {query}"
+    if "{" in rest or "}" in rest:
+        return "TORI_MAP_URL may contain only the placeholders {lat}, {lon} and {query}"
+    if any(character.isspace() or character in "\"'<>" for character in template):
+        return "TORI_MAP_URL must not contain spaces, quotes or angle brackets"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
@@ -238,6 +258,11 @@ class Settings:
     # nobody but its author and staff until a staff member has checked it. Off, an idea is
     # public at once and staff hide it afterwards if needed.
     premoderation: bool = True
+    # The city's map service as a URL template (TORI_MAP_URL), e.g.
+    # "https://kartta.hel.fi/?e={lon}&n={lat}" or "https://maps.example.fi/?q={query}": a
+    # proposal's page links there. Without it no map link is shown; no map is ever embedded, so
+    # no page fetches anything from another site.
+    map_url: str | None = None
     # Outbound e-mail (app/mail): the SMTP server as a URL, e.g.
     # smtp://user:password@mail.example.fi:587?starttls=1 or smtps://user:password@host:465.
     # Without it (development only) messages stay in the outbox, shown on /staff/mail.
@@ -333,6 +358,7 @@ class Settings:
             site_url=_site_url(env.get("TORI_SITE_URL")),
             embed_origins=_origins(env.get("TORI_EMBED_ORIGINS")),
             premoderation=_flag(env.get("TORI_PREMODERATION"), default=True),
+            map_url=env.get("TORI_MAP_URL", "").strip() or None,
             smtp_url=env.get("SMTP_URL") or None,
             smtp_ca_file=env.get("TORI_SMTP_CA_FILE") or None,
             mail_from=env.get("TORI_MAIL_FROM") or DEFAULT_MAIL_FROM,
@@ -360,6 +386,10 @@ class Settings:
                 f"TORI_SMTP_CA_FILE must name a PEM file of certificate authorities, not "
                 f"{self.smtp_ca_file[:120]!r}."
             )
+
+    def _check_map_url(self) -> None:
+        if self.map_url and (problem := map_url_problem(self.map_url)):
+            raise InsecureSettingsError(f"{problem}, not {self.map_url[:120]!r}.")
 
     def _operations_problems(self) -> list[str]:
         problems = []
@@ -401,6 +431,7 @@ class Settings:
                 "development, where a random one is made in .tori-secret)."
             )
         self._check_smtp_url()
+        self._check_map_url()
         if not self.is_production:
             return
         problems = []
@@ -429,6 +460,8 @@ class Settings:
                 f"TORI_MIX_BATCH must be at least {MIN_MIX_BATCH} (ballots join the public log "
                 "in shuffled batches of at least this many per district)"
             )
+        if self.map_url and not self.map_url.startswith("https://"):
+            problems.append("TORI_MAP_URL must be an https:// address")
         problems += self._operations_problems()
         problems += self._mail_problems()
         if self.uses_sqlite:

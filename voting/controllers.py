@@ -15,10 +15,10 @@ from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.page_cache import SHARED_PAGE
-from app.requests import ascii_int, client_address, is_htmx, site_url
+from app.requests import client_address, is_htmx, site_url
 from app.signing import sign, unsign
 from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
-from voting import moderation, own_ideas, pictures, published, rounds
+from voting import moderation, own_ideas, pictures, places, published, rounds
 from voting.ballots import (
     ALREADY_VOTED,
     AlreadyVotedError,
@@ -43,7 +43,7 @@ from voting.letters import prefilled_sign_in
 from voting.mixing import RoundRef, flush_if_closed
 from voting.models import Round
 from voting.notifications import Notifier
-from voting.pages import MIX_SCHEDULER, results_context, round_context
+from voting.pages import MIX_SCHEDULER, proposal_filter, results_context, round_context
 from voting.publication import (
     check_receipt,
     checkpoints,
@@ -67,6 +67,11 @@ from voting.voters import (
     voted_here,
     voter_cookie,
 )
+
+
+def _query_fields(request: Request) -> dict[str, list[str]]:
+    return {key: list(values) for key, values in request.query_params.dict().items()}
+
 
 # The rounds and ballot parts each worker keeps while voting is open.
 BALLOT_CACHE: Slot[BallotCache] = Slot("ballot_cache", lambda _app: BallotCache())
@@ -168,35 +173,25 @@ class RoundsController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
-        areas = [b.area for b in round_.budgets if b.area is not None]
-        chosen = request.query_params.get("area", "all")
         status = request.query_params.get("status", "")
-        area_filter: int | str | None = "all"
         problems = False
-        if chosen == "city":
-            area_filter = None
-        elif chosen not in ("all", ""):
-            if (number := ascii_int(chosen)) is not None and any(a.id == number for a in areas):
-                area_filter = number
-            else:
-                problems, chosen = True, "all"
         if status and status not in rounds.PROPOSAL_STATUSES:
             problems, status = True, ""
+        filtered = await proposal_filter(db_session, round_, _query_fields(request))
+        problems = problems or not filtered["filter_form"].is_valid
         listed = await rounds.list_proposals(
-            db_session,
-            round_.id,
-            area=area_filter,
-            statuses=(status,) if status else None,
-            public=True,
+            db_session, round_.id, statuses=(status,) if status else None, public=True
         )
+        total = len(listed)
+        if filtered["shown"] is not None:
+            listed = [proposal for proposal in listed if proposal.id in filtered["shown"]]
         return Template(
             template_name="pb/proposals.html",
             context={
                 **round_context(round_),
+                **filtered,
                 "proposals": listed,
-                "areas": areas,
-                "has_city": rounds.budget_of(round_, None) is not None,
-                "chosen_area": chosen or "all",
+                "total": total,
                 "chosen_status": status,
                 "statuses": rounds.PROPOSAL_STATUSES,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
@@ -237,6 +232,8 @@ class RoundsController(Controller):
                 "pictures": await pictures.pictures_of(
                     db_session, pictures.proposal_owner(proposal)
                 ),
+                "proposal_themes": await places.themes_of(db_session, proposal.id),
+                "map_link": places.map_link(settings.map_url, proposal),
             },
             status_code=status,
         )
@@ -422,6 +419,7 @@ class RoundsController(Controller):
                 "form": form or Form.prefilled({"language": current_language()}),
                 "area_options": area_options(round_),
                 "resident": resident,
+                "themes": await places.list_themes(db_session, round_.id),
             },
             status_code=status,
         )
@@ -449,7 +447,7 @@ class RoundsController(Controller):
                 request.state.language = switch_to
                 request.state.remember_language = True
             return await self._propose_page(request, db_session, settings, round_, form)
-        draft = read_proposal(form, round_)
+        draft = read_proposal(form, round_, await places.list_themes(db_session, round_.id))
         if draft is not None:
             try:
                 proposal = await rounds.submit_proposal(
@@ -569,16 +567,24 @@ class RoundsController(Controller):
         parts = await BALLOT_CACHE.of(request).parts(db_session, round_, voter.area_id)
         parts = in_voter_order(parts, voter.order_seed)
         read = read_ballot(round_, parts, fields or {})
-        shown = [proposal.id for part in parts for proposal in part.proposals]
+        proposal_ids = [proposal.id for part in parts for proposal in part.proposals]
+        # The theme and area filter hides rows, never choices: the ballot's own form sends it,
+        # with every choice, and a choice in a hidden row stays in the form as a hidden field.
+        filtered = (
+            {}
+            if template == "pb/_totals.html"
+            else await proposal_filter(db_session, round_, fields or _query_fields(request))
+        )
         return Template(
             template_name=template,
             context={
                 **round_context(round_),
+                **filtered,
                 "parts": parts,
                 "read": read,
                 "totals": {t.part.key: t for t in read.totals},
                 # Only the ballot itself shows pictures (not the review page or the totals).
-                "pictures": await pictures.pictures_by_owner(db_session, "proposal", shown)
+                "pictures": await pictures.pictures_by_owner(db_session, "proposal", proposal_ids)
                 if template == "pb/ballot.html"
                 else {},
             },
@@ -849,6 +855,7 @@ class RoundsController(Controller):
     ) -> Template:
         round_ = await rounds.round_by_slug(db_session, slug)
         stored = await self._published(db_session, round_)
+        filtered = await proposal_filter(db_session, round_, _query_fields(request))
         return Template(
             template_name="pb/results.html",
             context=await results_context(
@@ -857,5 +864,7 @@ class RoundsController(Controller):
                 await published.results_of(db_session, stored),
                 RENDERER.of(request),
                 (stored.id, stored.digest, round_.slug),
+                **filtered,
             ),
+            status_code=200 if filtered["filter_form"].is_valid else 400,
         )

@@ -17,6 +17,7 @@ from voting.letters_staff import StaffLettersController
 from voting.models import Round
 from voting.notifications import announce_ballots
 from voting.opendata import DATASETS as OPEN_DATA
+from voting.places_staff import StaffPlacesController
 from voting.resident_accounts import account_menu
 from voting.residents import (
     ResidentAccountController,
@@ -92,6 +93,7 @@ feature = Feature(
         UnsubscribeController,
         StaffRoundsController,
         StaffReviewController,
+        StaffPlacesController,
         StaffLettersController,
     ),
     model_modules=("voting.models",),

@@ -12,8 +12,8 @@ from app.forms import Form, local_datetime, read_search
 from app.i18n import LANGUAGES, N_, gettext
 from app.requests import ascii_int
 from app.uploads import Upload
-from voting import moderation, own_ideas, review, rounds
-from voting.models import Round
+from voting import moderation, own_ideas, places, review, rounds
+from voting.models import Round, Theme
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
@@ -243,8 +243,11 @@ def area_options(round_: Round) -> list[tuple[str, object]]:
     return options
 
 
-def read_proposal(form: Form, round_: Round) -> rounds.ProposalDraft | None:
-    """A resident's idea, written in one language."""
+def read_proposal(
+    form: Form, round_: Round, themes: list[Theme] | None = None
+) -> rounds.ProposalDraft | None:
+    """A resident's idea, written in one language, with the themes they picked and the place
+    they named (both optional)."""
     language = form.choice("language", LANGUAGES) or "fi"
     title = form.text("title", required=True, max_length=MAX_TITLE)
     description = form.text(
@@ -252,6 +255,8 @@ def read_proposal(form: Form, round_: Round) -> rounds.ProposalDraft | None:
     )
     area = form.choice("area", [value for value, _ in area_options(round_)])
     cost = form.euros("estimated_cost", required=True, minimum=1, maximum=rounds.MAX_COST)
+    picked = form.choices("theme", [str(theme.id) for theme in themes or []])
+    place_name = form.text("place_name", max_length=places.MAX_PLACE_NAME)
     if not form.is_valid:
         return None
     return rounds.ProposalDraft(
@@ -259,6 +264,8 @@ def read_proposal(form: Form, round_: Round) -> rounds.ProposalDraft | None:
         description={language: description},
         area_id=None if area == "city" else int(area),
         estimated_cost=cost,
+        theme_ids=[int(value) for value in picked],
+        place_name=place_name or None,
     )
 
 
@@ -300,8 +307,10 @@ class EnteredIdea:
     event_id: int | None
 
 
-def read_entered_idea(form: Form, round_: Round, event_ids: list[str]) -> EnteredIdea | None:
-    draft = read_proposal(form, round_)
+def read_entered_idea(
+    form: Form, round_: Round, event_ids: list[str], themes: list[Theme] | None = None
+) -> EnteredIdea | None:
+    draft = read_proposal(form, round_, themes)
     channel = form.choice("channel", list(rounds.STAFF_CHANNELS))
     event = form.choice("event", event_ids, required=False)
     if draft is None or not form.is_valid:
@@ -391,3 +400,82 @@ def read_assignment(form: Form, reviewers: list[str]) -> tuple[str | None, int |
 def read_note(form: Form) -> str | None:
     note = form.text("note", required=True, max_length=review.MAX_NOTE_LENGTH, multiline=True)
     return note if form.is_valid else None
+
+
+# Places and themes (voting/places.py) --------------------------------------------------------
+
+
+def read_theme_name(form: Form) -> dict[str, str] | None:
+    """A theme's name: Finnish and Swedish required, English optional."""
+    name = {}
+    for code in LANGUAGES:
+        text = form.text(
+            f"name_{code}",
+            required=code in places.REQUIRED_THEME_LANGUAGES,
+            max_length=places.MAX_THEME_NAME,
+        )
+        if text:
+            name[code] = text
+    return name if form.is_valid else None
+
+
+_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(?:[.,][0-9]{1,10})?")
+
+
+def _degrees(form: Form, name: str) -> float | None:
+    raw = form.raw(name).strip().replace("\u2212", "-")
+    if not raw:
+        return None
+    if len(raw) > 20 or not _DEGREES.fullmatch(raw):
+        form.add_error(name, gettext("Enter degrees as a decimal number, such as 60.1699."))
+        return None
+    return float(raw.replace(",", "."))
+
+
+def read_place_and_themes(
+    form: Form, round_: Round, themes: list[Theme]
+) -> tuple[places.Place, list[int]] | None:
+    """Where a proposal is and its themes, as staff set them."""
+    name = form.text("place_name", max_length=places.MAX_PLACE_NAME)
+    area = form.choice(
+        "place_area", [str(area_id) for area_id in places.round_area_ids(round_)], required=False
+    )
+    latitude, longitude = _degrees(form, "latitude"), _degrees(form, "longitude")
+    low, high = places.LATITUDES
+    if latitude is not None and not low <= latitude <= high:
+        form.add_error("latitude", gettext("Give a latitude in Finland, from 59 to 70.5."))
+    low, high = places.LONGITUDES
+    if longitude is not None and not low <= longitude <= high:
+        form.add_error("longitude", gettext("Give a longitude in Finland, from 19 to 32."))
+    if (latitude is None) != (longitude is None) and not (
+        {"latitude", "longitude"} & set(form.errors)
+    ):
+        form.add_error(
+            "longitude" if longitude is None else "latitude",
+            gettext("Give both coordinates, or neither."),
+        )
+    picked = form.choices("theme", [str(theme.id) for theme in themes])
+    if not form.is_valid:
+        return None
+    place = places.Place(name or None, int(area) if area else None, latitude, longitude)
+    return place, [int(value) for value in picked]
+
+
+def filter_areas(round_: Round) -> list[tuple[str, object]]:
+    """The areas a list can be filtered by: each district with a budget, then the city-wide
+    budget's proposals."""
+    return area_options(round_)
+
+
+def read_proposal_filter(form: Form, round_: Round, themes: list[Theme]) -> places.ProposalFilter:
+    """The theme and area filter of a list, the ballot or the results. A value that is not an
+    option is an error beside its field, and that filter is left out."""
+    theme = form.choice("theme", [str(theme.id) for theme in themes], required=False)
+    raw_area = form.raw("area").strip()
+    area = None
+    if raw_area not in ("", "all"):
+        area = form.choice("area", [value for value, _ in filter_areas(round_)], required=False)
+    return places.ProposalFilter(
+        theme=int(theme) if theme else None,
+        area=places.CITY if area == "city" else (int(area) if area else None),
+    )

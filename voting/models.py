@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -221,8 +222,17 @@ class Proposal(Base):
     reviewer_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
+    # Where it is (voting/places.py): an address or a place name, the area it lies in (for a
+    # city-wide proposal; a district's proposal lies in its district) and optional coordinates
+    # (WGS84 degrees, both or neither).
+    place_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    place_area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id", ondelete="SET NULL"), nullable=True
+    )
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
 
-    area: Mapped[Area | None] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined", foreign_keys=[area_id])
 
     @property
     def cost(self) -> int:
@@ -264,6 +274,33 @@ class Picture(Base):
     def srcset(self) -> str:
         """Every width's file for `srcset` ("/media/<key>-320.webp 320w, ...")."""
         return ", ".join(f"{media_url(self.file_key, w)} {w}w" for w in self.widths)
+
+
+class Theme(Base):
+    """A theme staff define for a round (e.g. "Parks and nature"), named in each language;
+    proposals have any number of themes, and the public lists, the ballot and the results can
+    be filtered by one."""
+
+    __tablename__ = "pb_theme"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pb_round.id", ondelete="CASCADE"), index=True)
+    # {"fi": ..., "sv": ..., "en": ...}: Finnish and Swedish always, English optional.
+    name: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProposalTheme(Base):
+    """A proposal's theme. Removing the theme or the proposal removes these rows."""
+
+    __tablename__ = "pb_proposal_theme"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_proposal.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("pb_theme.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class ProposalReport(Base):

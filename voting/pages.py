@@ -6,9 +6,11 @@ from __future__ import annotations
 from cachetools import LRUCache
 from markupsafe import Markup
 
+from app.forms import Form
 from app.i18n import current_language
 from app.state import SETTINGS, Slot
-from voting import pictures, rounds
+from voting import pictures, places, rounds
+from voting.forms import filter_areas, read_proposal_filter
 from voting.mixing import MixScheduler
 from voting.models import Round
 from voting.results import REASONS
@@ -39,12 +41,27 @@ CHART_LIMIT = 30
 
 
 async def results_context(
-    db_session, round_: Round, results: dict, renderer, key: tuple | None = None, **extra
+    db_session,
+    round_: Round,
+    results: dict,
+    renderer,
+    key: tuple | None = None,
+    shown: set[int] | None = None,
+    **extra,
 ) -> dict:
     """The results page's context: the stored results (rendered once per publication and
     language; `key` None renders afresh); from the live tables only how each proposal's
     implementation is going (followed after the results, not part of them) and the language
     each proposal was written in."""
+    if shown is not None:
+        # The theme and area filter: only the proposals it lets through, and only the budgets
+        # that have any (each budget's figures stay those of the whole budget).
+        filtered = [
+            {**part, "rows": [row for row in part["rows"] if row["id"] in shown]}
+            for part in results["budgets"]
+        ]
+        results = {**results, "budgets": [part for part in filtered if part["rows"]]}
+        key = (*key, tuple(sorted(shown))) if key else None
     followed = await rounds.implementation_states(db_session, round_.id)
     # The cards' pictures are not part of the results either: they may be added, described or
     # removed after publication (the rendered parts are kept per set of pictures).
@@ -61,6 +78,7 @@ async def results_context(
         "pictures": shown,
         # The bar chart shows at most this many proposals per budget (the table shows all).
         "chart_limit": CHART_LIMIT,
+        "shown": shown,
         **extra,
     }
     picture_state = tuple(
@@ -76,3 +94,20 @@ async def results_context(
         if cache_key:
             _RENDERED[cache_key] = parts
     return {**context, "parts_html": parts}
+
+
+async def proposal_filter(db_session, round_: Round, data: dict[str, list[str]]) -> dict:
+    """The theme and area filter of the public list, the ballot and the results, read from the
+    query string or the ballot's form: the context its form (pb/_proposal_filter.html) needs,
+    and `shown`, the ids of the proposals it lets through (None: no filter)."""
+    themes = await places.list_themes(db_session, round_.id)
+    form = Form({name: data.get(name, []) for name in ("theme", "area")})
+    chosen = read_proposal_filter(form, round_, themes)
+    return {
+        "filter_themes": themes,
+        "filter_areas": filter_areas(round_),
+        "filter_form": form,
+        "chosen_filter": chosen,
+        "shown": await places.matching_ids(db_session, round_.id, chosen),
+        "themes_of": await places.themes_by_proposal(db_session, round_.id),
+    }

@@ -17,6 +17,7 @@ from app.errors import DomainError, NotFoundError
 from app.events.models import Event
 from app.i18n import N_, localized
 from app.slugs import new_slug
+from voting import places
 from voting.models import Ballot, Budget, LogHead, Proposal, Resident, RollEntry, Round, RoundChange
 from voting.moderation import Moderation, initial_moderation
 from voting.notifications import Kind, Notifier, moment, notify_author
@@ -505,6 +506,9 @@ class ProposalDraft:
     description: dict[str, str]
     area_id: int | None
     estimated_cost: int
+    # Picked by the resident (voting/places.py); staff change both in review.
+    theme_ids: list[int] = field(default_factory=list)
+    place_name: str | None = None
 
 
 async def submit_proposal(
@@ -536,9 +540,15 @@ async def submit_proposal(
         implementation_note={},
         moderation=initial_moderation(premoderation),
         moderation_reason={},
+        place_name=draft.place_name,
     )
     session.add(proposal)
     await session.flush()
+    try:
+        await places.add_themes(session, round_.id, proposal, draft.theme_ids)
+    except DomainError:
+        await session.rollback()
+        raise
     await notify_author(session, notifier, proposal, Kind.RECEIVED, round_)
     await session.commit()
     return proposal
@@ -595,9 +605,15 @@ async def enter_proposal(
         channel=channel,
         event_id=event_id,
         entered_by=getattr(actor, "id", None),
+        place_name=draft.place_name,
     )
     session.add(proposal)
     await session.flush()
+    try:
+        await places.add_themes(session, round_.id, proposal, draft.theme_ids)
+    except DomainError:
+        await session.rollback()
+        raise
     await record_action(
         session,
         actor,

@@ -28,7 +28,7 @@ from app.requests import ascii_int
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import DATABASE, RENDERER
 from app.uploads import Upload, UploadError, read_upload
-from voting import moderation, pictures, publication, published, review, rounds
+from voting import moderation, pictures, places, publication, published, review, rounds
 from voting.ballots import ballot_parts, read_ballot
 from voting.board_keys import public_key_text
 from voting.exports import pabulib_response
@@ -58,7 +58,7 @@ from voting.forms import (
 from voting.letters_staff import issue_letters
 from voting.mixing import RoundRef, flush_if_closed
 from voting.notifications import Notifier
-from voting.pages import MIX_SCHEDULER, results_context
+from voting.pages import MIX_SCHEDULER, proposal_filter, results_context
 from voting.paper import (
     PAPER_STATUSES,
     discard_flagged,
@@ -467,6 +467,7 @@ class StaffRoundsController(Controller):
                 "alt_forms": alt_forms,
                 "max_pictures": pictures.MAX_PICTURES,
                 "max_alt": pictures.MAX_ALT_LENGTH,
+                "proposal_themes": await places.themes_of(db_session, proposal.id),
             },
             status_code=status,
         )
@@ -625,6 +626,7 @@ class StaffRoundsController(Controller):
                 "channels": rounds.STAFF_CHANNELS,
                 "events": await rounds.ideas_events(db_session, round_),
                 "area_options": area_options(round_),
+                "themes": await places.list_themes(db_session, round_.id),
             },
             status_code=status,
         )
@@ -642,7 +644,9 @@ class StaffRoundsController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         form = Form(await read_form(request))
         events = [str(event.id) for event in await rounds.ideas_events(db_session, round_)]
-        entered = read_entered_idea(form, round_, events)
+        entered = read_entered_idea(
+            form, round_, events, await places.list_themes(db_session, round_.id)
+        )
         if entered is not None:
             try:
                 proposal = await rounds.enter_proposal(
@@ -867,6 +871,7 @@ class StaffRoundsController(Controller):
     ) -> Template:
         round_ = await rounds.get_round(db_session, round_id)
         results, _files, stored = await self._counted(request, db_session, round_)
+        fields = {key: list(values) for key, values in request.query_params.dict().items()}
         return Template(
             template_name="pb/results.html",
             context=await results_context(
@@ -877,6 +882,7 @@ class StaffRoundsController(Controller):
                 (stored.id, stored.digest, round_.slug) if stored else None,
                 staff_view=True,
                 provisional=stored is None,
+                **await proposal_filter(db_session, round_, fields),
             ),
         )
 

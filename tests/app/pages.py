@@ -69,6 +69,10 @@ async def every_page(
         # The unsubscribe page of a genuine link (the world's resident), and its answer.
         f"/account/unsubscribe?t={unsubscribe_token(TEST_SECRET, 1, 'review')}",
         "/account/unsubscribed?scope=all",
+        # The theme and area filter (voting/places.py), and a filter value that is no option.
+        f"/pb/{world.values['round']}/proposals?theme={world.values['theme_id']}&area=city",
+        f"/pb/{world.values['round']}/proposals?theme=zzz",
+        f"/pb/{world.values['round']}/ballot?theme={world.values['theme_id']}",
         *extra_paths,
     ]
     routes = sorted(key for key in TABLE if key not in SKIP)

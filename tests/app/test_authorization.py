@@ -25,6 +25,7 @@ from tests.factories import make_area, make_event, make_user, sign_in
 from tests.surveys.factories import open_questionnaire
 from tests.surveys.polls_factories import make_poll
 from tests.voting.factories import add_proposal, adult_birth_date, make_round, put_on_roll
+from voting import places
 from voting.models import Resident, RollEntry
 from voting.resident_accounts import start_resident_session
 
@@ -239,6 +240,13 @@ TABLE = {
         EDITORS
     ),
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
+    "GET /staff/pb/{round_id:int}/themes": READERS,
+    "POST /staff/pb/{round_id:int}/themes": EDITORS,
+    "GET /staff/pb/{round_id:int}/themes/{theme_id:int}": EDITORS,
+    "POST /staff/pb/{round_id:int}/themes/{theme_id:int}": EDITORS,
+    "POST /staff/pb/{round_id:int}/themes/{theme_id:int}/remove": EDITORS,
+    "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}/place": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/place": EDITORS,
     "POST /staff/pb/{round_id:int}/publish": ADMINS,
     "POST /staff/pb/{round_id:int}/voting-close": ADMINS,
     "GET /staff/pb/{round_id:int}/publish": ADMINS,
@@ -319,6 +327,7 @@ class World:
             ("{area_id:int}", "area_id"),
             ("{kiosk_id:int}", "kiosk_id"),
             ("{user_id:int}", "user_id"),
+            ("{theme_id:int}", "theme_id"),
         ):
             path = path.replace(parameter, self.values[name])
         return concrete(path)
@@ -330,6 +339,10 @@ async def make_world(db, client, *roles: str) -> World:
     area = await make_area(db, "Kallio")
     round_ = await make_round(db, "voting", {area.id: 100_000})
     proposal = await add_proposal(db, round_, area, "Benches", 10_000)
+    theme = await places.create_theme(db, round_, {"fi": "Puistot", "sv": "Parker"})
+    await places.set_place_and_themes(
+        db, round_, proposal, places.Place("Karhupuisto", None, 60.18, 24.95), [theme.id]
+    )
     poll = await make_poll(db)
     kiosk, kiosk_token = await poll_services.create_kiosk(db, poll, "Library", None)
     event = await make_event(db, area=area, starts_in=-dt.timedelta(hours=2))
@@ -371,6 +384,7 @@ async def make_world(db, client, *roles: str) -> World:
         "area_id": str(area.id),
         "kiosk_id": str(kiosk.id),
         "user_id": str(colleague.id),
+        "theme_id": str(theme.id),
     }
     return World(values, kiosk_token if "kiosk" in roles else "")
 

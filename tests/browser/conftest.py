@@ -175,6 +175,8 @@ def live_server(postgres_server_url: str, tmp_path_factory) -> Iterator[LiveServ
             "SECRET_KEY": TEST_SECRET,
             "TORI_ENV": "test",
             "LOG_LEVEL": "WARNING",
+            # A map service for the proposals' places: a link only, nothing is fetched from it.
+            "TORI_MAP_URL": "https://kartta.example.fi/?e={lon}&n={lat}",
         }
         for command in ("migrate", "seed-demo"):
             subprocess.run(

@@ -98,6 +98,7 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
     # The review list of a round, also with its filters refused (errors beside the fields).
     round_page = first_link(page, f"{base}/staff/pb", "table a")
     staff_pages += [f"{round_page}/ideas", f"{round_page}/ideas?q=%25&status=nonsense&sort=x"]
+    staff_pages += [f"{round_page}/themes"]
     poll_page = first_link(page, f"{base}/staff/polls", "table a")
     staff_pages += [poll_page, f"{poll_page}/edit", f"{poll_page}/present"]
     for path in staff_pages:

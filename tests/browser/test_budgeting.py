@@ -122,6 +122,8 @@ def test_budgeting_pages_have_no_axe_violations(
         f"/pb/{slug}/vote",
         f"/pb/{counted}",
         f"/pb/{counted}/results",
+        f"/pb/{counted}/results?area=city",
+        f"/pb/{counted}/results?theme=zzz",
         f"/pb/{slug}/results",
         "/account/register",
         "/account/sign-in",

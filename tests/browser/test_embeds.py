@@ -107,7 +107,9 @@ def test_a_listed_site_shows_the_embeds_and_nothing_else(
         expect(event_page.locator("header.site-header")).to_be_visible()
         # From the poll's frame to the poll itself, where answering happens.
         with context.expect_page() as opened:
-            poll.get_by_role("link", name="Vastaa pikakyselyyn (avautuu uuteen välilehteen)").click()
+            poll.get_by_role(
+                "link", name="Vastaa pikakyselyyn (avautuu uuteen välilehteen)"
+            ).click()
         poll_page = opened.value
         poll_page.wait_for_load_state()
         assert poll_page.url == f"{tori}/p/{slug}"
