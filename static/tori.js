@@ -34,7 +34,8 @@
     root.querySelectorAll("[data-kiosk-reset]").forEach(function (block) {
       var note = root.querySelector("[data-kiosk-note]");
       var timer = setTimeout(function () {
-        window.location.assign(block.getAttribute("data-kiosk-url"));
+        // replace, not assign: the thank-you page leaves no step in the tablet's history.
+        window.location.replace(block.getAttribute("data-kiosk-url"));
       }, 1000 * Number(block.getAttribute("data-kiosk-reset")));
       if (note) {
         note.hidden = false;
@@ -46,6 +47,44 @@
     });
   }
   document.addEventListener("htmx:load", function (event) { kioskReset(event.detail.elt); });
+  // The head counter: every tap gets a token of its own, made before the form is sent, so that
+  // two taps count twice while a request sent again (same token) counts once.
+  function tapToken() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute && form.hasAttribute("data-tap-form")) {
+      form.querySelector("input[name='tap']").value = tapToken();
+    }
+  }, true);
+  // A kiosk form left untouched (the person walked away) is cleared for the next one: after
+  // data-kiosk-idle seconds a notice asks whether someone is still answering; with no answer in
+  // NOTICE_SECONDS more, the kiosk's start page replaces the form. The limit is read on every
+  // tick, so a page (or a test) may change it.
+  function kioskIdle(form) {
+    var NOTICE_SECONDS = 20;
+    var note = document.querySelector("[data-kiosk-idle-note]");
+    var last = Date.now();
+    function touched() { last = Date.now(); if (note) { note.hidden = true; } }
+    ["input", "change", "click", "keydown", "scroll", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, touched, { passive: true, capture: true });
+    });
+    setInterval(function () {
+      var idle = (Date.now() - last) / 1000;
+      var limit = Number(form.getAttribute("data-kiosk-idle"));
+      if (idle >= limit + NOTICE_SECONDS) {
+        window.location.replace(form.getAttribute("data-kiosk-url"));
+      } else if (idle >= limit && note && note.hidden) {
+        note.hidden = false;
+      }
+    }, 1000);
+    if (note) {
+      note.querySelector("[data-kiosk-continue]").addEventListener("click", touched);
+    }
+  }
   // A whole page shown in place of the page (another language, an error page) brings its language.
   document.addEventListener("htmx:afterSwap", function (event) {
     var xhr = event.detail.xhr;
@@ -55,6 +94,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-source]").forEach(followLive);
     if (!window.htmx) { kioskReset(document); }
+    document.querySelectorAll("form[data-kiosk-idle]").forEach(kioskIdle);
     document.querySelectorAll("form[data-conditional]").forEach(function (form) {
       form.querySelectorAll("[data-condition-note]").forEach(function (note) { note.hidden = true; });
       updateConditions(form);

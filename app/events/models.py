@@ -138,3 +138,23 @@ class EventOrganiser(Base):
     @property
     def kind_enum(self) -> OrganiserKind:
         return OrganiserKind(self.kind)
+
+
+class HeadCount(enum.StrEnum):
+    """What the head counter counts: the event's two monitoring figures."""
+
+    PARTICIPANTS = "participants"
+    VISITORS = "visitors"
+
+
+class EventHeadTap(Base):
+    """One tap of the head counter. The token is the tap's own (a fresh one for every tap): a
+    request sent again after a lost answer carries the same token and is counted once."""
+
+    __tablename__ = "event_head_tap"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    tapped_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
