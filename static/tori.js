@@ -62,30 +62,50 @@
   }, true);
   // A kiosk form left untouched (the person walked away) is cleared for the next one: after
   // data-kiosk-idle seconds a notice asks whether someone is still answering; with no answer in
-  // NOTICE_SECONDS more, the kiosk's start page replaces the form. The limit is read on every
-  // tick, so a page (or a test) may change it.
-  function kioskIdle(form) {
-    var NOTICE_SECONDS = 20;
-    var note = document.querySelector("[data-kiosk-idle-note]");
+  // data-kiosk-notice seconds more, the kiosk's start page replaces the form. The form and the
+  // notice are looked up on every tick (htmx may have swapped them), so a test may change them.
+  var idleWatched = false;
+  function kioskIdle() {
+    if (idleWatched || !document.querySelector("form[data-kiosk-idle]")) { return; }
+    idleWatched = true;
     var last = Date.now();
-    function touched() { last = Date.now(); if (note) { note.hidden = true; } }
-    ["input", "change", "click", "keydown", "scroll", "touchstart"].forEach(function (name) {
+    function touched() {
+      last = Date.now();
+      var note = document.querySelector("[data-kiosk-idle-note]");
+      if (note) { note.hidden = true; }
+    }
+    // Not "scroll": the notice itself, or the browser keeping the view in place, scrolls.
+    ["input", "change", "click", "keydown", "pointerdown", "touchstart", "wheel"].forEach(function (name) {
       document.addEventListener(name, touched, { passive: true, capture: true });
     });
     setInterval(function () {
+      var form = document.querySelector("form[data-kiosk-idle]");
+      if (!form) { return; }
+      var note = document.querySelector("[data-kiosk-idle-note]");
       var idle = (Date.now() - last) / 1000;
       var limit = Number(form.getAttribute("data-kiosk-idle"));
-      if (idle >= limit + NOTICE_SECONDS) {
+      if (idle >= limit + Number(form.getAttribute("data-kiosk-notice"))) {
         window.location.replace(form.getAttribute("data-kiosk-url"));
       } else if (idle >= limit && note && note.hidden) {
         note.hidden = false;
       }
     }, 1000);
-    if (note) {
-      note.querySelector("[data-kiosk-continue]").addEventListener("click", touched);
-    }
   }
-  // A whole page shown in place of the page (another language, an error page) brings its language.
+  function conditionalForms(root) {
+    root.querySelectorAll("form[data-conditional]").forEach(function (form) {
+      form.querySelectorAll("[data-condition-note]").forEach(function (note) { note.hidden = true; });
+      updateConditions(form);
+      if (!form.hasAttribute("data-conditions-followed")) {
+        form.setAttribute("data-conditions-followed", "");
+        form.addEventListener("change", function () { updateConditions(form); });
+      }
+    });
+  }
+  // A form swapped in by htmx (the kiosk's questionnaire shown again) follows its conditions too.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt.querySelectorAll) { conditionalForms(event.detail.elt); }
+    kioskIdle();
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     var xhr = event.detail.xhr;
     var found = xhr && /<html[^>]*\slang="([a-z]{2})"/i.exec(xhr.responseText.slice(0, 500));
@@ -94,11 +114,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-source]").forEach(followLive);
     if (!window.htmx) { kioskReset(document); }
-    document.querySelectorAll("form[data-kiosk-idle]").forEach(kioskIdle);
-    document.querySelectorAll("form[data-conditional]").forEach(function (form) {
-      form.querySelectorAll("[data-condition-note]").forEach(function (note) { note.hidden = true; });
-      updateConditions(form);
-      form.addEventListener("change", function () { updateConditions(form); });
-    });
+    kioskIdle();
+    conditionalForms(document);
   });
 })();

@@ -12,7 +12,7 @@ from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
-from app.requests import site_url
+from app.requests import is_htmx, site_url
 from surveys import services
 from surveys.answering import (
     AnswerProblem,
@@ -31,6 +31,7 @@ from surveys.services import QuestionnaireStatus
 # left untouched this long (a person who walked away) is cleared, after a notice.
 KIOSK_RESET_SECONDS = 10
 KIOSK_IDLE_SECONDS = 120
+KIOSK_IDLE_NOTICE_SECONDS = 20
 POSTER_CALL = N_("Tell us what you thought!")
 POSTER_HELP = N_(
     "Scan the code with your phone's camera or open the address. Answering takes two minutes, and you answer anonymously."
@@ -91,6 +92,7 @@ class FeedbackController(Controller):
                 "kiosk": kiosk,
                 "kiosk_home": f"/events/{questionnaire.event_id}/kit",
                 "idle_seconds": KIOSK_IDLE_SECONDS,
+                "idle_notice_seconds": KIOSK_IDLE_NOTICE_SECONDS,
             },
             status_code=status_code,
         )
@@ -117,7 +119,7 @@ class FeedbackController(Controller):
     )
     async def answer(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | Response:
         """Store an answer sheet; anything else shows the form again with the answers kept:
         errors, a language switch, an expired form (its token refused: nothing is stored)."""
         submitted = await read_form(request)
@@ -153,6 +155,10 @@ class FeedbackController(Controller):
                 status_code=problem.status,
                 expired=problem.expired,
             )
+        if kiosk and is_htmx(request):
+            # The kiosk's form is sent by htmx, so that no POST is left in the tablet's history
+            # for the next person to step back into; the thank-you page is a page of its own.
+            return Response(content="", status_code=200, headers={"HX-Redirect": taken.location})
         return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
 
     @get("/{slug:str}/thanks")

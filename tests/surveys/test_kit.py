@@ -290,3 +290,28 @@ async def test_a_kiosk_without_a_proper_name_is_refused_and_nothing_is_stored(cl
     assert refused.status_code == 400
     assert "/kiosk?t=" not in refused.text
     assert await db.scalar(select(func.count()).select_from(PollKiosk)) == 0
+
+
+async def test_kiosk_form_sent_by_htmx_goes_to_the_thanks_as_a_page_of_its_own(client, db):
+    """With htmx the kiosk's answers leave no POST in the tablet's history: an error is swapped
+    in place, and the thank-you page is opened by HX-Redirect."""
+    event, questionnaire, _poll, _closed = await pop_up(db)
+    await open_kiosk(client, db, event)
+    page = await client.get(f"/f/{questionnaire.slug}/kiosk?lang=en")
+    assert f'hx-post="/f/{questionnaire.slug}"' in page.text
+    data = {
+        "_csrf_token": client.cookies["tori_csrf"],
+        "token": TOKEN.search(page.text).group(1),
+        "answer_language": "en",
+        "kiosk": "1",
+    }
+    htmx = {"HX-Request": "true"}
+    refused = await client.post(f"/f/{questionnaire.slug}", data=data, headers=htmx)
+    assert refused.status_code == 400
+    assert 'name="kiosk" value="1"' in refused.text
+    data["q_satisfaction"] = "3"
+    taken = await client.post(f"/f/{questionnaire.slug}", data=data, headers=htmx)
+    assert taken.status_code == 200
+    assert taken.headers["hx-redirect"] == f"/f/{questionnaire.slug}/kiosk?answered=1"
+    assert "tori_answered" not in taken.headers.get("set-cookie", "")
+    assert await responses(db) == 1
