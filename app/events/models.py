@@ -20,6 +20,9 @@ class EventType(enum.StrEnum):
     CITY_MEETUP = "city_meetup"
     DIGITAL = "digital"
     CO_CREATION = "co_creation"
+    # Kuopio's "yhdessä tekeminen": residents and the city doing something together (a clean-up,
+    # a community garden), counted in the monitoring like any other activity.
+    FUNCTIONAL = "functional"
 
     @property
     def label(self) -> str:
@@ -34,6 +37,7 @@ EVENT_TYPE_LABELS = {
     EventType.CITY_MEETUP: N_("City meet-up"),
     EventType.DIGITAL: N_("Digital event"),
     EventType.CO_CREATION: N_("Co-creation workshop"),
+    EventType.FUNCTIONAL: N_("Functional participation (doing things together)"),
 }
 
 
