@@ -298,7 +298,7 @@ async def test_kiosk_form_sent_by_htmx_goes_to_the_thanks_as_a_page_of_its_own(c
     event, questionnaire, _poll, _closed = await pop_up(db)
     await open_kiosk(client, db, event)
     page = await client.get(f"/f/{questionnaire.slug}/kiosk?lang=en")
-    assert f'hx-post="/f/{questionnaire.slug}"' in page.text
+    assert f'data-hx-post="/f/{questionnaire.slug}"' in page.text
     data = {
         "_csrf_token": client.cookies["tori_csrf"],
         "token": TOKEN.search(page.text).group(1),
