@@ -159,7 +159,9 @@ async def seed_events(
         # Resident activity pauses in July and over the Christmas week.
         busy = day.month != 7 and not (day.month == 12 and day.day > 21)
         for _ in range(rng.choice([0, 0, 1, 1, 2]) if busy else 0):
-            event_type = rng.choice(list(EventType))
+            # The types the demo was first written with: a type added later (functional
+            # participation) would change every random choice after it, and the demo with it.
+            event_type = rng.choice(list(TITLES))
             theme = rng.choice(THEMES)
             area = None if event_type == EventType.DIGITAL else rng.choice(areas)
             start_hour = 10 if event_type == EventType.POP_UP else rng.choice([17, 17, 18, 13])

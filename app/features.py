@@ -42,6 +42,9 @@ class Feature:
     # Called with (session, event id) by the public event page: what residents can answer for
     # that event right now (its open feedback questionnaire and polls).
     event_activities: Callable[[Any, int], Awaitable[list[Highlight]]] | None = None
+    # Called with a session by an event's pop-up kit: the idea forms open right now (a round of
+    # participatory budgeting collecting ideas), each linking to its form.
+    idea_forms: Callable[[Any], Awaitable[list[Highlight]]] | None = None
     # Called with (session, start, end) by the public calendar: dated steps residents can plan for.
     milestones: Callable[[Any, Any, Any], Awaitable[list[Milestone]]] | None = None
     # Called by `tori retention` with (session, settings, now, dry_run): removes or anonymises
@@ -138,6 +141,15 @@ async def event_activities(session: Any, event_id: int) -> list[Highlight]:
         for feature in load_features()
         if feature.event_activities
         for item in await feature.event_activities(session, event_id)
+    ]
+
+
+async def idea_forms(session: Any) -> list[Highlight]:
+    return [
+        item
+        for feature in load_features()
+        if feature.idea_forms
+        for item in await feature.idea_forms(session)
     ]
 
 

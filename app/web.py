@@ -26,7 +26,11 @@ from app.areas.controllers import AreasController
 from app.audit.controllers import AuditController, PublicAuditLogController
 from app.database import Database
 from app.errors import exception_handlers
-from app.events.controllers import CalendarController, StaffEventsController
+from app.events.controllers import (
+    CalendarController,
+    HeadCounterController,
+    StaffEventsController,
+)
 from app.features import load_features
 from app.i18n import load_catalogs
 from app.logs import access_log_middleware, configure_logging
@@ -59,6 +63,7 @@ ROUTE_HANDLERS = [
     StaffPasswordResetController,
     StaffHomeController,
     StaffEventsController,
+    HeadCounterController,
     AreasController,
     UsersController,
     AuditController,

@@ -22,16 +22,20 @@ from app.forms import translate_errors
 from app.i18n import LANGUAGES, gettext
 from app.ratelimit import Limit, address_block, counter_key
 from app.security import FORM_EXPIRED, form_token_accepted
-from app.state import BURST_COUNTER, DATABASE, SETTINGS
+from app.state import BURST_COUNTER, DATABASE, LIMITER, SETTINGS
 from surveys import services
 from surveys.definitions import read_answers
 from surveys.device import remember_cookie, remembered_ids
+from surveys.polls import services as kiosk_services
+from surveys.polls.votes import KIOSK_COOKIE, KIOSK_REVOKED
 from surveys.services import AnsweringForm, QuestionnaireStatus
 
 ANSWERED_COOKIE = "tori_answered"
 ANSWERED_PURPOSE = "answered-questionnaires"
 # Bursts from one address are slowed down (TORI_ANSWERS_PER_ADDRESS per window), a full hall is not.
 ANSWER_WINDOW_SECONDS = 600
+# A kiosk tablet serves one person at a time; a questionnaire takes a minute or two.
+KIOSK_ANSWER_LIMIT = Limit(count=20, seconds=600)
 
 log = logging.getLogger("tori.surveys")
 
@@ -57,10 +61,24 @@ def switching_language(submitted: dict[str, list[str]]) -> str:
     return (submitted.get("_switch_language") or [""])[0]
 
 
+def is_kiosk_answer(submitted: dict[str, list[str]]) -> bool:
+    """The form was sent from the questionnaire's kiosk page (the kiosk cookie is checked)."""
+    return (submitted.get("kiosk") or [""])[0] == "1"
+
+
 async def answer_problem(
-    request: Request, settings, questionnaire: AnsweringForm, token: str, language: str
+    request: Request,
+    settings,
+    questionnaire: AnsweringForm,
+    token: str,
+    language: str,
+    *,
+    kiosk_id: int | None = None,
 ) -> tuple[str | None, int]:
-    """Why this sending cannot be taken, with its status; (None, 200) when it can."""
+    """Why this sending cannot be taken, with its status; (None, 200) when it can. From a kiosk
+    (`kiosk_id`, checked against the database) this device's memory of having answered is not
+    asked - one person after another answers on it - and its own counter replaces the
+    address's."""
     if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
         log.warning("answer refused: the form's token is not genuine on %s", request.url.path)
         return gettext("The form was not recognised. Reload the page and answer again."), 400
@@ -68,16 +86,22 @@ async def answer_problem(
         return gettext(
             "The language of the answers was not recognised. Reload the page and answer again."
         ), 400
-    if str(questionnaire.id) in answered_ids(request, settings.secret_key):
+    if kiosk_id is None and str(questionnaire.id) in answered_ids(request, settings.secret_key):
         return gettext(
             "You have already answered this questionnaire on this device. Thank you!"
         ), 409
     if services.questionnaire_status(questionnaire) != QuestionnaireStatus.OPEN:
         return gettext("This questionnaire is not open for answers."), 400
-    limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
-    address = request.client.host if request.client else "unknown"
-    key = counter_key(settings.secret_key, "feedback-address", address_block(address))
-    if await BURST_COUNTER.of(request).hit(key, limit) > limit.count:
+    if kiosk_id is not None:
+        limit = KIOSK_ANSWER_LIMIT
+        key = counter_key(settings.secret_key, "feedback-kiosk", str(kiosk_id))
+        counter = LIMITER.of(request)
+    else:
+        limit = Limit(count=settings.answers_per_address, seconds=ANSWER_WINDOW_SECONDS)
+        address = request.client.host if request.client else "unknown"
+        key = counter_key(settings.secret_key, "feedback-address", address_block(address))
+        counter = BURST_COUNTER.of(request)
+    if await counter.hit(key, limit) > limit.count:
         return gettext(
             "Too many answers are coming from your network just now. Please wait a moment and send again."
         ), 429
@@ -102,7 +126,17 @@ async def take_answer(request: Request, submitted: dict[str, list[str]]) -> Take
         questionnaire = await services.load_answering_form(connection, request.path_params["slug"])
         token = (submitted.get("token") or [""])[0]
         language = (submitted.get("answer_language") or [""])[0]
-        problem, status = await answer_problem(request, settings, questionnaire, token, language)
+        kiosk_id = None
+        if is_kiosk_answer(submitted):
+            kiosk_id = await kiosk_services.event_kiosk_is_active(
+                connection, request.cookies.get(KIOSK_COOKIE), questionnaire.event_id
+            )
+            if kiosk_id is None:
+                # Not a kiosk of this event (revoked, forged, or a phone pretending): nothing stored.
+                raise AnswerProblem({"": gettext(KIOSK_REVOKED)}, 403, keep_token=False)
+        problem, status = await answer_problem(
+            request, settings, questionnaire, token, language, kiosk_id=kiosk_id
+        )
         if problem:
             raise AnswerProblem({"": problem}, status, keep_token=status != 400)
         areas = await services.current_area_options(connection)
@@ -123,6 +157,9 @@ async def take_answer(request: Request, submitted: dict[str, list[str]]) -> Take
             raise AnswerProblem({"": error.translated()}, 400, keep_token=False) from error
     if stored:
         await services.fold_now_and_then(database.engine)
+    if kiosk_id is not None:
+        # The next person starts clean: no cookie remembers this answer on the shared tablet.
+        return Taken(f"/f/{questionnaire.slug}/kiosk?answered=1")
     return Taken(
         f"/f/{questionnaire.slug}/thanks", [answered_cookie(request, settings, questionnaire.id)]
     )

@@ -13,8 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select, union_all
+from sqlalchemy import String, cast, distinct, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.areas.models import Area
 from app.disclosure import too_few_to_show
@@ -156,9 +157,25 @@ class Group:
     def response_rate(self) -> float | None:
         return self.responses / self.participants if self.participants else None
 
+    def per_thousand(self, figure: float) -> float | None:
+        """`figure` per 1,000 residents of the group's areas (Kuopio's monitoring measure)."""
+        return figure / self.population * 1000 if self.population else None
+
     @property
     def participants_per_thousand(self) -> float | None:
-        return self.participants / self.population * 1000 if self.population else None
+        return self.per_thousand(self.participants)
+
+    @property
+    def hours_per_thousand(self) -> float | None:
+        return self.per_thousand(self.hours)
+
+    @property
+    def visitors_per_thousand(self) -> float | None:
+        return self.per_thousand(self.visitors)
+
+    @property
+    def organisers_per_thousand(self) -> float | None:
+        return self.per_thousand(self.organisers)
 
     def numeric(self, key: str) -> NumericSummary | None:
         if self.suppressed:
@@ -302,36 +319,53 @@ async def compare(
     return Comparison(grouping, ordered, questions, truncated)
 
 
+def organiser_identity(organiser=EventOrganiser):
+    """One organiser however many events it runs: its kind and its name (the first of fi, sv,
+    en), without case or surrounding spaces. Counting these once per group, the same library
+    unit at twelve events is one organiser, not twelve."""
+    name = func.coalesce(
+        organiser.name["fi"].as_string(),
+        organiser.name["sv"].as_string(),
+        organiser.name["en"].as_string(),
+        literal(""),
+    )
+    return organiser.kind + literal(":") + func.lower(func.trim(name))
+
+
 async def _add_monitoring_figures(
     session, groups, grouping, conditions, *, filters, dialect
 ) -> None:
-    organisers = (
-        select(func.count(EventOrganiser.id))
-        .where(EventOrganiser.event_id == Event.id)
-        .scalar_subquery()
-    )
     figures = [
         func.count(Event.id),
         func.sum(_hours_expression(dialect)),
         func.sum(func.coalesce(Event.participant_count, 0)),
         func.sum(func.coalesce(Event.visitor_count, 0)),
-        func.sum(organisers),
     ]
+    # An alias: the organiser filter's own EXISTS over event_organiser must not correlate to it.
+    member = aliased(EventOrganiser)
+    organisers = [func.count(distinct(organiser_identity(member)))]
     languages = filters.languages or LANGUAGES
-    if grouping == "language":
-        query = union_all(
-            *[
-                select(literal(language).label("group_key"), *figures).where(
-                    *conditions, json_list_contains(Event.languages, language, dialect)
-                )
-                for language in languages
-            ]
-        )
-    else:
+
+    def grouped(columns, *, with_organisers: bool):
+        def base(key_column, *where):
+            statement = select(key_column, *columns)
+            if with_organisers:
+                statement = statement.select_from(Event).join(member, member.event_id == Event.id)
+            return statement.where(*where)
+
+        if grouping == "language":
+            return union_all(
+                *[
+                    base(
+                        literal(language).label("group_key"),
+                        *conditions,
+                        json_list_contains(Event.languages, language, dialect),
+                    )
+                    for language in languages
+                ]
+            )
         event_conditions = list(conditions)
         if filters.languages:
-            from sqlalchemy import or_  # noqa: PLC0415
-
             event_conditions.append(
                 or_(
                     *[
@@ -341,8 +375,14 @@ async def _add_monitoring_figures(
                 )
             )
         key = _group_expression(grouping).label("group_key")
-        query = select(key, *figures).where(*event_conditions).group_by(key)
-    for key, events, hours, participants, visitors, organiser_count in await session.execute(query):
+        return base(key, *event_conditions).group_by(key)
+
+    query = grouped(figures, with_organisers=False)
+    organiser_counts = {
+        str(key): int(count or 0)
+        for key, count in await session.execute(grouped(organisers, with_organisers=True))
+    }
+    for key, events, hours, participants, visitors in await session.execute(query):
         if not events:
             continue
         group = groups.setdefault(str(key), Group(str(key)))
@@ -350,7 +390,7 @@ async def _add_monitoring_figures(
         group.hours = float(hours or 0)
         group.participants = int(participants or 0)
         group.visitors = int(visitors or 0)
-        group.organisers = int(organiser_count or 0)
+        group.organisers = organiser_counts.get(str(key), 0)
 
 
 async def _chosen_events(

@@ -6,23 +6,32 @@ from litestar.response import Redirect, Template
 
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
+from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import LANGUAGES, N_, gettext, set_language
 from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
-from app.requests import site_url
+from app.requests import is_htmx, site_url
 from surveys import services
 from surveys.answering import (
     AnswerProblem,
     answered_ids,
     check_form_token,
+    is_kiosk_answer,
     switching_language,
     take_answer,
 )
+from surveys.polls import services as kiosk_services
+from surveys.polls.votes import KIOSK_COOKIE, KIOSK_REVOKED
 from surveys.posters import poster
 from surveys.services import QuestionnaireStatus
 
+# The kiosk's thank-you page starts again for the next person after this many seconds; a form
+# left untouched this long (a person who walked away) is cleared, after a notice.
+KIOSK_RESET_SECONDS = 10
+KIOSK_IDLE_SECONDS = 120
+KIOSK_IDLE_NOTICE_SECONDS = 20
 POSTER_CALL = N_("Tell us what you thought!")
 POSTER_HELP = N_(
     "Scan the code with your phone's camera or open the address. Answering takes two minutes, and you answer anonymously."
@@ -46,12 +55,14 @@ class FeedbackController(Controller):
         token: str | None = None,
         status_code: int = 200,
         notice: str | None = None,
+        kiosk: bool = False,
     ) -> Template:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
         language = request.state.language
         state = services.questionnaire_status(questionnaire)
         if (
             state == QuestionnaireStatus.OPEN
+            and not kiosk
             and str(questionnaire.id) in answered_ids(request, settings.secret_key)
             and not errors
         ):
@@ -78,9 +89,21 @@ class FeedbackController(Controller):
                     lambda _request: services.new_submission_token(secret, questionnaire_slug),
                 ),
                 "notice": notice,
+                "kiosk": kiosk,
+                "kiosk_home": f"/events/{questionnaire.event_id}/kit",
+                "idle_seconds": KIOSK_IDLE_SECONDS,
+                "idle_notice_seconds": KIOSK_IDLE_NOTICE_SECONDS,
             },
             status_code=status_code,
         )
+
+    async def _kiosk_allowed(self, request: Request, db_session: DbSession, slug: str):
+        """The questionnaire, when this device is a kiosk of its event; else ForbiddenError."""
+        questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        kiosk = await kiosk_services.active_kiosk(db_session, request.cookies.get(KIOSK_COOKIE))
+        if kiosk is None or kiosk.event_id is None or kiosk.event_id != questionnaire.event_id:
+            raise ForbiddenError(KIOSK_REVOKED)
+        return questionnaire
 
     @get("/{slug:str}", name="feedback_form", opt=SHARED_PAGE)
     async def form(
@@ -96,18 +119,19 @@ class FeedbackController(Controller):
     )
     async def answer(
         self, request: Request, settings: AppSettings, slug: FromPath[str]
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | Response:
         """Store an answer sheet; anything else shows the form again with the answers kept:
         errors, a language switch, an expired form (its token refused: nothing is stored)."""
         submitted = await read_form(request)
         token = (submitted.get("token") or [""])[0]
         genuine = services.token_is_genuine(settings.secret_key, slug.lower(), token)
+        kiosk = is_kiosk_answer(submitted)
 
         async def show_again(*, expired: bool = False, **options) -> Template:
             return await shown_again(
                 request,
                 lambda session: self._page(
-                    request, session, settings, slug, values=submitted, **options
+                    request, session, settings, slug, values=submitted, kiosk=kiosk, **options
                 ),
                 expired=expired,
             )
@@ -131,12 +155,35 @@ class FeedbackController(Controller):
                 status_code=problem.status,
                 expired=problem.expired,
             )
+        if kiosk and is_htmx(request):
+            # The kiosk's form is sent by htmx, so that no POST is left in the tablet's history
+            # for the next person to step back into; the thank-you page is a page of its own.
+            return Response(content="", status_code=200, headers={"HX-Redirect": taken.location})
         return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
 
     @get("/{slug:str}/thanks")
     async def thanks(self, db_session: DbSession, slug: FromPath[str]) -> Template:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
         return Template(template_name="surveys/thanks.html", context={"event": questionnaire.event})
+
+    @get("/{slug:str}/kiosk", name="feedback_kiosk")
+    async def kiosk(
+        self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
+    ) -> Template:
+        """The questionnaire on a shared tablet (a kiosk of its event, made by staff): no device
+        memory of having answered, a clean start after each person and after inactivity. Like
+        every page with a form it is sent `no-store`, so the back button fetches it anew."""
+        questionnaire = await self._kiosk_allowed(request, db_session, slug)
+        if request.query_params.get("answered"):
+            return Template(
+                template_name="surveys/kiosk_thanks.html",
+                context={
+                    "event": questionnaire.event,
+                    "kiosk_home": f"/events/{questionnaire.event_id}/kit",
+                    "reset_seconds": KIOSK_RESET_SECONDS,
+                },
+            )
+        return await self._page(request, db_session, settings, slug, kiosk=True)
 
     @get("/{slug:str}/qr.svg", media_type="image/svg+xml")
     async def qr_code(

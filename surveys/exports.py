@@ -35,6 +35,9 @@ MONITORING_COLUMNS = [
     "participants_per_1000_residents",
     "satisfaction_mean",
     "suppressed",
+    "hours_per_1000_residents",
+    "visitors_per_1000_residents",
+    "organisers_per_1000_residents",
 ]
 ANSWER_COLUMNS = [
     "group",
@@ -62,6 +65,9 @@ COLUMN_LABELS = {
     "response_rate": N_("Responses per participant"),
     "residents": N_("Residents"),
     "participants_per_1000_residents": N_("Participants per 1,000 residents"),
+    "hours_per_1000_residents": N_("Hours per 1,000 residents"),
+    "visitors_per_1000_residents": N_("Visitors per 1,000 residents"),
+    "organisers_per_1000_residents": N_("Organisers per 1,000 residents"),
     "satisfaction_mean": N_("Mean satisfaction (1–5)"),
     "suppressed": N_("Fewer than 5 responses (1 = yes)"),
     "question_key": N_("Question"),
@@ -142,6 +148,9 @@ def monitoring_rows(comparison: Comparison) -> list[list]:
                 _round(group.participants_per_thousand),
                 _round(satisfaction.mean) if satisfaction else None,
                 int(group.suppressed),
+                _round(group.hours_per_thousand),
+                _round(group.visitors_per_thousand),
+                _round(group.organisers_per_thousand),
             ]
         )
     return rows

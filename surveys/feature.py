@@ -11,6 +11,7 @@ from surveys import services as feedback_services
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
+from surveys.kit import KitController, StaffKitController
 from surveys.opendata import DATASETS as OPEN_DATA
 from surveys.polls import services as poll_services
 from surveys.polls.controllers import KioskStartController, PollController
@@ -92,9 +93,14 @@ feature = Feature(
         PollController,
         KioskStartController,
         StaffPollsController,
+        KitController,
+        StaffKitController,
     ),
     staff_links=((N_("Compare feedback"), "/staff/feedback"), (N_("Polls"), "/staff/polls")),
-    event_links=((N_("Feedback questionnaire"), "/staff/events/{id}/feedback"),),
+    event_links=(
+        (N_("Feedback questionnaire"), "/staff/events/{id}/feedback"),
+        (N_("Pop-up kit"), "/staff/events/{id}/kit"),
+    ),
     model_modules=("surveys.models", "surveys.polls.models"),
     seed_demo=seed_surveys,
     commands=COMMANDS,

@@ -57,6 +57,25 @@ async def open_round_highlights(session) -> list[Highlight]:
     return found
 
 
+async def open_idea_forms(session) -> list[Highlight]:
+    """Rounds collecting ideas right now, each with its idea form (for the pop-up kit)."""
+    now = utcnow()
+    return [
+        Highlight(
+            kind=N_("Participatory budgeting: send your idea"),
+            title=round_.title,
+            url=f"/pb/{round_.slug}/propose",
+            closes_at=round_.review_at,
+        )
+        for round_ in await session.scalars(
+            select(Round)
+            .where(Round.ideas_open_at <= now, Round.review_at > now)
+            .order_by(Round.review_at, Round.id)
+            .limit(5)
+        )
+    ]
+
+
 MILESTONE_KINDS = {
     "ideas_open_at": N_("Participatory budgeting: ideas can be sent from today"),
     "review_at": N_("Participatory budgeting: the ideas are reviewed and costed"),
@@ -107,6 +126,7 @@ feature = Feature(
     timed_mail=announce_ballots,
     privacy_sections=("pb/privacy.html",),
     highlights=open_round_highlights,
+    idea_forms=open_idea_forms,
     milestones=round_milestones,
     seed_demo=seed_budgeting,
     account_menu=account_menu,

@@ -26,17 +26,17 @@ from app.events.forms import (
     read_year_query,
 )
 from app.events.ical import FeedEntry, render_calendar
-from app.events.models import Event, EventType
+from app.events.models import Event, EventType, HeadCount
 from app.events.year import gaps as year_gaps
 from app.events.year import year_view
 from app.features import event_activities
 from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, read_form
-from app.i18n import LANGUAGES, current_language, gettext, localized, month_names_short
+from app.i18n import LANGUAGES, N_, current_language, gettext, localized, month_names_short
 from app.page_cache import SHARED_PAGE
 from app.qr import qr_image
-from app.requests import site_url
+from app.requests import is_htmx, site_url
 from app.security import EMBEDDABLE
 
 PAGE_SIZE = 30
@@ -427,3 +427,54 @@ class StaffEventsController(Controller):
         form = Form(await read_form(request))
         await services.delete_event(db_session, event, whole_series=form.boolean("whole_series"))
         return Redirect(path="/staff/events", query_params={"done": "deleted"}, status_code=303)
+
+
+class HeadCounterController(Controller):
+    """Staff count heads at an event with one tap each; the event's participants and visitors
+    figures grow as they tap. A plain form post answers with a 303 to the counter; htmx gets the
+    figures alone. Each tap carries its own token (app.events.services.count_head)."""
+
+    path = "/staff/events/{event_id:int}/count"
+    guards = [signed_in_staff]
+
+    def _page(self, event: Event, *, error: str | None = None, status: int = 200) -> Template:
+        return Template(
+            template_name="events/count.html",
+            context={
+                "event": event,
+                "error": error,
+                "tokens": {kind: services.new_tap_token() for kind in HeadCount},
+            },
+            status_code=status,
+        )
+
+    @get("/", name="head_counter")
+    async def show(self, db_session: DbSession, event_id: FromPath[int]) -> Template:
+        return self._page(await services.get_event(db_session, event_id))
+
+    @post("/", opt={"roles": EDITORS}, status_code=303)
+    async def tap(
+        self, request: Request, db_session: DbSession, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        event = await services.get_event(db_session, event_id)
+        form = Form(await read_form(request))
+        kind = form.raw("kind")
+        try:
+            if kind not in set(HeadCount):
+                raise DomainError(N_("The tap was not recognised. Reload the page and tap again."))
+            await services.count_head(db_session, event, HeadCount(kind), form.raw("tap"))
+        except DomainError as error:
+            if is_htmx(request):
+                return Template(
+                    template_name="events/_count_figures.html",
+                    context={"event": event, "error": error.translated()},
+                    status_code=400,
+                )
+            return self._page(event, error=error.translated(), status=400)
+        if is_htmx(request):
+            return Template(
+                template_name="events/_count_figures.html",
+                context={"event": event, "error": None},
+                status_code=200,
+            )
+        return Redirect(path=f"/staff/events/{event.id}/count", status_code=303)

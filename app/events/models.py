@@ -20,6 +20,9 @@ class EventType(enum.StrEnum):
     CITY_MEETUP = "city_meetup"
     DIGITAL = "digital"
     CO_CREATION = "co_creation"
+    # Kuopio's "yhdessä tekeminen": residents and the city doing something together (a clean-up,
+    # a community garden), counted in the monitoring like any other activity.
+    FUNCTIONAL = "functional"
 
     @property
     def label(self) -> str:
@@ -34,6 +37,7 @@ EVENT_TYPE_LABELS = {
     EventType.CITY_MEETUP: N_("City meet-up"),
     EventType.DIGITAL: N_("Digital event"),
     EventType.CO_CREATION: N_("Co-creation workshop"),
+    EventType.FUNCTIONAL: N_("Functional participation (doing things together)"),
 }
 
 
@@ -152,3 +156,23 @@ class EventReply(Base):
     text: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class HeadCount(enum.StrEnum):
+    """What the head counter counts: the event's two monitoring figures."""
+
+    PARTICIPANTS = "participants"
+    VISITORS = "visitors"
+
+
+class EventHeadTap(Base):
+    """One tap of the head counter. The token is the tap's own (a fresh one for every tap): a
+    request sent again after a lost answer carries the same token and is counted once."""
+
+    __tablename__ = "event_head_tap"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    tapped_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

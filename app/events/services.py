@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce
+from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
-from app.events.models import Event, EventOrganiser, EventSeries, EventType, OrganiserKind
+from app.events.models import (
+    Event,
+    EventHeadTap,
+    EventOrganiser,
+    EventSeries,
+    EventType,
+    HeadCount,
+    OrganiserKind,
+)
 from app.i18n import N_
 from app.search import EVENTS, matches
 
@@ -277,3 +287,52 @@ async def events_missing_counts(session: AsyncSession, limit: int = 10) -> list[
         .limit(limit)
     )
     return list(await session.scalars(query))
+
+
+# --- the head counter -------------------------------------------------------------------------
+
+# A tap's token is made fresh for every tap (by the page, or by the page's script for each tap).
+TAP_TOKEN_LENGTH = (16, 64)
+_TAP_TOKEN_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+
+def new_tap_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def tap_token_is_wellformed(token: str) -> bool:
+    low, high = TAP_TOKEN_LENGTH
+    return low <= len(token) <= high and set(token) <= _TAP_TOKEN_CHARACTERS
+
+
+async def count_head(session: AsyncSession, event: Event, kind: HeadCount, token: str) -> bool:
+    """Add one to the event's participants or visitors, once per tap token: a request sent again
+    (a retry after a lost answer) is not counted twice, two taps are. True when counted.
+
+    The taps are not written in the audit log one by one (a busy pop-up taps hundreds of times);
+    `event_head_tap` keeps each of them with its time, and the figure stays editable on the event
+    form, whose edits are audited."""
+    if not tap_token_is_wellformed(token):
+        raise DomainError(N_("The tap was not recognised. Reload the page and tap again."))
+    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(
+        EventHeadTap
+    )
+    stored = await session.execute(
+        insert.values(event_id=event.id, token=token, kind=str(kind), tapped_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["token"])
+        .returning(EventHeadTap.id)
+    )
+    counted = stored.scalar() is not None
+    if counted:
+        column = Event.participant_count if kind == HeadCount.PARTICIPANTS else Event.visitor_count
+        await session.execute(
+            update(Event)
+            .where(Event.id == event.id)
+            .values({column: func.coalesce(column, 0) + 1})
+            .execution_options(synchronize_session=False)
+        )
+    await session.commit()
+    await session.refresh(event)
+    return counted

@@ -68,6 +68,13 @@ def one_tap(questions) -> bool:
     return len(questions) == 1 and questions[0].type in ("single", "yes_no", "scale5")
 
 
+def kiosk_home(kiosk, poll) -> str | None:
+    """The start page of an event's kiosk (the event's kit), or None for a poll's own kiosk."""
+    if kiosk is not None and kiosk.event_id is not None and kiosk.event_id == poll.event_id:
+        return f"/events/{kiosk.event_id}/kit"
+    return None
+
+
 class PollController(Controller):
     path = "/p"
 
@@ -201,9 +208,13 @@ class PollController(Controller):
             # htmx swaps the thanks in place; the address bar follows for reloads and sharing.
             async with DATABASE.of(request).sessionmaker() as session:
                 poll = await services.poll_by_slug(session, slug)
+                home = None
+                if kiosk:
+                    device = await services.active_kiosk(session, request.cookies.get(KIOSK_COOKIE))
+                    home = kiosk_home(device, poll)
                 return Template(
                     template_name="polls/_thanks.html",
-                    context=await self._thanks_context(session, poll, kiosk=kiosk),
+                    context=await self._thanks_context(session, poll, kiosk=kiosk, kiosk_home=home),
                     headers={"HX-Push-Url": taken.location},
                     cookies=taken.cookies,
                     status_code=200,
@@ -248,11 +259,15 @@ class PollController(Controller):
         """The address a language switch leaves in the address bar, opened again: the poll."""
         return Redirect(path=f"/p/{slug}", status_code=303)
 
-    async def _thanks_context(self, session, poll, *, kiosk: bool) -> dict:
+    async def _thanks_context(
+        self, session, poll, *, kiosk: bool, kiosk_home: str | None = None
+    ) -> dict:
         public = services.results_public(poll)
         return {
             "poll": poll,
             "kiosk": kiosk,
+            # Where the kiosk starts again: the poll, or the event's kit on an event's kiosk.
+            "kiosk_home": kiosk_home or f"/p/{poll.slug}/kiosk",
             "results_public": public,
             "results": await services.poll_results(session, poll) if public else None,
             "reset_seconds": KIOSK_RESET_SECONDS,
@@ -346,16 +361,20 @@ class PollController(Controller):
     ) -> Template:
         poll = await services.poll_by_slug(db_session, slug)
         kiosk = await services.active_kiosk(db_session, request.cookies.get(KIOSK_COOKIE))
-        if kiosk is None or kiosk.poll_id != poll.id:
+        if not services.kiosk_opens_poll(kiosk, poll):
             raise ForbiddenError(KIOSK_REVOKED)
         if request.query_params.get("voted"):
-            context = await self._thanks_context(db_session, poll, kiosk=True)
+            context = await self._thanks_context(
+                db_session, poll, kiosk=True, kiosk_home=kiosk_home(kiosk, poll)
+            )
             return Template(template_name="polls/kiosk_thanks.html", context=context)
         return await self._page(request, db_session, settings, slug, kiosk=True)
 
 
 class KioskStartController(Controller):
-    """Staff open `/kiosk?t=<token>` once on the tablet; the token moves into a cookie."""
+    """Staff open `/kiosk?t=<token>` once on the tablet; the token moves into a cookie. A poll's
+    kiosk opens that poll; an event's kiosk (the pop-up kit) opens the event's kit page, whose
+    questionnaire and polls it answers, so its cookie goes to every path."""
 
     path = "/kiosk"
 
@@ -367,9 +386,13 @@ class KioskStartController(Controller):
         kiosk = await services.active_kiosk(db_session, token)
         if kiosk is None:
             raise ForbiddenError(KIOSK_REVOKED)
-        poll = await services.get_poll(db_session, kiosk.poll_id)
+        if kiosk.event_id is not None:
+            start, cookie_path = f"/events/{kiosk.event_id}/kit", "/"
+        else:
+            poll = await services.get_poll(db_session, kiosk.poll_id)
+            start, cookie_path = f"/p/{poll.slug}/kiosk", "/p"
         return Redirect(
-            path=f"/p/{poll.slug}/kiosk",
+            path=start,
             status_code=303,
             cookies=[
                 private_cookie(
@@ -377,7 +400,7 @@ class KioskStartController(Controller):
                     token,
                     secure=settings.https,
                     max_age=KIOSK_COOKIE_SECONDS,
-                    path="/p",
+                    path=cookie_path,
                 )
             ],
             headers={"Referrer-Policy": "no-referrer"},

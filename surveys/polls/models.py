@@ -77,12 +77,19 @@ class PollChoice(Base):
 
 
 class PollKiosk(Base):
-    """A shared tablet allowed to collect votes for one poll, until staff revoke it."""
+    """A shared tablet allowed to collect votes for one poll, or answers for everything of one
+    event (its questionnaire and its polls: the pop-up kit), until staff revoke it. Exactly one
+    of `poll_id` and `event_id` is set (surveys.polls.services.create_kiosk)."""
 
     __tablename__ = "poll_kiosk"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    poll_id: Mapped[int | None] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     area_id: Mapped[int | None] = mapped_column(
         ForeignKey("area.id", ondelete="SET NULL"), nullable=True

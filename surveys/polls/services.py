@@ -333,6 +333,84 @@ async def create_kiosk(
     return kiosk, f"{kiosk.id}.{secret}"
 
 
+async def create_event_kiosk(
+    session: AsyncSession, event: Event, name: str, area_id: int | None
+) -> tuple[PollKiosk, str]:
+    """A kiosk for everything of one event - its questionnaire and its polls - and its token.
+
+    Only staff make one, and only the hash of its secret is stored: a resident cannot turn a
+    phone into a kiosk (which answers without the device's memory of having answered) by any
+    address or setting of their own, and a lost tablet stops working when staff revoke it."""
+    secret = secrets.token_urlsafe(24)
+    kiosk = PollKiosk(
+        event_id=event.id,
+        name=name,
+        area_id=area_id if area_id is not None else event.area_id,
+        secret_hash=kiosk_secret_hash(secret),
+    )
+    session.add(kiosk)
+    await session.flush()
+    await record_action(
+        session,
+        None,
+        "kiosk.create",
+        f"kiosk {kiosk.id} (event {event.id})",
+        None,
+        {"name": name, "area": kiosk.area_id},
+    )
+    await session.commit()
+    return kiosk, f"{kiosk.id}.{secret}"
+
+
+async def list_event_kiosks(session: AsyncSession, event_id: int) -> list[PollKiosk]:
+    statement = select(PollKiosk).where(PollKiosk.event_id == event_id).order_by(PollKiosk.id)
+    return list(await session.scalars(statement))
+
+
+async def revoke_event_kiosk(session: AsyncSession, event_id: int, kiosk_id: int) -> None:
+    revoked = await session.execute(
+        update(PollKiosk)
+        .where(
+            PollKiosk.id == kiosk_id,
+            PollKiosk.event_id == event_id,
+            PollKiosk.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    if revoked.rowcount:
+        target = f"kiosk {kiosk_id} (event {event_id})"
+        await record_action(
+            session, None, "kiosk.revoke", target, {"revoked": False}, {"revoked": True}
+        )
+    await session.commit()
+
+
+def kiosk_opens_poll(kiosk: PollKiosk | None, poll: Poll) -> bool:
+    """Whether this kiosk may collect votes for `poll`: its own, or one of its event's."""
+    if kiosk is None:
+        return False
+    return kiosk.poll_id == poll.id or (
+        kiosk.event_id is not None and kiosk.event_id == poll.event_id
+    )
+
+
+async def event_kiosk_is_active(
+    connection: Executor, token: str | None, event_id: int | None
+) -> int | None:
+    """The id of the event's kiosk this token opens (not revoked), or None."""
+    parts = split_kiosk_token(token)
+    if parts is None or event_id is None:
+        return None
+    return await connection.scalar(
+        select(PollKiosk.id).where(
+            PollKiosk.id == parts[0],
+            PollKiosk.event_id == event_id,
+            PollKiosk.secret_hash == kiosk_secret_hash(parts[1]),
+            PollKiosk.revoked_at.is_(None),
+        )
+    )
+
+
 async def list_kiosks(session: AsyncSession, poll_id: int) -> list[PollKiosk]:
     statement = select(PollKiosk).where(PollKiosk.poll_id == poll_id).order_by(PollKiosk.id)
     return list(await session.scalars(statement))
@@ -459,7 +537,8 @@ def _vote_statements() -> RowWithPairs:
     the one sent when it exists, else the poll's. Its choices go with it."""
     kiosk = (
         PollKiosk.id == bindparam("kiosk_id", type_=Integer),
-        PollKiosk.poll_id == Poll.id,
+        # A poll's own kiosk, or the kiosk of the poll's event (the pop-up kit's tablet).
+        or_(PollKiosk.poll_id == Poll.id, PollKiosk.event_id == Poll.event_id),
         PollKiosk.secret_hash == bindparam("kiosk_secret_hash", type_=String),
         PollKiosk.revoked_at.is_(None),
     )

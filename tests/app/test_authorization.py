@@ -36,7 +36,9 @@ PUBLIC, READERS, EDITORS, ADMINS, ADMIN_AUDITOR = (
     "admins",
     "admin+auditor",
 )
-# Only a tablet holding a kiosk token (staff create them per poll) may open the kiosk.
+# Only a tablet holding a kiosk token (staff create them per poll, or per event for the pop-up
+# kit: the world's kiosk is its event's, which covers the event's questionnaire and poll) may
+# open the kiosk.
 KIOSK = "kiosk"
 # A resident's own pages (others are sent to sign in) and forms (others are refused, with the
 # reason, rather than redirected: a redirect would lose what was written); a voter's ballot.
@@ -76,6 +78,15 @@ TABLE = {
     "GET /embed/calendar": PUBLIC,
     "GET /open-data": PUBLIC,
     "GET /open-data/{filename:str}": PUBLIC,
+    "GET /events/{event_id:int}/kit": PUBLIC,
+    "GET /events/{event_id:int}/kit/qr.svg": PUBLIC,
+    "GET /events/{event_id:int}/kit/poster": PUBLIC,
+    "GET /staff/events/{event_id:int}/kit": READERS,
+    "POST /staff/events/{event_id:int}/kit/kiosks": EDITORS,
+    "POST /staff/events/{event_id:int}/kit/kiosks/{kiosk_id:int}/revoke": EDITORS,
+    "GET /staff/events/{event_id:int}/count": READERS,
+    "POST /staff/events/{event_id:int}/count": EDITORS,
+    "GET /f/{slug:str}/kiosk": KIOSK,
     "POST /staff/password": READERS,
     "GET /staff/password": READERS,
     "POST /staff/login": PUBLIC,
@@ -343,9 +354,9 @@ async def make_world(db, client, *roles: str) -> World:
     await places.set_place_and_themes(
         db, round_, proposal, places.Place("Karhupuisto", None, 60.18, 24.95), [theme.id]
     )
-    poll = await make_poll(db)
-    kiosk, kiosk_token = await poll_services.create_kiosk(db, poll, "Library", None)
     event = await make_event(db, area=area, starts_in=-dt.timedelta(hours=2))
+    poll = await make_poll(db, event_id=event.id)
+    kiosk, kiosk_token = await poll_services.create_event_kiosk(db, event, "Library", None)
     questionnaire = await open_questionnaire(db, event)
     colleague = await make_user(db, Role.STAFF)
     for role in roles:

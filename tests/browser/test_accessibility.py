@@ -73,7 +73,15 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/p/nosuch",
         "/kiosk?t=forged",
     ]
-    for path in [*PUBLIC_PAGES, event_page, f"{event_page}/report", *feedback_pages, *poll_pages]:
+    kit_pages = [f"/events/{live_server.open_questionnaire_event}/kit"]
+    for path in [
+        *PUBLIC_PAGES,
+        event_page,
+        f"{event_page}/report",
+        *feedback_pages,
+        *poll_pages,
+        *kit_pages,
+    ]:
         found += violations(page, base + path)
     # A form shown again with its errors.
     page.goto(f"{base}/staff/login")
@@ -92,6 +100,8 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/staff/feedback?group=month",
         "/staff/feedback?group=area&type=nonsense",
         f"/staff/events/{live_server.open_questionnaire_event}/feedback",
+        f"/staff/events/{live_server.open_questionnaire_event}/kit",
+        f"/staff/events/{live_server.open_questionnaire_event}/count",
         "/staff/polls",
         "/staff/polls/new",
     ]

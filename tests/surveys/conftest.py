@@ -9,7 +9,7 @@ from surveys import services
 # The HTTP tests of answering and voting run twice: with the fast path (app/fastpath.py) in front
 # of the controllers, as in production, and with it switched off (TORI_FAST_PATH=0), so that the
 # controllers' own success and refusal branches are tested too.
-BOTH_PATHS = ("test_answering", "test_polls", "test_form_tokens")
+BOTH_PATHS = ("test_answering", "test_polls", "test_form_tokens", "test_kit")
 
 
 def pytest_generate_tests(metafunc):

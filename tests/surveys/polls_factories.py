@@ -40,6 +40,7 @@ async def make_poll(
     lasts: dt.timedelta = dt.timedelta(days=1),
     visibility: str = "immediate",
     area_id: int | None = None,
+    event_id: int | None = None,
 ):
     opens = utcnow() + opens_in
     return await services.create_poll(
@@ -51,5 +52,6 @@ async def make_poll(
             closes_at=opens + lasts,
             visibility=visibility,
             area_id=area_id,
+            event_id=event_id,
         ),
     )
