@@ -28,7 +28,7 @@ BALLOT_RULE_OF_VOTE_TYPE = {
     "approval": "approval",
     "choose-1": "k_approval",
     "cumulative": "points",
-    "ordinal": "approval",
+    "ordinal": "ranking",
 }
 
 
@@ -45,6 +45,13 @@ def codes_csv(
         row = [code.reference or "", localized(area.name) if area else "", code.code]
         rows.append([*row, qr_address(code.code)] if qr_address else row)
     return csv_text(rows)
+
+
+def _most_choices(election: Election) -> int:
+    """The most projects a ballot may choose (or rank): the file's max_length, and never fewer
+    than its longest ballot."""
+    longest = max((len(ballot) for ballot in election.ballots), default=1)
+    return max(int(election.meta.get("max_length") or 1), longest, 1)
 
 
 async def import_pabulib(
@@ -77,9 +84,7 @@ async def import_pabulib(
         ballot_rule=ballot_rule,
         official_rule="greedy" if election.meta.get("rule", "greedy") == "greedy" else "mes_cost",
         budgets={area_id: int(election.budget)},
-        max_choices=int(election.meta.get("max_length") or 1)
-        if ballot_rule == "k_approval"
-        else None,
+        max_choices=_most_choices(election) if ballot_rule in ("k_approval", "ranking") else None,
         points_total=int(max((sum(b.values()) for b in election.ballots), default=1))
         if points
         else None,
@@ -117,9 +122,17 @@ async def import_pabulib(
             LogBallot(
                 secrets.token_hex(16),
                 area_id,
-                canonical_choices({ids[p]: int(v) for p, v in ballot.items()}),
+                canonical_choices(
+                    {ids[p]: rank for rank, p in enumerate(ranking, start=1)}
+                    if ballot_rule == "ranking"
+                    else {ids[p]: int(v) for p, v in ballot.items()}
+                ),
             )
-            for ballot in election.ballots
+            for ballot, ranking in zip(
+                election.ballots,
+                election.rankings if ballot_rule == "ranking" else election.ballots,
+                strict=True,
+            )
         ],
     )
     await session.commit()

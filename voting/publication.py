@@ -155,6 +155,9 @@ async def definition_of(session: AsyncSession, round_: Round) -> dict:
                 "area": b.area_id,
                 "name": localized(b.area.name, "fi") if b.area else None,
                 "amount": b.amount,
+                # The limits only where the city set them (a board without keeps its bytes).
+                **({"min_choices": b.min_choices} if b.min_choices is not None else {}),
+                **({"max_choices": b.max_choices} if b.max_choices is not None else {}),
             }
             for b in sorted(round_.budgets, key=lambda b: (b.area_id is None, b.area_id or 0))
         ],
