@@ -277,9 +277,7 @@ def ballot_rules(round_: Round, parts: list[BallotPart]) -> Definition:
         points_total=round_.points_total,
         points_per_proposal=round_.points_per_proposal,
         amounts={b.area_id: b.amount for b in budgets},
-        projects={
-            str(p.id): Project(p.area_id, p.cost) for part in parts for p in part.proposals
-        },
+        projects={str(p.id): Project(p.area_id, p.cost) for part in parts for p in part.proposals},
         limits={
             b.area_id: (b.min_choices or 0, b.max_choices)
             for b in budgets
@@ -346,7 +344,12 @@ async def cast_ballot(
                 )
             )
         if parts is None:
+            idle = not session.in_transaction()
             parts = await ballot_parts(session, round_, area_id)
+            if idle:
+                # End the read: a cast begun with nothing in the session stays one statement
+                # of its own (`_store`). Nothing was written; nothing loaded is expired.
+                await session.commit()
         problem = ballot_rules(round_, parts).ballot_problem(
             area_id, {str(k): v for k, v in choices.items()}
         )
@@ -529,7 +532,12 @@ class BallotCache:
         key = (round_.id, round_.slug, area_id)
         parts = self._parts.get(key)
         if parts is None:
+            idle = not session.in_transaction()
             parts = await ballot_parts(session, round_, area_id)
+            if idle:
+                # End the read: a cast begun with nothing in the session stays one statement
+                # of its own (`_store`). Nothing was written; nothing loaded is expired.
+                await session.commit()
             _detach(session, *(p for part in parts for p in part.proposals))
             self._parts[key] = parts
         return parts

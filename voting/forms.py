@@ -65,6 +65,27 @@ def close_form_for(round_: Round, zone: ZoneInfo | None) -> Form:
     )
 
 
+def _read_limits(
+    form: Form, key: object, amount: int | None
+) -> tuple[int | None, int | None] | None:
+    """One budget's least and most choices (None when neither is given, or on an error)."""
+    least = form.integer(f"least_{key}", minimum=1, maximum=100)
+    most = form.integer(f"most_{key}", minimum=1, maximum=100)
+    if least and most and least > most:
+        form.add_error(
+            f"least_{key}", gettext("The least number of choices cannot be more than the most.")
+        )
+        return None
+    if (least or most) and not amount:
+        if f"budget_{key}" not in form.errors:
+            form.add_error(
+                f"least_{key}" if least else f"most_{key}",
+                gettext("This area has no budget: give its budget or leave the limits empty."),
+            )
+        return None
+    return (least, most) if least or most else None
+
+
 def read_round(
     form: Form, zone: ZoneInfo, area_ids: list[int], round_: Round | None = None
 ) -> rounds.RoundDraft | None:
@@ -93,19 +114,9 @@ def read_round(
         amount = form.euros(f"budget_{key}", minimum=1, maximum=rounds.MAX_BUDGET)
         if amount:
             budgets[area] = amount
-        least = form.integer(f"least_{key}", minimum=1, maximum=100)
-        most = form.integer(f"most_{key}", minimum=1, maximum=100)
-        if least and most and least > most:
-            form.add_error(
-                f"least_{key}", gettext("The least number of choices cannot be more than the most.")
-            )
-        elif (least or most) and not amount and f"budget_{key}" not in form.errors:
-            form.add_error(
-                f"least_{key}" if least else f"most_{key}",
-                gettext("This area has no budget: give its budget or leave the limits empty."),
-            )
-        elif least or most:
-            limits[area] = (least, most)
+        limit = _read_limits(form, key, amount)
+        if limit is not None:
+            limits[area] = limit
     if not budgets and "budget_city" not in form.errors:
         form.add_error("budget_city", gettext("Give at least one budget."))
     if (

@@ -264,9 +264,7 @@ def _pabulib(
     least, most = budget.get("min_choices"), budget.get("max_choices")
     if least:
         election.meta["min_length"] = str(least)
-    if most and (
-        "max_length" not in election.meta or most < int(election.meta["max_length"])
-    ):
+    if most and ("max_length" not in election.meta or most < int(election.meta["max_length"])):
         election.meta["max_length"] = str(most)
     election.project_meta = {str(p["id"]): {"name": localized(p["title"], "fi")} for p in own}
     return write_pabulib(election, selected=set(chosen.selected))

@@ -173,9 +173,7 @@ class RoundDraft:
             if (least is not None and least < 1) or (most is not None and most < 1):
                 raise DomainError(N_("A limit on the number of choices is at least 1."))
             if least is not None and most is not None and least > most:
-                raise DomainError(
-                    N_("The least number of choices cannot be more than the most.")
-                )
+                raise DomainError(N_("The least number of choices cannot be more than the most."))
         if self.ballot_rule == "points" and not (self.points_total and self.points_per_proposal):
             raise DomainError(N_("Say how many points a voter has and how many per proposal."))
 
@@ -343,7 +341,8 @@ def _fixed_changes(round_: Round, draft: RoundDraft, published: bool) -> list[st
     if draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}:
         changed.append("budgets")
     elif any(
-        (budget.min_choices, budget.max_choices) != tuple(_limits_of(draft, budget.area_id).values())
+        (budget.min_choices, budget.max_choices)
+        != tuple(_limits_of(draft, budget.area_id).values())
         for budget in round_.budgets
     ):
         changed.append("limits")
@@ -383,9 +382,7 @@ async def update_round(
     for area, amount in draft.budgets.items():
         if area in current:
             current[area].amount = amount
-            current[area].min_choices, current[area].max_choices = _limits_of(
-                draft, area
-            ).values()
+            current[area].min_choices, current[area].max_choices = _limits_of(draft, area).values()
         else:
             round_.budgets.append(Budget(area_id=area, amount=amount, **_limits_of(draft, area)))
     await session.flush()

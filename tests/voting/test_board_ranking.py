@@ -238,8 +238,9 @@ def test_a_ranking_round_is_exported_as_pabulib_ordinal_votes_in_rank_order():
     body = exports["city"].split("PROJECTS\n", 1)[1]
     assert "vote_type;ordinal\n" in exports["city"]
     assert "max_length;2\n" in exports["city"]
-    assert body.replace("name;", "").replace(";Kirjasto", "").replace(";Uimaranta", "") == (
-        ORDINAL_VECTOR.split("PROJECTS\n", 1)[1]
+    assert (
+        body.replace("name;", "").replace(";Kirjasto", "").replace(";Uimaranta", "")
+        == (ORDINAL_VECTOR.split("PROJECTS\n", 1)[1])
     )
     budget = results["budgets"][0]
     assert {row["id"]: row["votes"] for row in budget["rows"]} == {5: 5, 6: 5}

@@ -35,7 +35,9 @@ def counted_selections(
     if ballot_rule != "ranking":
         return list(ballots)
     ranks = int(max_choices or 0)
-    return [(area, as_borda_points(selections, ranks), *rest) for area, selections, *rest in ballots]
+    return [
+        (area, as_borda_points(selections, ranks), *rest) for area, selections, *rest in ballots
+    ]
 
 
 def budget_election(

@@ -204,9 +204,7 @@ class Definition:
         _check_period(record)
         amounts, limits = _amounts(record["budgets"])
         projects = _projects(record["projects"], amounts)
-        return cls(
-            record, rule, max_choices, points_total, per_proposal, amounts, projects, limits
-        )
+        return cls(record, rule, max_choices, points_total, per_proposal, amounts, projects, limits)
 
     def ballot_problem(self, area: object, selections: object) -> str | None:  # noqa: PLR0911, PLR0912 - one return per rule
         """What makes this ballot invalid under the round's rules, or None. `area` is the
