@@ -24,8 +24,12 @@ from voting.publication import publish
 from voting.roll import IssuedCode
 from voting.tally import Election
 
+# An imported instance's ballots were cast elsewhere, under that city's rules, which a .pb file
+# does not fully state (many allowed approval ballots over the budget): an approval file is
+# published as a k-approval round of up to its longest ballot (`_most_choices`), so that the
+# board states the one limit the ballots are known to keep and passes tori-verify's check.
 BALLOT_RULE_OF_VOTE_TYPE = {
-    "approval": "approval",
+    "approval": "k_approval",
     "choose-1": "k_approval",
     "cumulative": "points",
     "ordinal": "ranking",

@@ -131,9 +131,9 @@ async def test_cast_ballot_refuses_a_ballot_that_breaks_the_rules_and_stores_not
     assert await stored(db) == 1
 
 
-async def test_the_cast_route_refuses_a_forged_ballot_with_ranks_as_approvals(client, db):
-    """A forged form straight to /cast: a voter of an approval round who sends rank fields
-    and another district's proposal gets the ballot page back, nothing stored."""
+async def test_the_cast_route_refuses_another_district_s_proposal_and_stores_nothing(client, db):
+    """A forged form straight to /cast with another district's proposal: the ballot page
+    comes back with the error, nothing is stored."""
     round_, p, code, _entry = await fair_round(db)
     await sign_in_to_vote(client, round_, code, adult_birth_date())
     forged = {"proposal": [str(p["park"].id), str(p["lights"].id), str(p["far"].id)]}
