@@ -164,7 +164,7 @@ def _read_ranks(
         value = ascii_int(raw, minimum=1, maximum=ranks)
         if value is None:
             errors[name] = ngettext(
-                "Choose rank 1 or leave the proposal unranked.",
+                "Choose rank %(num)d or leave the proposal unranked.",
                 "Choose a rank from 1 to %(num)d or leave the proposal unranked.",
                 ranks,
             ) % {"num": ranks}
