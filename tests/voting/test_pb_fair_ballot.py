@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
+from app.areas.models import Area
+from tests.app.test_html_validity import check_html
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import (
     add_proposal,
@@ -347,3 +349,36 @@ async def test_bad_limits_on_the_round_form_are_refused_and_store_nothing(
     if words:
         assert words in response.text
     assert await db.scalar(select(func.count()).select_from(Round)) == 0
+
+
+async def test_the_new_ballot_pages_are_valid_html(client, db, tmp_path):
+    """The ranking ballot (empty, with a rank given twice, its review), the limits on an
+    approval ballot with too many choices, the paper typing page of a ranking round and the
+    round form with a bad limit, checked by the Nu Html Checker."""
+    pages = {}
+    round_, p, code, _entry = await fair_round(db, "ranking")
+    await sign_in_to_vote(client, round_, code, adult_birth_date(), "fi")
+    pages["ranking"] = await client.get(f"/pb/{round_.slug}/ballot")
+    twice = {f"rank_{p['park'].id}": "1", f"rank_{p['lights'].id}": "1"}
+    pages["twice"] = await client.post(
+        f"/pb/{round_.slug}/ballot", data=form(client, action="review", **twice)
+    )
+    ranks = {f"rank_{p['park'].id}": "2", f"rank_{p['lights'].id}": "1"}
+    pages["review"] = await client.post(
+        f"/pb/{round_.slug}/ballot", data=form(client, action="review", **ranks)
+    )
+    assert pages["twice"].status_code == 400
+    assert pages["review"].status_code == 200
+    await signed_in_as(client, db, Role.ADMIN)
+    pages["paper"] = await client.get(f"/staff/pb/{round_.id}/paper")
+    kallio = next(b.area_id for b in round_.budgets if b.area_id is not None)
+    bad = round_fields([await db.get(Area, kallio)], least_city="3", most_city="2")
+    pages["form"] = await client.post("/staff/pb/new", data=form(client, **bad))
+    assert pages["form"].status_code == 400
+    files = []
+    for name, response in pages.items():
+        assert "<!doctype html>" in response.text.lower()[:20], name
+        path = tmp_path / f"{name}.html"
+        path.write_text(response.text, encoding="utf-8")
+        files.append(path)
+    assert check_html(files) == []
