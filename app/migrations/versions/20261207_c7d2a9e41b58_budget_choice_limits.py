@@ -1,7 +1,7 @@
 """Budget choice limits: the least and the most proposals of a budget one ballot may choose
 
 Revision ID: c7d2a9e41b58
-Revises: b3f9c1d2e4a7
+Revises: a4c8e1f7b250
 Create Date: 2026-12-07 01:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c7d2a9e41b58"
-down_revision: str | None = "b3f9c1d2e4a7"
+down_revision: str | None = "a4c8e1f7b250"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
