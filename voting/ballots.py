@@ -22,6 +22,7 @@ from app.requests import ascii_int
 from voting.models import Budget, PendingBallot, Proposal, RollEntry, Round, VotingCode
 from voting.rounds import phase_of, round_by_slug
 from voting.tally.board import CHANNELS, entry_body, tracker_of
+from voting.tally.definition import Definition, Project
 from voting.translations import ballot_translated
 
 
@@ -96,7 +97,7 @@ class PartTotal:
 @dataclass
 class ReadBallot:
     totals: list[PartTotal]
-    # Proposal id -> points (1 for approval ballots).
+    # Proposal id -> points (1 for approval ballots, the rank on ranking ballots).
     choices: dict[int, int]
     errors: dict[str, str]
 
@@ -105,9 +106,108 @@ class ReadBallot:
         return not self.errors
 
 
+def limits_text(budget: Budget) -> str | None:
+    """The budget's limits on the number of choices in plain words, or None without limits."""
+    least, most = budget.min_choices, budget.max_choices
+    if least and most and least == most:
+        return ngettext(
+            "Choose exactly %(num)d proposal here, or leave this part empty.",
+            "Choose exactly %(num)d proposals here, or leave this part empty.",
+            least,
+        ) % {"num": least}
+    if least and most:
+        return gettext(
+            "Choose at least %(least)d and at most %(most)d proposals here, or leave this part"
+            " empty."
+        ) % {"least": least, "most": most}
+    if least:
+        return ngettext(
+            "Choose at least %(num)d proposal here, or leave this part empty.",
+            "Choose at least %(num)d proposals here, or leave this part empty.",
+            least,
+        ) % {"num": least}
+    if most:
+        return ngettext(
+            "Choose at most %(num)d proposal here.", "Choose at most %(num)d proposals here.", most
+        ) % {"num": most}
+    return None
+
+
+def _read_number(
+    fields: dict[str, list[str]], name: str, most: int, errors: dict[str, str], message: str
+) -> int | None:
+    """A whole number 0 … `most` from one field (None when empty or wrong: wrong adds the
+    error)."""
+    raw = (fields.get(name) or [""])[0].strip()
+    if not raw:
+        return None
+    value = ascii_int(raw, maximum=9999)
+    if value is None:
+        errors[name] = gettext("Enter a whole number of points.")
+        return None
+    if value > most:
+        errors[name] = message
+        return None
+    return value
+
+
+def _read_ranks(
+    part: BallotPart, total: PartTotal, fields: dict[str, list[str]], ranks: int, errors: dict
+) -> None:
+    """The ranks given in one part: each proposal's select (empty: not ranked)."""
+    given: dict[int, list[Proposal]] = {}
+    for proposal in part.proposals:
+        name = f"rank_{proposal.id}"
+        raw = (fields.get(name) or [""])[0].strip()
+        if not raw:
+            continue
+        value = ascii_int(raw, minimum=1, maximum=ranks)
+        if value is None:
+            errors[name] = ngettext(
+                "Choose rank %(num)d or leave the proposal unranked.",
+                "Choose a rank from 1 to %(num)d or leave the proposal unranked.",
+                ranks,
+            ) % {"num": ranks}
+            continue
+        given.setdefault(value, []).append(proposal)
+        total.points[proposal.id] = value
+    for rank, proposals in given.items():
+        if len(proposals) > 1:
+            for proposal in proposals:
+                errors[f"rank_{proposal.id}"] = gettext(
+                    "Rank %(num)d is given to more than one proposal. Give each rank once."
+                ) % {"num": rank}
+    total.chosen = sorted(
+        (p for p in part.proposals if p.id in total.points), key=lambda p: total.points[p.id]
+    )
+    missing = [rank for rank in range(1, len(given) + 1) if rank not in given]
+    if missing and not total.error:
+        total.error = gettext(
+            "Give the ranks in order from 1 without skipping any: rank %(num)d is missing."
+        ) % {"num": missing[0]}
+
+
+def _limit_error(part: BallotPart, count: int) -> str | None:
+    """The error of a part whose number of choices is outside its budget's limits (a part left
+    empty is allowed)."""
+    least, most = part.budget.min_choices, part.budget.max_choices
+    if count and least and count < least:
+        return ngettext(
+            "Choose at least %(num)d proposal in this part, or leave it empty.",
+            "Choose at least %(num)d proposals in this part, or leave it empty.",
+            least,
+        ) % {"num": least}
+    if most and count > most:
+        return ngettext(
+            "Choose at most %(num)d proposal.", "Choose at most %(num)d proposals.", most
+        ) % {"num": most}
+    return None
+
+
 def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[str]]) -> ReadBallot:  # noqa: PLR0912 - one branch per rule and per kind of error
     """What the voter chose, part by part, with an error in their language for a part that
-    breaks the round's rule. Ids that are not on this voter's ballot are refused."""
+    breaks the round's rule or its budget's limits. Ids that are not on this voter's ballot are
+    refused."""
     errors: dict[str, str] = {}
     choices: dict[int, int] = {}
     totals = []
@@ -116,22 +216,21 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
     if len(picked) > len(on_ballot) or any(ascii_int(value) not in on_ballot for value in picked):
         errors["form"] = gettext("Choose from the proposals shown on your ballot.")
         picked = []
+    rule = round_.ballot_rule
     for part in parts:
         total = PartTotal(part)
-        for proposal in part.proposals:
-            if round_.ballot_rule == "points":
-                raw = (fields.get(f"points_{proposal.id}") or [""])[0].strip()
-                if not raw:
-                    continue
-                value = ascii_int(raw, maximum=9999)
-                if value is None:
-                    errors[f"points_{proposal.id}"] = gettext("Enter a whole number of points.")
-                    continue
-                if value > (round_.points_per_proposal or 0):
-                    errors[f"points_{proposal.id}"] = gettext(
-                        "Give at most %(num)d points to one proposal."
-                    ) % {"num": round_.points_per_proposal}
-                    continue
+        if rule == "ranking":
+            _read_ranks(part, total, fields, round_.max_choices or 1, errors)
+        for proposal in part.proposals if rule != "ranking" else ():
+            if rule == "points":
+                value = _read_number(
+                    fields,
+                    f"points_{proposal.id}",
+                    round_.points_per_proposal or 0,
+                    errors,
+                    gettext("Give at most %(num)d points to one proposal.")
+                    % {"num": round_.points_per_proposal},
+                )
                 if value:
                     total.points[proposal.id] = value
                     total.used_points += value
@@ -139,26 +238,62 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
             elif str(proposal.id) in picked:
                 total.chosen.append(proposal)
         total.cost = sum(p.cost for p in total.chosen)
-        if round_.ballot_rule == "approval" and total.cost > part.budget.amount:
+        if total.error:
+            pass
+        elif rule == "approval" and total.cost > part.budget.amount:
             total.error = gettext(
                 "The proposals you chose cost more than the budget. Remove some to fit."
             )
-        elif round_.ballot_rule == "k_approval" and len(total.chosen) > (round_.max_choices or 0):
+        elif rule in ("k_approval", "ranking") and len(total.chosen) > (round_.max_choices or 0):
             total.error = ngettext(
                 "Choose at most %(num)d proposal.",
                 "Choose at most %(num)d proposals.",
                 round_.max_choices or 0,
             ) % {"num": round_.max_choices}
-        elif round_.ballot_rule == "points" and total.used_points > (round_.points_total or 0):
+        elif rule == "points" and total.used_points > (round_.points_total or 0):
             total.error = gettext("You have %(num)d points to give in this part.") % {
                 "num": round_.points_total
             }
+        if not total.error:
+            total.error = _limit_error(part, len(total.chosen))
         if total.error:
             errors[f"part_{part.key}"] = total.error
         for proposal in total.chosen:
             choices[proposal.id] = total.points.get(proposal.id, 1)
         totals.append(total)
     return ReadBallot(totals, choices, errors)
+
+
+def ballot_rules(round_: Round, parts: list[BallotPart]) -> Definition:
+    """The round's rules over one voter's ballot, as the verifier checks every board entry:
+    the proposals on this ballot (the voter's district's and the city-wide ones), the budgets,
+    the ballot rule and the budgets' limits. One piece of code decides, here and in tori-verify,
+    whether a ballot may be counted."""
+    budgets = [part.budget for part in parts]
+    return Definition(
+        record={},
+        ballot_rule=round_.ballot_rule,
+        max_choices=round_.max_choices,
+        points_total=round_.points_total,
+        points_per_proposal=round_.points_per_proposal,
+        amounts={b.area_id: b.amount for b in budgets},
+        projects={str(p.id): Project(p.area_id, p.cost) for part in parts for p in part.proposals},
+        limits={
+            b.area_id: (b.min_choices or 0, b.max_choices)
+            for b in budgets
+            if b.min_choices is not None or b.max_choices is not None
+        },
+    )
+
+
+class BallotRulesError(DomainError):
+    status_code = 400
+
+
+BREAKS_RULES = N_(
+    "This ballot does not keep the rules of the round, so it was not stored. Go back to the"
+    " ballot and check your choices."
+)
 
 
 class AlreadyVotedError(DomainError):
@@ -180,6 +315,7 @@ async def cast_ballot(
     choices: dict[int, int],
     area_id: Any = ANY_AREA,
     database: Any = None,
+    parts: list[BallotPart] | None = None,
 ) -> str:
     """Mark the roll and store the ballot as pending in one transaction, or do neither: the row
     lock on the roll entry lets exactly one of many simultaneous attempts through, and the
@@ -191,7 +327,13 @@ async def cast_ballot(
 
     The one write path of a cast, on PostgreSQL and SQLite alike; the only difference,
     PostgreSQL's single statement, lives in `_store`. `database` (the app's Database) lets
-    a voter's cast on PostgreSQL run that statement on a plain asyncpg connection."""
+    a voter's cast on PostgreSQL run that statement on a plain asyncpg connection.
+
+    The choices must keep the round's rules on the ballot of that district (`parts`, the
+    ballot's parts when the caller has them from `ballot_parts`, else read here): proposals
+    of this round's ballot only, within the budget, the number of choices, the points and the
+    ranks – the same check as tori-verify's (`ballot_rules`). A ballot that breaks them is
+    refused with `BallotRulesError` before anything is stored, whoever calls."""
     if channel not in CHANNELS:
         raise ValueError(channel)
     try:
@@ -201,6 +343,18 @@ async def cast_ballot(
                     RollEntry.id == roll_id, RollEntry.round_id == round_.id
                 )
             )
+        if parts is None:
+            idle = not session.in_transaction()
+            parts = await ballot_parts(session, round_, area_id)
+            if idle:
+                # End the read: a cast begun with nothing in the session stays one statement
+                # of its own (`_store`). Nothing was written; nothing loaded is expired.
+                await session.commit()
+        problem = ballot_rules(round_, parts).ballot_problem(
+            area_id, {str(k): v for k, v in choices.items()}
+        )
+        if problem is not None:
+            raise BallotRulesError(BREAKS_RULES)
         ballot_id = secrets.token_hex(16)
         values = {
             "p_roll": roll_id,
@@ -378,7 +532,12 @@ class BallotCache:
         key = (round_.id, round_.slug, area_id)
         parts = self._parts.get(key)
         if parts is None:
+            idle = not session.in_transaction()
             parts = await ballot_parts(session, round_, area_id)
+            if idle:
+                # End the read: a cast begun with nothing in the session stays one statement
+                # of its own (`_store`). Nothing was written; nothing loaded is expired.
+                await session.commit()
             _detach(session, *(p for part in parts for p in part.proposals))
             self._parts[key] = parts
         return parts

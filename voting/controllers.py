@@ -26,6 +26,7 @@ from voting.ballots import (
     cast_ballot,
     check_not_voted,
     in_voter_order,
+    limits_text,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
@@ -587,6 +588,7 @@ class RoundsController(Controller):
                 "pictures": await pictures.pictures_by_owner(db_session, "proposal", proposal_ids)
                 if template == "pb/ballot.html"
                 else {},
+                "limits_text": limits_text,
             },
             status_code=status,
         )
@@ -632,7 +634,8 @@ class RoundsController(Controller):
         round_ = await cache.round(db_session, slug)
         voter = self._voter(request, settings, round_)
         fields = await read_form(request)
-        read = read_ballot(round_, await cache.parts(db_session, round_, voter.area_id), fields)
+        parts = await cache.parts(db_session, round_, voter.area_id)
+        read = read_ballot(round_, parts, fields)
         if not read.is_valid:
             return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
         receipt = await cast_ballot(
@@ -643,6 +646,7 @@ class RoundsController(Controller):
             read.choices,
             voter.area_id,
             database=DATABASE.of(request),
+            parts=parts,
         )
         # The ballot is pending: a mix attempt runs after the response is sent (it never delays
         # the voter, and gives up at once when another worker is mixing).

@@ -24,11 +24,15 @@ from voting.publication import publish
 from voting.roll import IssuedCode
 from voting.tally import Election
 
+# An imported instance's ballots were cast elsewhere, under that city's rules, which a .pb file
+# does not fully state (many allowed approval ballots over the budget): an approval file is
+# published as a k-approval round of up to its longest ballot (`_most_choices`), so that the
+# board states the one limit the ballots are known to keep and passes tori-verify's check.
 BALLOT_RULE_OF_VOTE_TYPE = {
-    "approval": "approval",
+    "approval": "k_approval",
     "choose-1": "k_approval",
     "cumulative": "points",
-    "ordinal": "approval",
+    "ordinal": "ranking",
 }
 
 
@@ -45,6 +49,13 @@ def codes_csv(
         row = [code.reference or "", localized(area.name) if area else "", code.code]
         rows.append([*row, qr_address(code.code)] if qr_address else row)
     return csv_text(rows)
+
+
+def _most_choices(election: Election) -> int:
+    """The most projects a ballot may choose (or rank): the file's max_length, and never fewer
+    than its longest ballot."""
+    longest = max((len(ballot) for ballot in election.ballots), default=1)
+    return max(int(election.meta.get("max_length") or 1), longest, 1)
 
 
 async def import_pabulib(
@@ -77,9 +88,7 @@ async def import_pabulib(
         ballot_rule=ballot_rule,
         official_rule="greedy" if election.meta.get("rule", "greedy") == "greedy" else "mes_cost",
         budgets={area_id: int(election.budget)},
-        max_choices=int(election.meta.get("max_length") or 1)
-        if ballot_rule == "k_approval"
-        else None,
+        max_choices=_most_choices(election) if ballot_rule in ("k_approval", "ranking") else None,
         points_total=int(max((sum(b.values()) for b in election.ballots), default=1))
         if points
         else None,
@@ -117,9 +126,17 @@ async def import_pabulib(
             LogBallot(
                 secrets.token_hex(16),
                 area_id,
-                canonical_choices({ids[p]: int(v) for p, v in ballot.items()}),
+                canonical_choices(
+                    {ids[p]: rank for rank, p in enumerate(ranking, start=1)}
+                    if ballot_rule == "ranking"
+                    else {ids[p]: int(v) for p, v in ballot.items()}
+                ),
             )
-            for ballot in election.ballots
+            for ballot, ranking in zip(
+                election.ballots,
+                election.rankings if ballot_rule == "ranking" else election.ballots,
+                strict=True,
+            )
         ],
     )
     await session.commit()

@@ -45,7 +45,10 @@ def round_form(round_: Round | None, zone: ZoneInfo) -> Form:
             values[f"{name}_date"] = moment.date().isoformat()
             values[f"{name}_time"] = moment.strftime("%H.%M")
         for budget in round_.budgets:
-            values[f"budget_{budget.area_id or 'city'}"] = budget.amount
+            key = budget.area_id or "city"
+            values[f"budget_{key}"] = budget.amount
+            values[f"least_{key}"] = budget.min_choices or ""
+            values[f"most_{key}"] = budget.max_choices or ""
     else:
         for name in PHASE_FIELDS:
             values[f"{name}_time"] = "09.00"
@@ -60,6 +63,27 @@ def close_form_for(round_: Round, zone: ZoneInfo | None) -> Form:
     return Form.prefilled(
         {"close_date": moment.date().isoformat(), "close_time": moment.strftime("%H.%M")}
     )
+
+
+def _read_limits(
+    form: Form, key: object, amount: int | None
+) -> tuple[int | None, int | None] | None:
+    """One budget's least and most choices (None when neither is given, or on an error)."""
+    least = form.integer(f"least_{key}", minimum=1, maximum=100)
+    most = form.integer(f"most_{key}", minimum=1, maximum=100)
+    if least and most and least > most:
+        form.add_error(
+            f"least_{key}", gettext("The least number of choices cannot be more than the most.")
+        )
+        return None
+    if (least or most) and not amount:
+        if f"budget_{key}" not in form.errors:
+            form.add_error(
+                f"least_{key}" if least else f"most_{key}",
+                gettext("This area has no budget: give its budget or leave the limits empty."),
+            )
+        return None
+    return (least, most) if least or most else None
 
 
 def read_round(
@@ -84,13 +108,22 @@ def read_round(
     points_total = form.integer("points_total", minimum=1, maximum=1000)
     points_per = form.integer("points_per_proposal", minimum=1, maximum=1000)
     budgets: dict[int | None, int] = {}
+    limits: dict[int | None, tuple[int | None, int | None]] = {}
     for area in [*area_ids, None]:
-        amount = form.euros(f"budget_{area or 'city'}", minimum=1, maximum=rounds.MAX_BUDGET)
+        key = area or "city"
+        amount = form.euros(f"budget_{key}", minimum=1, maximum=rounds.MAX_BUDGET)
         if amount:
             budgets[area] = amount
+        limit = _read_limits(form, key, amount)
+        if limit is not None:
+            limits[area] = limit
     if not budgets and "budget_city" not in form.errors:
         form.add_error("budget_city", gettext("Give at least one budget."))
-    if ballot_rule == "k_approval" and not max_choices and "max_choices" not in form.errors:
+    if (
+        ballot_rule in ("k_approval", "ranking")
+        and not max_choices
+        and "max_choices" not in form.errors
+    ):
         form.add_error("max_choices", gettext("This field is required."))
     if ballot_rule == "points":
         for name, value in (("points_total", points_total), ("points_per_proposal", points_per)):
@@ -113,6 +146,7 @@ def read_round(
         max_choices=max_choices,
         points_total=points_total,
         points_per_proposal=points_per,
+        limits=limits,
     )
 
 

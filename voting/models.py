@@ -47,7 +47,8 @@ class Round(Base):
     results_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Residents at least this old on the day they vote may vote.
     min_age: Mapped[int] = mapped_column(Integer, default=0)
-    # "approval" (within the budget), "k_approval" (up to max_choices), "points".
+    # "approval" (within the budget), "k_approval" (up to max_choices), "points", "ranking"
+    # (up to max_choices ranks, counted by Borda points: voting/tally/borda.py).
     ballot_rule: Mapped[str] = mapped_column(String(16))
     max_choices: Mapped[int | None] = mapped_column(Integer, nullable=True)
     points_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -94,6 +95,10 @@ class Budget(Base):
         ForeignKey("area.id", ondelete="RESTRICT"), nullable=True
     )
     amount: Mapped[int] = mapped_column(Integer)
+    # The city's limits on how many of this budget's proposals one ballot chooses (or ranks,
+    # or gives points to); None: no limit. A ballot may always leave the budget empty.
+    min_choices: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_choices: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     round: Mapped[Round] = relationship(back_populates="budgets")
     area: Mapped[Area | None] = relationship(lazy="joined")

@@ -40,6 +40,7 @@ from voting.tally.board import (
     GENESIS,
     BoardChecker,
     Verdict,
+    check_board,
     entry_body,
     entry_line,
     head_line,
@@ -155,6 +156,9 @@ async def definition_of(session: AsyncSession, round_: Round) -> dict:
                 "area": b.area_id,
                 "name": localized(b.area.name, "fi") if b.area else None,
                 "amount": b.amount,
+                # The limits only where the city set them (a board without keeps its bytes).
+                **({"min_choices": b.min_choices} if b.min_choices is not None else {}),
+                **({"max_choices": b.max_choices} if b.max_choices is not None else {}),
             }
             for b in sorted(round_.budgets, key=lambda b: (b.area_id is None, b.area_id or 0))
         ],
@@ -288,6 +292,20 @@ async def publish(
     round_.published_at = utcnow()
     session.add(Checkpoint(round_id=round_.id, count=head.count, head_hash=head.head_hash))
     signed = b"".join([line async for line in board(session, round_, seed)])
+    # The board must pass the standalone verifier's own check before anything is published: a
+    # ballot that breaks the round's rules (over the budget, say, written past `cast_ballot`'s
+    # check straight into the tables) or a roll that does not add up is refused here, not found
+    # by an auditor after the city has announced the result. Nothing is stored or recorded.
+    problems = await in_worker_process(board_problems, signed)
+    if problems:
+        await session.rollback()
+        raise PublicationError(
+            N_(
+                "The bulletin board does not pass the verifier's check, so nothing was "
+                "published: %(problem)s"
+            ),
+            problem=problems[0],
+        )
     # Who took part, from the roll as it stands at the close (retention deletes it later).
     results["participation"] = await participation(session, round_)
     stored = Publication(
@@ -336,6 +354,13 @@ async def tell_selected(
             round_,
             results=f"{notifier.site}/pb/{round_.slug}/results",
         )
+
+
+def board_problems(board_bytes: bytes) -> list[str]:
+    """What `tori-verify` would find wrong with a board just made (its signature checked
+    against the key written in it: the key in hand made it a moment ago). Run in a worker
+    process: a large board takes seconds."""
+    return check_board(board_bytes.splitlines(keepends=True)).problems
 
 
 async def fix_board_facts(session: AsyncSession, round_: Round, seed: bytes) -> None:

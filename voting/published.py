@@ -29,7 +29,15 @@ from app.off_loop import in_worker_process
 from voting.models import LogEntry, PaperEntry, Proposal, Publication, RollEntry, Round
 from voting.tally import Election, write_pabulib
 from voting.tally.board import recount
-from voting.tally.count import RULE_COLUMNS, ballot_groups, budget_elections, count_budget
+from voting.tally.borda import ranking_of
+from voting.tally.count import (
+    POINTS_RULES,
+    RULE_COLUMNS,
+    ballot_groups,
+    budget_elections,
+    count_budget,
+    counted_selections,
+)
 from voting.tally.rules import votes_per_project
 
 RESULTS_FORMAT = "tori-results/1"
@@ -88,6 +96,8 @@ async def snapshot_log(session: AsyncSession, round_: Round) -> tuple[dict, str]
                 "area": b.area_id,
                 "area_name": dict(b.area.name) if b.area else None,
                 "amount": b.amount,
+                "min_choices": b.min_choices,
+                "max_choices": b.max_choices,
             }
             for b in sorted(round_.budgets, key=lambda b: (b.area_id is None, b.id))
         ],
@@ -110,11 +120,12 @@ def ballots_of(log: str) -> list[tuple[int | None, dict]]:
 def count_round(data: dict) -> tuple[dict, dict[str, str]]:
     """Every rule's outcome for every budget, and each budget's pabulib file. Pure: no database,
     no request; call it through `app.off_loop.in_worker_process`."""
-    points = data["ballot_rule"] == "points"
+    points = data["ballot_rule"] in POINTS_RULES
     official = data["official_rule"]
     budgets, exports = [], {}
+    counted = counted_selections(data["ballot_rule"], data["max_choices"], data["ballots"])
     for budget, own, election in budget_elections(
-        data["budgets"], data["projects"], data["ballots"], points
+        data["budgets"], data["projects"], counted, points
     ):
         groups = ballot_groups(election, points)
         outcomes = count_budget(election, points, groups)
@@ -151,7 +162,9 @@ def count_round(data: dict) -> tuple[dict, dict[str, str]]:
                 },
             }
         )
-        exports[budget_key(budget["area"])] = _pabulib(data, budget, own, election, chosen)
+        exports[budget_key(budget["area"])] = _pabulib(
+            data, budget, own, election, chosen, rankings(data, budget["area"], own)
+        )
     results = {
         "format": RESULTS_FORMAT,
         "round": data["round"],
@@ -201,8 +214,31 @@ def board_tally(results: dict) -> list[dict]:
     ]
 
 
-def _pabulib(data: dict, budget: dict, own: list[dict], election: Election, chosen) -> str:
-    """One budget as a pabulib file: the ballots that chose something there, in log order."""
+def rankings(data: dict, area: int | None, own: list[dict]) -> list[list[str]] | None:
+    """On ranking ballots, each budget's rankings (project ids, the first first) of the ballots
+    that ranked something there, in log order (the order of the budget's election); None on
+    other ballots."""
+    if data["ballot_rule"] != "ranking":
+        return None
+    projects = {str(p["id"]) for p in own}
+    ranked = (
+        ranking_of(selections, projects)
+        for ballot_area, selections in data["ballots"]
+        if area is None or ballot_area == area
+    )
+    return [ranking for ranking in ranked if ranking]
+
+
+def _pabulib(
+    data: dict,
+    budget: dict,
+    own: list[dict],
+    election: Election,
+    chosen,
+    ranked: list[list[str]] | None = None,
+) -> str:
+    """One budget as a pabulib file: the ballots that chose something there, in log order.
+    Ranking ballots are written as pabulib's ordinal votes: the project ids in rank order."""
     opened, closed = data["voting_open_at"], data["voting_close_at"]
     election.meta = {
         "description": localized(data["title"], "fi"),
@@ -222,6 +258,14 @@ def _pabulib(data: dict, budget: dict, own: list[dict], election: Election, chos
     if data["ballot_rule"] == "points":
         election.meta["max_sum_points"] = str(data["points_total"])
         election.meta["max_points"] = str(data["points_per_proposal"])
+    if ranked is not None:
+        election.vote_type, election.rankings = "ordinal", ranked
+        election.meta["max_length"] = str(data["max_choices"])
+    least, most = budget.get("min_choices"), budget.get("max_choices")
+    if least:
+        election.meta["min_length"] = str(least)
+    if most and ("max_length" not in election.meta or most < int(election.meta["max_length"])):
+        election.meta["max_length"] = str(most)
     election.project_meta = {str(p["id"]): {"name": localized(p["title"], "fi")} for p in own}
     return write_pabulib(election, selected=set(chosen.selected))
 

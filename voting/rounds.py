@@ -23,6 +23,7 @@ from voting.moderation import Moderation, initial_moderation
 from voting.notifications import Kind, Notifier, moment, notify_author
 from voting.tally.board import GENESIS
 from voting.tally.count import Rule
+from voting.tally.definition import COUNTED_RULES
 from voting.translations import OPENING_REFUSED, translation_gaps
 
 
@@ -43,6 +44,7 @@ class BallotRule(StrEnum):
     APPROVAL = "approval"
     K_APPROVAL = "k_approval"
     POINTS = "points"
+    RANKING = "ranking"
 
 
 class ProposalStatus(StrEnum):
@@ -77,6 +79,7 @@ BALLOT_RULES = {
     BallotRule.APPROVAL: N_("Choose proposals within the budget"),
     BallotRule.K_APPROVAL: N_("Choose up to a number of proposals"),
     BallotRule.POINTS: N_("Spread points among proposals"),
+    BallotRule.RANKING: N_("Rank proposals (counted by Borda points)"),
 }
 OFFICIAL_RULES = {
     Rule.GREEDY: N_("Most votes first, within the budget"),
@@ -145,6 +148,9 @@ class RoundDraft:
     max_choices: int | None = None
     points_total: int | None = None
     points_per_proposal: int | None = None
+    # Area id (None: city-wide) -> (least, most) proposals one ballot chooses in that budget;
+    # either may be None (no limit); budgets without limits are left out.
+    limits: dict[int | None, tuple[int | None, int | None]] = field(default_factory=dict)
 
     def check(self) -> None:
         order = [
@@ -162,8 +168,13 @@ class RoundDraft:
             raise DomainError(N_("Voting must close after it opens."))
         if not self.budgets or any(amount <= 0 for amount in self.budgets.values()):
             raise DomainError(N_("Give at least one budget."))
-        if self.ballot_rule == "k_approval" and not self.max_choices:
+        if self.ballot_rule in ("k_approval", "ranking") and not self.max_choices:
             raise DomainError(N_("Say how many proposals a voter may choose."))
+        for least, most in self.limits.values():
+            if (least is not None and least < 1) or (most is not None and most < 1):
+                raise DomainError(N_("A limit on the number of choices is at least 1."))
+            if least is not None and most is not None and least > most:
+                raise DomainError(N_("The least number of choices cannot be more than the most."))
         if self.ballot_rule == "points" and not (self.points_total and self.points_per_proposal):
             raise DomainError(N_("Say how many points a voter has and how many per proposal."))
 
@@ -182,6 +193,11 @@ def round_snapshot(round_: Round) -> dict:
         "points": [round_.points_total, round_.points_per_proposal],
         "official_rule": round_.official_rule,
         "budgets": {str(b.area_id or "city"): b.amount for b in round_.budgets},
+        "limits": {
+            str(b.area_id or "city"): [b.min_choices, b.max_choices]
+            for b in round_.budgets
+            if b.min_choices is not None or b.max_choices is not None
+        },
     }
 
 
@@ -210,7 +226,7 @@ def _apply(round_: Round, draft: RoundDraft) -> None:
         "official_rule",
     ):
         setattr(round_, name, getattr(draft, name))
-    round_.max_choices = draft.max_choices if draft.ballot_rule == "k_approval" else None
+    round_.max_choices = draft.max_choices if draft.ballot_rule in COUNTED_RULES else None
     points = draft.ballot_rule == "points"
     round_.points_total = draft.points_total if points else None
     round_.points_per_proposal = draft.points_per_proposal if points else None
@@ -224,7 +240,10 @@ async def create_round(
     draft.check()
     round_ = Round(slug=await new_slug(session, Round), source=source, budgets=[])
     _apply(round_, draft)
-    round_.budgets = [Budget(area_id=area, amount=amount) for area, amount in draft.budgets.items()]
+    round_.budgets = [
+        Budget(area_id=area, amount=amount, **_limits_of(draft, area))
+        for area, amount in draft.budgets.items()
+    ]
     session.add(round_)
     await session.flush()
     session.add(LogHead(round_id=round_.id, count=0, head_hash=GENESIS, prev_hash=GENESIS))
@@ -309,7 +328,7 @@ def _fixed_changes(round_: Round, draft: RoundDraft, published: bool) -> list[st
     points = draft.ballot_rule == "points"
     wanted = {
         "ballot_rule": draft.ballot_rule,
-        "max_choices": draft.max_choices if draft.ballot_rule == "k_approval" else None,
+        "max_choices": draft.max_choices if draft.ballot_rule in COUNTED_RULES else None,
         "points_total": draft.points_total if points else None,
         "points_per_proposal": draft.points_per_proposal if points else None,
         "official_rule": draft.official_rule,
@@ -322,7 +341,18 @@ def _fixed_changes(round_: Round, draft: RoundDraft, published: bool) -> list[st
     changed = [name for name, value in wanted.items() if getattr(round_, name) != value]
     if draft.budgets != {budget.area_id: budget.amount for budget in round_.budgets}:
         changed.append("budgets")
+    elif any(
+        (budget.min_choices, budget.max_choices)
+        != tuple(_limits_of(draft, budget.area_id).values())
+        for budget in round_.budgets
+    ):
+        changed.append("limits")
     return changed
+
+
+def _limits_of(draft: RoundDraft, area: int | None) -> dict[str, int | None]:
+    least, most = draft.limits.get(area, (None, None))
+    return {"min_choices": least, "max_choices": most}
 
 
 async def update_round(
@@ -353,8 +383,9 @@ async def update_round(
     for area, amount in draft.budgets.items():
         if area in current:
             current[area].amount = amount
+            current[area].min_choices, current[area].max_choices = _limits_of(draft, area).values()
         else:
-            round_.budgets.append(Budget(area_id=area, amount=amount))
+            round_.budgets.append(Budget(area_id=area, amount=amount, **_limits_of(draft, area)))
     await session.flush()
     after = round_snapshot(round_)
     if after != before:

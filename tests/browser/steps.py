@@ -123,10 +123,13 @@ def arrange_round(
     official_rule: str = "greedy",
     closes_in: dt.timedelta = dt.timedelta(days=5),
     description: dict[str, str] | None = None,
+    ballot_rule: str = "approval",
+    max_choices: int | None = None,
+    limits: dict[str, tuple[int | None, int | None]] | None = None,
 ) -> ArrangedRound:
-    """A round open for voting since yesterday, made through the services. `budgets` and each
-    proposal's area say "area" (the first area of the demo data) or "city"; proposals are on
-    the ballot at their cost."""
+    """A round open for voting since yesterday, made through the services. `budgets`, `limits`
+    (a budget's least and most choices) and each proposal's area say "area" (the first area of
+    the demo data) or "city"; proposals are on the ballot at their cost."""
 
     async def make(session) -> ArrangedRound:
         from app.areas.services import list_areas
@@ -147,9 +150,11 @@ def arrange_round(
                 voting_close_at=now + closes_in,
                 results_at=now + closes_in + dt.timedelta(days=1),
                 min_age=12,
-                ballot_rule="approval",
+                ballot_rule=ballot_rule,
+                max_choices=max_choices,
                 official_rule=official_rule,
                 budgets={where[name]: amount for name, amount in budgets.items()},
+                limits={where[name]: limit for name, limit in (limits or {}).items()},
             ),
         )
         made = ArrangedRound(round_.id, round_.slug, round_.voting_close_at, area.id)

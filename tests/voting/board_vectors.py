@@ -41,22 +41,33 @@ PROJECTS = [
 ]
 
 
-def definition(ballot_rule: str = "approval") -> dict:
+# The limits of the ranking vector's budgets: area 2 at least 1 and at most 2 choices, the
+# city-wide budget at most 2 (area 1 none).
+RANKING_LIMITS = {2: {"min_choices": 1, "max_choices": 2}, None: {"max_choices": 2}}
+
+
+def definition(ballot_rule: str = "approval", limits: dict | None = None) -> dict:
+    """The test round under `ballot_rule`; `limits` (area -> {"min_choices", "max_choices"})
+    gives budgets the city's limits on the number of choices."""
     points = ballot_rule == "points"
+    limits = limits or {}
+    budgets = [
+        {"area": 1, "name": "Eteläinen", "amount": 100_000},
+        {"area": 2, "name": "Läntinen", "amount": 80_000},
+        {"area": None, "name": None, "amount": 300_000},
+    ]
+    for budget in budgets:
+        budget.update(limits.get(budget["area"], {}))
     return {
         "format": FORMAT,
         "round": "kav2test",
         "title": {"fi": "Koeäänestys", "sv": "Provomröstning"},
         "ballot_rule": ballot_rule,
-        "max_choices": 1 if ballot_rule == "k_approval" else None,
+        "max_choices": {"k_approval": 1, "ranking": 3}.get(ballot_rule),
         "points_total": 10 if points else None,
         "points_per_proposal": 6 if points else None,
         "official_rule": "mes_cost",
-        "budgets": [
-            {"area": 1, "name": "Eteläinen", "amount": 100_000},
-            {"area": 2, "name": "Läntinen", "amount": 80_000},
-            {"area": None, "name": None, "amount": 300_000},
-        ],
+        "budgets": budgets,
         "projects": copy.deepcopy(PROJECTS),
         "voting_open_at": "2026-09-01T06:00:00+00:00",
         "voting_close_at": "2026-09-15T18:00:00+00:00",
@@ -95,6 +106,14 @@ POINTS_BALLOTS = [
     (1, {"2": 1, "6": 1}),
     (2, {"4": 6, "5": 4}),
     (None, {"5": 3, "6": 3}),
+]
+# Ranks (1 the first) with 3 ranks per budget: rank r is worth 4 - r Borda points.
+RANKING_BALLOTS = [
+    (1, {"1": 1, "2": 2, "5": 1}),
+    (2, {"3": 2, "4": 1, "5": 2, "6": 1}),
+    (1, {"2": 1, "6": 1}),
+    (2, {"3": 1}),
+    (None, {"5": 1, "6": 2}),
 ]
 CHANNELS = ("online", "online", "assisted", "online", "paper")
 
@@ -149,12 +168,13 @@ def build(
 VECTORS = {
     "board-v2-signed.jsonl": ("approval", APPROVAL_BALLOTS),
     "board-v2-points-signed.jsonl": ("points", POINTS_BALLOTS),
+    "board-v2-ranking-signed.jsonl": ("ranking", RANKING_BALLOTS),
 }
 
 
 def vector(name: str) -> bytes:
     rule, ballots = VECTORS[name]
-    return build(definition(rule), ballots)
+    return build(definition(rule, RANKING_LIMITS if rule == "ranking" else None), ballots)
 
 
 def write() -> None:

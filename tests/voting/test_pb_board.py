@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import func, select, text
 
 from app.accounts.models import Role
 from app.audit import audit_head, record_action
@@ -25,8 +26,8 @@ from tests.voting.factories import add_proposal, adult_birth_date, make_round, m
 from voting import board_keys
 from voting.ballots import canonical_choices, cast_ballot
 from voting.mixing import BallotLog, LogBallot, mix_round
-from voting.models import Ballot, RollEntry, SigningKey
-from voting.publication import audit_round, board, publish, signing_keys
+from voting.models import Ballot, Publication, RollEntry, Round, SigningKey
+from voting.publication import PublicationError, audit_round, board, publish, signing_keys
 from voting.tally.board import check_board
 from voting.verify import signature_checker
 
@@ -100,9 +101,18 @@ def trusted(*seeds: bytes) -> dict:
     return {board_keys.key_id(s): board_keys.public_key_text(s) for s in seeds}
 
 
-async def test_a_stuffed_ballot_without_a_roll_mark_is_named_before_and_after_publication(
-    client, db, tmp_path
-):
+async def refused_publication(db, round_, *words: str) -> None:
+    """Publication refuses the round, naming the verifier's problem; nothing is published."""
+    round_id = round_.id
+    with pytest.raises(PublicationError) as refused:
+        await publish(db, round_, SEED, None)
+    for word in words:
+        assert word in refused.value.params["problem"], refused.value.params
+    assert await db.scalar(select(Round.published_at).where(Round.id == round_id)) is None
+    assert await db.scalar(select(func.count()).select_from(Publication)) == 0
+
+
+async def test_a_stuffed_ballot_without_a_roll_mark_is_named_and_never_published(client, db):
     round_, kallio, vuosaari, p, roll = await two_districts(db)
     await cast_honestly(db, round_, p, roll, kallio, vuosaari)
     await stuff(db, round_, kallio.id, {p["lights"].id: 1})
@@ -114,18 +124,14 @@ async def test_a_stuffed_ballot_without_a_roll_mark_is_named_before_and_after_pu
     page = await client.get(f"/staff/pb/{round_.id}/audit")
     assert page.status_code == 409
     assert "without a roll mark" in page.text
-    # Published anyway, the board is signed with the genuine key: tori-verify still names it.
+    # Publication runs tori-verify's check first: the stuffed board is never signed and
+    # published. (A stuffed board signed with the genuine key, made outside Tori, is named by
+    # tori-verify: tests/voting/test_board_checks.py.)
     await move_to(db, round_, "counting")
-    await publish(db, round_, SEED, None)
-    path = tmp_path / "board.jsonl"
-    path.write_bytes(await board_bytes(db, round_))
-    result = verify(str(path), "--public-key", board_keys.public_key_text(SEED))
-    assert result.returncode == 1, result.stdout
-    assert "line 6 (entry 4)" in result.stdout
-    assert "without a roll mark" in result.stdout
+    await refused_publication(db, round_, "line 6 (entry 4)", "without a roll mark")
 
 
-async def test_a_stuffed_ballot_for_another_district_s_project_is_named(db, tmp_path):
+async def test_a_stuffed_ballot_for_another_district_s_project_is_named_and_never_published(db):
     round_, kallio, vuosaari, p, roll = await two_districts(db)
     await cast_honestly(db, round_, p, roll, kallio, vuosaari)
     # The forger also marks someone on the roll, so that the counts agree.
@@ -137,12 +143,9 @@ async def test_a_stuffed_ballot_for_another_district_s_project_is_named(db, tmp_
         f"(entry 4): project {p['benches'].id} belongs to area {vuosaari.id}" in (audit.problems[0])
     )
     await move_to(db, round_, "counting")
-    await publish(db, round_, SEED, None)
-    path = tmp_path / "board.jsonl"
-    path.write_bytes(await board_bytes(db, round_))
-    result = verify(str(path), "--public-key", board_keys.public_key_text(SEED))
-    assert result.returncode == 1
-    assert f"project {p['benches'].id} belongs to area {vuosaari.id}" in result.stdout
+    await refused_publication(
+        db, round_, f"project {p['benches'].id} belongs to area {vuosaari.id}"
+    )
 
 
 async def test_an_over_budget_ballot_in_the_database_log_is_named(db):

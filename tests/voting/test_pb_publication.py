@@ -30,9 +30,10 @@ from tests.voting.factories import (
 from voting import published
 from voting.ballots import cast_ballot
 from voting.board_keys import public_key_text
-from voting.models import LogEntry, Publication, RollEntry, Round
+from voting.models import LogEntry, PendingBallot, Publication, RollEntry, Round
 from voting.paper import enter_paper_ballot
 from voting.publication import PublicationError, publish
+from voting.tally.board import entry_body, tracker_of
 
 SEED = Settings(secret_key=TEST_SECRET).signing_seed
 
@@ -429,3 +430,37 @@ async def test_the_publication_count_in_a_process_of_its_own_is_the_count_in_thi
     assert here == (*count_round({**data, "ballots": ballots}), recount(definition, ballots))
     assert here[0]["budgets"][2]["voters"] > 1000  # a count with something to count
     assert await in_worker_process(count_for_publication, data, definition, log) == here
+
+
+async def test_a_board_the_verifier_would_refuse_is_never_published(client, db):
+    """The attack: an over-budget ballot written straight into the tables, past `cast_ballot`'s
+    own check (a defect elsewhere, or someone at the database), with the roll marked for it.
+    Before this change the round was published with a signed board that `tori-verify` calls
+    NOT VALID; publication now runs the verifier's check first, stores and records nothing."""
+    round_, kallio, p, entries = await a_round(db)
+    round_id, slug = round_.id, round_.slug
+    await cast_ballot(db, round_, entries[1].id, "online", {p["park"].id: 1}, kallio.id)
+    # Library and Pool together: 350 000 € against a city-wide budget of 300 000 €.
+    stuffed = {str(p["library"].id): 1, str(p["pool"].id): 1}
+    ballot_id = "ab" * 16
+    db.add(
+        PendingBallot(
+            id=ballot_id,
+            round_id=round_id,
+            area_id=kallio.id,
+            tracker=tracker_of(entry_body(slug, kallio.id, ballot_id, stuffed)),
+            choices=stuffed,
+        )
+    )
+    entries[0].voted_via = "online"
+    await db.commit()
+    audit_records = await db.scalar(select(func.count()).select_from(AuditRecord))
+    await move_to(db, round_, "counting")
+    with pytest.raises(PublicationError) as refused:
+        await publish(db, round_, SEED, None)
+    assert "does not pass the verifier's check" in str(refused.value.message)
+    assert "the budget is 300000" in refused.value.params["problem"]
+    assert await db.scalar(select(func.count()).select_from(Publication)) == 0
+    assert await db.scalar(select(Round.published_at).where(Round.id == round_id)) is None
+    assert await db.scalar(select(func.count()).select_from(AuditRecord)) == audit_records
+    assert (await client.get(f"/pb/{slug}/results")).status_code == 404

@@ -407,7 +407,11 @@ async def test_results_show_every_rule_side_by_side_with_reasons(client, db):
       Y costs its four 10 000 € each; the 20 000 € left go by votes to C (Big does not fit).
     """
     kallio = await make_area(db, "Kallio")
-    round_ = await make_round(db, "voting", {kallio.id: 100_000})
+    # Choose up to four: the ballots of four (120 000 €) would not fit an approval ballot's
+    # budget, and the service refuses a ballot that breaks the round's rules.
+    round_ = await make_round(
+        db, "voting", {kallio.id: 100_000}, ballot_rule="k_approval", max_choices=4
+    )
     names = {"Big": 60_000, "A": 20_000, "B": 20_000, "C": 20_000, "Y": 40_000}
     proposals = {
         name: await add_proposal(db, round_, kallio, name, cost) for name, cost in names.items()

@@ -35,7 +35,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from voting.tally.count import RULE_COLUMNS, count_budget, grouped_budget_elections
+from voting.tally.count import (
+    POINTS_RULES,
+    RULE_COLUMNS,
+    count_budget,
+    counted_selections,
+    grouped_budget_elections,
+)
 from voting.tally.definition import Definition, DefinitionError, area_name, is_area, is_whole
 from voting.tally.rules import votes_per_project
 
@@ -452,11 +458,13 @@ def recount_grouped(
 ) -> list[dict]:
     """`recount` of ballots given once per distinct ballot: (area, selections, how many voters
     cast it), in the order each was first cast."""
-    points = definition["ballot_rule"] == "points"
+    rule = definition["ballot_rule"]
+    points = rule in POINTS_RULES
     official = definition["official_rule"]
     result = []
+    counted = counted_selections(rule, definition["max_choices"], ballots)
     for budget, _own, election, groups in grouped_budget_elections(
-        definition["budgets"], definition["projects"], ballots, points
+        definition["budgets"], definition["projects"], counted, points
     ):
         area = budget["area"]
         votes = votes_per_project(election, groups)

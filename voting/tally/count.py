@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from fractions import Fraction
 
+from voting.tally.borda import as_borda_points
 from voting.tally.pabulib import Election
 from voting.tally.rules import Groups, Outcome, approval_groups, equal_shares_completed, greedy
 
@@ -21,6 +22,22 @@ class Rule(StrEnum):
 
 
 RULE_COLUMNS = tuple(Rule)
+# Ballot rules whose ballots are counted by their points: the points given, or the Borda points
+# of the ranks (`voting.tally.borda`).
+POINTS_RULES = ("points", "ranking")
+
+
+def counted_selections(
+    ballot_rule: str, max_choices: int | None, ballots: Iterable[tuple]
+) -> list[tuple]:
+    """The ballots (area, selections, ...) as the count reads them: a ranking ballot's ranks
+    become their Borda points (N = `max_choices`); every other ballot is counted as cast."""
+    if ballot_rule != "ranking":
+        return list(ballots)
+    ranks = int(max_choices or 0)
+    return [
+        (area, as_borda_points(selections, ranks), *rest) for area, selections, *rest in ballots
+    ]
 
 
 def budget_election(
