@@ -575,3 +575,20 @@ async def test_the_results_filter_by_theme_and_area(client, db):
     bad = await client.get(f"{base}&theme=zzz")
     assert bad.status_code == 400
     assert "Choose one of the options." in bad.text
+
+
+async def test_a_filter_on_a_ranking_ballot_keeps_the_ranks_given(client, db):
+    round_, p, (parks, _sport), code = await voting_round_with_themes(
+        db, ballot_rule="ranking", max_choices=3
+    )
+    await sign_in_to_vote(client, round_, code, adult_birth_date(), "en")
+    ranks = {f"rank_{p['Outdoor gym'].id}": "1", f"rank_{p['Library'].id}": "1"}
+    page = await client.post(
+        f"/pb/{round_.slug}/ballot",
+        data=form(client, action="filter", theme=str(parks.id), **ranks),
+    )
+    assert page.status_code == 200
+    # Hidden by the filter, the ranks stay in the form (one per budget: both are rank 1).
+    assert f'<input type="hidden" name="rank_{p["Outdoor gym"].id}" value="1">' in page.text
+    assert f'<input type="hidden" name="rank_{p["Library"].id}" value="1">' in page.text
+    assert f'id="rank_{p["Benches"].id}"' in page.text
