@@ -421,9 +421,9 @@ async def authenticate_resident(
     # The connection goes back to the pool while the password is checked.
     await release_connection(session)
     # An unknown account's answer takes as long as a wrong password's.
-    genuine = await verify_password(
-        resident.password_hash if resident is not None else DUMMY_HASH, password
-    )
+    # A resident identified strongly has no password: theirs is checked as an unknown one.
+    known_hash = resident.password_hash if resident is not None else None
+    genuine = await verify_password(known_hash or DUMMY_HASH, password) and bool(known_hash)
     if resident is None or not genuine:
         raise LoginFailedError(N_("The e-mail address or password is wrong."))
     await guard.succeeded(counted, email)
