@@ -225,3 +225,23 @@ async def test_the_way_back_goes_only_to_a_path_on_this_site(oidc_client, identi
     )
     assert back.status_code == 303
     assert back.headers["location"] == "/pb"
+
+
+async def test_the_pages_let_the_identify_forms_go_on_to_the_provider(
+    oidc_client, identity_provider
+):
+    """Found by the browser journey: `form-action 'self'` made Chromium block the redirect of
+    the identify button to the provider, so nobody could identify in a real browser."""
+    page = await oidc_client.get("/account/sign-in")
+    policy = page.headers["content-security-policy"]
+    assert f"form-action 'self' {identity_provider};" in policy
+
+
+def test_only_an_origin_goes_into_the_policy():
+    from app.security import content_security_policy, origin_of
+
+    assert origin_of("https://idp.example.fi/broker/path?x=1") == ("https://idp.example.fi",)
+    assert origin_of(None) == ()
+    assert origin_of("javascript:alert(1)") == ()
+    assert origin_of("https://idp.example.fi';script-src *") == ()
+    assert "form-action 'self';" in content_security_policy(())
