@@ -39,13 +39,15 @@ async def request_email_change(
     secret: str,
     site_url: str,
     language: str,
+    send_mail: bool = True,
 ) -> None:
     """The caller has checked the password (authenticate_resident, throttled), or the resident
     has none (identified strongly, voting/identified.py: this gives them their first address)."""
     if new_email == resident.email:
         raise DomainError(N_("This is already your e-mail address."))
     taken = await session.scalar(select(Resident.id).where(Resident.email == new_email))
-    if taken is None:
+    # `send_mail` False: the address had its share of messages (mail_allowed); the same answer.
+    if taken is None and send_mail:
         token = sign(secret, PURPOSE, f"{resident.id}\n{resident.email or ''}\n{new_email}")
         link = f"{site_url.rstrip('/')}/account/email/confirm?{urlencode({'t': token})}"
         await enqueue(

@@ -95,20 +95,17 @@ class ResidentAccountController(Controller):
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
         status = 400
-        send_mail = True
         if form.is_valid:
-            try:
-                send_mail = await mail_allowed(
+
+            def mail_gate():
+                return mail_allowed(
                     LIMITER.of(request),
                     settings.secret_key,
                     "register-mail",
                     email,
                     client_address(request),
                 )
-            except ResetThrottledError:
-                form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
-                status = 429
-        if form.is_valid:
+
             try:
                 await register_resident(
                     db_session,
@@ -121,10 +118,15 @@ class ResidentAccountController(Controller):
                     site_url=site_url(request, ""),
                     next_path=target,
                     language=current_language(),
-                    send_mail=send_mail,
+                    mail_gate=mail_gate,
                 )
-            except RegistrationThrottledError as error:
-                form.add_error("form", error.translated())
+            except (RegistrationThrottledError, ResetThrottledError) as error:
+                message = (
+                    error.translated()
+                    if isinstance(error, RegistrationThrottledError)
+                    else gettext("Too many tries. Wait an hour and try again.")
+                )
+                form.add_error("form", message)
                 return Template(
                     template_name="pb/register.html",
                     context={"form": form, "next": target, "sent": False},
@@ -518,6 +520,14 @@ class ResidentEmailController(Controller):
                         password,
                         client_address(request),
                     )
+                # The new address is typed by the requester: it shares every mail form's limits.
+                send_mail = await mail_allowed(
+                    LIMITER.of(request),
+                    settings.secret_key,
+                    "email-change-mail",
+                    new_email,
+                    client_address(request),
+                )
                 await request_email_change(
                     db_session,
                     resident,
@@ -525,8 +535,9 @@ class ResidentEmailController(Controller):
                     secret=settings.secret_key,
                     site_url=site_url(request, ""),
                     language=current_language(),
+                    send_mail=send_mail,
                 )
-            except LoginThrottledError as error:
+            except (LoginThrottledError, ResetThrottledError) as error:
                 form.add_error("form", error.translated())
                 status = 429
             except LoginFailedError:
