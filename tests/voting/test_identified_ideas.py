@@ -245,3 +245,38 @@ def test_only_an_origin_goes_into_the_policy():
     assert origin_of("javascript:alert(1)") == ()
     assert origin_of("https://idp.example.fi';script-src *") == ()
     assert "form-action 'self';" in content_security_policy(())
+
+
+async def test_the_identified_residents_pages_are_valid_html_in_every_language(
+    oidc_client, identity_provider, db, tmp_path
+):
+    from tests.app.test_html_validity import check_html
+
+    client = oidc_client
+    round_, _kallio = await ideas_round(db)
+    pages = {}
+    for language in ("fi", "sv", "en"):
+        await client.get(f"/?lang={language}")
+        pages[f"{language}-sign-in"] = (await client.get("/account/sign-in")).text
+    await identify_for_ideas(client, identity_provider, "person-h", f"/pb/{round_.slug}/propose")
+    for language in ("fi", "sv", "en"):
+        await client.get(f"/?lang={language}")
+        pages[f"{language}-propose"] = (await client.get(f"/pb/{round_.slug}/propose")).text
+        pages[f"{language}-account"] = (await client.get("/account")).text
+        pages[f"{language}-email"] = (await client.get("/account/email/")).text
+        pages[f"{language}-delete-error"] = (
+            await client.post("/account/delete", data=form(client))
+        ).text
+    assert "Vahvalla tunnistautumisella" in pages["fi-account"]
+    assert "Med stark autentisering" in pages["sv-account"]
+    files = []
+    for number, (label, html) in enumerate(pages.items()):
+        assert "<!doctype html>" in html.lower()[:20], label
+        path = tmp_path / f"page{number}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(path)
+    assert check_html(files) == []
+    # The confirmation box deletes the account.
+    deleted = await client.post("/account/delete", data=form(client, confirm="yes"))
+    assert deleted.status_code == 200
+    assert await db.scalar(select(func.count()).select_from(Resident)) == 0
