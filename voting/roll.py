@@ -635,11 +635,12 @@ async def sign_in_with_code(
                 .where(VotingCode.public_id == public_id, VotingCode.round_id == round_.id)
             )
         ).first()
-    # The lookup is one indexed read, made for every try; the try is counted before its check.
+    # The lookup is one indexed read, made for every try. Its connection goes back to the pool
+    # before the try is counted (the counters take connections of their own: held meanwhile, a
+    # burst of guesses emptied the pool) and before the secret is checked.
+    await release_connection(session)
     counted = await guard.begin(parts, address, issued=row is not None)
     hashed = row[0].secret_hash if row else _DUMMY_CODE_HASH
-    # The connection goes back to the pool while the secret is checked.
-    await release_connection(session)
     genuine = await bounded_hash(_verify_code, hashed, secret, memory_kib=CODE_HASH_MEMORY_KIB)
     if not row or not genuine or row[1].birth_date != birth_date:
         raise DomainError(wrong)
