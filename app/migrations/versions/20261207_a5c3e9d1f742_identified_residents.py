@@ -2,7 +2,7 @@
 keyed hash of the provider's subject; e-mail address and password become optional
 
 Revision ID: a5c3e9d1f742
-Revises: b3f9c1d2e4a7
+Revises: a4c8e1f7b250
 Create Date: 2026-12-07 01:45:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a5c3e9d1f742"
-down_revision: str | None = "b3f9c1d2e4a7"
+down_revision: str | None = "a4c8e1f7b250"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
