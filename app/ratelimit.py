@@ -393,14 +393,36 @@ class FallbackRateLimiter:
     async def reset(self, key: str, limit: Limit) -> None:
         await self._call("reset", key, limit)
 
+    # The attempt limits (`attempt`: sign-in, voting codes, registration, mail forms) are counted
+    # in the database too, always: when Redis goes down mid-attack the database already holds
+    # every attempt, so nothing starts from zero (it used to: each code and account got its free
+    # tries once more). While both answer the higher count rules, and a gate must be free in
+    # both. Attempts are few next to votes, which stay in Redis alone (`hit`, `add`).
+
+    async def _primary_too(self, name: str, *args):
+        """The call in Redis, or None when Redis is down (it is then left alone for a while)."""
+        if self.clock() < self.down_until:
+            return None
+        try:
+            return await getattr(self.primary, name)(*args)
+        except (RedisError, OSError) as error:
+            self.down_until = self.clock() + self.retry_seconds
+            log.error("Redis unavailable, counting in the database: %s", type(error).__name__)
+            return None
+
     async def count(self, key: str, limit: Limit) -> tuple[int, int]:
-        return await self._call("count", key, limit)
+        total, window = await self.fallback.count(key, limit)
+        counted = await self._primary_too("count", key, limit)
+        return (max(total, counted[0]) if counted else total), window
 
     async def take_back(self, key: str, limit: Limit, window: int) -> None:
-        await self._call("take_back", key, limit, window)
+        await self.fallback.take_back(key, limit, window)
+        await self._primary_too("take_back", key, limit, window)
 
     async def claim(self, key: str, seconds: int) -> bool:
-        return await self._call("claim", key, seconds)
+        held_here = await self.fallback.claim(key, seconds)
+        held_there = await self._primary_too("claim", key, seconds)
+        return held_here and held_there is not False
 
     async def ping(self) -> None:
         """Raises when Redis does not answer: readiness reports it, though the counts go on."""

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -38,16 +39,44 @@ CONTENT_SECURITY_POLICY = "; ".join(
 EMBEDDABLE = {"embeddable": True}
 
 
-def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
-    if not frame_ancestors:
-        return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace(
-        "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)
-    )
+def content_security_policy(
+    frame_ancestors: tuple[str, ...] = (), form_targets: tuple[str, ...] = ()
+) -> str:
+    """The policy, with `frame_ancestors` allowed to frame the page, and `form_targets` (origins)
+    allowed as form targets besides this site.
+
+    A form's redirect counts as its target: the identify buttons post to Tori, which redirects
+    to the identity provider, so the provider's origin must be allowed (found by the browser
+    journey: with `form-action 'self'` alone Chromium blocked strong identification)."""
+    policy = CONTENT_SECURITY_POLICY
+    if frame_ancestors:
+        policy = policy.replace(
+            "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)
+        )
+    if form_targets:
+        policy = policy.replace(
+            "form-action 'self'", " ".join(["form-action 'self'", *form_targets])
+        )
+    return policy
 
 
-def security_headers(*, https: bool, embed_origins: tuple[str, ...] = ()):
-    embedded_policy = content_security_policy(embed_origins)
+def origin_of(url: str | None) -> tuple[str, ...]:
+    """The scheme, host and port of `url`, for the policy; none for a missing or odd address."""
+    parts = urlsplit(url or "")
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or any(c in parts.netloc for c in "'; ,\t")
+    ):
+        return ()
+    return (f"{parts.scheme}://{parts.netloc}",)
+
+
+def security_headers(
+    *, https: bool, embed_origins: tuple[str, ...] = (), form_targets: tuple[str, ...] = ()
+):
+    policy = content_security_policy(form_targets=form_targets)
+    embedded_policy = content_security_policy(embed_origins, form_targets)
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -58,7 +87,7 @@ def security_headers(*, https: bool, embed_origins: tuple[str, ...] = ()):
             # X-Frame-Options cannot name several origins; frame-ancestors supersedes it.
             headers["Content-Security-Policy"] = embedded_policy
         else:
-            headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            headers["Content-Security-Policy"] = policy
             headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"

@@ -46,7 +46,7 @@ from app.ratelimit import (
     FallbackRateLimiter,
     RedisRateLimiter,
 )
-from app.security import form_token_cookie, register_form_token, security_headers
+from app.security import form_token_cookie, origin_of, register_form_token, security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
 from app.state import application_state
@@ -176,7 +176,12 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
         plugins=[HTMXPlugin()],
         before_request=choose_language,
         before_send=[
-            security_headers(https=settings.https, embed_origins=settings.embed_origins),
+            security_headers(
+                https=settings.https,
+                embed_origins=settings.embed_origins,
+                # Strong identification redirects a form to the identity provider.
+                form_targets=origin_of(settings.oidc_issuer) if settings.oidc_configured else (),
+            ),
             form_token_cookie,
             renderer.remember_language_hook(),
         ],

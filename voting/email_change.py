@@ -39,13 +39,16 @@ async def request_email_change(
     secret: str,
     site_url: str,
     language: str,
+    send_mail: bool = True,
 ) -> None:
-    """The caller has checked the password (authenticate_resident, throttled)."""
+    """The caller has checked the password (authenticate_resident, throttled), or the resident
+    has none (identified strongly, voting/identified.py: this gives them their first address)."""
     if new_email == resident.email:
         raise DomainError(N_("This is already your e-mail address."))
     taken = await session.scalar(select(Resident.id).where(Resident.email == new_email))
-    if taken is None:
-        token = sign(secret, PURPOSE, f"{resident.id}\n{resident.email}\n{new_email}")
+    # `send_mail` False: the address had its share of messages (mail_allowed); the same answer.
+    if taken is None and send_mail:
+        token = sign(secret, PURPOSE, f"{resident.id}\n{resident.email or ''}\n{new_email}")
         link = f"{site_url.rstrip('/')}/account/email/confirm?{urlencode({'t': token})}"
         await enqueue(
             session, new_email, "email_change", language, name=resident.display_name, link=link
@@ -71,23 +74,26 @@ async def confirm_email_change(
     if resident is None:
         raise failure
     try:
+        # An empty old address: a resident identified strongly gives their first one.
+        had = Resident.email == old_email if old_email else Resident.email.is_(None)
         changed = await session.execute(
             update(Resident)
-            .where(Resident.id == resident_id, Resident.email == old_email)
+            .where(Resident.id == resident_id, had)
             .values(email=new_email, confirmed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if not changed.rowcount:
             raise failure
-        await enqueue(
-            session,
-            old_email,
-            "email_changed",
-            resident.language,
-            name=resident.display_name,
-            new_email=new_email,
-            contact_page=f"{site_url.rstrip('/')}/account/sign-in",
-        )
+        if old_email:
+            await enqueue(
+                session,
+                old_email,
+                "email_changed",
+                resident.language,
+                name=resident.display_name,
+                new_email=new_email,
+                contact_page=f"{site_url.rstrip('/')}/account/sign-in",
+            )
         await end_every_resident_session(session, resident_id, keep=keep_session)
         await session.commit()
     except IntegrityError:

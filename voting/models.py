@@ -132,9 +132,14 @@ class Resident(Base):
     __tablename__ = "resident_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None for a resident identified strongly who gave no address (voting/identified.py).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(80))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for a resident identified strongly: they sign in only through the provider.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # A resident identified strongly (OpenID Connect): the keyed hash of the provider's subject,
+    # never the subject or the personal identity code itself.
+    identity_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Unused since sessions are rows (ResidentSession); kept so that the column's existing
     # values and the code that sets it keep working until a later migration drops it.

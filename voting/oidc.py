@@ -70,8 +70,8 @@ def callback_url(request: Request) -> str:
     return site_url(request, CALLBACK_PATH)
 
 
-async def verified_identifier(request: Request, code: str, flow: dict) -> str:
-    """Exchange the code for tokens and return the identifier in the checked ID token."""
+async def verified_claims(request: Request, code: str, flow: dict) -> tuple[str, dict]:
+    """Exchange the code for tokens; the provider's issuer and the checked ID token's claims."""
     settings = SETTINGS.of(request)
     found = await provider(request)
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
@@ -102,7 +102,20 @@ async def verified_identifier(request: Request, code: str, flow: dict) -> str:
     except (JoseError, ValueError) as error:
         log.warning("ID token refused: %s", type(error).__name__)
         raise IdentificationError(N_("The identification did not succeed. Try again.")) from error
-    identifier = token.claims.get(settings.oidc_identifier_claim)
+    return found.issuer, token.claims
+
+
+def subject_of(claims: dict) -> str:
+    """The provider's stable id of the person (`sub`, required in every ID token)."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or len(subject) > 255:
+        raise IdentificationError(N_("The identification did not succeed. Try again."))
+    return subject
+
+
+def identifier_of(settings, claims: dict) -> str:
+    """The personal identifier in the checked ID token (the claim OIDC_IDENTIFIER_CLAIM)."""
+    identifier = claims.get(settings.oidc_identifier_claim)
     if not isinstance(identifier, str) or not identifier:
         raise IdentificationError(
             N_("The identity provider did not tell your personal identity code.")

@@ -40,6 +40,8 @@ RESIDENT = AccountKind(
     mail="password_reset",
     unknown_mail="password_reset_unknown",
     mail_language=lambda resident, language: resident.language or language,
+    # A resident identified strongly has no password to reset (voting/identified.py).
+    can_reset=lambda resident: resident.password_hash is not None,
     unknown_context=lambda site: {"register": f"{site}/account/register"},
     new_values=lambda: {
         "session_generation": Resident.session_generation + 1,

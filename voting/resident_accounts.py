@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -283,15 +284,19 @@ async def register_resident(
     site_url: str,
     next_path: str,
     language: str,
-    send_mail: bool = True,
+    mail_gate: Callable[[], Awaitable[bool]] | None = None,
 ) -> Resident | None:
     """A new, unconfirmed account, and the message with its confirmation link in the outbox,
         in one transaction. None when the address already has one: its owner gets a message saying
         so instead (with the way to a new password). The caller answers the same either way, and the
         work is the same (a password hashed, one message written), so that neither the answer nor
-        its time tells anyone which addresses are registered. With `send_mail` False (the address got
-    a message minutes ago) the note to an existing account is not sent again."""
+        its time tells anyone which addresses are registered. `mail_gate` (the mail forms' limits,
+    `mail_allowed`) may raise ResetThrottledError for the requester, or say False when the address
+    got a message minutes ago, or its share of messages this hour: then nothing is sent at all."""
     await guard.begin(address)
+    # The mail limits are asked only for a registration within the registration limits: one
+    # refused by them must not use up the address's share of messages.
+    send_mail = await mail_gate() if mail_gate is not None else True
     password_hash = await hash_password(password)
     site = site_url.rstrip("/")
     existing = await session.scalar(select(Resident).where(Resident.email == email))
@@ -321,7 +326,10 @@ async def register_resident(
         await session.flush()
         token = confirmation_token(secret, resident)
         link = f"{site}/account/confirm?{urlencode({'t': token, 'next': next_path})}"
-        await enqueue(session, email, "account_confirm", language, name=name, link=link)
+        if send_mail:
+            await enqueue(session, email, "account_confirm", language, name=name, link=link)
+        # Else the address had its share of messages this hour (mail_allowed): the account waits
+        # unconfirmed, and "send a new confirmation link" works once the hour has passed.
         await session.commit()
     except IntegrityError:
         await session.rollback()
@@ -421,9 +429,9 @@ async def authenticate_resident(
     # The connection goes back to the pool while the password is checked.
     await release_connection(session)
     # An unknown account's answer takes as long as a wrong password's.
-    genuine = await verify_password(
-        resident.password_hash if resident is not None else DUMMY_HASH, password
-    )
+    # A resident identified strongly has no password: theirs is checked as an unknown one.
+    known_hash = resident.password_hash if resident is not None else None
+    genuine = await verify_password(known_hash or DUMMY_HASH, password) and bool(known_hash)
     if resident is None or not genuine:
         raise LoginFailedError(N_("The e-mail address or password is wrong."))
     await guard.succeeded(counted, email)

@@ -24,6 +24,8 @@ from app.requests import client_address, local_path, site_url
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
 from app.state import LIMITER, SETTINGS
 from voting.email_change import EmailChangeLinkError, confirm_email_change, request_email_change
+from voting.identified import is_identified
+from voting.identify import start_identification
 from voting.models import Resident
 from voting.notifications import (
     ALL,
@@ -35,6 +37,7 @@ from voting.notifications import (
     unsubscribe_token,
     wants,
 )
+from voting.oidc import IdentificationError
 from voting.password_reset import RESIDENT, ResetThrottledError, mail_allowed
 from voting.resident_accounts import (
     RESIDENT_COOKIE,
@@ -92,20 +95,17 @@ class ResidentAccountController(Controller):
         elif password != form.raw("password_again"):
             form.add_error("password_again", gettext("The passwords do not match."))
         status = 400
-        send_mail = True
         if form.is_valid:
-            try:
-                send_mail = await mail_allowed(
+
+            def mail_gate():
+                return mail_allowed(
                     LIMITER.of(request),
                     settings.secret_key,
                     "register-mail",
                     email,
                     client_address(request),
                 )
-            except ResetThrottledError:
-                form.add_error("form", gettext("Too many tries. Wait an hour and try again."))
-                status = 429
-        if form.is_valid:
+
             try:
                 await register_resident(
                     db_session,
@@ -118,10 +118,15 @@ class ResidentAccountController(Controller):
                     site_url=site_url(request, ""),
                     next_path=target,
                     language=current_language(),
-                    send_mail=send_mail,
+                    mail_gate=mail_gate,
                 )
-            except RegistrationThrottledError as error:
-                form.add_error("form", error.translated())
+            except (RegistrationThrottledError, ResetThrottledError) as error:
+                message = (
+                    error.translated()
+                    if isinstance(error, RegistrationThrottledError)
+                    else gettext("Too many tries. Wait an hour and try again.")
+                )
+                form.add_error("form", message)
                 return Template(
                     template_name="pb/register.html",
                     context={"form": form, "next": target, "sent": False},
@@ -195,15 +200,26 @@ class ResidentAccountController(Controller):
         )
 
     @get("/sign-in", name="resident_sign_in")
-    async def sign_in_page(self, request: Request) -> Template:
+    async def sign_in_page(self, request: Request, settings: AppSettings) -> Template:
         return Template(
             template_name="pb/sign_in.html",
             context={
                 "form": Form(),
                 "next": local_path(request.query_params.get("next"), "/pb"),
                 "unconfirmed": False,
+                "oidc": settings.oidc_configured,
             },
         )
+
+    @post("/identify", status_code=303)
+    async def identify(self, request: Request, settings: AppSettings) -> Redirect:
+        """Strong identification instead of an e-mail account, to send ideas
+        (voting/identified.py); the provider sends the resident back to `next`."""
+        if not settings.oidc_configured:
+            raise IdentificationError(N_("Strong identification is not in use."))
+        form = Form(await read_form(request))
+        target = local_path(form.raw("next"), "/pb")
+        return await start_identification(request, settings, {"ideas": target})
 
     @post("/sign-in", status_code=303)
     async def sign_in(
@@ -241,7 +257,12 @@ class ResidentAccountController(Controller):
                 )
         return Template(
             template_name="pb/sign_in.html",
-            context={"form": form, "next": target, "unconfirmed": unconfirmed},
+            context={
+                "form": form,
+                "next": target,
+                "unconfirmed": unconfirmed,
+                "oidc": settings.oidc_configured,
+            },
             status_code=status,
         )
 
@@ -272,6 +293,7 @@ class ResidentAccountController(Controller):
             template_name="pb/account.html",
             context={
                 "resident": resident,
+                "identified": is_identified(resident),
                 "ideas": await ideas_of(db_session, resident),
                 "form": form,
                 "password_form": password_form or Form(),
@@ -329,7 +351,13 @@ class ResidentAccountController(Controller):
         form = Form(await read_form(request))
         password = form.raw("password")
         status = 400
-        if not password:
+        if is_identified(resident):
+            # No password to give again: the resident ticks the box instead.
+            if not form.boolean("confirm"):
+                form.add_error("confirm", gettext("Tick the box to confirm."))
+            else:
+                return await self._deleted(request, db_session, resident)
+        elif not password:
             form.add_error("password", gettext("This field is required."))
         elif len(password) > MAX_PASSWORD_LENGTH:
             form.add_error("password", gettext("The password is wrong."))
@@ -348,13 +376,15 @@ class ResidentAccountController(Controller):
             except LoginFailedError:
                 form.add_error("password", gettext("The password is wrong."))
             else:
-                await delete_account(
-                    db_session, resident, MediaStore(SETTINGS.of(request).media_dir)
-                )
-                response = Template(template_name="pb/account_deleted.html")
-                response.delete_cookie(RESIDENT_COOKIE, path="/")
-                return response
+                return await self._deleted(request, db_session, resident)
         return await self._account_page(db_session, resident, form, status)
+
+    @staticmethod
+    async def _deleted(request: Request, db_session, resident: Resident) -> Template:
+        await delete_account(db_session, resident, MediaStore(SETTINGS.of(request).media_dir))
+        response = Template(template_name="pb/account_deleted.html")
+        response.delete_cookie(RESIDENT_COOKIE, path="/")
+        return response
 
     @post("/sign-out", status_code=303)
     async def sign_out(self, request: Request, db_session: DbSession) -> Redirect:
@@ -386,6 +416,10 @@ class ResidentAccountController(Controller):
         resident = await current_resident(request, db_session)
         if resident is None:
             raise ForbiddenError(N_("Sign in to manage your account."))
+        if is_identified(resident):
+            raise ForbiddenError(
+                N_("You sign in with strong identification: there is no password.")
+            )
         form = Form(await read_form(request))
         current = form.raw("current_password")
         new = form.raw("new_password")
@@ -450,7 +484,12 @@ class ResidentEmailController(Controller):
             return sign_in_first("/account/email")
         return Template(
             template_name="pb/email_change.html",
-            context={"form": Form(), "resident": resident, "sent": False},
+            context={
+                "form": Form(),
+                "resident": resident,
+                "sent": False,
+                "identified": is_identified(resident),
+            },
         )
 
     @post("/", status_code=200)
@@ -463,18 +502,30 @@ class ResidentEmailController(Controller):
         form = Form(await read_form(request))
         new_email = form.email("new_email")
         password = form.raw("password")
+        identified = is_identified(resident)
         status = 400
-        if not password:
+        if identified:
+            pass  # signed in through the identity provider: no password to give
+        elif not password:
             form.add_error("password", gettext("This field is required."))
         elif len(password) > MAX_PASSWORD_LENGTH:
             form.add_error("password", gettext("The password is wrong."))
         if form.is_valid:
             try:
-                await authenticate_resident(
-                    db_session,
-                    resident_guard(request),
-                    resident.email,
-                    password,
+                if not identified:
+                    await authenticate_resident(
+                        db_session,
+                        resident_guard(request),
+                        resident.email,
+                        password,
+                        client_address(request),
+                    )
+                # The new address is typed by the requester: it shares every mail form's limits.
+                send_mail = await mail_allowed(
+                    LIMITER.of(request),
+                    settings.secret_key,
+                    "email-change-mail",
+                    new_email,
                     client_address(request),
                 )
                 await request_email_change(
@@ -484,8 +535,9 @@ class ResidentEmailController(Controller):
                     secret=settings.secret_key,
                     site_url=site_url(request, ""),
                     language=current_language(),
+                    send_mail=send_mail,
                 )
-            except LoginThrottledError as error:
+            except (LoginThrottledError, ResetThrottledError) as error:
                 form.add_error("form", error.translated())
                 status = 429
             except LoginFailedError:
@@ -500,11 +552,12 @@ class ResidentEmailController(Controller):
                         "resident": resident,
                         "sent": True,
                         "email": new_email,
+                        "identified": identified,
                     },
                 )
         return Template(
             template_name="pb/email_change.html",
-            context={"form": form, "resident": resident, "sent": False},
+            context={"form": form, "resident": resident, "sent": False, "identified": identified},
             status_code=status,
         )
 

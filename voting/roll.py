@@ -63,6 +63,14 @@ CODE_FAILURES = Backoff(count=5, seconds=24 * 3600, longest=3600)
 # lock out the real voters there. Guessing a code itself is hopeless (60 random bits); this
 # only bounds the work one client can cause.
 ADDRESS_FAILURES = Limit(count=300, seconds=15 * 60)
+# The same ceiling, counted apart, for codes that were never issued in the round (a made-up or
+# mistyped public part) and malformed ones: 300 made-up codes from a library's address used to
+# use up the ceiling that the real voters behind that address need. A made-up code is refused
+# by its own ceiling; a code whose public part was issued is held by the per-code delays and
+# its own ceiling. (Past the made-up ceiling the answer tells whether a public part was issued:
+# 40 random bits, with a few thousand letters issued, so probing finds one in hundreds of
+# millions of tries, and the secret part and birth date still guard it.)
+MADE_UP_FAILURES = Limit(count=300, seconds=15 * 60)
 
 
 def person_hash(key: str, identifier: str) -> str:
@@ -563,17 +571,24 @@ class CodeGuard:
     limiter: RateLimiter
     secret: str
 
-    async def begin(self, code: tuple[str, str] | None, address: str) -> Attempt:
+    async def begin(
+        self, code: tuple[str, str] | None, address: str, *, issued: bool = True
+    ) -> Attempt:
         """Count one try of `code` (its public and secret parts) from `address`. The delays
         are per whole code: a wrong secret part is another code, so tries by someone without
         the letter (the public part is in the letter's QR code) cannot hold up the voter's own
-        code. A malformed code is counted per address only."""
+        code. A malformed code, or one whose public part was never `issued`, is counted per
+        address only, apart from the codes that were (MADE_UP_FAILURES)."""
         by_address = (
             counter_key(self.secret, "pb-code-address", address_block(address)),
             ADDRESS_FAILURES,
         )
-        if code is None:
-            counted = await attempt(self.limiter, [by_address])
+        made_up = (
+            counter_key(self.secret, "pb-made-up-address", address_block(address)),
+            MADE_UP_FAILURES,
+        )
+        if code is None or not issued:
+            counted = await attempt(self.limiter, [made_up])
         else:
             whole = "-".join(code)
             counted = await attempt(
@@ -611,7 +626,6 @@ async def sign_in_with_code(
     # The round was read with this session: its connection goes back to the pool first, or a
     # burst of guesses holds every connection while each waits for one more to count itself.
     await release_connection(session)
-    counted = await guard.begin(parts, address)
     row = None
     if parts:
         row = (
@@ -621,9 +635,12 @@ async def sign_in_with_code(
                 .where(VotingCode.public_id == public_id, VotingCode.round_id == round_.id)
             )
         ).first()
-    hashed = row[0].secret_hash if row else _DUMMY_CODE_HASH
-    # The connection goes back to the pool while the secret is checked.
+    # The lookup is one indexed read, made for every try. Its connection goes back to the pool
+    # before the try is counted (the counters take connections of their own: held meanwhile, a
+    # burst of guesses emptied the pool) and before the secret is checked.
     await release_connection(session)
+    counted = await guard.begin(parts, address, issued=row is not None)
+    hashed = row[0].secret_hash if row else _DUMMY_CODE_HASH
     genuine = await bounded_hash(_verify_code, hashed, secret, memory_kib=CODE_HASH_MEMORY_KIB)
     if not row or not genuine or row[1].birth_date != birth_date:
         raise DomainError(wrong)

@@ -45,6 +45,13 @@ PER_NETWORK = Limit(count=100, seconds=60 * 60)
 # so anyone could stop them resetting their password. Within the cooldown the recipient already
 # has a message, whose link is valid for an hour (any link works until the password changes).
 MAIL_COOLDOWN = Limit(count=1, seconds=5 * 60)
+# Per recipient across EVERY form that mails an address the requester types in (registration,
+# a new confirmation link, forgotten passwords of residents and staff, an e-mail change): one
+# shared counter. Each form's own cooldown let one client have ~36 messages an hour sent to one
+# address by taking the forms in turn; now at most RECIPIENT_MAILS.count in a clock hour (the
+# sliding count lets no more than twice that into any 60 minutes). Quietened like the
+# cooldown: the same page, nothing sent, never a refusal.
+RECIPIENT_MAILS = Limit(count=4, seconds=60 * 60)
 
 
 async def _nothing_more(session: AsyncSession, account: Any) -> None:
@@ -107,8 +114,9 @@ async def mail_allowed(
     limiter: RateLimiter, secret: str, purpose: str, email: str, network_address: str
 ) -> bool:
     """Count one request that would e-mail `email`: raise ResetThrottledError when the requesting
-    client or its network has made too many; False when `email` got a message within the
-    cooldown (answer as if sent, send nothing); True to send.
+    client or its network has made too many; False when `email` got a message from this form
+    within its cooldown, or RECIPIENT_MAILS from all forms together (answer as if sent, send
+    nothing); True to send. Every form that mails an address the requester typed calls this.
 
     Each counter is counted before it is checked, in one atomic step, and a request that is
     refused or quietened is taken back everywhere (`app.ratelimit.attempt`): hammering does not
@@ -125,6 +133,7 @@ async def mail_allowed(
                 PER_NETWORK,
             ),
             (counter_key(secret, f"{purpose}-email", normalise_email(email)), MAIL_COOLDOWN),
+            (counter_key(secret, "mail-recipient", normalise_email(email)), RECIPIENT_MAILS),
         ],
     )
     if counted.refused_by in (0, 1):

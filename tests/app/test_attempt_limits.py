@@ -494,3 +494,160 @@ async def test_twenty_concurrent_guesses_on_one_code_from_twenty_addresses_check
     failures = counter_key(secret, "pb-code", "-".join(roll.split_code(code)))
     assert await limiter.hits(failures, CODE_FAILURES) == CODE_FAILURES.count
     assert await limiter.hits(waited_key(failures), CODE_FAILURES) == 20 - CODE_FAILURES.count
+
+
+def made_up_code(number: int) -> str:
+    """A different code of the right form for every number (junk_code repeats after 32)."""
+    alphabet = roll.CODE_ALPHABET
+    digits = ["Z"] * 20
+    for place in range(4):
+        digits[place], number = alphabet[number % len(alphabet)], number // len(alphabet)
+    return "-".join("".join(digits[i : i + 4]) for i in range(0, 20, 4))
+
+
+async def test_three_hundred_made_up_codes_hit_the_ceiling_and_the_real_voter_there_gets_in(
+    shared_app, db
+):
+    """Found by attack: 300 made-up codes from a library's one address used up the per-address
+    ceiling (300 in 15 min), and the real voter behind the same address was refused. Made-up
+    codes (a public part never issued in the round) now have a ceiling of their own."""
+    from voting.roll import ADDRESS_FAILURES, MADE_UP_FAILURES
+
+    round_, code = await vote_round(db)
+    prankster, voter = shared_app("192.0.2.60"), shared_app("192.0.2.60")
+    token = await token_from(prankster, f"/pb/{round_.slug}/vote?lang=en")
+    answers = []
+    for number in range(MADE_UP_FAILURES.count + 1):
+        wrong = await prankster.post(
+            f"/pb/{round_.slug}/vote",
+            data={"_csrf_token": token, "code": made_up_code(number), "birth_date": "1990-01-01"},
+        )
+        answers.append(wrong.status_code)
+        assert wrong.status_code in (400, 429), wrong.status_code
+    assert MADE_UP_FAILURES.count >= ADDRESS_FAILURES.count == 300
+    # The 301st made-up code hit the ceiling.
+    assert "Too many wrong attempts from your network" in wrong.text
+    assert "The code or the birth date is wrong" not in wrong.text
+    token = await token_from(voter, f"/pb/{round_.slug}/vote?lang=en")
+    voted = await voter.post(
+        f"/pb/{round_.slug}/vote",
+        data={"_csrf_token": token, "code": code, "birth_date": adult_birth_date().isoformat()},
+    )
+    assert voted.status_code == 303, voted.text
+
+
+async def test_a_redis_that_dies_mid_attack_gives_no_free_tries(database, db):
+    """While Redis answered, the attempts were counted there only: when it died the database
+    started from zero, and every account and code had its free tries once more. The attempt
+    limits are now counted in the database too."""
+    from app.ratelimit import FallbackRateLimiter
+
+    redis = RedisRateLimiter(REDIS_URL)
+    limiter = FallbackRateLimiter(redis, DatabaseRateLimiter(database.sessionmaker))
+    # A secret of its own: keys from earlier runs left in Redis do not count here.
+    guard = SignInGuard(limiter=limiter, secret=f"s{time.time_ns()}" * 4, purpose="resident")
+
+    async def tries() -> bool:
+        try:
+            await guard.begin("victim@example.fi", "192.0.2.9")
+        except LoginThrottledError:
+            return False
+        return True
+
+    try:
+        assert [await tries() for _ in range(ACCOUNT_FAILURES.count)] == [True] * 5
+        assert not await tries()
+        # Redis dies: nothing listens on its port any more.
+        limiter.primary = RedisRateLimiter(f"redis://127.0.0.1:{closed_port()}/0")
+        assert [await tries() for _ in range(10)] == [False] * 10
+        await limiter.primary.close()
+    finally:
+        await redis.close()
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DELETE FROM rate_limit_counter"))
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_with_redis_at_a_closed_port_every_limit_still_counts_and_nothing_is_a_500(
+    settings, db, monkeypatch
+):
+    """Tori pointed at a Redis port where nothing listens: a burst of guesses on one code, a
+    burst of registrations from one address and a burst of sign-ins on one account are each held
+    to their limit, counted in the database, and no answer is a 500."""
+    import dataclasses
+
+    app = create_app(
+        dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    )
+    opened: list[httpx.AsyncClient] = []
+
+    def at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        opened.append(httpx.AsyncClient(transport=transport, base_url="http://testserver.local"))
+        return opened[-1]
+
+    checked = 0
+    lock = threading.Lock()
+    verify = roll._verify_code
+
+    def counting_verify(hashed, secret):
+        nonlocal checked
+        with lock:
+            checked += 1
+        return verify(hashed, secret)
+
+    monkeypatch.setattr(roll, "_verify_code", counting_verify)
+    try:
+        round_, code = await vote_round(db)
+        guessers = [at(f"198.51.100.{n}") for n in range(1, 16)]
+        tokens = [await token_from(g, f"/pb/{round_.slug}/vote?lang=en") for g in guessers]
+        guesses = await asyncio.gather(
+            *(
+                guessers[n].post(
+                    f"/pb/{round_.slug}/vote",
+                    data={
+                        "_csrf_token": tokens[n],
+                        "code": code,
+                        "birth_date": (dt.date(1990, 1, 1) + dt.timedelta(days=n)).isoformat(),
+                    },
+                )
+                for n in range(15)
+            )
+        )
+        assert all(r.status_code < 500 for r in guesses)
+        assert checked == CODE_FAILURES.count
+
+        registrant = at("203.0.113.77")
+        token = await token_from(registrant, "/account/register?lang=en")
+        registrations = await asyncio.gather(
+            *(
+                registrant.post(
+                    "/account/register",
+                    data={
+                        "display_name": "Asukas",
+                        "email": f"closed{n}@example.fi",
+                        "password": "long enough secret",
+                        "password_again": "long enough secret",
+                        "_csrf_token": token,
+                    },
+                )
+                for n in range(8)
+            )
+        )
+        assert all(r.status_code < 500 for r in registrations)
+        assert await db.scalar(select(func.count()).select_from(Resident)) == (
+            REGISTRATIONS_PER_ADDRESS.count
+        )
+        assert sum(r.status_code == 429 for r in registrations) == 8 - 3
+    finally:
+        for client in opened:
+            await client.aclose()
+        await app.state.limiter.close()
+        await app.state.db.dispose()

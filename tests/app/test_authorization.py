@@ -188,6 +188,8 @@ TABLE = {
     "POST /pb/{slug:str}/sign-out": PUBLIC,
     "GET /pb/identified": PUBLIC,
     "POST /pb/{slug:str}/identify": PUBLIC,
+    # Strong identification to send ideas (voting/identified.py): anyone may start it.
+    "POST /account/identify": PUBLIC,
     "GET /account/confirm": PUBLIC,
     "GET /account/confirm/again": PUBLIC,
     "POST /account/confirm/again": PUBLIC,
