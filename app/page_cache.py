@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
 import secrets
 import struct
 import time
@@ -110,7 +111,6 @@ class PageVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-VERSION_SLOTS = 16  # the migration adds the rows
 CHECK_SECONDS = 0.2
 
 
@@ -258,6 +258,7 @@ def _query_language(query_string: bytes) -> str | None:
     return None
 
 
+log = logging.getLogger("tori.page_cache")
 _READ_VERSION = "SELECT coalesce(sum(version), 0) FROM page_version"
 
 
@@ -278,12 +279,17 @@ class SharedVersion:
         await asyncio.shield(self.reading)
 
     async def _read(self, database: Any) -> None:
-        if database.is_postgresql:
-            async with database.raw_connection() as connection:
-                version = await connection.fetchval(_READ_VERSION)
-        else:
-            async with database.engine.connect() as connection:
-                version = await connection.scalar(text(_READ_VERSION))
+        try:
+            if database.is_postgresql:
+                async with database.raw_connection() as connection:
+                    version = await connection.fetchval(_READ_VERSION)
+            else:
+                async with database.engine.connect() as connection:
+                    version = await connection.scalar(text(_READ_VERSION))
+        except Exception:  # the database is away: the stored pages live out their TTL
+            log.warning("could not read the shared page version", exc_info=True)
+            self.checked_at = time.monotonic()
+            return
         self.checked_at = time.monotonic()
         if self.known is not None and version != self.known:
             pages_changed()
