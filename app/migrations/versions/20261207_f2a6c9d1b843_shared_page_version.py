@@ -2,7 +2,7 @@
 shared pages reads it (app.page_cache)
 
 Revision ID: f2a6c9d1b843
-Revises: a4c8e1f7b250
+Revises: 5e1d7a2c9b40
 Create Date: 2026-12-07 01:55:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f2a6c9d1b843"
-down_revision: str | None = "a4c8e1f7b250"
+down_revision: str | None = "5e1d7a2c9b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
