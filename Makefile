@@ -79,19 +79,44 @@ format: install-dev ## format the code
 messages: install-dev ## extract messages and update the fi, sv and en catalogs
 	@$(BIN)/python scripts/catalogs.py update
 
-bench: install-dev ## run the benchmarks on the local PostgreSQL (needs wrk and Redis; takes a few minutes)
+# `make bench` runs every benchmark with short settings (about 20 minutes on two cores); `make
+# bench FULL=1` with the settings the README's figures were measured with (about an hour).
+ifeq ($(FULL),1)
+BENCH_COMPARE :=
+BENCH_POST := --seconds 10
+BENCH_VERIFY :=
+BENCH_JOURNEYS :=
+BENCH_PAGES := --seconds 10 --runs 3
+BENCH_RESULTS := --voters 75000
+BENCH_REVIEW :=
+BENCH_LOOP := --ballots 20000 --pending 100000 --roll 50000
+BENCH_COUNT :=
+else
+BENCH_COMPARE := --events 1000 --responses 100000 --repeats 3
+BENCH_POST := --seconds 5
+BENCH_VERIFY := --ballots 100000
+BENCH_JOURNEYS := --seconds 5 --runs 3 --voters 6000
+BENCH_PAGES := --seconds 3 --runs 3
+BENCH_RESULTS := --voters 10000 --requests 100
+BENCH_REVIEW := --ideas 500 --events 2000 --requests 20
+BENCH_LOOP := --ballots 5000 --pending 10000 --roll 10000
+BENCH_COUNT := --ballots 20000 --runs 1
+endif
+
+bench: install-dev ## every benchmark beside its baseline, short settings (FULL=1: the README's; needs wrk and Redis)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "The benchmarks need wrk: apt-get install wrk"; exit 1; }
-	@$(BIN)/python -m benchmarks.feedback_compare
-	@$(BIN)/python -m benchmarks.feedback_submit
-	@$(BIN)/python -m benchmarks.poll_vote
+	@$(BIN)/python -m benchmarks.feedback_compare $(BENCH_COMPARE)
+	@$(BIN)/python -m benchmarks.feedback_submit $(BENCH_POST)
+	@$(BIN)/python -m benchmarks.poll_vote $(BENCH_POST)
+	@$(BIN)/python -m benchmarks.pb_cast $(BENCH_POST)
+	@$(BIN)/python -m benchmarks.journeys $(BENCH_JOURNEYS)
+	@$(BIN)/python -m benchmarks.public_pages $(BENCH_PAGES)
+	@$(BIN)/python -m benchmarks.results_page $(BENCH_RESULTS)
+	@$(BIN)/python -m benchmarks.review_list $(BENCH_REVIEW)
+	@$(BIN)/python -m benchmarks.event_loop_drill $(BENCH_LOOP)
+	@$(BIN)/python -m benchmarks.count_off_loop $(BENCH_COUNT)
 	@$(BIN)/python -m benchmarks.tally
-	@$(BIN)/python -m benchmarks.pb_cast
-	@$(BIN)/python -m benchmarks.verify
-	@$(BIN)/python -m benchmarks.journeys
-	@$(BIN)/python -m benchmarks.public_pages
-	@$(BIN)/python -m benchmarks.review_list
-	@$(BIN)/python -m benchmarks.event_loop_drill
-	@$(BIN)/python -m benchmarks.count_off_loop
+	@$(BIN)/python -m benchmarks.verify $(BENCH_VERIFY)
 
 drills: install-dev ## fault drills: mixed load with a killed worker and a database crash, two servers on one Redis, floods with Redis killed, backup and restore
 	@$(BIN)/python -m benchmarks.drills

@@ -7,6 +7,7 @@ from app.database import Base
 from app.events.models import Event, EventOrganiser, EventSeries
 from app.features import load_features
 from app.mail.models import OutboxMessage
+from app.page_cache import PageVersion
 from app.ratelimit import RateLimitCounter
 
 # The feature packages' tables belong to the same schema and the same Alembic history.
@@ -21,6 +22,7 @@ __all__ = [
     "EventOrganiser",
     "EventSeries",
     "OutboxMessage",
+    "PageVersion",
     "RateLimitCounter",
     "StaffSession",
     "User",

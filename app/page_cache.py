@@ -14,9 +14,13 @@ keyed by the path, the query string and the reader's language:
 
 Signed-in staff, voters and residents (any other cookie of Tori's), htmx requests, a language
 choice to be remembered, and anything but a 200 HTML page without cookies go through to the
-controller as before and are never stored. An entry lives `TTL_SECONDS`, and a commit that
-changed anything through the ORM, in this process, makes every entry stale at once (other
-workers' entries expire within the TTL). `TORI_SHARED_PAGES=0` switches the cache off.
+controller as before and are never stored. An entry lives `TTL_SECONDS`.
+
+One invalidation path: a commit that changed anything through the ORM bumps the shared page
+version in the same transaction (`PageVersion`) and makes this process's entries stale at once;
+every worker reads the shared version at most every `CHECK_SECONDS` while it serves shared pages
+and drops its entries when the version moved, so another worker's change shows within that
+time (the TTL is the net under it). `TORI_SHARED_PAGES=0` switches the cache off.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
 import secrets
 import struct
 import time
@@ -35,11 +40,12 @@ from typing import Any
 
 from litestar import Request
 from litestar._parsers import parse_cookie_string
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import BigInteger, Integer, event, func, select, text, update
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
+from app.database import Base
 from app.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate_language
-from app.state import SETTINGS
+from app.state import DATABASE, SETTINGS
 
 # Route options of a page that anonymous readers may share (the CSRF middleware would set its
 # cookie on every GET; the page's forms get their token through `per_request` instead).
@@ -91,6 +97,46 @@ def _remember_flush(session: Session, _context: Any) -> None:
 def _remember_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[_CHANGED] = True
+
+
+class PageVersion(Base):
+    """The shared page version: the sum of `version` over the slots. A transaction that changed
+    something bumps one slot it can lock at once (SKIP LOCKED): the new sum becomes visible
+    exactly when the change does, and writers never wait for each other on it (a single row
+    would make every writing transaction queue for its lock)."""
+
+    __tablename__ = "page_version"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+CHECK_SECONDS = 0.2
+
+
+def _bump_statement(dialect: str) -> Any:
+    table = PageVersion.__table__
+    if dialect != "postgresql":  # SQLite has one writer at a time, and no row locks
+        return update(table).where(table.c.slot == 0).values(version=table.c.version + 1)
+    free = (
+        select(table.c.slot)
+        .order_by(func.random())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return update(table).where(table.c.slot == free).values(version=table.c.version + 1)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_shared_version(session: Session) -> None:
+    # Flushed first, so that the bump is the transaction's last statement: a transaction that
+    # holds a slot never waits for another lock (and with SKIP LOCKED nobody waits for a slot).
+    session.flush()
+    if not session.info.get(_CHANGED):
+        return
+    connection = session.connection()
+    connection.execute(_bump_statement(connection.dialect.name))
 
 
 @event.listens_for(Session, "after_commit")
@@ -212,12 +258,51 @@ def _query_language(query_string: bytes) -> str | None:
     return None
 
 
+log = logging.getLogger("tori.page_cache")
+_READ_VERSION = "SELECT coalesce(sum(version), 0) FROM page_version"
+
+
+class SharedVersion:
+    """This process's view of the shared page version: read at most every `CHECK_SECONDS` (one
+    read for all the requests that arrive meanwhile); a moved version makes every page stale."""
+
+    def __init__(self) -> None:
+        self.known: int | None = None
+        self.checked_at = -1e9
+        self.reading: asyncio.Task | None = None
+
+    async def check(self, database: Any) -> None:
+        if time.monotonic() - self.checked_at < CHECK_SECONDS:
+            return
+        if self.reading is None or self.reading.done():
+            self.reading = asyncio.get_running_loop().create_task(self._read(database))
+        await asyncio.shield(self.reading)
+
+    async def _read(self, database: Any) -> None:
+        try:
+            if database.is_postgresql:
+                async with database.raw_connection() as connection:
+                    version = await connection.fetchval(_READ_VERSION)
+            else:
+                async with database.engine.connect() as connection:
+                    version = await connection.scalar(text(_READ_VERSION))
+        except Exception:  # the database is away: the stored pages live out their TTL
+            log.warning("could not read the shared page version", exc_info=True)
+            self.checked_at = time.monotonic()
+            return
+        self.checked_at = time.monotonic()
+        if self.known is not None and version != self.known:
+            pages_changed()
+        self.known = version
+
+
 class SharedPagesMiddleware:
     """Serves the anonymous GETs of `SHARED_PAGE` routes from `PageCache` (see the module)."""
 
     def __init__(self, app: Any, cache: PageCache | None = None) -> None:
         self.app = app
         self.cache = cache or PageCache()
+        self.version = SharedVersion()
         # Pages being rendered: a crowd arriving at an expired page waits for one rendering.
         self.rendering: dict[tuple, asyncio.Future] = {}
 
@@ -251,6 +336,7 @@ class SharedPagesMiddleware:
         )
         # The host too: a page may write its own absolute address (app.requests.site_url).
         key = (scope["path"], scope["query_string"], language, headers.get(b"host", b""))
+        await self.version.check(DATABASE.of(scope["litestar_app"]))
         page = self.cache.get(key)
         if page is None and key in self.rendering:
             page = await asyncio.shield(self.rendering[key])

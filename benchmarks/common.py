@@ -49,7 +49,7 @@ def running(
     port: int,
     health: str = "/healthz",
     started: list[subprocess.Popen] | None = None,
-    startup: float = 30,
+    startup: float = 120,
 ) -> Iterator[str]:
     """A server for the length of the block; `started` receives its process, for fault drills;
     `startup` is how many seconds it may take to answer (longer on a busy machine)."""

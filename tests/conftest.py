@@ -26,7 +26,13 @@ from tests.mailbox import SmtpServerProcess, smtp_server_process
 from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-TABLES = ", ".join(f'"{table.name}"' for table in reversed(metadata.sorted_tables))
+# Not emptied: the rows the migration adds (the shared page version's slots, app.page_cache).
+SEEDED_TABLES = frozenset({"page_version"})
+TABLES = ", ".join(
+    f'"{table.name}"'
+    for table in reversed(metadata.sorted_tables)
+    if table.name not in SEEDED_TABLES
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,32 +4,29 @@ ballot with its running total, the review page, casting, and the results."""
 from __future__ import annotations
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.cookies import private_cookie
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
+from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.page_cache import SHARED_PAGE
 from app.requests import client_address, is_htmx, site_url
-from app.signing import sign, unsign
-from app.state import DATABASE, LIMITER, RENDERER, SETTINGS, Slot
+from app.signing import unsign
+from app.state import LIMITER, RENDERER, SETTINGS
 from voting import moderation, own_ideas, pictures, places, published, rounds
 from voting.ballots import (
-    ALREADY_VOTED,
     AlreadyVotedError,
-    BallotCache,
-    cast_ballot,
     check_not_voted,
     in_voter_order,
     limits_text,
     read_ballot,
 )
 from voting.board_keys import public_key_pem
+from voting.casting import BALLOT_CACHE, take_cast, voter_of
 from voting.exports import pabulib_response, participation_csv
 from voting.forms import (
     area_options,
@@ -41,10 +38,10 @@ from voting.forms import (
     require_voting_open,
 )
 from voting.letters import prefilled_sign_in
-from voting.mixing import RoundRef, flush_if_closed
+from voting.mixing import flush_if_closed
 from voting.models import Round
 from voting.notifications import Notifier
-from voting.pages import MIX_SCHEDULER, proposal_filter, results_context, round_context
+from voting.pages import proposal_filter, results_context, round_context
 from voting.publication import (
     check_receipt,
     checkpoints,
@@ -53,29 +50,22 @@ from voting.publication import (
     signing_keys,
 )
 from voting.resident_accounts import current_resident, sign_in_first
-from voting.roll import CodeGuard, has_ballot, sign_in_with_code
+from voting.roll import CodeGuard, sign_in_with_code
 from voting.tally.board import grouped, normalise_receipt
 from voting.translations import VOTING_NOT_READY
 from voting.verifier_archive import verifier_archive, verifier_digest
 from voting.voters import (
     RECEIPT_COOKIE,
-    RECEIPT_SECONDS,
-    VOTED_COOKIE,
     VOTER_COOKIE,
     Voter,
     signed_in_voter,
     today_in,
-    voted_here,
     voter_cookie,
 )
 
 
 def _query_fields(request: Request) -> dict[str, list[str]]:
     return {key: list(values) for key, values in request.query_params.dict().items()}
-
-
-# The rounds and ballot parts each worker keeps while voting is open.
-BALLOT_CACHE: Slot[BallotCache] = Slot("ballot_cache", lambda _app: BallotCache())
 
 
 def code_guard(request: Request) -> CodeGuard:
@@ -544,23 +534,7 @@ class RoundsController(Controller):
         return self._sign_in_page(round_, form, status=400, oidc=oidc, translated=translated)
 
     def _voter(self, request, settings, round_) -> Voter:
-        voter = signed_in_voter(request, settings.secret_key, round_)
-        if voter is None:
-            if voted_here(request, settings.secret_key, round_):
-                raise AlreadyVotedError(ALREADY_VOTED)
-            raise ForbiddenError(N_("Sign in to vote first. Your sign-in lasts 30 minutes."))
-        if rounds.phase_of(round_) != "voting":
-            raise ForbiddenError(N_("Voting is not open in this round."))
-        if not has_ballot(round_, voter.area_id):
-            # Refused at sign-in too (voting.roll.eligibility_problem); this also stops a
-            # sign-in made before the round's budgets were what they are now.
-            raise ForbiddenError(
-                N_(
-                    "This round has no budget for your area, so there is nothing for you to "
-                    "vote on. If your area is wrong, contact the organisers."
-                )
-            )
-        return voter
+        return voter_of(request, settings.secret_key, round_)
 
     async def _ballot_page(
         self, request, db_session, round_, voter, fields=None, status=200, template="pb/ballot.html"
@@ -626,59 +600,24 @@ class RoundsController(Controller):
             page.status_code = 400
         return page
 
-    @post("/{slug:str}/cast", status_code=303)
+    @post(
+        "/{slug:str}/cast",
+        status_code=303,
+        middleware=[fast_path(take_cast)],
+        opt=FAST_PATH_OPTIONS,
+    )
     async def cast(
         self, request: Request, db_session: DbSession, settings: AppSettings, slug: FromPath[str]
     ) -> Template | Redirect:
-        cache = BALLOT_CACHE.of(request)
-        round_ = await cache.round(db_session, slug)
-        voter = self._voter(request, settings, round_)
+        """Cast the signed-in voter's ballot (`voting.casting.take_cast`, usually taken by the
+        fast path before this handler); a ballot that breaks the rule is shown again."""
         fields = await read_form(request)
-        parts = await cache.parts(db_session, round_, voter.area_id)
-        read = read_ballot(round_, parts, fields)
-        if not read.is_valid:
+        taken = await take_once(request, lambda: take_cast(request, fields))
+        if taken is None:
+            round_ = await BALLOT_CACHE.of(request).round(db_session, slug)
+            voter = voter_of(request, settings.secret_key, round_)
             return await self._ballot_page(request, db_session, round_, voter, fields, status=400)
-        receipt = await cast_ballot(
-            db_session,
-            round_,
-            voter.roll_id,
-            voter.channel,
-            read.choices,
-            voter.area_id,
-            database=DATABASE.of(request),
-            parts=parts,
-        )
-        # The ballot is pending: a mix attempt runs after the response is sent (it never delays
-        # the voter, and gives up at once when another worker is mixing).
-        scheduler = MIX_SCHEDULER.of(request)
-        response = Redirect(
-            path=f"/pb/{slug}/voted",
-            status_code=303,
-            background=BackgroundTask(
-                scheduler.after_cast, DATABASE.of(request), RoundRef(round_.id, round_.slug)
-            ),
-            cookies=[
-                # The receipt for the thank-you page only; it names the entry, not the voter.
-                private_cookie(
-                    RECEIPT_COOKIE,
-                    sign(settings.secret_key, "pb-receipt", f"{round_.slug}.{receipt}"),
-                    secure=settings.https,
-                    max_age=RECEIPT_SECONDS,
-                    path=f"/pb/{slug}/voted",
-                )
-            ],
-        )
-        response.delete_cookie(VOTER_COOKIE, path="/pb/")
-        response.set_cookie(
-            private_cookie(
-                VOTED_COOKIE,
-                sign(settings.secret_key, "pb-voted", round_.slug),
-                secure=settings.https,
-                max_age=RECEIPT_SECONDS,
-                path=f"/pb/{slug}/",
-            )
-        )
-        return response
+        return Redirect(path=taken.location, status_code=303, cookies=taken.cookies)
 
     @staticmethod
     def _receipt(signed: str | None, settings, round_: Round) -> str | None:

@@ -267,3 +267,98 @@ async def test_a_crowd_at_a_page_not_yet_stored_waits_for_one_rendering(settings
     assert {response.status_code for response in responses} == {200}
     assert len({response.text for response in responses}) == 1
     assert len(rendered) == 1
+
+
+# --- The shared version: how every worker learns of a change -----------------------------------
+
+
+async def shared_version(db) -> int:
+    from sqlalchemy import text
+
+    return await db.scalar(text("SELECT coalesce(sum(version), 0) FROM page_version"))
+
+
+async def test_a_commit_that_changes_something_bumps_the_shared_version_in_its_transaction(db):
+    before = await shared_version(db)
+    await make_event(db, title={"fi": "Talviilta"})
+    assert await shared_version(db) == before + 1
+    # A commit that changed nothing, and a change rolled back, leave it as it was.
+    await db.commit()
+    event = await make_event(db, title={"fi": "Kevätilta"})
+    after_second = await shared_version(db)
+    event.title = {"fi": "Ei tallennettu"}
+    await db.flush()
+    await db.rollback()
+    assert await shared_version(db) == after_second
+
+
+async def test_a_change_committed_by_another_worker_shows_after_the_version_check(
+    client, db, monkeypatch
+):
+    """Another worker's commit reaches this one through the shared version alone (this
+    process's own commit hook does not see it): here the other worker is plain SQL."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from app import page_cache
+
+    monkeypatch.setattr(page_cache, "CHECK_SECONDS", 0.05)
+    event = await make_event(db, title={"fi": "Vanha nimi"})
+    path = f"/events/{event.id}"
+    reader = await client.get(path)
+    assert "Vanha nimi" in reader.text
+
+    async def elsewhere(statements: list[str]) -> None:
+        async with db.bind.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+            await connection.commit()
+
+    # A change that does not bump the version is not seen: the page comes from the cache.
+    await elsewhere([f'UPDATE event SET title = \'{{"fi": "Hiljainen"}}\' WHERE id = {event.id}'])
+    await asyncio.sleep(0.1)
+    assert "Vanha nimi" in (await client.get(path)).text
+    # The same kind of change as another worker's commit makes: with the version bumped.
+    await elsewhere(
+        [
+            f'UPDATE event SET title = \'{{"fi": "Uusi nimi"}}\' WHERE id = {event.id}',
+            "UPDATE page_version SET version = version + 1 WHERE slot = 3",
+        ]
+    )
+    await asyncio.sleep(0.1)
+    changed = await client.get(path)
+    assert "Uusi nimi" in changed.text
+    assert_shared(changed)
+
+
+async def test_a_signed_in_voter_never_gets_or_leaves_a_shared_round_page(client, db):
+    from app.signing import sign
+    from tests.conftest import TEST_SECRET
+
+    round_ = await make_round(db, "voting", {None: 100_000})
+    path = f"/pb/{round_.slug}"
+    assert_shared(await client.get(path))
+    voter = another_browser(client)
+    value = f"{round_.id}.1.online.None"
+    voter.cookies.set("tori_voter", sign(TEST_SECRET, "pb-voter", value), path="/pb/")
+    own = await voter.get(path)
+    assert "public" not in own.headers.get("cache-control", "")
+    assert "etag" not in own.headers
+    public = await another_browser(client).get(path)
+    assert_shared(public)
+
+
+async def test_a_page_with_a_form_token_is_never_public_even_to_a_validator(client, db):
+    """Whatever the reader sends (an ETag of a shared page, a language), a page that carries a
+    form token is rendered for that reader, never marked public and never answered 304."""
+    poll = await make_poll(db)
+    questionnaire = await open_questionnaire(db, await make_event(db))
+    etag = (await client.get("/")).headers["etag"]
+    for path in (f"/p/{poll.slug}", f"/f/{questionnaire.slug}"):
+        for headers in ({}, {"If-None-Match": etag}, {"If-None-Match": "*"}):
+            response = await another_browser(client).get(path, headers=headers)
+            assert response.status_code == 200
+            assert "public" not in response.headers["cache-control"]
+            assert "_csrf_token" in response.text
+            assert_not_shared(response)
