@@ -38,7 +38,7 @@ from litestar._parsers import parse_cookie_string
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from app.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate_language
+from app.i18n import LANGUAGE_COOKIE, content_languages, negotiate_language
 from app.state import SETTINGS
 
 # Route options of a page that anonymous readers may share (the CSRF middleware would set its
@@ -242,7 +242,7 @@ class SharedPagesMiddleware:
             not anonymous
             or headers.get(b"hx-request")
             # A language chosen in the address and not yet remembered: the response sets a cookie.
-            or (explicit in LANGUAGES and explicit != language_cookie)
+            or (explicit in content_languages() and explicit != language_cookie)
         ):
             await self._pass(scope, receive, send, headers)
             return

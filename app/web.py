@@ -28,7 +28,7 @@ from app.database import Database
 from app.errors import exception_handlers
 from app.events.controllers import CalendarController, StaffEventsController
 from app.features import load_features
-from app.i18n import load_catalogs
+from app.i18n import configure_languages, load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.mail.controllers import MailController
 from app.mail.sender import SenderTask
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
     settings = settings or Settings.from_environment()
     configure_logging(settings.log_level)
     load_catalogs(settings.locale_dir)
+    configure_languages(settings.content_languages, settings.interface_fallback)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     limiter = (
         FallbackRateLimiter(
