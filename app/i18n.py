@@ -105,10 +105,10 @@ def _own_name(code: str) -> str:
 
 
 def _direction(code: str) -> str:
-    if code.split("-")[0] in RTL_LANGUAGES:
+    if code.split("-", maxsplit=1)[0] in RTL_LANGUAGES:
         return "rtl"
     try:
-        return Locale.parse(code.split("-")[0]).text_direction
+        return Locale.parse(code.split("-", maxsplit=1)[0]).text_direction
     except (ValueError, TypeError, LookupError):
         return "ltr"
 
@@ -139,13 +139,13 @@ def interface_language(language: str) -> str:
     Finnish), or the fallback interface (English unless TORI_INTERFACE_FALLBACK says fi)."""
     if language in LANGUAGES:
         return language
-    primary = language.split("-")[0]
+    primary = language.split("-", maxsplit=1)[0]
     return primary if primary in LANGUAGES else INTERFACE_FALLBACK
 
 
 def text_direction(language: str) -> str:
-    """"rtl" for Arabic, Persian and the other languages written right to left, else "ltr"."""
-    return "rtl" if language.split("-")[0] in RTL_LANGUAGES else "ltr"
+    """ "rtl" for Arabic, Persian and the other languages written right to left, else "ltr"."""
+    return "rtl" if language.split("-", maxsplit=1)[0] in RTL_LANGUAGES else "ltr"
 
 
 def set_language(language: str) -> None:

@@ -166,7 +166,7 @@ def _content_languages(value: str | None) -> tuple[str, ...]:
     codes: list[str] = []
     for item in value.replace(",", " ").split():
         code = item.strip().lower()
-        if not _LANGUAGE_TAG.match(code) or len(code) > 16:  # noqa: PLR2004 - the column's width
+        if not _LANGUAGE_TAG.match(code) or len(code) > 16:
             raise InsecureSettingsError(
                 f"TORI_CONTENT_LANGUAGES must list language tags such as fi, ar or fi-x-selko, "
                 f"separated by commas, not {item[:40]!r}."

@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
-from markupsafe import Markup
 from jinja2.runtime import Context
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+from markupsafe import Markup
 
 from app import PROJECT_ROOT
 from app.cookies import private_cookie

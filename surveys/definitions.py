@@ -185,9 +185,7 @@ def parse_questions(items: Any, where: str = "questions") -> tuple[Question, ...
     return questions
 
 
-def complete_languages(
-    questions: Sequence[Question], candidates: Sequence[str]
-) -> tuple[str, ...]:
+def complete_languages(questions: Sequence[Question], candidates: Sequence[str]) -> tuple[str, ...]:
     """The candidate languages in which every text of the questions is written: the wording,
     help, scale ends and option labels. Only these are offered for answering, so an answer in
     a language means the whole questionnaire was read in it."""

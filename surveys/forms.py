@@ -11,7 +11,7 @@ from litestar import Request
 from app.areas.models import Area
 from app.events.models import EventType, OrganiserKind
 from app.forms import Form, local_datetime
-from app.i18n import LANGUAGES, gettext
+from app.i18n import LANGUAGES, content_languages, gettext
 from app.state import SETTINGS
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter
@@ -59,7 +59,7 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
         end=dates("end"),
         event_types=chosen("type", [t.value for t in EventType]),
         area_ids=tuple(int(a) for a in area_ids),
-        languages=chosen("language", list(LANGUAGES)),
+        languages=chosen("language", list(content_languages())),
         organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
         organiser_name=organiser,
     )
