@@ -173,8 +173,8 @@ def page_language(context: Context) -> str:
     return current_language()
 
 
-def _attributes(language: str, page: str, *, with_direction: bool) -> Markup:
-    if language == page:
+def _attributes(language: str, page: str, *, with_direction: bool, always: bool = False) -> Markup:
+    if language == page and not always:
         return Markup("")
     attributes = f' lang="{language}"'
     if with_direction and text_direction(language) != text_direction(page):
@@ -198,9 +198,12 @@ def ui_text(context: Context) -> Markup:
 
 @pass_context
 def localized_attributes(context: Context, value: Any) -> Markup:
-    """` lang=".." dir=".."` for staff-entered or questionnaire text shown in a language other
-    than the page's (a question not yet translated, shown in English on an Arabic page)."""
-    return _attributes(localized_language(value), page_language(context), with_direction=True)
+    """` lang=".."` for staff-entered or questionnaire text, with `dir` where its direction
+    differs from the page's (a question not yet translated, shown in English on an Arabic
+    page)."""
+    return _attributes(
+        localized_language(value), page_language(context), with_direction=True, always=True
+    )
 
 
 def language_url(request: Request, language: str) -> str:
