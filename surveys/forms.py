@@ -114,9 +114,7 @@ def read_question(
     … so one form can hold several questions (polls have up to three, in every content language).
     """
     kind = form.choice(f"{prefix}type", list(types))
-    text = form.translated_text(
-        f"{prefix}text", required=True, max_length=300, languages=languages
-    )
+    text = form.translated_text(f"{prefix}text", required=True, max_length=300, languages=languages)
     options: list[dict] = []
     if kind in ("single", "multiple"):
         columns = {
