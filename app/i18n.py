@@ -121,7 +121,7 @@ def configure_languages(content_languages: tuple[str, ...], interface_fallback: 
     LANGUAGE_NAMES.clear()
     LANGUAGE_NAMES.update({code: _own_name(code) for code in CONTENT_LANGUAGES})
     RTL_LANGUAGES.update(
-        code for code in CONTENT_LANGUAGES if _direction(code) == "rtl" and "-" not in code
+        code.split("-")[0] for code in CONTENT_LANGUAGES if _direction(code) == "rtl"
     )
 
 

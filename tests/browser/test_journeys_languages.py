@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer
-from tests.browser.steps import no_axe_violations, query
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
+from tests.browser.steps import axe_violations, no_axe_violations, query, violations
 
 pytestmark = pytest.mark.browser
 
@@ -101,3 +101,29 @@ def test_switching_to_ukrainian_mid_questionnaire_keeps_the_answers(
     page.click("#feedback-form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/thanks$"))
     assert last_language(live_server) == "uk"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_pages_read_in_added_languages_have_no_axe_violations(
+    new_page, live_server: LiveServer, viewport
+):
+    page = new_page(viewport)
+    base, slug = live_server.url, live_server.open_questionnaire
+    found: list[str] = []
+    for path in (
+        f"/f/{slug}?lang=ar",
+        f"/f/{slug}?lang=fi-x-selko",
+        f"/f/{slug}?lang=uk",
+        f"/p/{live_server.open_poll}?lang=ar",
+        "/?lang=ar",  # the calendar has no Arabic: the English interface's page, not an RTL one
+    ):
+        found += violations(page, base + path)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.get_attribute("html", "dir") is None
+    # The staff poll form with the other content languages opened.
+    sign_in(page, live_server, lang="en")
+    page.goto(f"{base}/staff/polls/new")
+    page.locator("details.more-languages summary").first.click()
+    expect(page.locator("#field-title_ar")).to_have_attribute("dir", "rtl")
+    found += axe_violations(page, "/staff/polls/new (other languages open)")
+    assert found == [], "\n".join(found)
