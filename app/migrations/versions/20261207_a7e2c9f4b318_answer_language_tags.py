@@ -1,7 +1,7 @@
 """answers and poll votes: room for a whole language tag (fi-x-selko), not two letters
 
 Revision ID: a7e2c9f4b318
-Revises: b3f9c1d2e4a7
+Revises: 5e1d7a2c9b40
 Create Date: 2026-12-07 01:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a7e2c9f4b318"
-down_revision: str | None = "b3f9c1d2e4a7"
+down_revision: str | None = "5e1d7a2c9b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
