@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -176,18 +176,25 @@ class Form:
         return lines
 
     def translated_text(
-        self, prefix: str, *, required: bool = False, max_length: int = 200, multiline: bool = False
+        self,
+        prefix: str,
+        *,
+        required: bool = False,
+        max_length: int = 200,
+        multiline: bool = False,
+        languages: Sequence[str] = LANGUAGES,
     ) -> dict[str, str]:
-        """Fields `<prefix>_fi`, `_sv`, `_en`; when required, at least one language is needed."""
+        """Fields `<prefix>_fi`, `_sv`, `_en` (or of the `languages` given: a poll may be written
+        in every content language); when required, at least one language is needed."""
         values = {
             language: self.text(f"{prefix}_{language}", max_length=max_length, multiline=multiline)
-            for language in LANGUAGES
+            for language in languages
         }
         values = {language: text for language, text in values.items() if text}
         if (
             required
             and not values
-            and not any(f"{prefix}_{language}" in self.errors for language in LANGUAGES)
+            and not any(f"{prefix}_{language}" in self.errors for language in languages)
         ):
             self.add_error(f"{prefix}_fi", gettext("Give this in at least one language."))
         return values

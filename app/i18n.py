@@ -22,13 +22,56 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+# The interface languages: those with a catalog of their own (locale/<code>).
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
 LANGUAGE_COOKIE = "tori_lang"
-# Each language's own name, shown in the switcher whatever the current language is.
-LANGUAGE_NAMES: dict[str, str] = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+# Plain-language Finnish (selkosuomi). The IANA registry has no subtag for plain language, so
+# it is a private-use tag: its primary subtag stays "fi", so screen readers speak it with a
+# Finnish voice, hyphenation and spelling treat it as Finnish, validators accept it, and it
+# takes the Finnish catalog for the interface.
+PLAIN_FINNISH = "fi-x-selko"
+# The languages questionnaires and polls can be answered in (TORI_CONTENT_LANGUAGES); the
+# interface languages are always among them. `configure_languages` sets them at start-up.
+DEFAULT_CONTENT_LANGUAGES: tuple[str, ...] = (
+    "fi",
+    "sv",
+    "en",
+    PLAIN_FINNISH,
+    "ru",
+    "et",
+    "ar",
+    "so",
+    "uk",
+    "fa",
+    "zh",
+)
+CONTENT_LANGUAGES: tuple[str, ...] = DEFAULT_CONTENT_LANGUAGES
+# The interface of a content language with no catalog (TORI_INTERFACE_FALLBACK): English by
+# default, as the language newcomers most often share with the city.
+INTERFACE_FALLBACK = "en"
+# Each language's own name as its speakers write it, shown in the switchers whatever the
+# reader's language is (capitalised as a menu item, as those languages do at the start of a
+# line). A language not listed here takes its name in itself from CLDR.
+OWN_NAMES: dict[str, str] = {
+    "fi": "Suomi",
+    "sv": "Svenska",
+    "en": "English",
+    PLAIN_FINNISH: "Selkosuomi",
+    "ru": "Русский",
+    "et": "Eesti",
+    "ar": "العربية",
+    "so": "Soomaali",
+    "uk": "Українська",
+    "fa": "فارسی",
+    "zh": "中文",
+}
+LANGUAGE_NAMES: dict[str, str] = {}
+# Written right to left; any other language CLDR knows as such is added by `configure_languages`.
+RTL_LANGUAGES: set[str] = {"ar", "fa", "he", "ur", "ps", "ckb"}
 
 _current_language: ContextVar[str] = ContextVar("tori_language", default=DEFAULT_LANGUAGE)
+_content_language: ContextVar[str] = ContextVar("tori_content_language", default=DEFAULT_LANGUAGE)
 _catalogs: dict[str, Translations] = {}
 
 
@@ -51,23 +94,89 @@ def load_catalogs(locale_dir: Path) -> None:
         _catalogs[language] = Translations(fp=buffer, domain="messages")
 
 
+def _own_name(code: str) -> str:
+    if code in OWN_NAMES:
+        return OWN_NAMES[code]
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name() or code
+    except (ValueError, TypeError, LookupError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def _direction(code: str) -> str:
+    if code.split("-", maxsplit=1)[0] in RTL_LANGUAGES:
+        return "rtl"
+    try:
+        return Locale.parse(code.split("-", maxsplit=1)[0]).text_direction
+    except (ValueError, TypeError, LookupError):
+        return "ltr"
+
+
+def configure_languages(content_languages: tuple[str, ...], interface_fallback: str) -> None:
+    """Set the content languages and the fallback interface (from the settings, at start-up)."""
+    global CONTENT_LANGUAGES, INTERFACE_FALLBACK  # noqa: PLW0603 - set once, before serving
+    CONTENT_LANGUAGES = tuple(content_languages)
+    INTERFACE_FALLBACK = interface_fallback if interface_fallback in LANGUAGES else "en"
+    LANGUAGE_NAMES.clear()
+    LANGUAGE_NAMES.update({code: _own_name(code) for code in CONTENT_LANGUAGES})
+    RTL_LANGUAGES.update(
+        code.split("-")[0] for code in CONTENT_LANGUAGES if _direction(code) == "rtl"
+    )
+
+
+configure_languages(DEFAULT_CONTENT_LANGUAGES, INTERFACE_FALLBACK)
+
+
+def content_languages() -> tuple[str, ...]:
+    """The content languages as configured at start-up (read through this function: the tuple
+    is replaced by `configure_languages`)."""
+    return CONTENT_LANGUAGES
+
+
+def interface_language(language: str) -> str:
+    """The catalog that serves `language`: its own, that of its primary subtag (fi-x-selko:
+    Finnish), or the fallback interface (English unless TORI_INTERFACE_FALLBACK says fi)."""
+    if language in LANGUAGES:
+        return language
+    primary = language.split("-", maxsplit=1)[0]
+    return primary if primary in LANGUAGES else INTERFACE_FALLBACK
+
+
+def text_direction(language: str) -> str:
+    """ "rtl" for Arabic, Persian and the other languages written right to left, else "ltr"."""
+    return "rtl" if language.split("-", maxsplit=1)[0] in RTL_LANGUAGES else "ltr"
+
+
 def set_language(language: str) -> None:
-    _current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    """The reader's language: a content language; the interface takes the catalog serving it."""
+    content = language if language in CONTENT_LANGUAGES else DEFAULT_LANGUAGE
+    _content_language.set(content)
+    _current_language.set(interface_language(content))
 
 
 @contextlib.contextmanager
 def in_language(language: str) -> Iterator[None]:
     """Translate in `language` within the block (an e-mail in its recipient's language), then
     return to the language before."""
-    token = _current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    content = language if language in CONTENT_LANGUAGES else DEFAULT_LANGUAGE
+    token = _current_language.set(interface_language(content))
+    content_token = _content_language.set(content)
     try:
         yield
     finally:
         _current_language.reset(token)
+        _content_language.reset(content_token)
 
 
 def current_language() -> str:
+    """The interface language (one with a catalog): gettext, dates and numbers follow it."""
     return _current_language.get()
+
+
+def content_language() -> str:
+    """The language the reader chose for content: questions, polls, staff-entered texts."""
+    return _content_language.get()
 
 
 def _translations() -> Translations | None:
@@ -112,7 +221,7 @@ def gettext_in(language: str, message: str) -> str:
 
 
 def parse_accept_language(header: str | None) -> list[str]:
-    """Supported languages from an Accept-Language header, best first."""
+    """Content languages from an Accept-Language header, best first."""
     if not header:
         return []
     weighted: list[tuple[float, int, str]] = []
@@ -131,8 +240,10 @@ def parse_accept_language(header: str | None) -> list[str]:
         # Norwegian and Danish readers understand Swedish better than Finnish or English.
         if primary in {"nb", "nn", "no", "da"}:
             primary = "sv"
-        if primary in LANGUAGES and quality > 0:
-            weighted.append((-quality, position, primary))
+        # A whole tag the city offers (fi-x-selko), else its primary language.
+        chosen = tag if tag in CONTENT_LANGUAGES else primary
+        if chosen in CONTENT_LANGUAGES and quality > 0:
+            weighted.append((-quality, position, chosen))
     result: list[str] = []
     for _q, _p, language in sorted(weighted):
         if language not in result:
@@ -143,22 +254,26 @@ def parse_accept_language(header: str | None) -> list[str]:
 def negotiate_language(
     explicit: str | None, cookie: str | None, accept_language: str | None
 ) -> str:
-    """Explicit choice, then the remembered cookie, then the browser's wish, then Finnish."""
+    """Explicit choice, then the remembered cookie, then the browser's wish, then Finnish.
+    Anything not among the content languages (a typo, a hostile value) is passed over."""
     for candidate in (explicit, cookie):
-        if candidate in LANGUAGES:
+        if candidate in CONTENT_LANGUAGES:
             return candidate
     preferred = parse_accept_language(accept_language)
     return preferred[0] if preferred else DEFAULT_LANGUAGE
 
 
 def fallback_order(language: str) -> tuple[str, ...]:
-    rest = tuple(code for code in LANGUAGES if code != language)
-    return (language, *rest)
+    """The language, then its interface's (Arabic: English; selkosuomi: Finnish), then the rest
+    of the interface languages."""
+    interface = interface_language(language)
+    rest = tuple(code for code in LANGUAGES if code not in (language, interface))
+    return (language, interface, *rest) if interface != language else (language, *rest)
 
 
 def _order(language: str | None, original: str | None) -> tuple[str, ...]:
     """The wanted language, then the text's own (where it is known), then the others."""
-    order = fallback_order(language or current_language())
+    order = fallback_order(language or content_language())
     if original in order and original != order[0]:
         order = (order[0], original, *(code for code in order[1:] if code != original))
     return order
@@ -187,11 +302,11 @@ def localized_language(
 ) -> str:
     """Which language `localized` picked, so the page can mark it with `lang`."""
     if not value:
-        return language or current_language()
+        return language or content_language()
     for code in _order(language, original):
         if value.get(code):
             return code
-    return language or current_language()
+    return language or content_language()
 
 
 # Finland's conventions in each language: Finnish (fi_FI), Finland-Swedish (sv_FI) and the
@@ -212,13 +327,19 @@ NO_BREAK_SPACE = "\u00a0"
 
 def format_locale(language: str | None = None) -> str:
     """The CLDR locale that writes dates and numbers in `language` the way Finland does."""
-    return FORMAT_LOCALES.get(language or current_language(), FORMAT_LOCALES[DEFAULT_LANGUAGE])
+    return FORMAT_LOCALES[interface_language(language or current_language())]
 
 
 def language_name(code: str, language: str | None = None) -> str:
     """A language's name in the reader's language, as running text writes it: "suomi, ruotsi",
     "finska, svenska", "Finnish, Swedish". The language switcher alone uses LANGUAGE_NAMES."""
-    return _names_of_languages(language or current_language()).get(code, code)
+    language = language or current_language()
+    if code == PLAIN_FINNISH:
+        return gettext_in(language, PLAIN_FINNISH_NAME)
+    return _names_of_languages(language).get(code, code)
+
+
+PLAIN_FINNISH_NAME = N_("plain-language Finnish")
 
 
 @cache
@@ -274,8 +395,9 @@ def _euros(language: str, amount: int) -> str:
 
 
 def language_formats(language: str | None = None) -> LanguageFormats:
-    """The formats of `language` (default: the reader's), built on first use."""
-    language = language or current_language()
+    """The formats of `language` (default: the reader's), built on first use; a content
+    language without a catalog is written as its interface language writes it."""
+    language = interface_language(language or current_language())
     formats = _formats.get(language)
     if formats is None:
         formats = _formats[language] = LanguageFormats(language)

@@ -44,7 +44,7 @@ from sqlalchemy import BigInteger, Integer, event, func, select, text, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from app.database import Base
-from app.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate_language
+from app.i18n import LANGUAGE_COOKIE, content_languages, negotiate_language
 from app.state import DATABASE, SETTINGS
 
 # Route options of a page that anonymous readers may share (the CSRF middleware would set its
@@ -327,7 +327,7 @@ class SharedPagesMiddleware:
             not anonymous
             or headers.get(b"hx-request")
             # A language chosen in the address and not yet remembered: the response sets a cookie.
-            or (explicit in LANGUAGES and explicit != language_cookie)
+            or (explicit in content_languages() and explicit != language_cookie)
         ):
             await self._pass(scope, receive, send, headers)
             return

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app import PROJECT_ROOT
+from app.i18n import DEFAULT_CONTENT_LANGUAGES
+from app.i18n import LANGUAGES as INTERFACE_LANGUAGES
 
 # Without SECRET_KEY, development makes a random secret here on first run and keeps it (the
 # file is in .gitignore). There is no built-in secret: one that everybody knows let anyone forge
@@ -149,6 +151,46 @@ def _seconds(env, name: str, default: float) -> float:
     if not 0.1 <= value <= 3600:
         raise InsecureSettingsError(f"{name} must be a number of seconds from 0.1 to 3600.")
     return value
+
+
+# A language tag as the setting accepts it: a primary language of 2-3 letters and at most three
+# subtags (region, script or a private-use part such as fi-x-selko), 16 characters at most (the
+# width of the answers' language column).
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8}){0,3}$")
+MAX_CONTENT_LANGUAGES = 30
+
+
+def _content_languages(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return DEFAULT_CONTENT_LANGUAGES
+    codes: list[str] = []
+    for item in value.replace(",", " ").split():
+        code = item.strip().lower()
+        if not _LANGUAGE_TAG.match(code) or len(code) > 16:
+            raise InsecureSettingsError(
+                f"TORI_CONTENT_LANGUAGES must list language tags such as fi, ar or fi-x-selko, "
+                f"separated by commas, not {item[:40]!r}."
+            )
+        if code not in codes:
+            codes.append(code)
+    missing = [code for code in INTERFACE_LANGUAGES if code not in codes]
+    if missing:
+        raise InsecureSettingsError(
+            f"TORI_CONTENT_LANGUAGES must include {', '.join(INTERFACE_LANGUAGES)} (the interface "
+            f"languages); {', '.join(missing)} missing."
+        )
+    if len(codes) > MAX_CONTENT_LANGUAGES:
+        raise InsecureSettingsError(
+            f"TORI_CONTENT_LANGUAGES may list at most {MAX_CONTENT_LANGUAGES} languages."
+        )
+    return tuple(codes)
+
+
+def _interface_fallback(value: str | None) -> str:
+    code = (value or "en").strip().lower() or "en"
+    if code not in ("en", "fi"):
+        raise InsecureSettingsError("TORI_INTERFACE_FALLBACK must be en or fi.")
+    return code
 
 
 def _flag(value: str | None, *, default: bool = False) -> bool:
@@ -285,6 +327,11 @@ class Settings:
     # in megabytes (TORI_MAX_PICTURE_MB).
     media_dir: Path = field(default=DEFAULT_MEDIA_DIR)
     max_picture_mb: int = 10
+    # The languages questionnaires and polls can be answered in (TORI_CONTENT_LANGUAGES, BCP 47
+    # tags separated by commas; fi, sv and en always among them), and the interface shown for
+    # one without a catalog of its own (TORI_INTERFACE_FALLBACK: en or fi). See app/i18n.py.
+    content_languages: tuple[str, ...] = DEFAULT_CONTENT_LANGUAGES
+    interface_fallback: str = "en"
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     locale_dir: Path = field(default=PROJECT_ROOT / "locale")
 
@@ -369,6 +416,8 @@ class Settings:
             keep_sent_mail_days=_period(env, "TORI_KEEP_SENT_MAIL_DAYS", 30),
             media_dir=Path(env.get("TORI_MEDIA_DIR") or DEFAULT_MEDIA_DIR),
             max_picture_mb=_megabytes(env, "TORI_MAX_PICTURE_MB", 10),
+            content_languages=_content_languages(env.get("TORI_CONTENT_LANGUAGES")),
+            interface_fallback=_interface_fallback(env.get("TORI_INTERFACE_FALLBACK")),
         )
         settings.check()
         return settings

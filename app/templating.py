@@ -12,6 +12,7 @@ from jinja2.runtime import Context
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+from markupsafe import Markup
 
 from app import PROJECT_ROOT
 from app.cookies import private_cookie
@@ -27,6 +28,8 @@ from app.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
     Formatter,
+    content_language,
+    content_languages,
     current_language,
     gettext,
     localized,
@@ -35,6 +38,7 @@ from app.i18n import (
     ngettext,
     pgettext,
     set_language,
+    text_direction,
 )
 from app.security import form_token
 from app.settings import Settings
@@ -64,6 +68,12 @@ class Renderer:
             LANGUAGES=LANGUAGES,
             LANGUAGE_NAMES=LANGUAGE_NAMES,
             current_language=current_language,
+            content_language=content_language,
+            content_languages=content_languages,
+            text_direction=text_direction,
+            page_language=page_language,
+            ui_lang=ui_lang,
+            ui_text=ui_text,
             static_url=self.static_url,
             language_url=language_url,
             query_url=query_url,
@@ -80,6 +90,7 @@ class Renderer:
             text[:1].upper() + text[1:] if text else text
         )
         self.environment.filters["loc_lang"] = localized_language
+        self.environment.filters["loc_attrs"] = localized_attributes
 
     def static_url(self, name: str) -> str:
         """A URL that changes when the file does, so browsers may cache it for a year."""
@@ -97,8 +108,8 @@ class Renderer:
         )
         set_language(language)
         request.state.language = language
-        request.state.remember_language = explicit in LANGUAGES and explicit != request.cookies.get(
-            LANGUAGE_COOKIE
+        request.state.remember_language = (
+            explicit in content_languages() and explicit != request.cookies.get(LANGUAGE_COOKIE)
         )
         return language
 
@@ -150,6 +161,49 @@ def shows_errors(context: Context) -> bool:
         if isinstance(errors, dict) and errors:
             return True
     return False
+
+
+@pass_context
+def page_language(context: Context) -> str:
+    """What the page as a whole is written in: on a page of content in the reader's chosen
+    language (a questionnaire or poll that has it: the page passes `content_page`), that
+    language; elsewhere the interface's."""
+    if context.get("content_page"):
+        return content_language()
+    return current_language()
+
+
+def _attributes(language: str, page: str, *, with_direction: bool, always: bool = False) -> Markup:
+    if language == page and not always:
+        return Markup("")
+    attributes = f' lang="{language}"'
+    if with_direction and text_direction(language) != text_direction(page):
+        attributes += f' dir="{text_direction(language)}"'
+    return Markup(attributes)  # noqa: S704 - language codes from the fixed lists, no input
+
+
+@pass_context
+def ui_lang(context: Context) -> Markup:
+    """` lang="en"` on a block of interface text (a header, a form's hints) when the page is in
+    another language (a questionnaire in Arabic with the English interface), else nothing."""
+    return _attributes(current_language(), page_language(context), with_direction=False)
+
+
+@pass_context
+def ui_text(context: Context) -> Markup:
+    """As `ui_lang`, with the text's own direction when it differs from the page's (English
+    text on a right-to-left page), for a paragraph, a label or a button."""
+    return _attributes(current_language(), page_language(context), with_direction=True)
+
+
+@pass_context
+def localized_attributes(context: Context, value: Any) -> Markup:
+    """` lang=".."` for staff-entered or questionnaire text, with `dir` where its direction
+    differs from the page's (a question not yet translated, shown in English on an Arabic
+    page)."""
+    return _attributes(
+        localized_language(value), page_language(context), with_direction=True, always=True
+    )
 
 
 def language_url(request: Request, language: str) -> str:

@@ -32,7 +32,7 @@ from app.events.controllers import (
     StaffEventsController,
 )
 from app.features import load_features
-from app.i18n import load_catalogs
+from app.i18n import configure_languages, load_catalogs
 from app.logs import access_log_middleware, configure_logging
 from app.mail.controllers import MailController
 from app.mail.sender import SenderTask
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
     settings = settings or Settings.from_environment()
     configure_logging(settings.log_level)
     load_catalogs(settings.locale_dir)
+    configure_languages(settings.content_languages, settings.interface_fallback)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     limiter = (
         FallbackRateLimiter(

@@ -106,10 +106,16 @@
     if (event.detail.elt.querySelectorAll) { conditionalForms(event.detail.elt); }
     kioskIdle();
   });
+  // A whole page shown in place of the page (another language, an error page) brings its language
+  // and its direction (Arabic and Persian are written right to left).
   document.addEventListener("htmx:afterSwap", function (event) {
     var xhr = event.detail.xhr;
-    var found = xhr && /<html[^>]*\slang="([a-z]{2})"/i.exec(xhr.responseText.slice(0, 500));
-    if (found) { document.documentElement.lang = found[1]; }
+    var found = xhr && /<html([^>]*)>/i.exec(xhr.responseText.slice(0, 500));
+    var lang = found && /\slang="([a-zA-Z0-9-]{2,16})"/.exec(found[1]);
+    if (!lang) { return; }
+    var root = document.documentElement;
+    root.lang = lang[1];
+    if (/\sdir="rtl"/.test(found[1])) { root.dir = "rtl"; } else { root.removeAttribute("dir"); }
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-source]").forEach(followLive);

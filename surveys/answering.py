@@ -19,7 +19,7 @@ from litestar.datastructures import Cookie
 from app.errors import DomainError
 from app.fastpath import Taken
 from app.forms import translate_errors
-from app.i18n import LANGUAGES, gettext
+from app.i18n import gettext
 from app.ratelimit import Limit, address_block, counter_key
 from app.security import FORM_EXPIRED, form_token_accepted
 from app.state import BURST_COUNTER, DATABASE, LIMITER, SETTINGS
@@ -82,7 +82,7 @@ async def answer_problem(
     if not services.token_is_genuine(settings.secret_key, questionnaire.slug, token):
         log.warning("answer refused: the form's token is not genuine on %s", request.url.path)
         return gettext("The form was not recognised. Reload the page and answer again."), 400
-    if language not in LANGUAGES:
+    if language not in services.answering_languages(questionnaire):
         return gettext(
             "The language of the answers was not recognised. Reload the page and answer again."
         ), 400

@@ -21,7 +21,7 @@ from app.areas.models import Area
 from app.disclosure import too_few_to_show
 from app.events.models import Event, EventOrganiser, EventType
 from app.events.services import json_list_contains
-from app.i18n import LANGUAGES, N_
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, content_languages
 from surveys.definitions import (
     NUMERIC_TYPES,
     RESPONDENTS_VALUE,
@@ -344,7 +344,7 @@ async def _add_monitoring_figures(
     # An alias: the organiser filter's own EXISTS over event_organiser must not correlate to it.
     member = aliased(EventOrganiser)
     organisers = [func.count(distinct(organiser_identity(member)))]
-    languages = filters.languages or LANGUAGES
+    languages = filters.languages or content_languages()
 
     def grouped(columns, *, with_organisers: bool):
         def base(key_column, *where):
@@ -453,8 +453,73 @@ def _sort_key(grouping: str, key: str) -> Any:
         order = [t.value for t in EventType]
         return order.index(key) if key in order else len(order)
     if grouping == "language":
-        return LANGUAGES.index(key) if key in LANGUAGES else 9
+        order = content_languages()
+        return (order.index(key), key) if key in order else (len(order), key)
     return key
+
+
+# The fewest answers in a language, and in the others together, for the check below to judge.
+MIN_ANSWERS_FOR_DRIFT = 30
+
+
+@dataclass(frozen=True)
+class LanguageDrift:
+    """A language version whose mean on a question lies apart from the other languages': its
+    95 % interval overlaps the intervals of fewer than half of the other languages. A sign to
+    have the translation checked (a scale end worded more strongly, a question read
+    differently), not proof: those who answer in a language may also have had another
+    experience. `others` is the other languages' answers together, for comparison."""
+
+    language: str
+    question: Question
+    mean: NumericSummary
+    others: NumericSummary
+
+
+def _apart(one: NumericSummary, other: NumericSummary) -> bool:
+    assert one.ci is not None
+    assert other.ci is not None
+    return one.ci.high < other.ci.low or one.ci.low > other.ci.high
+
+
+def language_drifts(comparison: Comparison) -> list[LanguageDrift]:
+    """Per numeric question, each answering language with enough answers (and not suppressed)
+    compared with every other such language. Each is compared one by one rather than with the
+    others pooled: one stray version would pull the pool away from the faithful ones and make
+    them look stray too. With two languages only, the one that is not Finnish (the wording the
+    translations are made from) is the one flagged."""
+    if comparison.grouping != "language":
+        return []
+    drifts = []
+    for question in comparison.questions:
+        if question.type in NUMERIC_TYPES:
+            drifts += _drifts_of(question, comparison.groups)
+    return drifts
+
+
+def _drifts_of(question: Question, groups: list[Group]) -> list[LanguageDrift]:
+    judged: dict[str, tuple[Group, NumericSummary]] = {}
+    for group in groups:
+        summary = group.numeric(question.key)
+        if summary is not None and summary.ci and summary.n >= MIN_ANSWERS_FOR_DRIFT:
+            judged[group.key] = (group, summary)
+    drifts = []
+    for language, (_group, mine) in judged.items():
+        others = [(group, summary) for key, (group, summary) in judged.items() if key != language]
+        apart = sum(_apart(mine, summary) for _, summary in others)
+        if not others or apart * 2 <= len(others):
+            continue
+        if len(others) == 1 and language == DEFAULT_LANGUAGE:
+            continue
+        pooled: dict[int, int] = defaultdict(int)
+        for group, _summary in others:
+            for value, count in group.counts.get(question.key, {}).items():
+                if value.lstrip("-").isdecimal():
+                    pooled[int(value)] += count
+        together = summarise_numeric(pooled)
+        if together is not None:
+            drifts.append(LanguageDrift(language, question, mine, together))
+    return drifts
 
 
 def mean_satisfaction(group: Group) -> NumericSummary | None:

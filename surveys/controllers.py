@@ -9,7 +9,14 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
-from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.i18n import (
+    LANGUAGES,
+    N_,
+    content_languages,
+    gettext,
+    interface_language,
+    set_language,
+)
 from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
 from app.requests import is_htmx, site_url
@@ -58,7 +65,11 @@ class FeedbackController(Controller):
         kiosk: bool = False,
     ) -> Template:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
+        languages = services.answering_languages(questionnaire)
+        # The reader's language where the questionnaire is written in it, else the interface's.
         language = request.state.language
+        if language not in languages:
+            language = interface_language(language)
         state = services.questionnaire_status(questionnaire)
         if (
             state == QuestionnaireStatus.OPEN
@@ -77,6 +88,11 @@ class FeedbackController(Controller):
                 "event": questionnaire.event,
                 "questions": questions,
                 "instrument": instrument,
+                # The languages offered, and whether the page is in the reader's chosen one
+                # (else the interface language's content is shown: see answering_languages).
+                "answering_languages": languages,
+                "answer_language": language,
+                "content_page": language == request.state.language,
                 "instrument_missing_language": bool(
                     instrument and language not in instrument.languages
                 ),
@@ -141,7 +157,7 @@ class FeedbackController(Controller):
             if switch_to:
                 check_form_token(request, submitted)
                 # Another language, the answers given so far kept; nothing is stored yet.
-                if switch_to in LANGUAGES:
+                if switch_to in content_languages():
                     set_language(switch_to)
                     request.state.language = switch_to
                     request.state.remember_language = True

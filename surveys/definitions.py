@@ -185,6 +185,28 @@ def parse_questions(items: Any, where: str = "questions") -> tuple[Question, ...
     return questions
 
 
+def complete_languages(questions: Sequence[Question], candidates: Sequence[str]) -> tuple[str, ...]:
+    """The candidate languages in which every text of the questions is written: the wording,
+    help, scale ends and option labels. Only these are offered for answering, so an answer in
+    a language means the whole questionnaire was read in it."""
+
+    def has(texts: Mapping[str, str], language: str) -> bool:
+        return not texts or bool(texts.get(language))
+
+    return tuple(
+        language
+        for language in candidates
+        if all(
+            has(q.text, language)
+            and has(q.help, language)
+            and has(q.low, language)
+            and has(q.high, language)
+            and all(has(option.label, language) for option in q.options)
+            for q in questions
+        )
+    )
+
+
 def question_to_data(question: Question) -> dict[str, Any]:
     data: dict[str, Any] = {"key": question.key, "type": question.type, "text": dict(question.text)}
     if question.required:

@@ -4,6 +4,7 @@ settings and an event's own questions (also the questions of a poll)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -11,7 +12,7 @@ from litestar import Request
 from app.areas.models import Area
 from app.events.models import EventType, OrganiserKind
 from app.forms import Form, local_datetime
-from app.i18n import LANGUAGES, gettext
+from app.i18n import LANGUAGES, content_languages, gettext
 from app.state import SETTINGS
 from surveys import services
 from surveys.comparison import GROUPINGS, ComparisonFilter
@@ -59,7 +60,7 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
         end=dates("end"),
         event_types=chosen("type", [t.value for t in EventType]),
         area_ids=tuple(int(a) for a in area_ids),
-        languages=chosen("language", list(LANGUAGES)),
+        languages=chosen("language", list(content_languages())),
         organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
         organiser_name=organiser,
     )
@@ -104,19 +105,21 @@ def read_extra_question(form: Form) -> dict | None:
     return {"key": "extra", **data, "required": form.boolean("required")}
 
 
-def read_question(form: Form, types: tuple[str, ...], prefix: str = "") -> dict | None:
+def read_question(
+    form: Form, types: tuple[str, ...], prefix: str = "", languages: Sequence[str] = LANGUAGES
+) -> dict | None:
     """One question written by staff: kind, wording in each language, options one per line.
 
     Fields are named `<prefix>type`, `<prefix>text_fi`, `<prefix>options_fi`, `<prefix>max_choices`
-    … so one form can hold several questions (polls have up to three).
+    … so one form can hold several questions (polls have up to three, in every content language).
     """
     kind = form.choice(f"{prefix}type", list(types))
-    text = form.translated_text(f"{prefix}text", required=True, max_length=300)
+    text = form.translated_text(f"{prefix}text", required=True, max_length=300, languages=languages)
     options: list[dict] = []
     if kind in ("single", "multiple"):
         columns = {
             language: form.lines(f"{prefix}options_{language}", max_lines=12, max_length=120)
-            for language in LANGUAGES
+            for language in languages
         }
         count = max((len(lines) for lines in columns.values()), default=0)
         if count < 2:

@@ -93,7 +93,7 @@ class FeedbackResponse(Base):
         ForeignKey("questionnaire.id", ondelete="RESTRICT"), index=True
     )
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"), index=True)
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(16))
     submitted_on: Mapped[dt.date] = mapped_column(Date)
     # The random token of the form that was sent: a double tap or a retry records one response.
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -107,7 +107,7 @@ class FeedbackPending(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"))
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(16))
     question_key: Mapped[str] = mapped_column(String(96))
     value: Mapped[str] = mapped_column(String(64))
 
@@ -121,7 +121,7 @@ class FeedbackTally(Base):
     event_id: Mapped[int] = mapped_column(
         ForeignKey("event.id", ondelete="RESTRICT"), primary_key=True
     )
-    language: Mapped[str] = mapped_column(String(2), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
     question_key: Mapped[str] = mapped_column(String(96), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)

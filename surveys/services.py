@@ -23,7 +23,7 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
-from app.i18n import N_, localized
+from app.i18n import LANGUAGES, N_, content_languages, localized
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
 from surveys.definitions import (
@@ -31,6 +31,7 @@ from surveys.definitions import (
     DefinitionError,
     Option,
     Question,
+    complete_languages,
     parse_question,
     parse_questions,
     question_to_data,
@@ -123,12 +124,19 @@ async def import_template(
 
 
 async def standard_version(session: AsyncSession) -> TemplateVersion:
-    """The newest version of the standard feedback questionnaire, imported on first use."""
+    """The newest version of the standard feedback questionnaire, imported on first use and
+    again when the shipped file has a higher version (new translations come as a new version:
+    stored versions never change, and answers pool across versions by question key)."""
     template = await session.scalar(
         select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == STANDARD_TEMPLATE)
     )
-    if template is None or not template.versions:
-        version, _ = await import_template(session, standard_definition())
+    shipped = standard_definition()
+    if (
+        template is None
+        or not template.versions
+        or template.latest.version < int(shipped.get("version") or 1)
+    ):
+        version, _ = await import_template(session, shipped)
         return version
     return template.latest
 
@@ -460,6 +468,16 @@ def area_options(areas: Iterable[Area | tuple[str, dict]]) -> list[Option]:
     pairs = [(area.slug, area.name) if isinstance(area, Area) else area for area in areas]
     pairs.sort(key=lambda pair: localized(pair[1], "fi").lower())
     return [Option(key=slug, label=name) for slug, name in pairs]
+
+
+def answering_languages(form: Questionnaire | AnsweringForm) -> tuple[str, ...]:
+    """The languages a questionnaire is offered in: the interface languages, and every content
+    language (TORI_CONTENT_LANGUAGES) in which its version is wholly written. The event's own
+    questions, written by staff, fall back to another language (marked with `lang`)."""
+    if isinstance(form, Questionnaire):
+        form = answering_form_of(form)
+    complete = complete_languages(form.version_questions, content_languages())
+    return tuple(code for code in content_languages() if code in LANGUAGES or code in complete)
 
 
 def questions_for(

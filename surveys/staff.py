@@ -24,7 +24,13 @@ from app.requests import site_url
 from app.spreadsheets import csv_chunks, csv_text
 from app.state import DATABASE
 from surveys import services
-from surveys.comparison import GROUPINGS, ComparisonFilter, compare, is_numeric
+from surveys.comparison import (
+    GROUPINGS,
+    ComparisonFilter,
+    compare,
+    is_numeric,
+    language_drifts,
+)
 from surveys.definitions import DefinitionError, parse_question
 from surveys.exports import (
     answer_rows,
@@ -115,6 +121,7 @@ class CompareController(Controller):
             template_name="surveys/compare.html",
             context={
                 "comparison": comparison,
+                "drifts": language_drifts(comparison),
                 "labels": labels,
                 "areas": areas,
                 "filters": filters,

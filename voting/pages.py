@@ -7,7 +7,7 @@ from cachetools import LRUCache
 from markupsafe import Markup
 
 from app.forms import Form
-from app.i18n import current_language
+from app.i18n import content_language
 from app.state import SETTINGS, Slot
 from voting import pictures, places, rounds
 from voting.forms import filter_areas, read_proposal_filter
@@ -85,7 +85,7 @@ async def results_context(
         (owner, p.file_key, tuple(sorted(p.alt.items()))) for owner, p in sorted(shown.items())
     )
     cache_key = (
-        (*key, current_language(), tuple(sorted(followed.items())), picture_state) if key else None
+        (*key, content_language(), tuple(sorted(followed.items())), picture_state) if key else None
     )
     parts = _RENDERED.get(cache_key) if cache_key else None
     if parts is None:

@@ -14,7 +14,14 @@ from app.dependencies import AppSettings, DbSession
 from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
-from app.i18n import LANGUAGES, N_, gettext, set_language
+from app.i18n import (
+    LANGUAGES,
+    N_,
+    content_languages,
+    gettext,
+    interface_language,
+    set_language,
+)
 from app.page_cache import SHARED_PAGE, per_request
 from app.qr import qr_image
 from app.requests import ascii_int, is_htmx, site_url
@@ -100,6 +107,13 @@ class PollController(Controller):
         ):
             state = "voted"
         questions = services.questions_of(poll)
+        # The interface languages, and the other content languages the poll is written in.
+        languages = [
+            code for code in content_languages() if code in LANGUAGES or code in poll.languages
+        ]
+        language = request.state.language
+        if language not in languages:
+            language = interface_language(language)
         secret, poll_slug = settings.secret_key, poll.slug
         # After a refused vote the form keeps the channel and area it was sent with.
         sent = values or {}
@@ -109,6 +123,9 @@ class PollController(Controller):
             "poll": poll,
             "state": state,
             "questions": questions,
+            "poll_languages": languages,
+            "answer_language": language,
+            "content_page": language == request.state.language,
             "one_tap": one_tap(questions),
             "errors": errors or {},
             "values": values or {},
@@ -232,7 +249,7 @@ class PollController(Controller):
         kiosk = (submitted.get("channel") or [""])[0] == "kiosk"
         accepted = form_token_accepted(request, submitted)
         switch_to = (submitted.get("_switch_language") or [""])[0]
-        if accepted and switch_to in LANGUAGES:
+        if accepted and switch_to in content_languages():
             set_language(switch_to)
             request.state.language = switch_to
             request.state.remember_language = True
@@ -247,7 +264,7 @@ class PollController(Controller):
             expired=not accepted,
             whole_page=True,
         )
-        if is_htmx(request) and accepted and switch_to in LANGUAGES:
+        if is_htmx(request) and accepted and switch_to in content_languages():
             # The address bar follows the language, so that a reload shows the same page.
             page.headers["HX-Replace-Url"] = address_in_language(
                 request.headers.get("HX-Current-URL", ""), slug, switch_to

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from app.database import utcnow
 from app.forms import Form, local_datetime
-from app.i18n import LANGUAGES
+from app.i18n import content_languages
 from surveys.forms import read_question
 from surveys.polls import services
 
@@ -35,7 +35,7 @@ def poll_form(poll: services.Poll | None, zone: ZoneInfo) -> Form:
             values[f"{prefix}type"] = question["type"]
             for code, wording in question["text"].items():
                 values[f"{prefix}text_{code}"] = wording
-            for code in LANGUAGES:
+            for code in content_languages():
                 labels = [option["label"].get(code, "") for option in question.get("options", [])]
                 if any(labels):
                     values[f"{prefix}options_{code}"] = "\n".join(labels)
@@ -47,12 +47,14 @@ def poll_form(poll: services.Poll | None, zone: ZoneInfo) -> Form:
 def read_poll(
     form: Form, zone: ZoneInfo, area_ids: list[str], event_ids: list[str]
 ) -> services.PollDraft | None:
-    title = form.translated_text("title", required=True, max_length=200)
+    title = form.translated_text(
+        "title", required=True, max_length=200, languages=content_languages()
+    )
     questions = []
     for number, prefix in enumerate(QUESTION_PREFIXES, start=1):
         if number > 1 and not form.raw(f"{prefix}type").strip():
             continue  # the second and third questions are optional
-        data = read_question(form, services.POLL_TYPES, prefix)
+        data = read_question(form, services.POLL_TYPES, prefix, content_languages())
         if data is not None:
             questions.append({"key": f"q{number}", **data, "required": True})
     opens_date, opens_time = form.date("opens_date"), form.time("opens_time")

@@ -55,7 +55,7 @@ class PollVote(Base):
     area_id: Mapped[int | None] = mapped_column(
         ForeignKey("area.id", ondelete="SET NULL"), nullable=True
     )
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(16))
     voted_on: Mapped[dt.date] = mapped_column(Date)
 
 

@@ -26,7 +26,7 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.events.models import Event
-from app.i18n import LANGUAGES, N_, gettext_in
+from app.i18n import LANGUAGES, N_, content_languages, gettext_in
 from app.requests import ascii_int
 from app.signing import form_token, form_token_is_genuine
 from app.slugs import new_slug
@@ -90,7 +90,7 @@ class PollDraft:
 
     @property
     def languages(self) -> list[str]:
-        return [code for code in LANGUAGES if code in self.title]
+        return [code for code in content_languages() if code in self.title]
 
     def check(self) -> tuple[Question, ...]:
         if self.closes_at <= self.opens_at:

@@ -19,7 +19,7 @@ from litestar.datastructures import Cookie
 
 from app.fastpath import Taken
 from app.forms import translate_errors
-from app.i18n import LANGUAGES, N_, gettext
+from app.i18n import N_, content_languages, gettext
 from app.ratelimit import Limit, address_block, counter_key
 from app.requests import ascii_int
 from app.security import form_token_accepted
@@ -129,7 +129,7 @@ async def check_ballot(
         log.warning("vote refused: the form's token is not genuine on %s", request.url.path)
         raise Refusal(gettext("The form was not recognised. Reload the page and vote again."))
     language = (submitted.get("answer_language") or [""])[0]
-    if language not in LANGUAGES:
+    if language not in content_languages():
         raise Refusal(
             gettext(
                 "The language of the answers was not recognised. Reload the page and vote again."

@@ -19,6 +19,7 @@ from tests.voting.test_pb_audit import published_round
 from voting.notifications import unsubscribe_token
 
 LANGUAGES = ("fi", "sv", "en")
+CONTENT_ONLY_LANGUAGES = ("ar", "uk", "fi-x-selko")
 
 
 def is_document(response: Response) -> bool:
@@ -81,6 +82,14 @@ async def every_page(
         await client.get(f"/?lang={language}")
         for path in get_paths:
             yield f"{language} {path}", await client.get(path)
+    # The questionnaire in the added content languages: right to left in Arabic, the interface
+    # in English (Arabic, Ukrainian) or Finnish (selkosuomi) with lang on every part.
+    for language in CONTENT_ONLY_LANGUAGES:
+        yield (
+            f"{language} /f/{questionnaire.slug}",
+            await client.get(f"/f/{questionnaire.slug}?lang={language}"),
+        )
+    await client.get("/?lang=fi")
     if with_forms:
         await client.get("/?lang=fi")
         token = client.cookies["tori_csrf"]

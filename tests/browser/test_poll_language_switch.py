@@ -4,6 +4,7 @@ language changed), nothing is stored, and the vote sent from there is counted on
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -99,3 +100,91 @@ def test_enter_on_a_choice_votes_rather_than_switching_language(
     expect(page.get_by_text(VOTE_THANKS["en"])).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert votes(live_server, poll_id) == before + 1
+
+
+# --- a poll written in Arabic too: right to left on a phone ------------------------------------
+
+ARABIC_POLL = {
+    "title": {
+        "fi": "Kirjaston illat",
+        "sv": "Bibliotekets kvällar",
+        "en": "Library evenings",
+        "ar": "أمسيات المكتبة",
+    },
+    "q1": {"fi": "Mikä ilta?", "sv": "Vilken kväll?", "en": "Which evening?", "ar": "أي أمسية؟"},
+    "q1_options": {
+        "o1": {"fi": "Maanantai", "sv": "Måndag", "en": "Monday", "ar": "الاثنين"},
+        "o2": {"fi": "Torstai", "sv": "Torsdag", "en": "Thursday", "ar": "الخميس"},
+    },
+    "q2": {"fi": "Tuletko?", "sv": "Kommer du?", "en": "Will you come?", "ar": "هل ستأتي؟"},
+}
+
+
+@pytest.fixture(scope="module")
+def arabic_poll(live_server: LiveServer) -> tuple[int, str]:
+    from app.database import utcnow
+    from surveys.polls import services
+    from tests.browser.steps import in_database
+
+    async def create(session):
+        opens = utcnow() - dt.timedelta(hours=1)
+        poll = await services.create_poll(
+            session,
+            services.PollDraft(
+                title=ARABIC_POLL["title"],
+                questions=[
+                    {
+                        "key": "q1",
+                        "type": "single",
+                        "required": True,
+                        "text": ARABIC_POLL["q1"],
+                        "options": [
+                            {"key": key, "label": label}
+                            for key, label in ARABIC_POLL["q1_options"].items()
+                        ],
+                    },
+                    {"key": "q2", "type": "yes_no", "required": True, "text": ARABIC_POLL["q2"]},
+                ],
+                opens_at=opens,
+                closes_at=opens + dt.timedelta(days=2),
+                visibility="immediate",
+            ),
+        )
+        return poll.id, poll.slug
+
+    return in_database(live_server, create)
+
+
+@JAVASCRIPT
+def test_poll_switched_to_arabic_on_a_phone_reads_right_to_left(
+    new_page, live_server: LiveServer, arabic_poll, javascript
+):
+    poll_id, slug = arabic_poll
+    before = votes(live_server, poll_id)
+    page = new_page(PHONE, javascript=javascript)
+    page.goto(f"{live_server.url}/p/{slug}?lang=fi")
+    page.get_by_text("Torstai", exact=True).click()
+    page.click("button[name=_switch_language][value=ar]")
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", "ar")
+    expect(html).to_have_attribute("dir", "rtl")
+    expect(page.locator("h1")).to_have_text("أمسيات المكتبة")
+    expect(page.get_by_label("الخميس", exact=True)).to_be_checked()
+    expect(page.locator("button[name=_switch_language][value=ar]")).to_have_attribute("lang", "ar")
+    no_axe_violations(page, javascript)
+    # The usual mistake: the second question is left out; the vote is refused, nothing stored.
+    page.locator(VOTE_BUTTON).click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(html).to_have_attribute("dir", "rtl")
+    assert votes(live_server, poll_id) == before
+    expect(page.get_by_label("الخميس", exact=True)).to_be_checked()
+    page.locator("label.tap", has=page.locator("input[value=yes]")).click()
+    page.locator(VOTE_BUTTON).click()
+    expect(page.get_by_text(VOTE_THANKS["en"])).to_be_visible()
+    assert votes(live_server, poll_id) == before + 1
+    stored = query(
+        live_server,
+        "SELECT language FROM poll_vote WHERE poll_id = :poll ORDER BY id DESC LIMIT 1",
+        poll=poll_id,
+    )
+    assert stored == [("ar",)]

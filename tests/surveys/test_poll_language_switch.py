@@ -5,9 +5,11 @@ tests/browser/test_poll_language_switch.py."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from app.security import FORM_EXPIRED
 from tests.surveys.polls_factories import FRUIT, SPORTS, make_poll
@@ -24,7 +26,7 @@ def language_buttons(page: str, slug: str) -> list[tuple[str, str]]:
     """The header's language buttons: (the form they send, the language)."""
     return re.findall(
         rf'<button type="submit" form="(poll-form)" formaction="/p/{slug}/language" '
-        r'name="_switch_language" value="(\w\w)"',
+        r'name="_switch_language" value="([\w-]+)"',
         page,
     )
 
@@ -138,3 +140,115 @@ async def test_the_switch_address_opened_again_leads_to_the_poll(client, db):
     response = await client.get(f"/p/{poll.slug}/language")
     assert response.status_code == 303
     assert response.headers["location"] == f"/p/{poll.slug}"
+
+
+# --- content languages beyond fi, sv and en ---------------------------------------------------
+
+
+async def test_staff_write_a_poll_in_arabic_too_and_a_half_translation_is_refused(client, db):
+    from app.accounts.models import Role
+    from surveys.polls.models import Poll
+    from tests.factories import signed_in_as
+    from tests.surveys.test_polls import poll_form
+
+    await signed_in_as(client, db, Role.STAFF)
+    new = await client.get("/staff/polls/new?lang=en")
+    # The other content languages are there, folded away, each field marked with its language.
+    assert '<details class="more-languages">' in new.text
+    assert 'name="title_ar" type="text" value="" class="" lang="ar" dir="rtl"' in new.text
+    half = poll_form(client, title_ar="ساعات عمل المكتبة")
+    refused = await client.post("/staff/polls/new", data=half)
+    assert refused.status_code == 400
+    assert '<details class="more-languages" open>' in refused.text
+    assert (await db.scalar(select(func.count()).select_from(Poll))) == 0
+    whole = poll_form(
+        client,
+        title_ar="ساعات عمل المكتبة",
+        q1_text_ar="أي وقت؟",
+        q1_options_ar="الصباح\nالمساء",
+        q2_text_ar="هل تزور المكتبة؟",
+    )
+    created = await client.post("/staff/polls/new", data=whole)
+    assert created.status_code == 303
+    poll = await db.scalar(select(Poll))
+    assert poll.title["ar"] == "ساعات عمل المكتبة"
+    assert poll.questions[0]["options"][1]["label"]["ar"] == "المساء"
+
+
+ARABIC_FRUIT = {
+    **FRUIT,
+    "text": {**FRUIT["text"], "ar": "أي فاكهة؟"},
+    "options": [
+        {"key": "o1", "label": {**FRUIT["options"][0]["label"], "ar": "تفاح"}},
+        {"key": "o2", "label": {**FRUIT["options"][1]["label"], "ar": "كمثرى"}},
+    ],
+}
+
+
+ARABIC_SPORTS = {
+    **SPORTS,
+    "text": {**SPORTS["text"], "ar": "أي رياضات؟"},
+    "options": [
+        {"key": option["key"], "label": {**option["label"], "ar": arabic}}
+        for option, arabic in zip(
+            SPORTS["options"], ("تزلج", "سباحة", "ركوب الدراجات"), strict=True
+        )
+    ],
+}
+
+
+async def test_switching_a_poll_to_arabic_keeps_the_choice_and_the_vote_is_counted_in_arabic(
+    client, db
+):
+    from app.database import utcnow
+    from surveys.polls import services
+    from surveys.polls.models import PollVote
+
+    opens = utcnow() - dt.timedelta(hours=1)
+    poll = await services.create_poll(
+        db,
+        services.PollDraft(
+            title={"fi": "Kysely", "sv": "Enkät", "en": "Poll", "ar": "استطلاع"},
+            questions=[ARABIC_FRUIT, ARABIC_SPORTS],
+            opens_at=opens,
+            closes_at=opens + dt.timedelta(days=1),
+            visibility="immediate",
+        ),
+    )
+    action = f"/p/{poll.slug}"
+    page = await client.get(f"{action}?lang=fi")
+    assert [code for _form, code in language_buttons(page.text, poll.slug)] == [
+        "fi",
+        "sv",
+        "en",
+        "ar",
+    ]
+    switched = await switch(client, page, poll.slug, {"q_q1": "o2", "q_q2": ["o3"]}, "ar")
+    assert switched.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in switched.text
+    assert '<h1 lang="ar">استطلاع</h1>' in switched.text
+    # The interface (no Arabic catalog) is English, marked so, in its own direction.
+    assert '<p class="kicker" lang="en" dir="ltr">Quick poll</p>' in switched.text
+    form = the_form(switched.text, action)
+    assert form["chosen"] == {"q_q1": ["o2"], "q_q2": ["o3"]}
+    assert form["fields"]["answer_language"] == "ar"
+    assert client.cookies.get("tori_lang") == "ar"
+    accepted = await send_again(client, switched, action, form["chosen"])
+    assert accepted.status_code == 303
+    assert await db.scalar(select(PollVote.language)) == "ar"
+
+
+@pytest.mark.parametrize("hostile", ["xx", "<b>", "ar\r\nX: y", "ru"])
+async def test_a_switch_to_a_language_the_poll_lacks_keeps_the_page_in_the_interface(
+    client, db, hostile
+):
+    poll = await make_poll(db, questions=(FRUIT, SPORTS))
+    action = f"/p/{poll.slug}"
+    page = await client.get(f"{action}?lang=fi")
+    switched = await switch(client, page, poll.slug, {"q_q1": "o1"}, hostile)
+    assert switched.status_code == 200
+    assert "<b>" not in switched.text
+    form = the_form(switched.text, action)
+    assert form["chosen"] == {"q_q1": ["o1"]}
+    assert form["fields"]["answer_language"] in ("fi", "en")
+    assert await votes(db) == 0

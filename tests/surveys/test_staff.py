@@ -437,7 +437,7 @@ def test_questionnaire_and_instrument_import_commands(tmp_path):
     source.write_text(json.dumps(definition), encoding="utf-8")
     first = run_tori(["questionnaire-import", str(source)], url)
     assert first.returncode == 0, first.stderr
-    assert "version 1: stored as a new version" in first.stdout
+    assert f"version {definition['version']}: stored as a new version" in first.stdout
     assert "unchanged" in run_tori(["questionnaire-import", str(source)], url).stdout
     definition["questions"][0]["text"]["fi"] = "Uusi sanamuoto"
     source.write_text(json.dumps(definition), encoding="utf-8")
