@@ -83,6 +83,7 @@ async def every_page(
         f"/staff/pb/{published.id}/results",
         f"/staff/pb/{published.id}/audit",
         f"/pb/{published.slug}/implementation",
+        f"/pb/{published.slug}/proposals/{winner}",
         f"/staff/pb/{published.id}/proposals/{winner}",
         f"/staff/pb/{published.id}/proposals/{winner}/milestones/{step.id}",
         # The unsubscribe page of a genuine link (the world's resident), and its answer.

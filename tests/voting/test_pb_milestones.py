@@ -302,6 +302,10 @@ async def test_the_public_pages_show_progress_and_milestones_escaped(client, db)
     assert every.status_code == 200
     assert f'href="/pb/{round_.slug}/implementation"' in every.text
     assert f'id="progress-{winner.id}"' in every.text
+    # The proposal's own page lists them too.
+    proposal_page = await client.get(f"/pb/{round_.slug}/proposals/{winner.id}?lang=sv")
+    assert "Planeringen började" in proposal_page.text
+    assert f"/pb/{round_.slug}/implementation#proposal-{winner.id}" in proposal_page.text
     # Linked from the results page, the round page and the list of rounds.
     for path in (f"/pb/{round_.slug}/results", f"/pb/{round_.slug}", "/pb"):
         assert "/implementation" in (await client.get(path)).text, path
@@ -372,7 +376,7 @@ async def test_milestones_are_in_the_calendar_and_its_feed(client, db):
         db, winner, MilestoneDraft(cancelled_day, {"fi": "Ei", "sv": "Nej"}, 0, "cancelled")
     )
     calendar = await client.get("/?lang=fi")
-    assert "Voittaneen ehdotuksen toteutus" in calendar.text or "Park" in calendar.text
+    assert "Voittaneen ehdotuksen toteutus" in calendar.text
     assert f"/pb/{round_.slug}/implementation#proposal-{winner.id}" in calendar.text
     feed = await client.get("/calendar.ics?lang=sv")
     assert feed.status_code == 200
