@@ -137,11 +137,16 @@ async def add_milestone(
     notifier: Notifier | None = None,
 ) -> Milestone:
     """A new milestone of a selected proposal: checked, audited, told to the idea's author (in
-    their language, unless they turned implementation news off) and committed together."""
+    their language, unless they turned implementation news off) and committed together. The
+    same milestone sent again (a double click, a form sent twice) is the one already stored:
+    nothing is added, recorded or mailed again."""
     draft.check()
     await _check_followed(session, proposal)
     milestone = Milestone(proposal_id=proposal.id, created_at=utcnow())
     _apply(milestone, draft)
+    for stored in await milestones_of(session, proposal.id):
+        if snapshot(stored) == snapshot(milestone):
+            return stored
     session.add(milestone)
     await session.flush()
     round_ = await session.get(Round, proposal.round_id)

@@ -416,6 +416,13 @@ async def test_the_author_is_mailed_in_their_language_and_can_unsubscribe(
         milestone_path(round_, winner), data=form(client, **good_fields(text_en=""))
     )
     assert added.status_code == 303, added.text
+    # Sent twice (a double click): one milestone, one record, one message.
+    twice = await client.post(
+        milestone_path(round_, winner), data=form(client, **good_fields(text_en=""))
+    )
+    assert twice.status_code == 303
+    assert await milestone_count(db) == 1
+    assert await audit_actions(db) == ["milestone.add"]
     done = await deliver_due(database.sessionmaker, mail_settings)
     assert (done.sent, done.failed) == (1, 0)
     [message] = smtp_server.to("aino@example.fi")
