@@ -1,7 +1,7 @@
 """Implementation milestones of selected proposals
 
 Revision ID: b6752587226d
-Revises: b3f9c1d2e4a7
+Revises: a4c8e1f7b250
 Create Date: 2026-12-07 01:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b6752587226d"
-down_revision: str | None = "b3f9c1d2e4a7"
+down_revision: str | None = "a4c8e1f7b250"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
