@@ -1,7 +1,7 @@
 """Implementation milestones of selected proposals
 
 Revision ID: b6752587226d
-Revises: 5e1d7a2c9b40
+Revises: a4c7e2f9b813
 Create Date: 2026-12-07 01:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b6752587226d"
-down_revision: str | None = "5e1d7a2c9b40"
+down_revision: str | None = "a4c7e2f9b813"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
