@@ -91,6 +91,13 @@ class Milestone:
     at: Any
     # The area the step concerns (a poll of one area); None for the whole city.
     area_id: int | None = None
+    # For the calendar feed: an id that stays the same across requests, what the step says (by
+    # language), when it last changed, and `day` for a step that takes a whole day rather than
+    # happens at a moment `at` (then `at` is noon UTC of that day, so that the list sorts).
+    uid: str = ""
+    description: dict[str, str] | None = None
+    updated_at: Any = None
+    day: Any = None
 
 
 async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:

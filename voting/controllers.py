@@ -17,7 +17,7 @@ from app.page_cache import SHARED_PAGE
 from app.requests import client_address, is_htmx, site_url
 from app.signing import unsign
 from app.state import LIMITER, RENDERER, SETTINGS
-from voting import moderation, own_ideas, pictures, places, published, rounds
+from voting import milestones, moderation, own_ideas, pictures, places, published, rounds
 from voting.ballots import (
     AlreadyVotedError,
     check_not_voted,
@@ -218,6 +218,10 @@ class RoundsController(Controller):
                 "statuses": rounds.ALL_STATUSES,
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
+                # How carrying out a winning proposal goes (voting/milestones.py).
+                "milestones": await milestones.milestones_of(db_session, proposal.id)
+                if proposal.status == "accepted"
+                else [],
                 "report_form": form or Form(),
                 "max_report": moderation.MAX_REPORT_LENGTH,
                 "pictures": await pictures.pictures_of(

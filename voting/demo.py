@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.services import list_areas
 from app.database import utcnow
-from voting import rounds
+from voting import milestones, rounds
 from voting.ballots import cast_ballot
 from voting.mixing import mix_round
 from voting.models import Proposal, RollEntry, Round
@@ -124,6 +124,58 @@ async def _proposals(session, round_: Round, areas) -> None:
     await session.commit()
 
 
+DEMO_MILESTONES = [
+    (
+        -200,
+        {
+            "fi": "Suunnitelma valmistui ja hankinta käynnistyi.",
+            "sv": "Planen blev klar och upphandlingen inleddes.",
+            "en": "The plan was finished and procurement started.",
+        },
+        20,
+        "done",
+        4_000,
+    ),
+    (
+        -30,
+        {
+            "fi": "Työt alkoivat paikan päällä.",
+            "sv": "Arbetet på plats har börjat.",
+            "en": "Work on site has started.",
+        },
+        60,
+        "in_progress",
+        21_000,
+    ),
+    (
+        30,
+        {
+            "fi": "Valmis käyttöön.",
+            "sv": "Klart att användas.",
+            "en": "Ready for use.",
+        },
+        100,
+        "planned",
+        None,
+    ),
+]
+
+
+async def _demo_milestones(session: AsyncSession, round_: Round) -> None:
+    """Milestones of the first two winning proposals of the counted round."""
+    today = utcnow().date()
+    for proposal_id in sorted(await milestones.selected_ids(session, round_.id))[:2]:
+        proposal = await session.get(Proposal, proposal_id)
+        for days, text, progress, status, cost in DEMO_MILESTONES:
+            await milestones.add_milestone(
+                session,
+                proposal,
+                milestones.MilestoneDraft(
+                    today + dt.timedelta(days=days), text, progress, status, cost_so_far=cost
+                ),
+            )
+
+
 async def seed_budgeting(session: AsyncSession, settings) -> str:
     if await session.scalar(select(func.count()).select_from(Round)):
         return "Participatory budgeting: demo rounds exist already."
@@ -190,6 +242,7 @@ async def seed_budgeting(session: AsyncSession, settings) -> str:
     await session.commit()
     await mix_round(session, counted, final=True)
     await publish(session, counted, settings.signing_seed, None)
+    await _demo_milestones(session, counted)
     born = {row.person_hash: row.birth_date for row in people}
     samples = []
     for code in issued[:3]:

@@ -1,5 +1,6 @@
 """How the voting package plugs into Tori (see app/features.py)."""
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from voting.demo import seed_budgeting
 from voting.event_report import ideas_from_event
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
+from voting.milestone_pages import ImplementationController, StaffMilestonesController
+from voting.milestones import calendar_milestones
 from voting.models import Round
 from voting.notifications import announce_ballots
 from voting.opendata import DATASETS as OPEN_DATA
@@ -85,8 +88,12 @@ MILESTONE_KINDS = {
 }
 
 
+IMPLEMENTATION_KIND = N_("Carrying out a winning proposal")
+
+
 async def round_milestones(session, start, end) -> list[Milestone]:
-    """Every phase of every round that starts within the window, for the public calendar."""
+    """Every phase of every round that starts within the window, and the dated steps of
+    carrying out the winning proposals (voting/milestones.py), for the public calendar."""
     found = []
     for round_ in await session.scalars(
         select(Round).where(Round.ideas_open_at < end, Round.results_at >= start)
@@ -94,7 +101,30 @@ async def round_milestones(session, start, end) -> list[Milestone]:
         for name, kind in MILESTONE_KINDS.items():
             moment = getattr(round_, name)
             if start <= moment < end:
-                found.append(Milestone(kind, round_.title, f"/pb/{round_.slug}", moment))
+                found.append(
+                    Milestone(
+                        kind,
+                        round_.title,
+                        f"/pb/{round_.slug}",
+                        moment,
+                        uid=f"pb-round-{round_.id}-{name.removesuffix('_at')}",
+                        updated_at=round_.created_at,
+                    )
+                )
+    for step in await calendar_milestones(session, start.date(), end.date()):
+        found.append(
+            Milestone(
+                IMPLEMENTATION_KIND,
+                step.title,
+                f"/pb/{step.round_slug}/implementation#proposal-{step.proposal_id}",
+                dt.datetime.combine(step.date, dt.time(12), tzinfo=dt.UTC),
+                uid=f"pb-milestone-{step.id}",
+                description=step.text,
+                area_id=step.area_id,
+                updated_at=step.updated_at,
+                day=step.date,
+            )
+        )
     return found
 
 
@@ -104,6 +134,7 @@ feature = Feature(
     name="voting",
     template_directories=(Path(__file__).parent / "templates",),
     route_handlers=(
+        ImplementationController,
         RoundsController,
         IdentifyController,
         ResidentAccountController,
@@ -114,6 +145,7 @@ feature = Feature(
         StaffReviewController,
         StaffPlacesController,
         StaffLettersController,
+        StaffMilestonesController,
     ),
     model_modules=("voting.models",),
     staff_links=(

@@ -12,8 +12,8 @@ from app.forms import Form, local_datetime, read_search
 from app.i18n import LANGUAGES, N_, gettext
 from app.requests import ascii_int
 from app.uploads import Upload
-from voting import moderation, own_ideas, places, review, rounds
-from voting.models import Round, Theme
+from voting import milestones, moderation, own_ideas, places, review, rounds
+from voting.models import Milestone, Round, Theme
 
 SLIP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 PHASE_FIELDS = ("ideas_open", "review", "voting_open", "voting_close", "results")
@@ -512,4 +512,50 @@ def read_proposal_filter(form: Form, round_: Round, themes: list[Theme]) -> plac
     return places.ProposalFilter(
         theme=int(theme) if theme else None,
         area=places.CITY if area == "city" else (int(area) if area else None),
+    )
+
+
+# Milestones of carrying out the winning proposals (voting/milestones.py) -------------------
+
+
+def milestone_form(milestone: Milestone | None = None, today: dt.date | None = None) -> Form:
+    """The milestone form: empty (today's date, status "being carried out") or a milestone's
+    values to change."""
+    if milestone is None:
+        return Form.prefilled({"date": today.isoformat() if today else "", "status": "in_progress"})
+    values: dict = {
+        "date": milestone.date.isoformat(),
+        "progress": milestone.progress,
+        "cost_so_far": milestone.cost_so_far,
+        "status": milestone.status,
+    }
+    for code, text in milestone.text.items():
+        values[f"text_{code}"] = text
+    return Form.prefilled(values)
+
+
+def read_milestone(form: Form) -> milestones.MilestoneDraft | None:
+    """A milestone: its date, its text in Finnish and Swedish (English optional), progress in
+    per cent, the cost so far in whole euros (optional) and its status."""
+    date = form.date("date", required=True, years=(milestones.FIRST_YEAR, milestones.LAST_YEAR))
+    text = {
+        code: form.text(
+            f"text_{code}",
+            required=code in milestones.REQUIRED_LANGUAGES,
+            max_length=milestones.MAX_TEXT,
+            multiline=True,
+        )
+        for code in milestones.TEXT_LANGUAGES
+    }
+    progress = form.integer("progress", required=True, minimum=0, maximum=milestones.MAX_PROGRESS)
+    cost = form.euros("cost_so_far", minimum=0, maximum=rounds.MAX_COST)
+    status = form.choice("status", list(milestones.STATUSES))
+    if not form.is_valid:
+        return None
+    return milestones.MilestoneDraft(
+        date=date,
+        text={code: value for code, value in text.items() if value},
+        progress=progress,
+        status=status,
+        cost_so_far=cost,
     )

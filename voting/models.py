@@ -583,3 +583,26 @@ class SigningKey(Base):
     public_key: Mapped[str] = mapped_column(String(44))
     first_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Milestone(Base):
+    """A dated step in carrying out a selected proposal, written by staff for residents (see
+    voting/milestones.py): what happened or will happen, in Finnish and Swedish (English
+    optional), how far the work is in per cent, what it has cost so far and the step's status.
+    Shown on the public "what happened to the winning proposals" pages and in the calendar."""
+
+    __tablename__ = "pb_milestone"
+    __table_args__ = (Index("ix_pb_milestone_proposal_date", "proposal_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("pb_proposal.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    text: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    # 0-100.
+    progress: Mapped[int] = mapped_column(Integer)
+    # Whole euros spent so far, None: not told.
+    cost_so_far: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "planned", "in_progress", "done" or "cancelled" (voting.rounds.ImplementationStatus).
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -56,6 +56,7 @@ from voting.forms import (
     round_form,
 )
 from voting.letters_staff import issue_letters
+from voting.milestone_pages import staff_milestones_context
 from voting.mixing import RoundRef, flush_if_closed
 from voting.notifications import Notifier
 from voting.pages import MIX_SCHEDULER, proposal_filter, results_context
@@ -468,6 +469,8 @@ class StaffRoundsController(Controller):
                 "max_pictures": pictures.MAX_PICTURES,
                 "max_alt": pictures.MAX_ALT_LENGTH,
                 "proposal_themes": await places.themes_of(db_session, proposal.id),
+                # Carrying out a selected proposal: its milestones (voting/milestone_pages.py).
+                **await staff_milestones_context(db_session, proposal),
             },
             status_code=status,
         )

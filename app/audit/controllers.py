@@ -47,6 +47,9 @@ ACTION_LABELS: dict[str, str] = {
     "picture.describe": N_("Picture's description changed"),
     "picture.move": N_("Pictures put in a new order"),
     "picture.remove": N_("Picture removed"),
+    "milestone.add": N_("Milestone added to a winning proposal"),
+    "milestone.edit": N_("Milestone of a winning proposal changed"),
+    "milestone.remove": N_("Milestone of a winning proposal removed"),
     "paper.first_entry": N_("Paper ballot typed for the first time"),
     "paper.mismatch": N_("Paper ballot typings differ"),
     "paper.joined": N_("Paper ballot typings match"),
@@ -57,6 +60,10 @@ ACTION_LABELS: dict[str, str] = {
 TARGET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"round (?P<round>\S+) slip (?P<slip>\S+)"), N_("round %(round)s, slip %(slip)s")),
     (re.compile(r"round (?P<round>\S+)"), N_("round %(round)s")),
+    (
+        re.compile(r"proposal (?P<proposal>\S+) milestone (?P<milestone>\S+)"),
+        N_("proposal %(proposal)s, milestone %(milestone)s"),
+    ),
     (re.compile(r"proposal (?P<proposal>\S+)"), N_("proposal %(proposal)s")),
     (re.compile(r"personal data"), N_("personal data")),
 )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -29,7 +31,7 @@ from app.events.ical import FeedEntry, render_calendar
 from app.events.models import Event, EventType, HeadCount
 from app.events.year import gaps as year_gaps
 from app.events.year import year_view
-from app.features import event_activities
+from app.features import Milestone, event_activities
 from app.features import highlights as feature_highlights
 from app.features import milestones as feature_milestones
 from app.forms import Form, read_form
@@ -70,6 +72,8 @@ def add_months(month: dt.date, count: int) -> dt.date:
 
 # The list view shows the dated steps (e.g. of participatory budgeting) this far ahead.
 MILESTONE_DAYS = 120
+# The feed carries the dated steps from 30 days back to this far ahead.
+FEED_MILESTONE_WINDOW = dt.timedelta(days=30 + 400)
 
 
 class CalendarController(Controller):
@@ -154,11 +158,19 @@ class CalendarController(Controller):
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
         query = read_calendar_query(request, areas, zone)
+        since = utcnow() - dt.timedelta(days=30)
         events, _ = await services.upcoming_events(
-            db_session, query.filters, since=utcnow() - dt.timedelta(days=30), limit=2000
+            db_session, query.filters, since=since, limit=2000
+        )
+        steps = await feature_milestones(
+            db_session, since.astimezone(zone), since.astimezone(zone) + FEED_MILESTONE_WINDOW
         )
         return ical_response(
-            request, events, gettext("Tori – resident events"), "tori-calendar.ics"
+            request,
+            events,
+            gettext("Tori – resident events"),
+            "tori-calendar.ics",
+            [milestone_entry(request, step) for step in steps if in_feed(step, query.filters)],
         )
 
     @get("/events/{event_id:int}", name="event", opt=SHARED_PAGE)
@@ -229,8 +241,44 @@ def feed_entry(request: Request, event: Event) -> FeedEntry:
     )
 
 
-def ical_response(request: Request, events: list[Event], name: str, filename: str) -> Response:
-    body = render_calendar(name, (feed_entry(request, event) for event in events), now=utcnow())
+def in_feed(step: Milestone, filters: services.CalendarFilter) -> bool:
+    """Dated steps are no events of a type; with an area chosen, only the steps in it."""
+    if filters.event_type is not None:
+        return False
+    return filters.area_id is None or step.area_id == filters.area_id
+
+
+def milestone_entry(request: Request, step: Milestone) -> FeedEntry:
+    """A dated step (e.g. voting opens, a milestone of a winning proposal) as a feed entry."""
+    title = localized(step.title)
+    # A step without an id of its own (a poll opening) is named by what, where and when.
+    uid = (
+        step.uid
+        or "step-"
+        + hashlib.sha256(f"{step.kind}|{step.url}|{step.at.isoformat()}".encode()).hexdigest()[:24]
+    )
+    return FeedEntry(
+        uid=f"{uid}@{request.url.hostname or 'tori'}",
+        starts_at=step.at,
+        ends_at=None,
+        summary=f"{gettext(step.kind)}: {title}",
+        description=localized(step.description) if step.description else "",
+        location="",
+        url=site_url(request, step.url),
+        updated_at=step.updated_at or step.at,
+        day=step.day,
+    )
+
+
+def ical_response(
+    request: Request,
+    events: list[Event],
+    name: str,
+    filename: str,
+    extra: Sequence[FeedEntry] = (),
+) -> Response:
+    entries = [*(feed_entry(request, event) for event in events), *extra]
+    body = render_calendar(name, entries, now=utcnow())
     return Response(
         content=body,
         media_type="text/calendar",

@@ -11,15 +11,20 @@ MAX_LINE_OCTETS = 75
 
 @dataclass(frozen=True)
 class FeedEntry:
+    """One VEVENT. A whole-day entry (`day`) is written with DATE values, from the day to the
+    next (RFC 5545 3.6.1), so calendars show it on that day in any time zone; an entry with no
+    end is a moment (DTSTART only)."""
+
     uid: str
     starts_at: dt.datetime
-    ends_at: dt.datetime
+    ends_at: dt.datetime | None
     summary: str
     description: str
     location: str
     url: str
     updated_at: dt.datetime
     categories: tuple[str, ...] = ()
+    day: dt.date | None = None
 
 
 def escape_text(value: str) -> str:
@@ -68,10 +73,17 @@ def render_calendar(name: str, entries: Iterable[FeedEntry], *, now: dt.datetime
             f"UID:{entry.uid}",
             f"DTSTAMP:{_utc(now)}",
             f"LAST-MODIFIED:{_utc(entry.updated_at)}",
-            f"DTSTART:{_utc(entry.starts_at)}",
-            f"DTEND:{_utc(entry.ends_at)}",
-            f"SUMMARY:{escape_text(entry.summary)}",
         ]
+        if entry.day is not None:
+            lines += [
+                f"DTSTART;VALUE=DATE:{entry.day:%Y%m%d}",
+                f"DTEND;VALUE=DATE:{entry.day + dt.timedelta(days=1):%Y%m%d}",
+            ]
+        else:
+            lines.append(f"DTSTART:{_utc(entry.starts_at)}")
+            if entry.ends_at is not None:
+                lines.append(f"DTEND:{_utc(entry.ends_at)}")
+        lines.append(f"SUMMARY:{escape_text(entry.summary)}")
         if entry.description:
             lines.append(f"DESCRIPTION:{escape_text(entry.description)}")
         if entry.location:

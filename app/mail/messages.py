@@ -91,6 +91,9 @@ def render(
         "loc": localized,
         "format_moment": lambda text: formatter.datetime(dt.datetime.fromisoformat(text)),
         "format_euros": formatter.euros,
+        # A day kept as ISO 8601 text ("2027-03-15"), and a share (0.4) as per cent.
+        "format_date": formatter.date,
+        "format_percent": formatter.percent,
     }
     environment = _environment()
     with in_language(language):

@@ -6,6 +6,7 @@ Used by the tests that check all pages at once: valid HTML, Finland's date forma
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
 from httpx import Response
@@ -16,6 +17,8 @@ from tests.factories import make_area, make_event
 from tests.pictures import picture_row
 from tests.surveys.factories import answer, open_questionnaire
 from tests.voting.test_pb_audit import published_round
+from voting import milestones
+from voting.models import Proposal
 from voting.notifications import unsubscribe_token
 
 LANGUAGES = ("fi", "sv", "en")
@@ -54,6 +57,19 @@ async def every_page(
     # Pictures on the proposal list and page, the ballot, the staff page and the results cards.
     await picture_row(db, int(world.values["proposal"]))
     await picture_row(db, proposals["park"].id)
+    # A winning proposal with milestones: the public pages and the staff pages that show them.
+    winner = min(await milestones.selected_ids(db, published.id))
+    step = await milestones.add_milestone(
+        db,
+        await db.get(Proposal, winner),
+        milestones.MilestoneDraft(
+            dt.date(2027, 3, 15),
+            {"fi": "Penkit tilattu.\nAsennus maaliskuussa.", "sv": "Bänkarna beställda."},
+            40,
+            "in_progress",
+            cost_so_far=12_500,
+        ),
+    )
     extra_pages = [
         f"/staff/events/{event.id}/feedback",
         f"/f/{questionnaire.slug}",
@@ -67,6 +83,10 @@ async def every_page(
         f"/staff/pb/{published.id}",
         f"/staff/pb/{published.id}/results",
         f"/staff/pb/{published.id}/audit",
+        f"/pb/{published.slug}/implementation",
+        f"/pb/{published.slug}/proposals/{winner}",
+        f"/staff/pb/{published.id}/proposals/{winner}",
+        f"/staff/pb/{published.id}/proposals/{winner}/milestones/{step.id}",
         # The unsubscribe page of a genuine link (the world's resident), and its answer.
         f"/account/unsubscribe?t={unsubscribe_token(TEST_SECRET, 1, 'review')}",
         "/account/unsubscribed?scope=all",

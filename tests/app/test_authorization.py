@@ -183,6 +183,8 @@ TABLE = {
     "GET /pb/signing-key.json": PUBLIC,
     "GET /pb/tori-verify.pyz": PUBLIC,
     "GET /pb/{slug:str}/check": PUBLIC,
+    "GET /pb/{slug:str}/implementation": PUBLIC,
+    "GET /pb/implementation": PUBLIC,
     "GET /pb/{slug:str}/participation.csv": PUBLIC,
     "GET /pb/{slug:str}/voted": PUBLIC,
     "POST /pb/{slug:str}/sign-out": PUBLIC,
@@ -250,6 +252,12 @@ TABLE = {
         EDITORS
     ),
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/remove": (
+        EDITORS
+    ),
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones": EDITORS,
+    "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/remove": (
         EDITORS
     ),
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,

@@ -74,13 +74,16 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         "/kiosk?t=forged",
     ]
     kit_pages = [f"/events/{live_server.open_questionnaire_event}/kit"]
+    # What happened to the winning proposals: every round, and the demo's counted round.
+    followed_pages = ["/pb/implementation", first_link(page, f"{base}/pb/implementation", "h2 a")]
+    event_pages = [event_page, f"{event_page}/report"]
     for path in [
         *PUBLIC_PAGES,
-        event_page,
-        f"{event_page}/report",
+        *event_pages,
         *feedback_pages,
         *poll_pages,
         *kit_pages,
+        *followed_pages,
     ]:
         found += violations(page, base + path)
     # A form shown again with its errors.

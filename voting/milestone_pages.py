@@ -1,0 +1,174 @@
+"""Pages of carrying out the winning proposals (voting/milestones.py): staff add, change and
+remove a selected proposal's milestones (the form is on the staff proposal page; a form with
+mistakes is shown again on a page of its own); residents read what happened to the winning
+proposals of a round and of every round."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import EDITORS, current_user, signed_in_staff
+from app.dependencies import DbSession
+from app.errors import DomainError, NotFoundError
+from app.forms import Form, read_form
+from app.i18n import N_
+from app.page_cache import SHARED_PAGE
+from voting import milestones, rounds
+from voting.forms import milestone_form, read_milestone
+from voting.models import Milestone, Proposal, Round
+from voting.notifications import Notifier
+
+
+async def staff_milestones_context(db_session, proposal: Proposal) -> dict:
+    """What the staff proposal page shows of the proposal's milestones (pb/_staff_milestones.html)."""
+    return {
+        "milestones": await milestones.milestones_of(db_session, proposal.id),
+        "may_follow": await milestones.may_follow(db_session, proposal),
+        "milestone_form": milestone_form(),
+        "milestone_statuses": milestones.STATUSES,
+    }
+
+
+def _milestone_page(
+    round_: Round,
+    proposal: Proposal,
+    form: Form,
+    milestone: Milestone | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="pb/staff_milestone.html",
+        context={
+            "round": round_,
+            "proposal": proposal,
+            "milestone": milestone,
+            "form": form,
+            "milestone_statuses": milestones.STATUSES,
+        },
+        status_code=status,
+    )
+
+
+class StaffMilestonesController(Controller):
+    path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones"
+    guards = [signed_in_staff]
+
+    async def _proposal(self, db_session, round_id: int, proposal_id: int):
+        round_ = await rounds.get_round(db_session, round_id)
+        return round_, await rounds.get_proposal(db_session, proposal_id, round_.id)
+
+    @staticmethod
+    def _back(round_id: int, proposal_id: int, done: str) -> Redirect:
+        return Redirect(
+            path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
+            query_params={"done": done},
+            status_code=303,
+        )
+
+    @post("/", opt={"roles": EDITORS}, status_code=303)
+    async def add(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+    ) -> Template | Redirect:
+        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
+        form = Form(await read_form(request))
+        draft = read_milestone(form)
+        if draft is not None:
+            try:
+                await milestones.add_milestone(
+                    db_session, proposal, draft, current_user(request), Notifier.of(request)
+                )
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
+            else:
+                return self._back(round_id, proposal_id, "milestone")
+        db_session.expunge_all()
+        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
+        return _milestone_page(round_, proposal, form, status=400)
+
+    @get("/{milestone_id:int}", opt={"roles": EDITORS})
+    async def edit_page(
+        self,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+        milestone_id: FromPath[int],
+    ) -> Template:
+        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
+        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        return _milestone_page(round_, proposal, milestone_form(milestone), milestone)
+
+    @post("/{milestone_id:int}", opt={"roles": EDITORS}, status_code=303)
+    async def edit(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+        milestone_id: FromPath[int],
+    ) -> Template | Redirect:
+        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
+        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        form = Form(await read_form(request))
+        draft = read_milestone(form)
+        if draft is not None:
+            try:
+                await milestones.update_milestone(
+                    db_session, milestone, draft, current_user(request)
+                )
+            except DomainError as error:
+                await db_session.rollback()
+                form.add_error("form", error.translated())
+            else:
+                return self._back(round_id, proposal_id, "milestone")
+        db_session.expunge_all()
+        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
+        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        return _milestone_page(round_, proposal, form, milestone, status=400)
+
+    @post("/{milestone_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
+    async def remove(
+        self,
+        request: Request,
+        db_session: DbSession,
+        round_id: FromPath[int],
+        proposal_id: FromPath[int],
+        milestone_id: FromPath[int],
+    ) -> Redirect:
+        _round, proposal = await self._proposal(db_session, round_id, proposal_id)
+        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        await milestones.remove_milestone(db_session, milestone, current_user(request))
+        return self._back(round_id, proposal_id, "milestone_removed")
+
+
+class ImplementationController(Controller):
+    """What happened to the winning proposals: of one round, and of every published round."""
+
+    path = "/pb"
+
+    @get("/implementation", name="pb_implementation_all", opt=SHARED_PAGE)
+    async def every_round(self, db_session: DbSession) -> Template:
+        return Template(
+            template_name="pb/implementation_all.html",
+            context={
+                "followed": await milestones.followed_rounds(db_session),
+                "statuses": milestones.STATUSES,
+            },
+        )
+
+    @get("/{slug:str}/implementation", name="pb_implementation", opt=SHARED_PAGE)
+    async def one_round(self, db_session: DbSession, slug: FromPath[str]) -> Template:
+        round_ = await rounds.round_by_slug(db_session, slug)
+        followed = await milestones.followed_round(db_session, round_)
+        if followed is None:
+            raise NotFoundError(N_("The results of this round have not been published yet."))
+        return Template(
+            template_name="pb/implementation.html",
+            context={"followed": followed, "statuses": milestones.STATUSES},
+        )
