@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import argon2
 import pytest
@@ -168,9 +169,41 @@ async def db(database: Database, emptying: str) -> AsyncIterator[AsyncSession]:
     pages_changed()
 
 
+# The HTTP tests of answering, poll voting and casting run twice: with the fast path
+# (app/fastpath.py) in front of the controllers, as in production, and with it switched off
+# (TORI_FAST_PATH=0), so that the controllers' own success and refusal branches are tested too.
+BOTH_PATHS = {
+    "tests.surveys.test_answering",
+    "tests.surveys.test_polls",
+    "tests.surveys.test_form_tokens",
+    "tests.surveys.test_kit",
+    "tests.voting.test_pb_voting",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "client" in metafunc.fixturenames and metafunc.module.__name__ in BOTH_PATHS:
+        metafunc.parametrize(
+            "fast_path", [True, False], ids=["fast-path", "controller"], indirect=True
+        )
+
+
 @pytest.fixture
-async def client(app: Litestar, db: AsyncSession) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    return getattr(request, "param", True)
+
+
+@pytest.fixture(scope="session")
+def app_without_fast_path(settings: Settings) -> Litestar:
+    return create_app(replace(settings, fast_path=False))
+
+
+@pytest.fixture
+async def client(
+    request: pytest.FixtureRequest, app: Litestar, db: AsyncSession, fast_path: bool
+) -> AsyncIterator[AsyncTestClient]:
+    chosen = app if fast_path else request.getfixturevalue("app_without_fast_path")
+    async with AsyncTestClient(app=chosen, base_url="http://testserver.local") as test_client:
         # Like a test of a browser's view: see each 303 rather than where it leads.
         test_client.follow_redirects = False
         yield test_client
