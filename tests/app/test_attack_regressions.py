@@ -1,0 +1,39 @@
+"""Regressions found by a security review of the open data, the year view, the event card and
+the embeds (7 December 2026)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.opendata.controllers import forget_cached_files
+from tests.app.test_open_data import an_event, rows_of
+from tests.factories import make_area
+from tests.surveys.factories import answer, open_questionnaire
+
+
+@pytest.fixture(autouse=True)
+def fresh_files():
+    forget_cached_files()
+    yield
+    forget_cached_files()
+
+
+async def test_feedback_open_data_leaves_out_staff_only_events(client, db):
+    """A staff-only event must not be counted in the public feedback figures: otherwise the
+    difference between `feedback` and `events` reveals it (its participants, hours, answers)."""
+    kallio = await make_area(db, "Kallio", population=20_000, year=2025)
+    public = await an_event(db, "2025-05-05T17:00", 2, area=kallio, participants=40)
+    form = await open_questionnaire(db, public)
+    for score in (5, 4, 4, 4, 4):
+        assert await answer(db, form, {"satisfaction": score})
+    hidden = await an_event(
+        db, "2025-05-06T17:00", 7, area=kallio, public=False, participants=95, visitors=3
+    )
+    staff_form = await open_questionnaire(db, hidden)
+    for score in (1, 1):
+        assert await answer(db, staff_form, {"satisfaction": score})
+
+    [row] = rows_of((await client.get("/open-data/feedback.csv")).text)
+    assert (row["events"], row["hours"], row["participants"]) == ("1", "2.0", "40")
+    assert row["responses"] == "5"
+    assert row["satisfaction_mean"] == "4.2"
