@@ -3,8 +3,11 @@ the embeds (7 December 2026)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from app.images import PictureError, prepare_picture
 from app.opendata.controllers import forget_cached_files
 from tests.app.test_open_data import an_event, rows_of
 from tests.factories import make_area
@@ -37,3 +40,34 @@ async def test_feedback_open_data_leaves_out_staff_only_events(client, db):
     assert (row["events"], row["hours"], row["participants"]) == ("1", "2.0", "40")
     assert row["responses"] == "5"
     assert row["satisfaction_mean"] == "4.2"
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image  # noqa: PLC0415
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [(16, 19_999), (1170, 17_000)])
+def test_a_picture_longer_than_webp_allows_is_refused_not_a_crash(size):
+    """A long screenshot (1170 x 17,000, 20 MP) passed the checks and then failed in the WebP
+    encoder ("Image size exceeds WebP limit of 16383 pixels"): a 500 for staff."""
+    with pytest.raises(PictureError) as refused:
+        prepare_picture(_png(*size))
+    assert refused.value.reason == "too_many_pixels"
+
+
+def test_a_phone_jpeg_with_a_second_picture_mpo_is_taken():
+    """Many phones write JPEGs in the Multi-Picture Format (Pillow: "MPO"); it was refused as
+    "not a picture in JPEG, PNG or WebP format"."""
+    from PIL import Image  # noqa: PLC0415
+
+    out = io.BytesIO()
+    first = Image.new("RGB", (800, 600), (200, 40, 40))
+    first.save(out, "MPO", save_all=True, append_images=[Image.new("RGB", (160, 120))])
+    assert Image.open(io.BytesIO(out.getvalue())).format == "MPO"
+    prepared = prepare_picture(out.getvalue())
+    assert prepared.width == 800
+    assert [width for width, _ in prepared.variants] == [160, 320, 640, 800]
