@@ -43,7 +43,7 @@ async def test_feedback_open_data_leaves_out_staff_only_events(client, db):
 
 
 def _png(width: int, height: int) -> bytes:
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     out = io.BytesIO()
     Image.new("RGB", (width, height), (10, 120, 200)).save(out, "PNG")
@@ -62,7 +62,7 @@ def test_a_picture_longer_than_webp_allows_is_refused_not_a_crash(size):
 def test_a_phone_jpeg_with_a_second_picture_mpo_is_taken():
     """Many phones write JPEGs in the Multi-Picture Format (Pillow: "MPO"); it was refused as
     "not a picture in JPEG, PNG or WebP format"."""
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     out = io.BytesIO()
     first = Image.new("RGB", (800, 600), (200, 40, 40))
