@@ -12,6 +12,7 @@ from app.opendata.controllers import forget_cached_files
 from tests.app.test_open_data import an_event, rows_of
 from tests.factories import make_area
 from tests.surveys.factories import answer, open_questionnaire
+from tests.voting.test_pb_audit import published_round
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +72,17 @@ def test_a_phone_jpeg_with_a_second_picture_mpo_is_taken():
     prepared = prepare_picture(out.getvalue())
     assert prepared.width == 800
     assert [width for width, _ in prepared.variants] == [160, 320, 640, 800]
+
+
+async def test_pb_results_name_the_budget_area_in_finnish_not_as_a_python_dict(client, db):
+    """`budget_area` held "{'fi': 'Kallio', 'sv': ...}" (a Python repr) in the CSV and an object
+    in the JSON, though the codebook says text."""
+    _round, _proposals, _receipts = await published_round(db)
+    rows = rows_of((await client.get("/open-data/pb-results.csv")).text)
+    areas = {row["budget_area"] for row in rows if row["budget_area_id"]}
+    assert areas == {"Kallio"}
+    document = (await client.get("/open-data/pb-results.json")).json()
+    assert all(
+        row["budget_area"] is None or isinstance(row["budget_area"], str)
+        for row in document["rows"]
+    )
