@@ -3,11 +3,14 @@ the embeds (7 December 2026)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
+import httpx
 import pytest
 
 from app.images import PictureError, prepare_picture
+from app.opendata import datasets
 from app.opendata.controllers import forget_cached_files
 from tests.app.test_open_data import an_event, rows_of
 from tests.factories import make_area
@@ -86,3 +89,27 @@ async def test_pb_results_name_the_budget_area_in_finnish_not_as_a_python_dict(c
         row["budget_area"] is None or isinstance(row["budget_area"], str)
         for row in document["rows"]
     )
+
+
+async def test_a_flood_of_downloads_while_the_file_is_being_made_reads_the_database_once(
+    client, db, monkeypatch
+):
+    """Requests that arrive while the file is being made wait for it instead of each reading
+    the database again (a flood at the moment the cached file expires did one read each)."""
+    calls = 0
+    real = datasets.event_rows
+
+    async def slow(session):
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.2)  # a big city's year of events takes a while
+        return await real(session)
+
+    monkeypatch.setattr(datasets, "event_rows", slow)
+    # Truly concurrent requests (the test client sends one at a time).
+    transport = httpx.ASGITransport(app=client.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as direct:
+        responses = await asyncio.gather(*(direct.get("/open-data/events.csv") for _ in range(20)))
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.content for response in responses}) == 1
+    assert calls == 1
