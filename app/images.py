@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # The formats taken, as Pillow names them after reading the content.
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+# A phone's JPEG often carries a second, smaller picture (the Multi-Picture Format): Pillow calls
+# it "MPO", and it is a JPEG all the same (its first picture is taken).
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 # The widths stored (160 for a thumbnail on a phone, 1280 for a wide screen); a picture narrower
 # than one is not enlarged to it.
 WIDTHS = (160, 320, 640, 1280)
 # A phone photo is 12 to 50 megapixels; more is refused before decoding.
 MAX_PIXELS = 50_000_000
-# Neither side may be absurdly thin or long (a 1 x 50,000,000 image is no picture).
-MAX_SIDE = 20_000
+# Neither side may be absurdly thin or long (a 1 x 50,000,000 image is no picture); WebP cannot
+# hold a side of more than 16,383 pixels, and a stored file is never longer than the upload.
+MAX_SIDE = 16_383
 MIN_SIDE = 16
 WEBP_QUALITY = 72
 # The encoder's effort (0-6): 2 takes a third of the time of 4 for a few per cent more bytes.
@@ -82,7 +85,7 @@ def prepare_picture(data: bytes) -> PreparedPicture:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.seek(0)  # an animation: its first frame only
-            if image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):
                 # Decode a large photo at a fraction of its size (no smaller than the widest
                 # file needs): much less work and memory than decoding it whole.
                 image.draft("RGB", (WIDTHS[-1], WIDTHS[-1] * image.height // image.width))

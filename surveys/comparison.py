@@ -61,9 +61,13 @@ class ComparisonFilter:
     organiser_kinds: tuple[str, ...] = ()
     organiser_name: str = ""
     event_ids: tuple[int, ...] = ()
+    # Public figures (open data) count public events only: a staff-only event is not published.
+    public_only: bool = False
 
     def event_conditions(self, zone: str) -> list:
         conditions = []
+        if self.public_only:
+            conditions.append(Event.is_public.is_(True))
         if self.start:
             conditions.append(
                 Event.starts_at >= dt.datetime.combine(self.start, dt.time(), tzinfo=_zone(zone))

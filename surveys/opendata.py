@@ -31,7 +31,9 @@ async def feedback_rows(session: AsyncSession, settings) -> list[tuple]:
     for year in years:
         comparison = await compare(
             session,
-            ComparisonFilter(start=dt.date(year, 1, 1), end=dt.date(year, 12, 31)),
+            ComparisonFilter(
+                start=dt.date(year, 1, 1), end=dt.date(year, 12, 31), public_only=True
+            ),
             "area",
             zone=settings.timezone,
             areas=areas,

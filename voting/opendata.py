@@ -25,6 +25,10 @@ async def result_rows(session: AsyncSession, settings) -> list[tuple]:
         results = await results_of(session, publication)
         official = results["official_rule"]
         for budget in results["budgets"]:
+            # The publication keeps the area's name in every language; the column is Finnish.
+            area_name = budget.get("area_name")
+            if isinstance(area_name, dict):
+                area_name = area_name.get("fi") or next(iter(area_name.values()), None)
             for row in budget["rows"]:
                 title = row["title"]
                 rows.append(
@@ -33,7 +37,7 @@ async def result_rows(session: AsyncSession, settings) -> list[tuple]:
                         round_.title.get("fi") or next(iter(round_.title.values()), ""),
                         publication.published_at.date(),
                         budget["area"],
-                        budget.get("area_name") or None,
+                        area_name or None,
                         budget["amount"],
                         budget["voters"],
                         row["id"],

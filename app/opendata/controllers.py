@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
@@ -35,10 +36,14 @@ PUBLIC_MAX_AGE = 300
 _FILES: TTLCache[tuple[str, str], tuple[bytes, str]] = TTLCache(maxsize=64, ttl=CACHE_SECONDS)
 _FILE_NAME = re.compile(rf"({NAME_PATTERN})\.(csv|json)")
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
+# One maker per file: requests that arrive while it is being made wait for it, so the moment a
+# file expires under a flood is still one read, not one per request.
+_MAKING: dict[tuple[str, str], asyncio.Lock] = {}
 
 
 def forget_cached_files() -> None:
     _FILES.clear()
+    _MAKING.clear()
 
 
 class OpenDataController(Controller):
@@ -86,16 +91,10 @@ class OpenDataController(Controller):
         fmt = match.group(2)
         cached = _FILES.get((dataset.name, fmt))
         if cached is None:
-            rows = await dataset.rows(db_session, settings)
-            if fmt == "csv":
-                body = csv_text(dataset, rows).encode()
-            else:
-                document = json_document(
-                    dataset, rows, publisher=settings.contact_name, generated_at=local_now(settings)
-                )
-                body = json_text(document).encode()
-            cached = (body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
-            _FILES[dataset.name, fmt] = cached
+            async with _MAKING.setdefault((dataset.name, fmt), asyncio.Lock()):
+                cached = _FILES.get((dataset.name, fmt))
+                if cached is None:
+                    cached = await _make_file(dataset, fmt, db_session, settings)
         body, etag = cached
         headers = {
             "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}",
@@ -108,3 +107,17 @@ class OpenDataController(Controller):
         if etag in (request.headers.get("if-none-match") or ""):
             return Response(content=b"", status_code=304, headers=headers)
         return Response(content=body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+async def _make_file(dataset, fmt: str, db_session, settings) -> tuple[bytes, str]:
+    rows = await dataset.rows(db_session, settings)
+    if fmt == "csv":
+        body = csv_text(dataset, rows).encode()
+    else:
+        document = json_document(
+            dataset, rows, publisher=settings.contact_name, generated_at=local_now(settings)
+        )
+        body = json_text(document).encode()
+    made = (body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+    _FILES[dataset.name, fmt] = made
+    return made

@@ -71,3 +71,14 @@ def test_staff_see_the_gaps(new_page, live_server: LiveServer):
     expect(page.get_by_role("heading", name="Gaps in the coming months")).to_be_visible()
     expect(page.get_by_role("heading", name="Languages of this year's events")).to_be_visible()
     no_axe_violations(page, True)
+
+
+@LANGUAGE
+def test_only_the_table_scrolls_sideways_on_a_phone(new_page, live_server: LiveServer, language):
+    """The year's table scrolls in its region; the page itself must not be wider than the phone
+    (the table's visually hidden texts escaped the region and made it 1,000+ px wide)."""
+    page = new_page(PHONE)
+    for grouping in ("area", "type"):
+        page.goto(f"{live_server.url}/calendar/year?by={grouping}&lang={language}")
+        expect(page.get_by_role("region")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
