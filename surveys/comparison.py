@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.areas.models import Area
+from app.database import utcnow
 from app.disclosure import too_few_to_show
 from app.events.models import Event, EventOrganiser, EventType
 from app.events.services import json_list_contains
@@ -30,7 +31,13 @@ from surveys.definitions import (
     parse_question,
 )
 from surveys.instruments import parse_instrument
-from surveys.models import FeedbackPending, FeedbackTally, InstrumentRecord, QuestionnaireTemplate
+from surveys.models import (
+    FeedbackPending,
+    FeedbackTally,
+    InstrumentRecord,
+    Questionnaire,
+    QuestionnaireTemplate,
+)
 from surveys.statistics import (
     NumericSummary,
     Proportion,
@@ -63,11 +70,20 @@ class ComparisonFilter:
     event_ids: tuple[int, ...] = ()
     # Public figures (open data) count public events only: a staff-only event is not published.
     public_only: bool = False
+    # Public figures count an event only once its feedback questionnaire has closed: figures
+    # that move with each answer give that answer away to anyone who reads them before and
+    # after it (the difference of two means).
+    closed_only: bool = False
 
     def event_conditions(self, zone: str) -> list:
         conditions = []
         if self.public_only:
             conditions.append(Event.is_public.is_(True))
+        if self.closed_only:
+            still_open = select(Questionnaire.id).where(
+                Questionnaire.event_id == Event.id, Questionnaire.closes_at > utcnow()
+            )
+            conditions.append(~still_open.exists())
         if self.start:
             conditions.append(
                 Event.starts_at >= dt.datetime.combine(self.start, dt.time(), tzinfo=_zone(zone))

@@ -32,7 +32,10 @@ async def feedback_rows(session: AsyncSession, settings) -> list[tuple]:
         comparison = await compare(
             session,
             ComparisonFilter(
-                start=dt.date(year, 1, 1), end=dt.date(year, 12, 31), public_only=True
+                start=dt.date(year, 1, 1),
+                end=dt.date(year, 12, 31),
+                public_only=True,
+                closed_only=True,
             ),
             "area",
             zone=settings.timezone,

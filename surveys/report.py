@@ -4,10 +4,14 @@ part again. The same comparison staff use, so the figures agree; free-text answe
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.areas.services import list_areas
+from app.database import utcnow
 from app.disclosure import MIN_GROUP_SIZE, too_few_to_show
 from app.events.report import ReportSection
 from surveys.comparison import ComparisonFilter, compare
+from surveys.models import Questionnaire
 
 SUMMARY_SCALES = ("satisfaction", "heard", "learned_met", "wellbeing")
 AGAIN = "again"
@@ -27,7 +31,17 @@ async def feedback_summary(session, event, settings) -> list[ReportSection]:
     questions = {question.key: question for question in comparison.questions}
     means = []
     again = None
-    if not group.suppressed:
+    # While answers still come in, each reading of the means would give the latest answer away
+    # (the difference of two means): the figures wait until the questionnaire has closed.
+    questionnaire = await session.scalar(
+        select(Questionnaire).where(Questionnaire.event_id == event.id)
+    )
+    open_until = (
+        questionnaire.closes_at
+        if questionnaire is not None and questionnaire.closes_at > utcnow()
+        else None
+    )
+    if not group.suppressed and open_until is None:
         for key in SUMMARY_SCALES:
             summary = group.numeric(key)
             # Each figure needs 5 answers of its own, not only 5 answers to the questionnaire.
@@ -47,6 +61,7 @@ async def feedback_summary(session, event, settings) -> list[ReportSection]:
                 "means": means,
                 "again": again,
                 "again_question": questions.get(AGAIN),
+                "open_until": open_until,
             },
         )
     ]

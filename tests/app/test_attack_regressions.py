@@ -13,6 +13,7 @@ import pytest
 from app.images import PictureError, prepare_picture
 from app.opendata import datasets
 from app.opendata.controllers import forget_cached_files
+from tests.app.test_event_report import close
 from tests.app.test_open_data import an_event, rows_of
 from tests.factories import make_area
 from tests.surveys.factories import answer, open_questionnaire
@@ -40,6 +41,8 @@ async def test_feedback_open_data_leaves_out_staff_only_events(client, db):
     staff_form = await open_questionnaire(db, hidden)
     for score in (1, 1):
         assert await answer(db, staff_form, {"satisfaction": score})
+    await close(db, form)
+    await close(db, staff_form)
 
     [row] = rows_of((await client.get("/open-data/feedback.csv")).text)
     assert (row["events"], row["hours"], row["participants"]) == ("1", "2.0", "40")
@@ -119,8 +122,8 @@ async def test_a_flood_of_downloads_while_the_file_is_being_made_reads_the_datab
 async def test_the_event_card_gives_away_no_single_answer_by_differencing(client, db):
     """The card's figures follow each answer while the questionnaire is open: read before and
     after one person answers, and 6 x 3.5 - 5 x 4.0 = 1 is that person's satisfaction, though
-    the card promises that "no one's answer could be singled out". Not fixed: one way is to
-    show the means only after the questionnaire has closed."""
+    the card promises that "no one's answer could be singled out". Fixed: the means wait until
+    the questionnaire has closed."""
     from tests.app.test_event_report import held_event
 
     event = await held_event(db)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit import AuditRecord
+from app.database import utcnow
 from app.events.models import EventReply
 from tests.conftest import csrf_token
 from tests.factories import make_area, make_event, signed_in_as
@@ -17,6 +18,16 @@ from tests.surveys.factories import answer, open_questionnaire
 from tests.voting.factories import add_proposal, make_round
 
 SECRET_COMMENT = "Naapurin nimi ja puhelinnumero 040 123"
+
+
+async def close(db, form):
+    form.closes_at = utcnow() - dt.timedelta(minutes=1)
+    await db.commit()
+
+
+async def reopen(db, form):
+    form.closes_at = utcnow() + dt.timedelta(days=1)
+    await db.commit()
 
 
 async def held_event(db, **changes):
@@ -32,6 +43,7 @@ async def test_the_card_withholds_fewer_than_five_answers_and_never_shows_free_t
     form = await open_questionnaire(db, event)
     for score in (5, 4, 4):
         assert await answer(db, form, {"satisfaction": score, "comment": SECRET_COMMENT})
+    await close(db, form)
     page = await client.get(f"/events/{event.id}/report?lang=en")
     assert page.status_code == 200
     assert "3 participants answered the feedback questionnaire." in page.text
@@ -39,10 +51,16 @@ async def test_the_card_withholds_fewer_than_five_answers_and_never_shows_free_t
     assert "on a scale of 1 to 5" not in page.text
     assert SECRET_COMMENT not in page.text
 
+    await reopen(db, form)
     for score in (4, 3):
         assert await answer(
             db, form, {"satisfaction": score, "again": "yes", "comment": SECRET_COMMENT}
         )
+    # While the questionnaire is open, no figure that moves with each answer is shown.
+    page = await client.get(f"/events/{event.id}/report?lang=en")
+    assert "The questionnaire is open until" in page.text
+    assert "on a scale of 1 to 5" not in page.text
+    await close(db, form)
     page = await client.get(f"/events/{event.id}/report?lang=en")
     assert "5 participants answered" in page.text
     assert "Fewer than 5 people answered" not in page.text

@@ -20,6 +20,7 @@ from app.opendata import datasets
 from app.opendata.controllers import forget_cached_files
 from app.settings import Settings
 from app.web import create_app
+from tests.app.test_event_report import close, reopen
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area
 from tests.surveys.factories import answer, open_questionnaire
@@ -134,6 +135,10 @@ async def test_satisfaction_of_fewer_than_five_answers_is_withheld(client, db):
     form = await open_questionnaire(db, event)
     for score in (5, 4, 4):
         assert await answer(db, form, {"satisfaction": score})
+    # While the questionnaire is open, the event is not in the figures at all.
+    assert rows_of((await client.get("/open-data/feedback.csv")).text) == []
+    forget_cached_files()
+    await close(db, form)
 
     [row] = rows_of((await client.get("/open-data/feedback.csv")).text)
     assert row["year"] == "2025"
@@ -147,8 +152,10 @@ async def test_satisfaction_of_fewer_than_five_answers_is_withheld(client, db):
     assert json_row["satisfaction_mean"] is None
     assert json_row["suppressed"] is True
 
+    await reopen(db, form)
     for score in (4, 4):
         assert await answer(db, form, {"satisfaction": score})
+    await close(db, form)
     forget_cached_files()
     [row] = rows_of((await client.get("/open-data/feedback.csv")).text)
     assert row["satisfaction_mean"] == "4.2"
