@@ -51,3 +51,25 @@ def ascii_int(
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         return None
     return number
+
+
+def path_numbers_are_canonical(request: Request) -> bool:
+    """Whether every whole-number part of the path is written as Tori writes it: ASCII digits,
+    no sign, no leading zero, no underscore. The router's `int` takes what `int()` takes
+    (`/events/١/report`, `/events/+1`, `/events/1_0` for 10): each page then had many
+    addresses, and many entries in the shared-page cache."""
+    numbers = [
+        str(v)
+        for v in request.path_params.values()
+        if isinstance(v, int) and not isinstance(v, bool)
+    ]
+    if not numbers:
+        return True
+    segments = [
+        segment for segment in request.url.path.split("/") if _ASCII_DIGITS.fullmatch(segment)
+    ]
+    for number in numbers:
+        if number not in segments:
+            return False
+        segments.remove(number)
+    return True

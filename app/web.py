@@ -9,6 +9,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -46,6 +47,7 @@ from app.ratelimit import (
     FallbackRateLimiter,
     RedisRateLimiter,
 )
+from app.requests import path_numbers_are_canonical
 from app.security import form_token_cookie, origin_of, register_form_token, security_headers
 from app.settings import Settings
 from app.site.controllers import SiteController, StaffHomeController
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: tuple 
 
     async def choose_language(request: Request) -> None:
         renderer.choose_language(request)
+        if not path_numbers_are_canonical(request):
+            raise NotFoundException()
 
     async def close_resources() -> None:
         await mail_sender.close()

@@ -115,3 +115,35 @@ async def test_a_published_rounds_ballots_file_for_a_foreign_digit_budget_is_not
         budget = written_in(script, area.id)
         response = await client.get(f"/pb/{round_.slug}/ballots.pb", params={"budget": budget})
         assert response.status_code == 404, (script, response.status_code)
+
+
+async def test_numbers_in_the_path_have_one_spelling_only(client, db):
+    """Every GET route with a whole number in its path answers 404, not the page, when the
+    number is written otherwise than in plain ASCII digits: other scripts' digits, a sign, a
+    leading zero or an underscore (`int()` takes them all). The page keeps one address."""
+    world = await make_world(db, client, "admin")
+    world.real_staff_ids = True
+    checked = 0
+    for key in sorted(TABLE):
+        if not key.startswith("GET ") or ":int}" not in key or key in SKIP:
+            continue
+        path = world.path(key)
+        canonical = await client.get(path)
+        if canonical.status_code != 200:
+            continue
+        number = re.search(r"/(\d+)(?=/|$)", path)
+        assert number, path
+        digits = number.group(1)
+        variants = [
+            "".join(SCRIPTS["arabic-indic"][int(d)] for d in digits),
+            "".join(SCRIPTS["fullwidth"][int(d)] for d in digits),
+            "+" + digits,
+            "0" + digits,
+            digits[:1] + "_" + digits[1:] if len(digits) > 1 else digits + "_0",
+        ]
+        for variant in variants:
+            other = path[: number.start(1)] + variant + path[number.end(1) :]
+            response = await client.get(other)
+            assert response.status_code == 404, (other, response.status_code)
+        checked += 1
+    assert checked >= 10, f"only {checked} routes with numbers were checked"
