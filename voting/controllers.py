@@ -207,6 +207,11 @@ class RoundsController(Controller):
         merged_into = await rounds.merged_into(db_session, proposal)
         if merged_into is not None and not moderation.shows_text_to(merged_into, None):
             merged_into = None
+        followed = (
+            await milestones.milestones_of(db_session, proposal.id)
+            if proposal.status == "accepted"
+            else []
+        )
         return Template(
             template_name="pb/proposal.html",
             context={
@@ -219,9 +224,10 @@ class RoundsController(Controller):
                 "moderation_labels": moderation.MODERATION_LABELS,
                 "implementation": rounds.IMPLEMENTATION_STATUSES,
                 # How carrying out a winning proposal goes (voting/milestones.py).
-                "milestones": await milestones.milestones_of(db_session, proposal.id)
-                if proposal.status == "accepted"
-                else [],
+                "milestones": followed,
+                "milestone_pictures": await pictures.pictures_by_owner(
+                    db_session, "milestone", [milestone.id for milestone in followed]
+                ),
                 "report_form": form or Form(),
                 "max_report": moderation.MAX_REPORT_LENGTH,
                 "pictures": await pictures.pictures_of(

@@ -15,7 +15,11 @@ from voting.demo import seed_budgeting
 from voting.event_report import ideas_from_event
 from voting.identify import IdentifyController
 from voting.letters_staff import StaffLettersController
-from voting.milestone_pages import ImplementationController, StaffMilestonesController
+from voting.milestone_pages import (
+    ImplementationController,
+    MilestonePicturesController,
+    StaffMilestonesController,
+)
 from voting.milestones import calendar_milestones
 from voting.models import Round
 from voting.notifications import announce_ballots
@@ -29,7 +33,7 @@ from voting.residents import (
     UnsubscribeController,
 )
 from voting.review_pages import StaffReviewController
-from voting.staff import StaffRoundsController
+from voting.staff import ProposalPicturesController, StaffRoundsController
 
 
 async def open_round_highlights(session) -> list[Highlight]:
@@ -142,10 +146,12 @@ feature = Feature(
         ResidentEmailController,
         UnsubscribeController,
         StaffRoundsController,
+        ProposalPicturesController,
         StaffReviewController,
         StaffPlacesController,
         StaffLettersController,
         StaffMilestonesController,
+        MilestonePicturesController,
     ),
     model_modules=("voting.models",),
     staff_links=(

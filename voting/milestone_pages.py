@@ -10,15 +10,17 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, current_user, signed_in_staff
-from app.dependencies import DbSession
+from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_
+from app.media import MediaStore
 from app.page_cache import SHARED_PAGE
-from voting import milestones, rounds
+from voting import milestones, pictures, rounds
 from voting.forms import milestone_form, read_milestone
 from voting.models import Milestone, Proposal, Round
 from voting.notifications import Notifier
+from voting.picture_pages import PictureActions, pictures_context
 
 
 async def staff_milestones_context(db_session, proposal: Proposal) -> dict:
@@ -31,24 +33,35 @@ async def staff_milestones_context(db_session, proposal: Proposal) -> dict:
     }
 
 
-def _milestone_page(
+def milestone_path(round_id: int, proposal_id: int, milestone_id: int) -> str:
+    return f"/staff/pb/{round_id}/proposals/{proposal_id}/milestones/{milestone_id}"
+
+
+async def _milestone_page(
+    db_session,
     round_: Round,
     proposal: Proposal,
     form: Form,
     milestone: Milestone | None = None,
     status: int = 200,
+    **picture_forms,
 ) -> Template:
-    return Template(
-        template_name="pb/staff_milestone.html",
-        context={
-            "round": round_,
-            "proposal": proposal,
-            "milestone": milestone,
-            "form": form,
-            "milestone_statuses": milestones.STATUSES,
-        },
-        status_code=status,
-    )
+    context = {
+        "round": round_,
+        "proposal": proposal,
+        "milestone": milestone,
+        "form": form,
+        "milestone_statuses": milestones.STATUSES,
+    }
+    if milestone is not None:
+        # A milestone's pictures (voting/picture_pages.py), once it exists.
+        context |= await pictures_context(
+            db_session,
+            pictures.milestone_owner(milestone, proposal),
+            milestone_path(round_.id, proposal.id, milestone.id),
+            **picture_forms,
+        )
+    return Template(template_name="pb/staff_milestone.html", context=context, status_code=status)
 
 
 class StaffMilestonesController(Controller):
@@ -90,7 +103,7 @@ class StaffMilestonesController(Controller):
                 return self._back(round_id, proposal_id, "milestone")
         db_session.expunge_all()
         round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        return _milestone_page(round_, proposal, form, status=400)
+        return await _milestone_page(db_session, round_, proposal, form, status=400)
 
     @get("/{milestone_id:int}", opt={"roles": EDITORS})
     async def edit_page(
@@ -102,7 +115,9 @@ class StaffMilestonesController(Controller):
     ) -> Template:
         round_, proposal = await self._proposal(db_session, round_id, proposal_id)
         milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        return _milestone_page(round_, proposal, milestone_form(milestone), milestone)
+        return await _milestone_page(
+            db_session, round_, proposal, milestone_form(milestone), milestone
+        )
 
     @post("/{milestone_id:int}", opt={"roles": EDITORS}, status_code=303)
     async def edit(
@@ -130,21 +145,61 @@ class StaffMilestonesController(Controller):
         db_session.expunge_all()
         round_, proposal = await self._proposal(db_session, round_id, proposal_id)
         milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        return _milestone_page(round_, proposal, form, milestone, status=400)
+        return await _milestone_page(db_session, round_, proposal, form, milestone, status=400)
 
     @post("/{milestone_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
     async def remove(
         self,
         request: Request,
         db_session: DbSession,
+        settings: AppSettings,
         round_id: FromPath[int],
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Redirect:
         _round, proposal = await self._proposal(db_session, round_id, proposal_id)
         milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        await milestones.remove_milestone(db_session, milestone, current_user(request))
+        await milestones.remove_milestone(
+            db_session, milestone, current_user(request), MediaStore(settings.media_dir)
+        )
         return self._back(round_id, proposal_id, "milestone_removed")
+
+
+class MilestonePicturesController(PictureActions):
+    """The pictures of an implementation milestone, on its staff page."""
+
+    path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}"
+
+    async def _milestone(self, db_session, params: dict):
+        round_ = await rounds.get_round(db_session, params["round_id"])
+        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
+        milestone = await milestones.get_milestone(db_session, params["milestone_id"], proposal.id)
+        return round_, proposal, milestone
+
+    async def owner_of(self, db_session, params: dict) -> tuple[pictures.PictureOwner, str]:
+        round_, proposal, milestone = await self._milestone(db_session, params)
+        return (
+            pictures.milestone_owner(milestone, proposal),
+            milestone_path(round_.id, proposal.id, milestone.id),
+        )
+
+    async def page_again(self, db_session, params: dict, **forms) -> Template:
+        round_, proposal, milestone = await self._milestone(db_session, params)
+        return await _milestone_page(
+            db_session, round_, proposal, milestone_form(milestone), milestone, 400, **forms
+        )
+
+
+async def milestone_pictures(db_session, followed_rounds) -> dict[int, list]:
+    """The pictures of every milestone on a public page, by milestone id (one query)."""
+    ids = [
+        milestone.id
+        for followed in followed_rounds
+        for budget in followed.budgets
+        for proposal in budget.proposals
+        for milestone in proposal.milestones
+    ]
+    return await pictures.pictures_by_owner(db_session, "milestone", ids)
 
 
 class ImplementationController(Controller):
@@ -154,11 +209,13 @@ class ImplementationController(Controller):
 
     @get("/implementation", name="pb_implementation_all", opt=SHARED_PAGE)
     async def every_round(self, db_session: DbSession) -> Template:
+        followed = await milestones.followed_rounds(db_session)
         return Template(
             template_name="pb/implementation_all.html",
             context={
-                "followed": await milestones.followed_rounds(db_session),
+                "followed": followed,
                 "statuses": milestones.STATUSES,
+                "milestone_pictures": await milestone_pictures(db_session, followed),
             },
         )
 
@@ -170,5 +227,9 @@ class ImplementationController(Controller):
             raise NotFoundError(N_("The results of this round have not been published yet."))
         return Template(
             template_name="pb/implementation.html",
-            context={"followed": followed, "statuses": milestones.STATUSES},
+            context={
+                "followed": followed,
+                "statuses": milestones.STATUSES,
+                "milestone_pictures": await milestone_pictures(db_session, [followed]),
+            },
         )

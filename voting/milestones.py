@@ -23,7 +23,7 @@ from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from voting import published
+from voting import pictures, published
 from voting.models import Milestone, Proposal, Resident, Round
 from voting.notifications import Kind, Notifier, notify_author
 from voting.rounds import IMPLEMENTATION_STATUSES, MAX_COST, ImplementationStatus
@@ -192,13 +192,19 @@ async def update_milestone(
     await session.commit()
 
 
-async def remove_milestone(session: AsyncSession, milestone: Milestone, actor: Any = None) -> None:
-    """Remove a milestone (e.g. one added by mistake); the audit log keeps what it said."""
+async def remove_milestone(
+    session: AsyncSession, milestone: Milestone, actor: Any = None, store: Any = None
+) -> None:
+    """Remove a milestone (e.g. one added by mistake) and its pictures (the files once the
+    removal is committed, with `store`); the audit log keeps what it said."""
     await record_action(
         session, actor, "milestone.remove", target_of(milestone), snapshot(milestone), None
     )
+    files = await pictures.forget_pictures_of(session, "milestone", [milestone.id])
     await session.delete(milestone)
     await session.commit()
+    if store is not None:
+        await pictures.delete_files(store, files)
 
 
 # --- what residents read -----------------------------------------------------------------------

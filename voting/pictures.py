@@ -75,6 +75,12 @@ def proposal_owner(proposal: Proposal, frozen: str | None = None) -> PictureOwne
     return PictureOwner("proposal", proposal.id, alt_languages(proposal.language), frozen)
 
 
+def milestone_owner(milestone, proposal: Proposal) -> PictureOwner:
+    """An implementation milestone as the owner of pictures: described in the ballot's languages
+    and the proposal's own (pictures of work in progress are added at any time)."""
+    return PictureOwner("milestone", milestone.id, alt_languages(proposal.language))
+
+
 def _unlocked(owner: PictureOwner) -> None:
     if owner.locked:
         raise DomainError(owner.locked)

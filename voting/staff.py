@@ -22,7 +22,6 @@ from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.mail.services import undelivered
-from app.media import MediaStore
 from app.off_loop import in_worker_thread, off_loop
 from app.requests import ascii_int
 from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
@@ -44,9 +43,6 @@ from voting.forms import (
     read_note,
     read_paper_typing,
     read_person,
-    read_picture_alt,
-    read_picture_step,
-    read_picture_upload,
     read_review,
     read_roll_upload,
     read_round,
@@ -67,6 +63,7 @@ from voting.paper import (
     flagged_slips,
     paper_entries,
 )
+from voting.picture_pages import PictureActions, pictures_context
 from voting.roll import (
     MAX_ROLL_BYTES,
     ImportSummary,
@@ -90,11 +87,6 @@ from voting.voters import today_in
 log = logging.getLogger("tori.voting")
 # A census file and the form around it (its token, the multipart headers).
 MAX_ROLL_UPLOAD = MAX_ROLL_BYTES + 64 * 1024
-# Room for the fields around an uploaded picture (the token, the descriptions, the headers).
-PICTURE_FORM_BYTES = 64 * 1024
-# The route's own ceiling; the setting TORI_MAX_PICTURE_MB (at most 100) is checked as the body
-# arrives.
-MAX_PICTURE_UPLOAD = 100 * 1024 * 1024 + PICTURE_FORM_BYTES
 
 ATTENTION_ROWS = 20
 
@@ -403,13 +395,7 @@ class StaffRoundsController(Controller):
     ) -> Template:
         frozen = await rounds.frozen_by(db_session, round_)
         owner = pictures.proposal_owner(proposal, frozen)
-        shown = await pictures.pictures_of(db_session, owner)
-        alt_forms = alt_forms or {}
-        for picture in shown:
-            if picture.id not in alt_forms:
-                alt_forms[picture.id] = Form.prefilled(
-                    {f"alt_{code}": text for code, text in picture.alt.items()}
-                )
+        base = f"/staff/pb/{round_.id}/proposals/{proposal.id}"
         others = [
             p
             for p in await rounds.list_proposals(db_session, round_.id)
@@ -462,163 +448,13 @@ class StaffRoundsController(Controller):
                 "notes": await review.notes_of(db_session, proposal.id),
                 "reviewers": await review.possible_reviewers(db_session),
                 "departments": await review.departments_in_use(db_session, round_.id),
-                "pictures": shown,
-                "picture_owner": owner,
-                "picture_form": picture_form or Form(),
-                "alt_forms": alt_forms,
-                "max_pictures": pictures.MAX_PICTURES,
-                "max_alt": pictures.MAX_ALT_LENGTH,
+                **await pictures_context(db_session, owner, base, picture_form, alt_forms),
                 "proposal_themes": await places.themes_of(db_session, proposal.id),
                 # Carrying out a selected proposal: its milestones (voting/milestone_pages.py).
                 **await staff_milestones_context(db_session, proposal),
             },
             status_code=status,
         )
-
-    # Pictures ----------------------------------------------------------------------------
-
-    async def _picture_page_again(self, db_session, round_id, proposal_id, **forms) -> Template:
-        """The proposal page after a refused picture action (the change was rolled back)."""
-        await db_session.rollback()
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._proposal_page(db_session, round_, proposal, status=400, **forms)
-
-    @staticmethod
-    def _pictures_done(round_id: int, proposal_id: int, done: str) -> Redirect:
-        return Redirect(
-            path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-            query_params={"done": done},
-            status_code=303,
-        )
-
-    async def _owner(self, db_session, round_id, proposal_id):
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return pictures.proposal_owner(proposal, await rounds.frozen_by(db_session, round_))
-
-    @post(
-        "/{round_id:int}/proposals/{proposal_id:int}/pictures",
-        # The token is checked here, after the body is parsed off the event loop.
-        opt={"roles": EDITORS, **FORM_TOKEN_CHECKED_BY_HANDLER},
-        status_code=303,
-        request_max_body_size=MAX_PICTURE_UPLOAD,
-    )
-    async def add_picture(
-        self,
-        request: Request,
-        db_session: DbSession,
-        settings: AppSettings,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
-        """A picture with its description in the proposal's languages (voting/pictures.py)."""
-        try:
-            upload = await read_upload(request, settings.max_picture_bytes + PICTURE_FORM_BYTES)
-        except UploadError as error:
-            log.info("picture upload refused: %s", error)
-            upload = Upload()
-        if not form_token_accepted(request, upload.fields):
-            raise PermissionDeniedException(detail="CSRF token verification failed")
-        owner = await self._owner(db_session, round_id, proposal_id)
-        form, data, alt = read_picture_upload(upload)
-        if form.is_valid:
-            try:
-                await pictures.attach(
-                    db_session,
-                    MediaStore(settings.media_dir),
-                    owner,
-                    data,
-                    alt,
-                    current_user(request),
-                    max_bytes=settings.max_picture_bytes,
-                )
-            except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
-            except DomainError as error:
-                form.add_error("form", error.translated())
-            else:
-                return self._pictures_done(round_id, proposal_id, "picture")
-        return await self._picture_page_again(db_session, round_id, proposal_id, picture_form=form)
-
-    @post(
-        "/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/alt",
-        opt={"roles": EDITORS},
-        status_code=303,
-    )
-    async def describe_picture(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-        picture_id: FromPath[int],
-    ) -> Template | Redirect:
-        owner = await self._owner(db_session, round_id, proposal_id)
-        picture = await pictures.get_picture(db_session, owner, picture_id)
-        form = Form(await read_form(request))
-        alt = read_picture_alt(form)
-        if form.is_valid:
-            try:
-                await pictures.describe(db_session, owner, picture, alt, current_user(request))
-            except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
-            else:
-                return self._pictures_done(round_id, proposal_id, "picture")
-        return await self._picture_page_again(
-            db_session, round_id, proposal_id, alt_forms={picture_id: form}
-        )
-
-    @post(
-        "/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/move",
-        opt={"roles": EDITORS},
-        status_code=303,
-    )
-    async def move_picture(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-        picture_id: FromPath[int],
-    ) -> Template | Redirect:
-        owner = await self._owner(db_session, round_id, proposal_id)
-        picture = await pictures.get_picture(db_session, owner, picture_id)
-        form = Form(await read_form(request))
-        step = read_picture_step(form)
-        if step is not None:
-            try:
-                await pictures.move(db_session, owner, picture, step, current_user(request))
-            except DomainError as error:
-                form.add_error("form", error.translated())
-            else:
-                return self._pictures_done(round_id, proposal_id, "picture")
-        return await self._picture_page_again(db_session, round_id, proposal_id, picture_form=form)
-
-    @post(
-        "/{round_id:int}/proposals/{proposal_id:int}/pictures/{picture_id:int}/remove",
-        opt={"roles": EDITORS},
-        status_code=303,
-    )
-    async def remove_picture(
-        self,
-        request: Request,
-        db_session: DbSession,
-        settings: AppSettings,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-        picture_id: FromPath[int],
-    ) -> Redirect:
-        """Remove a picture and its files: possible at any time (personal data in a picture)."""
-        owner = await self._owner(db_session, round_id, proposal_id)
-        picture = await pictures.get_picture(db_session, owner, picture_id)
-        await pictures.remove(
-            db_session, MediaStore(settings.media_dir), owner, picture, current_user(request)
-        )
-        return self._pictures_done(round_id, proposal_id, "picture")
 
     async def _enter_page(self, db_session, round_, form=None, status=200) -> Template:
         return Template(
@@ -1080,4 +916,23 @@ class StaffRoundsController(Controller):
                 "checkpoints": await publication.checkpoints(db_session, round_.id),
             },
             status_code=200 if verdict.valid else 409,
+        )
+
+
+class ProposalPicturesController(PictureActions):
+    """The pictures of a proposal, on its staff page."""
+
+    path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}"
+
+    async def owner_of(self, db_session, params: dict) -> tuple[pictures.PictureOwner, str]:
+        round_ = await rounds.get_round(db_session, params["round_id"])
+        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
+        owner = pictures.proposal_owner(proposal, await rounds.frozen_by(db_session, round_))
+        return owner, f"/staff/pb/{round_.id}/proposals/{proposal.id}"
+
+    async def page_again(self, db_session, params: dict, **forms) -> Template:
+        round_ = await rounds.get_round(db_session, params["round_id"])
+        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
+        return await StaffRoundsController._proposal_page(
+            None, db_session, round_, proposal, status=400, **forms
         )

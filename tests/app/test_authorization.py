@@ -260,6 +260,10 @@ TABLE = {
     "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/remove": (
         EDITORS
     ),
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/pictures": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/pictures/{picture_id:int}/alt": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/pictures/{picture_id:int}/move": EDITORS,
+    "POST /staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}/pictures/{picture_id:int}/remove": EDITORS,
     "GET /staff/pb/{round_id:int}/proposals/{proposal_id:int}": READERS,
     "GET /staff/pb/{round_id:int}/themes": READERS,
     "POST /staff/pb/{round_id:int}/themes": EDITORS,

@@ -453,3 +453,67 @@ async def test_the_author_is_mailed_in_their_language_and_can_unsubscribe(
     assert again.status_code == 303
     await deliver_due(database.sessionmaker, mail_settings)
     assert len(smtp_server.to("aino@example.fi")) == 1
+
+
+# --- pictures of a milestone (the pictures component, owner kind "milestone") -----------------
+
+
+async def test_a_milestone_gets_pictures_with_descriptions_shown_on_the_public_pages(
+    client, db, settings
+):
+    from tests.pictures import jpeg
+    from voting.models import Picture
+
+    round_, [winner, *_], _others = await selected_proposals(db)
+    await signed_in_as(client, db, Role.STAFF)
+    added = await client.post(milestone_path(round_, winner), data=form(client, **good_fields()))
+    assert added.status_code == 303
+    milestone = await db.scalar(select(Milestone))
+    page_path = f"{milestone_path(round_, winner)}/{milestone.id}"
+    page = await client.get(page_path)
+    assert 'enctype="multipart/form-data"' in page.text
+
+    def send(**fields):
+        return client.post(
+            f"{page_path}/pictures",
+            data={"_csrf_token": client.cookies["tori_csrf"], **fields},
+            files={"picture": ("work.jpg", jpeg(800, 600), "image/jpeg")},
+        )
+
+    def media() -> set[str]:
+        folder = settings.media_dir
+        return {path.name for path in folder.iterdir()} if folder.exists() else set()
+
+    # The usual mistake: no Swedish description. Refused on the milestone's page, nothing kept.
+    before = media()
+    refused = await send(alt_fi="Kaivinkone puistossa")
+    assert refused.status_code == 400
+    assert "Describe the picture in this language" in refused.text
+    assert await db.scalar(select(func.count()).select_from(Picture)) == 0
+    assert media() == before
+
+    stored = await send(alt_fi="Kaivinkone puistossa", alt_sv="Grävmaskin i parken")
+    assert stored.status_code == 303
+    assert stored.headers["location"] == f"{page_path}?done=picture"
+    picture = await db.scalar(select(Picture))
+    assert (picture.owner_kind, picture.owner_id) == ("milestone", milestone.id)
+    record = await db.scalar(select(AuditRecord).where(AuditRecord.action == "picture.add"))
+    assert record.target == f"milestone {milestone.id}"
+
+    for path in (
+        f"/pb/{round_.slug}/implementation?lang=sv",
+        "/pb/implementation?lang=sv",
+        f"/pb/{round_.slug}/proposals/{winner.id}?lang=sv",
+    ):
+        public = await client.get(path)
+        assert public.status_code == 200, path
+        assert 'alt="Grävmaskin i parken"' in public.text, path
+        assert picture.src in public.text, path
+
+    # Removing the milestone takes its pictures along, rows and files.
+    files = {f"{picture.file_key}-{width}.webp" for width in picture.widths}
+    assert files <= media()
+    removed = await client.post(f"{page_path}/remove", data=form(client))
+    assert removed.status_code == 303
+    assert await db.scalar(select(func.count()).select_from(Picture)) == 0
+    assert not files & media()
