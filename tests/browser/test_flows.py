@@ -115,7 +115,7 @@ def test_calendar_filters_and_month_view_work_without_javascript(new_page, live_
     assert cards.count() > 0
     for index in range(cards.count()):
         expect(cards.nth(index)).to_contain_text("Old Espoo")
-    page.click("a:text('Month')")
+    page.get_by_role("link", name="Month", exact=True).click()
     expect(page).to_have_url(re.compile(r"view=month"))
     expect(page.locator("table.month")).to_be_visible()
     page.click("a[rel=next]")
