@@ -21,7 +21,7 @@ from app.areas.models import Area
 from app.database import utcnow
 from app.disclosure import too_few_to_show
 from app.events.models import Event, EventOrganiser, EventType
-from app.events.services import json_list_contains
+from app.events.services import hours_expression, json_list_contains
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, content_languages
 from surveys.definitions import (
     NUMERIC_TYPES,
@@ -148,12 +148,6 @@ def _group_expression(grouping: str):
         "year": lambda: cast(Event.local_year, String),
     }
     return expressions.get(grouping, lambda: literal("all" if grouping == "none" else ""))()
-
-
-def _hours_expression(dialect: str):
-    if dialect == "postgresql":
-        return func.extract("epoch", Event.ends_at - Event.starts_at) / 3600.0
-    return (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 24.0
 
 
 @dataclass
@@ -357,7 +351,7 @@ async def _add_monitoring_figures(
 ) -> None:
     figures = [
         func.count(Event.id),
-        func.sum(_hours_expression(dialect)),
+        func.sum(hours_expression(dialect)),
         func.sum(func.coalesce(Event.participant_count, 0)),
         func.sum(func.coalesce(Event.visitor_count, 0)),
     ]

@@ -75,6 +75,14 @@ class CalendarFilter:
         return conditions
 
 
+def hours_expression(dialect: str) -> ColumnElement[float]:
+    """An event's hours of activity (end minus start) in SQL, for sums over many events: the
+    monitoring figure `Event.hours` gives for one."""
+    if dialect == "postgresql":
+        return func.extract("epoch", Event.ends_at - Event.starts_at) / 3600.0
+    return (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 24.0
+
+
 def json_list_contains(column, value: str, dialect: str) -> ColumnElement[bool]:
     """`value in column` for a JSON list column, as each backend can index or scan it."""
     if dialect == "postgresql":

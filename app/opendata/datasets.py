@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.events.models import Event
+from app.events.services import hours_expression
 from app.i18n import LANGUAGES, N_, gettext_in
 
 FORMAT = "tori-open-data/1"
@@ -166,11 +167,7 @@ EVENTS = Dataset(
 
 async def event_rows(session: AsyncSession) -> list[tuple]:
     """Past and planned public events per (month, area, type), the oldest month first."""
-    dialect = session.bind.dialect.name
-    if dialect == "postgresql":
-        hours = func.extract("epoch", Event.ends_at - Event.starts_at) / 3600.0
-    else:
-        hours = (func.julianday(Event.ends_at) - func.julianday(Event.starts_at)) * 24.0
+    hours = hours_expression(session.bind.dialect.name)
     query = (
         select(
             Event.local_month,
