@@ -4,14 +4,11 @@ part again. The same comparison staff use, so the figures agree; free-text answe
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.areas.services import list_areas
-from app.database import utcnow
 from app.disclosure import MIN_GROUP_SIZE, too_few_to_show
 from app.events.report import ReportSection
+from surveys import services
 from surveys.comparison import ComparisonFilter, compare
-from surveys.models import Questionnaire
 
 SUMMARY_SCALES = ("satisfaction", "heard", "learned_met", "wellbeing")
 AGAIN = "again"
@@ -33,12 +30,11 @@ async def feedback_summary(session, event, settings) -> list[ReportSection]:
     again = None
     # While answers still come in, each reading of the means would give the latest answer away
     # (the difference of two means): the figures wait until the questionnaire has closed.
-    questionnaire = await session.scalar(
-        select(Questionnaire).where(Questionnaire.event_id == event.id)
-    )
+    questionnaire = await services.questionnaire_for_event(session, event.id)
     open_until = (
         questionnaire.closes_at
-        if questionnaire is not None and questionnaire.closes_at > utcnow()
+        if questionnaire is not None
+        and services.questionnaire_status(questionnaire) != services.QuestionnaireStatus.CLOSED
         else None
     )
     if not group.suppressed and open_until is None:
