@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.areas.services import list_areas
 from app.database import utcnow
 from app.events.models import Event
-from app.i18n import N_
+from app.i18n import N_, localized
 from app.opendata.datasets import AREA_COLUMNS, Column, Dataset
 from surveys.comparison import WHOLE_CITY, ComparisonFilter, compare
 from surveys.polls.models import Poll
@@ -133,7 +133,7 @@ async def poll_rows(session: AsyncSession, settings) -> list[tuple]:
                 rows.append(
                     (
                         poll.slug,
-                        poll.title.get("fi") or next(iter(poll.title.values()), ""),
+                        localized(poll.title, "fi"),
                         poll.opens_at.date(),
                         poll.closes_at.date(),
                         poll.closes_at <= now,

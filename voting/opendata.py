@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.i18n import N_
+from app.i18n import N_, localized
 from app.opendata.datasets import Column, Dataset
 from voting.models import Round
 from voting.published import in_force, results_of
@@ -26,15 +26,13 @@ async def result_rows(session: AsyncSession, settings) -> list[tuple]:
         official = results["official_rule"]
         for budget in results["budgets"]:
             # The publication keeps the area's name in every language; the column is Finnish.
-            area_name = budget.get("area_name")
-            if isinstance(area_name, dict):
-                area_name = area_name.get("fi") or next(iter(area_name.values()), None)
+            area_name = localized(budget.get("area_name"), "fi")
             for row in budget["rows"]:
                 title = row["title"]
                 rows.append(
                     (
                         round_.slug,
-                        round_.title.get("fi") or next(iter(round_.title.values()), ""),
+                        localized(round_.title, "fi"),
                         publication.published_at.date(),
                         budget["area"],
                         area_name or None,
