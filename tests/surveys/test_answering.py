@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.database import utcnow
 from surveys import services
 from surveys.models import FeedbackPending, FeedbackResponse
-from tests.conftest import csrf_token
+from tests.conftest import TEST_SECRET, csrf_token, spellings
 from tests.factories import make_area, make_event
 from tests.surveys.factories import open_questionnaire
 
@@ -140,6 +140,32 @@ async def test_double_tap_and_replayed_token_record_one_response(client, db):
         )
         == 1
     )
+
+
+async def test_one_token_in_another_spelling_is_refused_and_records_nothing_more(client, db):
+    """An attacker who rewrites the spare bits of the token's MAC must not get three more
+    answers past the unique constraint on the token's text."""
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
+    _page, token = await form_page(client, questionnaire.slug)
+    variants = spellings(token)
+    assert token in variants
+    assert len(set(variants)) == 4
+    for variant in variants:
+        client.cookies.delete("tori_answered")
+        await client.post(
+            f"/f/{questionnaire.slug}",
+            data={
+                "_csrf_token": client.cookies["tori_csrf"],
+                "token": variant,
+                "answer_language": "en",
+                "q_satisfaction": "5",
+            },
+        )
+    assert await stored(db) == 1
+    genuine = [v for v in variants if services.token_is_genuine(TEST_SECRET, questionnaire.slug, v)]
+    assert genuine == [token]
 
 
 async def test_second_answer_from_the_same_device_is_refused_kindly(client, db):

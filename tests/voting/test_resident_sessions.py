@@ -15,7 +15,7 @@ from app.accounts.passwords import hash_password, verify_password
 from app.database import utcnow
 from app.mail import OutboxMessage
 from app.signing import sign
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, spellings
 from voting.models import Resident, ResidentSession
 from voting.password_reset import reset_token
 from voting.resident_accounts import SESSION_SECONDS
@@ -193,7 +193,8 @@ async def test_a_forged_or_guessed_session_token_opens_nothing(client, db):
     assert await opens_account(client, genuine)
     for forged in (
         secrets.token_urlsafe(32),  # a guess of the right form
-        genuine[:-1] + ("A" if genuine[-1] != "A" else "B"),  # one character off
+        *(other for other in spellings(genuine) if other != genuine),  # the MAC's spare bits
+        genuine[:-9] + ("A" if genuine[-9] != "A" else "B") + genuine[-8:],  # one character off
         sign(TEST_SECRET, "resident", f"{resident.id}.1"),  # the former signed cookie
         genuine + genuine,
         "x" * 5000,
