@@ -63,6 +63,12 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_wrapper)
+        except Exception as error:
+            # A refusal raised before any handler ran (the CSRF check, a body too large) is
+            # answered by Litestar's outermost handler with its own status, outside this
+            # wrapper: log that status, not a 500 the client never saw.
+            status = getattr(error, "status_code", 500)
+            raise
         finally:
             if access_log.isEnabledFor(logging.INFO) and not scope["path"].startswith("/static/"):
                 access_log.info(
