@@ -22,7 +22,10 @@ from litestar.exceptions import ClientException
 from app.i18n import LANGUAGES, gettext, ngettext
 from app.search import MAX_QUERY_LENGTH, search_words
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
+# Control characters, and the bidirectional embeddings and overrides (U+202A–U+202E) that turn
+# the rest of a line around on the page ("Trojan source"); the marks (U+200E/F) and isolates
+# (U+2066–U+2069) that right-to-left writers use are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\ufffe\uffff]")
 _EMAIL = re.compile(
     r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )

@@ -114,6 +114,9 @@ async def test_a_reply_needs_finnish_and_swedish_to_be_published(client, db):
     for data, message in (
         ({"text_fi": "x" * 4001, "text_sv": "ok"}, "Käytä enintään 4000 merkkiä."),
         ({"text_fi": "a\x00b", "text_sv": "ok"}, "Poista kentästä erikoiset ohjausmerkit."),
+        # A right-to-left override turns the rest of the line around ("Trojan source").
+        ({"text_fi": "ok", "text_sv": "kommer \u202eår i"}, "Poista kentästä"),
+        ({"text_fi": "a\u202ab\u202c", "text_sv": "ok"}, "Poista kentästä"),
     ):
         bad = await client.post(
             f"/staff/events/{event.id}/reply", data={"_csrf_token": token, **data, "publish": "on"}
