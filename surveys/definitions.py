@@ -23,7 +23,9 @@ SCALE_RANGES = {"scale5": range(1, 6), "scale10": range(11)}
 YES_NO = ("yes", "no")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}(\.[a-z0-9_]{1,40})?$")
 FIELD_PREFIX = "q_"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
+# The characters app.forms refuses (this module is pure, so it keeps its own copy of the set):
+# controls and the bidirectional embeddings and overrides.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\ufffe\uffff]")
 # Special tally keys: one row per response, and one per respondent of a multiple-choice question.
 RESPONSES_KEY = "__responses__"
 RESPONDENTS_VALUE = "__n__"

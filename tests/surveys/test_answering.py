@@ -217,6 +217,7 @@ async def test_forged_answered_cookie_is_ignored(client, db):
         ({"q_satisfaction": "4", "q_home_area": "atlantis"}, {}, "Choose from the options shown."),
         ({"q_satisfaction": "4", "q_comment": "x" * 2001}, {}, "Use at most 2000 characters."),
         ({"q_satisfaction": "4", "q_comment": "bad\x00byte"}, {}, "control characters"),
+        ({"q_satisfaction": "4", "q_comment": "hyvä \u202eäis"}, {}, "control characters"),
         (
             {"q_satisfaction": "4", "q_injected": "1"},
             {},
