@@ -21,9 +21,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # A phone's JPEG often carries a second, smaller picture (the Multi-Picture Format): Pillow calls
 # it "MPO", and it is a JPEG all the same (its first picture is taken).
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
-# The widths stored (160 for a thumbnail on a phone, 1280 for a wide screen); a picture narrower
-# than one is not enlarged to it.
-WIDTHS = (160, 320, 640, 1280)
+# The widths stored (160 for a thumbnail on a phone, 240 for the same thumbnail on a screen of two
+# or three device pixels per CSS pixel, 1280 for a wide screen); a picture narrower than one is
+# not enlarged to it.
+WIDTHS = (160, 240, 320, 640, 1280)
 # A phone photo is 12 to 50 megapixels; more is refused before decoding.
 MAX_PIXELS = 50_000_000
 # Neither side may be absurdly thin or long (a 1 x 50,000,000 image is no picture); WebP cannot

@@ -280,10 +280,11 @@ class Picture(Base):
         """The narrowest file: what a browser without `srcset` shows."""
         return media_url(self.file_key, self.widths[0])
 
-    @property
-    def srcset(self) -> str:
-        """Every width's file for `srcset` ("/media/<key>-320.webp 320w, ...")."""
-        return ", ".join(f"{media_url(self.file_key, w)} {w}w" for w in self.widths)
+    def srcset_upto(self, widest: int | None = None) -> str:
+        """The files up to `widest` px (every file without it) for `srcset`
+        ("/media/<key>-160.webp 160w, /media/<key>-320.webp 320w, ...")."""
+        widths = [w for w in self.widths if widest is None or w <= widest] or self.widths[:1]
+        return ", ".join(f"{media_url(self.file_key, w)} {w}w" for w in widths)
 
 
 class Theme(Base):

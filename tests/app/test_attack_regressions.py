@@ -78,7 +78,7 @@ def test_a_phone_jpeg_with_a_second_picture_mpo_is_taken():
     assert Image.open(io.BytesIO(out.getvalue())).format == "MPO"
     prepared = prepare_picture(out.getvalue())
     assert prepared.width == 800
-    assert [width for width, _ in prepared.variants] == [160, 320, 640, 800]
+    assert [width for width, _ in prepared.variants] == [160, 240, 320, 640, 800]
 
 
 async def test_pb_results_name_the_budget_area_in_finnish_not_as_a_python_dict(client, db):

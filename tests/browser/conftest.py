@@ -248,11 +248,12 @@ def new_page(browser: Browser):
     contexts = []
     problems: list[str] = []
 
-    def make(viewport: dict | None = None, *, javascript: bool = True) -> Page:
+    def make(viewport: dict | None = None, *, javascript: bool = True, scale: float = 1) -> Page:
         context = browser.new_context(
             viewport=viewport or PHONE,
             java_script_enabled=javascript,
             locale="fi-FI",
+            device_scale_factor=scale,
         )
         contexts.append(context)
         page = context.new_page()

@@ -67,14 +67,14 @@ async def upload(client, round_, proposal, data: bytes, filename="photo.jpg", **
 
 def test_a_photo_is_stored_in_a_few_widths_as_webp_and_never_enlarged():
     prepared = prepare_picture(jpeg(1600, 1200))
-    assert [width for width, _data in prepared.variants] == [160, 320, 640, 1280]
+    assert [width for width, _data in prepared.variants] == [160, 240, 320, 640, 1280]
     assert (prepared.width, prepared.height) == (1280, 960)
     for width, data in prepared.variants:
         stored = Image.open(io.BytesIO(data))
         assert stored.format == "WEBP"
         assert stored.size == (width, width * 3 // 4)
     small = prepare_picture(jpeg(300, 200))
-    assert [width for width, _data in small.variants] == [160, 300]
+    assert [width for width, _data in small.variants] == [160, 240, 300]
 
 
 def test_stored_files_carry_no_exif_gps_or_camera_owner():
