@@ -99,7 +99,9 @@ def read_settings(
 
 
 def read_extra_question(form: Form) -> dict | None:
-    data = read_question(form, EXTRA_TYPES)
+    """An event's own question, written in any of the content languages (a Town Hall meeting's
+    question in Somali or Persian); a language left empty falls back as `localized` does."""
+    data = read_question(form, EXTRA_TYPES, languages=content_languages())
     if data is None:
         return None
     return {"key": "extra", **data, "required": form.boolean("required")}
@@ -130,6 +132,12 @@ def read_question(
             form.add_error(
                 f"{prefix}options_fi",
                 gettext("Give the same number of options in every language you use."),
+            )
+        elif untranslated := [code for code in text if not columns.get(code)]:
+            # A question in Somali with its options in Finnish only is half a translation.
+            form.add_error(
+                f"{prefix}options_{untranslated[0]}",
+                gettext("Write the options in every language the question is written in."),
             )
         else:
             for index in range(count):

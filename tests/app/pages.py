@@ -22,7 +22,7 @@ from voting.models import Proposal
 from voting.notifications import unsubscribe_token
 
 LANGUAGES = ("fi", "sv", "en")
-CONTENT_ONLY_LANGUAGES = ("ar", "uk", "fi-x-selko")
+CONTENT_ONLY_LANGUAGES = ("ar", "uk", "fi-x-selko", "ru", "et", "so", "fa", "zh")
 
 
 def is_document(response: Response) -> bool:
@@ -103,7 +103,7 @@ async def every_page(
         for path in get_paths:
             yield f"{language} {path}", await client.get(path)
     # The questionnaire in the added content languages: right to left in Arabic, the interface
-    # in English (Arabic, Ukrainian) or Finnish (selkosuomi) with lang on every part.
+    # in English (Arabic, Persian, the others) or Finnish (selkosuomi) with lang on every part.
     for language in CONTENT_ONLY_LANGUAGES:
         yield (
             f"{language} /f/{questionnaire.slug}",

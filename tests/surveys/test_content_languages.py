@@ -91,16 +91,69 @@ def test_accept_language_finds_the_content_languages():
     assert parse_accept_language("fi-x-selko, fi;q=0.8") == [PLAIN_FINNISH, "fi"]
 
 
-def test_the_standard_questionnaire_is_whole_in_the_added_languages():
+def test_the_standard_questionnaire_is_whole_in_every_default_content_language():
     questions = parse_questions(services.standard_definition()["questions"])
-    assert complete_languages(questions, content_languages()) == (
+    assert content_languages() == (
         "fi",
         "sv",
         "en",
         PLAIN_FINNISH,
+        "ru",
+        "et",
         "ar",
+        "so",
         "uk",
+        "fa",
+        "zh",
     )
+    assert complete_languages(questions, content_languages()) == content_languages()
+    # The name and the introduction are written in each of them too.
+    definition = services.standard_definition()
+    assert set(definition["name"]) == set(definition["intro"]) == set(content_languages())
+
+
+def test_the_added_translations_keep_the_question_and_option_keys():
+    """Answers pool by key: every language version has the same questions and options, and no
+    translation is a copy of another language's text left untranslated."""
+    questions = parse_questions(services.standard_definition()["questions"])
+    assert [q.key for q in questions] == [
+        "satisfaction",
+        "heard",
+        "learned_met",
+        "wellbeing",
+        "again",
+        "again_if",
+        "recommend",
+        "heard_from",
+        "age_group",
+        "home_area",
+        "preferred_language",
+        "comment",
+    ]
+    for question in questions:
+        for added in ("ru", "et", "so", "fa", "zh"):
+            assert question.text[added] != question.text["en"], (question.key, added)
+    # Persian is written with the Persian yeh and keheh, not the Arabic letters.
+    persian = " ".join(
+        text
+        for question in questions
+        for texts in (question.text, question.help, question.low, question.high)
+        for language, text in texts.items()
+        if language == "fa"
+    )
+    assert "\u064a" not in persian
+    assert "\u0643" not in persian
+    assert "\u06cc" in persian
+
+
+@pytest.fixture
+def sami_configured():
+    """A content language the city enables before anyone has translated the questionnaire."""
+    configure_languages((*Settings.content_languages, "se"), "en")
+    try:
+        yield "se"
+    finally:
+        configure_languages(Settings.content_languages, "en")
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -127,15 +180,27 @@ async def test_the_questionnaire_in_arabic_is_a_right_to_left_page_with_english_
     assert 'lang="ar" dir="rtl" aria-current="true">العربية</button>' in text
     assert 'lang="uk" dir="ltr">Українська</button>' in text
     assert 'lang="fi-x-selko" dir="ltr">Selkosuomi</button>' in text
-    # A language with no whole translation of this questionnaire is not offered.
-    assert 'value="ru"' not in text
+    assert 'lang="fa" dir="rtl">فارسی</button>' in text
+    assert 'lang="so" dir="ltr">Soomaali</button>' in text
+    assert 'lang="zh" dir="ltr">中文</button>' in text
 
 
-async def test_a_content_language_the_questionnaire_lacks_shows_the_interface_language(client, db):
+async def test_a_language_with_no_whole_translation_is_not_offered(client, db, sami_configured):
     questionnaire = await open_questionnaire(
         db, await make_event(db, starts_in=-dt.timedelta(hours=2))
     )
-    page = await client.get(f"/f/{questionnaire.slug}?lang=ru")
+    page, _token = await form_page(client, questionnaire.slug, "fi")
+    assert 'value="ru"' in page.text
+    assert f'value="{sami_configured}"' not in page.text
+
+
+async def test_a_content_language_the_questionnaire_lacks_shows_the_interface_language(
+    client, db, sami_configured
+):
+    questionnaire = await open_questionnaire(
+        db, await make_event(db, starts_in=-dt.timedelta(hours=2))
+    )
+    page = await client.get(f"/f/{questionnaire.slug}?lang={sami_configured}")
     assert page.status_code == 200
     assert '<html lang="en">' in page.text
     assert '<input type="hidden" name="answer_language" value="en">' in page.text
@@ -193,12 +258,14 @@ async def test_switching_to_arabic_mid_questionnaire_keeps_the_answers(client, d
     assert await db.scalar(select(FeedbackResponse.language)) == "ar"
 
 
-async def test_an_answer_in_a_language_the_questionnaire_is_not_offered_in_is_refused(client, db):
+async def test_an_answer_in_a_language_the_questionnaire_is_not_offered_in_is_refused(
+    client, db, sami_configured
+):
     questionnaire = await open_questionnaire(
         db, await make_event(db, starts_in=-dt.timedelta(hours=2))
     )
     _page, token = await form_page(client, questionnaire.slug, "fi")
-    for language in ("ru", "xx", "a" * 300):
+    for language in (sami_configured, "xx", "a" * 300):
         sent = await client.post(
             f"/f/{questionnaire.slug}",
             data={
