@@ -204,3 +204,44 @@ async def test_the_comparison_by_answering_language_includes_the_added_languages
     # The chosen languages' group headings name them in the staff member's language.
     assert "Persian" in page.text
     assert "Somali" in page.text
+
+
+async def test_a_one_tap_poll_links_to_every_language_it_is_written_in(client, db):
+    """A poll of one single-choice question votes with the tap, so its switcher is plain links:
+    those links reach the poll's Somali too, not only the interface languages."""
+    from app.database import utcnow
+    from surveys.polls import services as poll_services
+
+    opens = utcnow() - dt.timedelta(hours=1)
+    poll = await poll_services.create_poll(
+        db,
+        poll_services.PollDraft(
+            title={"fi": "Aika", "sv": "Tid", "so": "Waqtiga"},
+            questions=[
+                {
+                    "key": "q1",
+                    "type": "single",
+                    "required": True,
+                    "text": {"fi": "Milloin?", "sv": "När?", "so": "Goorma?"},
+                    "options": [
+                        {"key": "o1", "label": {"fi": "Aamu", "sv": "Morgon", "so": "Subax"}},
+                        {"key": "o2", "label": {"fi": "Ilta", "sv": "Kväll", "so": "Fiid"}},
+                    ],
+                }
+            ],
+            opens_at=opens,
+            closes_at=opens + dt.timedelta(days=1),
+            visibility="immediate",
+        ),
+    )
+    page = await client.get(f"/p/{poll.slug}?lang=en")
+    assert 'class="tap"' in page.text
+    assert (
+        f'<a href="/p/{poll.slug}?lang=so" lang="so" dir="ltr" hreflang="so">Soomaali</a>'
+        in page.text
+    )
+    assert 'hreflang="fa"' not in page.text
+    somali = await client.get(f"/p/{poll.slug}?lang=so")
+    assert '<html lang="so">' in somali.text
+    assert 'hreflang="so" aria-current="true">Soomaali</a>' in somali.text
+    assert ">Fiid</button>" in somali.text
