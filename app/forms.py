@@ -188,7 +188,8 @@ class Form:
         languages: Sequence[str] = LANGUAGES,
     ) -> dict[str, str]:
         """Fields `<prefix>_fi`, `_sv`, `_en` (or of the `languages` given: a poll may be written
-        in every content language); when required, at least one language is needed."""
+        in every content language); when required, at least one language is needed, and text in
+        the other content languages needs one of the interface languages beside it."""
         values = {
             language: self.text(f"{prefix}_{language}", max_length=max_length, multiline=multiline)
             for language in languages
@@ -200,6 +201,16 @@ class Form:
             and not any(f"{prefix}_{language}" in self.errors for language in languages)
         ):
             self.add_error(f"{prefix}_fi", gettext("Give this in at least one language."))
+        elif values and not any(language in LANGUAGES for language in values):
+            # Text in Somali alone would show nothing to a reader of Finnish, Swedish or English:
+            # `localized` falls back only to the interface languages.
+            self.add_error(
+                f"{prefix}_fi",
+                gettext(
+                    "Write this in Finnish, Swedish or English too: readers of those languages "
+                    "would otherwise see nothing."
+                ),
+            )
         return values
 
     def email(self, name: str, *, required: bool = True) -> str:

@@ -88,6 +88,10 @@ async def test_staff_write_an_events_own_question_in_somali_and_persian(client, 
         ({"options_fa": ""}, "Write the options in every language the question is written in."),
         ({"options_ru": "a" * 121 + "\nb"}, "Each line can be at most 120 characters."),
         ({"options_et": "\n".join("abcdefghijklm")}, "Give at most 12 lines."),
+        (
+            {"text_fi": "", "text_sv": "", "options_fi": "", "options_sv": ""},
+            "Write this in Finnish, Swedish or English too",
+        ),
     ],
 )
 async def test_hostile_or_oversized_text_in_an_added_language_stores_no_question(
@@ -157,6 +161,7 @@ async def test_a_poll_written_in_somali_and_persian_is_shown_and_voted_in_them(c
         ({"q1_options_so": ""}, "Write the options in every language the question is written in."),
         ({"q2_text_so": ""}, "every question and option in each language"),
         ({"q1_options_so": "Subax"}, "same number of options"),
+        ({"title_fi": "", "title_en": ""}, "Write this in Finnish, Swedish or English too"),
     ],
 )
 async def test_a_bad_poll_in_an_added_language_is_refused_and_stores_nothing(
