@@ -1,16 +1,42 @@
 from __future__ import annotations
 
+import logging
+
 from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, signed_in_staff
 from app.areas import services
 from app.areas.forms import area_form, read_area, shown_rows
-from app.areas.models import Area
+from app.areas.models import (
+    AGE_BAND_LABELS,
+    AGE_BANDS,
+    MOTHER_TONGUES,
+    SETTLEMENT_LABELS,
+    TONGUE_LABELS,
+    Area,
+)
+from app.areas.statistics_file import MAX_STATISTICS_BYTES, read_statistics
 from app.dependencies import DbSession
 from app.errors import DomainError
 from app.forms import Form, read_form
+from app.i18n import gettext
+from app.off_loop import in_worker_thread
+from app.security import FORM_TOKEN_CHECKED_BY_HANDLER, form_token_accepted
+from app.uploads import Upload, UploadError, read_upload
+
+log = logging.getLogger("tori.areas")
+LABELS = {
+    "settlement_labels": SETTLEMENT_LABELS,
+    "age_bands": AGE_BANDS,
+    "age_labels": AGE_BAND_LABELS,
+    "tongues": MOTHER_TONGUES,
+    "tongue_labels": TONGUE_LABELS,
+}
+# A statistics file and the form around it (its token, the multipart headers).
+MAX_STATISTICS_UPLOAD = MAX_STATISTICS_BYTES + 64 * 1024
 
 
 def area_page(form: Form, area: Area | None, status: int = 200) -> Template:
@@ -28,7 +54,62 @@ class AreasController(Controller):
     @get("/")
     async def list_areas(self, db_session: DbSession) -> Template:
         areas = await services.list_areas(db_session)
-        return Template(template_name="areas/list.html", context={"areas": areas})
+        return Template(
+            template_name="areas/list.html",
+            context={
+                "areas": areas,
+                "statistics": await services.latest_statistics(db_session),
+                **LABELS,
+            },
+        )
+
+    async def _statistics_page(
+        self, db_session: DbSession, *, errors=(), summary=None, status: int = 200
+    ) -> Template:
+        return Template(
+            template_name="areas/statistics.html",
+            context={
+                "areas": {area.id: area for area in await services.list_areas(db_session)},
+                "statistics": await services.statistics_of(db_session),
+                "errors": list(errors),
+                "summary": summary,
+                **LABELS,
+            },
+            status_code=status,
+        )
+
+    @get("/statistics")
+    async def statistics_page(self, db_session: DbSession) -> Template:
+        """The residents of each area by age band and mother tongue, and their import."""
+        return await self._statistics_page(db_session)
+
+    @post(
+        "/statistics",
+        # The file is read off the event loop (app/uploads.py), so the handler checks the form's
+        # token itself.
+        opt={"roles": EDITORS, **FORM_TOKEN_CHECKED_BY_HANDLER},
+        status_code=200,
+        request_max_body_size=MAX_STATISTICS_UPLOAD,
+    )
+    async def import_statistics(self, request: Request, db_session: DbSession) -> Template:
+        """Import a statistics file: every line checked first, then all stored at once."""
+        try:
+            upload = await read_upload(request, MAX_STATISTICS_UPLOAD)
+        except UploadError as error:
+            log.info("statistics upload refused: %s", error)
+            upload = Upload()
+        if not form_token_accepted(request, upload.fields):
+            raise PermissionDeniedException(detail="CSRF token verification failed")
+        chosen = upload.files.get("file")
+        if chosen is None or not chosen[1]:
+            errors = [(0, gettext("Choose a CSV file."))]
+            return await self._statistics_page(db_session, errors=errors, status=400)
+        areas = await services.list_areas(db_session)
+        found = await in_worker_thread(read_statistics, chosen[1], areas)
+        if found.errors:
+            return await self._statistics_page(db_session, errors=found.errors, status=400)
+        summary = await services.import_statistics(db_session, found.rows)
+        return await self._statistics_page(db_session, summary=summary)
 
     @get("/new", opt={"roles": EDITORS})
     async def new_area_page(self) -> Template:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.areas.models import Area, AreaPopulation
+from app.areas.models import Area, AreaPopulation, AreaStatistics
+from app.areas.statistics_file import StatisticsRow
 from app.audit import record_action
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
@@ -68,6 +69,7 @@ def area_snapshot(area: Area) -> dict:
         "slug": area.slug,
         "name": area.name,
         "populations": {str(p.year): p.population for p in area.populations},
+        "settlement_class": area.settlement_class,
     }
 
 
@@ -110,3 +112,126 @@ async def delete_area(session: AsyncSession, area: Area) -> None:
     await session.delete(area)
     await _record(session, "area.delete", area, before, None)
     await session.commit()
+
+
+# --- Residents by age band and mother tongue, imported from a statistics file ---------------
+
+
+@dataclass(frozen=True)
+class StatisticsImport:
+    years: tuple[int, ...]
+    added: int
+    replaced: int
+    removed: int
+
+
+def _statistics_snapshot(rows: list[AreaStatistics], slugs: dict[int, str]) -> dict:
+    return {
+        f"{row.year} {slugs.get(row.area_id, row.area_id)}": {
+            "source": row.source,
+            "by_age": row.by_age,
+            "by_tongue": row.by_tongue,
+        }
+        for row in sorted(rows, key=lambda row: (row.year, slugs.get(row.area_id, "")))
+    }
+
+
+async def import_statistics(session: AsyncSession, rows: list[StatisticsRow]) -> StatisticsImport:
+    """Store the checked rows of a statistics file. Each year in the file is replaced whole (an
+    area of that year missing from the file loses its figures), so importing the same file again
+    changes nothing; the year's total becomes the area's population of that year, and a class on
+    a line becomes the area's urban/rural class. One audit record, in the same transaction."""
+    years = tuple(sorted({row.year for row in rows}))
+    areas = {area.id: area for area in await session.scalars(select(Area))}
+    slugs = {area_id: area.slug for area_id, area in areas.items()}
+    existing = list(
+        await session.scalars(select(AreaStatistics).where(AreaStatistics.year.in_(years)))
+    )
+    before = {
+        "statistics": _statistics_snapshot(existing, slugs),
+        "classes": {area.slug: area.settlement_class for area in areas.values()},
+        "populations": {
+            f"{p.year} {area.slug}": p.population
+            for area in areas.values()
+            for p in area.populations
+            if p.year in years
+        },
+    }
+    by_key = {(row.area_id, row.year): row for row in existing}
+    wanted = {(row.area_id, row.year) for row in rows}
+    removed = 0
+    for key, stored in by_key.items():
+        if key not in wanted:
+            await session.delete(stored)
+            removed += 1
+    added = replaced = 0
+    for row in rows:
+        stored = by_key.get((row.area_id, row.year))
+        if stored is None:
+            session.add(
+                AreaStatistics(
+                    area_id=row.area_id,
+                    year=row.year,
+                    source=row.source,
+                    by_age=row.by_age,
+                    by_tongue=row.by_tongue,
+                )
+            )
+            added += 1
+        else:
+            stored.source, stored.by_age, stored.by_tongue = row.source, row.by_age, row.by_tongue
+            replaced += 1
+        area = areas[row.area_id]
+        if row.settlement_class:
+            area.settlement_class = row.settlement_class
+        populations = {p.year: p.population for p in area.populations}
+        populations[row.year] = row.total
+        _set_populations(area, populations)
+    await session.flush()
+    after_rows = list(
+        await session.scalars(select(AreaStatistics).where(AreaStatistics.year.in_(years)))
+    )
+    after = {
+        "statistics": _statistics_snapshot(after_rows, slugs),
+        "classes": {area.slug: area.settlement_class for area in areas.values()},
+        "populations": {
+            f"{p.year} {area.slug}": p.population
+            for area in areas.values()
+            for p in area.populations
+            if p.year in years
+        },
+    }
+    await record_action(
+        session,
+        None,
+        "area.statistics_import",
+        "area statistics " + ", ".join(str(year) for year in years),
+        before,
+        after,
+    )
+    await session.commit()
+    return StatisticsImport(years, added, replaced, removed)
+
+
+async def statistics_of(session: AsyncSession, year: int | None = None) -> list[AreaStatistics]:
+    """The statistics of one year (every year when None), oldest first."""
+    query = select(AreaStatistics).order_by(AreaStatistics.year, AreaStatistics.area_id)
+    if year is not None:
+        query = query.where(AreaStatistics.year == year)
+    return list(await session.scalars(query))
+
+
+async def latest_statistics(session: AsyncSession) -> dict[int, AreaStatistics]:
+    """Each area's newest statistics, by area id."""
+    latest: dict[int, AreaStatistics] = {}
+    for row in await statistics_of(session):
+        latest[row.area_id] = row
+    return latest
+
+
+async def statistics_years(session: AsyncSession) -> list[int]:
+    return list(
+        await session.scalars(
+            select(AreaStatistics.year).distinct().order_by(AreaStatistics.year.desc())
+        )
+    )
