@@ -10,7 +10,7 @@ follows, so that no one's answer or participation can be singled out.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -34,4 +34,23 @@ def withheld(groups: Mapping[K, tuple[int, ...]]) -> set[K]:
     if len(hidden) == 1 and len(groups) > 1:
         shown = [key for key in groups if key not in hidden]
         hidden.add(min(shown, key=lambda key: min(groups[key])))
+    return hidden
+
+
+def withheld_cells(cells: Mapping[K, int], lines: Sequence[Sequence[K]]) -> set[K]:
+    """The cells of a table to withhold, where each line is a set of cells whose sum is shown
+    or can be worked out (a row with its total, a column with the city's figure of that group,
+    the areas of a class with the class). A small cell is withheld; then, while a line has just
+    one withheld cell (which its sum would give back), its smallest shown cell is withheld too.
+    Cells only ever become withheld, so this ends."""
+    hidden = {key for key, count in cells.items() if too_few_to_show(count)}
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(key in hidden for key in line) == 1:
+                shown = [key for key in line if key not in hidden]
+                if shown:
+                    hidden.add(min(shown, key=lambda key: cells[key]))
+                    changed = True
     return hidden

@@ -67,6 +67,10 @@ class Feature:
     event_report: Callable[[Any, Any, Any], Awaitable[list[Any]]] | None = None
     # The feature's open datasets (app.opendata.datasets.Dataset), listed on /open-data.
     open_data: Sequence[Any] = ()
+    # Called with a session by the equal-access view: who voted in each published round of
+    # participatory budgeting, by area and by age band ([Turnout]), from the figures kept with
+    # the published results (small groups already withheld there).
+    turnouts: Callable[[Any], Awaitable[list[Turnout]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,39 @@ class Milestone:
     description: dict[str, str] | None = None
     updated_at: Any = None
     day: Any = None
+
+
+@dataclass(frozen=True)
+class TurnoutGroup:
+    """One group of a round's voters: an area (its id as text, "" for no area) or an age band
+    (a key of app.areas.models.AGE_BANDS). `eligible` and `voted` are None when withheld."""
+
+    key: str
+    eligible: int | None
+    voted: int | None
+
+
+@dataclass(frozen=True)
+class Turnout:
+    """Who voted in one published round: everyone on its roll, not a sample."""
+
+    title: dict[str, str]
+    published_at: Any
+    min_age: int
+    eligible: int
+    voted: int
+    areas: tuple[TurnoutGroup, ...]
+    ages: tuple[TurnoutGroup, ...]
+
+
+async def turnouts(session: Any) -> list[Turnout]:
+    found = [
+        item
+        for feature in load_features()
+        if feature.turnouts
+        for item in await feature.turnouts(session)
+    ]
+    return sorted(found, key=lambda item: item.published_at, reverse=True)
 
 
 async def milestones(session: Any, start: Any, end: Any) -> list[Milestone]:

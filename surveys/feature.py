@@ -11,6 +11,7 @@ from surveys import services as feedback_services
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
+from surveys.equal_access_pages import EqualAccessController
 from surveys.kit import KitController, StaffKitController
 from surveys.opendata import DATASETS as OPEN_DATA
 from surveys.polls import services as poll_services
@@ -89,6 +90,7 @@ feature = Feature(
     route_handlers=(
         FeedbackController,
         CompareController,
+        EqualAccessController,
         EventFeedbackController,
         PollController,
         KioskStartController,
@@ -96,7 +98,11 @@ feature = Feature(
         KitController,
         StaffKitController,
     ),
-    staff_links=((N_("Compare feedback"), "/staff/feedback"), (N_("Polls"), "/staff/polls")),
+    staff_links=(
+        (N_("Compare feedback"), "/staff/feedback"),
+        (N_("Equal access: whom we reach"), "/staff/feedback/equal-access"),
+        (N_("Polls"), "/staff/polls"),
+    ),
     event_links=(
         (N_("Feedback questionnaire"), "/staff/events/{id}/feedback"),
         (N_("Pop-up kit"), "/staff/events/{id}/kit"),

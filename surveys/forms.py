@@ -152,3 +152,14 @@ def read_question(
     if max_choices:
         data["max_choices"] = max_choices
     return data
+
+
+def read_equal_access(
+    params: dict[str, list[str]], areas: list[Area], this_year: int
+) -> tuple[int, str, Form]:
+    """The equal-access view's year (of the events; default this year) and scope (the whole
+    city, or one area's events); a value not understood is named and the default used."""
+    form = Form(params)
+    year = form.integer("year", minimum=2000, maximum=this_year + 1) or this_year
+    scope = form.choice("area", ["city", *(str(area.id) for area in areas)], required=False)
+    return year, scope or "city", form

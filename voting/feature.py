@@ -24,6 +24,7 @@ from voting.milestones import calendar_milestones
 from voting.models import Round
 from voting.notifications import announce_ballots
 from voting.opendata import DATASETS as OPEN_DATA
+from voting.participation import published_turnouts
 from voting.places_staff import StaffPlacesController
 from voting.resident_accounts import account_menu
 from voting.residents import (
@@ -168,4 +169,5 @@ feature = Feature(
     milestones=round_milestones,
     seed_demo=seed_budgeting,
     account_menu=account_menu,
+    turnouts=published_turnouts,
 )

@@ -16,10 +16,13 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.areas.models import AGE_BANDS as AGE_BAND_KEYS
 from app.areas.models import Area
 from app.disclosure import withheld
+from app.features import Turnout, TurnoutGroup
 from app.i18n import N_
 from voting.models import RollEntry, Round
+from voting.published import in_force, results_of
 from voting.roll import age_on
 
 PARTICIPATION_FORMAT = "tori-participation/1"
@@ -150,3 +153,46 @@ def _channel_rows(channels: Counter[str], voted_total: int) -> list[dict]:
             row |= {"voted": count, "share": round(count * 100 / voted_total, 1)}
         rows.append(row)
     return rows
+
+
+# The app's age bands (the questionnaire's) in the order of AGE_BANDS above.
+_AGE_KEYS = dict(zip((band_label(i) for i in range(len(AGE_BANDS))), AGE_BAND_KEYS, strict=True))
+
+
+def _turnout_groups(rows: list[dict], key_of) -> tuple[TurnoutGroup, ...]:
+    return tuple(
+        TurnoutGroup(
+            key=key_of(row["key"]),
+            eligible=None if row["withheld"] else row["eligible"],
+            voted=None if row["withheld"] else row["voted"],
+        )
+        for row in rows
+    )
+
+
+async def published_turnouts(session: AsyncSession) -> list[Turnout]:
+    """Who voted in each published round (the publication in force), for the equal-access
+    view (app.features.Feature.turnouts): the figures published with the results, nothing
+    recounted from the roll."""
+    found = []
+    for round_ in await session.scalars(select(Round).order_by(Round.id)):
+        publication = await in_force(session, round_.id)
+        if publication is None:
+            continue
+        figures = (await results_of(session, publication)).get("participation")
+        if not figures:
+            continue
+        found.append(
+            Turnout(
+                title=round_.title,
+                published_at=publication.published_at,
+                min_age=round_.min_age,
+                eligible=figures["eligible"],
+                voted=figures["voted"],
+                areas=_turnout_groups(
+                    figures["areas"], lambda key: "" if key is None else str(key)
+                ),
+                ages=_turnout_groups(figures["ages"], lambda key: _AGE_KEYS.get(key, key)),
+            )
+        )
+    return found

@@ -19,7 +19,7 @@ from tests.voting.factories import add_proposal, make_round, move_to, put_on_rol
 from voting import published, retention
 from voting.ballots import cast_ballot
 from voting.models import Publication, RollEntry
-from voting.participation import age_band, band_label, reference_day
+from voting.participation import age_band, band_label, published_turnouts, reference_day
 
 
 def form(client, **fields):
@@ -166,3 +166,22 @@ async def test_a_round_without_published_results_has_no_figures(client, db):
     round_ = await make_round(db, "voting", {area.id: 100_000})
     response = await client.get(f"/pb/{round_.slug}/participation.csv")
     assert response.status_code == 404
+
+
+# --- the equal-access view's part (surveys/equal_access.py), through Feature.turnouts ---------
+
+
+async def test_the_published_turnout_arrives_through_the_features_hook(client, db):
+    _round, (kallio, _vallila, _pasila) = await published_round(client, db)
+    [turnout] = await published_turnouts(db)
+    assert (turnout.eligible, turnout.voted) == (38, 25)
+    ages = {group.key: group for group in turnout.ages}
+    assert (ages["age_45_64"].eligible, ages["age_45_64"].voted) == (10, 5)
+    assert ages["age_18_29"].voted is None  # withheld in the published figures
+    areas = {group.key: group for group in turnout.areas}
+    assert (areas[str(kallio.id)].eligible, areas[str(kallio.id)].voted) == (20, 14)
+    await signed_in_as(client, db, Role.STAFF)
+    page = (await client.get("/staff/feedback/equal-access?lang=en")).text
+    assert "25 of 38 eligible residents voted (657,9 per 1,000)." in page
+    assert round(500 / (25 / 38 * 1000), 2) == 0.76
+    assert "0,76" in page  # 45–64: 500 per 1,000 against the round's 657.9
