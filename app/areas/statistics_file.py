@@ -90,7 +90,7 @@ def read_statistics(data: bytes, areas: list[Area]) -> StatisticsFile:
                 break
             if line > MAX_STATISTICS_LINES:
                 too_many = gettext("The file has too many lines: at most %(count)s.")
-                found.errors.append((line, too_many % {"count": "20 000"}))
+                found.errors.append((line, too_many % {"count": "20\u00a0000"}))
                 break
             if not record or all(not cell.strip() for cell in record):
                 continue
@@ -201,8 +201,8 @@ def _read_row(  # noqa: PLR0911 - one return per kind of bad line
         number = _count(cell(name))
         if number is None:
             return gettext(
-                "The column %(column)s must be a whole number of residents from 0 to 10 000 000."
-            ) % {"column": name}, None
+                "The column %(column)s must be a whole number of residents from 0 to %(most)s."
+            ) % {"column": name, "most": "10\u00a0000\u00a0000"}, None
         counts[name] = number
     by_age = {band: counts[band] for band in AGE_BANDS}
     by_tongue = {tongue: counts[tongue] for tongue in MOTHER_TONGUES}

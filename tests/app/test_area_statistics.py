@@ -146,11 +146,13 @@ async def test_every_bad_line_is_listed_in_the_staff_member_s_language(client, d
 async def test_the_same_area_with_two_classes_or_twice_in_a_year_is_refused(db):
     kallio, _kyla = await two_areas(db)
     areas = [kallio]
-    twice = read_statistics((HEADER + KALLIO + KALLIO).encode(), areas)
+    with in_language("en"):
+        twice = read_statistics((HEADER + KALLIO + KALLIO).encode(), areas)
     assert twice.rows == []
     assert twice.errors == [(3, "The same area and year are already on line 2.")]
     other_class = KALLIO.replace("2025;urban", "2024;rural")
-    classes = read_statistics((HEADER + KALLIO + other_class).encode(), areas)
+    with in_language("en"):
+        classes = read_statistics((HEADER + KALLIO + other_class).encode(), areas)
     assert classes.rows == []
     assert classes.errors[0][0] == 3
     assert "differs from the one on line 2" in classes.errors[0][1]
