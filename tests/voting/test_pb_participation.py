@@ -182,6 +182,6 @@ async def test_the_published_turnout_arrives_through_the_features_hook(client, d
     assert (areas[str(kallio.id)].eligible, areas[str(kallio.id)].voted) == (20, 14)
     await signed_in_as(client, db, Role.STAFF)
     page = (await client.get("/staff/feedback/equal-access?lang=en")).text
-    assert "25 of 38 eligible residents voted (657,9 per 1,000)." in page
+    assert "25 of 38 eligible residents voted (657,9 per 1\u00a0000)." in page
     assert round(500 / (25 / 38 * 1000), 2) == 0.76
     assert "0,76" in page  # 45–64: 500 per 1,000 against the round's 657.9
