@@ -1,4 +1,5 @@
-"""The `tori` command: serve, migrate, seed-demo, create-admin, retention, mail."""
+"""The `tori` command: serve, migrate, seed-demo, create-admin, retention, mail,
+area-statistics-import."""
 
 from __future__ import annotations
 
@@ -126,6 +127,46 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
+def _import_area_statistics(settings: Settings, path: str) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from app.areas.statistics_file import MAX_STATISTICS_BYTES  # noqa: PLC0415
+
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_STATISTICS_BYTES + 1)
+    except OSError as error:
+        print(f"{path}: cannot be read: {error.strerror}", file=sys.stderr)
+        return 2
+    return asyncio.run(_store_area_statistics(settings, path, data))
+
+
+async def _store_area_statistics(settings: Settings, path: str, data: bytes) -> int:
+    """Every line checked first, in English; nothing stored when any line is bad."""
+    from app.areas.services import import_statistics, list_areas  # noqa: PLC0415
+    from app.areas.statistics_file import read_statistics  # noqa: PLC0415
+    from app.database import command_session  # noqa: PLC0415
+    from app.i18n import in_language  # noqa: PLC0415
+
+    async with command_session(settings.database_url) as session:
+        with in_language("en"):
+            found = read_statistics(data, await list_areas(session))
+        if found.errors:
+            for line, message in found.errors:
+                print(
+                    f"{path}:{line}: {message}" if line else f"{path}: {message}", file=sys.stderr
+                )
+            print("Nothing was imported.", file=sys.stderr)
+            return 2
+        summary = await import_statistics(session, found.rows)
+    years = ", ".join(str(year) for year in summary.years)
+    print(
+        f"Statistics imported for {years}: {summary.added} added, {summary.replaced} replaced, "
+        f"{summary.removed} removed."
+    )
+    return 0
+
+
 def _feature_commands() -> dict:
     from app.features import load_features  # noqa: PLC0415
 
@@ -163,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         "mail", help="send the e-mail waiting in the outbox (once, or with --loop until stopped)"
     )
     mail.add_argument("--loop", action="store_true", help="keep sending as messages arrive")
+    statistics = commands.add_parser(
+        "area-statistics-import",
+        help="import residents by age band and mother tongue per area and year "
+        "(CSV, see docs/area-statistics.md)",
+    )
+    statistics.add_argument("file")
     for name, (help_text, add_arguments, _run) in _feature_commands().items():
         add_arguments(commands.add_parser(name, help=help_text))
     return parser
@@ -192,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_retention(settings, arguments.dry_run))
     if arguments.command == "mail":
         return asyncio.run(_mail(settings, arguments.loop))
+    if arguments.command == "area-statistics-import":
+        return _import_area_statistics(settings, arguments.file)
     if arguments.command == "create-admin":
         return asyncio.run(_create_admin(settings, arguments.email, arguments.name))
     _help, _add, run = _feature_commands()[arguments.command]

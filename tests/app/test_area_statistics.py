@@ -236,3 +236,41 @@ async def test_the_example_file_in_the_docs_imports(db):
     found = read_statistics(example.read_bytes(), areas)
     assert found.errors == []
     assert [row.total for row in found.rows] == [67_814, 46_052]
+
+
+def test_the_import_command_checks_every_line_and_imports_the_example(tmp_path):
+    """`tori area-statistics-import FILE` on the zero-setup SQLite database: a bad file stores
+    nothing and names its lines; the example in the docs imports, and again changes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+
+    def tori(*arguments: str):
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *arguments],
+            env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    assert tori("migrate").returncode == 0
+    assert tori("seed-demo").returncode == 0
+    example = Path(__file__).parents[2] / "docs" / "area-statistics.csv"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(example.read_bytes().replace(b";33520;", b";33519;") + b"Nowhere;2025;;1")
+    refused = tori("area-statistics-import", str(bad))
+    assert refused.returncode == 2
+    assert "bad.csv:3: The age bands add up to 46052 residents" in refused.stderr
+    assert "bad.csv:4:" in refused.stderr
+    assert "Nothing was imported." in refused.stderr
+    missing = tori("area-statistics-import", str(tmp_path / "missing.csv"))
+    assert missing.returncode == 2
+    first = tori("area-statistics-import", str(example))
+    assert first.returncode == 0, first.stderr
+    assert "Statistics imported for 2025: 2 added, 0 replaced, 0 removed." in first.stdout
+    again = tori("area-statistics-import", str(example))
+    assert "0 added, 2 replaced, 0 removed." in again.stdout
