@@ -14,6 +14,7 @@ from app.areas.models import (
     AGE_BAND_LABELS,
     AGE_BANDS,
     MOTHER_TONGUES,
+    SETTLEMENT_CLASSES,
     SETTLEMENT_LABELS,
     TONGUE_LABELS,
     Area,
@@ -42,7 +43,14 @@ MAX_STATISTICS_UPLOAD = MAX_STATISTICS_BYTES + 64 * 1024
 def area_page(form: Form, area: Area | None, status: int = 200) -> Template:
     return Template(
         template_name="areas/form.html",
-        context={"form": form, "area": area, "rows": shown_rows(form)},
+        context={
+            "form": form,
+            "area": area,
+            "rows": shown_rows(form),
+            "settlement_options": [
+                (key, gettext(SETTLEMENT_LABELS[key])) for key in SETTLEMENT_CLASSES
+            ],
+        },
         status_code=status,
     )
 

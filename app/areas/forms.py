@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from app.areas import services
-from app.areas.models import Area
+from app.areas.models import SETTLEMENT_CLASSES, Area
 from app.forms import Form
 from app.i18n import LANGUAGES, gettext
 
@@ -24,6 +24,7 @@ def area_form(area: Area | None) -> Form:
         values[f"year_{index}"] = row.year
         values[f"population_{index}"] = row.population
     values["rows"] = len(rows) + EXTRA_POPULATION_ROWS
+    values["settlement_class"] = area.settlement_class if area else None
     return Form.prefilled(values)
 
 
@@ -53,4 +54,5 @@ def read_area(form: Form) -> services.AreaInput:
             form.add_error(f"year_{index}", gettext("This year is given twice."))
         else:
             populations[year] = population
-    return services.AreaInput(name=name, populations=populations)
+    settlement = form.choice("settlement_class", SETTLEMENT_CLASSES, required=False)
+    return services.AreaInput(name=name, populations=populations, settlement_class=settlement)

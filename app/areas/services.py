@@ -18,6 +18,8 @@ from app.i18n import N_
 class AreaInput:
     name: dict[str, str]
     populations: dict[int, int]
+    # One of app.areas.models.SETTLEMENT_CLASSES, or None while not known.
+    settlement_class: str | None = None
 
 
 def slugify(text: str) -> str:
@@ -80,7 +82,12 @@ async def _record(session: AsyncSession, action: str, area: Area, before, after)
 
 async def create_area(session: AsyncSession, data: AreaInput, slug: str | None = None) -> Area:
     base = slug or slugify(data.name.get("fi") or next(iter(data.name.values())))
-    area = Area(slug=await _unique_slug(session, base), name=data.name, populations=[])
+    area = Area(
+        slug=await _unique_slug(session, base),
+        name=data.name,
+        settlement_class=data.settlement_class,
+        populations=[],
+    )
     _set_populations(area, data.populations)
     session.add(area)
     await _record(session, "area.create", area, None, area_snapshot(area))
@@ -91,6 +98,7 @@ async def create_area(session: AsyncSession, data: AreaInput, slug: str | None =
 async def update_area(session: AsyncSession, area: Area, data: AreaInput) -> Area:
     before = area_snapshot(area)
     area.name = data.name
+    area.settlement_class = data.settlement_class
     _set_populations(area, data.populations)
     await _record(session, "area.edit", area, before, area_snapshot(area))
     await session.commit()

@@ -274,3 +274,27 @@ def test_the_import_command_checks_every_line_and_imports_the_example(tmp_path):
     assert "Statistics imported for 2025: 2 added, 0 replaced, 0 removed." in first.stdout
     again = tori("area-statistics-import", str(example))
     assert "0 added, 2 replaced, 0 removed." in again.stdout
+
+
+async def test_staff_set_an_area_s_class_by_hand_and_a_made_up_class_is_refused(client, db):
+    kallio, _ = await two_areas(db)
+    await signed_in_as(client, db, Role.STAFF)
+    fields = {
+        "_csrf_token": client.cookies["tori_csrf"],
+        "name_fi": "Kallio",
+        "rows": "0",
+        "settlement_class": "semi_urban",
+    }
+    saved = await client.post(f"/staff/areas/{kallio.id}", data=fields)
+    assert saved.status_code == 303, saved.text
+    await db.refresh(kallio)
+    assert kallio.settlement_class == "semi_urban"
+    form = await client.get(f"/staff/areas/{kallio.id}")
+    assert '<option value="semi_urban" selected>Semi-urban</option>' in form.text
+    refused = await client.post(
+        f"/staff/areas/{kallio.id}", data={**fields, "settlement_class": "<b>town</b>"}
+    )
+    assert refused.status_code == 400
+    assert "Choose one of the options." in refused.text
+    await db.refresh(kallio)
+    assert kallio.settlement_class == "semi_urban"
