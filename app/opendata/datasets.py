@@ -33,6 +33,7 @@ from app.areas.models import Area
 from app.events.models import Event
 from app.events.services import hours_expression
 from app.i18n import LANGUAGES, N_, gettext_in
+from app.spreadsheets import safe_cell
 
 FORMAT = "tori-open-data/1"
 LICENCE = "CC-BY-4.0"
@@ -88,7 +89,9 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _cell(value)
+    # A resident's proposal title such as "=HYPERLINK(...)" would run as a formula in the
+    # spreadsheet that opens the file: prefixed with an apostrophe, as in the staff exports.
+    return safe_cell(_cell(value))
 
 
 def csv_text(dataset: Dataset, rows: Sequence[tuple]) -> str:

