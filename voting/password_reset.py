@@ -52,7 +52,7 @@ RESIDENT = AccountKind(
 
 
 def reset_token(secret: str, resident: Resident) -> str:
-    return make_reset_token(secret, RESIDENT, resident.id, resident.password_hash)
+    return make_reset_token(secret, RESIDENT, resident.id, resident.password_hash, resident.email)
 
 
 async def reset_password(

@@ -95,12 +95,17 @@ class ResetLinkError(DomainError):
         super().__init__(N_("This link has expired or has already been used. Ask for a new one."))
 
 
-def fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:24]
+def fingerprint(password_hash: str, email: str | None) -> str:
+    """The account's password hash and address when the link was asked for: a link stops
+    working when either changes (a link mailed to the old address is void once the address has
+    changed, so whoever still reads that mailbox cannot take the account back)."""
+    return hashlib.sha256(f"{password_hash}\n{email or ''}".encode()).hexdigest()[:24]
 
 
-def make_reset_token(secret: str, kind: AccountKind, account_id: int, password_hash: str) -> str:
-    return sign(secret, kind.purpose, f"{account_id}.{fingerprint(password_hash)}")
+def make_reset_token(
+    secret: str, kind: AccountKind, account_id: int, password_hash: str, email: str | None
+) -> str:
+    return sign(secret, kind.purpose, f"{account_id}.{fingerprint(password_hash, email)}")
 
 
 def read_reset_token(secret: str, kind: AccountKind, token: str) -> tuple[int, str] | None:
@@ -161,10 +166,10 @@ async def request_reset(
     account = await session.scalar(select(kind.model).where(kind.model.email == email))
     site = site_url.rstrip("/")
     if account is None or not kind.can_reset(account):
-        make_reset_token(secret, kind, 0, "")  # the same work as below
+        make_reset_token(secret, kind, 0, "", email)  # the same work as below
         await enqueue(session, email, kind.unknown_mail, language, **kind.unknown_context(site))
     else:
-        token = make_reset_token(secret, kind, account.id, account.password_hash)
+        token = make_reset_token(secret, kind, account.id, account.password_hash, account.email)
         await enqueue(
             session,
             email,
@@ -182,7 +187,7 @@ async def account_for_token(session: AsyncSession, kind: AccountKind, secret: st
     if (
         account is None
         or not kind.can_reset(account)
-        or not hmac.compare_digest(read[1], fingerprint(account.password_hash))
+        or not hmac.compare_digest(read[1], fingerprint(account.password_hash, account.email))
     ):
         raise ResetLinkError
     return account

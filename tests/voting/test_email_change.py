@@ -112,3 +112,29 @@ async def test_without_a_session_the_change_is_refused(client, db):
 async def test_forged_links_are_refused(client, db, token):
     await signed_in(client, db)
     assert (await client.get("/account/email/confirm", params={"t": token})).status_code == 400
+
+
+async def test_a_reset_link_mailed_to_the_old_address_is_void_after_the_change(client, db):
+    """Found by attack: a password-reset link asked for before an e-mail change still worked
+    for its hour after the change (it was bound to the password only), so whoever read the old
+    mailbox - perhaps the reason for the change - could set the password and take the account."""
+    from tests.voting.test_password_reset import NEW, reset_path
+
+    await signed_in(client, db)
+    await client.post("/account/forgot", data=form(client, email="aino@example.fi"))
+    [reset] = await outbox(db)
+    assert reset.recipient == "aino@example.fi"
+    assert (await client.get(reset_path(reset))).status_code == 200  # genuine until the change
+    await client.post(
+        "/account/email", data=form(client, new_email="aino.new@example.fi", password=OLD)
+    )
+    change = (await outbox(db))[-1]
+    assert (await client.get(confirm_path(change))).status_code == 200
+    assert (await client.get(reset_path(reset))).status_code == 400
+    taken = await client.post(
+        "/account/reset",
+        data=form(client, t=reset_path(reset).split("t=", 1)[1], password=NEW, password_again=NEW),
+    )
+    assert taken.status_code == 400
+    assert (await sign_in(client, "aino.new@example.fi", NEW)).status_code != 303
+    assert (await sign_in(client, "aino.new@example.fi", OLD)).status_code == 303

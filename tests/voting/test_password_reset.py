@@ -382,8 +382,10 @@ async def test_a_link_made_for_one_kind_of_account_opens_no_other(client, db, se
     secret = settings.secret_key
     await client.get("/account/forgot?lang=en")
     crossed = {
-        "/staff/reset": make_reset_token(secret, RESIDENT, user.id, user.password_hash),
-        "/account/reset": make_reset_token(secret, STAFF, resident.id, resident.password_hash),
+        "/staff/reset": make_reset_token(secret, RESIDENT, user.id, user.password_hash, user.email),
+        "/account/reset": make_reset_token(
+            secret, STAFF, resident.id, resident.password_hash, resident.email
+        ),
     }
     for path, token in crossed.items():
         assert (await client.get(path, params={"t": token})).status_code == 400
@@ -393,8 +395,8 @@ async def test_a_link_made_for_one_kind_of_account_opens_no_other(client, db, se
     )
     assert refused.status_code == 400
     # The same values signed for the right kind open the page: only the purpose differed.
-    own = make_reset_token(secret, RESIDENT, resident.id, resident.password_hash)
+    own = make_reset_token(secret, RESIDENT, resident.id, resident.password_hash, resident.email)
     assert (await client.get("/account/reset", params={"t": own})).status_code == 200
-    own = make_reset_token(secret, STAFF, user.id, user.password_hash)
+    own = make_reset_token(secret, STAFF, user.id, user.password_hash, user.email)
     assert (await client.get("/staff/reset", params={"t": own})).status_code == 200
     assert (await sign_in(client, resident.email, OLD)).status_code == 303
