@@ -9,12 +9,14 @@ an account gets no message, and the answer is the same.
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.password_reset import fingerprint
 from app.database import utcnow
 from app.errors import DomainError
 from app.i18n import N_
@@ -48,12 +50,23 @@ async def request_email_change(
     taken = await session.scalar(select(Resident.id).where(Resident.email == new_email))
     # `send_mail` False: the address had its share of messages (mail_allowed); the same answer.
     if taken is None and send_mail:
-        token = sign(secret, PURPOSE, f"{resident.id}\n{resident.email or ''}\n{new_email}")
+        token = sign(
+            secret,
+            PURPOSE,
+            f"{resident.id}\n{resident.email or ''}\n{new_email}\n{_password_mark(resident)}",
+        )
         link = f"{site_url.rstrip('/')}/account/email/confirm?{urlencode({'t': token})}"
         await enqueue(
             session, new_email, "email_change", language, name=resident.display_name, link=link
         )
     await session.commit()
+
+
+def _password_mark(resident: Resident) -> str:
+    """The link stops working when the password changes: a resident who took their account back
+    from someone who knew the password (a new password, every session ended) is not then robbed
+    of it by the change of address that person asked for."""
+    return fingerprint(resident.password_hash or "", None)
 
 
 async def confirm_email_change(
@@ -67,11 +80,11 @@ async def confirm_email_change(
     failure = EmailChangeLinkError(
         N_("This link has expired or has already been used. Ask for a new one.")
     )
-    if len(parts) != 3 or not parts[0].isdecimal():
+    if len(parts) != 4 or not parts[0].isdecimal():
         raise failure
-    resident_id, old_email, new_email = int(parts[0]), parts[1], parts[2]
+    resident_id, old_email, new_email, mark = int(parts[0]), parts[1], parts[2], parts[3]
     resident = await session.get(Resident, resident_id)
-    if resident is None:
+    if resident is None or not hmac.compare_digest(mark, _password_mark(resident)):
         raise failure
     try:
         # An empty old address: a resident identified strongly gives their first one.

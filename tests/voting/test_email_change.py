@@ -138,3 +138,25 @@ async def test_a_reset_link_mailed_to_the_old_address_is_void_after_the_change(c
     assert taken.status_code == 400
     assert (await sign_in(client, "aino.new@example.fi", NEW)).status_code != 303
     assert (await sign_in(client, "aino.new@example.fi", OLD)).status_code == 303
+
+
+async def test_a_change_asked_for_before_a_new_password_is_void_after_it(client, db):
+    """Found by attack: someone who knew the password asked for the account's address to be
+    changed to their own; the resident chose a new password (which ends every session), but the
+    link in the other person's mailbox still changed the address for 24 hours, and with it the
+    way to reset the password."""
+    from tests.voting.test_password_reset import NEW
+
+    resident_id = (await signed_in(client, db)).id
+    await client.post(
+        "/account/email", data=form(client, new_email="taker@example.fi", password=OLD)
+    )
+    [change] = await outbox(db)
+    changed = await client.post(
+        "/account/password",
+        data=form(client, current_password=OLD, new_password=NEW, new_password_again=NEW),
+    )
+    assert changed.status_code == 303
+    assert (await client.get(confirm_path(change))).status_code == 400
+    db.expire_all()
+    assert (await db.get(Resident, resident_id)).email == "aino@example.fi"
