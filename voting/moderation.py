@@ -91,7 +91,7 @@ async def report_proposal(
 ) -> ProposalReport:
     """Anyone's report of a public idea, with their reason. Counted per network address (as an
     HMAC, never the address itself); neither the address nor an account is stored."""
-    if proposal.moderation != Moderation.PUBLISHED:
+    if proposal.moderation != Moderation.PUBLISHED or not visible_to(proposal, None):
         raise NotFoundError(NO_SUCH_PROPOSAL)
     reason = reason.strip()
     if not reason or len(reason) > MAX_REPORT_LENGTH:

@@ -608,3 +608,17 @@ async def test_the_moderation_pages_in_every_state_are_valid_html(client, db, tm
         path.write_text(text, encoding="utf-8")
         files.append(path)
     assert check_html(files) == []
+
+
+async def test_a_withdrawn_idea_cannot_be_reported(client, db):
+    """Found by attack: a withdrawn idea's page answers 404 to the public, but a report of it
+    was taken (303, stored): the difference told anyone which numbers were withdrawn ideas,
+    and the report went to no one (withdrawn ideas leave the staff's list)."""
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    withdrawn = await add_proposal(db, round_, kallio, "Taken back", 1000, "withdrawn")
+    base = f"/pb/{round_.slug}/proposals/{withdrawn.id}"
+    assert (await client.get(base)).status_code == 404
+    refused = await client.post(f"{base}/report", data=form(client, reason="rude"))
+    assert refused.status_code == 404
+    assert await count(db, ProposalReport) == 0
