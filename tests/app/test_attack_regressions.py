@@ -174,3 +174,43 @@ async def test_a_proposal_title_is_never_a_formula_in_the_open_data_csv(client, 
     assert titles == {"'" + hostile, "'+358 40 123", "'@SUM(1+1)"}
     document = (await client.get("/open-data/pb-results.json")).json()
     assert hostile in {row["proposal_fi"] for row in document["rows"]}
+
+
+async def test_a_stranger_s_chosen_name_is_not_mailed_to_an_unconfirmed_address(client, db):
+    """Found by attack: anyone could register someone else's address with a "name" such as a
+    phone number or a web address, and the city's own confirmation message greeted the owner of
+    the address with it (the same for a change of address): a phishing text from a genuine
+    sender. A message to an address not yet confirmed now names no one; messages to confirmed
+    owners keep their name, escaped in HTML."""
+    from app.mail import OutboxMessage
+    from app.mail.messages import render
+    from app.settings import Settings
+    from tests.conftest import TEST_SECRET
+
+    bait = "Soita 0700 123 456 https://evil.example"
+    await client.get("/account/register?lang=en")
+    registered = await client.post(
+        "/account/register",
+        data={
+            "_csrf_token": client.cookies["tori_csrf"],
+            "email": "owner@example.fi",
+            "display_name": bait,
+            "password": "a long enough passphrase",
+            "password_again": "a long enough passphrase",
+        },
+    )
+    assert registered.status_code == 200
+    [message] = list(await db.scalars(select(OutboxMessage)))
+    assert message.template == "account_confirm"
+    settings = Settings(secret_key=TEST_SECRET)
+    for language in ("fi", "sv", "en"):
+        rendered = render(settings, message.template, language, message.context)
+        assert "evil.example" not in rendered.text + rendered.html + rendered.subject
+        assert "0700" not in rendered.text + rendered.html
+    changed = render(settings, "email_change", "sv", {"name": bait, "link": "https://x.example/"})
+    assert "evil.example" not in changed.text + changed.html
+    assert "Hej," in changed.text
+    owner = render(settings, "password_reset", "fi", {"name": "<b>Aino</b>", "link": "https://x/"})
+    assert "<b>Aino</b>" in owner.text
+    assert "&lt;b&gt;Aino&lt;/b&gt;" in owner.html
+    assert "<b>Aino" not in owner.html
