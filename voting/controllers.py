@@ -449,6 +449,7 @@ class RoundsController(Controller):
                 request.state.remember_language = True
             return await self._propose_page(request, db_session, settings, round_, form)
         draft = read_proposal(form, round_, await places.list_themes(db_session, round_.id))
+        status = 400
         if draft is not None:
             try:
                 proposal = await rounds.submit_proposal(
@@ -461,13 +462,14 @@ class RoundsController(Controller):
                 )
             except DomainError as error:
                 form.add_error("form", error.translated())
+                status = error.status_code
             else:
                 return Redirect(
                     path=f"/pb/{round_.slug}/proposals/{proposal.id}",
                     query_params={"sent": "1"},
                     status_code=303,
                 )
-        return await self._propose_page(request, db_session, settings, round_, form, status=400)
+        return await self._propose_page(request, db_session, settings, round_, form, status=status)
 
     # Voting ----------------------------------------------------------------------------
 

@@ -542,6 +542,16 @@ class ProposalDraft:
     place_name: str | None = None
 
 
+# A resident's ideas in an hour, in every round together: enough for anyone writing down the
+# ideas of an evening; a script posting hundreds (each one a check for the moderators and a
+# message to the author's address) is stopped.
+IDEAS_PER_HOUR = 10
+
+
+class IdeasThrottledError(DomainError):
+    status_code = 429
+
+
 async def submit_proposal(
     session: AsyncSession,
     round_: Round,
@@ -558,6 +568,19 @@ async def submit_proposal(
         raise DomainError(N_("Ideas are not being collected in this round right now."))
     if budget_of(round_, draft.area_id) is None:
         raise DomainError(N_("This round has no budget for that area."))
+    if author_id is not None:
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(Proposal)
+            .where(
+                Proposal.author_id == author_id,
+                Proposal.created_at > utcnow() - dt.timedelta(hours=1),
+            )
+        )
+        if recent >= IDEAS_PER_HOUR:
+            raise IdeasThrottledError(
+                N_("You have sent many ideas in a short time. Please send more in an hour.")
+            )
     proposal = Proposal(
         round_id=round_.id,
         area_id=draft.area_id,

@@ -9,7 +9,7 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.images import PictureError, prepare_picture
 from app.opendata import datasets
@@ -214,3 +214,34 @@ async def test_a_stranger_s_chosen_name_is_not_mailed_to_an_unconfirmed_address(
     assert "<b>Aino</b>" in owner.text
     assert "&lt;b&gt;Aino&lt;/b&gt;" in owner.html
     assert "<b>Aino" not in owner.html
+
+
+async def test_one_resident_cannot_flood_the_moderators_with_ideas(client, db):
+    """Found by attack: a signed-in resident could post ideas without any limit (a script sent
+    hundreds a minute, each a check for the moderators and a message to the outbox). Ten an
+    hour are taken; the eleventh is refused with a message and stores nothing."""
+    from tests.voting.factories import make_round
+    from tests.voting.test_pb_rounds import register_and_sign_in
+    from voting.models import Proposal
+
+    ideas_per_hour = 10  # voting.rounds.IDEAS_PER_HOUR
+    kallio = await make_area(db, "Kallio")
+    round_ = await make_round(db, "ideas", {kallio.id: 100_000})
+    await register_and_sign_in(client, db)
+    for n in range(ideas_per_hour + 2):
+        sent = await client.post(
+            f"/pb/{round_.slug}/propose",
+            data={
+                "_csrf_token": client.cookies["tori_csrf"],
+                "language": "en",
+                "title": f"Benches {n}",
+                "description": "More benches",
+                "area": str(kallio.id),
+                "estimated_cost": "1000",
+            },
+        )
+        if n < ideas_per_hour:
+            assert sent.status_code == 303, n
+    assert sent.status_code == 429
+    assert "many ideas in a short time" in sent.text
+    assert await db.scalar(select(func.count()).select_from(Proposal)) == ideas_per_hour
