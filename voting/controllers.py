@@ -361,6 +361,7 @@ class RoundsController(Controller):
         )
         form = Form(await read_form(request))
         text = read_idea_text(form)
+        status = 400
         if text is not None:
             try:
                 await own_ideas.edit_own_idea(
@@ -370,6 +371,7 @@ class RoundsController(Controller):
                 raise
             except DomainError as error:
                 form.add_error("form", error.translated())
+                status = error.status_code
                 round_, proposal = await self._after_refusal(db_session, slug, proposal_id)
             else:
                 return Redirect(
@@ -377,7 +379,7 @@ class RoundsController(Controller):
                     query_params={"edited": "1"},
                     status_code=303,
                 )
-        return self._edit_page(settings, round_, proposal, form=form, status=400)
+        return self._edit_page(settings, round_, proposal, form=form, status=status)
 
     @post("/{slug:str}/proposals/{proposal_id:int}/withdraw", status_code=303)
     async def withdraw_idea(

@@ -11,20 +11,29 @@ action, so the staff audit log records none of it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.database import utcnow
 from app.errors import DomainError, NotFoundError
 from app.i18n import N_
-from voting.models import Proposal, Resident, Round
+from voting.models import Proposal, ProposalVersion, Resident, Round
 from voting.moderation import NO_SUCH_PROPOSAL, Moderation, add_version, locked_proposal
 from voting.rounds import Phase, ProposalStatus, lock_round, phase_of
 
 NOT_IN_IDEAS_PHASE = N_("Ideas can be changed or withdrawn only while ideas are collected.")
 NOT_WAITING = N_("This idea has been reviewed already: it can no longer be changed or withdrawn.")
 HIDDEN = N_("The moderators have hidden this idea: it can no longer be changed.")
+# An author's edits of one idea in an hour: every edit keeps the earlier text as a version and
+# (under pre-moderation) sends the idea back to the moderators.
+EDITS_PER_HOUR = 20
+
+
+class EditsThrottledError(DomainError):
+    status_code = 429
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,22 @@ async def edit_own_idea(
 ) -> Proposal:
     """The author's new title and description; the earlier ones are kept as a version."""
     proposal = await _checked(session, proposal, resident)
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(ProposalVersion)
+        .where(
+            ProposalVersion.proposal_id == proposal.id,
+            ProposalVersion.by_author.is_(True),
+            ProposalVersion.replaced_at > utcnow() - dt.timedelta(hours=1),
+        )
+    )
+    if recent >= EDITS_PER_HOUR:
+        await session.rollback()
+        raise EditsThrottledError(
+            N_(
+                "You have changed this idea many times in a short time. Please try again in an hour."
+            )
+        )
     title, description = {text.language: text.title}, {text.language: text.description}
     if title == proposal.title and description == proposal.description:
         await session.rollback()

@@ -245,3 +245,22 @@ async def test_one_resident_cannot_flood_the_moderators_with_ideas(client, db):
     assert sent.status_code == 429
     assert "many ideas in a short time" in sent.text
     assert await db.scalar(select(func.count()).select_from(Proposal)) == ideas_per_hour
+
+
+async def test_an_author_cannot_flood_an_idea_with_edits(client, db):
+    """Found by attack: an author could edit their idea without limit (a script, thousands a
+    minute), each edit keeping one more version and sending the idea back to the moderators.
+    Twenty edits of one idea an hour are taken; the next is refused and stores nothing."""
+    from tests.voting.test_pb_own_ideas import edit_fields, send_idea
+    from voting.models import ProposalVersion
+
+    edits_per_hour = 20  # voting.own_ideas.EDITS_PER_HOUR
+    round_, idea = await send_idea(client, db)
+    url = f"/pb/{round_.slug}/proposals/{idea.id}/edit"
+    for n in range(edits_per_hour):
+        edited = await client.post(url, data=edit_fields(client, title=f"Bänkar {n}"))
+        assert edited.status_code == 303, n
+    refused = await client.post(url, data=edit_fields(client, title="Bänkar igen"))
+    assert refused.status_code == 429
+    assert "many times in a short time" in refused.text
+    assert await db.scalar(select(func.count()).select_from(ProposalVersion)) == edits_per_hour
