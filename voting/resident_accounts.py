@@ -138,8 +138,9 @@ def confirmation_token(secret: str, resident: Resident) -> str:
 
 
 class LinkState(StrEnum):
-    """What opening a confirmation link did."""
+    """What a confirmation link is, or what using it did."""
 
+    VALID = "valid"  # genuine, within its lifetime, the address not yet confirmed: ask
     CONFIRMED = "confirmed"  # the address is confirmed now
     ALREADY_CONFIRMED = "already_confirmed"  # it was before: the resident can sign in
     EXPIRED = "expired"  # a genuine link, too old, the address not confirmed: ask for a new one
@@ -147,10 +148,13 @@ class LinkState(StrEnum):
 
 
 async def confirm(
-    session: AsyncSession, secret: str, token: str
+    session: AsyncSession, secret: str, token: str, *, apply: bool = True
 ) -> tuple[LinkState, Resident | None]:
-    """Confirm the address the link was sent to. A link opened again, or after its three days,
-    says so rather than calling itself invalid; only a link within its lifetime confirms."""
+    """Confirm the address the link was sent to (with `apply=False` only say whether it would:
+    opening the link shows a button, since a mail gateway that opens every link would
+    otherwise confirm an account someone registered to another person's address). A link used
+    again, or after its three days, says so rather than calling itself invalid; only a link
+    within its lifetime confirms."""
     value = unsign(secret, "resident-confirm", token, max_length=600, max_age=CONFIRM_SECONDS)
     expired = value is None
     if expired:
@@ -163,6 +167,8 @@ async def confirm(
         return LinkState.ALREADY_CONFIRMED, resident
     if expired:
         return LinkState.EXPIRED, resident
+    if not apply:
+        return LinkState.VALID, resident
     resident.confirmed_at = utcnow()
     await session.commit()
     return LinkState.CONFIRMED, resident

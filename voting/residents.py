@@ -148,16 +148,31 @@ class ResidentAccountController(Controller):
     async def confirm_page(
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template:
+        """Opening the link only asks (link scanners open links); the button confirms."""
         token = request.query_params.get("t", "")
+        state, _ = await confirm(db_session, settings.secret_key, token, apply=False)
+        return self._confirmed(state, token, request.query_params.get("next"))
+
+    @post("/confirm", status_code=200)
+    async def confirm_address(
+        self, request: Request, db_session: DbSession, settings: AppSettings
+    ) -> Template:
+        form = Form(await read_form(request))
+        token = form.raw("t")
         state, _ = await confirm(db_session, settings.secret_key, token)
-        done = state in (LinkState.CONFIRMED, LinkState.ALREADY_CONFIRMED)
+        return self._confirmed(state, token, form.raw("next"))
+
+    @staticmethod
+    def _confirmed(state: LinkState, token: str, next_path: str | None) -> Template:
+        usable = state in (LinkState.VALID, LinkState.CONFIRMED, LinkState.ALREADY_CONFIRMED)
         return Template(
             template_name="pb/confirmed.html",
             context={
                 "state": state.value,
-                "next": local_path(request.query_params.get("next"), "/pb"),
+                "token": token,
+                "next": local_path(next_path, "/pb"),
             },
-            status_code=200 if done else 400,
+            status_code=200 if usable else 400,
         )
 
     @get("/confirm/again", name="resident_confirm_again")

@@ -196,6 +196,7 @@ TABLE = {
     # Strong identification to send ideas (voting/identified.py): anyone may start it.
     "POST /account/identify": PUBLIC,
     "GET /account/confirm": PUBLIC,
+    "POST /account/confirm": PUBLIC,
     "GET /account/confirm/again": PUBLIC,
     "POST /account/confirm/again": PUBLIC,
     "POST /account/register": PUBLIC,

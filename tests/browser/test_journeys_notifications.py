@@ -24,6 +24,7 @@ from tests.browser.steps import make_staff_member, no_axe_violations, query
 from tests.browser.test_journeys_ideas import PASSWORD as IDEA_PASSWORD
 from tests.browser.test_journeys_ideas import (
     IdeasServer,
+    confirm_by_link,
     confirmation_link,
     ideas_server,
     register,
@@ -67,7 +68,7 @@ def test_notified_of_acceptance_in_own_language_then_unsubscribed_from_the_link(
     resident.goto(f"{base}/account/register?lang={language}")
     register(resident, language, email)
     expect(resident.get_by_role("status")).to_contain_text(email)
-    resident.goto(confirmation_link(ideas_server, language, email))
+    confirm_by_link(resident, confirmation_link(ideas_server, language, email), language)
     expect(resident.get_by_role("status")).to_have_text(
         t(language, "Thank you, your e-mail address is confirmed. You can now sign in.")
     )

@@ -26,6 +26,7 @@ from tests.voting.factories import (
     put_on_roll,
     sign_in_to_vote,
 )
+from tests.voting.test_resident_confirmation import open_and_confirm
 from voting.ballots import cast_ballot
 from voting.models import (
     Ballot,
@@ -380,8 +381,9 @@ async def register_and_sign_in(client, db, email="asukas@example.fi", lang="en")
     )
     assert unconfirmed.status_code == 400
     assert "Confirm your e-mail address first" in unconfirmed.text
-    confirmed = await client.get(link.split("&next=")[0])
+    confirmed = await open_and_confirm(client, link.split("&next=")[0])
     assert confirmed.status_code == 200
+    assert "is confirmed" in confirmed.text
     signed = await client.post(
         "/account/sign-in",
         data=form(client, email=email, password="long enough secret", next="/pb"),

@@ -22,10 +22,45 @@ def confirm_path(message: OutboxMessage) -> str:
     return re.search(r"(/account/confirm\?t=\S+)", message.context["link"]).group(1)
 
 
+async def open_and_confirm(client, path: str, **params):
+    """Open a confirmation link as a person does (a page that asks) and press its button."""
+    page = await (client.get(path, params=params) if params else client.get(path))
+    if page.status_code != 200 or 'action="/account/confirm"' not in page.text:
+        return page
+    token = re.search(r'name="t" value="([^"]*)"', page.text).group(1)
+    following = re.search(r'name="next" value="([^"]*)"', page.text).group(1)
+    return await client.post("/account/confirm", data=form(client, t=token, next=following))
+
+
+async def test_opening_the_link_confirms_nothing_until_the_button_is_pressed(client, db, settings):
+    """A mail gateway that opens every link must not confirm an account that someone registered
+    to another person's address (with a password the owner does not know)."""
+    resident = await make_resident(db, confirmed=False)
+    token = confirmation_token(settings.secret_key, resident)
+    for _ in range(3):  # a scanner, a preview, the person
+        page = await client.get("/account/confirm", params={"t": token, "lang": "en"})
+        assert page.status_code == 200
+        assert 'action="/account/confirm"' in page.text
+    resident_id = resident.id
+    db.expire_all()
+    assert (await db.get(Resident, resident_id)).confirmed_at is None
+    assert (await sign_in(client, resident.email, OLD)).status_code == 400
+    # The button's POST needs the page's form token: a cross-site form confirms nothing.
+    forged = await client.post("/account/confirm", data={"t": token, "_csrf_token": "forged"})
+    assert forged.status_code == 403
+    db.expire_all()
+    assert (await db.get(Resident, resident_id)).confirmed_at is None
+    done = await open_and_confirm(client, "/account/confirm", t=token, lang="en")
+    assert done.status_code == 200
+    assert "your e-mail address is confirmed" in done.text
+    db.expire_all()
+    assert (await db.get(Resident, resident_id)).confirmed_at is not None
+
+
 async def test_a_link_opened_again_says_the_address_is_already_confirmed(client, db, settings):
     resident = await make_resident(db, confirmed=False)
     token = confirmation_token(settings.secret_key, resident)
-    first = await client.get("/account/confirm", params={"t": token, "lang": "en"})
+    first = await open_and_confirm(client, "/account/confirm", t=token, lang="en")
     assert first.status_code == 200
     assert "your e-mail address is confirmed" in first.text
     again = await client.get("/account/confirm", params={"t": token, "lang": "en"})
@@ -92,7 +127,7 @@ async def test_sign_in_before_confirming_offers_a_new_link_that_works(client, db
         "account_confirm",
         "fi",
     )
-    assert (await client.get(confirm_path(message))).status_code == 200
+    assert (await open_and_confirm(client, confirm_path(message))).status_code == 200
     assert (await sign_in(client, resident.email, OLD)).status_code == 303
 
 
