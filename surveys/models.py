@@ -45,6 +45,26 @@ class TemplateVersion(Base):
     template: Mapped[QuestionnaireTemplate] = relationship(back_populates="versions", lazy="joined")
 
 
+class TemplateDraft(Base):
+    """The next version of a template while staff write it (one at a time per template);
+    publishing stores it as a new TemplateVersion and removes the draft."""
+
+    __tablename__ = "questionnaire_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_template.id", ondelete="RESTRICT"), unique=True
+    )
+    based_on_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="RESTRICT")
+    )
+    intro: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    questions: Mapped[list[dict]] = mapped_column(PortableJSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    based_on: Mapped[TemplateVersion] = relationship(lazy="joined")
+
+
 class InstrumentRecord(Base):
     """An imported validated instrument; its wording is locked (nothing in Tori updates this row)."""
 
