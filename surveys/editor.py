@@ -202,7 +202,7 @@ class QuestionnaireEditorController(Controller):
         language: str,
         *,
         values: dict[str, list[str]] | None = None,
-        errors: dict[str, str] | None = None,
+        errors: dict | None = None,
         checked: bool = False,
     ) -> Template:
         draft = await drafts.require_draft(db_session)
@@ -214,6 +214,7 @@ class QuestionnaireEditorController(Controller):
         # The page as a resident reading this language gets it.
         set_language(language)
         request.state.language = language
+        errors = translate_errors(errors) if errors else {}
         template = await drafts.standard_template(db_session)
         title = gettext("Preview of the draft")
         return Template(
@@ -231,7 +232,7 @@ class QuestionnaireEditorController(Controller):
                 "instrument_missing_language": False,
                 "state": "open",
                 "values": values or {},
-                "errors": errors or {},
+                "errors": errors,
                 "token": "preview",
                 "notice": None,
                 "kiosk": False,
@@ -266,6 +267,6 @@ class QuestionnaireEditorController(Controller):
             db_session,
             language,
             values=submitted,
-            errors=translate_errors(errors),
+            errors=errors,
             checked=not errors,
         )

@@ -205,3 +205,22 @@ async def test_adding_a_question_with_a_used_key_is_refused_in_finnish(client, d
 async def test_staff_who_are_not_admins_cannot_edit(client, db):
     await signed_in_as(client, db, Role.STAFF)
     assert (await client.get(EDITOR)).status_code == 403
+
+
+async def test_the_preview_speaks_the_previewed_language_and_stores_nothing(client, db):
+    token = await start(client, db)
+    client.cookies.set("tori_lang", "fi")
+    tried = await client.post(
+        f"{EDITOR}/draft/preview/sv",
+        data={"q_again": "yes", "token": "preview", "answer_language": "sv", "_csrf_token": token},
+    )
+    assert tried.status_code == 400
+    assert "Svara på den här frågan." in tried.text
+    assert "Vastaa tähän kysymykseen." not in tried.text
+    switched = await client.post(
+        f"{EDITOR}/draft/preview/sv", data={"_switch_language": "en", "_csrf_token": token}
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"].endswith(f"{EDITOR}/draft/preview/en")
+    assert (await client.get(f"{EDITOR}/draft/preview/zz")).status_code == 404
+    assert await db.scalar(select(func.count()).select_from(FeedbackResponse)) == 0
