@@ -134,3 +134,38 @@ def test_staff_reword_preview_and_publish_then_a_resident_answers(
     )
     assert answers["wellbeing"] == 4
     assert answered_in == language
+
+
+def test_a_condition_on_several_answers_hides_and_shows_the_question(
+    new_page, live_server: LiveServer
+):
+    """With JavaScript the preview hides a conditional question until one of its answers is
+    chosen (without it the question is shown, and a hidden answer is dropped on submit: tested
+    in tests/surveys/test_drafts.py). The draft is discarded afterwards."""
+    base = live_server.url
+    staff = new_page(PHONE)
+    sign_in(staff, live_server, lang="en")
+    fresh_draft(staff, base, "en")
+    staff.goto(f"{base}{EDITOR}/draft/questions/recommend")
+    staff.select_option("#field-show_if_key", "satisfaction")
+    staff.get_by_role("button", name="Show its answers").click()
+    staff.locator("label[for='field-show_if_values-1']").click()
+    staff.locator("label[for='field-show_if_values-2']").click()
+    staff.get_by_role("button", name="Save in the draft", exact=True).click()
+    expect(staff.get_by_role("status")).to_have_text("The question was saved in the draft.")
+    expect(staff.locator("#draft-recommend")).to_contain_text(
+        "shown only after answer 1, 2 to satisfaction"
+    )
+    staff.goto(f"{base}{EDITOR}/draft/preview/en")
+    follow_up = staff.locator("#question-recommend")
+    expect(follow_up).to_be_hidden()
+    staff.locator("label[for='question-satisfaction-5']").click()
+    expect(follow_up).to_be_hidden()
+    staff.locator("label[for='question-satisfaction-2']").click()
+    expect(follow_up).to_be_visible()
+    staff.locator("label[for='question-satisfaction-1']").click()
+    expect(follow_up).to_be_visible()
+    no_axe_violations(staff)
+    staff.goto(f"{base}{EDITOR}")
+    staff.get_by_role("button", name="Discard the draft").click()
+    expect(staff.get_by_role("status")).to_have_text("The draft was discarded.")
