@@ -195,6 +195,12 @@ _parsed_versions: LRUCache[int, tuple[Question, ...]] = LRUCache(maxsize=256)
 _parsed_instruments: LRUCache[int, Instrument] = LRUCache(maxsize=64)
 
 
+def forget_parsed_definitions() -> None:
+    """For tests, whose database starts its ids at 1 again: an id then names another version."""
+    _parsed_versions.clear()
+    _parsed_instruments.clear()
+
+
 def _version_questions(version_id: int, questions: list[dict]) -> tuple[Question, ...]:
     parsed = _parsed_versions.get(version_id)
     if parsed is None:

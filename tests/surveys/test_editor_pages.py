@@ -106,6 +106,7 @@ async def test_an_admin_rewords_in_swedish_previews_and_publishes(client, db):
     assert satisfaction["text"]["sv"] == "Hur nöjd var du med träffen?"
     questionnaire = await open_questionnaire(db, await make_event(db))
     form = await client.get(f"/f/{questionnaire.slug}")
+
     assert "Hur nöjd var du med träffen?" in form.text
     overview = await client.get(EDITOR)
     assert "satisfaction" in overview.text
