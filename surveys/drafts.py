@@ -450,6 +450,7 @@ async def publish_draft(session: AsyncSession) -> TemplateVersion:
         intro=dict(draft.intro),
         questions=stored,
         content_hash=content_hash,
+        source="editor",
     )
     session.add(version)
     await session.delete(draft)

@@ -41,6 +41,9 @@ class TemplateVersion(Base):
     intro: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     questions: Mapped[list[dict]] = mapped_column(PortableJSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # "file" (imported: the shipped definition or `tori questionnaire-import`) or "editor"
+    # (published by staff in the browser; the shipped file then no longer replaces it).
+    source: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     template: Mapped[QuestionnaireTemplate] = relationship(back_populates="versions", lazy="joined")
 

@@ -131,10 +131,16 @@ async def standard_version(session: AsyncSession) -> TemplateVersion:
         select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == STANDARD_TEMPLATE)
     )
     shipped = standard_definition()
+    # Once staff have published a version in the browser, the wording is theirs: a newer
+    # shipped file would silently undo their changes, so it is imported only on purpose
+    # (`tori questionnaire-import`), never on the way.
     if (
         template is None
         or not template.versions
-        or template.latest.version < int(shipped.get("version") or 1)
+        or (
+            template.latest.source != "editor"
+            and template.latest.version < int(shipped.get("version") or 1)
+        )
     ):
         version, _ = await import_template(session, shipped)
         return version

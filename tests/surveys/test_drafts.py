@@ -259,3 +259,22 @@ async def test_every_change_leaves_one_audit_record_in_its_transaction(db):
     assert reword.before["text"]["sv"] != reword.after["text"]["sv"] == "Nöjd?"
     assert await check_audit_chain(db) == (before + 8, None)
     assert await db.scalar(select(func.count()).select_from(TemplateVersion)) >= 2
+
+
+async def test_a_newer_shipped_file_does_not_replace_what_staff_published(db, monkeypatch):
+    v3 = await reword_satisfaction_in_swedish(db)
+    assert v3.source == "editor"
+    original = services.standard_definition()
+    shipped = {
+        **original,
+        "version": v3.version + 1,
+        "intro": {**original["intro"], "en": "A newer shipped introduction."},
+    }
+    monkeypatch.setattr(services, "standard_definition", lambda: shipped)
+    assert (await services.standard_version(db)).id == v3.id
+    # Imported on purpose, it is the next version all the same (`tori questionnaire-import`).
+    imported, created = await services.import_template(db, shipped)
+    assert created
+    assert imported.source == "file"
+    db.expire_all()
+    assert (await services.standard_version(db)).id == imported.id

@@ -1,5 +1,8 @@
 """questionnaire drafts: the next version of the standard questionnaire while staff edit it
 
+questionnaire_version.source tells a version imported from a file ("file") from one that staff
+published in the browser ("editor").
+
 Revision ID: e3b8d5a1c694
 Revises: e9a4c1d7b352
 Create Date: 2026-12-07 05:00:00
@@ -20,6 +23,10 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("questionnaire_version", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("source", sa.String(length=16), server_default="file", nullable=False)
+        )
     op.create_table(
         "questionnaire_draft",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,3 +55,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("questionnaire_draft")
+    with op.batch_alter_table("questionnaire_version", schema=None) as batch_op:
+        batch_op.drop_column("source")
