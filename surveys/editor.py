@@ -208,7 +208,8 @@ class QuestionnaireEditorController(Controller):
         draft = await drafts.require_draft(db_session)
         areas = await services.current_area_options(db_session)
         questions = drafts.preview_questions(draft, areas)
-        languages = preview_languages(questions)
+        # Judged on the draft's own texts: the areas' names come from elsewhere (as in answering).
+        languages = preview_languages(drafts.draft_questions(draft))
         if language not in languages:
             raise NotFoundError(N_("The draft is not written in this language."))
         # The page as a resident reading this language gets it.

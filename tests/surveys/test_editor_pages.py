@@ -14,7 +14,7 @@ from app.audit import AuditRecord
 from surveys import drafts, services
 from surveys.models import FeedbackResponse, TemplateVersion
 from tests.conftest import csrf_token
-from tests.factories import make_event, signed_in_as
+from tests.factories import make_area, make_event, signed_in_as
 from tests.surveys.factories import open_questionnaire
 
 EDITOR = "/staff/questionnaire"
@@ -225,3 +225,15 @@ async def test_the_preview_speaks_the_previewed_language_and_stores_nothing(clie
     assert switched.headers["location"].endswith(f"{EDITOR}/draft/preview/en")
     assert (await client.get(f"{EDITOR}/draft/preview/zz")).status_code == 404
     assert await db.scalar(select(func.count()).select_from(FeedbackResponse)) == 0
+
+
+async def test_the_draft_is_previewed_in_every_language_it_is_wholly_written_in(client, db):
+    await make_area(db, "Tapiola")  # named in Finnish and Swedish only, as areas often are
+    await start(client, db)
+    overview = await client.get(EDITOR)
+    for code in ("fi", "sv", "en", "fi-x-selko", "uk", "ar"):
+        assert f'href="{EDITOR}/draft/preview/{code}"' in overview.text
+    arabic = await client.get(f"{EDITOR}/draft/preview/ar")
+    assert arabic.status_code == 200
+    assert 'dir="rtl"' in arabic.text
+    assert 'lang="ar"' in arabic.text
