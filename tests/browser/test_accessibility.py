@@ -205,4 +205,5 @@ def test_questionnaire_editor_pages_have_no_axe_violations(
     found += axe_violations(page, "preview checked")
     page.goto(editor)
     page.locator("form[action='/staff/questionnaire/draft/discard'] button").click()
+    found += violations(page, f"{base}/staff/feedback?group=version")
     assert found == [], "\n".join(found)
