@@ -5,10 +5,11 @@
   function updateConditions(form) {
     form.querySelectorAll("[data-show-if-key]").forEach(function (block) {
       var name = "q_" + block.getAttribute("data-show-if-key");
-      var wanted = block.getAttribute("data-show-if-value");
+      var wanted = block.getAttribute("data-show-if-values").split(" ");
       var shown = false;
       form.querySelectorAll("[name='" + name + "']").forEach(function (input) {
-        if ((input.type === "radio" || input.type === "checkbox") ? input.checked && input.value === wanted : input.value === wanted) {
+        var given = (input.type === "radio" || input.type === "checkbox") ? (input.checked ? input.value : null) : input.value;
+        if (given !== null && wanted.indexOf(given) !== -1) {
           shown = true;
         }
       });

@@ -37,6 +37,7 @@ from surveys.models import (
     InstrumentRecord,
     Questionnaire,
     QuestionnaireTemplate,
+    TemplateVersion,
 )
 from surveys.statistics import (
     NumericSummary,
@@ -52,6 +53,7 @@ GROUPINGS = {
     "event": N_("Event"),
     "month": N_("Month"),
     "year": N_("Year"),
+    "version": N_("Questionnaire version"),
     "none": N_("All together"),
 }
 MAX_EVENT_GROUPS = 60
@@ -146,6 +148,15 @@ def _group_expression(grouping: str):
         "event": lambda: cast(Event.id, String),
         "month": lambda: Event.local_month,
         "year": lambda: cast(Event.local_year, String),
+        # The version of the standard questionnaire the event's form uses (answers pool by
+        # question key across versions; this tells them apart).
+        "version": lambda: func.coalesce(
+            select(cast(TemplateVersion.version, String))
+            .join(Questionnaire, Questionnaire.version_id == TemplateVersion.id)
+            .where(Questionnaire.event_id == Event.id)
+            .scalar_subquery(),
+            literal(""),
+        ),
     }
     return expressions.get(grouping, lambda: literal("all" if grouping == "none" else ""))()
 
@@ -463,6 +474,8 @@ def _add_populations(
 
 
 def _sort_key(grouping: str, key: str) -> Any:
+    if grouping == "version":
+        return (0, int(key)) if key.isdecimal() else (1, 0)
     if grouping == "type":
         order = [t.value for t in EventType]
         return order.index(key) if key in order else len(order)

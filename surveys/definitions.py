@@ -46,10 +46,15 @@ class Option:
     label: Mapping[str, str]
 
 
+MAX_CONDITION_VALUES = 20
+
+
 @dataclass(frozen=True)
 class Condition:
+    """Show a question only when the earlier question `key` was given one of `values`."""
+
     key: str
-    equals: str
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,27 @@ def _texts(value: Any, where: str, *, required: bool = True) -> dict[str, str]:
     return dict(value)
 
 
+def _parse_condition(condition: Any, where: str) -> Condition | None:
+    """`{"key": "again", "equals": "no"}`, or `{"key": "age", "in": ["a", "b"]}` for any of several."""
+    if condition is None:
+        return None
+    if isinstance(condition, dict) and isinstance(condition.get("equals"), str):
+        values = [condition["equals"]]
+    elif isinstance(condition, dict) and isinstance(condition.get("in"), list):
+        values = condition["in"]
+    else:
+        values = []
+    if (
+        not isinstance(condition.get("key") if isinstance(condition, dict) else None, str)
+        or not values
+        or len(values) > MAX_CONDITION_VALUES
+        or not all(isinstance(v, str) and v for v in values)
+        or len(set(values)) != len(values)
+    ):
+        raise DefinitionError(f"{where}: show_if needs a key and the value or values it equals")
+    return Condition(condition["key"], tuple(values))
+
+
 def parse_question(data: Any, where: str) -> Question:
     if not isinstance(data, dict):
         raise DefinitionError(f"{where}: a question must be an object")
@@ -143,16 +169,7 @@ def parse_question(data: Any, where: str) -> Question:
         raise DefinitionError(
             f"{where} ({key}): max_choices is a positive number, for multiple choice only"
         )
-    condition = data.get("show_if")
-    show_if = None
-    if condition is not None:
-        if (
-            not isinstance(condition, dict)
-            or not isinstance(condition.get("key"), str)
-            or not isinstance(condition.get("equals"), str)
-        ):
-            raise DefinitionError(f"{where} ({key}): show_if needs a key and the value it equals")
-        show_if = Condition(condition["key"], condition["equals"])
+    show_if = _parse_condition(data.get("show_if"), f"{where} ({key})")
     return Question(
         key=key,
         type=kind,
@@ -223,10 +240,17 @@ def question_to_data(question: Question) -> dict[str, Any]:
     if question.max_choices:
         data["max_choices"] = question.max_choices
     if question.show_if:
-        data["show_if"] = {"key": question.show_if.key, "equals": question.show_if.equals}
+        data["show_if"] = condition_to_data(question.show_if)
     if question.locked:
         data["locked"] = True
     return data
+
+
+def condition_to_data(condition: Condition) -> dict[str, Any]:
+    # One value keeps the original spelling, so stored versions keep their content hash.
+    if len(condition.values) == 1:
+        return {"key": condition.key, "equals": condition.values[0]}
+    return {"key": condition.key, "in": list(condition.values)}
 
 
 @dataclass(frozen=True)
@@ -252,8 +276,8 @@ def is_shown(question: Question, answers: Mapping[str, AnswerValue]) -> bool:
         return True
     given = answers.get(question.show_if.key)
     if isinstance(given, list):
-        return question.show_if.equals in given
-    return given is not None and str(given) == question.show_if.equals
+        return any(value in given for value in question.show_if.values)
+    return given is not None and str(given) in question.show_if.values
 
 
 def read_answers(

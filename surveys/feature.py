@@ -11,6 +11,7 @@ from surveys import services as feedback_services
 from surveys.commands import COMMANDS
 from surveys.controllers import FeedbackController
 from surveys.demo import seed_feedback
+from surveys.editor import QuestionnaireEditorController
 from surveys.equal_access_pages import EqualAccessController
 from surveys.kit import KitController, StaffKitController
 from surveys.opendata import DATASETS as OPEN_DATA
@@ -92,6 +93,7 @@ feature = Feature(
         CompareController,
         EqualAccessController,
         EventFeedbackController,
+        QuestionnaireEditorController,
         PollController,
         KioskStartController,
         StaffPollsController,

@@ -14,8 +14,10 @@ from app.events.models import EventType, OrganiserKind
 from app.forms import Form, local_datetime
 from app.i18n import LANGUAGES, content_languages, gettext
 from app.state import SETTINGS
-from surveys import services
+from surveys import drafts, services
 from surveys.comparison import GROUPINGS, ComparisonFilter
+from surveys.definitions import Condition, Question
+from surveys.drafts import Wording
 
 EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
 
@@ -163,3 +165,83 @@ def read_equal_access(
     year = form.integer("year", minimum=2000, maximum=this_year + 1) or this_year
     scope = form.choice("area", ["city", *(str(area.id) for area in areas)], required=False)
     return year, scope or "city", form
+
+
+# --- the questionnaire editor (surveys/drafts.py) ---------------------------------------------
+
+
+def wording_form(question: Question) -> Form:
+    """The edit form of a draft question, filled with its present wording."""
+    values: dict[str, object] = {"required": question.required}
+    for name in ("text", "help", "low", "high"):
+        for language, value in getattr(question, name).items():
+            values[f"{name}_{language}"] = value
+    for option in question.options:
+        for language, value in option.label.items():
+            values[f"option_{option.key}_{language}"] = value
+    if question.show_if:
+        values["show_if_key"] = question.show_if.key
+        values["show_if_shown_for"] = question.show_if.key
+        values["show_if_values"] = list(question.show_if.values)
+    return Form.prefilled(values)
+
+
+def condition_key(form: Form, sources: Sequence[Question]) -> str:
+    """The earlier question chosen for the condition ("" for none); unknown keys are an error."""
+    key = form.choice("show_if_key", [q.key for q in sources], required=False)
+    return key or ""
+
+
+def read_wording(form: Form, question: Question, sources: Sequence[Question]) -> Wording | None:
+    """The edit form of one draft question. The checks of length and control characters are
+    made here; the rules (Finnish and Swedish needed, no markup, a sound condition) by the
+    service. None when the condition's question was changed without its answers chosen."""
+    languages = content_languages()
+
+    def texts(name: str, limit: int) -> dict[str, str]:
+        return {
+            language: form.text(f"{name}_{language}", max_length=limit) for language in languages
+        }
+
+    text = texts("text", drafts.TEXT_LENGTHS["text"])
+    help_text = texts("help", drafts.TEXT_LENGTHS["help"])
+    numeric = question.scale is not None
+    low = texts("low", drafts.TEXT_LENGTHS["low"]) if numeric else {}
+    high = texts("high", drafts.TEXT_LENGTHS["high"]) if numeric else {}
+    options = {
+        option.key: texts(f"option_{option.key}", drafts.TEXT_LENGTHS["option"])
+        for option in question.options
+    }
+    key = condition_key(form, sources)
+    show_if = None
+    if key:
+        source = next(q for q in sources if q.key == key)
+        if form.raw("show_if_shown_for") != key:
+            # A question was chosen without JavaScript: its answers are shown to choose from.
+            form.add_error(
+                "show_if_values", gettext("Choose the answers after which the question is shown.")
+            )
+        else:
+            values = form.choices("show_if_values", drafts.condition_answers(source), at_least=1)
+            show_if = Condition(key, tuple(values))
+    if not form.is_valid:
+        return None
+    return Wording(
+        text=text,
+        required=form.boolean("required"),
+        help=help_text,
+        low=low,
+        high=high,
+        options=options,
+        show_if=show_if,
+    )
+
+
+def read_new_question(form: Form) -> tuple[str, str, Wording] | None:
+    """A question added to the draft: its new key, its kind, its wording and options."""
+    key = form.text("key", required=True, max_length=40)
+    data = read_question(form, EXTRA_TYPES, languages=content_languages())
+    if data is None or not form.is_valid:
+        return None
+    options = {option["key"]: option["label"] for option in data["options"]}
+    return key, data["type"], Wording(text=data["text"], options=options)

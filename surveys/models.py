@@ -41,8 +41,31 @@ class TemplateVersion(Base):
     intro: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
     questions: Mapped[list[dict]] = mapped_column(PortableJSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # "file" (imported: the shipped definition or `tori questionnaire-import`) or "editor"
+    # (published by staff in the browser; the shipped file then no longer replaces it).
+    source: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     template: Mapped[QuestionnaireTemplate] = relationship(back_populates="versions", lazy="joined")
+
+
+class TemplateDraft(Base):
+    """The next version of a template while staff write it (one at a time per template);
+    publishing stores it as a new TemplateVersion and removes the draft."""
+
+    __tablename__ = "questionnaire_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_template.id", ondelete="RESTRICT"), unique=True
+    )
+    based_on_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="RESTRICT")
+    )
+    intro: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    questions: Mapped[list[dict]] = mapped_column(PortableJSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    based_on: Mapped[TemplateVersion] = relationship(lazy="joined")
 
 
 class InstrumentRecord(Base):

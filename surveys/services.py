@@ -131,10 +131,16 @@ async def standard_version(session: AsyncSession) -> TemplateVersion:
         select(QuestionnaireTemplate).where(QuestionnaireTemplate.key == STANDARD_TEMPLATE)
     )
     shipped = standard_definition()
+    # Once staff have published a version in the browser, the wording is theirs: a newer
+    # shipped file would silently undo their changes, so it is imported only on purpose
+    # (`tori questionnaire-import`), never on the way.
     if (
         template is None
         or not template.versions
-        or template.latest.version < int(shipped.get("version") or 1)
+        or (
+            template.latest.source != "editor"
+            and template.latest.version < int(shipped.get("version") or 1)
+        )
     ):
         version, _ = await import_template(session, shipped)
         return version
@@ -193,6 +199,12 @@ def instrument_of(form: Questionnaire | AnsweringForm) -> Instrument | None:
 # Versions and instruments never change once stored, so each process keeps them parsed.
 _parsed_versions: LRUCache[int, tuple[Question, ...]] = LRUCache(maxsize=256)
 _parsed_instruments: LRUCache[int, Instrument] = LRUCache(maxsize=64)
+
+
+def forget_parsed_definitions() -> None:
+    """For tests, whose database starts its ids at 1 again: an id then names another version."""
+    _parsed_versions.clear()
+    _parsed_instruments.clear()
 
 
 def _version_questions(version_id: int, questions: list[dict]) -> tuple[Question, ...]:

@@ -83,6 +83,12 @@ def group_labels(
             labels[key] = events.get(int(key), key) if key.isdecimal() else key
         elif comparison.grouping == "none":
             labels[key] = gettext("All chosen events")
+        elif comparison.grouping == "version":
+            labels[key] = (
+                gettext("Version %(number)s") % {"number": key}
+                if key
+                else gettext("No questionnaire")
+            )
         elif comparison.grouping == "month" and key[:4].isdecimal():
             labels[key] = formatter.month(key)
         else:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from httpx import Response
 
+from surveys import drafts
 from tests.app.test_authorization import SKIP, TABLE, make_world
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, make_event
@@ -70,7 +71,14 @@ async def every_page(
             cost_so_far=12_500,
         ),
     )
+    # A draft of the next standard questionnaire: the editor, a question and the previews.
+    await drafts.start_draft(db)
     extra_pages = [
+        "/staff/questionnaire",
+        "/staff/questionnaire/draft/questions/comment",
+        "/staff/questionnaire/draft/questions/satisfaction",
+        "/staff/questionnaire/draft/preview/sv",
+        "/staff/feedback?group=version",
         f"/staff/events/{event.id}/feedback",
         f"/f/{questionnaire.slug}",
         "/staff/feedback?group=month",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer, sign_in
-from tests.browser.steps import AXE_OPTIONS, axe, first_link, violations
+from tests.browser.steps import AXE_OPTIONS, axe, axe_violations, first_link, violations
 
 pytestmark = pytest.mark.browser
 
@@ -167,4 +167,43 @@ def test_every_page_has_no_axe_violations(new_page, live_server: LiveServer, lan
         f"questionnaire errors: {v['id']}"
         for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
     ]
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_questionnaire_editor_pages_have_no_axe_violations(
+    new_page, live_server: LiveServer, language, viewport
+):
+    """The editor of the standard questionnaire: the draft, a question (also with its errors and
+    a condition being chosen), the add form with errors, and the preview in each language."""
+    page = new_page(viewport)
+    base = live_server.url
+    sign_in(page, live_server, lang=language)
+    editor = f"{base}/staff/questionnaire"
+    page.goto(editor)
+    found = axe_violations(page, "editor without a draft")
+    discard = page.locator("form[action='/staff/questionnaire/draft/discard'] button")
+    if discard.count():
+        discard.click()
+    page.locator("form[action='/staff/questionnaire/draft'] button").click()
+    found += axe_violations(page, "editor with a draft")
+    found += violations(page, f"{editor}/draft/questions/wellbeing")
+    page.fill("#field-text_sv", "<b>")
+    page.locator("#question-form button[type=submit]:not([name])").click()
+    found += axe_violations(page, "question errors")
+    page.goto(f"{editor}/draft/questions/comment")
+    page.select_option("#field-show_if_key", "again")
+    page.locator("button[name=_choose_condition]").click()
+    found += axe_violations(page, "condition answers")
+    page.goto(editor)
+    page.locator("form[action='/staff/questionnaire/draft/questions'] button").click()
+    found += axe_violations(page, "add errors")
+    for code in ("fi", "sv", "en"):
+        found += violations(page, f"{editor}/draft/preview/{code}")
+    page.locator("#feedback-form button[type=submit]:not([name])").last.click()
+    found += axe_violations(page, "preview checked")
+    page.goto(editor)
+    page.locator("form[action='/staff/questionnaire/draft/discard'] button").click()
+    found += violations(page, f"{base}/staff/feedback?group=version")
     assert found == [], "\n".join(found)

@@ -12,6 +12,15 @@ def fresh_area_options():
 
 
 @pytest.fixture(autouse=True)
+def fresh_parsed_versions():
+    """Each test's database numbers its questionnaire versions from 1 again, and a test may
+    publish a version of its own: the per-process cache of parsed versions must not outlive it."""
+    services.forget_parsed_definitions()
+    yield
+    services.forget_parsed_definitions()
+
+
+@pytest.fixture(autouse=True)
 def fresh_poll_cache():
     """Polls are cached per process by slug; a test's polls must not be seen by the next."""
     from surveys.polls import services as poll_services

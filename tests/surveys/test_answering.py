@@ -305,7 +305,7 @@ async def test_conditional_question_counts_only_when_its_condition_holds(client,
         db, await make_event(db, starts_in=-dt.timedelta(hours=2))
     )
     page, _token = await form_page(client, questionnaire.slug)
-    assert 'data-show-if-key="again" data-show-if-value="no"' in page.text
+    assert 'data-show-if-key="again" data-show-if-values="no"' in page.text
     await send(
         client,
         questionnaire.slug,
