@@ -20,8 +20,11 @@ from surveys.comparison import GROUPINGS, ComparisonFilter
 EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
 
 
-def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter, str, list[str]]:
-    """The dashboard's query string; values not understood are named and left out."""
+def read_filters(
+    request: Request, areas: list[Area], type_keys: list[str] | None = None
+) -> tuple[ComparisonFilter, str, list[str]]:
+    """The dashboard's query string; values not understood are named and left out. `type_keys`:
+    every event type's key, the added ones too (else the built-in ones)."""
     params = request.query_params
     problems: list[str] = []
 
@@ -58,7 +61,7 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
     filters = ComparisonFilter(
         start=dates("start"),
         end=dates("end"),
-        event_types=chosen("type", [t.value for t in EventType]),
+        event_types=chosen("type", type_keys or [t.value for t in EventType]),
         area_ids=tuple(int(a) for a in area_ids),
         languages=chosen("language", list(content_languages())),
         organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
