@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_action
@@ -213,26 +213,29 @@ async def merge_organiser(session: AsyncSession, organiser: Organiser, into_id: 
     if organiser.merged_into_id is not None:
         raise DomainError(N_("This organiser was already merged into another."))
     before = organiser_snapshot(organiser)
-    both = select(EventOrganiser.event_id).where(EventOrganiser.organiser_id == into.id)
-    await session.execute(
-        delete(EventOrganiser).where(
-            EventOrganiser.organiser_id == organiser.id, EventOrganiser.event_id.in_(both)
+    with_both = set(
+        await session.scalars(
+            select(EventOrganiser.event_id).where(EventOrganiser.organiser_id == into.id)
         )
     )
-    moved = await session.execute(
-        update(EventOrganiser)
-        .where(EventOrganiser.organiser_id == organiser.id)
-        .values(organiser_id=into.id)
-        .execution_options(synchronize_session=False)
+    links = list(
+        await session.scalars(
+            select(EventOrganiser).where(EventOrganiser.organiser_id == organiser.id)
+        )
     )
+    # Through the session, row by row (merges are rare): the events loaded in it see the change.
+    for link in links:
+        if link.event_id in with_both:
+            await session.delete(link)
+        else:
+            link.organiser = into
     organiser.retired, organiser.merged_into_id = True, into.id
     await session.flush()
-    after = {**organiser_snapshot(organiser), "events_moved": moved.rowcount}
+    after = {**organiser_snapshot(organiser), "events_moved": len(links)}
     await record_action(
         session, None, "organiser.merge", f"organiser {organiser.id}", before, after
     )
     await session.commit()
-    session.expire_all()
     return into
 
 

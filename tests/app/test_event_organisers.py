@@ -60,9 +60,7 @@ async def test_a_swedish_page_shows_swedish_organisers_and_falls_back_to_finnish
     # the staff member's language.
     edit = html.unescape((await client.get(f"/staff/events/{event.id}?lang=sv")).text)
     for link in event.organisers:
-        assert (
-            f'name="organiser_{link.kind}" value="{link.organiser_id}" checked'
-        ) in edit
+        assert (f'name="organiser_{link.kind}" value="{link.organiser_id}" checked') in edit
     assert ">Bibliotekstjänster</label>" in edit
     assert ">Bibliotekstjänster\nInvånardelaktighet</textarea>" not in edit
 
