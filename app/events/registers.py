@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import record_action
@@ -74,6 +74,16 @@ def _same_name(first: dict[str, str], second: dict[str, str]) -> str | None:
         if a and b and a.strip().casefold() == b.strip().casefold():
             return language
     return None
+
+
+# A transaction-level advisory lock on PostgreSQL: two requests that add the same new organiser
+# at once would otherwise both find it missing and both add it. SQLite has one writer.
+REGISTER_LOCK = 7342002  # next to the audit log's own (app.audit.services.HEAD_LOCK)
+
+
+async def _lock_register(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTER_LOCK})
 
 
 def _sorted_by_name(rows):
@@ -142,6 +152,7 @@ def _check_kind(kind: object) -> OrganiserKind:
 
 async def create_organiser(session: AsyncSession, data: OrganiserInput) -> Organiser:
     kind, name = _check_kind(data.kind), clean_name(data.name)
+    await _lock_register(session)
     if await _name_taken(session, kind.value, name):
         raise DomainError(N_("The register already has an organiser of this kind by this name."))
     organiser = Organiser(kind=kind.value, name=name, retired=False)
@@ -164,6 +175,7 @@ async def rename_organiser(
 ) -> Organiser:
     """A new name (or kind) for an organiser: every event it organised shows the new one."""
     kind, name = _check_kind(data.kind), clean_name(data.name)
+    await _lock_register(session)
     if await _name_taken(session, kind.value, name, exclude_id=organiser.id):
         raise DomainError(N_("The register already has an organiser of this kind by this name."))
     before = organiser_snapshot(organiser)
@@ -261,6 +273,8 @@ async def organisers_for_event(
             raise DomainError(N_("A chosen organiser is no longer in the register."))
         if organiser not in result:
             result.append(organiser)
+    if new:
+        await _lock_register(session)
     for given_kind, given_name in new:
         kind, name = _check_kind(given_kind), clean_name(given_name)
         organiser = await _name_taken(session, kind.value, name)
