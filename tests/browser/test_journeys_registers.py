@@ -50,7 +50,7 @@ def test_staff_add_an_organiser_and_an_event_type(
     page.get_by_role("link", name=said(language, "Event types"), exact=True).click()
     no_axe_violations(page, javascript)
     page.get_by_role("link", name=said(language, "Add an event type"), exact=True).click()
-    page.locator(f"#field-name_{language}").fill(said(language, "Pop-up"))
+    page.locator(f"#field-name_{language}").fill(said(language, "Theme panel"))
     page.get_by_role("button", name=said(language, "Add the event type")).click()
     expect(page.locator(".error-summary, [role=alert]").first).to_contain_text(
         said(language, "There is already an event type by this name.")
