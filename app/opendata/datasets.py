@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.events.models import Event
+from app.events.registers import event_type_labels
 from app.events.services import hours_expression
-from app.i18n import LANGUAGES, N_, gettext_in
+from app.i18n import LANGUAGES, N_, gettext_in, in_language
 
 FORMAT = "tori-open-data/1"
 LICENCE = "CC-BY-4.0"
@@ -151,6 +152,11 @@ EVENTS = Dataset(
         ),
         *AREA_COLUMNS,
         Column("event_type", "string", N_("The type of event (a stable key).")),
+        Column(
+            "event_type_name",
+            "string",
+            N_("The type's name in Finnish (also for the types the city added itself)."),
+        ),
         Column("events", "integer", N_("Number of public events.")),
         Column("hours", "number", N_("Hours of activity: the events' lengths added up.")),
         Column(
@@ -185,6 +191,8 @@ async def event_rows(session: AsyncSession) -> list[tuple]:
         .group_by(Event.local_month, Event.area_id, Area.name, Event.event_type)
         .order_by(Event.local_month, Event.area_id.nulls_first(), Event.event_type)
     )
+    with in_language("fi"):
+        type_names = await event_type_labels(session)
     rows = []
     for (
         month,
@@ -203,6 +211,7 @@ async def event_rows(session: AsyncSession) -> list[tuple]:
                 area_id,
                 (name or {}).get("fi") if area_id is not None else None,
                 event_type,
+                type_names.get(event_type, event_type),
                 events,
                 round(float(hours_sum or 0), 2),
                 counted,

@@ -260,7 +260,7 @@ async def test_the_year_view_and_open_data_carry_an_added_type(client, db):
     year = (await client.get("/calendar/year?by=type&year=2026&lang=fi")).text
     assert "Kävelykierros" in year
     opendata = (await client.get("/open-data/events.csv")).text
-    assert "walking_tour" in opendata
+    assert ",walking_tour,Kävelykierros,1," in opendata
 
 
 async def test_an_unknown_type_key_is_refused_by_the_service(db):
