@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from httpx import Response
 
+from app.events import registers
 from tests.app.test_authorization import SKIP, TABLE, make_world
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, make_event
@@ -70,7 +71,15 @@ async def every_page(
             cost_so_far=12_500,
         ),
     )
+    # An event type the administrators added, on an event of its own; the event's organiser
+    # from the register.
+    added_type = await registers.add_event_type(db, {"fi": "Kävelykierros", "en": "Walking tour"})
+    await make_event(db, area=area, event_type=added_type.key)
     extra_pages = [
+        f"/staff/organisers/{event.organisers[0].organiser_id}",
+        f"/staff/event-types/{added_type.id}",
+        "/?type=walking_tour",
+        "/calendar/year?by=type",
         f"/staff/events/{event.id}/feedback",
         f"/f/{questionnaire.slug}",
         "/staff/feedback?group=month",

@@ -431,3 +431,27 @@ def test_the_migration_makes_one_register_entry_per_kind_and_name_on_postgres(
 def test_the_migration_makes_one_register_entry_per_kind_and_name_on_sqlite(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'tori.sqlite3'}"
     assert register_after_migration(url) == (EXPECTED_REGISTER, EXPECTED_LINKS)
+
+
+async def test_oversized_and_hostile_names_over_http_in_swedish(client, db):
+    await signed_in_as(client, db, Role.ADMIN)
+    await client.get("/?lang=sv")
+    long = await post_form(client, "/staff/event-types/new", name_sv="å" * 201)
+    assert long.status_code == 400
+    assert "högst 200 tecken" in long.text
+    control = await post_form(
+        client, "/staff/organisers/new", kind="association", name_sv="Förening\u202eX"
+    )
+    assert control.status_code == 400
+    assert "radbrytningar eller styrtecken" in control.text
+    assert await count(db, AddedEventType) == 0
+    assert await count(db, Organiser) == 0
+    assert await count(db, AuditRecord) == 0
+    # Markup is a name like any other, and shown as text.
+    script = "<script>alert(1)</script>"
+    assert (
+        await post_form(client, "/staff/organisers/new", kind="association", name_sv=script)
+    ).status_code == 303
+    listing = (await client.get("/staff/organisers")).text
+    assert script not in listing
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing
