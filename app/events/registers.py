@@ -28,8 +28,9 @@ from app.i18n import LANGUAGES, N_, gettext, gettext_in, localized
 
 MAX_NAME_LENGTH = 200
 # Characters a name may not hold: controls (a name is one line), and the bidirectional
-# overrides that can make a name read differently from what it is.
-_HOSTILE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# embeddings and overrides that can make a name read differently from what it is (as the forms
+# refuse them, app.forms; marks and isolates stay for right-to-left writers).
+_HOSTILE = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e]")
 
 
 # The refusals about names and the organisers an event names: the event form shows them at its

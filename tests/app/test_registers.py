@@ -443,7 +443,7 @@ async def test_oversized_and_hostile_names_over_http_in_swedish(client, db):
         client, "/staff/organisers/new", kind="association", name_sv="Förening\u202eX"
     )
     assert control.status_code == 400
-    assert "radbrytningar eller styrtecken" in control.text
+    assert "Ta bort de särskilda styrtecknen" in control.text
     assert await count(db, AddedEventType) == 0
     assert await count(db, Organiser) == 0
     assert await count(db, AuditRecord) == 0
