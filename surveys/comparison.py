@@ -67,6 +67,8 @@ class ComparisonFilter:
     languages: tuple[str, ...] = ()
     organiser_kinds: tuple[str, ...] = ()
     organiser_name: str = ""
+    # One organiser of the register, by its id: its events, under whatever name they show.
+    organiser_id: int | None = None
     event_ids: tuple[int, ...] = ()
     # Public figures (open data) count public events only: a staff-only event is not published.
     public_only: bool = False
@@ -101,7 +103,7 @@ class ComparisonFilter:
             conditions.append(Event.area_id.in_(self.area_ids))
         if self.event_ids:
             conditions.append(Event.id.in_(self.event_ids))
-        if self.organiser_kinds or self.organiser_name:
+        if self.organiser_kinds or self.organiser_name or self.organiser_id is not None:
             organiser = (
                 select(EventOrganiser.id)
                 .join(Organiser, Organiser.id == EventOrganiser.organiser_id)
@@ -109,6 +111,8 @@ class ComparisonFilter:
             )
             if self.organiser_kinds:
                 organiser = organiser.where(Organiser.kind.in_(self.organiser_kinds))
+            if self.organiser_id is not None:
+                organiser = organiser.where(EventOrganiser.organiser_id == self.organiser_id)
             if self.organiser_name:
                 pattern = (
                     "%"

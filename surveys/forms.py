@@ -21,10 +21,14 @@ EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text"
 
 
 def read_filters(
-    request: Request, areas: list[Area], type_keys: list[str] | None = None
+    request: Request,
+    areas: list[Area],
+    type_keys: list[str] | None = None,
+    organiser_ids: list[int] | tuple[int, ...] = (),
 ) -> tuple[ComparisonFilter, str, list[str]]:
     """The dashboard's query string; values not understood are named and left out. `type_keys`:
-    every event type's key, the added ones too (else the built-in ones)."""
+    every event type's key, the added ones too (else the built-in ones); `organiser_ids`: the
+    register's organisers."""
     params = request.query_params
     problems: list[str] = []
 
@@ -54,6 +58,7 @@ def read_filters(
 
     area_ids = chosen("area", [str(area.id) for area in areas])
     organiser = params.get("organiser", "").strip()[:100]
+    [organiser_id] = chosen("organiser_id", [str(number) for number in organiser_ids])[:1] or [None]
     grouping = params.get("group", "type")
     if grouping not in GROUPINGS:
         problems.append(gettext("A choice was not recognised and was left out."))
@@ -66,6 +71,7 @@ def read_filters(
         languages=chosen("language", list(content_languages())),
         organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
         organiser_name=organiser,
+        organiser_id=int(organiser_id) if organiser_id else None,
     )
     return filters, grouping, problems
 

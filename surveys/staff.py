@@ -16,7 +16,7 @@ from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, NotFoundError
 from app.events.models import OrganiserKind, event_type_label
-from app.events.registers import event_type_labels, event_type_options
+from app.events.registers import event_type_labels, event_type_options, list_organisers
 from app.events.services import get_event
 from app.forms import Form, read_form
 from app.i18n import N_, Formatter, gettext, language_name, localized
@@ -115,7 +115,10 @@ class CompareController(Controller):
     ) -> Template:
         areas = await list_areas(db_session)
         types = await event_type_options(db_session, retired=True)
-        filters, grouping, problems = read_filters(request, areas, [t.key for t in types])
+        organisers = await list_organisers(db_session)
+        filters, grouping, problems = read_filters(
+            request, areas, [t.key for t in types], [o.id for o in organisers]
+        )
         await services.fold_pending_counts(db_session)
         comparison = await compare(
             db_session, filters, grouping, zone=settings.timezone, areas=areas
@@ -134,6 +137,7 @@ class CompareController(Controller):
                 "grouping": grouping,
                 "groupings": GROUPINGS,
                 "event_types": types,
+                "organisers": organisers,
                 "organiser_kinds": list(OrganiserKind),
                 "problems": problems,
                 "is_numeric": is_numeric,
@@ -154,7 +158,10 @@ class CompareController(Controller):
         kind, fmt = export_name(filename)
         areas = await list_areas(db_session)
         type_names = await event_type_labels(db_session)
-        filters, grouping, _problems = read_filters(request, areas, list(type_names))
+        organisers = await list_organisers(db_session)
+        filters, grouping, _problems = read_filters(
+            request, areas, list(type_names), [o.id for o in organisers]
+        )
         return await export_response(
             request, db_session, settings, filters, grouping, kind, fmt, areas
         )

@@ -455,3 +455,30 @@ async def test_oversized_and_hostile_names_over_http_in_swedish(client, db):
     listing = (await client.get("/staff/organisers")).text
     assert script not in listing
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing
+
+
+async def test_the_comparison_filters_by_an_organiser_of_the_register(client, db):
+    await signed_in_as(client, db, Role.STAFF)
+    area = await make_area(db, "Kallio", population=10_000)
+    first = await make_event(db, area=area, starts_in=-dt.timedelta(days=3))
+    await make_event(db, area=area, starts_in=-dt.timedelta(days=2))
+    association = await registers.create_organiser(
+        db, registers.OrganiserInput(OrganiserKind.ASSOCIATION, {"fi": "Kylä-Seura"})
+    )
+    db.add(EventOrganiser(event_id=first.id, organiser_id=association.id, position=1))
+    await db.commit()
+    dates = "&start=2000-01-01&end=2100-01-01"
+    page = (await client.get(f"/staff/feedback?organiser_id={association.id}{dates}")).text
+    assert f'<option value="{association.id}" selected>Kylä-Seura (Association)</option>' in page
+    exported = await client.get(
+        f"/staff/feedback/export/monitoring.csv?group=none&organiser_id={association.id}{dates}"
+    )
+    rows = [line.split(",") for line in exported.text.strip().splitlines()]
+    assert rows[1][rows[0].index("events")] == "1"
+    everything = await client.get(f"/staff/feedback/export/monitoring.csv?group=none{dates}")
+    rows = [line.split(",") for line in everything.text.strip().splitlines()]
+    assert rows[1][rows[0].index("events")] == "2"
+    # An id not in the register is named and left out.
+    unknown = await client.get(f"/staff/feedback?organiser_id=999999{dates}")
+    assert unknown.status_code == 400
+    assert "A choice was not recognised and was left out." in unknown.text
