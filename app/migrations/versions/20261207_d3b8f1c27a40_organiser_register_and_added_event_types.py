@@ -1,7 +1,7 @@
 """The register of organisers (events link to it by id) and event types that staff add
 
 Revision ID: d3b8f1c27a40
-Revises: b6752587226d
+Revises: e9a4c1d7b352
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "d3b8f1c27a40"
-down_revision: str | None = "b6752587226d"
+down_revision: str | None = "e9a4c1d7b352"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
