@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.areas.models import Area
 from app.areas.services import AreaInput, create_area
 from app.database import utcnow
-from app.events.models import Event, EventOrganiser, EventType, OrganiserKind
+from app.events.models import Event, EventOrganiser, EventType, Organiser, OrganiserKind
 
 # Espoo's own statistics, population on 1 January 2017, by major area.
 POPULATION_YEAR = 2017
@@ -153,6 +153,15 @@ async def seed_events(
     zone = ZoneInfo(timezone)
     rng = random.Random(2017)  # noqa: S311 - demo data, not security
     today = today or utcnow().astimezone(zone).date()
+    # The register of organisers: each once, so that the monitoring counts each once.
+    register: dict[tuple[str, str], Organiser] = {}
+
+    def organiser(kind: OrganiserKind, name: dict[str, str]) -> Organiser:
+        key = (kind.value, name["fi"])
+        if key not in register:
+            register[key] = Organiser(kind=kind.value, name=name, retired=False)
+        return register[key]
+
     venues = {slug: venue for slug, _name, _population, venue in ESPOO_AREAS}
     day, last, created = today - dt.timedelta(days=182), today + dt.timedelta(days=183), 0
     while day <= last:
@@ -171,21 +180,21 @@ async def seed_events(
             titles = TITLES[event_type]
             organisers = [
                 EventOrganiser(
-                    kind=OrganiserKind.CITY_UNIT.value, name=rng.choice(CITY_UNITS), position=0
+                    organiser=organiser(OrganiserKind.CITY_UNIT, rng.choice(CITY_UNITS)),
+                    position=0,
                 )
             ]
             if rng.random() < 0.4:
                 organisers.append(
                     EventOrganiser(
-                        kind=OrganiserKind.ASSOCIATION.value,
-                        name=rng.choice(ASSOCIATIONS),
+                        organiser=organiser(OrganiserKind.ASSOCIATION, rng.choice(ASSOCIATIONS)),
                         position=1,
                     )
                 )
             if rng.random() < 0.2:
                 organisers.append(
                     EventOrganiser(
-                        kind=OrganiserKind.RESIDENTS.value, name=RESIDENT_GROUP, position=2
+                        organiser=organiser(OrganiserKind.RESIDENTS, RESIDENT_GROUP), position=2
                     )
                 )
             past = ends.date() < today

@@ -32,6 +32,7 @@ from app.events.controllers import (
     HeadCounterController,
     StaffEventsController,
 )
+from app.events.register_controllers import EventTypesController, OrganisersController
 from app.features import load_features
 from app.i18n import configure_languages, load_catalogs
 from app.logs import access_log_middleware, configure_logging
@@ -67,6 +68,8 @@ ROUTE_HANDLERS = [
     StaffEventsController,
     HeadCounterController,
     AreasController,
+    OrganisersController,
+    EventTypesController,
     UsersController,
     AuditController,
     PublicAuditLogController,

@@ -153,10 +153,16 @@ async def generate(url: str, events: int, responses: int) -> None:
             "local_year",
         ],
     )
+    # One organiser in the register, organising every event (the monitoring counts it once).
+    await connection.copy_records_to_table(
+        "organiser",
+        records=[(1, "city_unit", json.dumps({"fi": "Asukasosallisuus"}), False, now)],
+        columns=["id", "kind", "name", "retired", "created_at"],
+    )
     await connection.copy_records_to_table(
         "event_organiser",
-        records=[(i, i, "city_unit", "Asukasosallisuus", 0) for i in range(1, events + 1)],
-        columns=["id", "event_id", "kind", "name", "position"],
+        records=[(i, i, 1, 0) for i in range(1, events + 1)],
+        columns=["id", "event_id", "organiser_id", "position"],
     )
     await connection.copy_records_to_table(
         "questionnaire",
@@ -227,7 +233,7 @@ async def generate(url: str, events: int, responses: int) -> None:
         records=[(*key, count) for key, count in tally.items()],
         columns=["event_id", "language", "question_key", "value", "count"],
     )
-    for table in ("event", "event_organiser", "questionnaire"):
+    for table in ("event", "organiser", "event_organiser", "questionnaire"):
         await connection.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from app.areas.models import Area
 from app.database import utcnow
 from app.disclosure import too_few_to_show
-from app.events.models import Event, EventOrganiser, EventType
+from app.events.models import Event, EventOrganiser, EventType, Organiser
 from app.events.services import hours_expression, json_list_contains
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, content_languages
 from surveys.definitions import (
@@ -69,6 +69,8 @@ class ComparisonFilter:
     languages: tuple[str, ...] = ()
     organiser_kinds: tuple[str, ...] = ()
     organiser_name: str = ""
+    # One organiser of the register, by its id: its events, under whatever name they show.
+    organiser_id: int | None = None
     event_ids: tuple[int, ...] = ()
     # Public figures (open data) count public events only: a staff-only event is not published.
     public_only: bool = False
@@ -103,10 +105,16 @@ class ComparisonFilter:
             conditions.append(Event.area_id.in_(self.area_ids))
         if self.event_ids:
             conditions.append(Event.id.in_(self.event_ids))
-        if self.organiser_kinds or self.organiser_name:
-            organiser = select(EventOrganiser.id).where(EventOrganiser.event_id == Event.id)
+        if self.organiser_kinds or self.organiser_name or self.organiser_id is not None:
+            organiser = (
+                select(EventOrganiser.id)
+                .join(Organiser, Organiser.id == EventOrganiser.organiser_id)
+                .where(EventOrganiser.event_id == Event.id)
+            )
             if self.organiser_kinds:
-                organiser = organiser.where(EventOrganiser.kind.in_(self.organiser_kinds))
+                organiser = organiser.where(Organiser.kind.in_(self.organiser_kinds))
+            if self.organiser_id is not None:
+                organiser = organiser.where(EventOrganiser.organiser_id == self.organiser_id)
             if self.organiser_name:
                 pattern = (
                     "%"
@@ -120,7 +128,7 @@ class ComparisonFilter:
                 organiser = organiser.where(
                     or_(
                         *(
-                            func.lower(EventOrganiser.name[language].as_string()).like(
+                            func.lower(Organiser.name[language].as_string()).like(
                                 pattern, escape="\\"
                             )
                             for language in LANGUAGES
@@ -344,19 +352,6 @@ async def compare(
     return Comparison(grouping, ordered, questions, truncated)
 
 
-def organiser_identity(organiser=EventOrganiser):
-    """One organiser however many events it runs: its kind and its name (the first of fi, sv,
-    en), without case or surrounding spaces. Counting these once per group, the same library
-    unit at twelve events is one organiser, not twelve."""
-    name = func.coalesce(
-        organiser.name["fi"].as_string(),
-        organiser.name["sv"].as_string(),
-        organiser.name["en"].as_string(),
-        literal(""),
-    )
-    return organiser.kind + literal(":") + func.lower(func.trim(name))
-
-
 async def _add_monitoring_figures(
     session, groups, grouping, conditions, *, filters, dialect
 ) -> None:
@@ -368,7 +363,9 @@ async def _add_monitoring_figures(
     ]
     # An alias: the organiser filter's own EXISTS over event_organiser must not correlate to it.
     member = aliased(EventOrganiser)
-    organisers = [func.count(distinct(organiser_identity(member)))]
+    # One organiser however many events it runs: its id in the register of organisers. Counted
+    # once per group, the same library unit at twelve events is one organiser, not twelve.
+    organisers = [func.count(distinct(member.organiser_id))]
     languages = filters.languages or content_languages()
 
     def grouped(columns, *, with_organisers: bool):

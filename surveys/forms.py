@@ -22,8 +22,15 @@ from surveys.drafts import Wording
 EXTRA_TYPES = ("scale5", "scale10", "yes_no", "single", "multiple", "short_text", "long_text")
 
 
-def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter, str, list[str]]:
-    """The dashboard's query string; values not understood are named and left out."""
+def read_filters(
+    request: Request,
+    areas: list[Area],
+    type_keys: list[str] | None = None,
+    organiser_ids: list[int] | tuple[int, ...] = (),
+) -> tuple[ComparisonFilter, str, list[str]]:
+    """The dashboard's query string; values not understood are named and left out. `type_keys`:
+    every event type's key, the added ones too (else the built-in ones); `organiser_ids`: the
+    register's organisers."""
     params = request.query_params
     problems: list[str] = []
 
@@ -53,6 +60,7 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
 
     area_ids = chosen("area", [str(area.id) for area in areas])
     organiser = params.get("organiser", "").strip()[:100]
+    [organiser_id] = chosen("organiser_id", [str(number) for number in organiser_ids])[:1] or [None]
     grouping = params.get("group", "type")
     if grouping not in GROUPINGS:
         problems.append(gettext("A choice was not recognised and was left out."))
@@ -60,11 +68,12 @@ def read_filters(request: Request, areas: list[Area]) -> tuple[ComparisonFilter,
     filters = ComparisonFilter(
         start=dates("start"),
         end=dates("end"),
-        event_types=chosen("type", [t.value for t in EventType]),
+        event_types=chosen("type", type_keys or [t.value for t in EventType]),
         area_ids=tuple(int(a) for a in area_ids),
         languages=chosen("language", list(content_languages())),
         organiser_kinds=chosen("organiser_kind", [k.value for k in OrganiserKind]),
         organiser_name=organiser,
+        organiser_id=int(organiser_id) if organiser_id else None,
     )
     return filters, grouping, problems
 

@@ -15,7 +15,8 @@ from app.areas.models import Area
 from app.areas.services import list_areas
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, NotFoundError
-from app.events.models import EventType, OrganiserKind
+from app.events.models import OrganiserKind, event_type_label
+from app.events.registers import event_type_labels, event_type_options, list_organisers
 from app.events.services import get_event
 from app.forms import Form, read_form
 from app.i18n import N_, Formatter, gettext, language_name, localized
@@ -65,16 +66,20 @@ MAX_XLSX_RESPONSES = 200_000
 
 
 def group_labels(
-    comparison, areas: list[Area], events: dict[int, str], formatter: Formatter
+    comparison,
+    areas: list[Area],
+    events: dict[int, str],
+    formatter: Formatter,
+    type_names: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    """`type_names`: every event type's name by key (app.events.registers.event_type_labels),
+    the added ones too; without it, the built-in ones."""
     labels: dict[str, str] = {}
     names = {str(area.id): localized(area.name) for area in areas}
     for group in comparison.groups:
         key = group.key
         if comparison.grouping == "type":
-            labels[key] = (
-                gettext(EventType(key).label) if key in {t.value for t in EventType} else key
-            )
+            labels[key] = (type_names or {}).get(key) or event_type_label(key)
         elif comparison.grouping == "area":
             labels[key] = names.get(key, gettext("Whole city"))
         elif comparison.grouping == "language":
@@ -115,14 +120,18 @@ class CompareController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template:
         areas = await list_areas(db_session)
-        filters, grouping, problems = read_filters(request, areas)
+        types = await event_type_options(db_session, retired=True)
+        organisers = await list_organisers(db_session)
+        filters, grouping, problems = read_filters(
+            request, areas, [t.key for t in types], [o.id for o in organisers]
+        )
         await services.fold_pending_counts(db_session)
         comparison = await compare(
             db_session, filters, grouping, zone=settings.timezone, areas=areas
         )
         formatter = Formatter(settings.timezone)
         titles = await event_titles(db_session, comparison, formatter)
-        labels = group_labels(comparison, areas, titles, formatter)
+        labels = group_labels(comparison, areas, titles, formatter, {t.key: t.label for t in types})
         return Template(
             template_name="surveys/compare.html",
             context={
@@ -133,7 +142,8 @@ class CompareController(Controller):
                 "filters": filters,
                 "grouping": grouping,
                 "groupings": GROUPINGS,
-                "event_types": list(EventType),
+                "event_types": types,
+                "organisers": organisers,
                 "organiser_kinds": list(OrganiserKind),
                 "problems": problems,
                 "is_numeric": is_numeric,
@@ -153,7 +163,11 @@ class CompareController(Controller):
     ) -> Response:
         kind, fmt = export_name(filename)
         areas = await list_areas(db_session)
-        filters, grouping, _problems = read_filters(request, areas)
+        type_names = await event_type_labels(db_session)
+        organisers = await list_organisers(db_session)
+        filters, grouping, _problems = read_filters(
+            request, areas, list(type_names), [o.id for o in organisers]
+        )
         return await export_response(
             request, db_session, settings, filters, grouping, kind, fmt, areas
         )
@@ -224,7 +238,7 @@ async def export_response(
         return Response(csv_text(tables[kind]), media_type="text/csv", headers=disposition)
     formatter = Formatter(settings.timezone)
     titles = await event_titles(db_session, comparison, formatter)
-    names = group_labels(comparison, areas, titles, formatter)
+    names = group_labels(comparison, areas, titles, formatter, await event_type_labels(db_session))
     if fmt == "sheet.csv":
         return Response(
             csv_text(labelled(tables[kind], names, keys_row=False), for_spreadsheet=True),

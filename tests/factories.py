@@ -71,7 +71,7 @@ async def make_event(
     *,
     area: Area | None = None,
     starts_in: dt.timedelta = dt.timedelta(days=3),
-    event_type: EventType = EventType.RESIDENT_EVENING,
+    event_type: EventType | str = EventType.RESIDENT_EVENING,
     languages: list[str] | None = None,
     title: dict[str, str] | None = None,
     is_public: bool = True,

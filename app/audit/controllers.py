@@ -55,6 +55,15 @@ ACTION_LABELS: dict[str, str] = {
     "paper.joined": N_("Paper ballot typings match"),
     "paper.discard": N_("Paper ballot typings set aside"),
     "retention.apply": N_("Old personal data removed"),
+    "organiser.create": N_("Organiser added to the register"),
+    "organiser.rename": N_("Organiser renamed"),
+    "organiser.retire": N_("Organiser retired"),
+    "organiser.restore": N_("Organiser offered again"),
+    "organiser.merge": N_("Organiser merged into another"),
+    "event_type.add": N_("Event type added"),
+    "event_type.rename": N_("Event type renamed"),
+    "event_type.retire": N_("Event type retired"),
+    "event_type.restore": N_("Event type offered again"),
 }
 # Targets are stored in English words ("round d7nh7x slip 4"); these shapes are shown translated.
 TARGET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -16,7 +17,7 @@ from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError
-from app.events import report, services
+from app.events import registers, report, services
 from app.events.forms import (
     ORGANISER_FIELDS,
     event_form,
@@ -28,7 +29,7 @@ from app.events.forms import (
     read_year_query,
 )
 from app.events.ical import FeedEntry, render_calendar
-from app.events.models import Event, EventType, HeadCount
+from app.events.models import Event, HeadCount, Organiser, OrganiserKind
 from app.events.year import gaps as year_gaps
 from app.events.year import year_view
 from app.features import Milestone, event_activities
@@ -85,10 +86,12 @@ class CalendarController(Controller):
     ) -> Template:
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
-        query = read_calendar_query(request, areas, zone)
+        types = await registers.event_type_options(db_session, retired=True)
+        query = read_calendar_query(request, areas, zone, [option.key for option in types])
         context: dict[str, object] = {
             "areas": areas,
-            "event_types": list(EventType),
+            # Retired types only when chosen: they have no events coming.
+            "event_types": [t for t in types if not t.retired or t.key == query.filters.event_type],
             "query": query,
             "has_more": False,
             "events": [],
@@ -133,7 +136,9 @@ class CalendarController(Controller):
         """The next events, small enough for a frame on the city's own pages (same filters as
         the calendar: area, type, language)."""
         areas = await list_areas(db_session)
-        query = read_calendar_query(request, areas, ZoneInfo(settings.timezone))
+        query = read_calendar_query(
+            request, areas, ZoneInfo(settings.timezone), await _type_keys(db_session)
+        )
         events, has_more = await services.upcoming_events(
             db_session, query.filters, limit=EMBED_SIZE
         )
@@ -157,7 +162,7 @@ class CalendarController(Controller):
     ) -> Response:
         zone = ZoneInfo(settings.timezone)
         areas = await list_areas(db_session)
-        query = read_calendar_query(request, areas, zone)
+        query = read_calendar_query(request, areas, zone, await _type_keys(db_session))
         since = utcnow() - dt.timedelta(days=30)
         events, _ = await services.upcoming_events(
             db_session, query.filters, since=since, limit=2000
@@ -237,8 +242,13 @@ def feed_entry(request: Request, event: Event) -> FeedEntry:
         location=location,
         url=site_url(request, f"/events/{event.id}"),
         updated_at=event.updated_at,
-        categories=(gettext(event.type_enum.label),),
+        categories=(event.type_label,),
     )
+
+
+async def _type_keys(db_session) -> list[str]:
+    """Every event type's key, retired ones too: a link to a filtered calendar keeps working."""
+    return [option.key for option in await registers.event_type_options(db_session, retired=True)]
 
 
 def in_feed(step: Milestone, filters: services.CalendarFilter) -> bool:
@@ -297,14 +307,21 @@ async def _year_page(request: Request, db_session, settings, *, staff: bool) -> 
     zone = ZoneInfo(settings.timezone)
     areas = await list_areas(db_session)
     query = read_year_query(request, zone)
+    types = await registers.event_type_options(db_session, retired=True)
     view = await year_view(
-        db_session, query.year, query.grouping, zone=zone, areas=areas, public_only=not staff
+        db_session,
+        query.year,
+        query.grouping,
+        zone=zone,
+        areas=areas,
+        public_only=not staff,
+        type_keys=[option.key for option in types if not option.retired],
     )
     context = {
         "query": query,
         "view": view,
         "areas": {str(area.id): area for area in areas},
-        "event_types": {event_type.value: event_type for event_type in EventType},
+        "event_types": {option.key: option.label for option in types},
         "months": [dt.date(query.year, month, 1) for month in range(1, 13)],
         "month_names": month_names_short(),
         "staff": staff,
@@ -326,19 +343,60 @@ def _reply_page(form: Form, event: Event, status: int = 200) -> Template:
     )
 
 
-def _form_page(form: Form, event: Event | None, areas: list[Area], status: int = 200) -> Template:
+@dataclass(frozen=True)
+class EventFormChoices:
+    """What the event form offers: the areas, the types and the register's organisers (retired
+    ones only where the event already has them)."""
+
+    areas: list[Area]
+    types: list[registers.EventTypeOption]
+    organisers: list[Organiser]
+
+    @property
+    def type_keys(self) -> list[str]:
+        return [option.key for option in self.types]
+
+
+async def _form_choices(db_session, event: Event | None) -> EventFormChoices:
+    current = {link.organiser_id for link in event.organisers} if event else set()
+    organisers = [
+        organiser
+        for organiser in await registers.list_organisers(db_session)
+        if not organiser.retired or organiser.id in current
+    ]
+    types = await registers.event_type_options(db_session, keep=event.event_type if event else None)
+    return EventFormChoices(await list_areas(db_session), types, organisers)
+
+
+def _form_page(
+    form: Form, event: Event | None, choices: EventFormChoices, status: int = 200
+) -> Template:
+    by_kind = {
+        kind: [o for o in choices.organisers if o.kind == kind.value] for kind in OrganiserKind
+    }
     return Template(
         template_name="events/form.html",
         context={
             "form": form,
             "event": event,
-            "areas": areas,
-            "event_types": list(EventType),
+            "areas": choices.areas,
+            "event_types": choices.types,
+            "organisers_by_kind": by_kind,
             "organiser_fields": ORGANISER_FIELDS,
             "recurrences": services.RECURRENCES,
         },
         status_code=status,
     )
+
+
+def error_field(error: DomainError) -> str:
+    """The field an event service's refusal is shown at: the times, unless it is about the
+    organisers or the type."""
+    if error.message in registers.ORGANISER_MESSAGES:
+        return "organisers_city_unit_fi"
+    if error.message == services.TYPE_MESSAGE:
+        return "event_type"
+    return "ends_time"
 
 
 class StaffEventsController(Controller):
@@ -375,7 +433,9 @@ class StaffEventsController(Controller):
     @get("/new", opt={"roles": EDITORS})
     async def new_event_page(self, db_session: DbSession, settings: AppSettings) -> Template:
         return _form_page(
-            event_form(None, ZoneInfo(settings.timezone)), None, await list_areas(db_session)
+            event_form(None, ZoneInfo(settings.timezone)),
+            None,
+            await _form_choices(db_session, None),
         )
 
     @post("/new", opt={"roles": EDITORS}, status_code=303)
@@ -383,9 +443,9 @@ class StaffEventsController(Controller):
         self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
         zone = ZoneInfo(settings.timezone)
-        areas = await list_areas(db_session)
+        choices = await _form_choices(db_session, None)
         form = Form(await read_form(request))
-        data = read_event(form, areas, zone)
+        data = read_event(form, choices.areas, zone, choices.type_keys, choices.organisers)
         recurrence, count = read_recurrence(form)
         if data is not None and form.is_valid:
             try:
@@ -393,14 +453,14 @@ class StaffEventsController(Controller):
                     db_session, data, recurrence=recurrence, count=count, zone=zone
                 )
             except DomainError as error:
-                form.add_error("ends_time", error.translated())
+                form.add_error(error_field(error), error.translated())
             else:
                 return Redirect(
                     path=f"/staff/events/{events[0].id}",
                     query_params={"done": "created"},
                     status_code=303,
                 )
-        return _form_page(form, None, areas, 400)
+        return _form_page(form, None, choices, 400)
 
     @get("/{event_id:int}")
     async def edit_event_page(
@@ -408,7 +468,9 @@ class StaffEventsController(Controller):
     ) -> Template:
         event = await services.get_event(db_session, event_id)
         return _form_page(
-            event_form(event, ZoneInfo(settings.timezone)), event, await list_areas(db_session)
+            event_form(event, ZoneInfo(settings.timezone)),
+            event,
+            await _form_choices(db_session, event),
         )
 
     @get("/{event_id:int}/reply")
@@ -451,21 +513,21 @@ class StaffEventsController(Controller):
     ) -> Template | Redirect:
         zone = ZoneInfo(settings.timezone)
         event = await services.get_event(db_session, event_id)
-        areas = await list_areas(db_session)
+        choices = await _form_choices(db_session, event)
         form = Form(await read_form(request))
-        data = read_event(form, areas, zone)
+        data = read_event(form, choices.areas, zone, choices.type_keys, choices.organisers)
         if data is not None and form.is_valid:
             try:
                 await services.update_event(db_session, event, data, zone=zone)
             except DomainError as error:
-                form.add_error("ends_time", error.translated())
+                form.add_error(error_field(error), error.translated())
             else:
                 return Redirect(
                     path=f"/staff/events/{event.id}",
                     query_params={"done": "saved"},
                     status_code=303,
                 )
-        return _form_page(form, event, areas, 400)
+        return _form_page(form, event, choices, 400)
 
     @post("/{event_id:int}/delete", opt={"roles": EDITORS}, status_code=303)
     async def delete_event(

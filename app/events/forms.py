@@ -4,6 +4,7 @@ form of an event (with its organisers and how it repeats) and of the staff list.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from litestar import Request
 from app.areas.models import Area
 from app.database import utcnow
 from app.events import services
-from app.events.models import Event, EventType, OrganiserKind
+from app.events.models import EVENT_TYPE_KEYS, Event, Organiser, OrganiserKind
 from app.forms import Form, local_datetime, read_search
 from app.i18n import LANGUAGES, gettext
 from app.requests import ascii_int
@@ -57,7 +58,10 @@ def read_year_query(request: Request, zone: ZoneInfo) -> YearQuery:
     return YearQuery(year, grouping, problems)
 
 
-def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> CalendarQuery:
+def read_calendar_query(  # noqa: PLR0912 - one branch per query parameter, read in turn
+    request: Request, areas: list[Area], zone: ZoneInfo, type_keys: Iterable[str] = ()
+) -> CalendarQuery:
+    """`type_keys`: the types staff added (the built-in ones are always known)."""
     params = request.query_params
     problems: list[str] = []
     area_id = event_type = language = None
@@ -71,9 +75,9 @@ def read_calendar_query(request: Request, areas: list[Area], zone: ZoneInfo) -> 
             )
     type_value = params.get("type", "")
     if type_value:
-        try:
-            event_type = EventType(type_value)
-        except ValueError:
+        if type_value in EVENT_TYPE_KEYS or type_value in set(type_keys):
+            event_type = type_value
+        else:
             problems.append(gettext("The chosen event type was not found, so all types are shown."))
     language_value = params.get("language", "")
     if language_value:
@@ -122,23 +126,22 @@ def event_form(event: Event | None, zone: ZoneInfo) -> Form:
         "visitor_count": event.visitor_count,
         "is_public": event.is_public,
     }
+    for kind in OrganiserKind:
+        values[f"organiser_{kind.value}"] = [
+            str(link.organiser_id) for link in event.organisers if link.kind == kind.value
+        ]
     for language in LANGUAGES:
         values[f"title_{language}"] = event.title.get(language, "")
         values[f"description_{language}"] = event.description.get(language, "")
         values[f"theme_{language}"] = event.theme.get(language, "")
         values[f"venue_{language}"] = event.venue.get(language, "")
-    for kind, prefix in ORGANISER_FIELDS.items():
-        names = [o.name for o in event.organisers if o.kind == kind.value]
-        for language in LANGUAGES:
-            values[f"{prefix}_{language}"] = "\n".join(
-                name[language] for name in names if name.get(language)
-            )
     return Form.prefilled(values)
 
 
 def read_organisers(form: Form) -> list[tuple[OrganiserKind, dict[str, str]]]:
-    """Fields `organisers_<kind>_<language>`: one name a line, line n of each language naming the
-    same organiser. A language left empty shows another language's names."""
+    """Organisers not yet in the register, fields `organisers_<kind>_<language>`: one name a line,
+    line n of each language naming the same organiser. A language left empty shows another
+    language's names."""
     organisers: list[tuple[OrganiserKind, dict[str, str]]] = []
     for kind, prefix in ORGANISER_FIELDS.items():
         given = {
@@ -164,11 +167,19 @@ def read_organisers(form: Form) -> list[tuple[OrganiserKind, dict[str, str]]]:
     return organisers
 
 
-def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventInput | None:
+def read_event(
+    form: Form,
+    areas: list[Area],
+    zone: ZoneInfo,
+    type_keys: Iterable[str] = EVENT_TYPE_KEYS,
+    organisers_offered: Iterable[Organiser] = (),
+) -> services.EventInput | None:
+    """`type_keys` and `organisers_offered`: the event types and the register's organisers the
+    form offered (checkboxes `organiser_<kind>`)."""
     title = form.translated_text("title", required=True, max_length=200)
     description = form.translated_text("description", max_length=5000, multiline=True)
     theme = form.translated_text("theme", max_length=200)
-    event_type = form.choice("event_type", [t.value for t in EventType])
+    event_type = form.choice("event_type", list(type_keys))
     area_value = form.choice("area_id", [str(area.id) for area in areas], required=False)
     venue = form.translated_text("venue", max_length=200)
     languages = form.choices("languages", LANGUAGES, at_least=1)
@@ -176,6 +187,14 @@ def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventI
     starts_time = form.time("starts_time")
     ends_date = form.date("ends_date", required=False) or starts_date
     ends_time = form.time("ends_time")
+    offered = list(organisers_offered)
+    chosen = [
+        number
+        for kind in OrganiserKind
+        for number in form.choices(
+            f"organiser_{kind.value}", [str(o.id) for o in offered if o.kind == kind.value]
+        )
+    ]
     organisers = read_organisers(form)
     participants = form.integer("participant_count", minimum=0, maximum=1_000_000)
     visitors = form.integer("visitor_count", minimum=0, maximum=1_000_000)
@@ -187,12 +206,13 @@ def read_event(form: Form, areas: list[Area], zone: ZoneInfo) -> services.EventI
         title=title,
         description=description,
         theme=theme,
-        event_type=EventType(event_type),
+        event_type=event_type or "",
         area_id=int(area_value) if area_value else None,
         venue=venue,
         languages=languages,
         starts_at=starts_at,
         ends_at=ends_at,
+        organiser_ids=[int(number) for number in chosen],
         organisers=organisers,
         participant_count=participants,
         visitor_count=visitors,

@@ -4,12 +4,12 @@ import datetime as dt
 import enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.areas.models import Area
 from app.database import Base, PortableJSON, UTCDateTime, utcnow
-from app.i18n import N_
+from app.i18n import N_, gettext, localized
 
 
 class EventType(enum.StrEnum):
@@ -56,6 +56,55 @@ ORGANISER_KIND_LABELS = {
     OrganiserKind.ASSOCIATION: N_("Association"),
     OrganiserKind.RESIDENTS: N_("Residents"),
 }
+
+
+class AddedEventType(Base):
+    """An event type that staff added beside the built-in ones (`EventType`), named per language.
+    Its key is made once from its name and never changes, so the events and the open data keep
+    their code; a type in use is retired, not deleted: no longer offered for new events."""
+
+    __tablename__ = "added_event_type"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def event_type_label(key: str, added: AddedEventType | None = None) -> str:
+    """The name of an event type in the current language: a built-in type through the catalogs,
+    an added one from its names per language; an unknown key as it is."""
+    if key in EVENT_TYPE_KEYS:
+        return gettext(EVENT_TYPE_LABELS[EventType(key)])
+    if added is not None:
+        return localized(added.name) or key
+    return key
+
+
+EVENT_TYPE_KEYS = frozenset(event_type.value for event_type in EventType)
+
+
+class Organiser(Base):
+    """The register of organisers: each city unit, association or residents' group once, named
+    per language, so that the monitoring counts an organiser once however many events it runs.
+    An organiser is retired (no longer offered) rather than deleted; one merged into another
+    points to it, and its events moved there."""
+
+    __tablename__ = "organiser"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[dict[str, str]] = mapped_column(PortableJSON)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organiser.id", ondelete="RESTRICT"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def kind_enum(self) -> OrganiserKind:
+        return OrganiserKind(self.kind)
 
 
 class EventSeries(Base):
@@ -112,9 +161,16 @@ class Event(Base):
         lazy="selectin",
     )
 
+    added_type: Mapped[AddedEventType | None] = relationship(
+        primaryjoin="foreign(Event.event_type) == AddedEventType.key",
+        viewonly=True,
+        lazy="selectin",
+    )
+
     @property
-    def type_enum(self) -> EventType:
-        return EventType(self.event_type)
+    def type_label(self) -> str:
+        """The event's type, named in the current language (built-in or added by staff)."""
+        return event_type_label(self.event_type, self.added_type)
 
     def set_local_period(self, zone: ZoneInfo) -> None:
         local = self.starts_at.astimezone(zone)
@@ -128,16 +184,29 @@ class Event(Base):
 
 
 class EventOrganiser(Base):
+    """An organiser of an event: a link to the register, in the order staff gave."""
+
     __tablename__ = "event_organiser"
+    __table_args__ = (UniqueConstraint("event_id", "organiser_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    # The name per language, like the event's place: {"fi": "Kirjastopalvelut",
-    # "sv": "Bibliotekstjänster"}; a language without a name falls back to another.
-    name: Mapped[dict[str, str]] = mapped_column(PortableJSON, default=dict)
+    organiser_id: Mapped[int] = mapped_column(
+        ForeignKey("organiser.id", ondelete="RESTRICT"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     event: Mapped[Event] = relationship(back_populates="organisers")
+    organiser: Mapped[Organiser] = relationship(lazy="joined")
+
+    @property
+    def kind(self) -> str:
+        return self.organiser.kind
+
+    @property
+    def name(self) -> dict[str, str]:
+        """The name per language, like the event's place: {"fi": "Kirjastopalvelut",
+        "sv": "Bibliotekstjänster"}; a language without a name falls back to another."""
+        return self.organiser.name
 
     @property
     def kind_enum(self) -> OrganiserKind:

@@ -17,18 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import record_action
 from app.database import utcnow
 from app.errors import DomainError, NotFoundError
+from app.events import registers
 from app.events.models import (
+    EVENT_TYPE_KEYS,
+    AddedEventType,
     Event,
     EventHeadTap,
     EventOrganiser,
     EventSeries,
     EventType,
     HeadCount,
+    Organiser,
     OrganiserKind,
 )
 from app.i18n import N_
 from app.search import EVENTS, matches
 
+TYPE_MESSAGE = N_("Choose the type of event.")
 MAX_DURATION = dt.timedelta(days=14)
 MAX_OCCURRENCES = 52
 RECURRENCES = ("weekly", "biweekly", "monthly")
@@ -37,7 +42,8 @@ RECURRENCES = ("weekly", "biweekly", "monthly")
 @dataclass(frozen=True)
 class EventInput:
     title: dict[str, str]
-    event_type: EventType
+    # A built-in type or the key of one staff added (app.events.registers).
+    event_type: EventType | str
     starts_at: dt.datetime
     ends_at: dt.datetime
     languages: list[str]
@@ -45,7 +51,10 @@ class EventInput:
     theme: dict[str, str] = field(default_factory=dict)
     area_id: int | None = None
     venue: dict[str, str] = field(default_factory=dict)
-    # Each organiser's name per language, like the place: (kind, {"fi": …, "sv": …}).
+    # Organisers chosen from the register, by id, in order.
+    organiser_ids: list[int] = field(default_factory=list)
+    # Organisers typed in, each name per language like the place: (kind, {"fi": …, "sv": …});
+    # one already in the register is that one, another joins the register.
     organisers: list[tuple[OrganiserKind, dict[str, str]]] = field(default_factory=list)
     participant_count: int | None = None
     visitor_count: int | None = None
@@ -61,7 +70,7 @@ class EventInput:
 @dataclass(frozen=True)
 class CalendarFilter:
     area_id: int | None = None
-    event_type: EventType | None = None
+    event_type: str | None = None
     language: str | None = None
 
     def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
@@ -69,7 +78,7 @@ class CalendarFilter:
         if self.area_id is not None:
             conditions.append(Event.area_id == self.area_id)
         if self.event_type is not None:
-            conditions.append(Event.event_type == self.event_type.value)
+            conditions.append(Event.event_type == str(self.event_type))
         if self.language is not None:
             conditions.append(json_list_contains(Event.languages, self.language, dialect))
         return conditions
@@ -124,7 +133,7 @@ def event_snapshot(event: Event) -> dict:
         "area": event.area_id,
         "venue": event.venue,
         "languages": event.languages,
-        "organisers": [[o.kind, o.name] for o in event.organisers],
+        "organisers": [[o.organiser.id, o.kind, o.name] for o in event.organisers],
         "participants": event.participant_count,
         "visitors": event.visitor_count,
         "public": event.is_public,
@@ -132,11 +141,28 @@ def event_snapshot(event: Event) -> dict:
     }
 
 
-def _apply(event: Event, data: EventInput, zone: ZoneInfo) -> None:
+async def _check_type(session: AsyncSession, key: str, current: str | None = None) -> None:
+    """A built-in type, or one staff added and have not retired (an event keeps a retired type
+    it already has)."""
+    if key in EVENT_TYPE_KEYS or key == current:
+        return
+    added = await session.scalar(select(AddedEventType).where(AddedEventType.key == key))
+    if added is None or added.retired:
+        raise DomainError(TYPE_MESSAGE)
+
+
+async def _organisers(session: AsyncSession, data: EventInput, event: Event | None = None):
+    current = frozenset(o.organiser_id for o in event.organisers) if event else frozenset()
+    return await registers.organisers_for_event(
+        session, data.organiser_ids, data.organisers, current_ids=current
+    )
+
+
+def _apply(event: Event, data: EventInput, organisers: list[Organiser], zone: ZoneInfo) -> None:
     event.title = data.title
     event.description = data.description
     event.theme = data.theme
-    event.event_type = data.event_type.value
+    event.event_type = str(data.event_type)
     event.area_id = data.area_id
     event.venue = data.venue
     event.languages = data.languages
@@ -146,10 +172,15 @@ def _apply(event: Event, data: EventInput, zone: ZoneInfo) -> None:
     event.visitor_count = data.visitor_count
     event.is_public = data.is_public
     event.set_local_period(zone)
-    event.organisers = [
-        EventOrganiser(kind=kind.value, name=name, position=position)
-        for position, (kind, name) in enumerate(data.organisers)
-    ]
+    # An organiser the event keeps keeps its row (a new row beside the old one for the same
+    # organiser would break the one-link-per-organiser rule before the old one is deleted).
+    kept = {link.organiser_id: link for link in event.organisers}
+    links = []
+    for position, organiser in enumerate(organisers):
+        link = kept.get(organiser.id) or EventOrganiser(organiser=organiser)
+        link.position = position
+        links.append(link)
+    event.organisers = links
 
 
 async def create_events(
@@ -162,6 +193,7 @@ async def create_events(
 ) -> list[Event]:
     """One event, or a recurring series of `count` occurrences."""
     data.check()
+    await _check_type(session, str(data.event_type))
     if recurrence is not None and recurrence not in RECURRENCES:
         raise DomainError(N_("Choose how the event repeats."))
     if recurrence is not None and not 2 <= count <= MAX_OCCURRENCES:
@@ -173,10 +205,11 @@ async def create_events(
         session.add(series)
         await session.flush()
         times = occurrences(data.starts_at, data.ends_at, recurrence, count, zone)
+    organisers = await _organisers(session, data)
     events = []
     for starts_at, ends_at in times:
-        event = Event(series_id=series.id if series else None)
-        _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at), zone)
+        event = Event(series_id=series.id if series else None, organisers=[])
+        _apply(event, replace(data, starts_at=starts_at, ends_at=ends_at), organisers, zone)
         session.add(event)
         events.append(event)
     await session.flush()
@@ -192,8 +225,9 @@ async def update_event(
     session: AsyncSession, event: Event, data: EventInput, *, zone: ZoneInfo
 ) -> Event:
     data.check()
+    await _check_type(session, str(data.event_type), event.event_type)
     before = event_snapshot(event)
-    _apply(event, data, zone)
+    _apply(event, data, await _organisers(session, data, event), zone)
     await session.flush()
     after = event_snapshot(event)
     await record_action(session, None, "event.edit", f"event {event.id}", before, after)

@@ -68,6 +68,7 @@ async def year_view(
     zone: ZoneInfo,
     areas: list[Area],
     public_only: bool = True,
+    type_keys: list[str] | None = None,
 ) -> YearView:
     """Every area (or event type) of the year with its events per month, the whole city's row
     and the dated steps, in a fixed order so that empty rows show as gaps too."""
@@ -77,7 +78,8 @@ async def year_view(
         keys = [str(area.id) for area in areas] + [WHOLE_CITY]
         group = Event.area_id
     else:
-        keys = [event_type.value for event_type in EventType]
+        # The built-in types, then those staff added (`type_keys`: the types offered now).
+        keys = list(type_keys) if type_keys else [event_type.value for event_type in EventType]
         group = Event.event_type
     rows = {key: _empty_row(key) for key in keys}
     now = utcnow()

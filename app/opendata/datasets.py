@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areas.models import Area
 from app.events.models import Event
+from app.events.registers import event_type_labels
 from app.events.services import hours_expression
-from app.i18n import LANGUAGES, N_, gettext_in
+from app.i18n import LANGUAGES, N_, gettext_in, in_language
 from app.spreadsheets import safe_cell
 
 FORMAT = "tori-open-data/1"
@@ -154,6 +155,11 @@ EVENTS = Dataset(
         ),
         *AREA_COLUMNS,
         Column("event_type", "string", N_("The type of event (a stable key).")),
+        Column(
+            "event_type_name",
+            "string",
+            N_("The type's name in Finnish (also for the types the city added itself)."),
+        ),
         Column("events", "integer", N_("Number of public events.")),
         Column("hours", "number", N_("Hours of activity: the events' lengths added up.")),
         Column(
@@ -188,6 +194,8 @@ async def event_rows(session: AsyncSession) -> list[tuple]:
         .group_by(Event.local_month, Event.area_id, Area.name, Event.event_type)
         .order_by(Event.local_month, Event.area_id.nulls_first(), Event.event_type)
     )
+    with in_language("fi"):
+        type_names = await event_type_labels(session)
     rows = []
     for (
         month,
@@ -206,6 +214,7 @@ async def event_rows(session: AsyncSession) -> list[tuple]:
                 area_id,
                 (name or {}).get("fi") if area_id is not None else None,
                 event_type,
+                type_names.get(event_type, event_type),
                 events,
                 round(float(hours_sum or 0), 2),
                 counted,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from httpx import Response
 
+from app.events import registers
 from surveys import drafts
 from tests.app.test_authorization import SKIP, TABLE, make_world
 from tests.conftest import TEST_SECRET
@@ -73,12 +74,20 @@ async def every_page(
     )
     # A draft of the next standard questionnaire: the editor, a question and the previews.
     await drafts.start_draft(db)
+    # An event type the administrators added, on an event of its own; the event's organiser
+    # from the register.
+    added_type = await registers.add_event_type(db, {"fi": "Kävelykierros", "en": "Walking tour"})
+    await make_event(db, area=area, event_type=added_type.key)
     extra_pages = [
         "/staff/questionnaire",
         "/staff/questionnaire/draft/questions/comment",
         "/staff/questionnaire/draft/questions/satisfaction",
         "/staff/questionnaire/draft/preview/sv",
         "/staff/feedback?group=version",
+        f"/staff/organisers/{event.organisers[0].organiser_id}",
+        f"/staff/event-types/{added_type.id}",
+        "/?type=walking_tour",
+        "/calendar/year?by=type",
         f"/staff/events/{event.id}/feedback",
         f"/f/{questionnaire.slug}",
         "/staff/feedback?group=month",

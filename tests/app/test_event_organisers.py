@@ -12,10 +12,10 @@ import io
 
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import select, text
+from sqlalchemy import String, column, select, table, text
 
 from app.accounts.models import Role
-from app.database import create_engine
+from app.database import PortableJSON, create_engine
 from app.events.models import Event, EventOrganiser
 from app.migrate import alembic_config
 from tests.app.test_events_and_areas import count, post_event
@@ -23,6 +23,10 @@ from tests.factories import signed_in_as
 from tests.postgres import fresh_database
 
 REVISION = "7c3d2e8f1a56"
+# event_organiser as it was before the register of organisers.
+OLD_LINK = table(
+    "event_organiser", column("kind", String), column("name", PortableJSON), column("position")
+)
 
 PER_LANGUAGE = {
     "organisers_city_unit_fi": "Kirjastopalvelut\nAsukasosallisuus",
@@ -52,11 +56,13 @@ async def test_a_swedish_page_shows_swedish_organisers_and_falls_back_to_finnish
     # English has none of its own: Finnish first, as everywhere.
     english = (await client.get(f"/events/{event.id}?lang=en")).text
     assert '<span lang="fi">Asukasosallisuus</span>' in english
-    # The edit form shows each language in its own field, line by line.
-    edit = html.unescape((await client.get(f"/staff/events/{event.id}?lang=en")).text)
-    assert 'name="organisers_city_unit_sv"' in edit
-    assert ">Bibliotekstjänster\nInvånardelaktighet</textarea>" in edit
-    assert ">Kirjastopalvelut\nAsukasosallisuus</textarea>" in edit
+    # The names typed in joined the register; the edit form has them chosen from it, named in
+    # the staff member's language.
+    edit = html.unescape((await client.get(f"/staff/events/{event.id}?lang=sv")).text)
+    for link in event.organisers:
+        assert (f'name="organiser_{link.kind}" value="{link.organiser_id}" checked') in edit
+    assert ">Bibliotekstjänster</label>" in edit
+    assert ">Bibliotekstjänster\nInvånardelaktighet</textarea>" not in edit
 
 
 async def test_an_error_elsewhere_keeps_the_organisers_typed_in_each_language(client, db):
@@ -149,7 +155,7 @@ def organiser_names_after_migration(url: str) -> list[tuple[str, object]]:
 
             await connection.run_sync(upgrade)
             rows = await connection.execute(
-                select(EventOrganiser.kind, EventOrganiser.name).order_by(EventOrganiser.position)
+                select(OLD_LINK.c.kind, OLD_LINK.c.name).order_by(OLD_LINK.c.position)
             )
             result = [tuple(row) for row in rows]
         await engine.dispose()

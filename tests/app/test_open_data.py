@@ -87,9 +87,10 @@ async def test_events_csv_and_json_match_a_known_answer(client, db):
         "content-type"
     ] == "application/json"
     assert response.text == (
-        "month,area_id,area,event_type,events,hours,events_counted,participants,visitors\r\n"
-        "2025-03,1,Kallio,resident_evening,2,3.5,1,30,5\r\n"
-        "2025-04,,,pop_up,1,3.0,1,12,40\r\n"
+        "month,area_id,area,event_type,event_type_name,events,hours,events_counted,participants,"
+        "visitors\r\n"
+        "2025-03,1,Kallio,resident_evening,Asukasilta,2,3.5,1,30,5\r\n"
+        "2025-04,,,pop_up,Pop-up,1,3.0,1,12,40\r\n"
     )
 
     document = (await client.get("/open-data/events.json")).json()
@@ -104,6 +105,7 @@ async def test_events_csv_and_json_match_a_known_answer(client, db):
             "area_id": 1,
             "area": "Kallio",
             "event_type": "resident_evening",
+            "event_type_name": "Asukasilta",
             "events": 2,
             "hours": 3.5,
             "events_counted": 1,
@@ -115,6 +117,7 @@ async def test_events_csv_and_json_match_a_known_answer(client, db):
             "area_id": None,
             "area": None,
             "event_type": "pop_up",
+            "event_type_name": "Pop-up",
             "events": 1,
             "hours": 3.0,
             "events_counted": 1,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.areas.services import AreaInput, create_area, list_areas
-from app.events.models import EventOrganiser, EventType
+from app.events.models import EventOrganiser, EventType, Organiser
 from surveys.comparison import ComparisonFilter, compare
 from surveys.exports import MONITORING_COLUMNS, monitoring_rows
 from tests.factories import make_area, make_event
@@ -32,19 +32,15 @@ async def test_figures_per_thousand_residents_and_organisers_counted_once(db):
     first.participant_count, first.visitor_count = 30, 100
     second.participant_count, second.visitor_count = 10, 40
     rural.participant_count, rural.visitor_count = 12, 8
-    # The factory gives every event the same city unit; the second event has a second organiser
-    # whose name differs only in case and spaces from a third one at the rural event.
-    db.add(
-        EventOrganiser(
-            event_id=second.id, kind="association", name={"fi": "Kylä-Seura"}, position=1
-        )
-    )
-    db.add(
-        EventOrganiser(
-            event_id=rural.id, kind="association", name={"fi": " kylä-seura "}, position=1
-        )
-    )
+    # The factory gives every event the same city unit (typed in each time: the register finds
+    # it); the second event and the rural one share an association from the register.
+    association = Organiser(kind="association", name={"fi": "Kylä-Seura"}, retired=False)
+    db.add(association)
+    await db.flush()
+    db.add(EventOrganiser(event_id=second.id, organiser_id=association.id, position=1))
+    db.add(EventOrganiser(event_id=rural.id, organiser_id=association.id, position=1))
     await db.commit()
+    assert len(set(await db.scalars(select(EventOrganiser.organiser_id)))) == 2
 
     result = await compare(db, ComparisonFilter(), "area", zone=ZONE, areas=await list_areas(db))
     groups = {group.key: group for group in result.groups}
