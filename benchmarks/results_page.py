@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import datetime as dt
 import http.client
-import os
 import random
 import statistics
 import time
@@ -171,9 +170,7 @@ def main() -> None:
             described = f"{arguments.voters:,} ballots, 8 budgets, 310 proposals"
         path = f"/pb/{slug}/results"
         port, bare_port = free_port(), free_port()
-        command, environment = tori_server(
-            url, port, redis_db=int(os.environ.get("BENCH_REDIS_DB", "13"))
-        )
+        command, environment = tori_server(url, port, redis_db=13)
         bare_command = [
             python(),
             *("-m", "uvicorn", "benchmarks.bare_hello:app", "--port", str(bare_port)),
