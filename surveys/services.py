@@ -601,8 +601,10 @@ async def fold_off_the_request(session: AsyncSession, engine: AsyncEngine) -> No
     if not is_postgresql(session):
         await fold_pending_counts(session)
         return
-    if _background_fold is not None and not _background_fold.done():
-        return
+    loop = asyncio.get_running_loop()
+    running = _background_fold
+    if running is not None and not running.done() and running.get_loop() is loop:
+        return  # (a task of a loop that has ended, as between tests, is not waited for)
 
     async def fold() -> None:
         try:
@@ -611,7 +613,7 @@ async def fold_off_the_request(session: AsyncSession, engine: AsyncEngine) -> No
         except Exception:  # housekeeping: the counts stay pending for the next fold, not lost
             logger.warning("folding the pending feedback counts failed", exc_info=True)
 
-    _background_fold = asyncio.get_running_loop().create_task(fold(), name="tori-feedback-fold")
+    _background_fold = loop.create_task(fold(), name="tori-feedback-fold")
 
 
 def _fold_on_postgresql() -> Select:
