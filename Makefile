@@ -87,23 +87,23 @@ BENCH_POST := --seconds 10
 BENCH_VERIFY :=
 BENCH_JOURNEYS :=
 BENCH_PAGES := --seconds 10 --runs 3
-BENCH_RESULTS := --voters 75000
+BENCH_RESULTS := --seconds 10 --runs 3
 BENCH_REVIEW :=
 BENCH_LOOP := --ballots 20000 --pending 100000 --roll 50000
 BENCH_COUNT :=
 else
-BENCH_COMPARE := --events 1000 --responses 100000 --repeats 3
+BENCH_COMPARE := --events 1000 --responses 100000 --pending 1000 --repeats 3
 BENCH_POST := --seconds 5
 BENCH_VERIFY := --ballots 100000
 BENCH_JOURNEYS := --seconds 5 --runs 3 --voters 6000
 BENCH_PAGES := --seconds 3 --runs 3
-BENCH_RESULTS := --voters 10000 --requests 100
+BENCH_RESULTS := --seconds 3 --runs 3 --requests 100
 BENCH_REVIEW := --ideas 500 --events 2000 --requests 20
 BENCH_LOOP := --ballots 5000 --pending 10000 --roll 10000
 BENCH_COUNT := --ballots 20000 --runs 1
 endif
 
-bench: install-dev ## every benchmark beside its baseline, short settings (FULL=1: the README's; needs wrk and Redis)
+bench: install-dev test-data ## every benchmark beside its baseline, short settings (FULL=1: the README's; needs wrk and Redis)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "The benchmarks need wrk: apt-get install wrk"; exit 1; }
 	@$(BIN)/python -m benchmarks.feedback_compare $(BENCH_COMPARE)
 	@$(BIN)/python -m benchmarks.feedback_submit $(BENCH_POST)

@@ -4,14 +4,32 @@ signer's salt)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from itsdangerous import BadData, Signer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
 
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous' serializer with its signer made once: the serializer makes a new signer for
+    every value signed or read (a profile of casting found it in every request), and a signer
+    holds only its settings (the keys, the salt), so one serves every call."""
+
+    @functools.cached_property
+    def _signer(self) -> Signer:
+        return super().make_signer()
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is None or salt == self.salt:
+            return self._signer
+        return super().make_signer(salt)
+
+
+@functools.lru_cache(maxsize=128)
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=purpose)
+    """One serializer per key and purpose (the purposes are the code's few fixed names)."""
+    return _Serializer(secret, salt=purpose)
 
 
 def _mac_is_canonical(signed: str) -> bool:

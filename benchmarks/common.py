@@ -84,7 +84,9 @@ def tori_server(
     url: str, port: int, *, redis_db: int, workers: int = 2, **settings: str
 ) -> tuple[list[str], dict[str, str]]:
     """The command and the settings of `tori serve` as the benchmarks run it: 2 workers, the
-    benchmark's database, a Redis database of its own, quiet logs; `settings` adds or replaces."""
+    benchmark's database, a Redis database of its own (BENCH_REDIS_DB in the environment
+    chooses another, when benchmarks run side by side), quiet logs; `settings` adds or replaces."""
+    redis_db = int(os.environ.get("BENCH_REDIS_DB", redis_db))
     environment = {
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,

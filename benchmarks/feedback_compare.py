@@ -2,11 +2,15 @@
 
     .venv/bin/python -m benchmarks.feedback_compare [--responses 1000000] [--events 10000]
 
-Generates the data with COPY (events over three years in seven areas, the
-standard questionnaire answered in three languages), then times full page
-renders of /staff/feedback through the application, beside two baselines
-measured in the same run: a simple staff page, and a bare COUNT(*) of the
-responses in PostgreSQL.
+Generates the events with COPY (over three years in seven areas, the standard
+questionnaire answered in three languages) and the responses as the storing path
+stores them: each response and its pending counts (in bulk with COPY), folded by
+the real fold batch by batch, and the last --pending responses sent one by one
+through services.submit_response and left unfolded, the backlog a dashboard
+meets. Then times full page renders of /staff/feedback through the application
+(the first as a staff member opens it: no warm-up, the backlog there), beside
+two baselines measured in the same run: a simple staff page, and a bare
+COUNT(*) of the responses in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import json
 import random
 import statistics
 import time
-from collections import Counter
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -36,7 +39,6 @@ from app.settings import Settings
 from app.web import create_app
 from benchmarks.common import SECRET, bench_database
 from surveys import services
-from surveys.definitions import tally_rows
 from surveys.demo import demo_answers
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -54,7 +56,7 @@ PAGES = [
 ]
 
 
-async def generate(url: str, events: int, responses: int) -> None:
+async def generate(url: str, events: int, responses: int, pending: int) -> None:
     database = Database(url)
     async with database.engine.begin() as connection:
         await upgrade_to_head(connection)
@@ -181,41 +183,36 @@ async def generate(url: str, events: int, responses: int) -> None:
             "created_at",
         ],
     )
-    tally: Counter = Counter()
-    area_slugs = [area.slug for area in areas]
-    batch = []
-    for number in range(responses):
-        event_number = rng.randrange(events)
-        event = event_rows[event_number]
-        language = rng.choice(json.loads(event[7]))
-        answers = demo_answers(rng, (event_number % 7 - 3) / 6, area_slugs)
-        for key, value in tally_rows(questions, answers):
-            tally[(event_number + 1, language, key, value)] += 1
-        batch.append(
-            (
-                event_number + 1,
-                event_number + 1,
-                language,
-                event[9].date(),
-                f"bench{number}",
-                json.dumps(answers),
-            )
+    await store_responses(url, connection, rng, event_rows, areas, questions, responses, pending)
+    for table in ("event", "organiser", "event_organiser", "questionnaire"):
+        await connection.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
-        if len(batch) == 100_000:
-            await connection.copy_records_to_table(
-                "feedback_response",
-                records=batch,
-                columns=[
-                    "questionnaire_id",
-                    "event_id",
-                    "language",
-                    "submitted_on",
-                    "submission_token",
-                    "answers",
-                ],
-            )
-            batch = []
-    if batch:
+    await connection.execute("VACUUM ANALYZE")
+    tally = await connection.fetchval("SELECT count(*) FROM feedback_tally")
+    backlog = await connection.fetchval("SELECT count(*) FROM feedback_pending")
+    print(
+        f"generated {events:,} events, {responses:,} responses, {tally:,} tally rows, "
+        f"{pending:,} responses not yet folded ({backlog:,} pending rows)"
+    )
+    await connection.close()
+
+
+async def store_responses(url, connection, rng, event_rows, areas, questions, responses, pending):
+    """The responses as the storing path makes them (surveys/storing.py): each response row and
+    its (question key, value) pairs in `feedback_pending`, here in bulk with COPY, folded into the
+    tally by the real fold (services.fold_pending_counts) batch by batch. The last `pending`
+    responses are sent one by one through services.submit_response, the storing path itself,
+    and stay unfolded: the backlog a dashboard meets between two folds."""
+    events = len(event_rows)
+    area_slugs = [area.slug for area in areas]
+    form = services.AnsweringForm(0, "", 0, None, None, questions, (), None)
+    database = Database(url)
+    bulk = responses - pending
+    batch: list = []
+    pairs: list = []
+
+    async def flush() -> None:
         await connection.copy_records_to_table(
             "feedback_response",
             records=batch,
@@ -228,18 +225,60 @@ async def generate(url: str, events: int, responses: int) -> None:
                 "answers",
             ],
         )
-    await connection.copy_records_to_table(
-        "feedback_tally",
-        records=[(*key, count) for key, count in tally.items()],
-        columns=["event_id", "language", "question_key", "value", "count"],
-    )
-    for table in ("event", "organiser", "event_organiser", "questionnaire"):
-        await connection.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        await connection.copy_records_to_table(
+            "feedback_pending",
+            records=pairs,
+            columns=["event_id", "language", "question_key", "value"],
         )
-    await connection.execute("VACUUM ANALYZE")
-    print(f"generated {events} events, {responses} responses, {len(tally)} tally rows")
-    await connection.close()
+        async with database.engine.connect() as folding:
+            await services.fold_pending_counts(folding)
+        # What autovacuum does over the hours these answers would take: the folded rows' space
+        # is reused, so the pending table stays the size of a backlog, not of every answer.
+        await connection.execute("VACUUM feedback_pending")
+        batch.clear()
+        pairs.clear()
+
+    for number in range(bulk):
+        event_number = rng.randrange(events)
+        event = event_rows[event_number]
+        language = rng.choice(json.loads(event[7]))
+        answers = demo_answers(rng, (event_number % 7 - 3) / 6, area_slugs)
+        rows, answers = services.counted_answers(form, questions, answers)
+        pairs.extend((event_number + 1, language, key, value) for key, value in rows)
+        batch.append(
+            (
+                event_number + 1,
+                event_number + 1,
+                language,
+                event[9].date(),
+                f"bench{number}",
+                json.dumps(answers),
+            )
+        )
+        if len(batch) == 50_000:
+            await flush()
+    if batch:
+        await flush()
+    slugs = {}
+    async with database.write_connection() as writing:
+        for _ in range(pending):
+            event_number = rng.randrange(events)
+            event = event_rows[event_number]
+            slug = f"b{event_number + 1:07d}"
+            answering = slugs.get(slug) or await services.load_answering_form(writing, slug)
+            slugs[slug] = answering
+            language = rng.choice(json.loads(event[7]))
+            stored = await services.submit_response(
+                writing,
+                answering,
+                questions=services.questions_for(answering, language, areas),
+                answers=demo_answers(rng, (event_number % 7 - 3) / 6, area_slugs),
+                language=language,
+                token=services.new_submission_token(SECRET, slug),
+                now=event[9] + dt.timedelta(hours=1),
+            )
+            assert stored
+    await database.dispose()
 
 
 async def measure(url: str, repeats: int) -> list[tuple[str, float, float]]:
@@ -260,8 +299,9 @@ async def measure(url: str, repeats: int) -> list[tuple[str, float, float]]:
         )
         assert response.status_code == 303, response.status_code
 
-        async def timed(path: str) -> tuple[float, float]:
-            (await client.get(path)).raise_for_status()  # warm-up
+        async def timed(path: str, *, warm_up: bool = True) -> tuple[float, float]:
+            if warm_up:
+                (await client.get(path)).raise_for_status()
             seconds = []
             for _ in range(repeats):
                 began = time.perf_counter()
@@ -271,6 +311,10 @@ async def measure(url: str, repeats: int) -> list[tuple[str, float, float]]:
             return statistics.median(seconds), max(seconds)
 
         results.append(("baseline: staff home page", *await timed("/staff")))
+        # As a staff member first opens it: no warm-up, the backlog of unfolded answers there.
+        results.append(
+            ("as opened, with the backlog", *await timed("/staff/feedback", warm_up=False))
+        )
         for label, path in PAGES:
             results.append((label, *await timed(path)))
     parsed = make_url(url)
@@ -289,16 +333,49 @@ async def measure(url: str, repeats: int) -> list[tuple[str, float, float]]:
     return results
 
 
+def copy_database(url: str, source: str, target: str) -> None:
+    """Database `target` made anew as a copy of `source` (which nobody may be connected to)."""
+    from tests.postgres import _psql_admin
+
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    server = server.render_as_string(hide_password=False)
+    _psql_admin(server, f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+    _psql_admin(server, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pending",
+        type=int,
+        default=5_000,
+        help="responses sent last through the storing path and left unfolded",
+    )
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="also keep a copy of the generated data as database NAME (for --from)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="NAME",
+        help="measure on a copy of database NAME (made by --keep) instead of generating",
+    )
     arguments = parser.parse_args()
     with bench_database("compare") as url:
         began = time.perf_counter()
-        asyncio.run(generate(url, arguments.events, arguments.responses))
-        print(f"data generated in {time.perf_counter() - began:.0f} s")
+        if arguments.source:
+            copy_database(url, arguments.source, make_url(url).database)
+            print(f"copied {arguments.source} in {time.perf_counter() - began:.0f} s")
+        else:
+            asyncio.run(generate(url, arguments.events, arguments.responses, arguments.pending))
+            print(f"data generated in {time.perf_counter() - began:.0f} s")
+            if arguments.keep:
+                copy_database(url, make_url(url).database, arguments.keep)
         results = asyncio.run(measure(url, arguments.repeats))
     print(
         f"/staff/feedback over {arguments.responses:,} responses from {arguments.events:,} events, PostgreSQL, "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, cast, distinct, func, literal, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.areas.models import Area
@@ -307,8 +307,7 @@ async def compare(
         .subquery("chosen")
     )
     groups: dict[str, Group] = {}
-    # The folded tally and the few counts not yet folded are summed separately, so that
-    # PostgreSQL can scan and aggregate the large tally in parallel.
+    queries = []
     for table, count in ((FeedbackTally, FeedbackTally.count), (FeedbackPending, literal(1))):
         group_key = table.language if grouping == "language" else chosen.c.group_key
         query = (
@@ -319,14 +318,15 @@ async def compare(
         )
         if filters.languages:
             query = query.where(table.language.in_(filters.languages))
-        for key, question_key, value, total in await session.execute(query):
-            group = groups.setdefault(str(key), Group(str(key)))
-            if question_key == RESPONSES_KEY:
-                group.responses += int(total)
-            else:
-                group.counts[question_key][value] = group.counts[question_key].get(value, 0) + int(
-                    total
-                )
+        queries.append(query)
+    for key, question_key, value, total in await _counts(session, queries):
+        group = groups.setdefault(str(key), Group(str(key)))
+        if question_key == RESPONSES_KEY:
+            group.responses += int(total)
+        else:
+            group.counts[question_key][value] = group.counts[question_key].get(value, 0) + int(
+                total
+            )
 
     await _add_monitoring_figures(
         session, groups, grouping, conditions, filters=filters, dialect=dialect
@@ -350,6 +350,22 @@ async def compare(
     else:
         ordered = sorted(groups.values(), key=lambda g: _sort_key(grouping, g.key))
     return Comparison(grouping, ordered, questions, truncated)
+
+
+async def _counts(session: AsyncSession, queries: list) -> list:
+    """The rows of the folded tally's query and of the counts not yet folded, read in one
+    snapshot: a fold that moves counts from one table to the other meanwhile (on PostgreSQL a
+    background one, services.fold_off_the_request) neither drops nor doubles them. They are
+    separate statements so that PostgreSQL scans and adds up the large tally in parallel (in
+    one UNION ALL it adds it up in one process); on PostgreSQL a connection of their own in a
+    REPEATABLE READ transaction gives them the one snapshot. SQLite folds in the request and
+    its transactions are serializable: the session's own (as a session bound to one connection,
+    in tests)."""
+    if session.bind.dialect.name != "postgresql" or not isinstance(session.bind, AsyncEngine):
+        return [row for query in queries for row in await session.execute(query)]
+    async with session.bind.connect() as connection:
+        snapshot = await connection.execution_options(isolation_level="REPEATABLE READ")
+        return [row for query in queries for row in await snapshot.execute(query)]
 
 
 async def _add_monitoring_figures(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -55,6 +57,7 @@ STANDARD_TEMPLATE = "standard_feedback"
 MAX_EXTRA_QUESTIONS = 10
 # Fold pending counts into the tally now and then while answering, so the pending table stays small.
 FOLD_CHANCE = 1 / 500
+logger = logging.getLogger("tori.surveys")
 
 
 def canonical_hash(data: Any) -> str:
@@ -593,6 +596,36 @@ async def fold_now_and_then(engine: AsyncEngine) -> None:
     if random.random() < FOLD_CHANCE:  # noqa: S311 - spreading housekeeping, not security
         async with engine.connect() as connection:
             await fold_pending_counts(connection)
+
+
+# The one background fold of this process, if any (a reference keeps the task alive).
+_background_fold: asyncio.Task | None = None
+
+
+async def fold_off_the_request(session: AsyncSession, engine: AsyncEngine) -> None:
+    """Keep the tally folded for the staff pages without making them wait: the pages read the
+    tally and the counts not yet folded in one statement (surveys.comparison.compare), so on
+    PostgreSQL the fold runs after the request that asks, off its path, and the next page reads
+    a folded tally. One fold at a time per process; a fold that fails (the server stopping)
+    leaves the counts pending for the next. SQLite (one writer, the small zero-setup
+    installation) folds in the request, in its session, as before."""
+    global _background_fold  # noqa: PLW0603 - one task per process
+    if not is_postgresql(session):
+        await fold_pending_counts(session)
+        return
+    loop = asyncio.get_running_loop()
+    running = _background_fold
+    if running is not None and not running.done() and running.get_loop() is loop:
+        return  # (a task of a loop that has ended, as between tests, is not waited for)
+
+    async def fold() -> None:
+        try:
+            async with engine.connect() as connection:
+                await fold_pending_counts(connection)
+        except Exception:  # housekeeping: the counts stay pending for the next fold, not lost
+            logger.warning("folding the pending feedback counts failed", exc_info=True)
+
+    _background_fold = loop.create_task(fold(), name="tori-feedback-fold")
 
 
 def _fold_on_postgresql() -> Select:

@@ -125,7 +125,7 @@ class CompareController(Controller):
         filters, grouping, problems = read_filters(
             request, areas, [t.key for t in types], [o.id for o in organisers]
         )
-        await services.fold_pending_counts(db_session)
+        await services.fold_off_the_request(db_session, DATABASE.of(request).engine)
         comparison = await compare(
             db_session, filters, grouping, zone=settings.timezone, areas=areas
         )
@@ -224,7 +224,7 @@ async def export_response(
         # Zipping a workbook of 100,000 rows takes seconds: in a worker thread.
         book = await in_worker_thread(workbook, [("responses", collected)])
         return Response(book, media_type=XLSX_TYPE, headers=disposition)
-    await services.fold_pending_counts(db_session)
+    await services.fold_off_the_request(db_session, DATABASE.of(request).engine)
     comparison = await compare(
         db_session,
         filters,
@@ -286,7 +286,7 @@ class EventFeedbackController(Controller):
         }
         if questionnaire:
             extra = [parse_question(q, "extra") for q in questionnaire.extra_questions]
-            await services.fold_pending_counts(db_session)
+            await services.fold_off_the_request(db_session, DATABASE.of(request).engine)
             comparison = await compare(
                 db_session,
                 ComparisonFilter(event_ids=(event.id,)),

@@ -6,11 +6,12 @@ import hashlib
 import hmac
 import random
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -264,11 +265,38 @@ def read_ballot(round_: Round, parts: list[BallotPart], fields: dict[str, list[s
     return ReadBallot(totals, choices, errors)
 
 
+# The rules of the ballots being cast: a worker's voters share a few ballots (one per district),
+# whose parts `BallotCache` keeps; the rules made of the same round and parts are the same.
+# Each entry holds its round and parts, so their ids cannot be reused while it is kept.
+_RULES: LRUCache[tuple, tuple[Round, list[BallotPart], Definition]] = LRUCache(maxsize=64)
+_RULES_LOCK = threading.Lock()  # casts also run in worker threads (paper ballots, imports)
+
+
 def ballot_rules(round_: Round, parts: list[BallotPart]) -> Definition:
     """The round's rules over one voter's ballot, as the verifier checks every board entry:
     the proposals on this ballot (the voter's district's and the city-wide ones), the budgets,
     the ballot rule and the budgets' limits. One piece of code decides, here and in tori-verify,
-    whether a ballot may be counted."""
+    whether a ballot may be counted. Made once for the same round and parts objects (a cast
+    reuses the cached ones) and the same rule settings."""
+    key = (
+        id(round_),
+        id(parts),
+        round_.ballot_rule,
+        round_.max_choices,
+        round_.points_total,
+        round_.points_per_proposal,
+    )
+    with _RULES_LOCK:
+        kept = _RULES.get(key)
+    if kept is not None and kept[0] is round_ and kept[1] is parts:
+        return kept[2]
+    rules = _ballot_rules(round_, parts)
+    with _RULES_LOCK:
+        _RULES[key] = (round_, parts, rules)
+    return rules
+
+
+def _ballot_rules(round_: Round, parts: list[BallotPart]) -> Definition:
     budgets = [part.budget for part in parts]
     return Definition(
         record={},

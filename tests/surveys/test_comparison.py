@@ -3,6 +3,9 @@
 import datetime as dt
 
 import pytest
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.event import remove as event_remove
+from sqlalchemy.util import await_only
 
 from app.areas.services import list_areas
 from app.events.models import EventType
@@ -130,3 +133,40 @@ async def test_a_reworded_version_pools_with_the_old_one_by_key(db):
     again, created_again = await services.import_template(db, definition)
     assert not created_again
     assert again.id == version.id
+
+
+async def test_a_fold_between_the_tally_and_the_pending_counts_changes_no_count(db, database):
+    """The staff pages fold in the background (services.fold_off_the_request): a fold that
+    commits after the tally was read and before the pending counts are (here forced there)
+    must neither drop the counts it moves nor count them twice."""
+    area = await make_area(db, "Suur-Tapiola", population=46052)
+    event = await make_event(db, area=area, starts_in=-dt.timedelta(days=1))
+    form = await open_questionnaire(db, event)
+    for score in (5, 4, 3):
+        assert await answer(db, form, {"satisfaction": score})
+    await services.fold_pending_counts(db)
+    for score in (2, 1):
+        assert await answer(db, form, {"satisfaction": score})  # pending
+    folded: list[int] = []
+    started: list[bool] = []
+
+    def fold_before_the_pending_counts(_conn, _cursor, statement, *_args) -> None:
+        if "feedback_pending" in statement and not started:
+            started.append(True)  # the fold's own statements pass by
+            folded.append(await_only(fold_elsewhere()))
+
+    async def fold_elsewhere() -> int:
+        async with database.engine.connect() as connection:
+            return await services.fold_pending_counts(connection)
+
+    engine = database.engine.sync_engine
+    event_listen(engine, "before_cursor_execute", fold_before_the_pending_counts)
+    try:
+        result = await compare(
+            db, ComparisonFilter(), "type", zone=ZONE, areas=await list_areas(db)
+        )
+    finally:
+        event_remove(engine, "before_cursor_execute", fold_before_the_pending_counts)
+    assert folded == [4]  # it ran between the two reads: 2 responses × (response, satisfaction)
+    assert result.groups[0].numeric("satisfaction").n == 5
+    assert result.groups[0].responses == 5
