@@ -3,7 +3,7 @@ environment variables, its own event loop (a helper thread), no translations loa
 that never loads them prints English), its stdout and stderr captured and its exit status.
 
 A separate process starts an interpreter and imports the whole application for each command:
-about 2 s of CPU, and the commands' tests ran 35 of them. The entry point itself (`python -m
+about 2 s of CPU, and the commands' tests ran over 40 of them. The entry point itself (`python -m
 app.cli`, its exit status) keeps tests of its own that start a process:
 test_database.py::test_production_mode_with_a_default_secret_refuses_to_start and the tests
 that serve (test_behind_nginx.py, test_readme_production.py, test_metrics.py, the browser
