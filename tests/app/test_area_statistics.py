@@ -14,6 +14,7 @@ from app.areas.models import AreaPopulation, AreaStatistics
 from app.areas.statistics_file import MAX_STATISTICS_LINES, read_statistics
 from app.audit.models import AuditRecord
 from app.i18n import in_language
+from tests.commands import run_tori
 from tests.factories import make_area, signed_in_as
 
 HEADER = "area;year;class;age_under_18;age_18_29;age_30_44;age_45_64;age_65_74;age_75_plus;fi;sv;sami;other;source\n"
@@ -241,21 +242,10 @@ async def test_the_example_file_in_the_docs_imports(db):
 def test_the_import_command_checks_every_line_and_imports_the_example(tmp_path):
     """`tori area-statistics-import FILE` on the zero-setup SQLite database: a bad file stores
     nothing and names its lines; the example in the docs imports, and again changes nothing."""
-    import os
-    import subprocess
-    import sys
-
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
 
     def tori(*arguments: str):
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *arguments],
-            env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_tori(*arguments, env={"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
 
     assert tori("migrate").returncode == 0
     assert tori("seed-demo").returncode == 0

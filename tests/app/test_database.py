@@ -19,6 +19,7 @@ from app.ratelimit import BatchedCounter, DatabaseRateLimiter, Limit, RedisRateL
 from app.search import include_in_comparison
 from app.settings import Settings
 from app.web import create_app
+from tests import commands
 from tests.conftest import TEST_SECRET
 from tests.postgres import fresh_database
 
@@ -145,20 +146,10 @@ async def test_batched_counters_share_one_count_and_save_round_trips():
 
 
 def run_tori(*arguments: str, database_url: str, **settings: str) -> subprocess.CompletedProcess:
-    """`tori ARGUMENTS` on that database; `settings` are more environment variables."""
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        **settings,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *arguments],
-        check=False,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    """`tori ARGUMENTS` on that database, in this process (tests/commands.py); `settings` are
+    more environment variables."""
+    return commands.run_tori(
+        *arguments, env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **settings}
     )
 
 

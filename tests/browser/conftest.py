@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from app.accounts.models import Role
 from app.database import Database
+from tests.commands import run_tori
 from tests.conftest import TEST_SECRET
 from tests.postgres import fresh_database, run_in_own_loop
 
@@ -179,12 +180,10 @@ def live_server(postgres_server_url: str, tmp_path_factory) -> Iterator[LiveServ
             "TORI_MAP_URL": "https://kartta.example.fi/?e={lon}&n={lat}",
         }
         for command in ("migrate", "seed-demo"):
-            subprocess.run(
-                [sys.executable, "-m", "app.cli", command],
-                env=environment,
-                check=True,
-                capture_output=True,
-            )
+            # In this process (tests/commands.py): a process of its own would import the whole
+            # application again, before the server's own process does.
+            done = run_tori(command, env=environment)
+            assert done.returncode == 0, f"tori {command}: {done.stderr}"
         run_in_own_loop(lambda: _make_staff(database_url))
         open_form: list = []
         run_in_own_loop(lambda: _open_questionnaire(database_url, open_form))

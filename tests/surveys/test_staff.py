@@ -18,6 +18,7 @@ from app.migrate import upgrade_to_head
 from surveys import services
 from surveys.comparison import ComparisonFilter, compare
 from surveys.models import FeedbackPending, FeedbackResponse, Questionnaire
+from tests import commands
 from tests.conftest import csrf_token
 from tests.factories import make_area, make_event, signed_in_as
 from tests.surveys.factories import answer, open_questionnaire
@@ -448,18 +449,7 @@ async def test_extra_question_text_is_capped_and_hostile_text_is_escaped(client,
 
 
 def run_tori(arguments: list[str], database_url: str):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *arguments],
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return commands.run_tori(*arguments, env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
 
 
 def test_questionnaire_and_instrument_import_commands(tmp_path):

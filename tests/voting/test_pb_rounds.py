@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select, text
@@ -15,6 +13,7 @@ from app.accounts.models import Role
 from app.mail import OutboxMessage
 from app.security import new_form_token
 from app.settings import Settings
+from tests.commands import run_tori
 from tests.conftest import TEST_SECRET
 from tests.factories import make_area, signed_in_as
 from tests.voting.factories import (
@@ -207,19 +206,6 @@ def test_a_large_roll_is_read_with_line_numbers_in_one_pass():
     broken = parse_roll((rows + "P1,1980-01-01,Kallio\n").encode(), [area], ROLL_KEY)
     assert broken.rows == []
     assert broken.errors[0][0] == 50_001
-
-
-def run_tori(*arguments, env=None):
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 async def test_the_roll_and_codes_commands_show_progress_and_refuse_bad_files(

@@ -7,7 +7,6 @@ import hashlib
 import json
 import random
 import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pabutools
 import pytest
 
 from tests import real_data
+from tests.commands import run_tori
 from tests.voting.oracle import reference
 from voting.tally import Election, PabulibError, parse_pabulib, tally, write_pabulib
 
@@ -261,13 +261,7 @@ def test_exported_files_pass_pabulib_checker_with_our_selection(real_instances, 
 
 
 def run_tally(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "tally", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_tori("tally", *arguments)
 
 
 def test_tori_tally_prints_the_selection_as_json(tmp_path):
