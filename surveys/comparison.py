@@ -319,7 +319,7 @@ async def compare(
         if filters.languages:
             query = query.where(table.language.in_(filters.languages))
         queries.append(query)
-    for key, question_key, value, total in await _counts(session, queries):
+    for key, question_key, value, total in await counts_in_one_snapshot(session, queries):
         group = groups.setdefault(str(key), Group(str(key)))
         if question_key == RESPONSES_KEY:
             group.responses += int(total)
@@ -352,7 +352,7 @@ async def compare(
     return Comparison(grouping, ordered, questions, truncated)
 
 
-async def _counts(session: AsyncSession, queries: list) -> list:
+async def counts_in_one_snapshot(session: AsyncSession, queries: list) -> list:
     """The rows of the folded tally's query and of the counts not yet folded, read in one
     snapshot: a fold that moves counts from one table to the other meanwhile (on PostgreSQL a
     background one, services.fold_off_the_request) neither drops nor doubles them. They are

@@ -36,6 +36,7 @@ from app.disclosure import withheld_cells
 from app.events.models import Event
 from app.features import Turnout, turnouts
 from app.i18n import N_, gettext, localized
+from surveys.comparison import counts_in_one_snapshot
 from surveys.models import FeedbackPending, FeedbackTally
 from surveys.statistics import Interval, Proportion, proportion
 
@@ -274,20 +275,22 @@ async def respondent_counts(
     time), the scope being the event's area id as text, or CITY_WIDE_EVENTS."""
     scope = func.coalesce(cast(Event.area_id, String), literal(CITY_WIDE_EVENTS))
     found: dict[str, dict[str, dict[str, int]]] = {}
-    for table, count in ((FeedbackTally, FeedbackTally.count), (FeedbackPending, literal(1))):
-        query = (
-            select(scope, table.question_key, table.value, func.sum(count))
-            .select_from(table)
-            .join(Event, Event.id == table.event_id)
-            .where(
-                Event.local_year == year,
-                table.question_key.in_((AGE_KEY, HOME_KEY, LANGUAGE_KEY)),
-            )
-            .group_by(scope, table.question_key, table.value)
+    queries = [
+        select(scope, table.question_key, table.value, func.sum(count))
+        .select_from(table)
+        .join(Event, Event.id == table.event_id)
+        .where(
+            Event.local_year == year,
+            table.question_key.in_((AGE_KEY, HOME_KEY, LANGUAGE_KEY)),
         )
-        for where, key, value, total in await session.execute(query):
-            answers = found.setdefault(key, {}).setdefault(str(where), {})
-            answers[value] = answers.get(value, 0) + int(total)
+        .group_by(scope, table.question_key, table.value)
+        for table, count in ((FeedbackTally, FeedbackTally.count), (FeedbackPending, literal(1)))
+    ]
+    # One snapshot for both tables: a fold moving counts between them meanwhile (in the
+    # background after the dashboard's request) neither drops nor doubles them.
+    for where, key, value, total in await counts_in_one_snapshot(session, queries):
+        answers = found.setdefault(key, {}).setdefault(str(where), {})
+        answers[value] = answers.get(value, 0) + int(total)
     return found
 
 
