@@ -11,8 +11,9 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, current_user, signed_in_staff
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError, NotFoundError
-from app.forms import Form, read_form
+from app.errors import NotFoundError
+from app.form_posts import handle_post
+from app.forms import Form
 from app.i18n import N_
 from app.media import MediaStore
 from app.page_cache import SHARED_PAGE
@@ -21,6 +22,7 @@ from voting.forms import milestone_form, read_milestone
 from voting.models import Milestone, Proposal, Round
 from voting.notifications import Notifier
 from voting.picture_pages import PictureActions, pictures_context
+from voting.proposal_posts import back_to_proposal, proposal_post
 
 
 async def staff_milestones_context(db_session, proposal: Proposal) -> dict:
@@ -64,21 +66,16 @@ async def _milestone_page(
     return Template(template_name="pb/staff_milestone.html", context=context, status_code=status)
 
 
+async def _milestone_of(
+    db_session, round_id: int, proposal_id: int, milestone_id: int
+) -> tuple[Round, Proposal, Milestone]:
+    round_, proposal = await rounds.round_and_proposal(db_session, round_id, proposal_id)
+    return round_, proposal, await milestones.get_milestone(db_session, milestone_id, proposal.id)
+
+
 class StaffMilestonesController(Controller):
     path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones"
     guards = [signed_in_staff]
-
-    async def _proposal(self, db_session, round_id: int, proposal_id: int):
-        round_ = await rounds.get_round(db_session, round_id)
-        return round_, await rounds.get_proposal(db_session, proposal_id, round_.id)
-
-    @staticmethod
-    def _back(round_id: int, proposal_id: int, done: str) -> Redirect:
-        return Redirect(
-            path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-            query_params={"done": done},
-            status_code=303,
-        )
 
     @post("/", opt={"roles": EDITORS}, status_code=303)
     async def add(
@@ -88,22 +85,18 @@ class StaffMilestonesController(Controller):
         round_id: FromPath[int],
         proposal_id: FromPath[int],
     ) -> Template | Redirect:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        form = Form(await read_form(request))
-        draft = read_milestone(form)
-        if draft is not None:
-            try:
-                await milestones.add_milestone(
-                    db_session, proposal, draft, current_user(request), Notifier.of(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return self._back(round_id, proposal_id, "milestone")
-        db_session.expunge_all()
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        return await _milestone_page(db_session, round_, proposal, form, status=400)
+        return await proposal_post(
+            request,
+            db_session,
+            round_id,
+            proposal_id,
+            read=lambda form, _target: read_milestone(form),
+            act=lambda target, draft: milestones.add_milestone(
+                db_session, target.proposal, draft, current_user(request), Notifier.of(request)
+            ),
+            done="milestone",
+            again=lambda target, form: _milestone_page(db_session, *target, form, status=400),
+        )
 
     @get("/{milestone_id:int}", opt={"roles": EDITORS})
     async def edit_page(
@@ -113,8 +106,9 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Template:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        round_, proposal, milestone = await _milestone_of(
+            db_session, round_id, proposal_id, milestone_id
+        )
         return await _milestone_page(
             db_session, round_, proposal, milestone_form(milestone), milestone
         )
@@ -128,24 +122,19 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Template | Redirect:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        form = Form(await read_form(request))
-        draft = read_milestone(form)
-        if draft is not None:
-            try:
-                await milestones.update_milestone(
-                    db_session, milestone, draft, current_user(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return self._back(round_id, proposal_id, "milestone")
-        db_session.expunge_all()
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        return await _milestone_page(db_session, round_, proposal, form, milestone, status=400)
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: _milestone_of(db_session, round_id, proposal_id, milestone_id),
+            read=lambda form, _target: read_milestone(form),
+            act=lambda target, draft: milestones.update_milestone(
+                db_session, target[2], draft, current_user(request)
+            ),
+            done=lambda _draft, _result: back_to_proposal(round_id, proposal_id, "milestone"),
+            again=lambda target, form: _milestone_page(
+                db_session, target[0], target[1], form, target[2], status=400
+            ),
+        )
 
     @post("/{milestone_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
     async def remove(
@@ -157,12 +146,13 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Redirect:
-        _round, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        _round, _proposal, milestone = await _milestone_of(
+            db_session, round_id, proposal_id, milestone_id
+        )
         await milestones.remove_milestone(
             db_session, milestone, current_user(request), MediaStore(settings.media_dir)
         )
-        return self._back(round_id, proposal_id, "milestone_removed")
+        return back_to_proposal(round_id, proposal_id, "milestone_removed")
 
 
 class MilestonePicturesController(PictureActions):
@@ -171,10 +161,9 @@ class MilestonePicturesController(PictureActions):
     path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}"
 
     async def _milestone(self, db_session, params: dict):
-        round_ = await rounds.get_round(db_session, params["round_id"])
-        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
-        milestone = await milestones.get_milestone(db_session, params["milestone_id"], proposal.id)
-        return round_, proposal, milestone
+        return await _milestone_of(
+            db_session, params["round_id"], params["proposal_id"], params["milestone_id"]
+        )
 
     async def owner_of(self, db_session, params: dict) -> tuple[pictures.PictureOwner, str]:
         round_, proposal, milestone = await self._milestone(db_session, params)

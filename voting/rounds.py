@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -703,6 +703,20 @@ async def get_proposal(
     if proposal is None or (round_id is not None and proposal.round_id != round_id):
         raise NotFoundError(N_("There is no such proposal."))
     return proposal
+
+
+class RoundProposal(NamedTuple):
+    round: Round
+    proposal: Proposal
+
+
+async def round_and_proposal(
+    session: AsyncSession, round_id: int, proposal_id: int
+) -> RoundProposal:
+    """A round and one of its proposals (NotFoundError for either missing, or a proposal of
+    another round)."""
+    round_ = await get_round(session, round_id)
+    return RoundProposal(round_, await get_proposal(session, proposal_id, round_.id))
 
 
 async def list_proposals(
