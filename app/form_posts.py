@@ -47,7 +47,7 @@ async def handle_post(
             result = await act(target, value)
         except DomainError as error:
             await db_session.rollback()
-            form.add_error("form", error.translated())
+            form.add_errors(error.form_errors())
         else:
             return done(value, result)
     # Nothing stored: what the page shows is read again (a rolled-back object can't be read).

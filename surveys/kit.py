@@ -25,14 +25,14 @@ from app.events.models import Event
 from app.events.services import get_event
 from app.features import Highlight, idea_forms
 from app.forms import Form
-from app.i18n import LANGUAGES, N_, gettext
+from app.i18n import N_, gettext
 from app.qr import qr_image, qr_svg
 from app.requests import site_url
 from surveys import services as feedback_services
 from surveys.polls import services as poll_services
 from surveys.polls.kiosk_pages import kiosks_context, make_kiosk
 from surveys.polls.votes import KIOSK_COOKIE
-from surveys.posters import poster
+from surveys.posters import event_poster
 
 POSTER_CALL = N_("Take part: give feedback, answer the polls, send your idea!")
 POSTER_HELP = N_(
@@ -127,16 +127,13 @@ class KitController(Controller):
         self, request: Request, db_session: DbSession, event_id: FromPath[int]
     ) -> Template:
         event = await get_event(db_session, event_id, public_only=True)
-        languages = [code for code in LANGUAGES if code in event.languages] or ["fi"]
-        return poster(
-            title=event.title,
-            languages=languages,
-            url=kit_url(request, event.id),
-            qr_url=kit_url(request, event.id),
+        return event_poster(
+            request,
+            event,
+            kit_url(request, event.id),
             qr_label=gettext("QR code that opens the event's questionnaire, polls and idea form"),
             call=POSTER_CALL,
             help_text=POSTER_HELP,
-            size=request.query_params.get("size"),
         )
 
 

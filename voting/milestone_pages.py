@@ -78,18 +78,10 @@ class StaffMilestonesController(Controller):
     guards = [signed_in_staff]
 
     @post("/", opt={"roles": EDITORS}, status_code=303)
-    async def add(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def add(self, request: Request, db_session: DbSession) -> Template | Redirect:
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=lambda form, _target: read_milestone(form),
             act=lambda target, draft: milestones.add_milestone(
                 db_session, target.proposal, draft, current_user(request), Notifier.of(request)
@@ -199,13 +191,8 @@ class ImplementationController(Controller):
     @get("/implementation", name="pb_implementation_all", opt=SHARED_PAGE)
     async def every_round(self, db_session: DbSession) -> Template:
         followed = await milestones.followed_rounds(db_session)
-        return Template(
-            template_name="pb/implementation_all.html",
-            context={
-                "followed": followed,
-                "statuses": milestones.STATUSES,
-                "milestone_pictures": await milestone_pictures(db_session, followed),
-            },
+        return await _implementation_page(
+            db_session, "pb/implementation_all.html", followed, followed
         )
 
     @get("/{slug:str}/implementation", name="pb_implementation", opt=SHARED_PAGE)
@@ -214,11 +201,21 @@ class ImplementationController(Controller):
         followed = await milestones.followed_round(db_session, round_)
         if followed is None:
             raise NotFoundError(N_("The results of this round have not been published yet."))
-        return Template(
-            template_name="pb/implementation.html",
-            context={
-                "followed": followed,
-                "statuses": milestones.STATUSES,
-                "milestone_pictures": await milestone_pictures(db_session, [followed]),
-            },
+        return await _implementation_page(
+            db_session, "pb/implementation.html", followed, [followed]
         )
+
+
+async def _implementation_page(
+    db_session, template_name: str, followed, followed_rounds: list
+) -> Template:
+    """The winners of `followed_rounds` (`followed`: one round, or the list of every one),
+    their milestones and the milestones' pictures."""
+    return Template(
+        template_name=template_name,
+        context={
+            "followed": followed,
+            "statuses": milestones.STATUSES,
+            "milestone_pictures": await milestone_pictures(db_session, followed_rounds),
+        },
+    )

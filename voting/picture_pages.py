@@ -105,11 +105,8 @@ class PictureActions(Controller):
                     current_user(request),
                     max_bytes=settings.max_picture_bytes,
                 )
-            except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
             except DomainError as error:
-                form.add_error("form", error.translated())
+                form.add_errors(error.form_errors())
             else:
                 return self._done(page)
         return await self._again(db_session, request.path_params, picture_form=form)
@@ -126,8 +123,7 @@ class PictureActions(Controller):
             try:
                 await pictures.describe(db_session, owner, picture, alt, current_user(request))
             except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
+                form.add_errors(error.form_errors())
             else:
                 return self._done(page)
         return await self._again(db_session, request.path_params, alt_forms={picture_id: form})
@@ -144,7 +140,7 @@ class PictureActions(Controller):
             try:
                 await pictures.move(db_session, owner, picture, step, current_user(request))
             except DomainError as error:
-                form.add_error("form", error.translated())
+                form.add_errors(error.form_errors())
             else:
                 return self._done(page)
         return await self._again(db_session, request.path_params, picture_form=form)

@@ -173,12 +173,7 @@ class StaffPlacesController(Controller):
 
     @post("/proposals/{proposal_id:int}/place", opt={"roles": EDITORS}, status_code=303)
     async def set_place(
-        self,
-        request: Request,
-        db_session: DbSession,
-        settings: AppSettings,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
+        self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
         """The proposal's themes and place; recorded in the staff audit log."""
 
@@ -189,8 +184,6 @@ class StaffPlacesController(Controller):
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=read,
             act=lambda target, read: places.set_place_and_themes(
                 db_session, *target, *read, current_user(request)

@@ -32,15 +32,15 @@ def back_to_proposal(round_id: int, proposal_id: int, done: str) -> Redirect:
 async def proposal_post(
     request: Request,
     db_session: AsyncSession,
-    round_id: int,
-    proposal_id: int,
     *,
     read: Callable[[Form, RoundProposal], Any],
     act: Callable[[RoundProposal, Any], Awaitable[Any]],
     done: str | Callable[[Any], str],
     again: Callable[[RoundProposal, Form], Awaitable[Template]],
 ) -> Template | Redirect:
-    """`done` names what was done, or reads it from the form's value."""
+    """The round and the proposal are the request's (`round_id`, `proposal_id` in its path);
+    `done` names what was done, or reads it from the form's value."""
+    round_id, proposal_id = request.path_params["round_id"], request.path_params["proposal_id"]
     return await handle_post(
         request,
         db_session,

@@ -536,13 +536,7 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def moderate(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def moderate(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """Publish, hide with a public reason, remove personal data from the text, or dismiss
         the reports: each recorded in the staff audit log (see voting/moderation.py)."""
 
@@ -554,8 +548,6 @@ class StaffRoundsController(Controller):
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=lambda form, _target: read_moderation(form),
             act=lambda target, decision: moderation.moderate(
                 db_session, target.proposal, decision, current_user(request), Notifier.of(request)
@@ -569,13 +561,7 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def assign(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def assign(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """The department and the reviewer of an idea; recorded in the staff audit log."""
 
         async def read(form, _target):
@@ -585,8 +571,6 @@ class StaffRoundsController(Controller):
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=read,
             act=lambda target, assignment: review.assign(
                 db_session, target.proposal, *assignment, current_user(request)
@@ -600,19 +584,11 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def add_note(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def add_note(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """An internal note: staff only, never public, in no export; audited."""
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=lambda form, _target: read_note(form),
             act=lambda target, text: review.add_note(
                 db_session, target.proposal, text, current_user(request)
@@ -629,13 +605,7 @@ class StaffRoundsController(Controller):
         return await self._proposal_page(db_session, *target)
 
     @post("/{round_id:int}/proposals/{proposal_id:int}", opt={"roles": EDITORS}, status_code=303)
-    async def review(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def review(self, request: Request, db_session: DbSession) -> Template | Redirect:
         async def read(form, target):
             proposals = await rounds.list_proposals(db_session, target.round.id)
             return read_review(form, [str(p.id) for p in proposals])
@@ -643,8 +613,6 @@ class StaffRoundsController(Controller):
         return await proposal_post(
             request,
             db_session,
-            round_id,
-            proposal_id,
             read=read,
             act=lambda target, decision: rounds.review_proposal(
                 db_session, target.proposal, decision, current_user(request), Notifier.of(request)
