@@ -33,23 +33,34 @@ async def handle_post(
     act: Callable[[T, R], Awaitable[Any]],
     done: Callable[[R, Any], Response],
     again: Callable[[T, Form], Template | Awaitable[Template]],
+    passes: tuple[type[DomainError], ...] = (),
+    refusal_status: bool = False,
 ) -> Response | Template:
     """`load()` what the form acts on (it raises NotFoundError for a missing one); `read(form,
     target)` the fields (None with the form's errors when they are wrong); `act(target,
     value)`, the one service call; `done(value, result)`, the redirect after it. A refusal of
     the service (DomainError) rolls the change back and becomes the form's error; then the
-    target is read again as committed and `again(target, form)` shows its page."""
+    target is read again as committed and `again(target, form)` shows its page. The refusals
+    named in `passes` are not the form's: they go on to the error page (e.g. a 404). With
+    `refusal_status` the page again answers with the refusal's status (e.g. 429), not 400."""
     target = await load()
     form = Form(await read_form(request))
+    refused: DomainError | None = None
     value = await _resolved(read(form, target))
     if value is not None:
         try:
             result = await act(target, value)
+        except passes:
+            raise
         except DomainError as error:
             await db_session.rollback()
             form.add_errors(error.form_errors())
+            refused = error
         else:
             return done(value, result)
     # Nothing stored: what the page shows is read again (a rolled-back object can't be read).
     db_session.expunge_all()
-    return await _resolved(again(await load(), form))
+    page = await _resolved(again(await load(), form))
+    if refusal_status and refused is not None:
+        page.status_code = refused.status_code
+    return page
