@@ -82,6 +82,11 @@ class DomainError(Exception):
     def translated(self) -> str:
         return gettext(self.message) % self.params if self.params else gettext(self.message)
 
+    def form_errors(self) -> dict[str, str]:
+        """The refusal as a form shows it: field name -> message in the reader's language
+        (`form`: the form as a whole)."""
+        return {"form": self.translated()}
+
 
 class NotFoundError(DomainError):
     status_code = 404

@@ -137,6 +137,11 @@ class Form:
     def add_error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
+    def add_errors(self, errors: Mapping[str, str]) -> None:
+        """Several fields' errors at once (a refusal's `DomainError.form_errors()`)."""
+        for name, message in errors.items():
+            self.add_error(name, message)
+
     def _missing(self, name: str, *, required: bool, message: str | None = None) -> None:
         """An empty field: an error when the field is required; nothing otherwise."""
         if required:

@@ -10,7 +10,6 @@ from app.errors import ForbiddenError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, shown_again, take_once
 from app.forms import read_form
 from app.i18n import (
-    LANGUAGES,
     N_,
     content_languages,
     gettext,
@@ -31,7 +30,7 @@ from surveys.answering import (
 )
 from surveys.polls import services as kiosk_services
 from surveys.polls.votes import KIOSK_COOKIE, KIOSK_REVOKED
-from surveys.posters import poster
+from surveys.posters import event_poster
 from surveys.services import QuestionnaireStatus
 
 # The kiosk's thank-you page starts again for the next person after this many seconds; a form
@@ -213,17 +212,13 @@ class FeedbackController(Controller):
         self, request: Request, db_session: DbSession, slug: FromPath[str]
     ) -> Template:
         questionnaire = await services.questionnaire_by_slug(db_session, slug)
-        event = questionnaire.event
-        languages = [code for code in LANGUAGES if code in event.languages] or ["fi"]
-        return poster(
-            title=event.title,
-            languages=languages,
-            url=public_url(request, questionnaire.slug),
-            qr_url=public_url(request, questionnaire.slug),
+        return event_poster(
+            request,
+            questionnaire.event,
+            public_url(request, questionnaire.slug),
             qr_label=gettext("QR code that opens the questionnaire"),
             call=POSTER_CALL,
             help_text=POSTER_HELP,
-            size=request.query_params.get("size"),
         )
 
 

@@ -2,7 +2,7 @@
 tablet - that bundles the event's feedback questionnaire, its open polls and the idea forms open
 right now.
 
-On a tablet that staff made a kiosk of the event (surveys.polls.services.create_event_kiosk),
+On a tablet that staff made a kiosk of the event (surveys.polls.services.create_kiosk),
 the questionnaire and the polls open in kiosk mode: no device memory of having answered, a clean
 start after each person. The idea forms are not offered there: sending an idea needs the
 resident's own sign-in, which must not stay behind on a shared tablet; the kit's QR code takes
@@ -19,20 +19,20 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import EDITORS, signed_in_staff
-from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import DbSession
 from app.events.models import Event
 from app.events.services import get_event
 from app.features import Highlight, idea_forms
-from app.forms import Form, read_form
-from app.i18n import LANGUAGES, N_, gettext
+from app.forms import Form
+from app.i18n import N_, gettext
 from app.qr import qr_image, qr_svg
 from app.requests import site_url
 from surveys import services as feedback_services
 from surveys.polls import services as poll_services
+from surveys.polls.kiosk_pages import kiosks_context, make_kiosk
 from surveys.polls.votes import KIOSK_COOKIE
-from surveys.posters import poster
+from surveys.posters import event_poster
 
 POSTER_CALL = N_("Take part: give feedback, answer the polls, send your idea!")
 POSTER_HELP = N_(
@@ -127,16 +127,13 @@ class KitController(Controller):
         self, request: Request, db_session: DbSession, event_id: FromPath[int]
     ) -> Template:
         event = await get_event(db_session, event_id, public_only=True)
-        languages = [code for code in LANGUAGES if code in event.languages] or ["fi"]
-        return poster(
-            title=event.title,
-            languages=languages,
-            url=kit_url(request, event.id),
-            qr_url=kit_url(request, event.id),
+        return event_poster(
+            request,
+            event,
+            kit_url(request, event.id),
             qr_label=gettext("QR code that opens the event's questionnaire, polls and idea form"),
             call=POSTER_CALL,
             help_text=POSTER_HELP,
-            size=request.query_params.get("size"),
         )
 
 
@@ -158,16 +155,13 @@ class StaffKitController(Controller):
         status: int = 200,
     ) -> Template:
         event = await get_event(db_session, event_id)
+        kiosks = await poll_services.list_kiosks(db_session, event_id=event.id)
         return Template(
             template_name="surveys/staff_kit.html",
             context={
                 "event": event,
                 "url": kit_url(request, event.id),
-                "kiosks": await poll_services.list_event_kiosks(db_session, event.id),
-                "areas": {area.id: area for area in await list_areas(db_session)},
-                "kiosk_link": kiosk_link,
-                "kiosk_qr": qr_svg(kiosk_link, title=None) if kiosk_link else None,
-                "kiosk_form": kiosk_form or Form(),
+                **await kiosks_context(db_session, kiosks, kiosk_link, kiosk_form),
             },
             status_code=status,
         )
@@ -183,22 +177,15 @@ class StaffKitController(Controller):
         self, request: Request, db_session: DbSession, event_id: FromPath[int]
     ) -> Template:
         event = await get_event(db_session, event_id)
-        form = Form(await read_form(request))
-        name = form.text("name", required=True, max_length=100)
-        areas = [str(area.id) for area in await list_areas(db_session)]
-        area = form.choice("area_id", areas, required=False)
-        if not form.is_valid:
-            return await self._page(request, db_session, event.id, kiosk_form=form, status=400)
-        _kiosk, token = await poll_services.create_event_kiosk(
-            db_session, event, name, int(area) if area else None
-        )
-        # Shown once, on this page only: the token opens the kiosk until it is revoked.
-        link = site_url(request, f"/kiosk?t={token}")
-        return await self._page(request, db_session, event.id, kiosk_link=link)
+
+        async def page(**shown) -> Template:
+            return await self._page(request, db_session, event.id, **shown)
+
+        return await make_kiosk(request, db_session, event, page)
 
     @post("/kiosks/{kiosk_id:int}/revoke", opt={"roles": EDITORS}, status_code=303)
     async def revoke_kiosk(
         self, db_session: DbSession, event_id: FromPath[int], kiosk_id: FromPath[int]
     ) -> Redirect:
-        await poll_services.revoke_event_kiosk(db_session, event_id, kiosk_id)
+        await poll_services.revoke_kiosk(db_session, kiosk_id, event_id=event_id)
         return Redirect(path=f"/staff/events/{event_id}/kit", status_code=303)

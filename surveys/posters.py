@@ -3,9 +3,11 @@ to act in every language of the event or poll."""
 
 from __future__ import annotations
 
+from litestar import Request
 from litestar.response import Template
 
-from app.i18n import gettext_in
+from app.events.models import Event
+from app.i18n import LANGUAGES, gettext_in
 from app.qr import qr_svg
 
 
@@ -47,4 +49,21 @@ def poster(
                 code: (gettext_in(code, call), gettext_in(code, help_text)) for code in languages
             },
         },
+    )
+
+
+def event_poster(
+    request: Request, event: Event, url: str, *, qr_label: str, call: str, help_text: str
+) -> Template:
+    """A poster of something of one event (its questionnaire, its pop-up kit): the event's title
+    in the event's languages, the QR code of `url`, the size asked for (`?size=a5`)."""
+    return poster(
+        title=event.title,
+        languages=[code for code in LANGUAGES if code in event.languages] or ["fi"],
+        url=url,
+        qr_url=url,
+        qr_label=qr_label,
+        call=call,
+        help_text=help_text,
+        size=request.query_params.get("size"),
     )

@@ -11,6 +11,7 @@ from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
 from app.fastpath import FAST_PATH_OPTIONS, fast_path, take_once
+from app.form_posts import handle_post
 from app.forms import Form, read_form
 from app.i18n import LANGUAGES, N_, current_language, gettext, localized, set_language
 from app.page_cache import SHARED_PAGE
@@ -341,10 +342,30 @@ class RoundsController(Controller):
         round_, proposal, _ = await self._own_idea(request, db_session, settings, slug, proposal_id)
         return self._edit_page(settings, round_, proposal)
 
-    async def _after_refusal(self, db_session, slug, proposal_id):
-        db_session.expunge_all()
-        round_ = await rounds.round_by_slug(db_session, slug)
-        return round_, await rounds.get_proposal(db_session, proposal_id, round_.id)
+    async def _own_idea_post(
+        self, request, db_session, settings, slug, proposal_id, *, read, act, done, form_name
+    ) -> Template | Redirect:
+        """The author's form about their idea: on success back to the idea's page saying what
+        was done (`done`), else the edit page again with the form in its place (`form_name`).
+        An idea that is not theirs, or no longer there, is a 404, never the form's error; the
+        page again answers with the refusal's status (429 for too many edits)."""
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: self._own_idea(request, db_session, settings, slug, proposal_id),
+            read=read,
+            act=act,
+            done=lambda _value, _result: Redirect(
+                path=f"/pb/{slug}/proposals/{proposal_id}",
+                query_params={done: "1"},
+                status_code=303,
+            ),
+            again=lambda target, form: self._edit_page(
+                settings, target[0], target[1], status=400, **{form_name: form}
+            ),
+            passes=(NotFoundError,),
+            refusal_status=True,
+        )
 
     @post("/{slug:str}/proposals/{proposal_id:int}/edit", status_code=303)
     async def edit_idea(
@@ -356,30 +377,19 @@ class RoundsController(Controller):
         proposal_id: FromPath[int],
     ) -> Template | Redirect:
         """The author's new text; the earlier one is kept for staff."""
-        round_, proposal, resident = await self._own_idea(
-            request, db_session, settings, slug, proposal_id
+        return await self._own_idea_post(
+            request,
+            db_session,
+            settings,
+            slug,
+            proposal_id,
+            read=lambda form, _target: read_idea_text(form),
+            act=lambda target, text: own_ideas.edit_own_idea(
+                db_session, target[1], target[2], text, premoderation=settings.premoderation
+            ),
+            done="edited",
+            form_name="form",
         )
-        form = Form(await read_form(request))
-        text = read_idea_text(form)
-        status = 400
-        if text is not None:
-            try:
-                await own_ideas.edit_own_idea(
-                    db_session, proposal, resident, text, premoderation=settings.premoderation
-                )
-            except NotFoundError:
-                raise
-            except DomainError as error:
-                form.add_error("form", error.translated())
-                status = error.status_code
-                round_, proposal = await self._after_refusal(db_session, slug, proposal_id)
-            else:
-                return Redirect(
-                    path=f"/pb/{round_.slug}/proposals/{proposal_id}",
-                    query_params={"edited": "1"},
-                    status_code=303,
-                )
-        return self._edit_page(settings, round_, proposal, form=form, status=status)
 
     @post("/{slug:str}/proposals/{proposal_id:int}/withdraw", status_code=303)
     async def withdraw_idea(
@@ -391,25 +401,19 @@ class RoundsController(Controller):
         proposal_id: FromPath[int],
     ) -> Template | Redirect:
         """The author takes the idea back, after ticking a box that says so."""
-        round_, proposal, resident = await self._own_idea(
-            request, db_session, settings, slug, proposal_id
+        return await self._own_idea_post(
+            request,
+            db_session,
+            settings,
+            slug,
+            proposal_id,
+            read=lambda form, _target: True if read_withdrawal(form) else None,
+            act=lambda target, _confirmed: own_ideas.withdraw_own_idea(
+                db_session, target[1], target[2]
+            ),
+            done="withdrawn",
+            form_name="withdraw_form",
         )
-        form = Form(await read_form(request))
-        if read_withdrawal(form):
-            try:
-                await own_ideas.withdraw_own_idea(db_session, proposal, resident)
-            except NotFoundError:
-                raise
-            except DomainError as error:
-                form.add_error("form", error.translated())
-                round_, proposal = await self._after_refusal(db_session, slug, proposal_id)
-            else:
-                return Redirect(
-                    path=f"/pb/{round_.slug}/proposals/{proposal_id}",
-                    query_params={"withdrawn": "1"},
-                    status_code=303,
-                )
-        return self._edit_page(settings, round_, proposal, withdraw_form=form, status=400)
 
     async def _propose_page(self, request, db_session, settings, round_, form=None, status=200):
         resident = await current_resident(request, db_session)

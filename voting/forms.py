@@ -204,9 +204,11 @@ def read_picture_upload(upload: Upload) -> tuple[Form, bytes, dict[str, str]]:
     return form, (chosen[1] if chosen else b""), alt
 
 
-def read_picture_alt(form: Form) -> dict[str, str]:
-    """The alternative text per language of a picture already stored."""
-    return {code: form.text(f"alt_{code}", max_length=10_000) for code in LANGUAGES}
+def read_picture_alt(form: Form) -> dict[str, str] | None:
+    """The alternative text per language of a picture already stored; None with the form's
+    errors."""
+    alt = {code: form.text(f"alt_{code}", max_length=10_000) for code in LANGUAGES}
+    return alt if form.is_valid else None
 
 
 def read_picture_step(form: Form) -> int | None:

@@ -11,8 +11,9 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, current_user, signed_in_staff
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError, NotFoundError
-from app.forms import Form, read_form
+from app.errors import NotFoundError
+from app.form_posts import handle_post
+from app.forms import Form
 from app.i18n import N_
 from app.media import MediaStore
 from app.page_cache import SHARED_PAGE
@@ -21,6 +22,7 @@ from voting.forms import milestone_form, read_milestone
 from voting.models import Milestone, Proposal, Round
 from voting.notifications import Notifier
 from voting.picture_pages import PictureActions, pictures_context
+from voting.proposal_posts import back_to_proposal, proposal_post
 
 
 async def staff_milestones_context(db_session, proposal: Proposal) -> dict:
@@ -64,46 +66,29 @@ async def _milestone_page(
     return Template(template_name="pb/staff_milestone.html", context=context, status_code=status)
 
 
+async def _milestone_of(
+    db_session, round_id: int, proposal_id: int, milestone_id: int
+) -> tuple[Round, Proposal, Milestone]:
+    round_, proposal = await rounds.round_and_proposal(db_session, round_id, proposal_id)
+    return round_, proposal, await milestones.get_milestone(db_session, milestone_id, proposal.id)
+
+
 class StaffMilestonesController(Controller):
     path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones"
     guards = [signed_in_staff]
 
-    async def _proposal(self, db_session, round_id: int, proposal_id: int):
-        round_ = await rounds.get_round(db_session, round_id)
-        return round_, await rounds.get_proposal(db_session, proposal_id, round_.id)
-
-    @staticmethod
-    def _back(round_id: int, proposal_id: int, done: str) -> Redirect:
-        return Redirect(
-            path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-            query_params={"done": done},
-            status_code=303,
-        )
-
     @post("/", opt={"roles": EDITORS}, status_code=303)
-    async def add(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        form = Form(await read_form(request))
-        draft = read_milestone(form)
-        if draft is not None:
-            try:
-                await milestones.add_milestone(
-                    db_session, proposal, draft, current_user(request), Notifier.of(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return self._back(round_id, proposal_id, "milestone")
-        db_session.expunge_all()
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        return await _milestone_page(db_session, round_, proposal, form, status=400)
+    async def add(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        return await proposal_post(
+            request,
+            db_session,
+            read=lambda form, _target: read_milestone(form),
+            act=lambda target, draft: milestones.add_milestone(
+                db_session, target.proposal, draft, current_user(request), Notifier.of(request)
+            ),
+            done="milestone",
+            again=lambda target, form: _milestone_page(db_session, *target, form, status=400),
+        )
 
     @get("/{milestone_id:int}", opt={"roles": EDITORS})
     async def edit_page(
@@ -113,8 +98,9 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Template:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        round_, proposal, milestone = await _milestone_of(
+            db_session, round_id, proposal_id, milestone_id
+        )
         return await _milestone_page(
             db_session, round_, proposal, milestone_form(milestone), milestone
         )
@@ -128,24 +114,19 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Template | Redirect:
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        form = Form(await read_form(request))
-        draft = read_milestone(form)
-        if draft is not None:
-            try:
-                await milestones.update_milestone(
-                    db_session, milestone, draft, current_user(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return self._back(round_id, proposal_id, "milestone")
-        db_session.expunge_all()
-        round_, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
-        return await _milestone_page(db_session, round_, proposal, form, milestone, status=400)
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: _milestone_of(db_session, round_id, proposal_id, milestone_id),
+            read=lambda form, _target: read_milestone(form),
+            act=lambda target, draft: milestones.update_milestone(
+                db_session, target[2], draft, current_user(request)
+            ),
+            done=lambda _draft, _result: back_to_proposal(round_id, proposal_id, "milestone"),
+            again=lambda target, form: _milestone_page(
+                db_session, target[0], target[1], form, target[2], status=400
+            ),
+        )
 
     @post("/{milestone_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
     async def remove(
@@ -157,12 +138,13 @@ class StaffMilestonesController(Controller):
         proposal_id: FromPath[int],
         milestone_id: FromPath[int],
     ) -> Redirect:
-        _round, proposal = await self._proposal(db_session, round_id, proposal_id)
-        milestone = await milestones.get_milestone(db_session, milestone_id, proposal.id)
+        _round, _proposal, milestone = await _milestone_of(
+            db_session, round_id, proposal_id, milestone_id
+        )
         await milestones.remove_milestone(
             db_session, milestone, current_user(request), MediaStore(settings.media_dir)
         )
-        return self._back(round_id, proposal_id, "milestone_removed")
+        return back_to_proposal(round_id, proposal_id, "milestone_removed")
 
 
 class MilestonePicturesController(PictureActions):
@@ -171,10 +153,9 @@ class MilestonePicturesController(PictureActions):
     path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}/milestones/{milestone_id:int}"
 
     async def _milestone(self, db_session, params: dict):
-        round_ = await rounds.get_round(db_session, params["round_id"])
-        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
-        milestone = await milestones.get_milestone(db_session, params["milestone_id"], proposal.id)
-        return round_, proposal, milestone
+        return await _milestone_of(
+            db_session, params["round_id"], params["proposal_id"], params["milestone_id"]
+        )
 
     async def owner_of(self, db_session, params: dict) -> tuple[pictures.PictureOwner, str]:
         round_, proposal, milestone = await self._milestone(db_session, params)
@@ -210,13 +191,8 @@ class ImplementationController(Controller):
     @get("/implementation", name="pb_implementation_all", opt=SHARED_PAGE)
     async def every_round(self, db_session: DbSession) -> Template:
         followed = await milestones.followed_rounds(db_session)
-        return Template(
-            template_name="pb/implementation_all.html",
-            context={
-                "followed": followed,
-                "statuses": milestones.STATUSES,
-                "milestone_pictures": await milestone_pictures(db_session, followed),
-            },
+        return await _implementation_page(
+            db_session, "pb/implementation_all.html", followed, followed
         )
 
     @get("/{slug:str}/implementation", name="pb_implementation", opt=SHARED_PAGE)
@@ -225,11 +201,21 @@ class ImplementationController(Controller):
         followed = await milestones.followed_round(db_session, round_)
         if followed is None:
             raise NotFoundError(N_("The results of this round have not been published yet."))
-        return Template(
-            template_name="pb/implementation.html",
-            context={
-                "followed": followed,
-                "statuses": milestones.STATUSES,
-                "milestone_pictures": await milestone_pictures(db_session, [followed]),
-            },
+        return await _implementation_page(
+            db_session, "pb/implementation.html", followed, [followed]
         )
+
+
+async def _implementation_page(
+    db_session, template_name: str, followed, followed_rounds: list
+) -> Template:
+    """The winners of `followed_rounds` (`followed`: one round, or the list of every one),
+    their milestones and the milestones' pictures."""
+    return Template(
+        template_name=template_name,
+        context={
+            "followed": followed,
+            "statuses": milestones.STATUSES,
+            "milestone_pictures": await milestone_pictures(db_session, followed_rounds),
+        },
+    )

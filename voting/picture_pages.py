@@ -105,49 +105,60 @@ class PictureActions(Controller):
                     current_user(request),
                     max_bytes=settings.max_picture_bytes,
                 )
-            except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
             except DomainError as error:
-                form.add_error("form", error.translated())
+                form.add_errors(error.form_errors())
             else:
                 return self._done(page)
         return await self._again(db_session, request.path_params, picture_form=form)
+
+    async def _change(
+        self, request, db_session, picture_id: int, read, act, again_with
+    ) -> Template | Redirect:
+        """One picture's change: `read(form)` (None with the form's errors), then `act(owner,
+        picture, value)` and back to the owner's page; a refusal shows the page again with the
+        form (`again_with(form)`: where on the page it goes)."""
+        owner, page = await self.owner_of(db_session, request.path_params)
+        picture = await pictures.get_picture(db_session, owner, picture_id)
+        form = Form(await read_form(request))
+        value = read(form)
+        if value is not None:
+            try:
+                await act(owner, picture, value)
+            except DomainError as error:
+                form.add_errors(error.form_errors())
+            else:
+                return self._done(page)
+        return await self._again(db_session, request.path_params, **again_with(form))
 
     @post("/pictures/{picture_id:int}/alt", opt={"roles": EDITORS}, status_code=303)
     async def describe_picture(
         self, request: Request, db_session: DbSession, picture_id: FromPath[int]
     ) -> Template | Redirect:
-        owner, page = await self.owner_of(db_session, request.path_params)
-        picture = await pictures.get_picture(db_session, owner, picture_id)
-        form = Form(await read_form(request))
-        alt = read_picture_alt(form)
-        if form.is_valid:
-            try:
-                await pictures.describe(db_session, owner, picture, alt, current_user(request))
-            except pictures.PictureRefusedError as error:
-                for name, message in error.translated_fields().items():
-                    form.add_error(name, message)
-            else:
-                return self._done(page)
-        return await self._again(db_session, request.path_params, alt_forms={picture_id: form})
+        return await self._change(
+            request,
+            db_session,
+            picture_id,
+            read=read_picture_alt,
+            act=lambda owner, picture, alt: pictures.describe(
+                db_session, owner, picture, alt, current_user(request)
+            ),
+            again_with=lambda form: {"alt_forms": {picture_id: form}},
+        )
 
     @post("/pictures/{picture_id:int}/move", opt={"roles": EDITORS}, status_code=303)
     async def move_picture(
         self, request: Request, db_session: DbSession, picture_id: FromPath[int]
     ) -> Template | Redirect:
-        owner, page = await self.owner_of(db_session, request.path_params)
-        picture = await pictures.get_picture(db_session, owner, picture_id)
-        form = Form(await read_form(request))
-        step = read_picture_step(form)
-        if step is not None:
-            try:
-                await pictures.move(db_session, owner, picture, step, current_user(request))
-            except DomainError as error:
-                form.add_error("form", error.translated())
-            else:
-                return self._done(page)
-        return await self._again(db_session, request.path_params, picture_form=form)
+        return await self._change(
+            request,
+            db_session,
+            picture_id,
+            read=read_picture_step,
+            act=lambda owner, picture, step: pictures.move(
+                db_session, owner, picture, step, current_user(request)
+            ),
+            again_with=lambda form: {"picture_form": form},
+        )
 
     @post("/pictures/{picture_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
     async def remove_picture(

@@ -93,9 +93,12 @@ class PictureRefusedError(DomainError):
         super().__init__(message, **params)
         self.field_errors = field_errors or {}
 
-    def translated_fields(self) -> dict[str, str]:
-        """Each field's error in the reader's language."""
-        return {name: gettext(message) % self.params for name, message in self.field_errors.items()}
+    def form_errors(self) -> dict[str, str]:
+        """Each field's error in the reader's language (the whole form's without any)."""
+        fields = {
+            name: gettext(message) % self.params for name, message in self.field_errors.items()
+        }
+        return fields or super().form_errors()
 
 
 def checked_alt(owner: PictureOwner, alt: dict[str, str]) -> dict[str, str]:

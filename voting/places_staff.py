@@ -9,17 +9,24 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import EDITORS, current_user, signed_in_staff
 from app.dependencies import AppSettings, DbSession
-from app.errors import DomainError
-from app.forms import Form, read_form
+from app.form_posts import handle_post
+from app.forms import Form
 from voting import places, rounds
 from voting.forms import read_place_and_themes, read_theme_name
 from voting.models import Round, Theme
+from voting.proposal_posts import proposal_post
 
 
 def _name_form(theme: Theme | None) -> Form:
     if theme is None:
         return Form()
     return Form.prefilled({f"name_{code}": text for code, text in theme.name.items()})
+
+
+def _back_to_themes(round_id: int, done: str) -> Redirect:
+    return Redirect(
+        path=f"/staff/pb/{round_id}/themes", query_params={"done": done}, status_code=303
+    )
 
 
 class StaffPlacesController(Controller):
@@ -51,24 +58,17 @@ class StaffPlacesController(Controller):
     async def add_theme(
         self, request: Request, db_session: DbSession, round_id: FromPath[int]
     ) -> Template | Redirect:
-        round_ = await rounds.get_round(db_session, round_id)
-        form = Form(await read_form(request))
-        name = read_theme_name(form)
-        if name is not None:
-            try:
-                await places.create_theme(db_session, round_, name, current_user(request))
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/themes",
-                    query_params={"done": "add"},
-                    status_code=303,
-                )
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        return await self._themes_page(db_session, round_, form, status=400)
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: rounds.get_round(db_session, round_id),
+            read=lambda form, _round: read_theme_name(form),
+            act=lambda round_, name: places.create_theme(
+                db_session, round_, name, current_user(request)
+            ),
+            done=lambda _name, _theme: _back_to_themes(round_id, "add"),
+            again=lambda round_, form: self._themes_page(db_session, round_, form, status=400),
+        )
 
     def _rename_page(self, round_, theme, form=None, status=200) -> Template:
         return Template(
@@ -97,26 +97,21 @@ class StaffPlacesController(Controller):
         round_id: FromPath[int],
         theme_id: FromPath[int],
     ) -> Template | Redirect:
-        round_ = await rounds.get_round(db_session, round_id)
-        theme = await places.get_theme(db_session, round_.id, theme_id)
-        form = Form(await read_form(request))
-        name = read_theme_name(form)
-        if name is not None:
-            try:
-                await places.rename_theme(db_session, theme, name, current_user(request))
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/themes",
-                    query_params={"done": "rename"},
-                    status_code=303,
-                )
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        theme = await places.get_theme(db_session, round_.id, theme_id)
-        return self._rename_page(round_, theme, form, status=400)
+        async def load() -> tuple[Round, Theme]:
+            round_ = await rounds.get_round(db_session, round_id)
+            return round_, await places.get_theme(db_session, round_.id, theme_id)
+
+        return await handle_post(
+            request,
+            db_session,
+            load=load,
+            read=lambda form, _target: read_theme_name(form),
+            act=lambda target, name: places.rename_theme(
+                db_session, target[1], name, current_user(request)
+            ),
+            done=lambda _name, _result: _back_to_themes(round_id, "rename"),
+            again=lambda target, form: self._rename_page(*target, form, status=400),
+        )
 
     @post("/themes/{theme_id:int}/remove", opt={"roles": EDITORS}, status_code=303)
     async def remove_theme(
@@ -129,9 +124,7 @@ class StaffPlacesController(Controller):
         round_ = await rounds.get_round(db_session, round_id)
         theme = await places.get_theme(db_session, round_.id, theme_id)
         await places.remove_theme(db_session, theme, current_user(request))
-        return Redirect(
-            path=f"/staff/pb/{round_id}/themes", query_params={"done": "remove"}, status_code=303
-        )
+        return _back_to_themes(round_id, "remove")
 
     # One proposal's themes and place ---------------------------------------------------
 
@@ -175,39 +168,28 @@ class StaffPlacesController(Controller):
         round_id: FromPath[int],
         proposal_id: FromPath[int],
     ) -> Template:
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._place_page(db_session, settings, round_, proposal)
+        target = await rounds.round_and_proposal(db_session, round_id, proposal_id)
+        return await self._place_page(db_session, settings, *target)
 
     @post("/proposals/{proposal_id:int}/place", opt={"roles": EDITORS}, status_code=303)
     async def set_place(
-        self,
-        request: Request,
-        db_session: DbSession,
-        settings: AppSettings,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
+        self, request: Request, db_session: DbSession, settings: AppSettings
     ) -> Template | Redirect:
         """The proposal's themes and place; recorded in the staff audit log."""
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        form = Form(await read_form(request))
-        read = read_place_and_themes(form, round_, await places.list_themes(db_session, round_.id))
-        if read is not None:
-            try:
-                await places.set_place_and_themes(
-                    db_session, round_, proposal, *read, current_user(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                    query_params={"done": "place"},
-                    status_code=303,
-                )
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._place_page(db_session, settings, round_, proposal, form, status=400)
+
+        async def read(form, target):
+            themes = await places.list_themes(db_session, target.round.id)
+            return read_place_and_themes(form, target.round, themes)
+
+        return await proposal_post(
+            request,
+            db_session,
+            read=read,
+            act=lambda target, read: places.set_place_and_themes(
+                db_session, *target, *read, current_user(request)
+            ),
+            done="place",
+            again=lambda target, form: self._place_page(
+                db_session, settings, *target, form, status=400
+            ),
+        )

@@ -364,33 +364,16 @@ class ResidentAccountController(Controller):
             # As for any resident's form sent without a session: refused, with the reason.
             raise ForbiddenError(N_("Sign in to manage your account."))
         form = Form(await read_form(request))
-        password = form.raw("password")
-        status = 400
+        status: int | None = 400
         if is_identified(resident):
             # No password to give again: the resident ticks the box instead.
             if not form.boolean("confirm"):
                 form.add_error("confirm", gettext("Tick the box to confirm."))
             else:
                 return await self._deleted(request, db_session, resident)
-        elif not password:
-            form.add_error("password", gettext("This field is required."))
-        elif len(password) > MAX_PASSWORD_LENGTH:
-            form.add_error("password", gettext("The password is wrong."))
         else:
-            try:
-                await authenticate_resident(
-                    db_session,
-                    resident_guard(request),
-                    resident.email,
-                    password,
-                    client_address(request),
-                )
-            except LoginThrottledError as error:
-                form.add_error("form", error.translated())
-                status = 429
-            except LoginFailedError:
-                form.add_error("password", gettext("The password is wrong."))
-            else:
+            status = await _password_refused(request, db_session, resident, form, "password")
+            if status is None:
                 return await self._deleted(request, db_session, resident)
         return await self._account_page(db_session, resident, form, status)
 
@@ -438,11 +421,6 @@ class ResidentAccountController(Controller):
         form = Form(await read_form(request))
         current = form.raw("current_password")
         new = form.raw("new_password")
-        status = 400
-        if not current:
-            form.add_error("current_password", gettext("This field is required."))
-        elif len(current) > MAX_PASSWORD_LENGTH:
-            form.add_error("current_password", gettext("The password is wrong."))
         if not new:
             form.add_error("new_password", gettext("This field is required."))
         elif problem := password_problem(new, resident.email):
@@ -454,30 +432,43 @@ class ResidentAccountController(Controller):
                 "new_password",
                 gettext("Choose a new password that differs from the current one."),
             )
-        if form.is_valid:
-            try:
-                await authenticate_resident(
-                    db_session,
-                    resident_guard(request),
-                    resident.email,
-                    current,
-                    client_address(request),
-                )
-            except LoginThrottledError as error:
-                form.add_error("form", error.translated())
-                status = 429
-            except LoginFailedError:
-                form.add_error("current_password", gettext("The password is wrong."))
-            else:
-                await change_resident_password(db_session, resident, new)
-                token = await start_resident_session(db_session, resident)
-                return Redirect(
-                    path="/account/",
-                    query_params={"done": "password"},
-                    status_code=303,
-                    cookies=[session_cookie(settings, token)],
-                )
+        status = await _password_refused(request, db_session, resident, form, "current_password")
+        if status is None:
+            await change_resident_password(db_session, resident, new)
+            token = await start_resident_session(db_session, resident)
+            return Redirect(
+                path="/account/",
+                query_params={"done": "password"},
+                status_code=303,
+                cookies=[session_cookie(settings, token)],
+            )
         return await self._account_page(db_session, resident, Form(), status, password_form=form)
+
+
+async def _password_refused(
+    request: Request, db_session, resident: Resident, form: Form, field: str
+) -> int | None:
+    """The resident's own password given again in `field`, checked as a sign-in is (its attempts
+    limited) once the rest of the form is valid: None when it is right; otherwise the form's
+    error and the status to answer (429 while the attempts are throttled, else 400)."""
+    password = form.raw(field)
+    if not password:
+        form.add_error(field, gettext("This field is required."))
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        form.add_error(field, gettext("The password is wrong."))
+    if not form.is_valid:
+        return 400
+    try:
+        await authenticate_resident(
+            db_session, resident_guard(request), resident.email, password, client_address(request)
+        )
+    except LoginThrottledError as error:
+        form.add_error("form", error.translated())
+        return 429
+    except LoginFailedError:
+        form.add_error(field, gettext("The password is wrong."))
+        return 400
+    return None
 
 
 # A forgotten password: a link by e-mail, then a new password (voting/password_reset.py).

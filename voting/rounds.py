@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -552,6 +552,35 @@ class IdeasThrottledError(DomainError):
     status_code = 429
 
 
+async def _add_proposal(
+    session: AsyncSession, round_: Round, draft: ProposalDraft, **how: Any
+) -> Proposal:
+    """A new proposal of `round_` from `draft`, with its themes, flushed (the caller commits);
+    `how`: who sent it and how (author, moderation, channel...). A refused theme rolls back."""
+    proposal = Proposal(
+        round_id=round_.id,
+        area_id=draft.area_id,
+        title=draft.title,
+        description=draft.description,
+        estimated_cost=draft.estimated_cost,
+        language=next(iter(draft.title), None),
+        status="submitted",
+        reason={},
+        implementation_note={},
+        moderation_reason={},
+        place_name=draft.place_name,
+        **how,
+    )
+    session.add(proposal)
+    await session.flush()
+    try:
+        await places.add_themes(session, round_.id, proposal, draft.theme_ids)
+    except DomainError:
+        await session.rollback()
+        raise
+    return proposal
+
+
 async def submit_proposal(
     session: AsyncSession,
     round_: Round,
@@ -581,28 +610,9 @@ async def submit_proposal(
             raise IdeasThrottledError(
                 N_("You have sent many ideas in a short time. Please send more in an hour.")
             )
-    proposal = Proposal(
-        round_id=round_.id,
-        area_id=draft.area_id,
-        title=draft.title,
-        description=draft.description,
-        estimated_cost=draft.estimated_cost,
-        language=next(iter(draft.title), None),
-        author_id=author_id,
-        status="submitted",
-        reason={},
-        implementation_note={},
-        moderation=initial_moderation(premoderation),
-        moderation_reason={},
-        place_name=draft.place_name,
+    proposal = await _add_proposal(
+        session, round_, draft, author_id=author_id, moderation=initial_moderation(premoderation)
     )
-    session.add(proposal)
-    await session.flush()
-    try:
-        await places.add_themes(session, round_.id, proposal, draft.theme_ids)
-    except DomainError:
-        await session.rollback()
-        raise
     await notify_author(session, notifier, proposal, Kind.RECEIVED, round_)
     await session.commit()
     return proposal
@@ -643,31 +653,16 @@ async def enter_proposal(
     if event_id is not None and await session.get(Event, event_id) is None:
         await session.rollback()
         raise DomainError(N_("There is no such event."))
-    proposal = Proposal(
-        round_id=round_.id,
-        area_id=draft.area_id,
-        title=draft.title,
-        description=draft.description,
-        estimated_cost=draft.estimated_cost,
-        language=next(iter(draft.title), None),
+    proposal = await _add_proposal(
+        session,
+        round_,
+        draft,
         author_id=None,
-        status="submitted",
-        reason={},
-        implementation_note={},
         moderation=Moderation.PUBLISHED,
-        moderation_reason={},
         channel=channel,
         event_id=event_id,
         entered_by=getattr(actor, "id", None),
-        place_name=draft.place_name,
     )
-    session.add(proposal)
-    await session.flush()
-    try:
-        await places.add_themes(session, round_.id, proposal, draft.theme_ids)
-    except DomainError:
-        await session.rollback()
-        raise
     await record_action(
         session,
         actor,
@@ -703,6 +698,20 @@ async def get_proposal(
     if proposal is None or (round_id is not None and proposal.round_id != round_id):
         raise NotFoundError(N_("There is no such proposal."))
     return proposal
+
+
+class RoundProposal(NamedTuple):
+    round: Round
+    proposal: Proposal
+
+
+async def round_and_proposal(
+    session: AsyncSession, round_id: int, proposal_id: int
+) -> RoundProposal:
+    """A round and one of its proposals (NotFoundError for either missing, or a proposal of
+    another round)."""
+    round_ = await get_round(session, round_id)
+    return RoundProposal(round_, await get_proposal(session, proposal_id, round_.id))
 
 
 async def list_proposals(

@@ -4,6 +4,7 @@ codes (letters and staff-assisted), results and the pabulib export."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from app.areas.services import list_areas
 from app.database import utcnow
 from app.dependencies import AppSettings, DbSession
 from app.errors import DomainError, ForbiddenError, NotFoundError
+from app.form_posts import handle_post
 from app.forms import Form, read_form
 from app.i18n import N_, current_language, gettext
 from app.mail.services import undelivered
@@ -64,6 +66,7 @@ from voting.paper import (
     paper_entries,
 )
 from voting.picture_pages import PictureActions, pictures_context
+from voting.proposal_posts import back_to_proposal, proposal_path, proposal_post
 from voting.roll import (
     MAX_ROLL_BYTES,
     ImportSummary,
@@ -138,31 +141,30 @@ class StaffRoundsController(Controller):
             status_code=status,
         )
 
-    async def _save(self, request, db_session, settings, round_=None) -> Template | Redirect:
-        form = Form(await read_form(request))
-        areas = [area.id for area in await list_areas(db_session)]
-        draft = read_round(form, ZoneInfo(settings.timezone), areas, round_)
-        if draft is not None:
-            round_id = round_.id if round_ else None
-            try:
-                if round_ is None:
-                    round_ = await rounds.create_round(
-                        db_session, draft, actor=current_user(request)
-                    )
-                else:
-                    round_ = await rounds.update_round(
-                        db_session, round_, draft, actor=current_user(request)
-                    )
-            except DomainError as error:
-                # Nothing was stored: read the round again, as committed, for the page (the ids
-                # were taken first, as the rolled-back objects can no longer be read).
-                await db_session.rollback()
-                db_session.expunge_all()
-                round_ = await rounds.get_round(db_session, round_id) if round_id else None
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(path=f"/staff/pb/{round_.id}", status_code=303)
-        return await self._form_page(db_session, settings, round_, form, status=400)
+    async def _save(self, request, db_session, settings, round_id=None) -> Template | Redirect:
+        async def load():
+            return await rounds.get_round(db_session, round_id) if round_id else None
+
+        async def read(form, round_):
+            areas = [area.id for area in await list_areas(db_session)]
+            return read_round(form, ZoneInfo(settings.timezone), areas, round_)
+
+        async def save(round_, draft):
+            if round_ is None:
+                return await rounds.create_round(db_session, draft, actor=current_user(request))
+            return await rounds.update_round(db_session, round_, draft, actor=current_user(request))
+
+        return await handle_post(
+            request,
+            db_session,
+            load=load,
+            read=read,
+            act=save,
+            done=lambda _draft, saved: Redirect(path=f"/staff/pb/{saved.id}", status_code=303),
+            again=lambda round_, form: self._form_page(
+                db_session, settings, round_, form, status=400
+            ),
+        )
 
     @get("/new", opt={"roles": EDITORS})
     async def new(self, db_session: DbSession, settings: AppSettings) -> Template:
@@ -190,8 +192,7 @@ class StaffRoundsController(Controller):
         settings: AppSettings,
         round_id: FromPath[int],
     ) -> Template | Redirect:
-        round_ = await rounds.get_round(db_session, round_id)
-        return await self._save(request, db_session, settings, round_)
+        return await self._save(request, db_session, settings, round_id)
 
     async def _detail(
         self,
@@ -253,25 +254,20 @@ class StaffRoundsController(Controller):
         round_id: FromPath[int],
     ) -> Template | Redirect:
         """Close voting early or extend it: an administrator's public, recorded action."""
-        round_ = await rounds.get_round(db_session, round_id)
-        form = Form(await read_form(request))
-        read = read_voting_close(form, ZoneInfo(settings.timezone))
-        if read is not None:
-            close_at, reason = read
-            try:
-                await rounds.change_voting_close(
-                    db_session, round_, close_at, reason, current_user(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                db_session.expunge_all()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}", query_params={"done": "close"}, status_code=303
-                )
-        return await self._detail(
-            db_session, round_id, close_form=form, settings=settings, status=400
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: rounds.get_round(db_session, round_id),
+            read=lambda form, _round: read_voting_close(form, ZoneInfo(settings.timezone)),
+            act=lambda round_, read: rounds.change_voting_close(
+                db_session, round_, *read, current_user(request)
+            ),
+            done=lambda _read, _result: Redirect(
+                path=f"/staff/pb/{round_id}", query_params={"done": "close"}, status_code=303
+            ),
+            again=lambda _round, form: self._detail(
+                db_session, round_id, close_form=form, settings=settings, status=400
+            ),
         )
 
     @post(
@@ -456,6 +452,16 @@ class StaffRoundsController(Controller):
             status_code=status,
         )
 
+    def _proposal_again(self, db_session, form_name: str | Callable[[Form], str]):
+        """The proposal page again, with the refused form in its place (`form_name`, or the
+        name read from the form)."""
+
+        def again(target: rounds.RoundProposal, form: Form) -> Awaitable[Template]:
+            name = form_name if isinstance(form_name, str) else form_name(form)
+            return self._proposal_page(db_session, *target, status=400, **{name: form})
+
+        return again
+
     async def _enter_page(self, db_session, round_, form=None, status=200) -> Template:
         return Template(
             template_name="pb/staff_enter_idea.html",
@@ -480,34 +486,28 @@ class StaffRoundsController(Controller):
     ) -> Template | Redirect:
         """An idea gathered on paper, at a pop-up, a Town Hall meeting or a library, typed in
         on the resident's behalf with the channel and the event."""
-        round_ = await rounds.get_round(db_session, round_id)
-        form = Form(await read_form(request))
-        events = [str(event.id) for event in await rounds.ideas_events(db_session, round_)]
-        entered = read_entered_idea(
-            form, round_, events, await places.list_themes(db_session, round_.id)
+
+        async def read(form, round_):
+            events = [str(event.id) for event in await rounds.ideas_events(db_session, round_)]
+            themes = await places.list_themes(db_session, round_.id)
+            return read_entered_idea(form, round_, events, themes)
+
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: rounds.get_round(db_session, round_id),
+            read=read,
+            act=lambda round_, entered: rounds.enter_proposal(
+                db_session,
+                round_,
+                entered.draft,
+                entered.channel,
+                entered.event_id,
+                current_user(request),
+            ),
+            done=lambda _entered, proposal: back_to_proposal(round_id, proposal.id, "enter"),
+            again=lambda round_, form: self._enter_page(db_session, round_, form, status=400),
         )
-        if entered is not None:
-            try:
-                proposal = await rounds.enter_proposal(
-                    db_session,
-                    round_,
-                    entered.draft,
-                    entered.channel,
-                    entered.event_id,
-                    current_user(request),
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                db_session.expunge_all()
-                round_ = await rounds.get_round(db_session, round_id)
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/proposals/{proposal.id}",
-                    query_params={"done": "enter"},
-                    status_code=303,
-                )
-        return await self._enter_page(db_session, round_, form, status=400)
 
     @get("/attention", name="staff_pb_attention")
     async def attention(self, request: Request, db_session: DbSession) -> Template:
@@ -536,42 +536,24 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def moderate(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def moderate(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """Publish, hide with a public reason, remove personal data from the text, or dismiss
         the reports: each recorded in the staff audit log (see voting/moderation.py)."""
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        form = Form(await read_form(request))
-        decision = read_moderation(form)
-        if decision is not None:
-            try:
-                await moderation.moderate(
-                    db_session, proposal, decision, current_user(request), Notifier.of(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                    query_params={"done": decision.action.value},
-                    status_code=303,
-                )
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        if form.raw("action") == moderation.ModerationAction.EDIT_TEXT:
-            return await self._proposal_page(
-                db_session, round_, proposal, status=400, text_form=form
-            )
-        return await self._proposal_page(
-            db_session, round_, proposal, status=400, moderation_form=form
+
+        def form_name(form: Form) -> str:
+            if form.raw("action") == moderation.ModerationAction.EDIT_TEXT:
+                return "text_form"
+            return "moderation_form"
+
+        return await proposal_post(
+            request,
+            db_session,
+            read=lambda form, _target: read_moderation(form),
+            act=lambda target, decision: moderation.moderate(
+                db_session, target.proposal, decision, current_user(request), Notifier.of(request)
+            ),
+            done=lambda decision: decision.action.value,
+            again=self._proposal_again(db_session, form_name),
         )
 
     @post(
@@ -579,36 +561,22 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def assign(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def assign(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """The department and the reviewer of an idea; recorded in the staff audit log."""
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        form = Form(await read_form(request))
-        reviewers = [str(user.id) for user in await review.possible_reviewers(db_session)]
-        assignment = read_assignment(form, reviewers)
-        if assignment is not None:
-            try:
-                await review.assign(db_session, proposal, *assignment, current_user(request))
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-            else:
-                return Redirect(
-                    path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                    query_params={"done": "assign"},
-                    status_code=303,
-                )
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._proposal_page(
-            db_session, round_, proposal, status=400, assignment_form=form
+
+        async def read(form, _target):
+            reviewers = [str(user.id) for user in await review.possible_reviewers(db_session)]
+            return read_assignment(form, reviewers)
+
+        return await proposal_post(
+            request,
+            db_session,
+            read=read,
+            act=lambda target, assignment: review.assign(
+                db_session, target.proposal, *assignment, current_user(request)
+            ),
+            done="assign",
+            again=self._proposal_again(db_session, "assignment_form"),
         )
 
     @post(
@@ -616,67 +584,42 @@ class StaffRoundsController(Controller):
         opt={"roles": EDITORS},
         status_code=303,
     )
-    async def add_note(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
+    async def add_note(self, request: Request, db_session: DbSession) -> Template | Redirect:
         """An internal note: staff only, never public, in no export; audited."""
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        form = Form(await read_form(request))
-        text = read_note(form)
-        if text is not None:
-            await review.add_note(db_session, proposal, text, current_user(request))
-            return Redirect(
-                path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                query_params={"done": "note"},
-                status_code=303,
-            )
-        return await self._proposal_page(db_session, round_, proposal, status=400, note_form=form)
+        return await proposal_post(
+            request,
+            db_session,
+            read=lambda form, _target: read_note(form),
+            act=lambda target, text: review.add_note(
+                db_session, target.proposal, text, current_user(request)
+            ),
+            done="note",
+            again=self._proposal_again(db_session, "note_form"),
+        )
 
     @get("/{round_id:int}/proposals/{proposal_id:int}")
     async def proposal(
         self, db_session: DbSession, round_id: FromPath[int], proposal_id: FromPath[int]
     ) -> Template:
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._proposal_page(db_session, round_, proposal)
+        target = await rounds.round_and_proposal(db_session, round_id, proposal_id)
+        return await self._proposal_page(db_session, *target)
 
     @post("/{round_id:int}/proposals/{proposal_id:int}", opt={"roles": EDITORS}, status_code=303)
-    async def review(
-        self,
-        request: Request,
-        db_session: DbSession,
-        round_id: FromPath[int],
-        proposal_id: FromPath[int],
-    ) -> Template | Redirect:
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        form = Form(await read_form(request))
-        merge_choices = [str(p.id) for p in await rounds.list_proposals(db_session, round_.id)]
-        review = read_review(form, merge_choices)
-        if review is not None:
-            try:
-                await rounds.review_proposal(
-                    db_session, proposal, review, current_user(request), Notifier.of(request)
-                )
-            except DomainError as error:
-                await db_session.rollback()
-                form.add_error("form", error.translated())
-        if form.is_valid:
-            return Redirect(
-                path=f"/staff/pb/{round_id}/proposals/{proposal_id}",
-                query_params={"done": review.action},
-                status_code=303,
-            )
-        # A refused change was rolled back: read the round and proposal again for the page.
-        db_session.expunge_all()
-        round_ = await rounds.get_round(db_session, round_id)
-        proposal = await rounds.get_proposal(db_session, proposal_id, round_.id)
-        return await self._proposal_page(db_session, round_, proposal, form, status=400)
+    async def review(self, request: Request, db_session: DbSession) -> Template | Redirect:
+        async def read(form, target):
+            proposals = await rounds.list_proposals(db_session, target.round.id)
+            return read_review(form, [str(p.id) for p in proposals])
+
+        return await proposal_post(
+            request,
+            db_session,
+            read=read,
+            act=lambda target, decision: rounds.review_proposal(
+                db_session, target.proposal, decision, current_user(request), Notifier.of(request)
+            ),
+            done=lambda decision: decision.action,
+            again=self._proposal_again(db_session, "form"),
+        )
 
     # Results and export ----------------------------------------------------------------
 
@@ -925,14 +868,17 @@ class ProposalPicturesController(PictureActions):
     path = "/staff/pb/{round_id:int}/proposals/{proposal_id:int}"
 
     async def owner_of(self, db_session, params: dict) -> tuple[pictures.PictureOwner, str]:
-        round_ = await rounds.get_round(db_session, params["round_id"])
-        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
+        round_, proposal = await self._target(db_session, params)
         owner = pictures.proposal_owner(proposal, await rounds.frozen_by(db_session, round_))
-        return owner, f"/staff/pb/{round_.id}/proposals/{proposal.id}"
+        return owner, proposal_path(round_.id, proposal.id)
 
     async def page_again(self, db_session, params: dict, **forms) -> Template:
-        round_ = await rounds.get_round(db_session, params["round_id"])
-        proposal = await rounds.get_proposal(db_session, params["proposal_id"], round_.id)
         return await StaffRoundsController._proposal_page(
-            None, db_session, round_, proposal, status=400, **forms
+            None, db_session, *await self._target(db_session, params), status=400, **forms
+        )
+
+    @staticmethod
+    async def _target(db_session, params: dict) -> rounds.RoundProposal:
+        return await rounds.round_and_proposal(
+            db_session, params["round_id"], params["proposal_id"]
         )

@@ -73,3 +73,13 @@ def read_poll(
         area_id=int(area) if area else None,
         event_id=int(event) if event else None,
     )
+
+
+def read_kiosk(form: Form, area_ids: list[str]) -> tuple[str, int | None] | None:
+    """A kiosk's name and its area (None: the poll's or the event's own), or None with the
+    form's errors."""
+    name = form.text("name", required=True, max_length=100)
+    area = form.choice("area_id", area_ids, required=False)
+    if not form.is_valid:
+        return None
+    return name, int(area) if area else None

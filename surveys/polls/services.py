@@ -311,13 +311,24 @@ def kiosk_secret_hash(secret: str) -> str:
 
 
 async def create_kiosk(
-    session: AsyncSession, poll: Poll, name: str, area_id: int | None
+    session: AsyncSession, owner: Poll | Event, name: str, area_id: int | None
 ) -> tuple[PollKiosk, str]:
-    """A kiosk and its token (`<id>.<secret>`); only the secret's hash is stored."""
+    """A kiosk of one poll, or of everything of one event - its questionnaire and its polls -
+    and its token (`<id>.<secret>`). An event's kiosk counts in the event's area unless staff
+    name another.
+
+    Only staff make one, and only the hash of its secret is stored: a resident cannot turn a
+    phone into a kiosk (which answers without the device's memory of having answered) by any
+    address or setting of their own, and a lost tablet stops working when staff revoke it."""
     secret = secrets.token_urlsafe(24)
-    kiosk = PollKiosk(
-        poll_id=poll.id, name=name, area_id=area_id, secret_hash=kiosk_secret_hash(secret)
-    )
+    if isinstance(owner, Poll):
+        kiosk = PollKiosk(poll_id=owner.id, area_id=area_id)
+        owner_name = f"poll {owner.slug}"
+    else:
+        kiosk = PollKiosk(event_id=owner.id, area_id=owner.area_id if area_id is None else area_id)
+        owner_name = f"event {owner.id}"
+    kiosk.name = name
+    kiosk.secret_hash = kiosk_secret_hash(secret)
     session.add(kiosk)
     await session.flush()
     # The token and its hash stay out of the audit log.
@@ -325,36 +336,7 @@ async def create_kiosk(
         session,
         None,
         "kiosk.create",
-        f"kiosk {kiosk.id} (poll {poll.slug})",
-        None,
-        {"name": name, "area": area_id},
-    )
-    await session.commit()
-    return kiosk, f"{kiosk.id}.{secret}"
-
-
-async def create_event_kiosk(
-    session: AsyncSession, event: Event, name: str, area_id: int | None
-) -> tuple[PollKiosk, str]:
-    """A kiosk for everything of one event - its questionnaire and its polls - and its token.
-
-    Only staff make one, and only the hash of its secret is stored: a resident cannot turn a
-    phone into a kiosk (which answers without the device's memory of having answered) by any
-    address or setting of their own, and a lost tablet stops working when staff revoke it."""
-    secret = secrets.token_urlsafe(24)
-    kiosk = PollKiosk(
-        event_id=event.id,
-        name=name,
-        area_id=area_id if area_id is not None else event.area_id,
-        secret_hash=kiosk_secret_hash(secret),
-    )
-    session.add(kiosk)
-    await session.flush()
-    await record_action(
-        session,
-        None,
-        "kiosk.create",
-        f"kiosk {kiosk.id} (event {event.id})",
+        f"kiosk {kiosk.id} ({owner_name})",
         None,
         {"name": name, "area": kiosk.area_id},
     )
@@ -362,23 +344,38 @@ async def create_event_kiosk(
     return kiosk, f"{kiosk.id}.{secret}"
 
 
-async def list_event_kiosks(session: AsyncSession, event_id: int) -> list[PollKiosk]:
-    statement = select(PollKiosk).where(PollKiosk.event_id == event_id).order_by(PollKiosk.id)
-    return list(await session.scalars(statement))
+def _kiosks_of(poll_id: int | None, event_id: int | None) -> tuple[Any, str]:
+    """The condition for the kiosks of one poll or of one event (exactly one of the two is
+    given), and the owner's name in the audit log."""
+    if (poll_id is None) == (event_id is None):
+        raise ValueError("a kiosk belongs to one poll or to one event")
+    if poll_id is not None:
+        return PollKiosk.poll_id == poll_id, f"poll {poll_id}"
+    return PollKiosk.event_id == event_id, f"event {event_id}"
 
 
-async def revoke_event_kiosk(session: AsyncSession, event_id: int, kiosk_id: int) -> None:
+async def list_kiosks(
+    session: AsyncSession, *, poll_id: int | None = None, event_id: int | None = None
+) -> list[PollKiosk]:
+    owned, _name = _kiosks_of(poll_id, event_id)
+    return list(await session.scalars(select(PollKiosk).where(owned).order_by(PollKiosk.id)))
+
+
+async def revoke_kiosk(
+    session: AsyncSession,
+    kiosk_id: int,
+    *,
+    poll_id: int | None = None,
+    event_id: int | None = None,
+) -> None:
+    owned, owner_name = _kiosks_of(poll_id, event_id)
     revoked = await session.execute(
         update(PollKiosk)
-        .where(
-            PollKiosk.id == kiosk_id,
-            PollKiosk.event_id == event_id,
-            PollKiosk.revoked_at.is_(None),
-        )
+        .where(PollKiosk.id == kiosk_id, owned, PollKiosk.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     if revoked.rowcount:
-        target = f"kiosk {kiosk_id} (event {event_id})"
+        target = f"kiosk {kiosk_id} ({owner_name})"
         await record_action(
             session, None, "kiosk.revoke", target, {"revoked": False}, {"revoked": True}
         )
@@ -409,27 +406,6 @@ async def event_kiosk_is_active(
             PollKiosk.revoked_at.is_(None),
         )
     )
-
-
-async def list_kiosks(session: AsyncSession, poll_id: int) -> list[PollKiosk]:
-    statement = select(PollKiosk).where(PollKiosk.poll_id == poll_id).order_by(PollKiosk.id)
-    return list(await session.scalars(statement))
-
-
-async def revoke_kiosk(session: AsyncSession, poll_id: int, kiosk_id: int) -> None:
-    revoked = await session.execute(
-        update(PollKiosk)
-        .where(
-            PollKiosk.id == kiosk_id, PollKiosk.poll_id == poll_id, PollKiosk.revoked_at.is_(None)
-        )
-        .values(revoked_at=utcnow())
-    )
-    if revoked.rowcount:
-        target = f"kiosk {kiosk_id} (poll {poll_id})"
-        await record_action(
-            session, None, "kiosk.revoke", target, {"revoked": False}, {"revoked": True}
-        )
-    await session.commit()
 
 
 def split_kiosk_token(token: str | None) -> tuple[int, str] | None:

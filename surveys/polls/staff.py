@@ -16,12 +16,12 @@ from app.errors import DomainError
 from app.forms import Form, read_form
 from app.i18n import N_, gettext, localized
 from app.qr import qr_svg
-from app.requests import site_url
 from app.spreadsheets import csv_text
 from app.state import SETTINGS
 from surveys.polls import services
 from surveys.polls.controllers import public_url
 from surveys.polls.forms import QUESTION_PREFIXES, poll_form, read_poll
+from surveys.polls.kiosk_pages import kiosks_context, make_kiosk
 from surveys.polls.live import POLL_NOTIFIER, live_stream
 from surveys.staff import TYPE_LABELS
 
@@ -123,13 +123,14 @@ class StaffPollsController(Controller):
                 "poll": poll,
                 "state": services.poll_status(poll),
                 "results": await services.poll_results(db_session, poll),
-                "areas": {area.id: area for area in await list_areas(db_session)},
-                "kiosks": await services.list_kiosks(db_session, poll.id),
+                **await kiosks_context(
+                    db_session,
+                    await services.list_kiosks(db_session, poll_id=poll.id),
+                    kiosk_link,
+                    kiosk_form,
+                ),
                 "public_url": public_url(request, poll.slug),
                 "embeddable": bool(SETTINGS.of(request).embed_origins),
-                "kiosk_link": kiosk_link,
-                "kiosk_qr": qr_svg(kiosk_link, title=None) if kiosk_link else None,
-                "kiosk_form": kiosk_form or Form(),
                 "visibility_labels": VISIBILITY_LABELS,
                 "channel_labels": CHANNEL_LABELS,
                 "channels": services.POLL_CHANNELS,
@@ -208,24 +209,17 @@ class StaffPollsController(Controller):
         self, request: Request, db_session: DbSession, poll_id: FromPath[int]
     ) -> Template:
         poll = await services.get_poll(db_session, poll_id)
-        form = Form(await read_form(request))
-        name = form.text("name", required=True, max_length=100)
-        areas = [str(area.id) for area in await list_areas(db_session)]
-        area = form.choice("area_id", areas, required=False)
-        if not form.is_valid:
-            return await self._detail(request, db_session, poll.id, kiosk_form=form, status=400)
-        _kiosk, token = await services.create_kiosk(
-            db_session, poll, name, int(area) if area else None
-        )
-        # Shown once, on this page only: the token opens the kiosk until it is revoked.
-        link = site_url(request, f"/kiosk?t={token}")
-        return await self._detail(request, db_session, poll.id, kiosk_link=link)
+
+        async def page(**shown) -> Template:
+            return await self._detail(request, db_session, poll.id, **shown)
+
+        return await make_kiosk(request, db_session, poll, page)
 
     @post("/{poll_id:int}/kiosks/{kiosk_id:int}/revoke", opt={"roles": EDITORS}, status_code=303)
     async def revoke_kiosk(
         self, db_session: DbSession, poll_id: FromPath[int], kiosk_id: FromPath[int]
     ) -> Redirect:
-        await services.revoke_kiosk(db_session, poll_id, kiosk_id)
+        await services.revoke_kiosk(db_session, kiosk_id, poll_id=poll_id)
         return Redirect(path=f"/staff/polls/{poll_id}", status_code=303)
 
     @get("/{poll_id:int}/results.csv")

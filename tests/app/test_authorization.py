@@ -398,7 +398,7 @@ async def make_world(db, client, *roles: str) -> World:
     )
     event = await make_event(db, area=area, starts_in=-dt.timedelta(hours=2))
     poll = await make_poll(db, event_id=event.id)
-    kiosk, kiosk_token = await poll_services.create_event_kiosk(db, event, "Library", None)
+    kiosk, kiosk_token = await poll_services.create_kiosk(db, event, "Library", None)
     questionnaire = await open_questionnaire(db, event)
     colleague = await make_user(db, Role.STAFF)
     for role in roles:

@@ -46,7 +46,7 @@ async def pop_up(db, *, is_public: bool = True):
 
 async def open_kiosk(client, db, event) -> str:
     """Make the client a kiosk of `event`, as staff do on the tablet; the token."""
-    _kiosk, token = await poll_services.create_event_kiosk(db, event, "Stand", None)
+    _kiosk, token = await poll_services.create_kiosk(db, event, "Stand", None)
     opened = await client.get(f"/kiosk?t={token}")
     assert opened.status_code == 303
     assert opened.headers["location"] == f"/events/{event.id}/kit"
@@ -181,10 +181,10 @@ async def test_a_phone_cannot_make_itself_a_kiosk(client, db, cookie):
 async def test_a_kiosk_of_another_event_a_poll_kiosk_or_a_revoked_one_is_refused(client, db):
     event, questionnaire, poll, _closed = await pop_up(db)
     other = await make_event(db, starts_in=-dt.timedelta(hours=1))
-    _kiosk, other_token = await poll_services.create_event_kiosk(db, other, "Elsewhere", None)
+    _kiosk, other_token = await poll_services.create_kiosk(db, other, "Elsewhere", None)
     _kiosk, poll_token = await poll_services.create_kiosk(db, poll, "Poll only", None)
-    kiosk, token = await poll_services.create_event_kiosk(db, event, "Stand", None)
-    await poll_services.revoke_event_kiosk(db, event.id, kiosk.id)
+    kiosk, token = await poll_services.create_kiosk(db, event, "Stand", None)
+    await poll_services.revoke_kiosk(db, kiosk.id, event_id=event.id)
     page = await client.get(f"/f/{questionnaire.slug}?lang=en")
     for cookie in (other_token, poll_token, token):
         client.cookies.set("tori_kiosk", cookie, path="/")

@@ -164,7 +164,7 @@ async def test_a_kiosk_votes_with_its_area_until_revoked(store):
     made = ballot(live, polls.new_vote_token("s", poll.slug), channel="kiosk", **forged)
     assert await cast(store, made) == polls.CastOutcome.KIOSK_REVOKED
     async with store.sessionmaker() as session:
-        await polls.revoke_kiosk(session, poll.id, kiosk.id)
+        await polls.revoke_kiosk(session, kiosk.id, poll_id=poll.id)
     made = ballot(live, polls.new_vote_token("s", poll.slug), channel="kiosk", **from_kiosk)
     assert await cast(store, made) == polls.CastOutcome.KIOSK_REVOKED
     async with store.sessionmaker() as session:
