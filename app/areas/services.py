@@ -155,16 +155,7 @@ async def import_statistics(session: AsyncSession, rows: list[StatisticsRow]) ->
     existing = list(
         await session.scalars(select(AreaStatistics).where(AreaStatistics.year.in_(years)))
     )
-    before = {
-        "statistics": _statistics_snapshot(existing, slugs),
-        "classes": {area.slug: area.settlement_class for area in areas.values()},
-        "populations": {
-            f"{p.year} {area.slug}": p.population
-            for area in areas.values()
-            for p in area.populations
-            if p.year in years
-        },
-    }
+    before = _import_snapshot(existing, areas, slugs, years)
     by_key = {(row.area_id, row.year): row for row in existing}
     wanted = {(row.area_id, row.year) for row in rows}
     removed = 0
@@ -199,16 +190,7 @@ async def import_statistics(session: AsyncSession, rows: list[StatisticsRow]) ->
     after_rows = list(
         await session.scalars(select(AreaStatistics).where(AreaStatistics.year.in_(years)))
     )
-    after = {
-        "statistics": _statistics_snapshot(after_rows, slugs),
-        "classes": {area.slug: area.settlement_class for area in areas.values()},
-        "populations": {
-            f"{p.year} {area.slug}": p.population
-            for area in areas.values()
-            for p in area.populations
-            if p.year in years
-        },
-    }
+    after = _import_snapshot(after_rows, areas, slugs, years)
     await record_action(
         session,
         None,
@@ -219,6 +201,23 @@ async def import_statistics(session: AsyncSession, rows: list[StatisticsRow]) ->
     )
     await session.commit()
     return StatisticsImport(years, added, replaced, removed)
+
+
+def _import_snapshot(
+    rows: list[AreaStatistics], areas: dict[int, Area], slugs: dict[int, str], years: tuple
+) -> dict:
+    """What an import changes, for its audit record: the statistics of its years, every area's
+    class and the populations of its years."""
+    return {
+        "statistics": _statistics_snapshot(rows, slugs),
+        "classes": {area.slug: area.settlement_class for area in areas.values()},
+        "populations": {
+            f"{p.year} {area.slug}": p.population
+            for area in areas.values()
+            for p in area.populations
+            if p.year in years
+        },
+    }
 
 
 async def statistics_of(session: AsyncSession, year: int | None = None) -> list[AreaStatistics]:

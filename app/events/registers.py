@@ -156,6 +156,13 @@ async def create_organiser(session: AsyncSession, data: OrganiserInput) -> Organ
     await _lock_register(session)
     if await _name_taken(session, kind.value, name):
         raise DomainError(N_("The register already has an organiser of this kind by this name."))
+    organiser = await _new_organiser(session, kind, name)
+    await session.commit()
+    return organiser
+
+
+async def _new_organiser(session: AsyncSession, kind: OrganiserKind, name: dict) -> Organiser:
+    """A new organiser in the register, with its audit record, in the caller's transaction."""
     organiser = Organiser(kind=kind.value, name=name, retired=False)
     session.add(organiser)
     await session.flush()
@@ -167,7 +174,6 @@ async def create_organiser(session: AsyncSession, data: OrganiserInput) -> Organ
         None,
         organiser_snapshot(organiser),
     )
-    await session.commit()
     return organiser
 
 
@@ -284,17 +290,7 @@ async def organisers_for_event(
                 (o for o in result if o.kind == kind.value and _same_name(o.name, name)), None
             )
         if organiser is None:
-            organiser = Organiser(kind=kind.value, name=name, retired=False)
-            session.add(organiser)
-            await session.flush()
-            await record_action(
-                session,
-                None,
-                "organiser.create",
-                f"organiser {organiser.id}",
-                None,
-                organiser_snapshot(organiser),
-            )
+            organiser = await _new_organiser(session, kind, name)
         if organiser not in result:
             result.append(organiser)
     return result
