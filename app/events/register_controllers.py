@@ -3,7 +3,7 @@ merge them) and the event types that administrators add to the built-in ones."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -12,6 +12,7 @@ from app.dependencies import DbSession
 from app.errors import DomainError
 from app.events import registers
 from app.events.models import AddedEventType, Organiser, OrganiserKind
+from app.form_posts import handle_post
 from app.forms import Form, read_form
 
 NAME_LENGTH = 200
@@ -39,8 +40,17 @@ def type_form(added: AddedEventType | None) -> Form:
     )
 
 
-def _name_error_field(error: DomainError) -> str:
-    return "name_fi" if error.message in registers.NAME_MESSAGES else "form"
+def read_type_name(form: Form, _added: AddedEventType | None = None) -> dict[str, str] | None:
+    name = form.translated_text("name", required=True, max_length=NAME_LENGTH)
+    return name if form.is_valid else None
+
+
+async def _nothing() -> None:
+    """What a form that adds a new entry acts on."""
+
+
+def _back(path: str, done: str) -> Redirect:
+    return Redirect(path=path, query_params={"done": done}, status_code=303)
 
 
 class OrganisersController(Controller):
@@ -88,19 +98,16 @@ class OrganisersController(Controller):
     @post("/new", opt={"roles": EDITORS}, status_code=303)
     async def create_organiser(
         self, request: Request, db_session: DbSession
-    ) -> Template | Redirect:
-        form = Form(await read_form(request))
-        data = read_organiser(form)
-        if data is not None:
-            try:
-                await registers.create_organiser(db_session, data)
-            except DomainError as error:
-                form.add_error(_name_error_field(error), error.translated())
-            else:
-                return Redirect(
-                    path="/staff/organisers", query_params={"done": "added"}, status_code=303
-                )
-        return await self._page(db_session, form, None, 400)
+    ) -> Template | Response:
+        return await handle_post(
+            request,
+            db_session,
+            load=_nothing,
+            read=lambda form, _: read_organiser(form),
+            act=lambda _, data: registers.create_organiser(db_session, data),
+            done=lambda *_: _back("/staff/organisers", "added"),
+            again=lambda _, form: self._page(db_session, form, None, 400),
+        )
 
     @get("/{organiser_id:int}", opt={"roles": EDITORS})
     async def edit_organiser_page(
@@ -112,20 +119,16 @@ class OrganisersController(Controller):
     @post("/{organiser_id:int}", opt={"roles": EDITORS}, status_code=303)
     async def rename_organiser(
         self, request: Request, db_session: DbSession, organiser_id: FromPath[int]
-    ) -> Template | Redirect:
-        organiser = await registers.get_organiser(db_session, organiser_id)
-        form = Form(await read_form(request))
-        data = read_organiser(form)
-        if data is not None:
-            try:
-                await registers.rename_organiser(db_session, organiser, data)
-            except DomainError as error:
-                form.add_error(_name_error_field(error), error.translated())
-            else:
-                return Redirect(
-                    path="/staff/organisers", query_params={"done": "saved"}, status_code=303
-                )
-        return await self._page(db_session, form, organiser, 400)
+    ) -> Template | Response:
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: registers.get_organiser(db_session, organiser_id),
+            read=lambda form, _: read_organiser(form),
+            act=lambda organiser, data: registers.rename_organiser(db_session, organiser, data),
+            done=lambda *_: _back("/staff/organisers", "saved"),
+            again=lambda organiser, form: self._page(db_session, form, organiser, 400),
+        )
 
     @post("/{organiser_id:int}/retire", opt={"roles": EDITORS}, status_code=303)
     async def retire_organiser(
@@ -142,7 +145,7 @@ class OrganisersController(Controller):
             shown = organiser_form(organiser)
             shown.add_error("form", error.translated())
             return await self._page(db_session, shown, organiser, 409)
-        return Redirect(path="/staff/organisers", query_params={"done": "saved"}, status_code=303)
+        return _back("/staff/organisers", "saved")
 
     @post("/{organiser_id:int}/merge", opt={"roles": EDITORS}, status_code=303)
     async def merge_organiser(
@@ -158,9 +161,7 @@ class OrganisersController(Controller):
             except DomainError as error:
                 form.add_error("into", error.translated())
             else:
-                return Redirect(
-                    path="/staff/organisers", query_params={"done": "merged"}, status_code=303
-                )
+                return _back("/staff/organisers", "merged")
         shown = organiser_form(organiser)
         for name, message in form.errors.items():
             shown.add_error(name, message)
@@ -194,19 +195,16 @@ class EventTypesController(Controller):
         return self._page(type_form(None), None)
 
     @post("/new", opt={"roles": ADMINS}, status_code=303)
-    async def add_type(self, request: Request, db_session: DbSession) -> Template | Redirect:
-        form = Form(await read_form(request))
-        name = form.translated_text("name", required=True, max_length=NAME_LENGTH)
-        if form.is_valid:
-            try:
-                await registers.add_event_type(db_session, name)
-            except DomainError as error:
-                form.add_error(_name_error_field(error), error.translated())
-            else:
-                return Redirect(
-                    path="/staff/event-types", query_params={"done": "added"}, status_code=303
-                )
-        return self._page(form, None, 400)
+    async def add_type(self, request: Request, db_session: DbSession) -> Template | Response:
+        return await handle_post(
+            request,
+            db_session,
+            load=_nothing,
+            read=read_type_name,
+            act=lambda _, name: registers.add_event_type(db_session, name),
+            done=lambda *_: _back("/staff/event-types", "added"),
+            again=lambda _, form: self._page(form, None, 400),
+        )
 
     @get("/{type_id:int}", opt={"roles": ADMINS})
     async def edit_type_page(self, db_session: DbSession, type_id: FromPath[int]) -> Template:
@@ -216,20 +214,16 @@ class EventTypesController(Controller):
     @post("/{type_id:int}", opt={"roles": ADMINS}, status_code=303)
     async def rename_type(
         self, request: Request, db_session: DbSession, type_id: FromPath[int]
-    ) -> Template | Redirect:
-        added = await registers.get_added_type(db_session, type_id)
-        form = Form(await read_form(request))
-        name = form.translated_text("name", required=True, max_length=NAME_LENGTH)
-        if form.is_valid:
-            try:
-                await registers.rename_event_type(db_session, added, name)
-            except DomainError as error:
-                form.add_error(_name_error_field(error), error.translated())
-            else:
-                return Redirect(
-                    path="/staff/event-types", query_params={"done": "saved"}, status_code=303
-                )
-        return self._page(form, added, 400)
+    ) -> Template | Response:
+        return await handle_post(
+            request,
+            db_session,
+            load=lambda: registers.get_added_type(db_session, type_id),
+            read=read_type_name,
+            act=lambda added, name: registers.rename_event_type(db_session, added, name),
+            done=lambda *_: _back("/staff/event-types", "saved"),
+            again=lambda added, form: self._page(form, added, 400),
+        )
 
     @post("/{type_id:int}/retire", opt={"roles": ADMINS}, status_code=303)
     async def retire_type(
@@ -241,4 +235,4 @@ class EventTypesController(Controller):
         await registers.set_event_type_retired(
             db_session, added, retired=form.raw("retired") != "off"
         )
-        return Redirect(path="/staff/event-types", query_params={"done": "saved"}, status_code=303)
+        return _back("/staff/event-types", "saved")

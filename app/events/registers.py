@@ -49,22 +49,29 @@ ORGANISER_MESSAGES = NAME_MESSAGES | {
 }
 
 
+class NameRefusedError(DomainError):
+    """A name the register cannot take as given: the form shows it at the name."""
+
+    def form_errors(self) -> dict[str, str]:
+        return {"name_fi": self.translated()}
+
+
 def clean_name(name: dict[str, str]) -> dict[str, str]:
     """The name per language as stored: trimmed, only the content languages, at least one given.
     The forms check the same things field by field; this keeps any other caller honest."""
     cleaned: dict[str, str] = {}
     for language, given in name.items():
         if language not in LANGUAGES or not isinstance(given, str):
-            raise DomainError(N_("A name is given in Finnish, Swedish or English."))
+            raise NameRefusedError(N_("A name is given in Finnish, Swedish or English."))
         text = unicodedata.normalize("NFC", given).strip()
         if _HOSTILE.search(text):
-            raise DomainError(N_("A name cannot contain line breaks or control characters."))
+            raise NameRefusedError(N_("A name cannot contain line breaks or control characters."))
         if len(text) > MAX_NAME_LENGTH:
-            raise DomainError(N_("A name can be at most 200 characters long."))
+            raise NameRefusedError(N_("A name can be at most 200 characters long."))
         if text:
             cleaned[language] = text
     if not cleaned:
-        raise DomainError(N_("Give the name in at least one language."))
+        raise NameRefusedError(N_("Give the name in at least one language."))
     return cleaned
 
 
