@@ -26,6 +26,16 @@ from app.search import MAX_QUERY_LENGTH, search_words
 # the rest of a line around on the page ("Trojan source"); the marks (U+200E/F) and isolates
 # (U+2066–U+2069) that right-to-left writers use are kept.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\ufffe\uffff]")
+
+
+def has_control_characters(text: str, *, multiline: bool = False) -> bool:
+    """Whether text holds what no field takes: control characters and bidirectional overrides,
+    and, unless it may have several lines, a line break or a tab."""
+    return bool(_CONTROL.search(text)) or (
+        not multiline and any(character in text for character in "\n\r\t")
+    )
+
+
 _EMAIL = re.compile(
     r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )
@@ -149,7 +159,7 @@ class Form:
 
     def _clean(self, name: str, value: str, *, multiline: bool) -> str | None:
         value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-        if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+        if has_control_characters(value, multiline=multiline):
             self.add_error(name, gettext("Remove the special control characters from this field."))
             return None
         return value.strip()

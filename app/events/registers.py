@@ -24,13 +24,10 @@ from app.events.models import (
     OrganiserKind,
     event_type_label,
 )
+from app.forms import has_control_characters
 from app.i18n import LANGUAGES, N_, gettext, gettext_in, localized
 
 MAX_NAME_LENGTH = 200
-# Characters a name may not hold: controls (a name is one line), and the bidirectional
-# embeddings and overrides that can make a name read differently from what it is (as the forms
-# refuse them, app.forms; marks and isolates stay for right-to-left writers).
-_HOSTILE = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e]")
 
 
 # The refusals about names and the organisers an event names: the event form shows them at its
@@ -64,7 +61,8 @@ def clean_name(name: dict[str, str]) -> dict[str, str]:
         if language not in LANGUAGES or not isinstance(given, str):
             raise NameRefusedError(N_("A name is given in Finnish, Swedish or English."))
         text = unicodedata.normalize("NFC", given).strip()
-        if _HOSTILE.search(text):
+        # A name is one line: what the forms refuse in a one-line field (app.forms).
+        if has_control_characters(text):
             raise NameRefusedError(N_("A name cannot contain line breaks or control characters."))
         if len(text) > MAX_NAME_LENGTH:
             raise NameRefusedError(N_("A name can be at most 200 characters long."))
